@@ -1,0 +1,34 @@
+# Rampart: `make run` starts the whole platform locally, `make test` runs the whole suite.
+SHELL := /bin/bash
+RUN_DIR := $(CURDIR)/.run
+TEST_PG_PORT ?= 55432
+RUN_PG_PORT ?= 55433
+
+.PHONY: run stop clean test build deps
+
+deps:
+	@Deploy/local/install-deps.sh
+
+build: deps
+	swift build
+
+## Start PostgreSQL, prepare regions, PKI and keys, build and start every service.
+run: deps
+	@Deploy/local/run.sh start
+
+## Stop everything `make run` started.
+stop:
+	@Deploy/local/run.sh stop
+
+## Remove all local state (databases, certificates, keys, logs).
+clean: stop
+	@Deploy/local/postgres.sh stop $(RUN_DIR)/test-pg || true
+	rm -rf $(RUN_DIR)
+
+## The whole suite against a real PostgreSQL of its own (port $(TEST_PG_PORT)).
+test: deps
+	@Deploy/local/postgres.sh start $(RUN_DIR)/test-pg $(TEST_PG_PORT) $(RUN_DIR)/test-secrets
+	swift build --build-tests
+	RAMPART_TEST_SUPERUSER_URL="$$(cat $(RUN_DIR)/test-secrets/pg-superuser.url)" \
+	RAMPART_BIN_DIR="$$(swift build --show-bin-path)" \
+	swift test --skip-build

@@ -1,0 +1,147 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// The services, each declared the same way: `Services/<Name>/<Name>` is a library
+/// with everything but `@main`, `Services/<Name>/<Name>Server` the thin executable.
+let services: [(name: String, executable: String)] = [
+    ("Gateway", "rampart-gateway"),
+    ("Identity", "rampart-identity"),
+    ("Tickets", "rampart-tickets"),
+    ("Audit", "rampart-audit"),
+    ("Backup", "rampart-backup"),
+    ("Status", "rampart-status"),
+]
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+/// Every service library sees the whole of `Shared`, never another service.
+let sharedProducts: [Target.Dependency] = [
+    "RampartCore", "RampartStorage", "RampartSecurity", "RampartTransport",
+]
+
+func serviceTargets(_ name: String, executable: String) -> [Target] {
+    [
+        .target(
+            name: name,
+            dependencies: sharedProducts + [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Services/\(name)/\(name)",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "\(name)Server",
+            dependencies: [.byName(name: name), "RampartTransport", "RampartCore"],
+            path: "Services/\(name)/\(name)Server",
+            swiftSettings: swiftSettings
+        ),
+    ]
+}
+
+let package = Package(
+    name: "rampart",
+    platforms: [.macOS(.v15)],
+    products: services.map { .executable(name: $0.executable, targets: ["\($0.name)Server"]) } + [
+        .executable(name: "rampartctl", targets: ["ControlCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", exact: "1.7.4"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
+    ],
+    targets: [
+        .target(
+            name: "RampartCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/RampartCore",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RampartStorage",
+            dependencies: [
+                "RampartCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/RampartStorage",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RampartSecurity",
+            dependencies: [
+                "RampartCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Shared/RampartSecurity",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RampartTransport",
+            dependencies: [
+                "RampartCore", "RampartStorage", "RampartSecurity",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Shared/RampartTransport",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Control",
+            dependencies: sharedProducts + [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Services/Control/Control",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ControlCLI",
+            dependencies: ["Control"],
+            path: "Services/Control/ControlCLI",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RampartTests",
+            dependencies: sharedProducts + services.map { .byName(name: $0.name) } + [
+                "Control",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/RampartTests",
+            swiftSettings: swiftSettings
+        ),
+    ] + services.flatMap { serviceTargets($0.name, executable: $0.executable) }
+)

@@ -1,0 +1,12 @@
+import Hummingbird
+import RampartCore
+import RampartTransport
+
+/// `rampart-audit`: the tamper-evident audit log, agent activity and anomaly alerts.
+public enum AuditService {
+    /// Prepares the runtime (configuration files, database, migrations) and builds the application.
+    public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
+        let runtime = try await ServiceRuntime.prepare(config: config, migrations: AuditMigrations.all)
+        return try ServiceApplication.build(runtime: runtime, migrations: AuditMigrations.all)
+    }
+}

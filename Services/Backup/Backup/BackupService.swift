@@ -1,0 +1,12 @@
+import Hummingbird
+import RampartCore
+import RampartTransport
+
+/// `rampart-backup`: backups, restores, retention, tenant cancellation and purge, exports and erasure.
+public enum BackupService {
+    /// Prepares the runtime (configuration files, database, migrations) and builds the application.
+    public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
+        let runtime = try await ServiceRuntime.prepare(config: config, migrations: BackupMigrations.all)
+        return try ServiceApplication.build(runtime: runtime, migrations: BackupMigrations.all)
+    }
+}

@@ -1,0 +1,8 @@
+import Control
+
+@main
+struct RampartCtlMain {
+    static func main() async {
+        await RampartCtl.main()
+    }
+}

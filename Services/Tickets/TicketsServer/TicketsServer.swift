@@ -1,0 +1,9 @@
+import Tickets
+import RampartTransport
+
+@main
+struct TicketsServer {
+    static func main() async {
+        await ServiceMain.run(.tickets) { config in try await TicketsService.buildApplication(config) }
+    }
+}

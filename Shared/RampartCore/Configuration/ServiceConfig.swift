@@ -1,0 +1,113 @@
+import Foundation
+import Logging
+
+/// Everything a service instance needs to start, validated before anything else runs.
+public struct ServiceConfig: Sendable {
+    /// The service this process is.
+    public var service: ServiceName
+    /// The one region this instance serves.
+    public var region: Region
+    /// Every region of the installation.
+    public var regions: [Region]
+    /// The public base domain (`example.com` in `acme.eu.example.com`).
+    public var baseDomain: String
+    /// Internal listener address; internal addresses only, never the internet.
+    public var listenHost: String
+    public var listenPort: Int
+    /// The region database, as the service's runtime role; `nil` for services without a schema.
+    public var database: DatabaseURL?
+    /// The region database as the schema's migration role; when set, migrations run at start.
+    public var migrationDatabase: DatabaseURL?
+    /// Internal CA certificate, this instance's certificate and key (PEM files).
+    public var tls: TLSFiles
+    /// The allow-list of service-to-service calls.
+    public var allowListPath: String
+    /// Public keys that verify forwarded principals (JWKS, Ed25519).
+    public var principalKeysPath: String
+    /// The key-encryption key file and the wrapped data-key store (outside the backed-up databases).
+    public var keyEncryptionKeyPath: String?
+    public var keyStorePath: String?
+    /// Minimum log level.
+    public var logLevel: Logger.Level
+    /// How long in-flight requests may take to finish after SIGTERM.
+    public var shutdownGracePeriod: Duration
+
+    /// Paths of the PEM files of the internal transport.
+    public struct TLSFiles: Sendable {
+        public var caCertificatePath: String
+        public var certificatePath: String
+        public var privateKeyPath: String
+
+        public init(caCertificatePath: String, certificatePath: String, privateKeyPath: String) {
+            self.caCertificatePath = caCertificatePath
+            self.certificatePath = certificatePath
+            self.privateKeyPath = privateKeyPath
+        }
+    }
+
+    /// Every key a service reads; the configuration file may hold only these.
+    public static let keys: Set<String> = [
+        "RAMPART_REGION", "RAMPART_REGIONS", "RAMPART_BASE_DOMAIN",
+        "RAMPART_LISTEN_HOST", "RAMPART_LISTEN_PORT",
+        "RAMPART_DATABASE_URL", "RAMPART_MIGRATION_DATABASE_URL",
+        "RAMPART_TLS_CA", "RAMPART_TLS_CERT", "RAMPART_TLS_KEY",
+        "RAMPART_ALLOWLIST", "RAMPART_PRINCIPAL_KEYS",
+        "RAMPART_KEK_FILE", "RAMPART_KEYSTORE_DIR",
+        "RAMPART_LOG_LEVEL", "RAMPART_SHUTDOWN_GRACE_SECONDS",
+    ]
+
+    /// Loads and validates the configuration of `service` from the environment and optional file.
+    public static func load(
+        service: ServiceName,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> ServiceConfig {
+        let source = try ConfigSource.load(environment: environment, knownKeys: keys)
+        return try ServiceConfig(service: service, source: source)
+    }
+
+    /// Validates `source` for `service`; the first problem found is thrown, naming its key.
+    public init(service: ServiceName, source: ConfigSource) throws {
+        self.service = service
+        regions = try source.value("RAMPART_REGIONS", default: Region.defaults, expected: "a comma-separated list of region names") { raw in
+            let parsed = raw.split(separator: ",").map { Region(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+            guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else { return nil }
+            let regions = parsed.compactMap { $0 }
+            return Set(regions).count == regions.count ? regions : nil
+        }
+        region = try source.required("RAMPART_REGION", expected: "a region name such as eu") { Region(rawValue: $0) }
+        guard regions.contains(region) else {
+            throw ConfigError(key: "RAMPART_REGION", reason: "is not one of RAMPART_REGIONS")
+        }
+        baseDomain = try source.value("RAMPART_BASE_DOMAIN", default: "localhost", expected: "a DNS name") { raw in
+            raw.range(of: #"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$"#, options: .regularExpression) != nil ? raw : nil
+        }
+        listenHost = source.optional("RAMPART_LISTEN_HOST") ?? "127.0.0.1"
+        listenPort = try source.required("RAMPART_LISTEN_PORT", expected: "a TCP port (1-65535)") { raw in
+            Int(raw).flatMap { (1...65535).contains($0) ? $0 : nil }
+        }
+        if service.ownsSchema {
+            database = try DatabaseURL(parsing: try source.required("RAMPART_DATABASE_URL"), key: "RAMPART_DATABASE_URL")
+            migrationDatabase = try source.optional("RAMPART_MIGRATION_DATABASE_URL").map {
+                try DatabaseURL(parsing: $0, key: "RAMPART_MIGRATION_DATABASE_URL")
+            }
+        } else {
+            database = nil
+            migrationDatabase = nil
+        }
+        tls = TLSFiles(
+            caCertificatePath: try source.readableFile("RAMPART_TLS_CA"),
+            certificatePath: try source.readableFile("RAMPART_TLS_CERT"),
+            privateKeyPath: try source.readableFile("RAMPART_TLS_KEY")
+        )
+        allowListPath = try source.readableFile("RAMPART_ALLOWLIST")
+        principalKeysPath = try source.readableFile("RAMPART_PRINCIPAL_KEYS")
+        keyEncryptionKeyPath = try source.optional("RAMPART_KEK_FILE").map { _ in try source.readableFile("RAMPART_KEK_FILE") }
+        keyStorePath = source.optional("RAMPART_KEYSTORE_DIR")
+        logLevel = try source.value("RAMPART_LOG_LEVEL", default: .info, expected: "one of trace, debug, info, notice, warning, error, critical") {
+            Logger.Level(rawValue: $0)
+        }
+        shutdownGracePeriod = try source.value("RAMPART_SHUTDOWN_GRACE_SECONDS", default: .seconds(25), expected: "a whole number of seconds (1-600)") { raw in
+            Int(raw).flatMap { (1...600).contains($0) ? Duration.seconds($0) : nil }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/// A data region (`us`, `eu`, `uk`, …): where a tenant's data lives and never leaves.
+public struct Region: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+
+    /// Accepts 2–12 lowercase ASCII letters or digits, starting with a letter.
+    public init?(rawValue: String) {
+        guard (2...12).contains(rawValue.utf8.count),
+              let first = rawValue.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first),
+              rawValue.utf8.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+        else { return nil }
+        self.rawValue = rawValue
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let raw = try decoder.singleValueContainer().decode(String.self)
+        guard let region = Region(rawValue: raw) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "invalid region"))
+        }
+        self = region
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    public var description: String { rawValue }
+
+    /// The regions a default installation serves.
+    public static let defaults: [Region] = ["us", "eu", "uk"].compactMap(Region.init(rawValue:))
+}

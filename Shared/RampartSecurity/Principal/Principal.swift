@@ -1,0 +1,54 @@
+import Foundation
+import RampartCore
+
+/// Who is calling, as the gateway forwards it to a service after identity resolved the credential.
+///
+/// Services never see raw credentials: they see this, signed by identity, short-lived and
+/// addressed to them alone.
+public struct Principal: Codable, Sendable, Equatable {
+    /// What kind of party the subject is.
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case admin
+        case agent
+        case customer
+        case apiClient = "api_client"
+        case `operator`
+    }
+
+    /// How the subject proved who they are.
+    public enum AuthenticationMethod: String, Codable, Sendable, CaseIterable {
+        case password
+        case totp
+        case sso
+        case apiKey = "api_key"
+        case oauth
+        case certificate
+    }
+
+    public var tenantID: TenantID
+    public var tenantSlug: TenantSlug
+    public var region: Region
+    /// The user, API key or OAuth client the request acts as.
+    public var subject: String
+    public var kind: Kind
+    public var roles: [String]
+    public var scopes: [String]
+    public var authenticationMethod: AuthenticationMethod
+
+    public init(
+        tenantID: TenantID, tenantSlug: TenantSlug, region: Region, subject: String, kind: Kind,
+        roles: [String], scopes: [String], authenticationMethod: AuthenticationMethod
+    ) {
+        self.tenantID = tenantID
+        self.tenantSlug = tenantSlug
+        self.region = region
+        self.subject = subject
+        self.kind = kind
+        self.roles = roles
+        self.scopes = scopes
+        self.authenticationMethod = authenticationMethod
+    }
+
+    /// Whether the principal was granted `scope` (for example `tickets:read`).
+    public func has(scope: String) -> Bool { scopes.contains(scope) }
+}

@@ -1,0 +1,49 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import RampartSecurity
+
+/// The client services use to call each other: presents this instance's certificate and
+/// trusts only the internal CA for the callee.
+public struct InternalClient: Sendable {
+    public let http: HTTPClient
+
+    public init(tls: InternalTLS) {
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls.clientConfiguration())
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        configuration.redirectConfiguration = .disallow
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// A response with its body collected up to `maximumBodyBytes`.
+    public struct Reply: Sendable {
+        public let status: Int
+        public let headers: HTTPHeaders
+        public let body: Data
+    }
+
+    /// Sends one request; `principal` is a signed principal token to forward, if any.
+    public func send(
+        _ method: HTTPMethod = .GET, url: String, principal: String? = nil, requestID: String? = nil,
+        body: Data? = nil, contentType: String = "application/json", maximumBodyBytes: Int = 4 * 1024 * 1024
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let principal { request.headers.add(name: "X-Rampart-Principal", value: principal) }
+        if let requestID { request.headers.add(name: "X-Request-Id", value: requestID) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let collected = try await response.body.collect(upTo: maximumBodyBytes)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Data(collected.readableBytesView))
+    }
+
+    /// Closes pooled connections; call once when the owner stops.
+    public func shutdown() async throws {
+        try await http.shutdown()
+    }
+}

@@ -1,0 +1,42 @@
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import RampartCore
+import RampartStorage
+import ServiceLifecycle
+
+/// Builds the Hummingbird application every service runs: the internal mutual-TLS listener,
+/// the internal request pipeline, health and metrics routes, and the service's own routes.
+public enum ServiceApplication {
+    /// The application for `runtime`; `routes` adds the service's own routes.
+    public static func build(
+        runtime: ServiceRuntime, migrations: [Migration],
+        routes: (Router<ServiceRequestContext>) throws -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        let router = Router(context: ServiceRequestContext.self)
+        router.add(middleware: InternalRequestMiddleware(
+            service: runtime.config.service, region: runtime.config.region, allowList: runtime.allowList,
+            verifier: runtime.principalVerifier, metrics: runtime.metrics
+        ))
+        var checks: [HealthRoutes.Check] = []
+        var services: [any Service] = []
+        if let database = runtime.database, let url = runtime.config.database {
+            let runner = try ServiceRuntime.migrationRunner(config: runtime.config, url: url, migrations: migrations)
+            checks += HealthRoutes.databaseChecks(database: database, migrations: runner)
+            services.append(database.client)
+        }
+        HealthRoutes(checks: checks, metrics: runtime.metrics).register(on: router)
+        try routes(router)
+
+        return Application(
+            router: router,
+            server: try .tls(.http1(), tlsConfiguration: runtime.tls.serverConfiguration()),
+            configuration: .init(
+                address: .hostname(runtime.config.listenHost, port: runtime.config.listenPort),
+                serverName: runtime.config.service.executableName
+            ),
+            services: services,
+            logger: runtime.logger
+        )
+    }
+}

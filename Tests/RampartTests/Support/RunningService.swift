@@ -1,0 +1,100 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOPosix
+import RampartCore
+import RampartSecurity
+import RampartStorage
+import RampartTransport
+import ServiceLifecycle
+
+/// A service instance on loopback, built exactly as its executable builds it, for the length of a test.
+struct RunningService {
+    let baseURL: String
+    let config: ServiceConfig
+
+    /// The repository's shipped allow-list.
+    static var allowListPath: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Deploy/policy/allowlist.yaml").path
+    }
+
+    /// Configuration values for `service` in `region`, as `rampartctl local init` writes them.
+    static func configValues(
+        service: ServiceName, region: Region, port: Int, pki: TestPKI, jwksPath: String, database: TestDatabase?
+    ) throws -> [String: String] {
+        let tls = try pki.files(for: .service(service, region))
+        var values = [
+            "RAMPART_REGION": region.rawValue,
+            "RAMPART_LISTEN_PORT": String(port),
+            "RAMPART_TLS_CA": tls.caCertificatePath,
+            "RAMPART_TLS_CERT": tls.certificatePath,
+            "RAMPART_TLS_KEY": tls.privateKeyPath,
+            "RAMPART_ALLOWLIST": allowListPath,
+            "RAMPART_PRINCIPAL_KEYS": jwksPath,
+            "RAMPART_LOG_LEVEL": "critical",
+        ]
+        if let database, service.ownsSchema {
+            values["RAMPART_DATABASE_URL"] = try database.url(service, owner: false).urlString
+            values["RAMPART_MIGRATION_DATABASE_URL"] = try database.url(service, owner: true).urlString
+        }
+        return values
+    }
+
+    /// Runs `service` with its real pipeline plus `routes`, calls `body`, then shuts it down gracefully.
+    static func with<R: Sendable>(
+        _ service: ServiceName, region: Region, pki: TestPKI, signingKey: PrincipalSigningKey,
+        database: TestDatabase?, migrations: [Migration] = [],
+        routes: @escaping @Sendable (Router<ServiceRequestContext>) throws -> Void = { _ in },
+        _ body: @escaping @Sendable (RunningService) async throws -> R
+    ) async throws -> R {
+        let jwks = pki.directory.appendingPathComponent("jwks-\(UUID().uuidString).json")
+        try signingKey.publicKeySet.jwks().write(to: jwks)
+        let port = try freePort()
+        let values = try configValues(service: service, region: region, port: port, pki: pki, jwksPath: jwks.path, database: database)
+        let config = try ServiceConfig(service: service, source: ConfigSource(values: values))
+        let runtime = try await ServiceRuntime.prepare(config: config, migrations: migrations)
+        let app = try ServiceApplication.build(runtime: runtime, migrations: migrations, routes: routes)
+        let running = RunningService(baseURL: "https://127.0.0.1:\(port)", config: config)
+        return try await withThrowingTaskGroup(of: R?.self) { group in
+            let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: runtime.logger))
+            group.addTask {
+                try await serviceGroup.run()
+                return nil
+            }
+            try await waitUntilListening(port: port)
+            do {
+                let result = try await body(running)
+                await serviceGroup.triggerGracefulShutdown()
+                for try await _ in group {}
+                return result
+            } catch {
+                await serviceGroup.triggerGracefulShutdown()
+                throw error
+            }
+        }
+    }
+
+    /// A TCP port that was free a moment ago.
+    static func freePort() throws -> Int {
+        let socket = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).wait()
+        let port = socket.localAddress?.port ?? 0
+        try socket.close().wait()
+        guard port > 0 else { throw TestSetupError("no free port") }
+        return port
+    }
+
+    static func waitUntilListening(port: Int) async throws {
+        for _ in 0..<200 {
+            if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port).get() {
+                try? await channel.close()
+                return
+            }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw TestSetupError("service did not start listening on \(port)")
+    }
+}
