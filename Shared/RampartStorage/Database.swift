@@ -54,9 +54,11 @@ public struct Database: Sendable {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
-        try await client.withTransaction(logger: logger, isolation: isolation) { connection in
-            try await connection.query("SELECT set_config('rampart.tenant_id', \(tenant.description), true)", logger: logger)
-            return try await body(connection)
+        try await surfacingClosureErrors(isolation: isolation) {
+            try await client.withTransaction(logger: logger, isolation: isolation) { connection in
+                try await connection.query("SELECT set_config('rampart.tenant_id', \(tenant.description), true)", logger: logger)
+                return try await body(connection)
+            }
         }
     }
 
@@ -65,7 +67,9 @@ public struct Database: Sendable {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
-        try await client.withTransaction(logger: logger, isolation: isolation, body)
+        try await surfacingClosureErrors(isolation: isolation) {
+            try await client.withTransaction(logger: logger, isolation: isolation, body)
+        }
     }
 
     /// Whether the database answers at all.
@@ -85,5 +89,19 @@ public struct Database: Sendable {
         let rows = try await client.query("SELECT current_setting('rampart.region', true)", logger: logger)
         for try await value in rows.decode(String?.self) { return value }
         return nil
+    }
+}
+
+/// Runs `body`, surfacing the error a transaction's closure threw instead of postgres-nio's wrapper,
+/// so domain errors (validation, conflicts) reach callers unchanged.
+func surfacingClosureErrors<Result>(
+    isolation: isolated (any Actor)? = #isolation,
+    _ body: () async throws -> sending Result
+) async throws -> sending Result {
+    do {
+        return try await body()
+    } catch let error as PostgresTransactionError {
+        if let inner = error.closureError { throw inner }
+        throw error
     }
 }

@@ -31,10 +31,10 @@ public struct MigrationRunner: Sendable {
     /// Must run as the schema's migration (owner) role.
     @discardableResult
     public func migrate(client: PostgresClient, logger: Logger) async throws -> [Int] {
-        try await client.withTransaction(logger: logger) { connection in
+        try await surfacingClosureErrors { try await client.withTransaction(logger: logger) { connection in
             let lockKey = "rampart.migrations.\(schema.name)"
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(lockKey)))", logger: logger)
-            _ = try await connection.simpleQuery("""
+            try await run(script: """
                 CREATE TABLE IF NOT EXISTS \(schema.quoted).schema_migrations (
                     version integer PRIMARY KEY,
                     name text NOT NULL,
@@ -44,12 +44,12 @@ public struct MigrationRunner: Sendable {
                 REVOKE ALL ON \(schema.quoted).schema_migrations FROM PUBLIC;
                 REVOKE ALL ON \(schema.quoted).schema_migrations FROM \(runtimeRole.quoted);
                 GRANT SELECT ON \(schema.quoted).schema_migrations TO \(runtimeRole.quoted);
-                """).get()
+                """, on: connection, logger: logger)
             let applied = try await self.applied(connection: connection, logger: logger)
             try verify(applied: applied)
             var appliedNow: [Int] = []
             for migration in migrations where applied[migration.version] == nil {
-                _ = try await connection.simpleQuery(migration.sql(context)).get()
+                try await run(script: migration.sql(context), on: connection, logger: logger)
                 try await connection.query("""
                     INSERT INTO \(unescaped: schema.quoted).schema_migrations (version, name, checksum)
                     VALUES (\(migration.version), \(migration.name), \(checksum(migration)))
@@ -58,7 +58,7 @@ public struct MigrationRunner: Sendable {
                 appliedNow.append(migration.version)
             }
             return appliedNow
-        }
+        } }
     }
 
     /// The versions not yet applied (readiness); any role that may read the table can ask.
@@ -68,6 +68,13 @@ public struct MigrationRunner: Sendable {
         }
         try verify(applied: applied)
         return migrations.map(\.version).filter { applied[$0] == nil }
+    }
+
+    /// Runs each statement of `script` in order on `connection`.
+    private func run(script: String, on connection: PostgresConnection, logger: Logger) async throws {
+        for statement in SQLScript.statements(script) {
+            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+        }
     }
 
     private func applied(connection: PostgresConnection, logger: Logger) async throws -> [Int: String] {

@@ -1,4 +1,5 @@
 import Logging
+import NIOSSL
 import PostgresNIO
 import RampartCore
 
@@ -31,8 +32,53 @@ extension Database {
     }
 }
 
-/// The database could not be reached in time; names the target without its password.
+extension Database {
+    /// One connection attempt to `url`, bounded by `timeout`: an unreachable server or a refused
+    /// login fails at once with a clear reason, where a pool would keep retrying.
+    public static func probe(_ url: DatabaseURL, logger: Logger, timeout: Duration = .seconds(10)) async throws {
+        let tls: PostgresConnection.Configuration.TLS
+        switch url.tlsMode {
+        case .disable:
+            tls = .disable
+        case .require, .verifyFull:
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if url.tlsMode == .require { configuration.certificateVerification = .none }
+            tls = .require(try NIOSSLContext(configuration: configuration))
+        }
+        let configuration = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: tls
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+                    try await connection.close()
+                } catch let error as PSQLError {
+                    if let state = error.serverInfo?[.sqlState] {
+                        throw DatabaseUnavailable(target: url.redacted, reason: "refused the connection (SQLSTATE \(state))")
+                    }
+                    throw DatabaseUnavailable(target: url.redacted)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw DatabaseUnavailable(target: url.redacted)
+            }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+}
+
+/// The database could not be reached or refused the login; names the target without its password.
 public struct DatabaseUnavailable: Error, CustomStringConvertible, Sendable {
     public let target: String
-    public var description: String { "database unreachable: \(target)" }
+    public var reason: String = "is unreachable"
+
+    public init(target: String, reason: String = "is unreachable") {
+        self.target = target
+        self.reason = reason
+    }
+
+    public var description: String { "database \(target) \(reason)" }
 }

@@ -44,7 +44,9 @@ public struct ServiceRuntime: Sendable {
         var database: Database?
         if let url = config.database {
             let runner = try migrationRunner(config: config, url: url, migrations: migrations)
+            try await Database.probe(url, logger: logger)
             if let migrationURL = config.migrationDatabase {
+                try await Database.probe(migrationURL, logger: logger)
                 try await Database.withTemporaryClient(migrationURL, logger: logger) { client in
                     try await runner.migrate(client: client, logger: logger)
                 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A parsed `postgres://user:password@host:port/database?sslmode=…` URL.
-public struct DatabaseURL: Sendable, Equatable {
+public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// How the connection uses TLS.
     public enum TLSMode: String, Sendable {
         /// Plain TCP; only for loopback development clusters.
@@ -63,6 +63,11 @@ public struct DatabaseURL: Sendable, Equatable {
     public var redacted: String {
         "postgres://\(username)@\(host):\(port)/\(database)?sslmode=\(tlsMode.rawValue)"
     }
+
+    public var description: String { redacted }
+    public var debugDescription: String { redacted }
+    /// Reflection (test failures, `dump`) shows the redacted URL, never the password.
+    public var customMirror: Mirror { Mirror(self, children: ["url": redacted]) }
 
     /// The URL as text, password included, percent-encoded; for configuration files only.
     public var urlString: String {

@@ -69,7 +69,7 @@ public struct ServiceConfig: Sendable {
     public init(service: ServiceName, source: ConfigSource) throws {
         self.service = service
         regions = try source.value("RAMPART_REGIONS", default: Region.defaults, expected: "a comma-separated list of region names") { raw in
-            let parsed = raw.split(separator: ",").map { Region(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+            let parsed = raw.split(separator: ",", omittingEmptySubsequences: false).map { Region(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
             guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else { return nil }
             let regions = parsed.compactMap { $0 }
             return Set(regions).count == regions.count ? regions : nil

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# `make run` / `make stop`: the whole platform on this machine.
+#
+#   run.sh start   PostgreSQL, region databases, PKI, keys, build, every service of every region
+#   run.sh stop    stops every service it started (by pid) and the local PostgreSQL
+#
+# Re-running `start` is idempotent: existing keys, certificates and passwords are kept and
+# services already running are left alone.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+run="$root/.run"
+regions=${RAMPART_REGIONS:-us,eu,uk}
+pg_port=${RUN_PG_PORT:-55433}
+services=(gateway identity tickets audit backup status)
+
+stop_services() {
+    shopt -s nullglob
+    for pidfile in "$run"/pids/*.pid; do
+        pid=$(cat "$pidfile")
+        if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
+    done
+    for pidfile in "$run"/pids/*.pid; do
+        pid=$(cat "$pidfile")
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        rm -f "$pidfile"
+    done
+}
+
+case "${1:-start}" in
+stop)
+    [ -d "$run" ] || exit 0
+    stop_services
+    "$root/Deploy/local/postgres.sh" stop "$run/pg" || true
+    echo "rampart: stopped"
+    ;;
+start)
+    mkdir -p "$run"/{logs,pids,secrets} && chmod 700 "$run" "$run/secrets"
+    "$root/Deploy/local/postgres.sh" start "$run/pg" "$pg_port" "$run/secrets"
+
+    echo "rampart: building (first build takes several minutes)"
+    swift build --package-path "$root" -c debug >"$run/logs/build.log" 2>&1 || { tail -30 "$run/logs/build.log"; exit 1; }
+    bin=$(swift build --package-path "$root" --show-bin-path)
+
+    "$bin/rampartctl" local init --run-dir "$run" --allowlist "$root/Deploy/policy/allowlist.yaml" \
+        --superuser-url-file "$run/secrets/pg-superuser.url" --regions "$regions"
+
+    IFS=, read -r -a region_list <<<"$regions"
+    for region in "${region_list[@]}"; do
+        for service in "${services[@]}"; do
+            name="$service-$region"
+            pidfile="$run/pids/$name.pid"
+            if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then continue; fi
+            RAMPART_CONFIG_FILE="$run/config/$name.env" nohup "$bin/rampart-$service" \
+                >>"$run/logs/$name.log" 2>&1 </dev/null &
+            echo $! >"$pidfile"
+        done
+    done
+
+    "$bin/rampartctl" health --endpoints "$run/endpoints.json" --ca "$run/pki/ca.crt" \
+        --cert "$run/pki/operator-local.crt" --key "$run/pki/operator-local.key" --wait 60 \
+        || { echo "rampart: some services did not start; see $run/logs/" >&2; exit 1; }
+
+    cat <<INFO
+
+Rampart is running (regions: $regions).
+  Internal endpoints:   $run/endpoints.json   (mutual TLS; CA $run/pki/ca.crt)
+  Operator certificate: $run/pki/operator-local.crt / .key
+  Logs:                 $run/logs/
+  Check health:         $bin/rampartctl health --endpoints $run/endpoints.json --ca $run/pki/ca.crt --cert $run/pki/operator-local.crt --key $run/pki/operator-local.key
+  Stop:                 make stop
+
+Example (operator certificate, eu tickets health over mutual TLS):
+  curl --cacert $run/pki/ca.crt --cert $run/pki/operator-local.crt --key $run/pki/operator-local.key $(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["regions"]["eu"]["tickets"])' "$run/endpoints.json" 2>/dev/null || echo https://127.0.0.1:PORT)/healthz
+INFO
+    ;;
+*)
+    echo "usage: run.sh start|stop" >&2
+    exit 2
+    ;;
+esac
