@@ -23,12 +23,18 @@ as_owner() {
 
 # The cluster's OS user must be able to reach its directory; under a private home folder it
 # cannot, so the cluster then lives in a folder of its own under /var/tmp instead.
+# The choice is remembered in <cluster-dir>/LOCATION so start and stop always agree.
 resolve_dir() {
     local dir=$1
     mkdir -p "$dir"
+    if [ -f "$dir/LOCATION" ]; then
+        cat "$dir/LOCATION"
+        return
+    fi
     if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$dir"; then
         dir="/var/tmp/rampart-pg-$(printf '%s' "$requested_dir" | sha1sum | cut -c1-12)"
         mkdir -p "$dir"
+        printf '%s' "$dir" > "$1/LOCATION"
     fi
     printf '%s' "$dir"
 }

@@ -35,7 +35,7 @@ stop)
     echo "rampart: stopped"
     ;;
 start)
-    mkdir -p "$run"/{logs,pids,secrets} && chmod 700 "$run" "$run/secrets"
+    mkdir -p "$run"/{logs,pids,secrets} && chmod 700 "$run/secrets"
     "$root/Deploy/local/postgres.sh" start "$run/pg" "$pg_port" "$run/secrets"
 
     echo "rampart: building (first build takes several minutes)"
