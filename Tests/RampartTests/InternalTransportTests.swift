@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import NIOPosix
 import NIOSSL
 import RampartCore
 import RampartSecurity
@@ -42,6 +43,10 @@ struct InternalTransportTests {
     static let echoRoutes: @Sendable (Router<ServiceRequestContext>) throws -> Void = { router in
         router.group("/api/v1/echo", context: AuthenticatedContext.self).get { _, context in
             "\(context.principal.tenantSlug) \(context.principal.subject)"
+        }
+        router.get("/api/v1/slow") { _, _ in
+            try await Task.sleep(for: .milliseconds(800))
+            return "finished"
         }
     }
 
@@ -164,6 +169,25 @@ struct InternalTransportTests {
                 #expect(!badBody.contains(bad))
             }
             try await gateway.shutdown()
+        }
+    }
+
+    @Test func gracefulShutdownFinishesInFlightRequestsAndRefusesNewConnections() async throws {
+        let pki = try TestPKI()
+        try await withTickets(pki) { service in
+            let gateway = try client(pki, as: .service(.gateway, eu))
+            let inFlight = Task { try await get(gateway, service.baseURL + "/api/v1/slow") }
+            try await Task.sleep(for: .milliseconds(200))
+            await service.shutdown()
+            let (code, body, _) = try await inFlight.value
+            #expect(code == 200)
+            #expect(body == "finished")
+            try await gateway.shutdown()
+            // The listener is closed: a new TCP connection is refused outright.
+            let port = service.config.listenPort
+            await #expect(throws: (any Error).self) {
+                try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get().close()
+            }
         }
     }
 

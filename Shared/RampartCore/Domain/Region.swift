@@ -2,9 +2,10 @@
 public struct Region: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
     public let rawValue: String
 
-    /// Accepts 2–12 lowercase ASCII letters or digits, starting with a letter.
+    /// Accepts 2–12 lowercase ASCII letters or digits, starting with a letter; `operator` is
+    /// reserved (it names operator identities in certificates).
     public init?(rawValue: String) {
-        guard (2...12).contains(rawValue.utf8.count),
+        guard rawValue != "operator", (2...12).contains(rawValue.utf8.count),
               let first = rawValue.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first),
               rawValue.utf8.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
         else { return nil }

@@ -12,6 +12,8 @@ import ServiceLifecycle
 struct RunningService {
     let baseURL: String
     let config: ServiceConfig
+    /// Starts the graceful shutdown a SIGTERM would start.
+    let shutdown: @Sendable () async -> Void
 
     /// The repository's shipped allow-list.
     static var allowListPath: String {
@@ -56,9 +58,9 @@ struct RunningService {
         let config = try ServiceConfig(service: service, source: ConfigSource(values: values))
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: migrations)
         let app = try ServiceApplication.build(runtime: runtime, migrations: migrations, routes: routes)
-        let running = RunningService(baseURL: "https://127.0.0.1:\(port)", config: config)
+        let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: runtime.logger))
+        let running = RunningService(baseURL: "https://127.0.0.1:\(port)", config: config, shutdown: { await serviceGroup.triggerGracefulShutdown() })
         return try await withThrowingTaskGroup(of: R?.self) { group in
-            let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: runtime.logger))
             group.addTask {
                 try await serviceGroup.run()
                 return nil
