@@ -22,6 +22,11 @@ let sharedProducts: [Target.Dependency] = [
     "RampartCore", "RampartStorage", "RampartSecurity", "RampartTransport",
 ]
 
+/// A library of `Shared/`, used by every service.
+func sharedTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .target(name: name, dependencies: dependencies, path: "Shared/\(name)", swiftSettings: swiftSettings)
+}
+
 func serviceTargets(_ name: String, executable: String) -> [Target] {
     [
         .target(
@@ -65,56 +70,33 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
     ],
     targets: [
-        .target(
-            name: "RampartCore",
-            dependencies: [
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Shared/RampartCore",
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "RampartStorage",
-            dependencies: [
-                "RampartCore",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            path: "Shared/RampartStorage",
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "RampartSecurity",
-            dependencies: [
-                "RampartCore",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "X509", package: "swift-certificates"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
-            ],
-            path: "Shared/RampartSecurity",
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "RampartTransport",
-            dependencies: [
-                "RampartCore", "RampartStorage", "RampartSecurity",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "X509", package: "swift-certificates"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
-            path: "Shared/RampartTransport",
-            swiftSettings: swiftSettings
-        ),
+        sharedTarget("RampartCore", [
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        sharedTarget("RampartStorage", ["RampartCore"] + [
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        sharedTarget("RampartSecurity", ["RampartCore"] + [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ]),
+        sharedTarget("RampartTransport", ["RampartCore", "RampartStorage", "RampartSecurity"] + [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
         .target(
             name: "Control",
             dependencies: sharedProducts + [
@@ -135,7 +117,9 @@ let package = Package(
             name: "RampartTests",
             dependencies: sharedProducts + services.map { .byName(name: $0.name) } + [
                 "Control",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -44,7 +44,8 @@ struct InternalTransportTests {
         router.group("/api/v1/echo", context: AuthenticatedContext.self).get { _, context in
             "\(context.principal.tenantSlug) \(context.principal.subject)"
         }
-        router.get("/api/v1/slow") { _, _ in
+        router.get("/api/v1/slow") { request, _ in
+            await SlowRequests.shared.entered(request.headers[.requestID] ?? "")
             try await Task.sleep(for: .milliseconds(800))
             return "finished"
         }
@@ -176,13 +177,16 @@ struct InternalTransportTests {
         let pki = try TestPKI()
         try await withTickets(pki) { service in
             let gateway = try client(pki, as: .service(.gateway, eu))
-            let inFlight = Task { try await get(gateway, service.baseURL + "/api/v1/slow") }
-            try await Task.sleep(for: .milliseconds(200))
+            let requestID = "slow-\(UUID().uuidString.prefix(8))"
+            let inFlight = Task { try await get(gateway, service.baseURL + "/api/v1/slow", headers: [("X-Request-Id", requestID)]) }
+            // Shut down only once the handler is surely running.
+            while await !SlowRequests.shared.hasEntered(requestID) { try await Task.sleep(for: .milliseconds(10)) }
             await service.shutdown()
-            let (code, body, _) = try await inFlight.value
+            let outcome = await inFlight.result
+            try await gateway.shutdown()
+            let (code, body, _) = try outcome.get()
             #expect(code == 200)
             #expect(body == "finished")
-            try await gateway.shutdown()
             // The listener is closed: a new TCP connection is refused outright.
             let port = service.config.listenPort
             await #expect(throws: (any Error).self) {
@@ -220,4 +224,13 @@ struct InternalTransportTests {
             try await misled.shutdown()
         }
     }
+}
+
+/// Which slow requests have reached their handler, so a test can act while they are in flight.
+actor SlowRequests {
+    static let shared = SlowRequests()
+    private var ids: Set<String> = []
+
+    func entered(_ id: String) { ids.insert(id) }
+    func hasEntered(_ id: String) -> Bool { ids.contains(id) }
 }

@@ -1,5 +1,5 @@
 /// A data region (`us`, `eu`, `uk`, …): where a tenant's data lives and never leaves.
-public struct Region: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+public struct Region: ValidatedString {
     public let rawValue: String
 
     /// Accepts 2–12 lowercase ASCII letters or digits, starting with a letter; `operator` is
@@ -11,21 +11,6 @@ public struct Region: RawRepresentable, Hashable, Sendable, Codable, CustomStrin
         else { return nil }
         self.rawValue = rawValue
     }
-
-    public init(from decoder: any Decoder) throws {
-        let raw = try decoder.singleValueContainer().decode(String.self)
-        guard let region = Region(rawValue: raw) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "invalid region"))
-        }
-        self = region
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-
-    public var description: String { rawValue }
 
     /// The regions a default installation serves.
     public static let defaults: [Region] = ["us", "eu", "uk"].compactMap(Region.init(rawValue:))

@@ -1,5 +1,5 @@
 /// A tenant's hostname label (`acme` in `acme.eu.example.com`).
-public struct TenantSlug: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+public struct TenantSlug: ValidatedString {
     public let rawValue: String
 
     /// Labels that name platform hosts or would mislead users, never given to a tenant.
@@ -37,19 +37,4 @@ public struct TenantSlug: RawRepresentable, Hashable, Sendable, Codable, CustomS
     }
 
     private init(unchecked: String) { rawValue = unchecked }
-
-    public init(from decoder: any Decoder) throws {
-        let raw = try decoder.singleValueContainer().decode(String.self)
-        guard let slug = TenantSlug(rawValue: raw) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "invalid tenant slug"))
-        }
-        self = slug
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-
-    public var description: String { rawValue }
 }

@@ -28,21 +28,13 @@ public struct CertificateAuthority: Sendable {
             CommonName(commonName)
         }
         let publicKey = Certificate.PublicKey(key.publicKey)
-        let certificate = try Certificate(
-            version: .v3,
-            serialNumber: .init(),
-            publicKey: publicKey,
-            notValidBefore: now.addingTimeInterval(-300),
-            notValidAfter: now.addingTimeInterval(validity),
-            issuer: name,
-            subject: name,
-            signatureAlgorithm: .ecdsaWithSHA256,
+        let certificate = try sign(
+            subject: name, publicKey: publicKey, issuer: name, issuerKey: key, validity: validity, now: now,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
                 Critical(KeyUsage(keyCertSign: true, cRLSign: true))
                 SubjectKeyIdentifier(hash: publicKey)
-            },
-            issuerPrivateKey: .init(key)
+            }
         )
         return CertificateAuthority(certificate: certificate, privateKey: key)
     }
@@ -91,15 +83,9 @@ public struct CertificateAuthority: Sendable {
             OrganizationName("Rampart")
             CommonName(String(commonName.prefix(64)))
         }
-        let certificate = try Certificate(
-            version: .v3,
-            serialNumber: .init(),
-            publicKey: publicKey,
-            notValidBefore: now.addingTimeInterval(-300),
-            notValidAfter: now.addingTimeInterval(validity),
-            issuer: self.certificate.subject,
-            subject: subject,
-            signatureAlgorithm: .ecdsaWithSHA256,
+        let certificate = try Self.sign(
+            subject: subject, publicKey: publicKey, issuer: self.certificate.subject, issuerKey: privateKey,
+            validity: validity, now: now,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
@@ -107,9 +93,27 @@ public struct CertificateAuthority: Sendable {
                 SubjectAlternativeNames(names)
                 SubjectKeyIdentifier(hash: publicKey)
                 AuthorityKeyIdentifier(keyIdentifier: try self.certificate.extensions.subjectKeyIdentifier?.keyIdentifier)
-            },
-            issuerPrivateKey: .init(privateKey)
+            }
         )
         return IssuedCertificate(certificate: certificate, privateKey: key)
+    }
+
+    /// Signs a v3 certificate (ECDSA P-256, SHA-256), valid from five minutes ago for `validity` seconds.
+    private static func sign(
+        subject: DistinguishedName, publicKey: Certificate.PublicKey, issuer: DistinguishedName,
+        issuerKey: P256.Signing.PrivateKey, validity: TimeInterval, now: Date, extensions: Certificate.Extensions
+    ) throws -> Certificate {
+        try Certificate(
+            version: .v3,
+            serialNumber: .init(),
+            publicKey: publicKey,
+            notValidBefore: now.addingTimeInterval(-300),
+            notValidAfter: now.addingTimeInterval(validity),
+            issuer: issuer,
+            subject: subject,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: extensions,
+            issuerPrivateKey: .init(issuerKey)
+        )
     }
 }
