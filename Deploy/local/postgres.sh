@@ -49,6 +49,12 @@ start)
     mkdir -p "$secrets" && chmod 700 "$secrets"
     if [ "$(id -u)" = 0 ]; then chown postgres: "$cluster_dir"; fi
     chmod 700 "$cluster_dir"
+    if [ -f "$data/PG_VERSION" ] && [ ! -f "$secrets/pg-superuser.url" ]; then
+        # A cluster whose superuser password is lost cannot be used; start it over.
+        echo "postgres: $data has no known superuser password; re-initializing it" >&2
+        as_owner "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+        rm -rf "$data"
+    fi
     if [ ! -f "$data/PG_VERSION" ]; then
         password=$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n' | cut -c1-40)
         pwfile="$cluster_dir/initdb.pw"
@@ -68,7 +74,6 @@ password_encryption = scram-sha-256
 log_min_messages = warning
 CONF
     fi
-    [ -f "$secrets/pg-superuser.url" ] || { echo "postgres.sh: cluster exists but $secrets/pg-superuser.url is missing; remove $cluster_dir to start over" >&2; exit 1; }
     if ! as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         as_owner "$bindir/pg_ctl" -D "$data" -l "$cluster_dir/postgresql.log" -w -t 60 start >/dev/null
     fi
