@@ -10,7 +10,11 @@ public struct RequestMetrics: Sendable {
         .milliseconds(2500), .seconds(5), .seconds(10),
     ]
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    /// The registry a service process exposes; swift-metrics is bootstrapped onto it by
+    /// ``ServiceMain``, so metrics that libraries emit through swift-metrics appear too.
+    public static let processRegistry = PrometheusCollectorRegistry()
+
+    public init(registry: PrometheusCollectorRegistry = RequestMetrics.processRegistry) {
         self.registry = registry
     }
 

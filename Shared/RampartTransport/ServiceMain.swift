@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import PostgresNIO
+import Prometheus
 import RampartCore
 import RampartStorage
 import ServiceLifecycle
@@ -21,6 +23,7 @@ public enum ServiceMain {
             fail(service, error)
         }
         JSONLogHandler.bootstrap(level: config.logLevel)
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: RequestMetrics.processRegistry))
         do {
             let app = try await build(config)
             var lifecycle = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: app.logger)
