@@ -17,8 +17,9 @@ for candidate in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
 done
 [ -n "$bindir" ] || bindir=$(dirname "$(command -v initdb)")
 
+# Runs a PostgreSQL tool as the cluster's owner, from / (the caller's folder may be private).
 as_owner() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 # The cluster's OS user must be able to reach its directory; under a private home folder it
@@ -75,7 +76,11 @@ log_min_messages = warning
 CONF
     fi
     if ! as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        as_owner "$bindir/pg_ctl" -D "$data" -l "$cluster_dir/postgresql.log" -w -t 60 start >/dev/null
+        as_owner "$bindir/pg_ctl" -D "$data" -l "$cluster_dir/postgresql.log" -w -t 60 start >/dev/null || {
+            echo "postgres: could not start on port $port; last log lines:" >&2
+            tail -5 "$cluster_dir/postgresql.log" >&2
+            exit 1
+        }
     fi
     echo "postgres: running on 127.0.0.1:$port ($data)"
     ;;
