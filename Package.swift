@@ -27,6 +27,11 @@ func sharedTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target
     .target(name: name, dependencies: dependencies, path: "Shared/\(name)", swiftSettings: swiftSettings)
 }
 
+/// What a service needs beyond `Shared`: identity hashes passwords with the system libargon2.
+let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Resource])] = [
+    "Identity": (["CArgon2", .product(name: "NIOPosix", package: "swift-nio")], [.copy("Resources/common-passwords.txt")]),
+]
+
 func serviceTargets(_ name: String, executable: String) -> [Target] {
     [
         .target(
@@ -34,8 +39,9 @@ func serviceTargets(_ name: String, executable: String) -> [Target] {
             dependencies: sharedProducts + [
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
+            ] + (serviceExtras[name]?.dependencies ?? []),
             path: "Services/\(name)/\(name)",
+            resources: serviceExtras[name]?.resources,
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -70,6 +76,12 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
     ],
     targets: [
+        .systemLibrary(
+            name: "CArgon2",
+            path: "Services/Identity/CArgon2",
+            pkgConfig: "libargon2",
+            providers: [.apt(["libargon2-dev"])]
+        ),
         sharedTarget("RampartCore", [
             .product(name: "Logging", package: "swift-log"),
         ]),
