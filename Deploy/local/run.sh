@@ -60,12 +60,14 @@ start)
     "$bin/rampartctl" health --endpoints "$run/endpoints.json" --ca "$run/pki/ca.crt" \
         --cert "$run/pki/operator-local.crt" --key "$run/pki/operator-local.key" --wait 60 \
         || { echo "rampart: some services did not start; see $run/logs/" >&2; exit 1; }
+    "$bin/rampartctl" local seed --run-dir "$run"
 
     cat <<INFO
 
 Rampart is running (regions: $regions).
   Internal endpoints:   $run/endpoints.json   (mutual TLS; CA $run/pki/ca.crt)
   Operator certificate: $run/pki/operator-local.crt / .key
+  Demo tenants:         acme (eu), globex (us), initech (uk); generated passwords in $run/credentials.json (0600)
   Logs:                 $run/logs/
   Check health:         $bin/rampartctl health --endpoints $run/endpoints.json --ca $run/pki/ca.crt --cert $run/pki/operator-local.crt --key $run/pki/operator-local.key
   Stop:                 make stop

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import RampartCore
 import RampartSecurity
@@ -48,7 +49,8 @@ struct KeysCommand: AsyncParsableCommand {
     }
 }
 
-/// The local key files: `principal-signing.json` (secret), `principal-jwks.json` and `kek.json` (secret).
+/// The local key files: `principal-signing.json` (secret), `principal-jwks.json`, `kek.json`
+/// (secret) and `api-key-hash.key` (secret).
 public struct LocalKeys {
     public let directory: String
 
@@ -57,6 +59,7 @@ public struct LocalKeys {
     public var signingKeyPath: String { URL(fileURLWithPath: directory).appendingPathComponent("principal-signing.json").path }
     public var jwksPath: String { URL(fileURLWithPath: directory).appendingPathComponent("principal-jwks.json").path }
     public var kekPath: String { URL(fileURLWithPath: directory).appendingPathComponent("kek.json").path }
+    public var apiKeyHashKeyPath: String { URL(fileURLWithPath: directory).appendingPathComponent("api-key-hash.key").path }
 
     /// Creates whichever key file is missing; returns how many were created.
     @discardableResult
@@ -73,6 +76,11 @@ public struct LocalKeys {
         let jwks = String(decoding: try signingKey.publicKeySet.jwks(), as: UTF8.self)
         if SecretFile.read(jwksPath) != jwks.trimmingCharacters(in: .whitespacesAndNewlines) {
             try SecretFile.writePublic(jwks, to: jwksPath)
+        }
+        if !FileManager.default.fileExists(atPath: apiKeyHashKeyPath) {
+            let key = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+            try SecretFile.write(key.base64EncodedString() + "\n", to: apiKeyHashKeyPath)
+            created += 1
         }
         if !FileManager.default.fileExists(atPath: kekPath) {
             try SecretFile.write(try KeyEncryptionKeys.generate().fileContents(), to: kekPath)

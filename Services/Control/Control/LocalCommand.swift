@@ -10,7 +10,7 @@ struct LocalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "local",
         abstract: "Prepare a local installation under one run directory.",
-        subcommands: [Init.self]
+        subcommands: [Init.self, LocalSeedCommand.self]
     )
 
     struct Init: AsyncParsableCommand {
@@ -89,6 +89,10 @@ public struct LocalInstallation {
                     "RAMPART_KEK_FILE=\(keys.kekPath)",
                     "RAMPART_KEYSTORE_DIR=\(path("keystore", region.rawValue))",
                 ]
+                if service == .identity {
+                    lines.append("RAMPART_PRINCIPAL_SIGNING_KEY=\(keys.signingKeyPath)")
+                    lines.append("RAMPART_API_KEY_HASH_KEY=\(keys.apiKeyHashKeyPath)")
+                }
                 if service.ownsSchema {
                     lines.append("RAMPART_DATABASE_URL=\(try databases.url(service: service, region: region, database: database, owner: false).urlString)")
                     lines.append("RAMPART_MIGRATION_DATABASE_URL=\(try databases.url(service: service, region: region, database: database, owner: true).urlString)")

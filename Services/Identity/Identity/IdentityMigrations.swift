@@ -2,5 +2,75 @@ import RampartStorage
 
 /// The `identity` schema's migrations, in version order. Never edit one that has shipped: add the next.
 public enum IdentityMigrations {
-    public static let all: [Migration] = []
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "tenants_users_api_keys_outbox") { context in
+            let s = context.schema
+            return """
+            -- The region's tenant registry: looked up by host name before any tenant is known,
+            -- so it is the one table without row-level security. It holds no personal data.
+            CREATE TABLE \(s).tenants (
+                id uuid PRIMARY KEY,
+                slug text NOT NULL UNIQUE CHECK (slug ~ '^[a-z0-9]([a-z0-9-]{1,38})[a-z0-9]$'),
+                display_name text NOT NULL CHECK (length(display_name) BETWEEN 1 AND 200),
+                region text NOT NULL,
+                plan text NOT NULL CHECK (plan IN ('starter', 'team', 'business', 'enterprise')),
+                status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended', 'cancelled')),
+                created_at timestamptz NOT NULL DEFAULT now(),
+                status_changed_at timestamptz NOT NULL DEFAULT now()
+            );
+            REVOKE DELETE ON \(s).tenants FROM \(context.runtimeRole);
+
+            CREATE TABLE \(s).users (
+                id uuid PRIMARY KEY,
+                tenant_id uuid NOT NULL REFERENCES \(s).tenants (id),
+                email text NOT NULL CHECK (length(email) BETWEEN 3 AND 254),
+                name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+                role text NOT NULL CHECK (role IN ('admin', 'agent', 'read_only_agent', 'customer')),
+                status text NOT NULL DEFAULT 'active' CHECK (status IN ('invited', 'active', 'deactivated')),
+                password_hash text,
+                password_changed_at timestamptz,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (tenant_id, email)
+            );
+            \(context.tenantIsolation(table: "users"))
+
+            CREATE TABLE \(s).password_history (
+                tenant_id uuid NOT NULL,
+                user_id uuid NOT NULL REFERENCES \(s).users (id) ON DELETE CASCADE,
+                password_hash text NOT NULL,
+                replaced_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX password_history_user ON \(s).password_history (user_id, replaced_at DESC);
+            \(context.tenantIsolation(table: "password_history"))
+
+            CREATE TABLE \(s).api_keys (
+                id text PRIMARY KEY CHECK (id ~ '^[a-z0-9]{16}$'),
+                tenant_id uuid NOT NULL,
+                user_id uuid NOT NULL REFERENCES \(s).users (id),
+                name text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+                secret_hash bytea NOT NULL,
+                scopes text[] NOT NULL,
+                allowed_cidrs inet[] NOT NULL DEFAULT '{}',
+                expires_at timestamptz,
+                revoked_at timestamptz,
+                last_used_at timestamptz,
+                last_used_ip inet,
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            \(context.tenantIsolation(table: "api_keys"))
+
+            -- Audit events, written in the same transaction as the change they record; the
+            -- audit service's relay drains them, so an audit outage loses nothing.
+            CREATE TABLE \(s).outbox_events (
+                id uuid PRIMARY KEY,
+                tenant_id uuid NOT NULL,
+                occurred_at timestamptz NOT NULL DEFAULT now(),
+                event jsonb NOT NULL,
+                delivered_at timestamptz
+            );
+            CREATE INDEX outbox_events_pending ON \(s).outbox_events (occurred_at) WHERE delivered_at IS NULL;
+            \(context.tenantIsolation(table: "outbox_events"))
+            """
+        },
+    ]
 }

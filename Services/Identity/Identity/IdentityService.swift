@@ -1,12 +1,64 @@
+import Crypto
+import Foundation
 import Hummingbird
 import RampartCore
+import RampartSecurity
+import RampartStorage
 import RampartTransport
 
-/// `rampart-identity`: tenants, users, roles, passwords, sessions, TOTP, API keys, tokens, the OAuth 2.0 server and single sign-on.
+/// `rampart-identity`: tenants, users, roles, passwords, API keys and principal resolution
+/// (sessions, TOTP, OAuth and single sign-on build on these).
 public enum IdentityService {
     /// Prepares the runtime (configuration files, database, migrations) and builds the application.
     public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
+        let keys = try IdentityKeys(config: config)
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: IdentityMigrations.all)
-        return try ServiceApplication.build(runtime: runtime, migrations: IdentityMigrations.all)
+        return try ServiceApplication.build(runtime: runtime, migrations: IdentityMigrations.all) { router in
+            try register(on: router, runtime: runtime, keys: keys)
+        }
+    }
+
+    /// Identity's routes on `router`; tests mount the same routes.
+    public static func register(on router: Router<ServiceRequestContext>, runtime: ServiceRuntime, keys: IdentityKeys) throws {
+        guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
+        let region = runtime.config.region
+        let hasher = PasswordHasher(parameters: Argon2Parameters(
+            memoryKiB: UInt32(runtime.config.argon2MemoryKiB), iterations: UInt32(runtime.config.argon2Iterations), parallelism: 1
+        ))
+        let tenants = TenantRepository(database: database, region: region)
+        let users = UserRepository(database: database, region: region, hasher: hasher)
+        let apiKeys = APIKeyRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
+        OperatorRoutes(tenants: tenants, users: users, apiKeys: apiKeys).register(on: router)
+        PrincipalRoutes(issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, signingKey: keys.signingKey)).register(on: router)
+    }
+}
+
+/// Identity's own secrets, read once at start.
+public struct IdentityKeys: Sendable {
+    public let signingKey: PrincipalSigningKey
+    public let apiKeyHashKey: SymmetricKey
+
+    public init(signingKey: PrincipalSigningKey, apiKeyHashKey: SymmetricKey) {
+        self.signingKey = signingKey
+        self.apiKeyHashKey = apiKeyHashKey
+    }
+
+    /// Loads both keys; a missing or malformed file names its key.
+    public init(config: ServiceConfig) throws {
+        guard let signingPath = config.principalSigningKeyPath else {
+            throw ConfigError(key: "RAMPART_PRINCIPAL_SIGNING_KEY", reason: "is required for identity")
+        }
+        guard let hashPath = config.apiKeyHashKeyPath else {
+            throw ConfigError(key: "RAMPART_API_KEY_HASH_KEY", reason: "is required for identity")
+        }
+        guard let signing = FileManager.default.contents(atPath: signingPath), let key = try? PrincipalSigningKey(fileContents: signing) else {
+            throw ConfigError(key: "RAMPART_PRINCIPAL_SIGNING_KEY", reason: "is not a principal signing key file")
+        }
+        guard let hashText = FileManager.default.contents(atPath: hashPath).flatMap({ String(data: $0, encoding: .utf8) }),
+              let hashKey = Data(base64Encoded: hashText.trimmingCharacters(in: .whitespacesAndNewlines)), hashKey.count == 32
+        else {
+            throw ConfigError(key: "RAMPART_API_KEY_HASH_KEY", reason: "must hold 32 bytes in base64")
+        }
+        self.init(signingKey: key, apiKeyHashKey: SymmetricKey(data: hashKey))
     }
 }

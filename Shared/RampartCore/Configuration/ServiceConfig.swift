@@ -27,6 +27,12 @@ public struct ServiceConfig: Sendable {
     /// The key-encryption key file and the wrapped data-key store (outside the backed-up databases).
     public var keyEncryptionKeyPath: String?
     public var keyStorePath: String?
+    /// Identity only: the Ed25519 key that signs principals, and the key of the API-key secret hash.
+    public var principalSigningKeyPath: String?
+    public var apiKeyHashKeyPath: String?
+    /// Identity only: Argon2id cost (OWASP's 19 MiB, 2 passes by default; tests lower it).
+    public var argon2MemoryKiB: Int
+    public var argon2Iterations: Int
     /// Minimum log level.
     public var logLevel: Logger.Level
     /// How long in-flight requests may take to finish after SIGTERM.
@@ -53,6 +59,8 @@ public struct ServiceConfig: Sendable {
         "RAMPART_TLS_CA", "RAMPART_TLS_CERT", "RAMPART_TLS_KEY",
         "RAMPART_ALLOWLIST", "RAMPART_PRINCIPAL_KEYS",
         "RAMPART_KEK_FILE", "RAMPART_KEYSTORE_DIR",
+        "RAMPART_PRINCIPAL_SIGNING_KEY", "RAMPART_API_KEY_HASH_KEY",
+        "RAMPART_ARGON2_MEMORY_KIB", "RAMPART_ARGON2_ITERATIONS",
         "RAMPART_LOG_LEVEL", "RAMPART_SHUTDOWN_GRACE_SECONDS",
     ]
 
@@ -103,6 +111,14 @@ public struct ServiceConfig: Sendable {
         principalKeysPath = try source.readableFile("RAMPART_PRINCIPAL_KEYS")
         keyEncryptionKeyPath = try source.optional("RAMPART_KEK_FILE").map { _ in try source.readableFile("RAMPART_KEK_FILE") }
         keyStorePath = source.optional("RAMPART_KEYSTORE_DIR")
+        principalSigningKeyPath = try source.optional("RAMPART_PRINCIPAL_SIGNING_KEY").map { _ in try source.readableFile("RAMPART_PRINCIPAL_SIGNING_KEY") }
+        apiKeyHashKeyPath = try source.optional("RAMPART_API_KEY_HASH_KEY").map { _ in try source.readableFile("RAMPART_API_KEY_HASH_KEY") }
+        argon2MemoryKiB = try source.value("RAMPART_ARGON2_MEMORY_KIB", default: 19 * 1024, expected: "a whole number of KiB (8-1048576)") { raw in
+            Int(raw).flatMap { (8...1_048_576).contains($0) ? $0 : nil }
+        }
+        argon2Iterations = try source.value("RAMPART_ARGON2_ITERATIONS", default: 2, expected: "a whole number of passes (1-10)") { raw in
+            Int(raw).flatMap { (1...10).contains($0) ? $0 : nil }
+        }
         logLevel = try source.value("RAMPART_LOG_LEVEL", default: .info, expected: "one of trace, debug, info, notice, warning, error, critical") {
             Logger.Level(rawValue: $0)
         }

@@ -21,7 +21,7 @@ public struct TenantID: RawRepresentable, Hashable, Sendable, Codable, CustomStr
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
+        try container.encode(description)
     }
 
     /// Lowercase canonical text, the form stored in PostgreSQL settings.

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOSSL
+import PostgresNIO
 import RampartCore
 import RampartSecurity
 import X509
@@ -44,8 +45,13 @@ public struct InternalRequestMiddleware: RouterMiddleware {
             let status = error.status
             response = ProblemError(status: status, code: Self.code(for: status), title: status.reasonPhrase).response(requestID: context.requestID)
         } catch {
-            // Logged once with its type only: descriptions of database errors can carry SQL.
-            context.logger.error("request.failed", metadata: ["error.type": "\(type(of: error))"])
+            // Logged once with its type (and SQLSTATE): database error texts can carry SQL and data.
+            var metadata: Logger.Metadata = ["error.type": "\(type(of: error))"]
+            if let database = error as? PSQLError {
+                metadata["db.error"] = "\(database.code)"
+                metadata["db.sqlstate"] = "\(database.serverInfo?[.sqlState] ?? "none")"
+            }
+            context.logger.error("request.failed", metadata: metadata)
             response = ProblemError.internalError.response(requestID: context.requestID)
         }
         response.headers[.requestID] = context.requestID

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import RampartCore
+
+/// `rampartctl tenant …`: create, list, suspend, reinstate and cancel tenants in a region.
+struct TenantCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tenant",
+        abstract: "Manage tenants (each lives in exactly one region).",
+        subcommands: [Create.self, List.self, Suspend.self, Reinstate.self, Cancel.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a tenant in a region.")
+        @OptionGroup var operatorOptions: OperatorOptions
+        @Option(help: "Region the tenant lives in.") var region: String
+        @Option(help: "Host label: 3-40 lowercase letters, digits, hyphens.") var slug: String
+        @Option(help: "Display name.") var name: String
+        @Option(help: "starter, team, business or enterprise.") var plan: String = "team"
+
+        func run() async throws {
+            let tenant = try await OperatorClient.call(operatorOptions, .POST, .identity, region: region, path: "/internal/v1/operator/tenants",
+                                                                       body: ["slug": slug, "display_name": name, "plan": plan])
+            print(OperatorClient.render(tenant))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a region's tenants.")
+        @OptionGroup var operatorOptions: OperatorOptions
+        @Option(help: "Region.") var region: String
+
+        func run() async throws {
+            print(OperatorClient.render(try await OperatorClient.call(operatorOptions, .GET, .identity, region: region, path: "/internal/v1/operator/tenants")))
+        }
+    }
+
+    /// One status change, shared by suspend, reinstate and cancel.
+    struct StatusChange: ParsableArguments {
+        @OptionGroup var operatorOptions: OperatorOptions
+        @Option(help: "Region.") var region: String
+        @Option(help: "Tenant slug.") var slug: String
+
+        func run(_ verb: String) async throws {
+            let tenant = try await OperatorClient.call(operatorOptions, .POST, .identity, region: region, path: "/internal/v1/operator/tenants/\(slug)/\(verb)")
+            print(OperatorClient.render(tenant))
+        }
+    }
+
+    struct Suspend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Suspend a tenant: nobody signs in, nothing is deleted.")
+        @OptionGroup var change: StatusChange
+        func run() async throws { try await change.run("suspend") }
+    }
+
+    struct Reinstate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reinstate a suspended or cancelled tenant.")
+        @OptionGroup var change: StatusChange
+        func run() async throws { try await change.run("reinstate") }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a tenant (its data is purged after the grace period).")
+        @OptionGroup var change: StatusChange
+        func run() async throws { try await change.run("cancel") }
+    }
+}
+
+/// `rampartctl user create` and `rampartctl api-key create`: a tenant's first users and keys.
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage a tenant's users.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user; without --password-file a strong password is generated and printed once.")
+        @OptionGroup var operatorOptions: OperatorOptions
+        @Option(help: "Region.") var region: String
+        @Option(help: "Tenant slug.") var tenant: String
+        @Option(help: "Email address.") var email: String
+        @Option(help: "Full name.") var name: String
+        @Option(help: "admin, agent, read_only_agent or customer.") var role: String
+        @Option(help: "File holding the password (never pass a password on the command line).") var passwordFile: String?
+
+        func run() async throws {
+            var body: [String: Any] = ["email": email, "name": name, "role": role]
+            if let passwordFile {
+                guard let password = SecretFile.read(passwordFile) else { throw ControlError("cannot read \(passwordFile)") }
+                body["password"] = password
+            }
+            print(OperatorClient.render(try await OperatorClient.call(operatorOptions, .POST, .identity, region: region, path: "/internal/v1/operator/tenants/\(tenant)/users", body: body)))
+        }
+    }
+}
+
+struct APIKeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "api-key", abstract: "Manage API keys.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an API key for a user and print it once on standard output.")
+        @OptionGroup var operatorOptions: OperatorOptions
+        @Option(help: "Region.") var region: String
+        @Option(help: "Tenant slug.") var tenant: String
+        @Option(help: "Email of the user the key acts as.") var user: String
+        @Option(help: "Comma-separated scopes, e.g. tickets:read,tickets:write,audit:read.") var scopes: String
+        @Option(help: "A name to recognize the key by.") var name: String = "rampartctl"
+        @Option(help: "Comma-separated CIDR networks the key may be used from.") var allowedCidrs: String?
+        @Option(help: "Expiry, ISO 8601 (e.g. 2027-01-31T00:00:00Z).") var expiresAt: String?
+
+        func run() async throws {
+            var body: [String: Any] = ["user_email": user, "name": name, "scopes": scopes.split(separator: ",").map(String.init)]
+            if let allowedCidrs { body["allowed_cidrs"] = allowedCidrs.split(separator: ",").map(String.init) }
+            if let expiresAt { body["expires_at"] = expiresAt }
+            let created = try await OperatorClient.call(operatorOptions, .POST, .identity, region: region, path: "/internal/v1/operator/tenants/\(tenant)/api-keys", body: body)
+            guard let key = (created as? [String: Any])?["key"] as? String else { throw ControlError("identity answered without a key") }
+            print(key)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import RampartCore
+import RampartSecurity
+
+/// Turns a credential presented at a tenant's host into a signed principal for one service,
+/// or a refusal. The one place that decides who a request is.
+public struct PrincipalIssuer: Sendable {
+    public let tenants: TenantRepository
+    public let apiKeys: APIKeyRepository
+    public let signingKey: PrincipalSigningKey
+    /// How long an issued principal lives (at most five minutes).
+    public let lifetime: TimeInterval
+
+    public init(tenants: TenantRepository, apiKeys: APIKeyRepository, signingKey: PrincipalSigningKey, lifetime: TimeInterval = 120) {
+        self.tenants = tenants
+        self.apiKeys = apiKeys
+        self.signingKey = signingKey
+        self.lifetime = min(lifetime, PrincipalToken.maximumLifetime)
+    }
+
+    /// Why no principal was issued; the gateway answers every case with the same 401.
+    public enum Refusal: String, Error, Sendable, Codable {
+        case unknownTenant = "unknown_tenant"
+        case tenantNotActive = "tenant_not_active"
+        case unsupportedCredential = "unsupported_credential"
+        case invalidCredential = "invalid_credential"
+    }
+
+    /// An issued principal: the token to forward and what it says.
+    public struct Issued: Sendable {
+        public let token: String
+        public let principal: Principal
+        public let expiresIn: Int
+    }
+
+    public func resolve(credential: String, tenantSlug: String, audience: ServiceName, clientIP: String?) async throws -> Result<Issued, Refusal> {
+        guard let slug = TenantSlug(rawValue: tenantSlug), let tenant = try await tenants.find(slug: slug) else {
+            return .failure(.unknownTenant)
+        }
+        guard tenant.status == .active else { return .failure(.tenantNotActive) }
+        guard credential.hasPrefix(APIKeyCredential.prefix) else { return .failure(.unsupportedCredential) }
+        guard let key = APIKeyCredential(presented: credential) else { return .failure(.invalidCredential) }
+        switch try await apiKeys.resolve(key, tenant: tenant.id, clientIP: clientIP) {
+        case .failure:
+            return .failure(.invalidCredential)
+        case .success(let (user, scopes)):
+            let principal = Principal(
+                tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "api_key:\(key.id)",
+                kind: .apiClient, roles: [user.role.rawValue],
+                scopes: scopes.sorted(), authenticationMethod: .apiKey
+            )
+            let token = try PrincipalToken.sign(principal, audience: audience, key: signingKey, lifetime: lifetime)
+            return .success(Issued(token: token, principal: principal, expiresIn: Int(lifetime)))
+        }
+    }
+}

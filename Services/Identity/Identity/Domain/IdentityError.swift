@@ -1,0 +1,17 @@
+/// What identity refuses, each mapped to one problem code by the routes.
+public enum IdentityError: Error, Equatable, Sendable {
+    case invalidSlug(String)
+    case slugTaken
+    case tenantNotFound
+    case tenantNotActive
+    case invalidTransition(from: String, to: String)
+    case invalidEmail
+    case invalidName
+    case emailTaken
+    case userNotFound
+    case weakPassword([PasswordRuleViolation])
+    case invalidScopes([String])
+    case scopesExceedRole([String])
+    case invalidCIDR(String)
+    case invalidExpiry
+}

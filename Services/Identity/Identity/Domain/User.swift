@@ -1,0 +1,26 @@
+import Foundation
+import RampartCore
+
+/// A person in a tenant: admin, agent or customer.
+public struct User: Codable, Sendable, Equatable {
+    /// Whether the user may sign in.
+    public enum Status: String, Codable, Sendable {
+        case invited
+        case active
+        case deactivated
+    }
+
+    public var id: UUID
+    public var tenantID: TenantID
+    public var email: EmailAddress
+    public var name: String
+    public var role: Role
+    public var status: Status
+    public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, email, name, role, status
+        case tenantID = "tenant_id"
+        case createdAt = "created_at"
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Hummingbird
+import RampartCore
+import RampartSecurity
+import RampartTransport
+
+/// The operator API (`rampartctl tenant …`, `user create`, `api-key create`): tenants of this
+/// region, and the first users and keys of a tenant. Only operator certificates reach it.
+struct OperatorRoutes: Sendable {
+    let tenants: TenantRepository
+    let users: UserRepository
+    let apiKeys: APIKeyRepository
+
+    struct CreateTenant: Decodable {
+        var slug: String
+        var displayName: String
+        var plan: Tenant.Plan?
+
+        enum CodingKeys: String, CodingKey {
+            case slug, plan
+            case displayName = "display_name"
+        }
+    }
+
+    struct CreateUser: Decodable {
+        var email: String
+        var name: String
+        var role: Role
+        /// When absent, a strong password is generated and returned once.
+        var password: String?
+    }
+
+    struct CreatedUser: ResponseEncodable {
+        var user: User
+        var password: String?
+    }
+
+    struct CreateAPIKey: Decodable {
+        var userEmail: String
+        var name: String
+        var scopes: [String]
+        var allowedCIDRs: [String]?
+        var expiresAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case name, scopes
+            case userEmail = "user_email"
+            case allowedCIDRs = "allowed_cidrs"
+            case expiresAt = "expires_at"
+        }
+    }
+
+    struct CreatedAPIKey: ResponseEncodable {
+        var key: String
+        var record: APIKeyRepository.Record
+    }
+
+    struct TenantList: ResponseEncodable {
+        var data: [Tenant]
+    }
+
+    func register(on router: Router<ServiceRequestContext>) {
+        let group = router.group("/internal/v1/operator/tenants")
+        group.get { _, context in
+            _ = try operatorActor(context)
+            return TenantList(data: try await tenants.list())
+        }
+        group.post { request, context -> EditedResponse<Tenant> in
+            let actor = try operatorActor(context)
+            let body = try await IdentityRequest.decode(CreateTenant.self, from: request, context: context)
+            let slug: TenantSlug
+            switch TenantSlug.validate(body.slug) {
+            case .success(let valid): slug = valid
+            case .failure(let problem): throw IdentityError.invalidSlug(Self.message(problem)).problem
+            }
+            let tenant = try await IdentityRequest.run { try await tenants.create(slug: slug, displayName: body.displayName, plan: body.plan ?? .team, actor: actor, requestID: context.requestID) }
+            return EditedResponse(status: .created, response: tenant)
+        }
+        for (verb, status) in [("suspend", Tenant.Status.suspended), ("reinstate", .active), ("cancel", .cancelled)] {
+            group.post("{slug}/\(verb)") { _, context -> Tenant in
+                let actor = try operatorActor(context)
+                let slug = try tenantSlug(context)
+                return try await IdentityRequest.run { try await tenants.setStatus(slug: slug, to: status, actor: actor, requestID: context.requestID) }
+            }
+        }
+        group.post("{slug}/users") { request, context -> EditedResponse<CreatedUser> in
+            let actor = try operatorActor(context)
+            let tenant = try await activeTenant(context)
+            let body = try await IdentityRequest.decode(CreateUser.self, from: request, context: context)
+            let generated = body.password == nil ? GeneratedPassword.make() : nil
+            let user = try await IdentityRequest.run {
+                try await users.create(tenant: tenant, email: body.email, name: body.name, role: body.role, password: body.password ?? generated ?? "",
+                                       policy: .standards, actor: actor, requestID: context.requestID)
+            }
+            return EditedResponse(status: .created, response: CreatedUser(user: user, password: generated))
+        }
+        group.post("{slug}/api-keys") { request, context -> EditedResponse<CreatedAPIKey> in
+            let actor = try operatorActor(context)
+            let tenant = try await activeTenant(context)
+            let body = try await IdentityRequest.decode(CreateAPIKey.self, from: request, context: context)
+            guard let email = EmailAddress(rawValue: body.userEmail),
+                  let user = try await users.find(email: email, tenant: tenant.id), user.status == .active
+            else { throw IdentityError.userNotFound.problem }
+            let (record, credential) = try await IdentityRequest.run {
+                try await apiKeys.create(for: user, name: body.name, scopes: body.scopes, allowedCIDRs: body.allowedCIDRs ?? [],
+                                         expiresAt: body.expiresAt, actor: actor, requestID: context.requestID)
+            }
+            return EditedResponse(status: .created, response: CreatedAPIKey(key: credential.presented, record: record))
+        }
+    }
+
+    /// The acting operator; the allow-list already admits only operators here, this is the second lock.
+    private func operatorActor(_ context: ServiceRequestContext) throws -> AuditEvent.Actor {
+        guard case .operator(let name) = context.caller else {
+            throw ProblemError(status: .forbidden, code: "caller_not_allowed", title: "Caller not allowed")
+        }
+        return AuditEvent.Actor(type: "operator", id: name, displayName: name, authenticationMethod: "certificate")
+    }
+
+    private func tenantSlug(_ context: ServiceRequestContext) throws -> TenantSlug {
+        guard let raw = context.parameters.get("slug"), let slug = TenantSlug(rawValue: raw) else {
+            throw IdentityError.tenantNotFound.problem
+        }
+        return slug
+    }
+
+    private func activeTenant(_ context: ServiceRequestContext) async throws -> Tenant {
+        guard let tenant = try await tenants.find(slug: try tenantSlug(context)) else { throw IdentityError.tenantNotFound.problem }
+        guard tenant.status == .active else { throw IdentityError.tenantNotActive.problem }
+        return tenant
+    }
+
+    static func message(_ problem: TenantSlug.Problem) -> String {
+        switch problem {
+        case .length: "Use 3 to 40 characters."
+        case .characters: "Use lowercase letters, digits and single inner hyphens."
+        case .reserved: "This name is reserved."
+        }
+    }
+}
+
+/// Strong random passwords for seeded and operator-created users.
+enum GeneratedPassword {
+    /// 20 characters from a 56-symbol alphabet without look-alikes: about 116 bits.
+    static func make() -> String {
+        let alphabet = Array("abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<20).map { _ in alphabet[Int(generator.next(upperBound: UInt32(alphabet.count)))] })
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Hummingbird
+import RampartCore
+import RampartSecurity
+import RampartTransport
+
+/// `POST /internal/v1/principal`: the gateway hands over the credential it received at a
+/// tenant's host and gets back a signed principal for one service, or a refusal.
+struct PrincipalRoutes: Sendable {
+    let issuer: PrincipalIssuer
+
+    struct Resolve: Decodable {
+        var tenant: String
+        var credential: String
+        var audience: ServiceName
+        var clientIP: String?
+
+        enum CodingKeys: String, CodingKey {
+            case tenant, credential, audience
+            case clientIP = "client_ip"
+        }
+    }
+
+    struct Resolved: ResponseEncodable {
+        var principal: String
+        var expiresIn: Int
+        var tenantID: TenantID
+        var subject: String
+        var scopes: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case principal, subject, scopes
+            case expiresIn = "expires_in"
+            case tenantID = "tenant_id"
+        }
+    }
+
+    func register(on router: Router<ServiceRequestContext>) {
+        router.post("/internal/v1/principal") { request, context -> Resolved in
+            let body = try await IdentityRequest.decode(Resolve.self, from: request, context: context)
+            guard body.credential.utf8.count <= 4096, body.tenant.utf8.count <= 64 else {
+                throw ProblemError(status: .badRequest, code: "malformed_body", title: "Malformed request body")
+            }
+            let clientIP = body.clientIP.flatMap { $0.utf8.count <= 45 && CIDR.isValid($0.contains(":") ? "\($0)/128" : "\($0)/32") ? $0 : nil }
+            switch try await issuer.resolve(credential: body.credential, tenantSlug: body.tenant, audience: body.audience, clientIP: clientIP) {
+            case .success(let issued):
+                return Resolved(principal: issued.token, expiresIn: issued.expiresIn, tenantID: issued.principal.tenantID, subject: issued.principal.subject, scopes: issued.principal.scopes)
+            case .failure(let refusal):
+                context.logger.info("principal.refused", metadata: ["reason": "\(refusal.rawValue)", "tenant.slug": "\(body.tenant.prefix(64))"])
+                throw ProblemError(status: .unauthorized, code: "credential_refused", title: "Credential refused",
+                                   detail: refusal == .unsupportedCredential ? "This kind of credential is not accepted yet." : nil)
+            }
+        }
+    }
+}

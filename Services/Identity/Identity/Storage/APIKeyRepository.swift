@@ -1,0 +1,132 @@
+import Crypto
+import Foundation
+import Logging
+import PostgresNIO
+import RampartCore
+import RampartStorage
+
+/// API keys: created for a user with scopes no wider than the user's role, stored as a keyed
+/// hash of the secret, checked on every use for revocation, expiry, source address and the
+/// user still being active.
+public struct APIKeyRepository: Sendable {
+    public let database: Database
+    public let region: Region
+    let hashKey: SymmetricKey
+
+    public init(database: Database, region: Region, hashKey: SymmetricKey) {
+        self.database = database
+        self.region = region
+        self.hashKey = hashKey
+    }
+
+    /// A key as listed: never its secret.
+    public struct Record: Codable, Sendable, Equatable {
+        public var id: String
+        public var userID: UUID
+        public var name: String
+        public var scopes: [String]
+        public var allowedCIDRs: [String]
+        public var expiresAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, scopes
+            case userID = "user_id"
+            case allowedCIDRs = "allowed_cidrs"
+            case expiresAt = "expires_at"
+        }
+    }
+
+    /// Creates a key for `user`; the returned credential is the only time its secret exists in clear.
+    public func create(
+        for user: User, name: String, scopes: [String], allowedCIDRs: [String], expiresAt: Date?,
+        actor: AuditEvent.Actor, requestID: String?
+    ) async throws -> (Record, APIKeyCredential) {
+        let unknown = scopes.filter { !Permission.scopes.contains($0) }
+        guard unknown.isEmpty, !scopes.isEmpty else { throw IdentityError.invalidScopes(unknown) }
+        let granted = Set(user.role.permissions.compactMap(\.scope))
+        let beyond = scopes.filter { !granted.contains($0) }
+        guard beyond.isEmpty else { throw IdentityError.scopesExceedRole(beyond) }
+        for cidr in allowedCIDRs where !CIDR.isValid(cidr) { throw IdentityError.invalidCIDR(cidr) }
+        if let expiresAt, expiresAt <= .now { throw IdentityError.invalidExpiry }
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...100).contains(trimmed.count) else { throw IdentityError.invalidName }
+
+        let credential = APIKeyCredential.generate()
+        let record = Record(id: credential.id, userID: user.id, name: trimmed, scopes: scopes.sorted(), allowedCIDRs: allowedCIDRs, expiresAt: expiresAt)
+        let hash = credential.secretHash(using: hashKey)
+        let region = self.region
+        try await database.withTenant(user.tenantID) { connection in
+            try await connection.query("""
+                INSERT INTO api_keys (id, tenant_id, user_id, name, secret_hash, scopes, allowed_cidrs, expires_at)
+                VALUES (\(record.id), \(user.tenantID.rawValue), \(user.id), \(record.name), \(hash), \(record.scopes), \(allowedCIDRs)::inet[], \(expiresAt))
+                """, logger: database.logger)
+            try await AuditOutbox.append(AuditEvent(
+                tenantID: user.tenantID, region: region, actor: actor, action: "api_key.created",
+                resource: .init(type: "api_key", id: record.id, label: record.name),
+                changes: ["scopes": [nil, record.scopes.joined(separator: ",")]], requestID: requestID,
+                source: actor.type == "operator" ? "system" : "api"
+            ), on: connection, logger: database.logger)
+        }
+        return (record, credential)
+    }
+
+    /// Why a presented key was not accepted; callers answer every case alike.
+    public enum Refusal: String, Error, Sendable {
+        case unknown, revoked, expired, addressNotAllowed = "address_not_allowed", userInactive = "user_inactive"
+    }
+
+    /// The key's owner and scopes when `credential` is a live key of `tenant`, used from `clientIP`.
+    public func resolve(_ credential: APIKeyCredential, tenant: TenantID, clientIP: String?) async throws -> Result<(user: User, scopes: [String]), Refusal> {
+        let hashKey = self.hashKey
+        return try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query("""
+                SELECT k.secret_hash, k.scopes, k.revoked_at, k.expires_at,
+                       (cardinality(k.allowed_cidrs) = 0 OR EXISTS (SELECT 1 FROM unnest(k.allowed_cidrs) c WHERE \(clientIP)::inet <<= c)),
+                       u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.created_at
+                FROM api_keys k JOIN users u ON u.id = k.user_id
+                WHERE k.id = \(credential.id)
+                """, logger: database.logger)
+            for try await (hash, scopes, revoked, expires, addressAllowed, id, tenantID, email, name, role, status, created)
+                in rows.decode((Data, [String], Date?, Date?, Bool?, UUID, UUID, String, String, String, String, Date).self) {
+                guard credential.matches(hash, using: hashKey) else { return .failure(.unknown) }
+                if revoked != nil { return .failure(.revoked) }
+                if let expires, expires <= .now { return .failure(.expired) }
+                guard addressAllowed == true else { return .failure(.addressNotAllowed) }
+                guard let email = EmailAddress(rawValue: email), let role = Role(rawValue: role), status == "active" else {
+                    return .failure(.userInactive)
+                }
+                try await connection.query("""
+                    UPDATE api_keys SET last_used_at = now(), last_used_ip = \(clientIP)::inet WHERE id = \(credential.id)
+                    """, logger: database.logger)
+                let user = User(id: id, tenantID: TenantID(rawValue: tenantID), email: email, name: name, role: role, status: .active, createdAt: created)
+                return .success((user, scopes))
+            }
+            return .failure(.unknown)
+        }
+    }
+
+    /// Revokes a key at once.
+    public func revoke(id: String, tenant: TenantID, actor: AuditEvent.Actor, requestID: String?) async throws {
+        let region = self.region
+        try await database.withTenant(tenant) { connection in
+            try await connection.query("UPDATE api_keys SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL", logger: database.logger)
+            try await AuditOutbox.append(AuditEvent(
+                tenantID: tenant, region: region, actor: actor, action: "api_key.revoked",
+                resource: .init(type: "api_key", id: id), requestID: requestID, source: "api"
+            ), on: connection, logger: database.logger)
+        }
+    }
+}
+
+/// IPv4 and IPv6 networks in CIDR notation.
+enum CIDR {
+    static func isValid(_ text: String) -> Bool {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let bits = Int(parts[1]) else { return false }
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        if inet_pton(AF_INET, String(parts[0]), &v4) == 1 { return (0...32).contains(bits) }
+        if inet_pton(AF_INET6, String(parts[0]), &v6) == 1 { return (0...128).contains(bits) }
+        return false
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RampartCore
+import RampartStorage
+
+/// The region's tenant registry.
+public struct TenantRepository: Sendable {
+    public let database: Database
+    public let region: Region
+
+    public init(database: Database, region: Region) {
+        self.database = database
+        self.region = region
+    }
+
+    /// Creates a tenant in this region; the slug must be free in this region.
+    public func create(slug: TenantSlug, displayName: String, plan: Tenant.Plan, actor: AuditEvent.Actor, requestID: String?) async throws -> Tenant {
+        let name = displayName.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...200).contains(name.count) else { throw IdentityError.invalidName }
+        let tenant = Tenant(id: .random(), slug: slug, displayName: name, region: region, plan: plan, status: .active, createdAt: .now)
+        let region = self.region
+        do {
+            try await database.withTenant(tenant.id) { connection in
+                try await connection.query("""
+                    INSERT INTO tenants (id, slug, display_name, region, plan, created_at)
+                    VALUES (\(tenant.id.rawValue), \(slug.rawValue), \(name), \(region.rawValue), \(plan.rawValue), \(tenant.createdAt))
+                    """, logger: database.logger)
+                try await AuditOutbox.append(AuditEvent(
+                    tenantID: tenant.id, region: region, actor: actor, action: "tenant.created",
+                    resource: .init(type: "tenant", id: tenant.id.description, label: slug.rawValue),
+                    changes: ["plan": [nil, plan.rawValue]], requestID: requestID, source: "system"
+                ), on: connection, logger: database.logger)
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw IdentityError.slugTaken
+        }
+        return tenant
+    }
+
+    /// The tenant with `slug` in this region, or `nil`.
+    public func find(slug: TenantSlug) async throws -> Tenant? {
+        try await select("WHERE slug = $1", binds: slug.rawValue).first
+    }
+
+    /// Every tenant of the region, oldest first.
+    public func list() async throws -> [Tenant] {
+        try await select("", binds: nil)
+    }
+
+    /// Moves a tenant to `status` along the allowed transitions and records it.
+    public func setStatus(slug: TenantSlug, to status: Tenant.Status, actor: AuditEvent.Actor, requestID: String?) async throws -> Tenant {
+        guard var tenant = try await find(slug: slug) else { throw IdentityError.tenantNotFound }
+        let allowed: Set<String> = ["active>suspended", "suspended>active", "active>cancelled", "suspended>cancelled", "cancelled>active"]
+        guard allowed.contains("\(tenant.status.rawValue)>\(status.rawValue)") else {
+            throw IdentityError.invalidTransition(from: tenant.status.rawValue, to: status.rawValue)
+        }
+        let previous = tenant.status
+        let region = self.region
+        let action = switch status {
+        case .suspended: "tenant.suspended"
+        case .active: "tenant.reinstated"
+        case .cancelled: "tenant.cancelled"
+        }
+        try await database.withTenant(tenant.id) { [tenant] connection in
+            try await connection.query("""
+                UPDATE tenants SET status = \(status.rawValue), status_changed_at = now()
+                WHERE id = \(tenant.id.rawValue) AND status = \(previous.rawValue)
+                """, logger: database.logger)
+            try await AuditOutbox.append(AuditEvent(
+                tenantID: tenant.id, region: region, actor: actor, action: action,
+                resource: .init(type: "tenant", id: tenant.id.description, label: tenant.slug.rawValue),
+                changes: ["status": [previous.rawValue, status.rawValue]], requestID: requestID, source: "system"
+            ), on: connection, logger: database.logger)
+        }
+        tenant.status = status
+        return tenant
+    }
+
+    private func select(_ filter: String, binds value: String?) async throws -> [Tenant] {
+        var bindings = PostgresBindings()
+        if let value { bindings.append(value) }
+        let query = PostgresQuery(
+            unsafeSQL: "SELECT id, slug, display_name, region, plan, status, created_at FROM tenants \(filter) ORDER BY created_at, slug",
+            binds: bindings
+        )
+        var tenants: [Tenant] = []
+        let rows = try await database.client.query(query, logger: database.logger)
+        for try await (id, slug, name, region, plan, status, created) in rows.decode((UUID, String, String, String, String, String, Date).self) {
+            guard let slug = TenantSlug(rawValue: slug), let region = Region(rawValue: region),
+                  let plan = Tenant.Plan(rawValue: plan), let status = Tenant.Status(rawValue: status)
+            else { continue }
+            tenants.append(Tenant(id: TenantID(rawValue: id), slug: slug, displayName: name, region: region, plan: plan, status: status, createdAt: created))
+        }
+        return tenants
+    }
+}

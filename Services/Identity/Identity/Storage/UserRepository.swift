@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RampartCore
+import RampartStorage
+
+/// Users of one region's tenants; every query runs inside the tenant's transaction.
+public struct UserRepository: Sendable {
+    public let database: Database
+    public let region: Region
+    public let hasher: PasswordHasher
+
+    public init(database: Database, region: Region, hasher: PasswordHasher) {
+        self.database = database
+        self.region = region
+        self.hasher = hasher
+    }
+
+    /// Creates an active user with a password that satisfies `policy`; nothing is stored otherwise.
+    public func create(
+        tenant: Tenant, email rawEmail: String, name rawName: String, role: Role, password: String,
+        policy: PasswordPolicy, actor: AuditEvent.Actor, requestID: String?
+    ) async throws -> User {
+        guard let email = EmailAddress(rawValue: rawEmail) else { throw IdentityError.invalidEmail }
+        let name = rawName.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...200).contains(name.count) else { throw IdentityError.invalidName }
+        let violations = policy.violations(of: password, for: .init(email: email.rawValue, name: name))
+        guard violations.isEmpty else { throw IdentityError.weakPassword(violations) }
+        let hash = try await hasher.hash(password)
+        let user = User(id: UUID(), tenantID: tenant.id, email: email, name: name, role: role, status: .active, createdAt: .now)
+        let region = self.region
+        do {
+            try await database.withTenant(tenant.id) { connection in
+                try await connection.query("""
+                    INSERT INTO users (id, tenant_id, email, name, role, status, password_hash, password_changed_at, created_at)
+                    VALUES (\(user.id), \(tenant.id.rawValue), \(email.rawValue), \(name), \(role.rawValue), 'active', \(hash), now(), \(user.createdAt))
+                    """, logger: database.logger)
+                try await AuditOutbox.append(AuditEvent(
+                    tenantID: tenant.id, region: region, actor: actor, action: "user.created",
+                    resource: .init(type: "user", id: user.id.uuidString.lowercased(), label: email.rawValue),
+                    changes: ["role": [nil, role.rawValue]], requestID: requestID, source: actor.type == "operator" ? "system" : "api"
+                ), on: connection, logger: database.logger)
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw IdentityError.emailTaken
+        }
+        return user
+    }
+
+    /// The user with `id` in `tenant`, or `nil` (also for another tenant's user).
+    public func find(id: UUID, tenant: TenantID) async throws -> User? {
+        try await database.withTenant(tenant) { connection in
+            try await Self.users(connection.query("""
+                SELECT id, tenant_id, email, name, role, status, created_at FROM users WHERE id = \(id)
+                """, logger: database.logger)).first
+        }
+    }
+
+    /// The user with `email` in `tenant`, or `nil`.
+    public func find(email: EmailAddress, tenant: TenantID) async throws -> User? {
+        try await database.withTenant(tenant) { connection in
+            try await Self.users(connection.query("""
+                SELECT id, tenant_id, email, name, role, status, created_at FROM users WHERE email = \(email.rawValue)
+                """, logger: database.logger)).first
+        }
+    }
+
+    /// Deactivates a user and, in the same transaction, revokes every API key they hold.
+    public func deactivate(id: UUID, tenant: TenantID, actor: AuditEvent.Actor, requestID: String?) async throws {
+        let region = self.region
+        try await database.withTenant(tenant) { connection in
+            let changed = try await connection.query("""
+                UPDATE users SET status = 'deactivated' WHERE id = \(id) AND status <> 'deactivated' RETURNING email
+                """, logger: database.logger)
+            var email: String?
+            for try await value in changed.decode(String.self) { email = value }
+            guard let email else { throw IdentityError.userNotFound }
+            try await connection.query("""
+                UPDATE api_keys SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL
+                """, logger: database.logger)
+            try await AuditOutbox.append(AuditEvent(
+                tenantID: tenant, region: region, actor: actor, action: "user.deactivated",
+                resource: .init(type: "user", id: id.uuidString.lowercased(), label: email),
+                changes: ["status": ["active", "deactivated"]], requestID: requestID, source: "api"
+            ), on: connection, logger: database.logger)
+        }
+    }
+
+    static func users(_ rows: PostgresRowSequence) async throws -> [User] {
+        var users: [User] = []
+        for try await (id, tenant, email, name, role, status, created) in rows.decode((UUID, UUID, String, String, String, String, Date).self) {
+            guard let email = EmailAddress(rawValue: email), let role = Role(rawValue: role), let status = User.Status(rawValue: status) else { continue }
+            users.append(User(id: id, tenantID: TenantID(rawValue: tenant), email: email, name: name, role: role, status: status, createdAt: created))
+        }
+        return users
+    }
+}
