@@ -40,7 +40,7 @@ struct InternalTransportTests {
     }
 
     /// A tenant-facing route only reachable with a verified principal.
-    static let echoRoutes: @Sendable (Router<ServiceRequestContext>) throws -> Void = { router in
+    static let echoRoutes: @Sendable (Router<ServiceRequestContext>, ServiceRuntime) throws -> Void = { router, _ in
         router.group("/api/v1/echo", context: AuthenticatedContext.self).get { _, context in
             "\(context.principal.tenantSlug) \(context.principal.subject)"
         }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import Logging
@@ -37,6 +38,12 @@ struct RunningService {
             "RAMPART_PRINCIPAL_KEYS": jwksPath,
             "RAMPART_LOG_LEVEL": "critical",
         ]
+        if service == .identity {
+            values["RAMPART_PRINCIPAL_SIGNING_KEY"] = try writeFile(pki, "signing.json", PrincipalSigningKey.generate().fileContents())
+            values["RAMPART_API_KEY_HASH_KEY"] = try writeFile(pki, "api-key-hash.key", Data(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString().utf8))
+            values["RAMPART_ARGON2_MEMORY_KIB"] = "64"
+            values["RAMPART_ARGON2_ITERATIONS"] = "1"
+        }
         if let database, service.ownsSchema {
             values["RAMPART_DATABASE_URL"] = try database.url(service, owner: false).urlString
             values["RAMPART_MIGRATION_DATABASE_URL"] = try database.url(service, owner: true).urlString
@@ -44,11 +51,17 @@ struct RunningService {
         return values
     }
 
+    static func writeFile(_ pki: TestPKI, _ name: String, _ data: Data) throws -> String {
+        let url = pki.directory.appendingPathComponent("\(UUID().uuidString.prefix(8))-\(name)")
+        try data.write(to: url)
+        return url.path
+    }
+
     /// Runs `service` with its real pipeline plus `routes`, calls `body`, then shuts it down gracefully.
     static func with<R: Sendable>(
         _ service: ServiceName, region: Region, pki: TestPKI, signingKey: PrincipalSigningKey,
         database: TestDatabase?, migrations: [Migration] = [],
-        routes: @escaping @Sendable (Router<ServiceRequestContext>) throws -> Void = { _ in },
+        routes: @escaping @Sendable (Router<ServiceRequestContext>, ServiceRuntime) throws -> Void = { _, _ in },
         _ body: @escaping @Sendable (RunningService) async throws -> R
     ) async throws -> R {
         let jwks = pki.directory.appendingPathComponent("jwks-\(UUID().uuidString).json")
@@ -57,7 +70,7 @@ struct RunningService {
         let values = try configValues(service: service, region: region, port: port, pki: pki, jwksPath: jwks.path, database: database)
         let config = try ServiceConfig(service: service, source: ConfigSource(values: values))
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: migrations)
-        let app = try ServiceApplication.build(runtime: runtime, migrations: migrations, routes: routes)
+        let app = try ServiceApplication.build(runtime: runtime, migrations: migrations) { try routes($0, runtime) }
         let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: runtime.logger))
         let running = RunningService(baseURL: "https://127.0.0.1:\(port)", config: config, shutdown: { await serviceGroup.triggerGracefulShutdown() })
         return try await withThrowingTaskGroup(of: R?.self) { group in

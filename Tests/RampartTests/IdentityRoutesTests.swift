@@ -1,0 +1,107 @@
+import AsyncHTTPClient
+import Foundation
+import Identity
+import NIOCore
+import NIOHTTP1
+import RampartCore
+import RampartSecurity
+import RampartTransport
+import Testing
+
+@Suite("Identity: operator API and principal endpoint over mutual TLS")
+struct IdentityRoutesTests {
+    let eu = Region(rawValue: "eu")!
+
+    func withIdentity<R: Sendable>(_ body: @escaping @Sendable (RunningService, TestPKI) async throws -> R) async throws -> R {
+        let pki = try TestPKI()
+        return try await RunningService.with(
+            .identity, region: eu, pki: pki, signingKey: .generate(), database: try await TestDatabase.make(),
+            migrations: IdentityMigrations.all,
+            routes: { router, runtime in try IdentityService.register(on: router, runtime: runtime, keys: try IdentityKeys(config: runtime.config)) }
+        ) { service in try await body(service, pki) }
+    }
+
+    /// Sends `body` as `identity`, returning status and parsed JSON.
+    func send(_ pki: TestPKI, as identity: CallerIdentity, _ method: HTTPMethod, _ url: String, json: String?, contentType: String = "application/json") async throws -> (Int, [String: Any]) {
+        let client = InternalClient(tls: try InternalTLS(files: try pki.files(for: identity)))
+        do {
+            let reply = try await client.send(method, url: url, body: json.map { Data($0.utf8) }, contentType: contentType)
+            try await client.shutdown()
+            return (reply.status, (try? JSONSerialization.jsonObject(with: reply.body) as? [String: Any]) ?? [:])
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    @Test func operatorCreatesATenantUserAndKeyThatResolvesToAPrincipal() async throws {
+        try await withIdentity { service, pki in
+            let op = CallerIdentity.operator("alice")
+            let base = service.baseURL + "/internal/v1/operator/tenants"
+            let (created, tenant) = try await send(pki, as: op, .POST, base, json: #"{"slug":"acme","display_name":"Acme","plan":"business"}"#)
+            #expect(created == 201)
+            #expect(tenant["slug"] as? String == "acme")
+            #expect(tenant["region"] as? String == "eu")
+            let (userStatus, user) = try await send(pki, as: op, .POST, base + "/acme/users", json: #"{"email":"ada@acme.test","name":"Ada","role":"admin"}"#)
+            #expect(userStatus == 201)
+            let password = try #require(user["password"] as? String)
+            #expect(password.count == 20)
+            let (keyStatus, key) = try await send(pki, as: op, .POST, base + "/acme/api-keys", json: #"{"user_email":"ada@acme.test","name":"ci","scopes":["tickets:read"]}"#)
+            #expect(keyStatus == 201)
+            let credential = try #require(key["key"] as? String)
+            #expect((key["record"] as? [String: Any])?["secret"] == nil)
+
+            let resolve = #"{"tenant":"acme","credential":"\#(credential)","audience":"tickets","client_ip":"192.0.2.1"}"#
+            let (resolved, principal) = try await send(pki, as: .service(.gateway, eu), .POST, service.baseURL + "/internal/v1/principal", json: resolve)
+            #expect(resolved == 200)
+            #expect(principal["scopes"] as? [String] == ["tickets:read"])
+            #expect((principal["principal"] as? String)?.split(separator: ".").count == 3)
+
+            // Only the gateway may resolve credentials; only operators may use the operator API.
+            let (fromTickets, _) = try await send(pki, as: .service(.tickets, eu), .POST, service.baseURL + "/internal/v1/principal", json: resolve)
+            #expect(fromTickets == 403)
+            let (fromGateway, _) = try await send(pki, as: .service(.gateway, eu), .POST, base, json: #"{"slug":"evil","display_name":"Evil"}"#)
+            #expect(fromGateway == 403)
+            let (tenants, list) = try await send(pki, as: op, .GET, base, json: nil)
+            #expect(tenants == 200)
+            #expect((list["data"] as? [[String: Any]])?.map { $0["slug"] as? String } == ["acme"])
+        }
+    }
+
+    @Test func badInputGetsPreciseProblemsAndStoresNothing() async throws {
+        try await withIdentity { service, pki in
+            let op = CallerIdentity.operator("alice")
+            let base = service.baseURL + "/internal/v1/operator/tenants"
+            let cases: [(String, String, Int, String)] = [
+                (#"{"slug":"status","display_name":"X"}"#, "application/json", 422, "invalid_input"),
+                (#"{"slug":"Ab","display_name":"X"}"#, "application/json", 422, "invalid_input"),
+                (#"{"slug":"good-one","display_name":""}"#, "application/json", 422, "invalid_input"),
+                (#"{"slug":"good-one","display_name":"X","plan":"free-forever"}"#, "application/json", 400, "malformed_body"),
+                (#"{"slug": "good-one""#, "application/json", 400, "malformed_body"),
+                (#"slug=good-one"#, "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+            ]
+            for (body, type, status, code) in cases {
+                let (got, problem) = try await send(pki, as: op, .POST, base, json: body, contentType: type)
+                #expect(got == status, "\(body)")
+                #expect(problem["code"] as? String == code, "\(body)")
+            }
+            let (_, list) = try await send(pki, as: op, .GET, base, json: nil)
+            #expect((list["data"] as? [Any])?.isEmpty == true)
+            let (missing, _) = try await send(pki, as: op, .POST, base + "/nobody/users", json: #"{"email":"a@b.test","name":"A","role":"agent"}"#)
+            #expect(missing == 404)
+        }
+    }
+
+    @Test func refusedCredentialsAllLookTheSame() async throws {
+        try await withIdentity { service, pki in
+            let url = service.baseURL + "/internal/v1/principal"
+            var bodies: Set<String> = []
+            for (tenant, credential) in [("acme", "rk_0123456789abcdef_" + String(repeating: "A", count: 43)), ("nobody", "rk_x"), ("acme", "not-a-key")] {
+                let (status, problem) = try await send(pki, as: .service(.gateway, eu), .POST, url, json: #"{"tenant":"\#(tenant)","credential":"\#(credential)","audience":"tickets"}"#)
+                #expect(status == 401)
+                bodies.insert(problem["code"] as? String ?? "")
+            }
+            #expect(bodies == ["credential_refused"])
+        }
+    }
+}
