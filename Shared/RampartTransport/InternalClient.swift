@@ -27,10 +27,12 @@ public struct InternalClient: Sendable {
     /// Sends one request; `principal` is a signed principal token to forward, if any.
     public func send(
         _ method: HTTPMethod = .GET, url: String, principal: String? = nil, requestID: String? = nil,
-        body: Data? = nil, contentType: String = "application/json", maximumBodyBytes: Int = 4 * 1024 * 1024
+        body: Data? = nil, contentType: String = "application/json", headers: [(String, String)] = [],
+        maximumBodyBytes: Int = 4 * 1024 * 1024
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: url)
         request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let principal { request.headers.add(name: "X-Rampart-Principal", value: principal) }
         if let requestID { request.headers.add(name: "X-Request-Id", value: requestID) }
         if let body {

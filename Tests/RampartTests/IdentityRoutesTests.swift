@@ -22,12 +22,16 @@ struct IdentityRoutesTests {
     }
 
     /// Sends `body` as `identity`, returning status and parsed JSON.
-    func send(_ pki: TestPKI, as identity: CallerIdentity, _ method: HTTPMethod, _ url: String, json: String?, contentType: String = "application/json") async throws -> (Int, [String: Any]) {
+    func send(_ pki: TestPKI, as identity: CallerIdentity, _ method: HTTPMethod, _ url: String, json: String?, contentType: String = "application/json", headers: [(String, String)] = []) async throws -> (Int, [String: Any]) {
+        try await sendWithHeaders(pki, as: identity, method, url, json: json, contentType: contentType, headers: headers).0
+    }
+
+    func sendWithHeaders(_ pki: TestPKI, as identity: CallerIdentity, _ method: HTTPMethod, _ url: String, json: String?, contentType: String = "application/json", headers: [(String, String)] = []) async throws -> ((Int, [String: Any]), HTTPHeaders) {
         let client = InternalClient(tls: try InternalTLS(files: try pki.files(for: identity)))
         do {
-            let reply = try await client.send(method, url: url, body: json.map { Data($0.utf8) }, contentType: contentType)
+            let reply = try await client.send(method, url: url, body: json.map { Data($0.utf8) }, contentType: contentType, headers: headers)
             try await client.shutdown()
-            return (reply.status, (try? JSONSerialization.jsonObject(with: reply.body) as? [String: Any]) ?? [:])
+            return ((reply.status, (try? JSONSerialization.jsonObject(with: reply.body) as? [String: Any]) ?? [:]), reply.headers)
         } catch {
             try? await client.shutdown()
             throw error
@@ -89,6 +93,43 @@ struct IdentityRoutesTests {
             #expect((list["data"] as? [Any])?.isEmpty == true)
             let (missing, _) = try await send(pki, as: op, .POST, base + "/nobody/users", json: #"{"email":"a@b.test","name":"A","role":"agent"}"#)
             #expect(missing == 404)
+        }
+    }
+
+    @Test func signInThroughTheGatewaySetsAHardenedSessionCookie() async throws {
+        try await withIdentity { service, pki in
+            let op = CallerIdentity.operator("alice")
+            let base = service.baseURL + "/internal/v1/operator/tenants"
+            _ = try await send(pki, as: op, .POST, base, json: #"{"slug":"acme","display_name":"Acme"}"#)
+            let (created, _) = try await send(pki, as: op, .POST, base + "/acme/users", json: #"{"email":"ada@acme.test","name":"Ada","role":"admin","password":"violet submarine harbour 42"}"#)
+            #expect(created == 201)
+            let gateway = CallerIdentity.service(.gateway, eu)
+            let login = #"{"email":"ada@acme.test","password":"violet submarine harbour 42"}"#
+            let forwarded = [("X-Forwarded-Host", "acme.eu.localhost:8443"), ("X-Forwarded-For", "192.0.2.44")]
+            let ((status, body), headers) = try await sendWithHeaders(pki, as: gateway, .POST, service.baseURL + "/auth/password", json: login, headers: forwarded)
+            #expect(status == 200)
+            #expect((body["user"] as? [String: Any])?["email"] as? String == "ada@acme.test")
+            let cookie = try #require(headers.first(name: "set-cookie"))
+            #expect(cookie.hasPrefix("__Host-rampart_session="))
+            for attribute in ["; Path=/", "; Secure", "; HttpOnly", "; SameSite=Lax"] { #expect(cookie.contains(attribute)) }
+            #expect(!cookie.contains("Domain="))
+            let token = String(cookie.dropFirst("__Host-rampart_session=".count).prefix { $0 != ";" })
+            let (resolved, principal) = try await send(pki, as: gateway, .POST, service.baseURL + "/internal/v1/principal",
+                                                       json: #"{"tenant":"acme","session":"\#(token)","audience":"tickets"}"#)
+            #expect(resolved == 200, "\(principal)")
+            #expect(principal["scopes"] as? [String] == ["audit:read", "security:write", "tickets:read", "tickets:write", "users:write"])
+
+            let (wrong, problem) = try await send(pki, as: gateway, .POST, service.baseURL + "/auth/password",
+                                                  json: #"{"email":"ada@acme.test","password":"nope nope nope"}"#, headers: forwarded)
+            #expect(wrong == 401)
+            #expect(problem["code"] as? String == "invalid_credentials")
+            let (otherRegion, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/auth/password", json: login, headers: [("X-Forwarded-Host", "acme.us.localhost")])
+            #expect(otherRegion == 404)
+            let (unknownTenant, unknownProblem) = try await send(pki, as: gateway, .POST, service.baseURL + "/auth/password", json: login, headers: [("X-Forwarded-Host", "nobody.eu.localhost")])
+            #expect(unknownTenant == 401)
+            #expect(unknownProblem["code"] as? String == "invalid_credentials")
+            let (notGateway, _) = try await send(pki, as: .service(.tickets, eu), .POST, service.baseURL + "/auth/password", json: login, headers: forwarded)
+            #expect(notGateway == 403)
         }
     }
 

@@ -31,7 +31,7 @@ struct IdentityFixture: Sendable {
             let signingKey = PrincipalSigningKey.generate()
             let fixture = IdentityFixture(
                 tenants: tenants, users: UserRepository(database: database, region: region, hasher: PasswordHasher(parameters: .testing)),
-                apiKeys: apiKeys, issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, signingKey: signingKey),
+                apiKeys: apiKeys, issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, sessions: SessionRepository(database: database), signingKey: signingKey),
                 signingKey: signingKey, database: database, testDatabase: db
             )
             return try await body(fixture)

@@ -72,5 +72,48 @@ public enum IdentityMigrations {
             \(context.tenantIsolation(table: "outbox_events"))
             """
         },
+        Migration(version: 2, name: "security_settings_sessions_throttle") { context in
+            let s = context.schema
+            return """
+            -- Per-tenant security settings; a tenant without a row uses the defaults.
+            CREATE TABLE \(s).security_settings (
+                tenant_id uuid PRIMARY KEY,
+                staff_password_policy jsonb,
+                customer_password_policy jsonb,
+                session_idle_minutes integer NOT NULL DEFAULT 480 CHECK (session_idle_minutes BETWEEN 5 AND 10080),
+                session_absolute_hours integer NOT NULL DEFAULT 24 CHECK (session_absolute_hours BETWEEN 1 AND 720)
+            );
+            \(context.tenantIsolation(table: "security_settings"))
+
+            -- Server-side sessions; the cookie holds a 256-bit token, the table only its SHA-256.
+            CREATE TABLE \(s).sessions (
+                token_hash bytea PRIMARY KEY,
+                id uuid NOT NULL UNIQUE,
+                tenant_id uuid NOT NULL,
+                user_id uuid NOT NULL REFERENCES \(s).users (id),
+                authentication_method text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                last_seen_at timestamptz NOT NULL DEFAULT now(),
+                idle_expires_at timestamptz NOT NULL,
+                absolute_expires_at timestamptz NOT NULL,
+                revoked_at timestamptz,
+                ip inet,
+                user_agent text
+            );
+            CREATE INDEX sessions_user ON \(s).sessions (user_id) WHERE revoked_at IS NULL;
+            \(context.tenantIsolation(table: "sessions"))
+
+            -- Failed sign-in counters per account and per source address, updated atomically.
+            CREATE TABLE \(s).auth_throttle (
+                tenant_id uuid NOT NULL,
+                key text NOT NULL,
+                failures integer NOT NULL DEFAULT 0,
+                locked_until timestamptz,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (tenant_id, key)
+            );
+            \(context.tenantIsolation(table: "auth_throttle"))
+            """
+        },
     ]
 }

@@ -28,8 +28,11 @@ public enum IdentityService {
         let tenants = TenantRepository(database: database, region: region)
         let users = UserRepository(database: database, region: region, hasher: hasher)
         let apiKeys = APIKeyRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
+        let sessions = SessionRepository(database: database)
         OperatorRoutes(tenants: tenants, users: users, apiKeys: apiKeys).register(on: router)
-        PrincipalRoutes(issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, signingKey: keys.signingKey)).register(on: router)
+        PrincipalRoutes(issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, sessions: sessions, signingKey: keys.signingKey)).register(on: router)
+        SignInRoutes(tenants: tenants, signIn: PasswordSignIn(database: database, region: region, hasher: hasher),
+                     region: region, baseDomain: runtime.config.baseDomain).register(on: router)
     }
 }
 

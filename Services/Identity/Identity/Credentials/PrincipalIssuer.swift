@@ -7,13 +7,15 @@ import RampartSecurity
 public struct PrincipalIssuer: Sendable {
     public let tenants: TenantRepository
     public let apiKeys: APIKeyRepository
+    public let sessions: SessionRepository
     public let signingKey: PrincipalSigningKey
     /// How long an issued principal lives (at most five minutes).
     public let lifetime: TimeInterval
 
-    public init(tenants: TenantRepository, apiKeys: APIKeyRepository, signingKey: PrincipalSigningKey, lifetime: TimeInterval = 120) {
+    public init(tenants: TenantRepository, apiKeys: APIKeyRepository, sessions: SessionRepository, signingKey: PrincipalSigningKey, lifetime: TimeInterval = 120) {
         self.tenants = tenants
         self.apiKeys = apiKeys
+        self.sessions = sessions
         self.signingKey = signingKey
         self.lifetime = min(lifetime, PrincipalToken.maximumLifetime)
     }
@@ -33,11 +35,44 @@ public struct PrincipalIssuer: Sendable {
         public let expiresIn: Int
     }
 
-    public func resolve(credential: String, tenantSlug: String, audience: ServiceName, clientIP: String?) async throws -> Result<Issued, Refusal> {
+    /// The principal for a session cookie's token at `tenantSlug`'s host.
+    public func resolve(sessionToken: String, tenantSlug: String, audience: ServiceName) async throws -> Result<Issued, Refusal> {
+        let tenant: Tenant
+        switch try await activeTenant(tenantSlug) {
+        case .failure(let refusal): return .failure(refusal)
+        case .success(let found): tenant = found
+        }
+        guard let session = try await sessions.resolve(token: sessionToken, tenant: tenant.id) else { return .failure(.invalidCredential) }
+        let user = session.user
+        let kind: Principal.Kind = switch user.role {
+        case .admin: .admin
+        case .agent, .readOnlyAgent: .agent
+        case .customer: .customer
+        }
+        let principal = Principal(
+            tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "user:\(user.id.uuidString.lowercased())",
+            kind: kind, roles: [user.role.rawValue], scopes: user.role.permissions.compactMap(\.scope).sorted(),
+            authenticationMethod: Principal.AuthenticationMethod(rawValue: session.authenticationMethod) ?? .password
+        )
+        let token = try PrincipalToken.sign(principal, audience: audience, key: signingKey, lifetime: lifetime)
+        return .success(Issued(token: token, principal: principal, expiresIn: Int(lifetime)))
+    }
+
+    private func activeTenant(_ tenantSlug: String) async throws -> Result<Tenant, Refusal> {
         guard let slug = TenantSlug(rawValue: tenantSlug), let tenant = try await tenants.find(slug: slug) else {
             return .failure(.unknownTenant)
         }
         guard tenant.status == .active else { return .failure(.tenantNotActive) }
+        return .success(tenant)
+    }
+
+    /// The principal for a bearer credential (an API key today) at `tenantSlug`'s host.
+    public func resolve(credential: String, tenantSlug: String, audience: ServiceName, clientIP: String?) async throws -> Result<Issued, Refusal> {
+        let tenant: Tenant
+        switch try await activeTenant(tenantSlug) {
+        case .failure(let refusal): return .failure(refusal)
+        case .success(let found): tenant = found
+        }
         guard credential.hasPrefix(APIKeyCredential.prefix) else { return .failure(.unsupportedCredential) }
         guard let key = APIKeyCredential(presented: credential) else { return .failure(.invalidCredential) }
         switch try await apiKeys.resolve(key, tenant: tenant.id, clientIP: clientIP) {

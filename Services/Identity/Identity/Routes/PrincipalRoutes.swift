@@ -11,12 +11,15 @@ struct PrincipalRoutes: Sendable {
 
     struct Resolve: Decodable {
         var tenant: String
-        var credential: String
+        /// A bearer credential (`Authorization: Bearer …`): an API key today.
+        var credential: String?
+        /// The session cookie's value.
+        var session: String?
         var audience: ServiceName
         var clientIP: String?
 
         enum CodingKeys: String, CodingKey {
-            case tenant, credential, audience
+            case tenant, credential, session, audience
             case clientIP = "client_ip"
         }
     }
@@ -38,11 +41,18 @@ struct PrincipalRoutes: Sendable {
     func register(on router: Router<ServiceRequestContext>) {
         router.post("/internal/v1/principal") { request, context -> Resolved in
             let body = try await IdentityRequest.decode(Resolve.self, from: request, context: context)
-            guard body.credential.utf8.count <= 4096, body.tenant.utf8.count <= 64 else {
-                throw ProblemError(status: .badRequest, code: "malformed_body", title: "Malformed request body")
+            guard (body.credential ?? body.session ?? "").utf8.count <= 4096, body.tenant.utf8.count <= 64,
+                  (body.credential == nil) != (body.session == nil)
+            else {
+                throw ProblemError(status: .badRequest, code: "malformed_body", title: "Malformed request body", detail: "Send exactly one of credential and session.")
             }
             let clientIP = body.clientIP.flatMap { $0.utf8.count <= 45 && CIDR.isValid($0.contains(":") ? "\($0)/128" : "\($0)/32") ? $0 : nil }
-            switch try await issuer.resolve(credential: body.credential, tenantSlug: body.tenant, audience: body.audience, clientIP: clientIP) {
+            let outcome = if let credential = body.credential {
+                try await issuer.resolve(credential: credential, tenantSlug: body.tenant, audience: body.audience, clientIP: clientIP)
+            } else {
+                try await issuer.resolve(sessionToken: body.session ?? "", tenantSlug: body.tenant, audience: body.audience)
+            }
+            switch outcome {
             case .success(let issued):
                 return Resolved(principal: issued.token, expiresIn: issued.expiresIn, tenantID: issued.principal.tenantID, subject: issued.principal.subject, scopes: issued.principal.scopes)
             case .failure(let refusal):

@@ -1,0 +1,97 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import RampartCore
+import RampartSecurity
+import RampartTransport
+
+/// Public sign-in, reached through the gateway: `POST /auth/password` with `{email, password}`
+/// at a tenant's host. The gateway forwards the host and client address; identity trusts those
+/// headers from the gateway's certificate only.
+struct SignInRoutes: Sendable {
+    let tenants: TenantRepository
+    let signIn: PasswordSignIn
+    let region: Region
+    let baseDomain: String
+
+    struct Credentials: Decodable {
+        var email: String
+        var password: String
+    }
+
+    struct SignedIn: ResponseEncodable {
+        var user: User
+        var expiresAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case user
+            case expiresAt = "expires_at"
+        }
+    }
+
+    static let refused = ProblemError(status: .unauthorized, code: "invalid_credentials", title: "Sign-in failed",
+                                      detail: "The email address or password is incorrect.")
+
+    func register(on router: Router<ServiceRequestContext>) {
+        router.post("/auth/password") { request, context -> Response in
+            let forwarded = try ForwardedRequest(request, context: context, region: region, baseDomain: baseDomain)
+            let body = try await IdentityRequest.decode(Credentials.self, from: request, context: context)
+            guard body.email.utf8.count <= 320, body.password.utf8.count <= PasswordHasher.maximumInputBytes else { throw Self.refused }
+            guard let tenant = try await tenants.find(slug: forwarded.tenant), tenant.status == .active else {
+                // Same answer as a wrong password: the host's tenant is not revealed either.
+                throw Self.refused
+            }
+            let origin = PasswordSignIn.Origin(ip: forwarded.clientIP, userAgent: request.headers[.userAgent], requestID: context.requestID)
+            switch try await signIn.signIn(tenant: tenant, email: body.email, password: body.password, origin: origin) {
+            case .refused:
+                throw Self.refused
+            case .throttled(let wait):
+                throw ProblemError(status: .tooManyRequests, code: "too_many_attempts", title: "Too many attempts",
+                                   detail: "Sign-in is paused for this account or address; try again later.",
+                                   headers: [.retryAfter: String(max(1, wait.components.seconds))])
+            case .signedIn(let user, let token, _, let expiresAt):
+                var response = try context.responseEncoder.encode(SignedIn(user: user, expiresAt: expiresAt), from: request, context: context)
+                response.headers[.setCookie] = Self.sessionCookie(token: token, expiresAt: expiresAt)
+                response.headers[.cacheControl] = "no-store"
+                return response
+            }
+        }
+    }
+
+    /// `__Host-` prefixed (Secure, Path=/, no Domain), HttpOnly, SameSite=Lax.
+    static func sessionCookie(token: String, expiresAt: Date) -> String {
+        let maxAge = max(0, Int(expiresAt.timeIntervalSinceNow))
+        return "\(SessionRepository.cookieName)=\(token); Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=\(maxAge)"
+    }
+}
+
+/// What the gateway tells identity about a public request: the tenant from the host name and the
+/// client's address. Accepted from this region's gateway only.
+struct ForwardedRequest {
+    let tenant: TenantSlug
+    let clientIP: String?
+
+    init(_ request: Request, context: ServiceRequestContext, region: Region, baseDomain: String) throws {
+        guard case .service(.gateway, region) = context.caller else {
+            throw ProblemError(status: .forbidden, code: "caller_not_allowed", title: "Caller not allowed")
+        }
+        guard let host = request.headers[HTTPField.Name("X-Forwarded-Host")!],
+              let slug = Self.tenant(fromHost: host, region: region, baseDomain: baseDomain)
+        else {
+            throw ProblemError(status: .notFound, code: "not_found", title: "Not found")
+        }
+        tenant = slug
+        clientIP = request.headers[HTTPField.Name("X-Forwarded-For")!].flatMap { value in
+            let ip = value.split(separator: ",").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            return CIDR.isValid(ip.contains(":") ? "\(ip)/128" : "\(ip)/32") ? ip : nil
+        }
+    }
+
+    /// `acme` from `acme.eu.example.com[:port]` when region and base domain match; otherwise `nil`.
+    static func tenant(fromHost host: String, region: Region, baseDomain: String) -> TenantSlug? {
+        let name = host.lowercased().split(separator: ":").first.map(String.init) ?? ""
+        let suffix = ".\(region).\(baseDomain)"
+        guard name.hasSuffix(suffix) else { return nil }
+        return TenantSlug(rawValue: String(name.dropLast(suffix.count)))
+    }
+}

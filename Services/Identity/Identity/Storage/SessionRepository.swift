@@ -1,0 +1,105 @@
+import Crypto
+import Foundation
+import PostgresNIO
+import RampartCore
+import RampartStorage
+
+/// Server-side sessions. The client holds a 256-bit random token in a `__Host-` cookie; the
+/// table holds its SHA-256, so a database read does not yield usable sessions.
+public struct SessionRepository: Sendable {
+    public let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// The cookie that carries the session token.
+    public static let cookieName = "__Host-rampart_session"
+
+    /// A live session as the principal resolver needs it.
+    public struct Active: Sendable {
+        public var id: UUID
+        public var user: User
+        public var authenticationMethod: String
+    }
+
+    static func hash(_ token: String) -> Data {
+        Data(SHA256.hash(data: Data(token.utf8)))
+    }
+
+    /// Starts a session for `user`; returns the token (for the cookie) and the session id.
+    public static func start(
+        for user: User, method: String, ip: String?, userAgent: String?, settings: SecuritySettings,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> (token: String, id: UUID, absoluteExpiry: Date) {
+        let token = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let id = UUID()
+        let now = Date.now
+        let idle = now.addingTimeInterval(TimeInterval(settings.sessionIdleMinutes * 60))
+        let absolute = now.addingTimeInterval(TimeInterval(settings.sessionAbsoluteHours * 3600))
+        try await connection.query("""
+            INSERT INTO sessions (token_hash, id, tenant_id, user_id, authentication_method, idle_expires_at, absolute_expires_at, ip, user_agent)
+            VALUES (\(hash(token)), \(id), \(user.tenantID.rawValue), \(user.id), \(method), \(min(idle, absolute)), \(absolute), \(ip)::inet, \(userAgent.map { String($0.prefix(300)) }))
+            """, logger: logger)
+        return (token, id, absolute)
+    }
+
+    /// The live session for `token` in `tenant`, its idle expiry pushed forward; `nil` when unknown,
+    /// revoked, idle too long, past its absolute lifetime, or its user is no longer active.
+    public func resolve(token: String, tenant: TenantID) async throws -> Active? {
+        guard (20...100).contains(token.utf8.count) else { return nil }
+        return try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query("""
+                UPDATE sessions s SET last_seen_at = now(),
+                    idle_expires_at = LEAST(s.absolute_expires_at, now() + make_interval(mins => COALESCE(
+                        (SELECT session_idle_minutes FROM security_settings WHERE tenant_id = s.tenant_id), 480)))
+                FROM users u
+                WHERE s.token_hash = \(Self.hash(token)) AND u.id = s.user_id
+                  AND s.revoked_at IS NULL AND s.idle_expires_at > now() AND s.absolute_expires_at > now()
+                  AND u.status = 'active'
+                RETURNING s.id, s.authentication_method, u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.created_at
+                """, logger: database.logger)
+            for try await (id, method, userID, tenantID, email, name, role, status, created) in rows.decode((UUID, String, UUID, UUID, String, String, String, String, Date).self) {
+                guard let email = EmailAddress(rawValue: email), let role = Role(rawValue: role), let status = User.Status(rawValue: status) else { return nil }
+                let user = User(id: userID, tenantID: TenantID(rawValue: tenantID), email: email, name: name, role: role, status: status, createdAt: created)
+                return Active(id: id, user: user, authenticationMethod: method)
+            }
+            return nil
+        }
+    }
+
+    /// Revokes one session (sign-out) or every session of a user.
+    public func revoke(sessionToken token: String, tenant: TenantID) async throws {
+        try await database.withTenant(tenant) { connection in
+            try await connection.query("UPDATE sessions SET revoked_at = now() WHERE token_hash = \(Self.hash(token)) AND revoked_at IS NULL", logger: database.logger)
+        }
+    }
+}
+
+/// A tenant's security settings, or the defaults.
+public struct SecuritySettings: Sendable, Equatable {
+    public var staffPasswordPolicy: PasswordPolicy = .standards
+    public var customerPasswordPolicy: PasswordPolicy = .standards
+    public var sessionIdleMinutes: Int = 480
+    public var sessionAbsoluteHours: Int = 24
+
+    public init() {}
+
+    /// The settings of `tenant`, read inside its transaction.
+    public static func load(tenant: TenantID, on connection: PostgresConnection, logger: Logger) async throws -> SecuritySettings {
+        var settings = SecuritySettings()
+        let rows = try await connection.query("""
+            SELECT staff_password_policy::text, customer_password_policy::text, session_idle_minutes, session_absolute_hours
+            FROM security_settings WHERE tenant_id = \(tenant.rawValue)
+            """, logger: logger)
+        for try await (staff, customer, idle, absolute) in rows.decode((String?, String?, Int, Int).self) {
+            let decoder = JSONDecoder()
+            if let staff, let policy = try? decoder.decode(PasswordPolicy.self, from: Data(staff.utf8)) { settings.staffPasswordPolicy = policy }
+            if let customer, let policy = try? decoder.decode(PasswordPolicy.self, from: Data(customer.utf8)) { settings.customerPasswordPolicy = policy }
+            settings.sessionIdleMinutes = idle
+            settings.sessionAbsoluteHours = absolute
+        }
+        return settings
+    }
+}
