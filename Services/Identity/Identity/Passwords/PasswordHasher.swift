@@ -2,6 +2,7 @@ import CArgon2
 import Crypto
 import Foundation
 import NIOPosix
+import Synchronization
 
 /// Argon2id cost parameters; stored inside every hash, so they can be raised later.
 public struct Argon2Parameters: Sendable, Equatable {
@@ -28,14 +29,25 @@ public struct Argon2Parameters: Sendable, Equatable {
 public struct PasswordHasher: Sendable {
     public let parameters: Argon2Parameters
     private let pool: NIOThreadPool
+    /// Counts Argon2id computations, so equal work on every sign-in path can be shown exactly.
+    public let meter: Meter?
+
+    /// A counter of Argon2id computations.
+    public final class Meter: Sendable {
+        private let value = Atomic<Int>(0)
+        public init() {}
+        public var count: Int { value.load(ordering: .relaxed) }
+        func increment() { value.add(1, ordering: .relaxed) }
+    }
 
     /// Passwords longer than this many UTF-8 bytes are refused before hashing (a cheap DoS guard;
     /// policies allow far less).
     public static let maximumInputBytes = 1024
 
-    public init(parameters: Argon2Parameters = .owasp, pool: NIOThreadPool = .singleton) {
+    public init(parameters: Argon2Parameters = .owasp, pool: NIOThreadPool = .singleton, meter: Meter? = nil) {
         self.parameters = parameters
         self.pool = pool
+        self.meter = meter
     }
 
     /// The outcome of checking a password against a stored hash.
@@ -50,6 +62,7 @@ public struct PasswordHasher: Sendable {
         let input = try Self.normalizedBytes(password)
         let parameters = self.parameters
         let salt = SymmetricKey(size: .bits128).withUnsafeBytes { Array($0) }
+        meter?.increment()
         return try await pool.runIfActive {
             let length = argon2_encodedlen(parameters.iterations, parameters.memoryKiB, parameters.parallelism, UInt32(salt.count), 32, Argon2_id)
             var encoded = [CChar](repeating: 0, count: length)
@@ -71,6 +84,7 @@ public struct PasswordHasher: Sendable {
         guard let input = try? Self.normalizedBytes(password), encoded.hasPrefix("$argon2id$") else { return .mismatch }
         let stored = Self.parameters(of: encoded)
         let current = parameters
+        meter?.increment()
         return try await pool.runIfActive {
             let status = input.withUnsafeBytes { password in
                 argon2id_verify(encoded, password.baseAddress, password.count)
