@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import Foundation
-import Identity
+@testable import Identity
 import NIOCore
 import NIOHTTP1
 import RampartCore
@@ -131,6 +131,66 @@ struct IdentityRoutesTests {
             let (notGateway, _) = try await send(pki, as: .service(.tickets, eu), .POST, service.baseURL + "/auth/password", json: login, headers: forwarded)
             #expect(notGateway == 403)
         }
+    }
+
+    @Test func signedInUserEnrollsTOTPAndThenNeedsItToSignIn() async throws {
+        try await withIdentity { service, pki in
+            let op = CallerIdentity.operator("alice")
+            let gateway = CallerIdentity.service(.gateway, eu)
+            let base = service.baseURL + "/internal/v1/operator/tenants"
+            _ = try await send(pki, as: op, .POST, base, json: #"{"slug":"acme","display_name":"Acme"}"#)
+            _ = try await send(pki, as: op, .POST, base + "/acme/users", json: #"{"email":"ada@acme.test","name":"Ada","role":"agent","password":"violet submarine harbour 42"}"#)
+            let forwarded = [("X-Forwarded-Host", "acme.eu.localhost")]
+            let login = #"{"email":"ada@acme.test","password":"violet submarine harbour 42"}"#
+            let (_, headers) = try await sendWithHeaders(pki, as: gateway, .POST, service.baseURL + "/auth/password", json: login, headers: forwarded)
+            let cookie = try #require(headers.first(name: "set-cookie"))
+            let token = String(cookie.dropFirst("__Host-rampart_session=".count).prefix { $0 != ";" })
+            let (_, resolved) = try await send(pki, as: gateway, .POST, service.baseURL + "/internal/v1/principal",
+                                               json: #"{"tenant":"acme","session":"\#(token)","audience":"identity"}"#)
+            let principal = try #require(resolved["principal"] as? String)
+
+            // Without the principal the route does not exist for the caller.
+            let (anonymous, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: "{}")
+            #expect(anonymous == 401)
+            let (enrolled, enrollment) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: "{}", headers: [("X-Rampart-Principal", principal)])
+            #expect(enrolled == 200)
+            let uri = try #require(enrollment["uri"] as? String)
+            #expect(uri.hasPrefix("otpauth://totp/"))
+            let secretText = try #require(enrollment["secret"] as? String)
+            let totp = TOTP(secret: try #require(Self.base32Decode(secretText)))
+            let (wrong, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp/confirm", json: #"{"code":"000000"}"#, headers: [("X-Rampart-Principal", principal)])
+            #expect(wrong == 422)
+            let code = totp.code(step: totp.step(at: .now.addingTimeInterval(-30)))
+            let (confirmed, codes) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp/confirm", json: #"{"code":"\#(code)"}"#, headers: [("X-Rampart-Principal", principal)])
+            #expect(confirmed == 200)
+            #expect((codes["recovery_codes"] as? [String])?.count == 10)
+
+            let ((again, challenge), againHeaders) = try await sendWithHeaders(pki, as: gateway, .POST, service.baseURL + "/auth/password", json: login, headers: forwarded)
+            #expect(again == 200)
+            #expect(challenge["status"] as? String == "second_factor_required")
+            #expect(againHeaders.first(name: "set-cookie") == nil)
+            let next = totp.code(step: totp.step(at: .now))
+            let ((done, _), doneHeaders) = try await sendWithHeaders(pki, as: gateway, .POST, service.baseURL + "/auth/totp",
+                                                                     json: #"{"challenge":"\#(challenge["challenge"] as? String ?? "")","code":"\#(next)"}"#, headers: forwarded)
+            #expect(done == 200)
+            #expect(doneHeaders.first(name: "set-cookie")?.hasPrefix("__Host-rampart_session=") == true)
+        }
+    }
+
+    static func base32Decode(_ text: String) -> Data? {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+        var bits = 0, buffer = 0
+        var bytes: [UInt8] = []
+        for character in text {
+            guard let value = alphabet.firstIndex(of: character) else { return nil }
+            buffer = (buffer << 5) | value
+            bits += 5
+            if bits >= 8 {
+                bytes.append(UInt8((buffer >> (bits - 8)) & 0xFF))
+                bits -= 8
+            }
+        }
+        return Data(bytes)
     }
 
     @Test func refusedCredentialsAllLookTheSame() async throws {

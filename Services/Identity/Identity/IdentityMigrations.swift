@@ -115,5 +115,40 @@ public enum IdentityMigrations {
             \(context.tenantIsolation(table: "auth_throttle"))
             """
         },
+        Migration(version: 3, name: "totp_recovery_codes_challenges") { context in
+            let s = context.schema
+            return """
+            -- TOTP secrets, sealed with the tenant's data key (bound to this table, column and user).
+            CREATE TABLE \(s).totp_credentials (
+                user_id uuid PRIMARY KEY REFERENCES \(s).users (id) ON DELETE CASCADE,
+                tenant_id uuid NOT NULL,
+                secret_sealed bytea NOT NULL,
+                confirmed_at timestamptz,
+                last_used_step bigint,
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            \(context.tenantIsolation(table: "totp_credentials"))
+
+            -- Single-use recovery codes, stored as keyed hashes.
+            CREATE TABLE \(s).recovery_codes (
+                code_hash bytea PRIMARY KEY,
+                tenant_id uuid NOT NULL,
+                user_id uuid NOT NULL REFERENCES \(s).users (id) ON DELETE CASCADE,
+                used_at timestamptz
+            );
+            CREATE INDEX recovery_codes_user ON \(s).recovery_codes (user_id);
+            \(context.tenantIsolation(table: "recovery_codes"))
+
+            -- Sign-ins waiting for their second factor: single use, five minutes.
+            CREATE TABLE \(s).auth_challenges (
+                token_hash bytea PRIMARY KEY,
+                tenant_id uuid NOT NULL,
+                user_id uuid NOT NULL REFERENCES \(s).users (id) ON DELETE CASCADE,
+                expires_at timestamptz NOT NULL,
+                used_at timestamptz
+            );
+            \(context.tenantIsolation(table: "auth_challenges"))
+            """
+        },
     ]
 }

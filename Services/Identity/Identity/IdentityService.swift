@@ -29,10 +29,12 @@ public enum IdentityService {
         let users = UserRepository(database: database, region: region, hasher: hasher)
         let apiKeys = APIKeyRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
         let sessions = SessionRepository(database: database)
+        let twoFactor = TwoFactorRepository(database: database, region: region, keyring: keys.keyring, codeHashKey: keys.apiKeyHashKey)
         OperatorRoutes(tenants: tenants, users: users, apiKeys: apiKeys).register(on: router)
         PrincipalRoutes(issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, sessions: sessions, signingKey: keys.signingKey)).register(on: router)
-        SignInRoutes(tenants: tenants, signIn: PasswordSignIn(database: database, region: region, hasher: hasher),
+        SignInRoutes(tenants: tenants, signIn: PasswordSignIn(database: database, region: region, hasher: hasher, twoFactor: twoFactor),
                      region: region, baseDomain: runtime.config.baseDomain).register(on: router)
+        TwoFactorRoutes(users: users, twoFactor: twoFactor).register(on: router)
     }
 }
 
@@ -40,10 +42,13 @@ public enum IdentityService {
 public struct IdentityKeys: Sendable {
     public let signingKey: PrincipalSigningKey
     public let apiKeyHashKey: SymmetricKey
+    /// Tenant data keys, for sealing TOTP secrets.
+    public let keyring: TenantKeyring
 
-    public init(signingKey: PrincipalSigningKey, apiKeyHashKey: SymmetricKey) {
+    public init(signingKey: PrincipalSigningKey, apiKeyHashKey: SymmetricKey, keyring: TenantKeyring) {
         self.signingKey = signingKey
         self.apiKeyHashKey = apiKeyHashKey
+        self.keyring = keyring
     }
 
     /// Loads both keys; a missing or malformed file names its key.
@@ -62,6 +67,17 @@ public struct IdentityKeys: Sendable {
         else {
             throw ConfigError(key: "RAMPART_API_KEY_HASH_KEY", reason: "must hold 32 bytes in base64")
         }
-        self.init(signingKey: key, apiKeyHashKey: SymmetricKey(data: hashKey))
+        guard let kekPath = config.keyEncryptionKeyPath else { throw ConfigError(key: "RAMPART_KEK_FILE", reason: "is required for identity") }
+        guard let storePath = config.keyStorePath else { throw ConfigError(key: "RAMPART_KEYSTORE_DIR", reason: "is required for identity") }
+        guard let kekData = FileManager.default.contents(atPath: kekPath), let keks = try? KeyEncryptionKeys(fileContents: kekData) else {
+            throw ConfigError(key: "RAMPART_KEK_FILE", reason: "is not a key-encryption key file")
+        }
+        let store: FileKeyStore
+        do {
+            store = try FileKeyStore(directory: URL(fileURLWithPath: storePath))
+        } catch {
+            throw ConfigError(key: "RAMPART_KEYSTORE_DIR", reason: "cannot be created or opened")
+        }
+        self.init(signingKey: key, apiKeyHashKey: SymmetricKey(data: hashKey), keyring: TenantKeyring(keys: keks, store: store))
     }
 }

@@ -25,7 +25,8 @@ struct RunningService {
 
     /// Configuration values for `service` in `region`, as `rampartctl local init` writes them.
     static func configValues(
-        service: ServiceName, region: Region, port: Int, pki: TestPKI, jwksPath: String, database: TestDatabase?
+        service: ServiceName, region: Region, port: Int, pki: TestPKI, jwksPath: String, database: TestDatabase?,
+        signingKey: PrincipalSigningKey = .generate()
     ) throws -> [String: String] {
         let tls = try pki.files(for: .service(service, region))
         var values = [
@@ -39,8 +40,10 @@ struct RunningService {
             "RAMPART_LOG_LEVEL": "critical",
         ]
         if service == .identity {
-            values["RAMPART_PRINCIPAL_SIGNING_KEY"] = try writeFile(pki, "signing.json", PrincipalSigningKey.generate().fileContents())
+            values["RAMPART_PRINCIPAL_SIGNING_KEY"] = try writeFile(pki, "signing.json", signingKey.fileContents())
             values["RAMPART_API_KEY_HASH_KEY"] = try writeFile(pki, "api-key-hash.key", Data(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString().utf8))
+            values["RAMPART_KEK_FILE"] = try writeFile(pki, "kek.json", KeyEncryptionKeys.generate().fileContents())
+            values["RAMPART_KEYSTORE_DIR"] = pki.directory.appendingPathComponent("keystore-\(UUID().uuidString.prefix(8))").path
             values["RAMPART_ARGON2_MEMORY_KIB"] = "64"
             values["RAMPART_ARGON2_ITERATIONS"] = "1"
         }
@@ -67,7 +70,7 @@ struct RunningService {
         let jwks = pki.directory.appendingPathComponent("jwks-\(UUID().uuidString).json")
         try signingKey.publicKeySet.jwks().write(to: jwks)
         let port = try freePort()
-        let values = try configValues(service: service, region: region, port: port, pki: pki, jwksPath: jwks.path, database: database)
+        let values = try configValues(service: service, region: region, port: port, pki: pki, jwksPath: jwks.path, database: database, signingKey: signingKey)
         let config = try ServiceConfig(service: service, source: ConfigSource(values: values))
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: migrations)
         let app = try ServiceApplication.build(runtime: runtime, migrations: migrations) { try routes($0, runtime) }

@@ -10,11 +10,14 @@ public struct PasswordSignIn: Sendable {
     public let database: Database
     public let region: Region
     public let hasher: PasswordHasher
+    /// When set, users with TOTP enabled need a second step before they get a session.
+    public let twoFactor: TwoFactorRepository?
 
-    public init(database: Database, region: Region, hasher: PasswordHasher) {
+    public init(database: Database, region: Region, hasher: PasswordHasher, twoFactor: TwoFactorRepository? = nil) {
         self.database = database
         self.region = region
         self.hasher = hasher
+        self.twoFactor = twoFactor
     }
 
     /// Where the attempt came from (set by the gateway, never by the client).
@@ -32,6 +35,8 @@ public struct PasswordSignIn: Sendable {
 
     public enum Outcome: Sendable {
         case signedIn(user: User, token: String, sessionID: UUID, expiresAt: Date)
+        /// The password was right; a TOTP or recovery code must follow with this challenge.
+        case secondFactorRequired(challenge: String, expiresAt: Date)
         /// Wrong password, unknown or inactive account: deliberately indistinguishable.
         case refused
         case throttled(retryAfter: Duration)
@@ -80,18 +85,76 @@ public struct PasswordSignIn: Sendable {
             return .refused
         }
 
-        // 3. Success: clear the account's counter, raise the hash if the cost went up, start a session.
+        // 3. Success: clear the account's counter, raise the hash if the cost went up, then either
+        //    ask for the second factor or start a session.
         let rehashed = needsRehash ? try await hasher.hash(password) : nil
+        let needsSecondFactor = try await twoFactor?.isEnabled(user) == true
         return try await database.withTenant(tenant.id) { connection in
             try await AuthThrottle.succeeded(account: account, address: address, tenant: tenant.id, on: connection, logger: logger)
             if let rehashed {
                 try await connection.query("UPDATE users SET password_hash = \(rehashed) WHERE id = \(user.id)", logger: logger)
+            }
+            if needsSecondFactor {
+                let challenge = SessionRepository.newToken()
+                let expires = Date.now.addingTimeInterval(300)
+                try await connection.query("""
+                    INSERT INTO auth_challenges (token_hash, tenant_id, user_id, expires_at)
+                    VALUES (\(SessionRepository.hash(challenge)), \(tenant.id.rawValue), \(user.id), \(expires))
+                    """, logger: logger)
+                return .secondFactorRequired(challenge: challenge, expiresAt: expires)
             }
             let settings = try await SecuritySettings.load(tenant: tenant.id, on: connection, logger: logger)
             let session = try await SessionRepository.start(for: user, method: "password", ip: origin.ip, userAgent: origin.userAgent,
                                                             settings: settings, on: connection, logger: logger)
             var event = Self.event(tenant, region, email: email, user: user, origin: origin, action: "auth.signed_in", outcome: "success")
             event.actor.sessionID = session.id.uuidString.lowercased()
+            try await AuditOutbox.append(event, on: connection, logger: logger)
+            return .signedIn(user: user, token: session.token, sessionID: session.id, expiresAt: session.absoluteExpiry)
+        }
+    }
+
+    /// The second step: a TOTP or recovery code for a live challenge. Throttled per user and
+    /// address like passwords; the challenge works once.
+    public func completeSecondFactor(tenant: Tenant, challenge: String, code: String, origin: Origin) async throws -> Outcome {
+        guard let twoFactor, (20...100).contains(challenge.utf8.count) else { return .refused }
+        let logger = database.logger
+        let region = self.region
+        let pending = try await database.withTenant(tenant.id) { connection -> User? in
+            let rows = try await connection.query("""
+                SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.created_at
+                FROM auth_challenges c JOIN users u ON u.id = c.user_id
+                WHERE c.token_hash = \(SessionRepository.hash(challenge)) AND c.used_at IS NULL AND c.expires_at > now() AND u.status = 'active'
+                """, logger: logger)
+            return try await UserRepository.users(rows).first
+        }
+        guard let user = pending else { return .refused }
+        let counter = AuthThrottle.Counter(key: "second-factor:\(user.id.uuidString.lowercased())", rule: .account)
+        let address = origin.ip.map(AuthThrottle.Counter.address)
+        let admission = try await database.withTenant(tenant.id) { connection in
+            try await AuthThrottle.begin([counter] + (address.map { [$0] } ?? []), tenant: tenant.id, on: connection, logger: logger)
+        }
+        if let wait = admission.wait { return .throttled(retryAfter: wait) }
+        guard let method = try await twoFactor.verify(user, code: code) else {
+            try await database.withTenant(tenant.id) { connection in
+                try await AuditOutbox.append(Self.event(tenant, region, email: user.email.rawValue, user: user, origin: origin,
+                                                        action: "auth.second_factor_failed", outcome: "failure"), on: connection, logger: logger)
+            }
+            return .refused
+        }
+        return try await database.withTenant(tenant.id) { connection in
+            let used = try await connection.query("""
+                UPDATE auth_challenges SET used_at = now() WHERE token_hash = \(SessionRepository.hash(challenge)) AND used_at IS NULL RETURNING 1
+                """, logger: logger)
+            var consumed = false
+            for try await _ in used.decode(Int.self) { consumed = true }
+            guard consumed else { return .refused }
+            try await AuthThrottle.succeeded(account: counter, address: address, tenant: tenant.id, on: connection, logger: logger)
+            let settings = try await SecuritySettings.load(tenant: tenant.id, on: connection, logger: logger)
+            let session = try await SessionRepository.start(for: user, method: "totp", ip: origin.ip, userAgent: origin.userAgent,
+                                                            settings: settings, on: connection, logger: logger)
+            var event = Self.event(tenant, region, email: user.email.rawValue, user: user, origin: origin, action: "auth.signed_in", outcome: "success")
+            event.actor.sessionID = session.id.uuidString.lowercased()
+            event.actor.authenticationMethod = method
             try await AuditOutbox.append(event, on: connection, logger: logger)
             return .signedIn(user: user, token: session.token, sessionID: session.id, expiresAt: session.absoluteExpiry)
         }

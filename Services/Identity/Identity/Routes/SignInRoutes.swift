@@ -42,20 +42,53 @@ struct SignInRoutes: Sendable {
                 throw Self.refused
             }
             let origin = PasswordSignIn.Origin(ip: forwarded.clientIP, userAgent: request.headers[.userAgent], requestID: context.requestID)
-            switch try await signIn.signIn(tenant: tenant, email: body.email, password: body.password, origin: origin) {
-            case .refused:
-                throw Self.refused
-            case .throttled(let wait):
-                throw ProblemError(status: .tooManyRequests, code: "too_many_attempts", title: "Too many attempts",
-                                   detail: "Sign-in is paused for this account or address; try again later.",
-                                   headers: [.retryAfter: String(max(1, wait.components.seconds))])
-            case .signedIn(let user, let token, _, let expiresAt):
-                var response = try context.responseEncoder.encode(SignedIn(user: user, expiresAt: expiresAt), from: request, context: context)
-                response.headers[.setCookie] = Self.sessionCookie(token: token, expiresAt: expiresAt)
-                response.headers[.cacheControl] = "no-store"
-                return response
-            }
+            return try respond(to: try await signIn.signIn(tenant: tenant, email: body.email, password: body.password, origin: origin), request, context)
         }
+        router.post("/auth/totp") { request, context -> Response in
+            let forwarded = try ForwardedRequest(request, context: context, region: region, baseDomain: baseDomain)
+            let body = try await IdentityRequest.decode(SecondFactor.self, from: request, context: context)
+            guard body.code.utf8.count <= 32, let tenant = try await tenants.find(slug: forwarded.tenant), tenant.status == .active else {
+                throw Self.refused
+            }
+            let origin = PasswordSignIn.Origin(ip: forwarded.clientIP, userAgent: request.headers[.userAgent], requestID: context.requestID)
+            return try respond(to: try await signIn.completeSecondFactor(tenant: tenant, challenge: body.challenge, code: body.code, origin: origin), request, context)
+        }
+    }
+
+    struct SecondFactor: Decodable {
+        var challenge: String
+        var code: String
+    }
+
+    struct SecondFactorRequired: ResponseEncodable {
+        var status = "second_factor_required"
+        var challenge: String
+        var methods = ["totp", "recovery_code"]
+        var expiresAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case status, challenge, methods
+            case expiresAt = "expires_at"
+        }
+    }
+
+    private func respond(to outcome: PasswordSignIn.Outcome, _ request: Request, _ context: ServiceRequestContext) throws -> Response {
+        var response: Response
+        switch outcome {
+        case .refused:
+            throw Self.refused
+        case .throttled(let wait):
+            throw ProblemError(status: .tooManyRequests, code: "too_many_attempts", title: "Too many attempts",
+                               detail: "Sign-in is paused for this account or address; try again later.",
+                               headers: [.retryAfter: String(max(1, wait.components.seconds))])
+        case .secondFactorRequired(let challenge, let expiresAt):
+            response = try context.responseEncoder.encode(SecondFactorRequired(challenge: challenge, expiresAt: expiresAt), from: request, context: context)
+        case .signedIn(let user, let token, _, let expiresAt):
+            response = try context.responseEncoder.encode(SignedIn(user: user, expiresAt: expiresAt), from: request, context: context)
+            response.headers[.setCookie] = Self.sessionCookie(token: token, expiresAt: expiresAt)
+        }
+        response.headers[.cacheControl] = "no-store"
+        return response
     }
 
     /// `__Host-` prefixed (Secure, Path=/, no Domain), HttpOnly, SameSite=Lax.

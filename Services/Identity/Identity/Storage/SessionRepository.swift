@@ -23,6 +23,12 @@ public struct SessionRepository: Sendable {
         public var authenticationMethod: String
     }
 
+    /// 256 random bits, base64url.
+    static func newToken() -> String {
+        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
     static func hash(_ token: String) -> Data {
         Data(SHA256.hash(data: Data(token.utf8)))
     }
@@ -32,8 +38,7 @@ public struct SessionRepository: Sendable {
         for user: User, method: String, ip: String?, userAgent: String?, settings: SecuritySettings,
         on connection: PostgresConnection, logger: Logger
     ) async throws -> (token: String, id: UUID, absoluteExpiry: Date) {
-        let token = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let token = newToken()
         let id = UUID()
         let now = Date.now
         let idle = now.addingTimeInterval(TimeInterval(settings.sessionIdleMinutes * 60))
