@@ -149,6 +149,13 @@ struct IdentityRoutesTests {
                                                json: #"{"tenant":"acme","session":"\#(token)","audience":"identity"}"#)
             let principal = try #require(resolved["principal"] as? String)
 
+            let (meStatus, me) = try await send(pki, as: gateway, .GET, service.baseURL + "/api/v1/me", json: nil, headers: [("X-Rampart-Principal", principal)])
+            #expect(meStatus == 200)
+            #expect((me["user"] as? [String: Any])?["email"] as? String == "ada@acme.test")
+            #expect(me["authentication_method"] as? String == "password")
+            #expect((me["tenant"] as? [String: Any])?["slug"] as? String == "acme")
+            #expect(me["kind"] as? String == "agent")
+
             // Without the principal the route does not exist for the caller.
             let (anonymous, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: "{}")
             #expect(anonymous == 401)

@@ -1,0 +1,75 @@
+import Foundation
+import PostgresNIO
+import RampartCore
+import RampartStorage
+
+/// Changing one's own password: the current one checked (and throttled like a sign-in), the
+/// tenant's policy for the user's audience applied, the last passwords refused as the policy's
+/// history demands; on success every session of the user ends and a new one starts.
+public struct PasswordChange: Sendable {
+    public let database: Database
+    public let region: Region
+    public let hasher: PasswordHasher
+
+    public init(database: Database, region: Region, hasher: PasswordHasher) {
+        self.database = database
+        self.region = region
+        self.hasher = hasher
+    }
+
+    public enum Outcome: Sendable {
+        case changed(sessionToken: String, expiresAt: Date)
+        case wrongCurrentPassword
+        case rejected([PasswordRuleViolation])
+        case throttled(retryAfter: Duration)
+    }
+
+    public func change(user: User, current: String, new: String, requestID: String?) async throws -> Outcome {
+        let logger = database.logger
+        let region = self.region
+        let counter = AuthThrottle.Counter.account(user.email.rawValue)
+        let admission = try await database.withTenant(user.tenantID) { connection in
+            try await AuthThrottle.begin([counter], tenant: user.tenantID, on: connection, logger: logger)
+        }
+        if let wait = admission.wait { return .throttled(retryAfter: wait) }
+
+        let (hash, history, settings) = try await database.withTenant(user.tenantID) { connection -> (String?, [String], SecuritySettings) in
+            var hash: String?
+            for try await value in try await connection.query("SELECT password_hash FROM users WHERE id = \(user.id)", logger: logger).decode(String?.self) { hash = value }
+            var history: [String] = []
+            for try await value in try await connection.query("""
+                SELECT password_hash FROM password_history WHERE user_id = \(user.id) ORDER BY replaced_at DESC LIMIT 24
+                """, logger: logger).decode(String.self) { history.append(value) }
+            return (hash, history, try await SecuritySettings.load(tenant: user.tenantID, on: connection, logger: logger))
+        }
+        guard let hash, case .match = try await hasher.verify(current, against: hash) else { return .wrongCurrentPassword }
+
+        let policy = user.role.isStaff ? settings.staffPasswordPolicy : settings.customerPasswordPolicy
+        var violations = policy.violations(of: new, for: .init(email: user.email.rawValue, name: user.name))
+        // The current password counts as the most recent one.
+        if let reused = try await PasswordHistory.violation(new, previousHashes: [hash] + history, depth: max(policy.historyDepth, 1), hasher: hasher) {
+            violations.append(policy.historyDepth > 0 ? reused : .reused(depth: 1))
+        }
+        guard violations.isEmpty else { return .rejected(violations) }
+
+        let newHash = try await hasher.hash(new)
+        return try await database.withTenant(user.tenantID) { connection in
+            try await AuthThrottle.succeeded(account: counter, address: nil, tenant: user.tenantID, on: connection, logger: logger)
+            try await connection.query("""
+                INSERT INTO password_history (tenant_id, user_id, password_hash) VALUES (\(user.tenantID.rawValue), \(user.id), \(hash))
+                """, logger: logger)
+            try await connection.query("""
+                UPDATE users SET password_hash = \(newHash), password_changed_at = now() WHERE id = \(user.id)
+                """, logger: logger)
+            try await connection.query("UPDATE sessions SET revoked_at = now() WHERE user_id = \(user.id) AND revoked_at IS NULL", logger: logger)
+            let session = try await SessionRepository.start(for: user, method: "password", ip: nil, userAgent: nil, settings: settings, on: connection, logger: logger)
+            try await AuditOutbox.append(AuditEvent(
+                tenantID: user.tenantID, region: region,
+                actor: .init(type: user.role == .customer ? "customer" : (user.role == .admin ? "admin" : "agent"), id: user.id.uuidString.lowercased(), displayName: user.email.rawValue),
+                action: "user.password_changed", resource: .init(type: "user", id: user.id.uuidString.lowercased(), label: user.email.rawValue),
+                requestID: requestID, source: "ui"
+            ), on: connection, logger: logger)
+            return .changed(sessionToken: session.token, expiresAt: session.absoluteExpiry)
+        }
+    }
+}

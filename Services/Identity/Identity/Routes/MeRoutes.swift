@@ -1,0 +1,95 @@
+import Foundation
+import Hummingbird
+import RampartCore
+import RampartSecurity
+import RampartTransport
+
+/// `GET /api/v1/me`: the caller as the platform sees them; `POST /api/v1/me/password`: change
+/// one's own password (current password, tenant policy, history), which ends every session and
+/// starts a fresh one.
+struct MeRoutes: Sendable {
+    let users: UserRepository
+    let passwords: PasswordChange
+
+    struct Me: ResponseEncodable {
+        struct TenantRef: Codable {
+            var id: TenantID
+            var slug: TenantSlug
+        }
+
+        struct UserRef: Codable {
+            var id: UUID
+            var email: EmailAddress
+            var name: String
+            var role: Role
+        }
+
+        var tenant: TenantRef
+        var region: Region
+        var subject: String
+        var kind: Principal.Kind
+        var roles: [String]
+        var scopes: [String]
+        var authenticationMethod: Principal.AuthenticationMethod
+        var user: UserRef?
+
+        enum CodingKeys: String, CodingKey {
+            case tenant, region, subject, kind, roles, scopes, user
+            case authenticationMethod = "authentication_method"
+        }
+    }
+
+    struct ChangePassword: Decodable {
+        var currentPassword: String
+        var newPassword: String
+
+        enum CodingKeys: String, CodingKey {
+            case currentPassword = "current_password"
+            case newPassword = "new_password"
+        }
+    }
+
+    func register(on router: Router<ServiceRequestContext>) {
+        router.group("/api/v1/me", context: AuthenticatedContext.self).get { _, context -> Me in
+            let principal = context.principal
+            let user = try await MeRoutes.user(of: principal, users: users)
+            return Me(
+                tenant: .init(id: principal.tenantID, slug: principal.tenantSlug), region: principal.region,
+                subject: principal.subject, kind: principal.kind, roles: principal.roles, scopes: principal.scopes,
+                authenticationMethod: principal.authenticationMethod,
+                user: user.map { .init(id: $0.id, email: $0.email, name: $0.name, role: $0.role) }
+            )
+        }
+        router.group("/api/v1/me/password", context: AuthenticatedContext.self).post { request, context -> Response in
+            let principal = context.principal
+            guard [.password, .totp, .sso].contains(principal.authenticationMethod),
+                  let user = try await MeRoutes.user(of: principal, users: users)
+            else { throw ProblemError(status: .forbidden, code: "session_required", title: "Sign in to change your password") }
+            let buffer = try await request.body.collect(upTo: 8192)
+            guard request.headers[.contentType]?.hasPrefix("application/json") == true,
+                  let body = try? JSONDecoder().decode(ChangePassword.self, from: Data(buffer.readableBytesView))
+            else { throw ProblemError(status: .badRequest, code: "malformed_body", title: "Malformed request body") }
+            switch try await passwords.change(user: user, current: body.currentPassword, new: body.newPassword, requestID: context.requestID) {
+            case .wrongCurrentPassword:
+                throw ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input",
+                                   fieldErrors: [.init(field: "current_password", message: "The current password is incorrect.")])
+            case .throttled(let wait):
+                throw ProblemError(status: .tooManyRequests, code: "too_many_attempts", title: "Too many attempts",
+                                   headers: [.retryAfter: String(max(1, wait.components.seconds))])
+            case .rejected(let violations):
+                throw IdentityError.weakPassword(violations).problem
+            case .changed(let token, let expiresAt):
+                var response = Response(status: .noContent)
+                response.headers[.setCookie] = SignInRoutes.sessionCookie(token: token, expiresAt: expiresAt)
+                response.headers[.cacheControl] = "no-store"
+                return response
+            }
+        }
+    }
+
+    /// The user a principal acts for: the signed-in user, or the owner of an API key.
+    static func user(of principal: Principal, users: UserRepository) async throws -> User? {
+        guard principal.subject.hasPrefix("user:"), let id = UUID(uuidString: String(principal.subject.dropFirst(5))) else { return nil }
+        return try await users.find(id: id, tenant: principal.tenantID)
+    }
+}
