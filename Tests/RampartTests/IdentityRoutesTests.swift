@@ -12,10 +12,10 @@ import Testing
 struct IdentityRoutesTests {
     let eu = Region(rawValue: "eu")!
 
-    func withIdentity<R: Sendable>(_ body: @escaping @Sendable (RunningService, TestPKI) async throws -> R) async throws -> R {
+    func withIdentity<R: Sendable>(signingKey: PrincipalSigningKey = .generate(), _ body: @escaping @Sendable (RunningService, TestPKI) async throws -> R) async throws -> R {
         let pki = try TestPKI()
         return try await RunningService.with(
-            .identity, region: eu, pki: pki, signingKey: .generate(), database: try await TestDatabase.make(),
+            .identity, region: eu, pki: pki, signingKey: signingKey, database: try await TestDatabase.make(),
             migrations: IdentityMigrations.all,
             routes: { router, runtime in try IdentityService.register(on: router, runtime: runtime, keys: try IdentityKeys(config: runtime.config)) }
         ) { service in try await body(service, pki) }
@@ -198,6 +198,53 @@ struct IdentityRoutesTests {
             }
         }
         return Data(bytes)
+    }
+
+    @Test func tenantAdminsManageTheirOwnUsersOnly() async throws {
+        let key = PrincipalSigningKey.generate()
+        try await withIdentity(signingKey: key) { service, pki in
+            let op = CallerIdentity.operator("alice")
+            let gateway = CallerIdentity.service(.gateway, eu)
+            let base = service.baseURL + "/internal/v1/operator/tenants"
+            let (_, acme) = try await send(pki, as: op, .POST, base, json: #"{"slug":"acme","display_name":"Acme"}"#)
+            let (_, globex) = try await send(pki, as: op, .POST, base, json: #"{"slug":"globex","display_name":"Globex"}"#)
+            let (_, outsider) = try await send(pki, as: op, .POST, base + "/globex/users", json: #"{"email":"bob@globex.test","name":"Bob","role":"agent"}"#)
+            let outsiderID = try #require((outsider["user"] as? [String: Any])?["id"] as? String)
+            func principal(_ tenant: [String: Any], role: String, scopes: [String], signer: PrincipalSigningKey? = nil) throws -> String {
+                try PrincipalToken.sign(Principal(
+                    tenantID: TenantID(tenant["id"] as? String ?? "")!, tenantSlug: TenantSlug(rawValue: tenant["slug"] as? String ?? "")!,
+                    region: eu, subject: "user:\(UUID().uuidString.lowercased())", kind: role == "admin" ? .admin : .agent,
+                    roles: [role], scopes: scopes, authenticationMethod: .password
+                ), audience: .identity, key: signer ?? key)
+            }
+            let admin = [("X-Rampart-Principal", try principal(acme, role: "admin", scopes: ["users:write", "tickets:read"]))]
+            let users = service.baseURL + "/api/v1/users"
+            for email in ["c@acme.test", "a@acme.test", "b@acme.test"] {
+                let (created, body) = try await send(pki, as: gateway, .POST, users, json: #"{"email":"\#(email)","name":"Someone","role":"agent"}"#, headers: admin)
+                #expect(created == 201)
+                #expect((body["password"] as? String)?.count == 20)
+            }
+            let (_, first) = try await send(pki, as: gateway, .GET, users + "?limit=2", json: nil, headers: admin)
+            #expect((first["data"] as? [[String: Any]])?.map { $0["email"] as? String } == ["a@acme.test", "b@acme.test"])
+            let next = try #require((first["links"] as? [String: Any])?["next"] as? String)
+            let (_, second) = try await send(pki, as: gateway, .GET, service.baseURL + next, json: nil, headers: admin)
+            #expect((second["data"] as? [[String: Any]])?.map { $0["email"] as? String } == ["c@acme.test"])
+            #expect((second["links"] as? [String: Any])?["next"] == nil)
+
+            // Another tenant's user is invisible, whatever id is sent.
+            let (crossTenant, problem) = try await send(pki, as: gateway, .POST, users + "/\(outsiderID)/deactivate", json: nil, headers: admin)
+            #expect(crossTenant == 404)
+            #expect(problem["code"] as? String == "user_not_found")
+            // Agents may not manage users; a principal signed by another key is not a principal.
+            let agent = [("X-Rampart-Principal", try principal(acme, role: "agent", scopes: ["tickets:read", "tickets:write"]))]
+            let (forbidden, _) = try await send(pki, as: gateway, .GET, users, json: nil, headers: agent)
+            #expect(forbidden == 403)
+            let forged = [("X-Rampart-Principal", try principal(acme, role: "admin", scopes: ["users:write"], signer: .generate()))]
+            let (unauthenticated, _) = try await send(pki, as: gateway, .GET, users, json: nil, headers: forged)
+            #expect(unauthenticated == 401)
+            let (_, globexList) = try await send(pki, as: gateway, .GET, users, json: nil, headers: [("X-Rampart-Principal", try principal(globex, role: "admin", scopes: ["users:write"]))])
+            #expect((globexList["data"] as? [[String: Any]])?.map { $0["email"] as? String } == ["bob@globex.test"])
+        }
     }
 
     @Test func refusedCredentialsAllLookTheSame() async throws {

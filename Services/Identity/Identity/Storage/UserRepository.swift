@@ -78,11 +78,42 @@ public struct UserRepository: Sendable {
             try await connection.query("""
                 UPDATE api_keys SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL
                 """, logger: database.logger)
+            try await connection.query("""
+                UPDATE sessions SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL
+                """, logger: database.logger)
             try await AuditOutbox.append(AuditEvent(
                 tenantID: tenant, region: region, actor: actor, action: "user.deactivated",
                 resource: .init(type: "user", id: id.uuidString.lowercased(), label: email),
                 changes: ["status": ["active", "deactivated"]], requestID: requestID, source: "api"
             ), on: connection, logger: database.logger)
+        }
+    }
+
+    /// Lets a deactivated user sign in again; their old sessions and keys stay revoked.
+    public func reactivate(id: UUID, tenant: TenantID, actor: AuditEvent.Actor, requestID: String?) async throws {
+        let region = self.region
+        try await database.withTenant(tenant) { connection in
+            let changed = try await connection.query("""
+                UPDATE users SET status = 'active' WHERE id = \(id) AND status = 'deactivated' RETURNING email
+                """, logger: database.logger)
+            var email: String?
+            for try await value in changed.decode(String.self) { email = value }
+            guard let email else { throw IdentityError.userNotFound }
+            try await AuditOutbox.append(AuditEvent(
+                tenantID: tenant, region: region, actor: actor, action: "user.reactivated",
+                resource: .init(type: "user", id: id.uuidString.lowercased(), label: email),
+                changes: ["status": ["deactivated", "active"]], requestID: requestID, source: "api"
+            ), on: connection, logger: database.logger)
+        }
+    }
+
+    /// A tenant's users, by email, at most `limit` after `afterEmail` (cursor pagination).
+    public func list(tenant: TenantID, afterEmail: String?, limit: Int) async throws -> [User] {
+        try await database.withTenant(tenant) { connection in
+            try await Self.users(connection.query("""
+                SELECT id, tenant_id, email, name, role, status, created_at FROM users
+                WHERE email > \(afterEmail ?? "") ORDER BY email LIMIT \(limit)
+                """, logger: database.logger))
         }
     }
 

@@ -1,0 +1,84 @@
+import Foundation
+import Hummingbird
+import RampartCore
+import RampartSecurity
+import RampartTransport
+
+/// A tenant admin's user management (`users:write`): list, create, deactivate, reactivate.
+/// The tenant always comes from the principal, never from the request.
+struct UserAdminRoutes: Sendable {
+    let tenants: TenantRepository
+    let users: UserRepository
+
+    struct Page: ResponseEncodable {
+        struct Meta: Codable {
+            var count: Int
+        }
+
+        struct Links: Codable {
+            var next: String?
+        }
+
+        var data: [User]
+        var meta: Meta
+        var links: Links
+    }
+
+    func register(on router: Router<ServiceRequestContext>) {
+        let group = router.group("/api/v1/users", context: AuthenticatedContext.self)
+        group.get { request, context -> Page in
+            try Self.requireAdmin(context.principal)
+            let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 1), 200)
+            let cursor = request.uri.queryParameters.get("cursor").flatMap { Data(base64Encoded: String($0)) }.map { String(decoding: $0, as: UTF8.self) }
+            let page = try await users.list(tenant: context.principal.tenantID, afterEmail: cursor, limit: limit + 1)
+            let data = Array(page.prefix(limit))
+            let next = page.count > limit ? data.last.map { "/api/v1/users?limit=\(limit)&cursor=\(Data($0.email.rawValue.utf8).base64EncodedString().addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" } : nil
+            return Page(data: data, meta: .init(count: data.count), links: .init(next: next))
+        }
+        group.post { request, context -> EditedResponse<OperatorRoutes.CreatedUser> in
+            let actor = try Self.requireAdmin(context.principal)
+            guard let tenant = try await tenants.find(slug: context.principal.tenantSlug), tenant.id == context.principal.tenantID else {
+                throw IdentityError.tenantNotFound.problem
+            }
+            let buffer = try await request.body.collect(upTo: 16384)
+            guard request.headers[.contentType]?.hasPrefix("application/json") == true,
+                  let body = try? JSONDecoder().decode(OperatorRoutes.CreateUser.self, from: Data(buffer.readableBytesView))
+            else { throw ProblemError(status: .badRequest, code: "malformed_body", title: "Malformed request body") }
+            let generated = body.password == nil ? GeneratedPassword.make() : nil
+            let user = try await IdentityRequest.run {
+                try await users.create(tenant: tenant, email: body.email, name: body.name, role: body.role, password: body.password ?? generated ?? "",
+                                       policy: .standards, actor: actor, requestID: context.requestID)
+            }
+            return EditedResponse(status: .created, response: .init(user: user, password: generated))
+        }
+        group.post("{id}/deactivate") { _, context -> Response in
+            let actor = try Self.requireAdmin(context.principal)
+            let id = try Self.userID(context)
+            guard context.principal.subject != "user:\(id.uuidString.lowercased())" else {
+                throw ProblemError(status: .conflict, code: "cannot_deactivate_self", title: "You cannot deactivate yourself")
+            }
+            try await IdentityRequest.run { try await users.deactivate(id: id, tenant: context.principal.tenantID, actor: actor, requestID: context.requestID) }
+            return Response(status: .noContent)
+        }
+        group.post("{id}/reactivate") { _, context -> Response in
+            let actor = try Self.requireAdmin(context.principal)
+            try await IdentityRequest.run { try await users.reactivate(id: try Self.userID(context), tenant: context.principal.tenantID, actor: actor, requestID: context.requestID) }
+            return Response(status: .noContent)
+        }
+    }
+
+    static func userID(_ context: AuthenticatedContext) throws -> UUID {
+        guard let raw = context.parameters.get("id"), let id = UUID(uuidString: raw) else { throw IdentityError.userNotFound.problem }
+        return id
+    }
+
+    /// Only principals holding `users:write` manage users; the actor recorded is the principal.
+    @discardableResult
+    static func requireAdmin(_ principal: Principal) throws -> AuditEvent.Actor {
+        guard principal.has(scope: "users:write") else {
+            throw ProblemError(status: .forbidden, code: "permission_denied", title: "Permission denied", detail: "Managing users needs the admin.users permission.")
+        }
+        let type = principal.kind == .apiClient ? "api_key" : principal.kind.rawValue
+        return AuditEvent.Actor(type: type, id: principal.subject, authenticationMethod: principal.authenticationMethod.rawValue)
+    }
+}
