@@ -171,6 +171,40 @@ struct SignInTests {
     }
 }
 
+@Suite("Identity: session management")
+struct SessionManagementTests {
+    @Test func usersSeeAndEndTheirOwnSessionsOnly() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            let ada = try await f.user(acme, "ada@acme.test")
+            let bob = try await f.user(acme, "bob@acme.test")
+            let flow = PasswordSignIn(database: f.database, region: acme.region, hasher: PasswordHasher(parameters: .testing))
+            func signIn(_ email: String, _ agent: String) async throws -> (String, UUID) {
+                guard case .signedIn(_, let token, let id, _) = try await flow.signIn(tenant: acme, email: email, password: SignInTests.password,
+                                                                                     origin: .init(ip: "192.0.2.1", userAgent: agent, requestID: nil)) else { throw TestSetupError("refused") }
+                return (token, id)
+            }
+            let (laptop, laptopID) = try await signIn("ada@acme.test", "laptop")
+            let (phone, _) = try await signIn("ada@acme.test", "phone")
+            let (_, bobsID) = try await signIn("bob@acme.test", "bob's")
+            let sessions = f.issuer.sessions
+            let listed = try await sessions.list(user: ada.id, tenant: acme.id)
+            #expect(Set(listed.compactMap(\.userAgent)) == ["laptop", "phone"])
+            #expect(listed.allSatisfy { $0.ip == "192.0.2.1" })
+            let actor = IdentityFixture.operatorActor
+            // Bob's session id under Ada's name ends nothing.
+            #expect(try await sessions.revoke(user: ada.id, sessionID: bobsID, tenant: acme.id, actor: actor, region: acme.region, requestID: nil) == 0)
+            #expect(try await sessions.revoke(user: ada.id, sessionID: laptopID, tenant: acme.id, actor: actor, region: acme.region, requestID: nil) == 1)
+            #expect(try await sessions.resolve(token: laptop, tenant: acme.id) == nil)
+            #expect(try await sessions.resolve(token: phone, tenant: acme.id) != nil)
+            #expect(try await sessions.revoke(user: ada.id, sessionID: nil, tenant: acme.id, actor: actor, region: acme.region, requestID: nil) == 1)
+            #expect(try await sessions.list(user: ada.id, tenant: acme.id).isEmpty)
+            #expect(try await sessions.list(user: bob.id, tenant: acme.id).count == 1)
+            #expect(try await f.outbox(acme).contains { $0.contains("session.revoked_all") })
+        }
+    }
+}
+
 extension SessionRepository.Active: Equatable {
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.id == rhs.id }
 }

@@ -35,8 +35,8 @@ public enum IdentityService {
         SignInRoutes(tenants: tenants, signIn: PasswordSignIn(database: database, region: region, hasher: hasher, twoFactor: twoFactor),
                      region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         TwoFactorRoutes(users: users, twoFactor: twoFactor).register(on: router)
-        UserAdminRoutes(tenants: tenants, users: users).register(on: router)
-        MeRoutes(users: users, passwords: PasswordChange(database: database, region: region, hasher: hasher)).register(on: router)
+        UserAdminRoutes(tenants: tenants, users: users, sessions: sessions).register(on: router)
+        MeRoutes(users: users, passwords: PasswordChange(database: database, region: region, hasher: hasher), sessions: sessions, region: region).register(on: router)
     }
 }
 

@@ -10,6 +10,12 @@ import RampartTransport
 struct MeRoutes: Sendable {
     let users: UserRepository
     let passwords: PasswordChange
+    let sessions: SessionRepository
+    let region: Region
+
+    struct SessionList: ResponseEncodable {
+        var data: [SessionRepository.Listed]
+    }
 
     struct Me: ResponseEncodable {
         struct TenantRef: Codable {
@@ -60,6 +66,18 @@ struct MeRoutes: Sendable {
                 user: user.map { .init(id: $0.id, email: $0.email, name: $0.name, role: $0.role) }
             )
         }
+        let own = router.group("/api/v1/me/sessions", context: AuthenticatedContext.self)
+        own.get { _, context -> SessionList in
+            let user = try await MeRoutes.sessionUser(context, users: users)
+            return SessionList(data: try await sessions.list(user: user.id, tenant: user.tenantID))
+        }
+        own.delete("{id}") { _, context -> Response in
+            let user = try await MeRoutes.sessionUser(context, users: users)
+            guard let raw = context.parameters.get("id"), let id = UUID(uuidString: raw),
+                  try await sessions.revoke(user: user.id, sessionID: id, tenant: user.tenantID, actor: MeRoutes.actor(user, context.principal), region: region, requestID: context.requestID) == 1
+            else { throw ProblemError(status: .notFound, code: "session_not_found", title: "Session not found") }
+            return Response(status: .noContent)
+        }
         router.group("/api/v1/me/password", context: AuthenticatedContext.self).post { request, context -> Response in
             let principal = context.principal
             guard [.password, .totp, .sso].contains(principal.authenticationMethod),
@@ -85,6 +103,19 @@ struct MeRoutes: Sendable {
                 return response
             }
         }
+    }
+
+    /// The signed-in user behind a session principal (API keys cannot manage sessions).
+    static func sessionUser(_ context: AuthenticatedContext, users: UserRepository) async throws -> User {
+        guard [.password, .totp, .sso].contains(context.principal.authenticationMethod),
+              let user = try await user(of: context.principal, users: users), user.status == .active
+        else { throw ProblemError(status: .forbidden, code: "session_required", title: "Sign in to manage your sessions") }
+        return user
+    }
+
+    static func actor(_ user: User, _ principal: Principal) -> AuditEvent.Actor {
+        AuditEvent.Actor(type: user.role == .customer ? "customer" : (user.role == .admin ? "admin" : "agent"), id: user.id.uuidString.lowercased(),
+                         displayName: user.email.rawValue, authenticationMethod: principal.authenticationMethod.rawValue)
     }
 
     /// The user a principal acts for: the signed-in user, or the owner of an API key.

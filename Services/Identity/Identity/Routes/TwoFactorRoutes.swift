@@ -45,8 +45,7 @@ struct TwoFactorRoutes: Sendable {
             guard request.headers[.contentType]?.hasPrefix("application/json") == true,
                   let body = try? JSONDecoder().decode(Confirm.self, from: Data(buffer.readableBytesView))
             else { throw ProblemError(status: .badRequest, code: "malformed_body", title: "Malformed request body") }
-            let actor = AuditEvent.Actor(type: user.role == .admin ? "admin" : (user.role == .customer ? "customer" : "agent"),
-                                         id: user.id.uuidString.lowercased(), displayName: user.email.rawValue, authenticationMethod: context.principal.authenticationMethod.rawValue)
+            let actor = MeRoutes.actor(user, context.principal)
             do {
                 return RecoveryCodes(recoveryCodes: try await twoFactor.confirm(user, code: body.code, actor: actor, requestID: context.requestID))
             } catch TwoFactorRepository.TwoFactorError.wrongCode {
@@ -61,11 +60,6 @@ struct TwoFactorRoutes: Sendable {
 
     /// The user behind a session principal; API keys and OAuth tokens cannot enroll factors.
     private func sessionUser(_ context: AuthenticatedContext) async throws -> User {
-        let principal = context.principal
-        guard [.password, .totp, .sso].contains(principal.authenticationMethod), principal.subject.hasPrefix("user:"),
-              let id = UUID(uuidString: String(principal.subject.dropFirst(5))),
-              let user = try await users.find(id: id, tenant: principal.tenantID), user.status == .active
-        else { throw ProblemError(status: .forbidden, code: "session_required", title: "Sign in to manage your second factor") }
-        return user
+        try await MeRoutes.sessionUser(context, users: users)
     }
 }

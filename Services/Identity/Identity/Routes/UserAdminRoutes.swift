@@ -9,6 +9,7 @@ import RampartTransport
 struct UserAdminRoutes: Sendable {
     let tenants: TenantRepository
     let users: UserRepository
+    let sessions: SessionRepository
 
     struct Page: ResponseEncodable {
         struct Meta: Codable {
@@ -58,6 +59,13 @@ struct UserAdminRoutes: Sendable {
                 throw ProblemError(status: .conflict, code: "cannot_deactivate_self", title: "You cannot deactivate yourself")
             }
             try await IdentityRequest.run { try await users.deactivate(id: id, tenant: context.principal.tenantID, actor: actor, requestID: context.requestID) }
+            return Response(status: .noContent)
+        }
+        group.post("{id}/sessions/revoke") { _, context -> Response in
+            let actor = try Self.requireAdmin(context.principal)
+            let id = try Self.userID(context)
+            guard try await users.find(id: id, tenant: context.principal.tenantID) != nil else { throw IdentityError.userNotFound.problem }
+            try await sessions.revoke(user: id, sessionID: nil, tenant: context.principal.tenantID, actor: actor, region: context.principal.region, requestID: context.requestID)
             return Response(status: .noContent)
         }
         group.post("{id}/reactivate") { _, context -> Response in

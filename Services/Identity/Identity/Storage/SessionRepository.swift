@@ -74,6 +74,62 @@ public struct SessionRepository: Sendable {
         }
     }
 
+    /// A session as its owner sees it in "your sessions".
+    public struct Listed: Codable, Sendable, Equatable {
+        public var id: UUID
+        public var createdAt: Date
+        public var lastSeenAt: Date
+        public var ip: String?
+        public var userAgent: String?
+        public var authenticationMethod: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, ip
+            case createdAt = "created_at"
+            case lastSeenAt = "last_seen_at"
+            case userAgent = "user_agent"
+            case authenticationMethod = "authentication_method"
+        }
+    }
+
+    /// The user's live sessions, most recently used first.
+    public func list(user: UUID, tenant: TenantID) async throws -> [Listed] {
+        try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query("""
+                SELECT id, created_at, last_seen_at, host(ip), user_agent, authentication_method FROM sessions
+                WHERE user_id = \(user) AND revoked_at IS NULL AND idle_expires_at > now() AND absolute_expires_at > now()
+                ORDER BY last_seen_at DESC
+                """, logger: database.logger)
+            var sessions: [Listed] = []
+            for try await (id, created, seen, ip, agent, method) in rows.decode((UUID, Date, Date, String?, String?, String).self) {
+                sessions.append(Listed(id: id, createdAt: created, lastSeenAt: seen, ip: ip, userAgent: agent, authenticationMethod: method))
+            }
+            return sessions
+        }
+    }
+
+    /// Revokes sessions of `user`: one by id, or all of them; returns how many ended.
+    @discardableResult
+    public func revoke(user: UUID, sessionID: UUID?, tenant: TenantID, actor: AuditEvent.Actor, region: Region, requestID: String?) async throws -> Int {
+        try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query("""
+                UPDATE sessions SET revoked_at = now()
+                WHERE user_id = \(user) AND revoked_at IS NULL AND (\(sessionID)::uuid IS NULL OR id = \(sessionID))
+                RETURNING id
+                """, logger: database.logger)
+            var count = 0
+            for try await _ in rows.decode(UUID.self) { count += 1 }
+            if count > 0 {
+                try await AuditOutbox.append(AuditEvent(
+                    tenantID: tenant, region: region, actor: actor, action: sessionID == nil ? "session.revoked_all" : "session.revoked",
+                    resource: .init(type: "user", id: user.uuidString.lowercased()), changes: ["sessions": [String(count), "0"]],
+                    requestID: requestID, source: "api"
+                ), on: connection, logger: database.logger)
+            }
+            return count
+        }
+    }
+
     /// Revokes one session (sign-out) or every session of a user.
     public func revoke(sessionToken token: String, tenant: TenantID) async throws {
         try await database.withTenant(tenant) { connection in
