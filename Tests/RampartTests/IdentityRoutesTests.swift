@@ -83,6 +83,7 @@ struct IdentityRoutesTests {
                 (#"{"slug":"good-one","display_name":"X","plan":"free-forever"}"#, "application/json", 400, "malformed_body"),
                 (#"{"slug": "good-one""#, "application/json", 400, "malformed_body"),
                 (#"slug=good-one"#, "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+                (#"{"slug":"good-one","display_name":"\#(String(repeating: "x", count: 100_000))"}"#, "application/json", 413, "body_too_large"),
             ]
             for (body, type, status, code) in cases {
                 let (got, problem) = try await send(pki, as: op, .POST, base, json: body, contentType: type)

@@ -65,7 +65,7 @@ public struct PasswordChange: Sendable {
             let session = try await SessionRepository.start(for: user, method: "password", ip: nil, userAgent: nil, settings: settings, on: connection, logger: logger)
             try await AuditOutbox.append(AuditEvent(
                 tenantID: user.tenantID, region: region,
-                actor: .init(type: user.role == .customer ? "customer" : (user.role == .admin ? "admin" : "agent"), id: user.id.uuidString.lowercased(), displayName: user.email.rawValue),
+                actor: .init(type: user.role.actorType, id: user.id.uuidString.lowercased(), displayName: user.email.rawValue),
                 action: "user.password_changed", resource: .init(type: "user", id: user.id.uuidString.lowercased(), label: user.email.rawValue),
                 requestID: requestID, source: "ui"
             ), on: connection, logger: logger)

@@ -161,7 +161,7 @@ public struct PasswordSignIn: Sendable {
     }
 
     static func event(_ tenant: Tenant, _ region: Region, email: String, user: User?, origin: Origin, action: String, outcome: String) -> AuditEvent {
-        let actorType = user.map { $0.role == .customer ? "customer" : ($0.role == .admin ? "admin" : "agent") } ?? "anonymous"
+        let actorType = user?.role.actorType ?? "anonymous"
         return AuditEvent(
             tenantID: tenant.id, region: region,
             actor: .init(type: actorType, id: user?.id.uuidString.lowercased() ?? "unknown", displayName: email, ip: origin.ip,

@@ -15,8 +15,17 @@ public enum Role: String, Codable, Sendable, CaseIterable {
         }
     }
 
-    /// The principal kind a user of this role acts as.
+    /// Whether the role is staff (admins and agents) rather than a customer.
     public var isStaff: Bool { self != .customer }
+
+    /// The actor type audit events record for a user of this role.
+    public var actorType: String {
+        switch self {
+        case .admin: "admin"
+        case .agent, .readOnlyAgent: "agent"
+        case .customer: "customer"
+        }
+    }
 }
 
 /// A permission, as services check it.

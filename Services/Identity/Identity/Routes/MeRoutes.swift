@@ -83,10 +83,7 @@ struct MeRoutes: Sendable {
             guard [.password, .totp, .sso].contains(principal.authenticationMethod),
                   let user = try await MeRoutes.user(of: principal, users: users)
             else { throw ProblemError(status: .forbidden, code: "session_required", title: "Sign in to change your password") }
-            let buffer = try await request.body.collect(upTo: 8192)
-            guard request.headers[.contentType]?.hasPrefix("application/json") == true,
-                  let body = try? JSONDecoder().decode(ChangePassword.self, from: Data(buffer.readableBytesView))
-            else { throw ProblemError(status: .badRequest, code: "malformed_body", title: "Malformed request body") }
+            let body = try await IdentityRequest.decode(ChangePassword.self, from: request, context: context)
             switch try await passwords.change(user: user, current: body.currentPassword, new: body.newPassword, requestID: context.requestID) {
             case .wrongCurrentPassword:
                 throw ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input",
@@ -114,7 +111,7 @@ struct MeRoutes: Sendable {
     }
 
     static func actor(_ user: User, _ principal: Principal) -> AuditEvent.Actor {
-        AuditEvent.Actor(type: user.role == .customer ? "customer" : (user.role == .admin ? "admin" : "agent"), id: user.id.uuidString.lowercased(),
+        AuditEvent.Actor(type: user.role.actorType, id: user.id.uuidString.lowercased(),
                          displayName: user.email.rawValue, authenticationMethod: principal.authenticationMethod.rawValue)
     }
 

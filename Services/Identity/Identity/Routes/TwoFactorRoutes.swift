@@ -41,10 +41,7 @@ struct TwoFactorRoutes: Sendable {
         }
         group.post("confirm") { request, context -> RecoveryCodes in
             let user = try await sessionUser(context)
-            let buffer = try await request.body.collect(upTo: 4096)
-            guard request.headers[.contentType]?.hasPrefix("application/json") == true,
-                  let body = try? JSONDecoder().decode(Confirm.self, from: Data(buffer.readableBytesView))
-            else { throw ProblemError(status: .badRequest, code: "malformed_body", title: "Malformed request body") }
+            let body = try await IdentityRequest.decode(Confirm.self, from: request, context: context)
             let actor = MeRoutes.actor(user, context.principal)
             do {
                 return RecoveryCodes(recoveryCodes: try await twoFactor.confirm(user, code: body.code, actor: actor, requestID: context.requestID))

@@ -41,10 +41,7 @@ struct UserAdminRoutes: Sendable {
             guard let tenant = try await tenants.find(slug: context.principal.tenantSlug), tenant.id == context.principal.tenantID else {
                 throw IdentityError.tenantNotFound.problem
             }
-            let buffer = try await request.body.collect(upTo: 16384)
-            guard request.headers[.contentType]?.hasPrefix("application/json") == true,
-                  let body = try? JSONDecoder().decode(OperatorRoutes.CreateUser.self, from: Data(buffer.readableBytesView))
-            else { throw ProblemError(status: .badRequest, code: "malformed_body", title: "Malformed request body") }
+            let body = try await IdentityRequest.decode(OperatorRoutes.CreateUser.self, from: request, context: context)
             let generated = body.password == nil ? GeneratedPassword.make() : nil
             let user = try await IdentityRequest.run {
                 try await users.create(tenant: tenant, email: body.email, name: body.name, role: body.role, password: body.password ?? generated ?? "",
