@@ -43,7 +43,7 @@ struct IdentityFixture: Sendable {
     }
 
     func user(_ tenant: Tenant, _ email: String, role: Role = .admin) async throws -> User {
-        try await users.create(tenant: tenant, email: email, name: "Test Person", role: role, password: "violet submarine harbour 42", policy: .standards, actor: Self.operatorActor, requestID: nil)
+        try await users.create(tenant: tenant, email: email, name: "Test Person", role: role, password: "violet submarine harbour 42", actor: Self.operatorActor, requestID: nil)
     }
 
     /// Outbox events of `tenant`, read as that tenant.
@@ -92,11 +92,29 @@ struct IdentityTenantTests {
         try await IdentityFixture.with { f in
             let acme = try await f.tenant("acme")
             let error = await #expect(throws: IdentityError.self) {
-                try await f.users.create(tenant: acme, email: "jane@acme.test", name: "Jane", role: .agent, password: "password1", policy: .standards, actor: IdentityFixture.operatorActor, requestID: nil)
+                try await f.users.create(tenant: acme, email: "jane@acme.test", name: "Jane", role: .agent, password: "password1", actor: IdentityFixture.operatorActor, requestID: nil)
             }
             guard case .weakPassword(let violations) = error else { Issue.record("expected a policy refusal"); return }
             #expect(violations.map(\.code) == ["password_too_short", "password_too_common"])
             #expect(try await f.users.find(email: EmailAddress(rawValue: "jane@acme.test")!, tenant: acme.id) == nil)
+        }
+    }
+
+    @Test func theTenantsPolicyForTheUsersAudienceApplies() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            let pci = String(decoding: try JSONEncoder().encode(PasswordPolicy.pci), as: UTF8.self)
+            try await f.database.withTenant(acme.id) { connection in
+                try await connection.query("INSERT INTO security_settings (tenant_id, staff_password_policy) VALUES (\(acme.id.rawValue), \(pci)::jsonb)", logger: TestDatabase.logger)
+            }
+            let lettersOnly = "quiet meadow under snow"
+            let error = await #expect(throws: IdentityError.self) {
+                try await f.users.create(tenant: acme, email: "agent@acme.test", name: "Agent", role: .agent, password: lettersOnly, actor: IdentityFixture.operatorActor, requestID: nil)
+            }
+            #expect(error == .weakPassword([.missingDigit]))
+            // Customers keep the standards policy.
+            let customer = try await f.users.create(tenant: acme, email: "buyer@example.test", name: "Buyer", role: .customer, password: lettersOnly, actor: IdentityFixture.operatorActor, requestID: nil)
+            #expect(customer.role == .customer)
         }
     }
 

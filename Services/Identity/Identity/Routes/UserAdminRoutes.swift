@@ -44,8 +44,7 @@ struct UserAdminRoutes: Sendable {
             let body = try await IdentityRequest.decode(OperatorRoutes.CreateUser.self, from: request, context: context)
             let generated = body.password == nil ? GeneratedPassword.make() : nil
             let user = try await IdentityRequest.run {
-                try await users.create(tenant: tenant, email: body.email, name: body.name, role: body.role, password: body.password ?? generated ?? "",
-                                       policy: .standards, actor: actor, requestID: context.requestID)
+                try await users.create(tenant: tenant, email: body.email, name: body.name, role: body.role, password: body.password ?? generated ?? "", actor: actor, requestID: context.requestID)
             }
             return EditedResponse(status: .created, response: .init(user: user, password: generated))
         }

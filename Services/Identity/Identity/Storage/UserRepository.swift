@@ -16,14 +16,19 @@ public struct UserRepository: Sendable {
         self.hasher = hasher
     }
 
-    /// Creates an active user with a password that satisfies `policy`; nothing is stored otherwise.
+    /// Creates an active user with a password that satisfies the tenant's policy for the role's
+    /// audience (staff or customers); nothing is stored otherwise.
     public func create(
         tenant: Tenant, email rawEmail: String, name rawName: String, role: Role, password: String,
-        policy: PasswordPolicy, actor: AuditEvent.Actor, requestID: String?
+        actor: AuditEvent.Actor, requestID: String?
     ) async throws -> User {
         guard let email = EmailAddress(rawValue: rawEmail) else { throw IdentityError.invalidEmail }
         let name = rawName.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...200).contains(name.count) else { throw IdentityError.invalidName }
+        let settings = try await database.withTenant(tenant.id) { connection in
+            try await SecuritySettings.load(tenant: tenant.id, on: connection, logger: database.logger)
+        }
+        let policy = role.isStaff ? settings.staffPasswordPolicy : settings.customerPasswordPolicy
         let violations = policy.violations(of: password, for: .init(email: email.rawValue, name: name))
         guard violations.isEmpty else { throw IdentityError.weakPassword(violations) }
         let hash = try await hasher.hash(password)
