@@ -156,6 +156,7 @@ struct IdentityRoutesTests {
             #expect(me["authentication_method"] as? String == "password")
             #expect((me["tenant"] as? [String: Any])?["slug"] as? String == "acme")
             #expect(me["kind"] as? String == "agent")
+            #expect((me["session_id"] as? String)?.count == 36)
 
             // Without the principal the route does not exist for the caller.
             let (anonymous, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: "{}")
@@ -182,6 +183,14 @@ struct IdentityRoutesTests {
                                                                      json: #"{"challenge":"\#(challenge["challenge"] as? String ?? "")","code":"\#(next)"}"#, headers: forwarded)
             #expect(done == 200)
             #expect(doneHeaders.first(name: "set-cookie")?.hasPrefix("__Host-rampart_session=") == true)
+
+            // Signing out ends that session: it no longer resolves to a principal.
+            let ((loggedOut, _), logoutHeaders) = try await sendWithHeaders(pki, as: gateway, .POST, service.baseURL + "/auth/logout", json: nil, headers: [("X-Rampart-Principal", principal)])
+            #expect(loggedOut == 204)
+            #expect(logoutHeaders.first(name: "set-cookie")?.contains("Max-Age=0") == true)
+            let (afterLogout, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/internal/v1/principal",
+                                                  json: #"{"tenant":"acme","session":"\#(token)","audience":"identity"}"#)
+            #expect(afterLogout == 401)
         }
     }
 

@@ -34,10 +34,12 @@ public struct Principal: Codable, Sendable, Equatable {
     public var roles: [String]
     public var scopes: [String]
     public var authenticationMethod: AuthenticationMethod
+    /// The session the request came with, for session principals (sign-out, "this device").
+    public var sessionID: String?
 
     public init(
         tenantID: TenantID, tenantSlug: TenantSlug, region: Region, subject: String, kind: Kind,
-        roles: [String], scopes: [String], authenticationMethod: AuthenticationMethod
+        roles: [String], scopes: [String], authenticationMethod: AuthenticationMethod, sessionID: String? = nil
     ) {
         self.tenantID = tenantID
         self.tenantSlug = tenantSlug
@@ -47,6 +49,7 @@ public struct Principal: Codable, Sendable, Equatable {
         self.roles = roles
         self.scopes = scopes
         self.authenticationMethod = authenticationMethod
+        self.sessionID = sessionID
     }
 
     /// Whether the principal was granted `scope` (for example `tickets:read`).

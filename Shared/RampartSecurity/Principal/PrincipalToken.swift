@@ -39,6 +39,7 @@ public enum PrincipalToken {
         var roles: [String]
         var scopes: [String]
         var amr: Principal.AuthenticationMethod
+        var sid: String?
     }
 
     /// Signs `principal` for `audience`, valid for `lifetime` seconds (at most five minutes).
@@ -52,7 +53,7 @@ public enum PrincipalToken {
             exp: issued + Int64(min(lifetime, maximumLifetime)), jti: UUID().uuidString.lowercased(),
             sub: principal.subject, tenant_id: principal.tenantID, tenant_slug: principal.tenantSlug,
             region: principal.region, kind: principal.kind, roles: principal.roles, scopes: principal.scopes,
-            amr: principal.authenticationMethod
+            amr: principal.authenticationMethod, sid: principal.sessionID
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -127,7 +128,7 @@ public struct PrincipalVerifier: Sendable {
         return Principal(
             tenantID: claims.tenant_id, tenantSlug: claims.tenant_slug, region: claims.region,
             subject: claims.sub, kind: claims.kind, roles: claims.roles, scopes: claims.scopes,
-            authenticationMethod: claims.amr
+            authenticationMethod: claims.amr, sessionID: claims.sid
         )
     }
 }

@@ -52,7 +52,8 @@ public struct PrincipalIssuer: Sendable {
         let principal = Principal(
             tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "user:\(user.id.uuidString.lowercased())",
             kind: kind, roles: [user.role.rawValue], scopes: user.role.permissions.compactMap(\.scope).sorted(),
-            authenticationMethod: Principal.AuthenticationMethod(rawValue: session.authenticationMethod) ?? .password
+            authenticationMethod: Principal.AuthenticationMethod(rawValue: session.authenticationMethod) ?? .password,
+            sessionID: session.id.uuidString.lowercased()
         )
         let token = try PrincipalToken.sign(principal, audience: audience, key: signingKey, lifetime: lifetime)
         return .success(Issued(token: token, principal: principal, expiresIn: Int(lifetime)))

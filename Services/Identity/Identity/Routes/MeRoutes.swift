@@ -37,11 +37,13 @@ struct MeRoutes: Sendable {
         var roles: [String]
         var scopes: [String]
         var authenticationMethod: Principal.AuthenticationMethod
+        var sessionID: String?
         var user: UserRef?
 
         enum CodingKeys: String, CodingKey {
             case tenant, region, subject, kind, roles, scopes, user
             case authenticationMethod = "authentication_method"
+            case sessionID = "session_id"
         }
     }
 
@@ -62,7 +64,7 @@ struct MeRoutes: Sendable {
             return Me(
                 tenant: .init(id: principal.tenantID, slug: principal.tenantSlug), region: principal.region,
                 subject: principal.subject, kind: principal.kind, roles: principal.roles, scopes: principal.scopes,
-                authenticationMethod: principal.authenticationMethod,
+                authenticationMethod: principal.authenticationMethod, sessionID: principal.sessionID,
                 user: user.map { .init(id: $0.id, email: $0.email, name: $0.name, role: $0.role) }
             )
         }
@@ -77,6 +79,17 @@ struct MeRoutes: Sendable {
                   try await sessions.revoke(user: user.id, sessionID: id, tenant: user.tenantID, actor: MeRoutes.actor(user, context.principal), region: region, requestID: context.requestID) == 1
             else { throw ProblemError(status: .notFound, code: "session_not_found", title: "Session not found") }
             return Response(status: .noContent)
+        }
+        // Sign-out: ends the session the request came with; the gateway clears the cookie.
+        router.group("/auth/logout", context: AuthenticatedContext.self).post { _, context -> Response in
+            let user = try await MeRoutes.sessionUser(context, users: users)
+            guard let raw = context.principal.sessionID, let id = UUID(uuidString: raw) else {
+                throw ProblemError(status: .forbidden, code: "session_required", title: "Not signed in with a session")
+            }
+            try await sessions.revoke(user: user.id, sessionID: id, tenant: user.tenantID, actor: MeRoutes.actor(user, context.principal), region: region, requestID: context.requestID)
+            var response = Response(status: .noContent)
+            response.headers[.setCookie] = "\(SessionRepository.cookieName)=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
+            return response
         }
         router.group("/api/v1/me/password", context: AuthenticatedContext.self).post { request, context -> Response in
             let principal = context.principal
