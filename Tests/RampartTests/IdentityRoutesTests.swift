@@ -169,7 +169,8 @@ struct IdentityRoutesTests {
             let totp = TOTP(secret: try #require(Self.base32Decode(secretText)))
             let (wrong, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp/confirm", json: #"{"code":"000000"}"#, headers: [("X-Rampart-Principal", principal)])
             #expect(wrong == 422)
-            let code = totp.code(step: totp.step(at: .now.addingTimeInterval(-30)))
+            let enrolledStep = totp.step(at: .now)
+            let code = totp.code(step: enrolledStep)
             let (confirmed, codes) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp/confirm", json: #"{"code":"\#(code)"}"#, headers: [("X-Rampart-Principal", principal)])
             #expect(confirmed == 200)
             #expect((codes["recovery_codes"] as? [String])?.count == 10)
@@ -178,7 +179,7 @@ struct IdentityRoutesTests {
             #expect(again == 200)
             #expect(challenge["status"] as? String == "second_factor_required")
             #expect(againHeaders.first(name: "set-cookie") == nil)
-            let next = totp.code(step: totp.step(at: .now))
+            let next = totp.code(step: enrolledStep + 1)
             let ((done, _), doneHeaders) = try await sendWithHeaders(pki, as: gateway, .POST, service.baseURL + "/auth/totp",
                                                                      json: #"{"challenge":"\#(challenge["challenge"] as? String ?? "")","code":"\#(next)"}"#, headers: forwarded)
             #expect(done == 200)

@@ -115,9 +115,11 @@ struct TwoFactorSignInTests {
     @Test func passwordAloneNoLongerSignsInAndEachCodeWorksOnce() async throws {
         try await withTwoFactor { f, twoFactor, flow, acme, user in
             let totp = try await twoFactor.enroll(user)
-            let enrolledAt = Date.now.addingTimeInterval(-30)
-            _ = try await twoFactor.confirm(user, code: totp.code(step: totp.step(at: enrolledAt)), actor: IdentityFixture.operatorActor, requestID: nil)
-            let code = totp.code(step: totp.step(at: .now))
+            // Confirm with this step's code and sign in with the next step's, which the ±1 window
+            // accepts now and in the next 30 seconds, so a slow machine does not cross the window.
+            let enrolledStep = totp.step(at: .now)
+            let recovery = try await twoFactor.confirm(user, code: totp.code(step: enrolledStep), actor: IdentityFixture.operatorActor, requestID: nil)
+            let code = totp.code(step: enrolledStep + 1)
             let first = try await challenge(flow, acme)
             guard case .signedIn(_, let token, _, _) = try await flow.completeSecondFactor(tenant: acme, challenge: first, code: code, origin: origin) else {
                 Issue.record("right code refused"); return
@@ -127,7 +129,8 @@ struct TwoFactorSignInTests {
             // The same code on a fresh challenge is a replay; the used challenge is spent.
             let second = try await challenge(flow, acme)
             guard case .refused = try await flow.completeSecondFactor(tenant: acme, challenge: second, code: code, origin: origin) else { Issue.record("replayed code accepted"); return }
-            guard case .refused = try await flow.completeSecondFactor(tenant: acme, challenge: first, code: totp.code(step: totp.step(at: .now) + 1), origin: origin) else {
+            // A spent challenge is refused even with a valid, unused recovery code.
+            guard case .refused = try await flow.completeSecondFactor(tenant: acme, challenge: first, code: recovery[0], origin: origin) else {
                 Issue.record("challenge used twice"); return
             }
         }
@@ -149,12 +152,13 @@ struct TwoFactorSignInTests {
     @Test func guessingCodesIsThrottled() async throws {
         try await withTwoFactor { _, twoFactor, flow, acme, user in
             let totp = try await twoFactor.enroll(user)
-            _ = try await twoFactor.confirm(user, code: totp.code(step: totp.step(at: .now.addingTimeInterval(-30))), actor: IdentityFixture.operatorActor, requestID: nil)
+            let enrolledStep = totp.step(at: .now)
+            _ = try await twoFactor.confirm(user, code: totp.code(step: enrolledStep), actor: IdentityFixture.operatorActor, requestID: nil)
             let pending = try await challenge(flow, acme)
             for guess in 0..<5 {
                 _ = try await flow.completeSecondFactor(tenant: acme, challenge: pending, code: String(format: "%06d", guess), origin: origin)
             }
-            guard case .throttled = try await flow.completeSecondFactor(tenant: acme, challenge: pending, code: totp.code(step: totp.step(at: .now)), origin: origin) else {
+            guard case .throttled = try await flow.completeSecondFactor(tenant: acme, challenge: pending, code: totp.code(step: enrolledStep + 1), origin: origin) else {
                 Issue.record("sixth guess not throttled"); return
             }
         }
