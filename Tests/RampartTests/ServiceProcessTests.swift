@@ -81,6 +81,19 @@ struct ServiceProcessTests {
         #expect(outcome.stderr.contains("RAMPART_TLS_CERT: certificate names spiffe://rampart/eu/identity"))
     }
 
+    @Test func anotherRegionsDatabaseStopsTheStart() async throws {
+        // A tickets instance configured for eu, pointed at a database provisioned for us.
+        let usDatabase = try await TestDatabase.make(region: Region(rawValue: "us")!)
+        let pki = try TestPKI()
+        var values = try environment(pki: pki, database: nil, port: 1)
+        let usRoles = try usDatabase.databases.url(service: .tickets, region: Region(rawValue: "us")!, database: usDatabase.name, owner: false)
+        values["RAMPART_DATABASE_URL"] = usRoles.urlString
+        let config = try ServiceConfig(service: .tickets, source: ConfigSource(values: values))
+        let error = await #expect(throws: ConfigError.self) { try await ServiceRuntime.prepare(config: config, migrations: []) }
+        #expect(error?.key == "RAMPART_DATABASE_URL")
+        #expect(error?.reason == "database does not belong to region eu")
+    }
+
     @Test func unreachableDatabaseStopsTheStartWithoutItsPassword() async throws {
         var values = try environment(pki: try TestPKI(), database: nil, port: 1)
         values["RAMPART_DATABASE_URL"] = "postgres://someone:do-not-print-me@127.0.0.1:1/rampart_eu"
