@@ -159,9 +159,14 @@ struct IdentityRoutesTests {
             #expect((me["session_id"] as? String)?.count == 36)
 
             // Without the principal the route does not exist for the caller.
-            let (anonymous, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: "{}")
+            let reauth = #"{"current_password":"violet submarine harbour 42"}"#
+            let (anonymous, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: reauth)
             #expect(anonymous == 401)
-            let (enrolled, enrollment) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: "{}", headers: [("X-Rampart-Principal", principal)])
+            // A session alone is not enough to add a factor: the password is asked again.
+            let (noPassword, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: #"{"current_password":"guess"}"#, headers: [("X-Rampart-Principal", principal)])
+            #expect(noPassword == 422)
+            let ((enrolled, enrollment), enrollHeaders) = try await sendWithHeaders(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: reauth, headers: [("X-Rampart-Principal", principal)])
+            #expect(enrollHeaders.first(name: "cache-control") == "no-store")
             #expect(enrolled == 200)
             let uri = try #require(enrollment["uri"] as? String)
             #expect(uri.hasPrefix("otpauth://totp/"))
@@ -184,6 +189,17 @@ struct IdentityRoutesTests {
                                                                      json: #"{"challenge":"\#(challenge["challenge"] as? String ?? "")","code":"\#(next)"}"#, headers: forwarded)
             #expect(done == 200)
             #expect(doneHeaders.first(name: "set-cookie")?.hasPrefix("__Host-rampart_session=") == true)
+
+            // Removing the factor needs the password and a code (here a recovery code).
+            let recovery = try #require((codes["recovery_codes"] as? [String])?.first)
+            let (removedWithoutCode, _) = try await send(pki, as: gateway, .DELETE, service.baseURL + "/api/v1/me/totp", json: reauth, headers: [("X-Rampart-Principal", principal)])
+            #expect(removedWithoutCode == 422)
+            let (removed, _) = try await send(pki, as: gateway, .DELETE, service.baseURL + "/api/v1/me/totp",
+                                              json: #"{"current_password":"violet submarine harbour 42","code":"\#(recovery)"}"#, headers: [("X-Rampart-Principal", principal)])
+            #expect(removed == 204)
+            let ((plain, plainBody), _) = try await sendWithHeaders(pki, as: gateway, .POST, service.baseURL + "/auth/password", json: login, headers: forwarded)
+            #expect(plain == 200)
+            #expect(plainBody["status"] == nil)
 
             // Signing out ends that session: it no longer resolves to a principal.
             let ((loggedOut, _), logoutHeaders) = try await sendWithHeaders(pki, as: gateway, .POST, service.baseURL + "/auth/logout", json: nil, headers: [("X-Rampart-Principal", principal)])
@@ -228,8 +244,12 @@ struct IdentityRoutesTests {
                     roles: [role], scopes: scopes, authenticationMethod: .password
                 ), audience: .identity, key: signer ?? key)
             }
-            let admin = [("X-Rampart-Principal", try principal(acme, role: "admin", scopes: ["users:write", "tickets:read"]))]
+            let admin = [("X-Rampart-Principal", try principal(acme, role: "admin", scopes: ["users:write", "tickets:read", "tickets:write"]))]
             let users = service.baseURL + "/api/v1/users"
+            // A caller cannot mint a user more powerful than itself (admin needs audit:read, security:write).
+            let (escalation, escalationProblem) = try await send(pki, as: gateway, .POST, users, json: #"{"email":"boss@acme.test","name":"Boss","role":"admin"}"#, headers: admin)
+            #expect(escalation == 403)
+            #expect(escalationProblem["code"] as? String == "role_exceeds_caller")
             for email in ["c@acme.test", "a@acme.test", "b@acme.test"] {
                 let (created, body) = try await send(pki, as: gateway, .POST, users, json: #"{"email":"\#(email)","name":"Someone","role":"agent"}"#, headers: admin)
                 #expect(created == 201)

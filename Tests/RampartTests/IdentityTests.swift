@@ -43,7 +43,7 @@ struct IdentityFixture: Sendable {
     }
 
     func user(_ tenant: Tenant, _ email: String, role: Role = .admin) async throws -> User {
-        try await users.create(tenant: tenant, email: email, name: "Test Person", role: role, password: "violet submarine harbour 42", actor: Self.operatorActor, requestID: nil)
+        try await users.create(tenant: tenant, email: email, name: "Test Person", role: role, password: "violet submarine harbour 42", actor: Self.operatorActor, requestID: nil).user
     }
 
     /// Outbox events of `tenant`, read as that tenant.
@@ -114,7 +114,13 @@ struct IdentityTenantTests {
             #expect(error == .weakPassword([.missingDigit]))
             // Customers keep the standards policy.
             let customer = try await f.users.create(tenant: acme, email: "buyer@example.test", name: "Buyer", role: .customer, password: lettersOnly, actor: IdentityFixture.operatorActor, requestID: nil)
-            #expect(customer.role == .customer)
+            #expect(customer.user.role == .customer)
+            #expect(customer.generatedPassword == nil)
+            // A generated password satisfies even the PCI staff policy, every time.
+            for index in 0..<20 {
+                let (_, generated) = try await f.users.create(tenant: acme, email: "staff\(index)@acme.test", name: "Staff", role: .agent, password: nil, actor: IdentityFixture.operatorActor, requestID: nil)
+                #expect(generated.map { PasswordPolicy.pci.violations(of: $0, for: .init(email: "x@y.test", name: nil)).isEmpty } == true)
+            }
         }
     }
 

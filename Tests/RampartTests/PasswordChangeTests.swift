@@ -25,7 +25,7 @@ struct PasswordChangeTests {
             guard case .signedIn(_, let old, _, _) = try await signIn.signIn(tenant: acme, email: "ada@acme.test", password: Self.original, origin: origin) else {
                 Issue.record("sign-in refused"); return
             }
-            guard case .changed(let fresh, _) = try await change.change(user: user, current: Self.original, new: "amber lighthouse keeper 77", requestID: nil) else {
+            guard case .changed(let fresh, _) = try await change.change(user: user, current: Self.original, new: "amber lighthouse keeper 77", method: "password", requestID: nil) else {
                 Issue.record("change refused"); return
             }
             #expect(try await f.issuer.sessions.resolve(token: old, tenant: acme.id) == nil)
@@ -38,10 +38,10 @@ struct PasswordChangeTests {
 
     @Test func wrongCurrentPasswordWeakOrReusedNewPasswordChangeNothing() async throws {
         try await withUser { _, change, signIn, acme, user in
-            guard case .wrongCurrentPassword = try await change.change(user: user, current: "not it at all", new: "amber lighthouse keeper 77", requestID: nil) else { Issue.record("wrong current accepted"); return }
-            guard case .rejected(let weak) = try await change.change(user: user, current: Self.original, new: "password123", requestID: nil) else { Issue.record("weak accepted"); return }
+            guard case .wrongCurrentPassword = try await change.change(user: user, current: "not it at all", new: "amber lighthouse keeper 77", method: "password", requestID: nil) else { Issue.record("wrong current accepted"); return }
+            guard case .rejected(let weak) = try await change.change(user: user, current: Self.original, new: "password123", method: "password", requestID: nil) else { Issue.record("weak accepted"); return }
             #expect(weak.map(\.code) == ["password_too_short", "password_too_common"])
-            guard case .rejected(let same) = try await change.change(user: user, current: Self.original, new: Self.original, requestID: nil) else { Issue.record("same password accepted"); return }
+            guard case .rejected(let same) = try await change.change(user: user, current: Self.original, new: Self.original, method: "password", requestID: nil) else { Issue.record("same password accepted"); return }
             #expect(same.map(\.code) == ["password_reused"])
             guard case .signedIn = try await signIn.signIn(tenant: acme, email: "ada@acme.test", password: Self.original, origin: origin) else { Issue.record("original password lost"); return }
         }
@@ -55,13 +55,13 @@ struct PasswordChangeTests {
             }
             var current = Self.original
             for next in ["amber lighthouse 71", "copper meadow 72", "silver canyon 73"] {
-                guard case .changed = try await change.change(user: user, current: current, new: next, requestID: nil) else { Issue.record("change to \(next) refused"); return }
+                guard case .changed = try await change.change(user: user, current: current, new: next, method: "password", requestID: nil) else { Issue.record("change to \(next) refused"); return }
                 current = next
             }
             // The original is the fourth most recent: still refused under PCI.
-            guard case .rejected(let reused) = try await change.change(user: user, current: current, new: Self.original, requestID: nil) else { Issue.record("reuse accepted"); return }
+            guard case .rejected(let reused) = try await change.change(user: user, current: current, new: Self.original, method: "password", requestID: nil) else { Issue.record("reuse accepted"); return }
             #expect(reused == [.reused(depth: 4)])
-            guard case .rejected(let digits) = try await change.change(user: user, current: current, new: "no digits in this one", requestID: nil) else { Issue.record("pci rule not applied"); return }
+            guard case .rejected(let digits) = try await change.change(user: user, current: current, new: "no digits in this one", method: "password", requestID: nil) else { Issue.record("pci rule not applied"); return }
             #expect(digits.map(\.code) == ["password_needs_digit"])
         }
     }

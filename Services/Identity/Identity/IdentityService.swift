@@ -34,9 +34,10 @@ public enum IdentityService {
         PrincipalRoutes(issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, sessions: sessions, signingKey: keys.signingKey)).register(on: router)
         SignInRoutes(tenants: tenants, signIn: PasswordSignIn(database: database, region: region, hasher: hasher, twoFactor: twoFactor),
                      region: region, baseDomain: runtime.config.baseDomain).register(on: router)
-        TwoFactorRoutes(users: users, twoFactor: twoFactor).register(on: router)
+        let passwords = PasswordChange(database: database, region: region, hasher: hasher)
+        TwoFactorRoutes(users: users, twoFactor: twoFactor, passwords: passwords).register(on: router)
         UserAdminRoutes(tenants: tenants, users: users, sessions: sessions).register(on: router)
-        MeRoutes(users: users, passwords: PasswordChange(database: database, region: region, hasher: hasher), sessions: sessions, region: region).register(on: router)
+        MeRoutes(users: users, passwords: passwords, sessions: sessions, region: region).register(on: router)
     }
 }
 

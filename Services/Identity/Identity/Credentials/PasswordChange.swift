@@ -24,14 +24,42 @@ public struct PasswordChange: Sendable {
         case throttled(retryAfter: Duration)
     }
 
-    public func change(user: User, current: String, new: String, requestID: String?) async throws -> Outcome {
+    /// Why a re-authentication did not pass.
+    public enum Reauthentication: Sendable {
+        case confirmed
+        case wrongPassword
+        case throttled(retryAfter: Duration)
+    }
+
+    /// Checks the user's current password before a sensitive change, counted like a sign-in
+    /// attempt; a right password clears the account's counter.
+    public func reauthenticate(user: User, password: String) async throws -> Reauthentication {
         let logger = database.logger
-        let region = self.region
         let counter = AuthThrottle.Counter.account(user.email.rawValue)
         let admission = try await database.withTenant(user.tenantID) { connection in
             try await AuthThrottle.begin([counter], tenant: user.tenantID, on: connection, logger: logger)
         }
         if let wait = admission.wait { return .throttled(retryAfter: wait) }
+        let hash = try await database.withTenant(user.tenantID) { connection -> String? in
+            var hash: String?
+            for try await value in try await connection.query("SELECT password_hash FROM users WHERE id = \(user.id) AND status = 'active'", logger: logger).decode(String?.self) { hash = value }
+            return hash
+        }
+        guard let hash, case .match = try await hasher.verify(password, against: hash) else { return .wrongPassword }
+        try await database.withTenant(user.tenantID) { connection in
+            try await AuthThrottle.succeeded(account: counter, address: nil, tenant: user.tenantID, on: connection, logger: logger)
+        }
+        return .confirmed
+    }
+
+    public func change(user: User, current: String, new: String, method: String, requestID: String?) async throws -> Outcome {
+        let logger = database.logger
+        let region = self.region
+        switch try await reauthenticate(user: user, password: current) {
+        case .throttled(let wait): return .throttled(retryAfter: wait)
+        case .wrongPassword: return .wrongCurrentPassword
+        case .confirmed: break
+        }
 
         let (hash, history, settings) = try await database.withTenant(user.tenantID) { connection -> (String?, [String], SecuritySettings) in
             var hash: String?
@@ -42,7 +70,7 @@ public struct PasswordChange: Sendable {
                 """, logger: logger).decode(String.self) { history.append(value) }
             return (hash, history, try await SecuritySettings.load(tenant: user.tenantID, on: connection, logger: logger))
         }
-        guard let hash, case .match = try await hasher.verify(current, against: hash) else { return .wrongCurrentPassword }
+        guard let hash else { return .wrongCurrentPassword }
 
         let policy = user.role.isStaff ? settings.staffPasswordPolicy : settings.customerPasswordPolicy
         var violations = policy.violations(of: new, for: .init(email: user.email.rawValue, name: user.name))
@@ -54,15 +82,17 @@ public struct PasswordChange: Sendable {
 
         let newHash = try await hasher.hash(new)
         return try await database.withTenant(user.tenantID) { connection in
-            try await AuthThrottle.succeeded(account: counter, address: nil, tenant: user.tenantID, on: connection, logger: logger)
             try await connection.query("""
                 INSERT INTO password_history (tenant_id, user_id, password_hash) VALUES (\(user.tenantID.rawValue), \(user.id), \(hash))
                 """, logger: logger)
-            try await connection.query("""
-                UPDATE users SET password_hash = \(newHash), password_changed_at = now() WHERE id = \(user.id)
+            let updated = try await connection.query("""
+                UPDATE users SET password_hash = \(newHash), password_changed_at = now() WHERE id = \(user.id) AND status = 'active' RETURNING 1
                 """, logger: logger)
+            var active = false
+            for try await _ in updated.decode(Int.self) { active = true }
+            guard active else { return .wrongCurrentPassword }
             try await connection.query("UPDATE sessions SET revoked_at = now() WHERE user_id = \(user.id) AND revoked_at IS NULL", logger: logger)
-            let session = try await SessionRepository.start(for: user, method: "password", ip: nil, userAgent: nil, settings: settings, on: connection, logger: logger)
+            let session = try await SessionRepository.start(for: user, method: method, ip: nil, userAgent: nil, settings: settings, on: connection, logger: logger)
             try await AuditOutbox.append(AuditEvent(
                 tenantID: user.tenantID, region: region,
                 actor: .init(type: user.role.actorType, id: user.id.uuidString.lowercased(), displayName: user.email.rawValue),

@@ -52,7 +52,7 @@ public struct PasswordSignIn: Sendable {
         // 1. Count the attempt first, in its own transaction, so it stands whatever happens next.
         let admission = try await database.withTenant(tenant.id) { connection in
             let admission = try await AuthThrottle.begin([account] + (address.map { [$0] } ?? []), tenant: tenant.id, on: connection, logger: logger)
-            if admission.lockedNow || admission.wait != nil {
+            if admission.lockedNow {
                 try await AuditOutbox.append(Self.event(tenant, region, email: email, user: nil, origin: origin,
                                                         action: "auth.locked_out", outcome: "failure"), on: connection, logger: logger)
             }
@@ -111,6 +111,13 @@ public struct PasswordSignIn: Sendable {
             try await AuditOutbox.append(event, on: connection, logger: logger)
             return .signedIn(user: user, token: session.token, sessionID: session.id, expiresAt: session.absoluteExpiry)
         }
+    }
+
+    /// The answer for a host whose tenant does not exist or is not active: refused after the same
+    /// Argon2id work as a real check, so timing does not reveal which tenants exist.
+    public func refuseWithoutTenant(password: String) async throws -> Outcome {
+        try await hasher.verifyAgainstDummy(password)
+        return .refused
     }
 
     /// The second step: a TOTP or recovery code for a live challenge. Throttled per user and

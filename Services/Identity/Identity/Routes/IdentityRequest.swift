@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import RampartTransport
 
@@ -23,6 +24,9 @@ enum IdentityRequest {
             throw ProblemError(status: .badRequest, code: "malformed_body", title: "Malformed request body", detail: "The body is not the JSON this route expects.")
         }
     }
+
+    /// Headers for responses that carry a secret shown once (passwords, keys, TOTP secrets).
+    static let secretHeaders: HTTPFields = [.cacheControl: "no-store"]
 
     /// Runs `body`, turning identity's domain errors into problem documents.
     static func run<T>(_ body: () async throws -> T) async throws -> T {

@@ -92,12 +92,10 @@ struct MeRoutes: Sendable {
             return response
         }
         router.group("/api/v1/me/password", context: AuthenticatedContext.self).post { request, context -> Response in
-            let principal = context.principal
-            guard [.password, .totp, .sso].contains(principal.authenticationMethod),
-                  let user = try await MeRoutes.user(of: principal, users: users)
-            else { throw ProblemError(status: .forbidden, code: "session_required", title: "Sign in to change your password") }
+            let user = try await MeRoutes.sessionUser(context, users: users)
             let body = try await IdentityRequest.decode(ChangePassword.self, from: request, context: context)
-            switch try await passwords.change(user: user, current: body.currentPassword, new: body.newPassword, requestID: context.requestID) {
+            switch try await passwords.change(user: user, current: body.currentPassword, new: body.newPassword,
+                                              method: context.principal.authenticationMethod.rawValue, requestID: context.requestID) {
             case .wrongCurrentPassword:
                 throw ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input",
                                    fieldErrors: [.init(field: "current_password", message: "The current password is incorrect.")])

@@ -87,11 +87,11 @@ struct OperatorRoutes: Sendable {
             let actor = try operatorActor(context)
             let tenant = try await activeTenant(context)
             let body = try await IdentityRequest.decode(CreateUser.self, from: request, context: context)
-            let generated = body.password == nil ? GeneratedPassword.make() : nil
-            let user = try await IdentityRequest.run {
-                try await users.create(tenant: tenant, email: body.email, name: body.name, role: body.role, password: body.password ?? generated ?? "", actor: actor, requestID: context.requestID)
+            let (user, generated) = try await IdentityRequest.run {
+                try await users.create(tenant: tenant, email: body.email, name: body.name, role: body.role, password: body.password,
+                                       actor: actor, requestID: context.requestID)
             }
-            return EditedResponse(status: .created, response: CreatedUser(user: user, password: generated))
+            return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders, response: CreatedUser(user: user, password: generated))
         }
         group.post("{slug}/api-keys") { request, context -> EditedResponse<CreatedAPIKey> in
             let actor = try operatorActor(context)
@@ -104,7 +104,7 @@ struct OperatorRoutes: Sendable {
                 try await apiKeys.create(for: user, name: body.name, scopes: body.scopes, allowedCIDRs: body.allowedCIDRs ?? [],
                                          expiresAt: body.expiresAt, actor: actor, requestID: context.requestID)
             }
-            return EditedResponse(status: .created, response: CreatedAPIKey(key: credential.presented, record: record))
+            return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders, response: CreatedAPIKey(key: credential.presented, record: record))
         }
     }
 
@@ -138,12 +138,26 @@ struct OperatorRoutes: Sendable {
     }
 }
 
-/// Strong random passwords for seeded and operator-created users.
+/// Strong random passwords for seeded and operator- or admin-created users.
 enum GeneratedPassword {
-    /// 20 characters from a 56-symbol alphabet without look-alikes: about 116 bits.
-    static func make() -> String {
-        let alphabet = Array("abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+    static let lower = Array("abcdefghjkmnpqrstuvwxyz")
+    static let upper = Array("ABCDEFGHJKLMNPQRSTUVWXYZ")
+    static let digits = Array("23456789")
+    static let symbols = Array("-_.")
+
+    /// At least 20 characters (more if the policy asks) without look-alikes, with a lowercase
+    /// letter, an uppercase letter, a digit and a symbol, so every policy's composition rules hold.
+    static func make(for policy: PasswordPolicy) -> String {
         var generator = SystemRandomNumberGenerator()
-        return String((0..<20).map { _ in alphabet[Int(generator.next(upperBound: UInt32(alphabet.count)))] })
+        func pick(_ set: [Character]) -> Character { set[Int(generator.next(upperBound: UInt32(set.count)))] }
+        let all = lower + upper + digits + symbols
+        let length = min(max(20, policy.minimumLength), policy.maximumLength)
+        var characters = [pick(lower), pick(upper), pick(digits), pick(symbols)]
+        while characters.count < length { characters.append(pick(all)) }
+        // Shuffle so the guaranteed classes are not always in front.
+        for index in stride(from: characters.count - 1, to: 0, by: -1) {
+            characters.swapAt(index, Int(generator.next(upperBound: UInt64(index + 1))))
+        }
+        return String(characters)
     }
 }

@@ -38,8 +38,8 @@ struct SignInRoutes: Sendable {
             let body = try await IdentityRequest.decode(Credentials.self, from: request, context: context)
             guard body.email.utf8.count <= 320, body.password.utf8.count <= PasswordHasher.maximumInputBytes else { throw Self.refused }
             guard let tenant = try await tenants.find(slug: forwarded.tenant), tenant.status == .active else {
-                // Same answer as a wrong password: the host's tenant is not revealed either.
-                throw Self.refused
+                // Same answer and the same hashing work as a wrong password: the tenant is not revealed either.
+                return try respond(to: try await signIn.refuseWithoutTenant(password: body.password), request, context)
             }
             let origin = PasswordSignIn.Origin(ip: forwarded.clientIP, userAgent: request.headers[.userAgent], requestID: context.requestID)
             return try respond(to: try await signIn.signIn(tenant: tenant, email: body.email, password: body.password, origin: origin), request, context)

@@ -4,12 +4,25 @@ import RampartCore
 import RampartSecurity
 import RampartTransport
 
-/// A signed-in user's own TOTP enrollment: `POST /api/v1/me/totp` starts it (secret and
-/// `otpauth://` URI, shown once), `POST /api/v1/me/totp/confirm` confirms it with a first code and
-/// returns the ten recovery codes, also shown once. Only session principals may enroll.
+/// A signed-in user's own TOTP: `POST /api/v1/me/totp` `{current_password}` starts enrollment
+/// (secret and `otpauth://` URI, shown once), `POST /api/v1/me/totp/confirm` `{code}` confirms it
+/// with a first code and returns the ten recovery codes, also shown once; `DELETE
+/// /api/v1/me/totp` `{current_password, code}` removes it. Only session principals may do this,
+/// and a stolen session alone is not enough: the password is asked again.
 struct TwoFactorRoutes: Sendable {
     let users: UserRepository
     let twoFactor: TwoFactorRepository
+    let passwords: PasswordChange
+
+    struct Reauthenticate: Decodable {
+        var currentPassword: String
+        var code: String?
+
+        enum CodingKeys: String, CodingKey {
+            case currentPassword = "current_password"
+            case code
+        }
+    }
 
     struct Enrollment: ResponseEncodable {
         var secret: String
@@ -30,21 +43,37 @@ struct TwoFactorRoutes: Sendable {
 
     func register(on router: Router<ServiceRequestContext>) {
         let group = router.group("/api/v1/me/totp", context: AuthenticatedContext.self)
-        group.post { _, context -> Enrollment in
+        group.post { request, context -> EditedResponse<Enrollment> in
             let user = try await sessionUser(context)
+            let body = try await IdentityRequest.decode(Reauthenticate.self, from: request, context: context)
+            try await reauthenticate(user, body.currentPassword)
             do {
                 let totp = try await twoFactor.enroll(user)
-                return Enrollment(secret: Base32.encode(totp.secret), uri: totp.provisioningURI(issuer: "Rampart (\(context.principal.tenantSlug))", account: user.email.rawValue))
+                return EditedResponse(status: .ok, headers: IdentityRequest.secretHeaders, response: Enrollment(
+                    secret: Base32.encode(totp.secret), uri: totp.provisioningURI(issuer: "Rampart (\(context.principal.tenantSlug))", account: user.email.rawValue)
+                ))
             } catch TwoFactorRepository.TwoFactorError.alreadyEnabled {
                 throw ProblemError(status: .conflict, code: "totp_already_enabled", title: "TOTP already enabled")
             }
         }
-        group.post("confirm") { request, context -> RecoveryCodes in
+        group.delete { request, context -> Response in
+            let user = try await sessionUser(context)
+            let body = try await IdentityRequest.decode(Reauthenticate.self, from: request, context: context)
+            try await reauthenticate(user, body.currentPassword)
+            guard let code = body.code, try await twoFactor.verify(user, code: code) != nil else {
+                throw ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input",
+                                   fieldErrors: [.init(field: "code", message: "Enter a current code or a recovery code.")])
+            }
+            try await twoFactor.disable(user, actor: MeRoutes.actor(user, context.principal), requestID: context.requestID)
+            return Response(status: .noContent)
+        }
+        group.post("confirm") { request, context -> EditedResponse<RecoveryCodes> in
             let user = try await sessionUser(context)
             let body = try await IdentityRequest.decode(Confirm.self, from: request, context: context)
             let actor = MeRoutes.actor(user, context.principal)
             do {
-                return RecoveryCodes(recoveryCodes: try await twoFactor.confirm(user, code: body.code, actor: actor, requestID: context.requestID))
+                return EditedResponse(status: .ok, headers: IdentityRequest.secretHeaders,
+                                      response: RecoveryCodes(recoveryCodes: try await twoFactor.confirm(user, code: body.code, actor: actor, requestID: context.requestID)))
             } catch TwoFactorRepository.TwoFactorError.wrongCode {
                 throw ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input", fieldErrors: [.init(field: "code", message: "The code is not valid; check the time on your device.")])
             } catch TwoFactorRepository.TwoFactorError.notEnrolling {
@@ -52,6 +81,19 @@ struct TwoFactorRoutes: Sendable {
             } catch TwoFactorRepository.TwoFactorError.alreadyEnabled {
                 throw ProblemError(status: .conflict, code: "totp_already_enabled", title: "TOTP already enabled")
             }
+        }
+    }
+
+    private func reauthenticate(_ user: User, _ password: String) async throws {
+        switch try await passwords.reauthenticate(user: user, password: password) {
+        case .confirmed:
+            return
+        case .wrongPassword:
+            throw ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input",
+                               fieldErrors: [.init(field: "current_password", message: "The current password is incorrect.")])
+        case .throttled(let wait):
+            throw ProblemError(status: .tooManyRequests, code: "too_many_attempts", title: "Too many attempts",
+                               headers: [.retryAfter: String(max(1, wait.components.seconds))])
         }
     }
 

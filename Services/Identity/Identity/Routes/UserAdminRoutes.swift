@@ -42,11 +42,17 @@ struct UserAdminRoutes: Sendable {
                 throw IdentityError.tenantNotFound.problem
             }
             let body = try await IdentityRequest.decode(OperatorRoutes.CreateUser.self, from: request, context: context)
-            let generated = body.password == nil ? GeneratedPassword.make() : nil
-            let user = try await IdentityRequest.run {
-                try await users.create(tenant: tenant, email: body.email, name: body.name, role: body.role, password: body.password ?? generated ?? "", actor: actor, requestID: context.requestID)
+            // No escalation: a caller may only create users whose role grants nothing it lacks.
+            let granted = Set(body.role.permissions.compactMap(\.scope))
+            guard granted.isSubset(of: Set(context.principal.scopes)) else {
+                throw ProblemError(status: .forbidden, code: "role_exceeds_caller", title: "Role exceeds your own permissions",
+                                   detail: "You cannot create a user with permissions you do not hold.")
             }
-            return EditedResponse(status: .created, response: .init(user: user, password: generated))
+            let (user, generated) = try await IdentityRequest.run {
+                try await users.create(tenant: tenant, email: body.email, name: body.name, role: body.role, password: body.password,
+                                       actor: actor, requestID: context.requestID)
+            }
+            return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders, response: .init(user: user, password: generated))
         }
         group.post("{id}/deactivate") { _, context -> Response in
             let actor = try Self.requireAdmin(context.principal)

@@ -54,14 +54,16 @@ public struct AuthThrottle: Sendable {
         public var lockedNow: Bool
     }
 
-    /// Counts one attempt on every counter.
+    /// Counts one attempt on every counter (attempts during a lock are refused, not counted, so
+    /// hammering a locked account does not lengthen its lock).
     public static func begin(_ counters: [Counter], tenant: TenantID, on connection: PostgresConnection, logger: Logger) async throws -> Admission {
         var wait: Duration?
         var lockedNow = false
         for counter in counters {
             let rows = try await connection.query("""
                 INSERT INTO auth_throttle (tenant_id, key, failures, updated_at) VALUES (\(tenant.rawValue), \(counter.key), 1, now())
-                ON CONFLICT (tenant_id, key) DO UPDATE SET failures = auth_throttle.failures + 1, updated_at = now()
+                ON CONFLICT (tenant_id, key) DO UPDATE SET updated_at = now(),
+                    failures = CASE WHEN auth_throttle.locked_until > now() THEN auth_throttle.failures ELSE auth_throttle.failures + 1 END
                 RETURNING failures, GREATEST(0, EXTRACT(EPOCH FROM (locked_until - now())))::float8
                 """, logger: logger)
             for try await (failures, remaining) in rows.decode((Int, Double?).self) {

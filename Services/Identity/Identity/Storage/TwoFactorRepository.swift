@@ -71,6 +71,21 @@ public struct TwoFactorRepository: Sendable {
         return codes
     }
 
+    /// Removes the user's TOTP credential and recovery codes (after the caller re-authenticated
+    /// and proved a second factor).
+    public func disable(_ user: User, actor: AuditEvent.Actor, requestID: String?) async throws {
+        let region = self.region
+        try await database.withTenant(user.tenantID) { connection in
+            try await connection.query("DELETE FROM totp_credentials WHERE user_id = \(user.id)", logger: database.logger)
+            try await connection.query("DELETE FROM recovery_codes WHERE user_id = \(user.id)", logger: database.logger)
+            try await AuditOutbox.append(AuditEvent(
+                tenantID: user.tenantID, region: region, actor: actor, action: "mfa.totp_disabled",
+                resource: .init(type: "user", id: user.id.uuidString.lowercased(), label: user.email.rawValue),
+                requestID: requestID, source: "ui"
+            ), on: connection, logger: database.logger)
+        }
+    }
+
     /// Whether the user has a confirmed TOTP credential.
     public func isEnabled(_ user: User) async throws -> Bool {
         try await database.withTenant(user.tenantID) { connection in

@@ -17,11 +17,12 @@ public struct UserRepository: Sendable {
     }
 
     /// Creates an active user with a password that satisfies the tenant's policy for the role's
-    /// audience (staff or customers); nothing is stored otherwise.
+    /// audience (staff or customers); nothing is stored otherwise. Without a password, one that
+    /// satisfies the policy is generated and returned (to be shown once).
     public func create(
-        tenant: Tenant, email rawEmail: String, name rawName: String, role: Role, password: String,
+        tenant: Tenant, email rawEmail: String, name rawName: String, role: Role, password: String?,
         actor: AuditEvent.Actor, requestID: String?
-    ) async throws -> User {
+    ) async throws -> (user: User, generatedPassword: String?) {
         guard let email = EmailAddress(rawValue: rawEmail) else { throw IdentityError.invalidEmail }
         let name = rawName.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...200).contains(name.count) else { throw IdentityError.invalidName }
@@ -29,6 +30,8 @@ public struct UserRepository: Sendable {
             try await SecuritySettings.load(tenant: tenant.id, on: connection, logger: database.logger)
         }
         let policy = role.isStaff ? settings.staffPasswordPolicy : settings.customerPasswordPolicy
+        let generated = password == nil ? GeneratedPassword.make(for: policy) : nil
+        guard let password = password ?? generated else { throw IdentityError.invalidName }
         let violations = policy.violations(of: password, for: .init(email: email.rawValue, name: name))
         guard violations.isEmpty else { throw IdentityError.weakPassword(violations) }
         let hash = try await hasher.hash(password)
@@ -49,7 +52,7 @@ public struct UserRepository: Sendable {
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw IdentityError.emailTaken
         }
-        return user
+        return (user, generated)
     }
 
     /// The user with `id` in `tenant`, or `nil` (also for another tenant's user).
