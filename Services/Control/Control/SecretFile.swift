@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import RampartSecurity
 
 /// Files holding secrets: written atomically with mode 0600, never printed.
 enum SecretFile {
@@ -35,9 +36,7 @@ enum SecretFile {
 
     /// A new random password: 32 bytes, base64url (256 bits).
     static func generatePassword() -> String {
-        let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
-        return Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        SymmetricKey(size: .bits256).withUnsafeBytes { Base64URL.encode($0) }
     }
 
     /// The password stored at `path`, generated and stored first if there is none.

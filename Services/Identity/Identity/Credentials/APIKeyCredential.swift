@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import RampartSecurity
 
 /// An API key as clients hold it: `rk_<id>_<secret>`. The id (16 characters) finds the key; the
 /// secret (256 bits) proves possession and is stored only as a keyed hash.
@@ -13,8 +14,7 @@ public struct APIKeyCredential: Sendable, Equatable {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
         var generator = SystemRandomNumberGenerator()
         let id = String((0..<16).map { _ in alphabet[Int(generator.next(upperBound: UInt32(alphabet.count)))] })
-        let secret = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let secret = SymmetricKey(size: .bits256).withUnsafeBytes { Base64URL.encode($0) }
         return APIKeyCredential(id: id, secret: secret)
     }
 

@@ -26,7 +26,8 @@ public struct PasswordChange: Sendable {
 
     /// Why a re-authentication did not pass.
     public enum Reauthentication: Sendable {
-        case confirmed
+        /// The password is right; `hash` is its stored hash.
+        case confirmed(hash: String)
         case wrongPassword
         case throttled(retryAfter: Duration)
     }
@@ -49,28 +50,26 @@ public struct PasswordChange: Sendable {
         try await database.withTenant(user.tenantID) { connection in
             try await AuthThrottle.succeeded(account: counter, address: nil, tenant: user.tenantID, on: connection, logger: logger)
         }
-        return .confirmed
+        return .confirmed(hash: hash)
     }
 
     public func change(user: User, current: String, new: String, method: String, requestID: String?) async throws -> Outcome {
         let logger = database.logger
         let region = self.region
+        let hash: String
         switch try await reauthenticate(user: user, password: current) {
         case .throttled(let wait): return .throttled(retryAfter: wait)
         case .wrongPassword: return .wrongCurrentPassword
-        case .confirmed: break
+        case .confirmed(let verified): hash = verified
         }
 
-        let (hash, history, settings) = try await database.withTenant(user.tenantID) { connection -> (String?, [String], SecuritySettings) in
-            var hash: String?
-            for try await value in try await connection.query("SELECT password_hash FROM users WHERE id = \(user.id)", logger: logger).decode(String?.self) { hash = value }
+        let (history, settings) = try await database.withTenant(user.tenantID) { connection -> ([String], SecuritySettings) in
             var history: [String] = []
             for try await value in try await connection.query("""
                 SELECT password_hash FROM password_history WHERE user_id = \(user.id) ORDER BY replaced_at DESC LIMIT 24
                 """, logger: logger).decode(String.self) { history.append(value) }
-            return (hash, history, try await SecuritySettings.load(tenant: user.tenantID, on: connection, logger: logger))
+            return (history, try await SecuritySettings.load(tenant: user.tenantID, on: connection, logger: logger))
         }
-        guard let hash else { return .wrongCurrentPassword }
 
         let policy = user.role.isStaff ? settings.staffPasswordPolicy : settings.customerPasswordPolicy
         var violations = policy.violations(of: new, for: .init(email: user.email.rawValue, name: user.name))

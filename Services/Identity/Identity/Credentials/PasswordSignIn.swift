@@ -66,8 +66,8 @@ public struct PasswordSignIn: Sendable {
                 SELECT id, tenant_id, email, name, role, status, created_at, password_hash FROM users WHERE email = \(email)
                 """, logger: logger)
             for try await (id, tenantID, mail, name, role, status, created, hash) in rows.decode((UUID, UUID, String, String, String, String, Date, String?).self) {
-                guard let mail = EmailAddress(rawValue: mail), let role = Role(rawValue: role), let status = User.Status(rawValue: status) else { return nil }
-                return (User(id: id, tenantID: TenantID(rawValue: tenantID), email: mail, name: name, role: role, status: status, createdAt: created), hash)
+                guard let user = User(id: id, tenantID: tenantID, email: mail, name: name, role: role, status: status, createdAt: created) else { return nil }
+                return (user, hash)
             }
             return nil
         }

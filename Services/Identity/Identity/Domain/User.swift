@@ -24,3 +24,11 @@ public struct User: Codable, Sendable, Equatable {
         case createdAt = "created_at"
     }
 }
+
+extension User {
+    /// A user from its stored columns; `nil` if a stored value is not one this code knows.
+    init?(id: UUID, tenantID: UUID, email: String, name: String, role: String, status: String, createdAt: Date) {
+        guard let email = EmailAddress(rawValue: email), let role = Role(rawValue: role), let status = Status(rawValue: status) else { return nil }
+        self.init(id: id, tenantID: TenantID(rawValue: tenantID), email: email, name: name, role: role, status: status, createdAt: createdAt)
+    }
+}

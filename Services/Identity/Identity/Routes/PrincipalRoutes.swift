@@ -46,7 +46,7 @@ struct PrincipalRoutes: Sendable {
             else {
                 throw ProblemError(status: .badRequest, code: "malformed_body", title: "Malformed request body", detail: "Send exactly one of credential and session.")
             }
-            let clientIP = body.clientIP.flatMap { $0.utf8.count <= 45 && CIDR.isValid($0.contains(":") ? "\($0)/128" : "\($0)/32") ? $0 : nil }
+            let clientIP = body.clientIP.flatMap { CIDR.isAddress($0) ? $0 : nil }
             let outcome = if let credential = body.credential {
                 try await issuer.resolve(credential: credential, tenantSlug: body.tenant, audience: body.audience, clientIP: clientIP)
             } else {

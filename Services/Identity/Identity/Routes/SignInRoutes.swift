@@ -116,7 +116,7 @@ struct ForwardedRequest {
         tenant = slug
         clientIP = request.headers[HTTPField.Name("X-Forwarded-For")!].flatMap { value in
             let ip = value.split(separator: ",").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            return CIDR.isValid(ip.contains(":") ? "\(ip)/128" : "\(ip)/32") ? ip : nil
+            return CIDR.isAddress(ip) ? ip : nil
         }
     }
 

@@ -92,13 +92,12 @@ public struct APIKeyRepository: Sendable {
                 if revoked != nil { return .failure(.revoked) }
                 if let expires, expires <= .now { return .failure(.expired) }
                 guard addressAllowed == true else { return .failure(.addressNotAllowed) }
-                guard let email = EmailAddress(rawValue: email), let role = Role(rawValue: role), status == "active" else {
+                guard let user = User(id: id, tenantID: tenantID, email: email, name: name, role: role, status: status, createdAt: created), user.status == .active else {
                     return .failure(.userInactive)
                 }
                 try await connection.query("""
                     UPDATE api_keys SET last_used_at = now(), last_used_ip = \(clientIP)::inet WHERE id = \(credential.id)
                     """, logger: database.logger)
-                let user = User(id: id, tenantID: TenantID(rawValue: tenantID), email: email, name: name, role: role, status: .active, createdAt: created)
                 return .success((user, scopes))
             }
             return .failure(.unknown)
@@ -118,8 +117,13 @@ public struct APIKeyRepository: Sendable {
     }
 }
 
-/// IPv4 and IPv6 networks in CIDR notation.
+/// IPv4 and IPv6 networks in CIDR notation, and single addresses.
 enum CIDR {
+    /// Whether `text` is one IPv4 or IPv6 address (as the gateway forwards a client's).
+    static func isAddress(_ text: String) -> Bool {
+        text.utf8.count <= 45 && isValid(text.contains(":") ? "\(text)/128" : "\(text)/32")
+    }
+
     static func isValid(_ text: String) -> Bool {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let bits = Int(parts[1]) else { return false }

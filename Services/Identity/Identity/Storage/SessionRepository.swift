@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import RampartSecurity
 import PostgresNIO
 import RampartCore
 import RampartStorage
@@ -25,8 +26,7 @@ public struct SessionRepository: Sendable {
 
     /// 256 random bits, base64url.
     static func newToken() -> String {
-        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        SymmetricKey(size: .bits256).withUnsafeBytes { Base64URL.encode($0) }
     }
 
     static func hash(_ token: String) -> Data {
@@ -66,8 +66,7 @@ public struct SessionRepository: Sendable {
                 RETURNING s.id, s.authentication_method, u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.created_at
                 """, logger: database.logger)
             for try await (id, method, userID, tenantID, email, name, role, status, created) in rows.decode((UUID, String, UUID, UUID, String, String, String, String, Date).self) {
-                guard let email = EmailAddress(rawValue: email), let role = Role(rawValue: role), let status = User.Status(rawValue: status) else { return nil }
-                let user = User(id: userID, tenantID: TenantID(rawValue: tenantID), email: email, name: name, role: role, status: status, createdAt: created)
+                guard let user = User(id: userID, tenantID: tenantID, email: email, name: name, role: role, status: status, createdAt: created) else { return nil }
                 return Active(id: id, user: user, authenticationMethod: method)
             }
             return nil

@@ -89,7 +89,11 @@ public struct TwoFactorRepository: Sendable {
     /// Whether the user has a confirmed TOTP credential.
     public func isEnabled(_ user: User) async throws -> Bool {
         try await database.withTenant(user.tenantID) { connection in
-            try await load(user, connection)?.2 == true
+            let rows = try await connection.query("""
+                SELECT 1 FROM totp_credentials WHERE user_id = \(user.id) AND confirmed_at IS NOT NULL
+                """, logger: database.logger)
+            for try await _ in rows.decode(Int.self) { return true }
+            return false
         }
     }
 

@@ -128,8 +128,7 @@ public struct UserRepository: Sendable {
     static func users(_ rows: PostgresRowSequence) async throws -> [User] {
         var users: [User] = []
         for try await (id, tenant, email, name, role, status, created) in rows.decode((UUID, UUID, String, String, String, String, Date).self) {
-            guard let email = EmailAddress(rawValue: email), let role = Role(rawValue: role), let status = User.Status(rawValue: status) else { continue }
-            users.append(User(id: id, tenantID: TenantID(rawValue: tenant), email: email, name: name, role: role, status: status, createdAt: created))
+            if let user = User(id: id, tenantID: tenant, email: email, name: name, role: role, status: status, createdAt: created) { users.append(user) }
         }
         return users
     }
