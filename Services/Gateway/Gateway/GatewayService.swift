@@ -2,7 +2,7 @@ import Hummingbird
 import RampartCore
 import RampartTransport
 
-/// `rampart-gateway` will own the only process facing the internet: TLS, WAF, rate limits, regional routing and edge authentication (its internal listener serves health and metrics). Today it runs the shared internal listener only
+/// `rampart-gateway` will be the only process facing the internet (TLS, WAF, rate limits, regional routing, edge authentication). Today it runs the shared internal listener only
 /// (mutual TLS, allow-list, health, readiness, metrics); its issue builds the features.
 public enum GatewayService {
     /// Prepares the runtime (configuration files, database, migrations) and builds the application.
