@@ -10,7 +10,7 @@ import ServiceLifecycle
 public enum ServiceApplication {
     /// The application for `runtime`; `routes` adds the service's own routes.
     public static func build(
-        runtime: ServiceRuntime, migrations: [Migration],
+        runtime: ServiceRuntime,
         routes: (Router<ServiceRequestContext>) throws -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let router = Router(context: ServiceRequestContext.self)
@@ -20,8 +20,7 @@ public enum ServiceApplication {
         ))
         var checks: [HealthRoutes.Check] = []
         var services: [any Service] = []
-        if let database = runtime.database, let url = runtime.config.database {
-            let runner = try ServiceRuntime.migrationRunner(config: runtime.config, url: url, migrations: migrations)
+        if let database = runtime.database, let runner = runtime.migrationRunner {
             checks += HealthRoutes.databaseChecks(database: database, migrations: runner)
             services.append(database.client)
         }

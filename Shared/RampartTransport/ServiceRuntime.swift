@@ -16,6 +16,8 @@ public struct ServiceRuntime: Sendable {
     public let metrics: RequestMetrics
     /// The region database as the runtime role; `nil` for the gateway.
     public let database: Database?
+    /// The service schema's migrations, for readiness; `nil` without a database.
+    public let migrationRunner: MigrationRunner?
 
     /// Loads every file the configuration names and checks the database: the region recorded on
     /// it must be this instance's, and migrations are applied (when a migration URL is given)
@@ -42,13 +44,15 @@ public struct ServiceRuntime: Sendable {
         }
 
         var database: Database?
+        var runner: MigrationRunner?
         if let url = config.database {
-            let runner = try migrationRunner(config: config, url: url, migrations: migrations)
+            let schemaRunner = try migrationRunner(config: config, url: url, migrations: migrations)
+            runner = schemaRunner
             try await Database.probe(url, logger: logger)
             if let migrationURL = config.migrationDatabase {
                 try await Database.probe(migrationURL, logger: logger)
                 try await Database.withTemporaryClient(migrationURL, logger: logger) { client in
-                    try await runner.migrate(client: client, logger: logger)
+                    try await schemaRunner.migrate(client: client, logger: logger)
                 }
             }
             let region = config.region
@@ -57,7 +61,7 @@ public struct ServiceRuntime: Sendable {
                 guard try await probe.recordedRegion() == region.rawValue else {
                     throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "database does not belong to region \(region)")
                 }
-                let pending = try await runner.pending(client: client, logger: logger)
+                let pending = try await schemaRunner.pending(client: client, logger: logger)
                 guard pending.isEmpty else {
                     throw StartupError("migrations \(pending.map(String.init).joined(separator: ", ")) are not applied; set RAMPART_MIGRATION_DATABASE_URL or run them first")
                 }
@@ -67,12 +71,12 @@ public struct ServiceRuntime: Sendable {
         return ServiceRuntime(
             config: config, logger: logger, tls: tls, allowList: allowList,
             principalVerifier: PrincipalVerifier(keys: keys, audience: config.service, region: config.region),
-            metrics: RequestMetrics(), database: database
+            metrics: RequestMetrics(), database: database, migrationRunner: runner
         )
     }
 
     /// The migration runner of this service's schema, with the runtime role taken from its URL.
-    public static func migrationRunner(config: ServiceConfig, url: DatabaseURL, migrations: [Migration]) throws -> MigrationRunner {
+    static func migrationRunner(config: ServiceConfig, url: DatabaseURL, migrations: [Migration]) throws -> MigrationRunner {
         guard let schema = SQLIdentifier(config.service.rawValue), let runtime = SQLIdentifier(url.username) else {
             throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "user name is not a plain PostgreSQL identifier")
         }

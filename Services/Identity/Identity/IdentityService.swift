@@ -13,7 +13,7 @@ public enum IdentityService {
     public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
         let keys = try IdentityKeys(config: config)
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: IdentityMigrations.all)
-        return try ServiceApplication.build(runtime: runtime, migrations: IdentityMigrations.all) { router in
+        return try ServiceApplication.build(runtime: runtime) { router in
             try register(on: router, runtime: runtime, keys: keys)
         }
     }

@@ -8,6 +8,6 @@ public enum StatusService {
     /// Prepares the runtime (configuration files, database, migrations) and builds the application.
     public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: StatusMigrations.all)
-        return try ServiceApplication.build(runtime: runtime, migrations: StatusMigrations.all)
+        return try ServiceApplication.build(runtime: runtime)
     }
 }

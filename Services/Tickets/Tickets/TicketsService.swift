@@ -8,6 +8,6 @@ public enum TicketsService {
     /// Prepares the runtime (configuration files, database, migrations) and builds the application.
     public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: TicketsMigrations.all)
-        return try ServiceApplication.build(runtime: runtime, migrations: TicketsMigrations.all)
+        return try ServiceApplication.build(runtime: runtime)
     }
 }

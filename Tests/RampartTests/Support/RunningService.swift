@@ -73,7 +73,7 @@ struct RunningService {
         let values = try configValues(service: service, region: region, port: port, pki: pki, jwksPath: jwks.path, database: database, signingKey: signingKey)
         let config = try ServiceConfig(service: service, source: ConfigSource(values: values))
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: migrations)
-        let app = try ServiceApplication.build(runtime: runtime, migrations: migrations) { try routes($0, runtime) }
+        let app = try ServiceApplication.build(runtime: runtime) { try routes($0, runtime) }
         let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: runtime.logger))
         let running = RunningService(baseURL: "https://127.0.0.1:\(port)", config: config, shutdown: { await serviceGroup.triggerGracefulShutdown() })
         return try await withThrowingTaskGroup(of: R?.self) { group in
