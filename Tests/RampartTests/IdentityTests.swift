@@ -31,7 +31,8 @@ struct IdentityFixture: Sendable {
             let signingKey = PrincipalSigningKey.generate()
             let fixture = IdentityFixture(
                 tenants: tenants, users: UserRepository(database: database, region: region, hasher: PasswordHasher(parameters: .testing)),
-                apiKeys: apiKeys, issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, sessions: SessionRepository(database: database), signingKey: signingKey),
+                apiKeys: apiKeys, issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, sessions: SessionRepository(database: database),
+                                                           tokens: TokenRepository(database: database, region: region, hashKey: SymmetricKey(size: .bits256)), signingKey: signingKey),
                 signingKey: signingKey, database: database, testDatabase: db
             )
             return try await body(fixture)
@@ -197,11 +198,11 @@ struct APIKeyTests {
         try await IdentityFixture.with { f in
             let acme = try await f.tenant("acme")
             let user = try await f.user(acme, "a@acme.test")
-            func make(cidrs: [String] = [], expires: Date? = nil) async throws -> APIKeyCredential {
+            func make(cidrs: [String] = [], expires: Date? = nil) async throws -> SecretCredential {
                 try await f.apiKeys.create(for: user, name: "k", scopes: ["tickets:read"], allowedCIDRs: cidrs, expiresAt: expires, actor: IdentityFixture.operatorActor, requestID: nil).1
             }
             let good = try await make()
-            let forged = APIKeyCredential(id: good.id, secret: APIKeyCredential.generate().secret)
+            let forged = SecretCredential(kind: .apiKey, id: good.id, secret: SecretCredential.generate(.apiKey).secret)
             let revoked = try await make()
             try await f.apiKeys.revoke(id: revoked.id, tenant: acme.id, actor: IdentityFixture.operatorActor, requestID: nil)
             let expiring = try await make(expires: .now.addingTimeInterval(1))

@@ -150,5 +150,83 @@ public enum IdentityMigrations {
             \(context.tenantIsolation(table: "auth_challenges"))
             """
         },
+        Migration(version: 4, name: "oauth_clients_codes_tokens_invitations") { context in
+            let s = context.schema
+            return """
+            -- Partner applications registered by a tenant's admins. Confidential clients have a
+            -- secret (stored as a keyed hash); public clients have none and must use PKCE.
+            CREATE TABLE \(s).oauth_clients (
+                id text PRIMARY KEY CHECK (id ~ '^[a-z0-9]{16}$'),
+                tenant_id uuid NOT NULL,
+                name text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+                confidential boolean NOT NULL,
+                secret_hash bytea,
+                redirect_uris text[] NOT NULL,
+                scopes text[] NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                revoked_at timestamptz,
+                CHECK (confidential = (secret_hash IS NOT NULL))
+            );
+            \(context.tenantIsolation(table: "oauth_clients"))
+
+            -- Authorization codes: single use, two minutes, bound to client, redirect URI and
+            -- PKCE challenge. `family_id` names the tokens issued from the code, so a replayed
+            -- code revokes them.
+            CREATE TABLE \(s).authorization_codes (
+                id text PRIMARY KEY CHECK (id ~ '^[a-z0-9]{16}$'),
+                tenant_id uuid NOT NULL,
+                client_id text NOT NULL REFERENCES \(s).oauth_clients (id),
+                user_id uuid NOT NULL REFERENCES \(s).users (id),
+                secret_hash bytea NOT NULL,
+                redirect_uri text NOT NULL,
+                scopes text[] NOT NULL,
+                code_challenge text,
+                authentication_method text NOT NULL,
+                family_id uuid NOT NULL,
+                expires_at timestamptz NOT NULL,
+                used_at timestamptz
+            );
+            \(context.tenantIsolation(table: "authorization_codes"))
+
+            -- Opaque access and refresh tokens, stored as keyed hashes. A refresh token is
+            -- rotated on use; presenting a rotated one after the grace window revokes its family.
+            CREATE TABLE \(s).tokens (
+                id text PRIMARY KEY CHECK (id ~ '^[a-z0-9]{16}$'),
+                tenant_id uuid NOT NULL,
+                kind text NOT NULL CHECK (kind IN ('access', 'refresh')),
+                secret_hash bytea NOT NULL,
+                family_id uuid NOT NULL,
+                client_id text REFERENCES \(s).oauth_clients (id),
+                user_id uuid REFERENCES \(s).users (id),
+                api_key_id text REFERENCES \(s).api_keys (id),
+                authentication_method text NOT NULL,
+                scopes text[] NOT NULL,
+                issued_at timestamptz NOT NULL DEFAULT now(),
+                expires_at timestamptz NOT NULL,
+                rotated_at timestamptz,
+                revoked_at timestamptz,
+                CHECK (client_id IS NOT NULL OR user_id IS NOT NULL)
+            );
+            CREATE INDEX tokens_family ON \(s).tokens (family_id);
+            CREATE INDEX tokens_user ON \(s).tokens (user_id) WHERE revoked_at IS NULL;
+            \(context.tenantIsolation(table: "tokens"))
+
+            -- Invitations: a single-use link that lets an invited user set their password.
+            CREATE TABLE \(s).invitations (
+                id text PRIMARY KEY CHECK (id ~ '^[a-z0-9]{16}$'),
+                tenant_id uuid NOT NULL,
+                user_id uuid NOT NULL REFERENCES \(s).users (id) ON DELETE CASCADE,
+                secret_hash bytea NOT NULL,
+                expires_at timestamptz NOT NULL,
+                accepted_at timestamptz,
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            \(context.tenantIsolation(table: "invitations"))
+
+            -- Roles that must use a second factor (e.g. {admin,agent}); empty means optional.
+            ALTER TABLE \(s).security_settings ADD COLUMN totp_required_roles text[] NOT NULL DEFAULT '{}'
+                CHECK (totp_required_roles <@ ARRAY['admin', 'agent', 'read_only_agent', 'customer']);
+            """
+        },
     ]
 }

@@ -30,8 +30,20 @@ public enum IdentityService {
         let apiKeys = APIKeyRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
         let sessions = SessionRepository(database: database)
         let twoFactor = TwoFactorRepository(database: database, region: region, keyring: keys.keyring, codeHashKey: keys.apiKeyHashKey)
-        OperatorRoutes(tenants: tenants, users: users, apiKeys: apiKeys).register(on: router)
-        PrincipalRoutes(issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, sessions: sessions, signingKey: keys.signingKey)).register(on: router)
+        let csrf = CSRFToken(key: keys.apiKeyHashKey)
+        router.add(middleware: CSRFMiddleware(csrf: csrf, formRoutes: ["/login", "/oauth/authorize"]))
+        let tokens = TokenRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
+        let clients = OAuthClientRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
+        OperatorRoutes(tenants: tenants, users: users, apiKeys: apiKeys, clients: clients).register(on: router)
+        let grants = OAuthGrants(database: database, region: region, hashKey: keys.apiKeyHashKey)
+        PrincipalRoutes(issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, sessions: sessions, tokens: tokens, signingKey: keys.signingKey),
+                        csrf: csrf).register(on: router)
+        OAuthRoutes(tenants: tenants, clients: clients, grants: grants, tokens: tokens, keySet: keys.signingKey.publicKeySet,
+                    region: region, baseDomain: runtime.config.baseDomain).register(on: router)
+        AuthorizeRoutes(tenants: tenants, users: users, clients: clients, grants: grants, csrf: csrf, region: region,
+                        baseDomain: runtime.config.baseDomain).register(on: router)
+        TokenRoutes(users: users, apiKeys: apiKeys, tokens: tokens).register(on: router)
+        CredentialAdminRoutes(users: users, apiKeys: apiKeys, clients: clients).register(on: router)
         SignInRoutes(tenants: tenants, signIn: PasswordSignIn(database: database, region: region, hasher: hasher, twoFactor: twoFactor),
                      region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         let passwords = PasswordChange(database: database, region: region, hasher: hasher)

@@ -8,14 +8,16 @@ public struct PrincipalIssuer: Sendable {
     public let tenants: TenantRepository
     public let apiKeys: APIKeyRepository
     public let sessions: SessionRepository
+    public let tokens: TokenRepository
     public let signingKey: PrincipalSigningKey
     /// How long an issued principal lives (at most five minutes).
     public let lifetime: TimeInterval
 
-    public init(tenants: TenantRepository, apiKeys: APIKeyRepository, sessions: SessionRepository, signingKey: PrincipalSigningKey, lifetime: TimeInterval = 120) {
+    public init(tenants: TenantRepository, apiKeys: APIKeyRepository, sessions: SessionRepository, tokens: TokenRepository, signingKey: PrincipalSigningKey, lifetime: TimeInterval = 120) {
         self.tenants = tenants
         self.apiKeys = apiKeys
         self.sessions = sessions
+        self.tokens = tokens
         self.signingKey = signingKey
         self.lifetime = min(lifetime, PrincipalToken.maximumLifetime)
     }
@@ -44,11 +46,7 @@ public struct PrincipalIssuer: Sendable {
         }
         guard let session = try await sessions.resolve(token: sessionToken, tenant: tenant.id) else { return .failure(.invalidCredential) }
         let user = session.user
-        let kind: Principal.Kind = switch user.role {
-        case .admin: .admin
-        case .agent, .readOnlyAgent: .agent
-        case .customer: .customer
-        }
+        let kind = user.role.principalKind
         let principal = Principal(
             tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "user:\(user.id.uuidString.lowercased())",
             kind: kind, roles: [user.role.rawValue], scopes: user.role.permissions.compactMap(\.scope).sorted(),
@@ -67,26 +65,49 @@ public struct PrincipalIssuer: Sendable {
         return .success(tenant)
     }
 
-    /// The principal for a bearer credential (an API key today) at `tenantSlug`'s host.
-    public func resolve(credential: String, tenantSlug: String, audience: ServiceName, clientIP: String?) async throws -> Result<Issued, Refusal> {
+    /// The principal for a bearer credential (an API key or an access token) at `tenantSlug`'s host.
+    public func resolve(credential presented: String, tenantSlug: String, audience: ServiceName, clientIP: String?) async throws -> Result<Issued, Refusal> {
         let tenant: Tenant
         switch try await activeTenant(tenantSlug) {
         case .failure(let refusal): return .failure(refusal)
         case .success(let found): tenant = found
         }
-        guard credential.hasPrefix(APIKeyCredential.prefix) else { return .failure(.unsupportedCredential) }
-        guard let key = APIKeyCredential(presented: credential) else { return .failure(.invalidCredential) }
-        switch try await apiKeys.resolve(key, tenant: tenant.id, clientIP: clientIP) {
-        case .failure:
-            return .failure(.invalidCredential)
-        case .success(let (user, scopes)):
-            let principal = Principal(
-                tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "api_key:\(key.id)",
-                kind: .apiClient, roles: [user.role.rawValue],
-                scopes: scopes.sorted(), authenticationMethod: .apiKey
-            )
-            let token = try PrincipalToken.sign(principal, audience: audience, key: signingKey, lifetime: lifetime)
-            return .success(Issued(token: token, principal: principal, expiresIn: Int(lifetime)))
+        guard let credential = SecretCredential(presented: presented) else {
+            return .failure(presented.hasPrefix("rk_") || presented.hasPrefix("rat_") ? .invalidCredential : .unsupportedCredential)
         }
+        let principal: Principal
+        switch credential.kind {
+        case .apiKey:
+            guard case .success(let (user, scopes)) = try await apiKeys.resolve(credential, tenant: tenant.id, clientIP: clientIP) else {
+                return .failure(.invalidCredential)
+            }
+            principal = Principal(
+                tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "api_key:\(credential.id)",
+                kind: .apiClient, roles: [user.role.rawValue], scopes: scopes.sorted(), authenticationMethod: .apiKey
+            )
+        case .accessToken:
+            guard let token = try await tokens.resolve(credential, tenant: tenant.id, clientIP: clientIP) else { return .failure(.invalidCredential) }
+            principal = Self.principal(for: token, tenant: tenant)
+        case .refreshToken, .authorizationCode, .clientSecret:
+            return .failure(.invalidCredential)
+        }
+        let token = try PrincipalToken.sign(principal, audience: audience, key: signingKey, lifetime: lifetime)
+        return .success(Issued(token: token, principal: principal, expiresIn: Int(lifetime)))
+    }
+
+    /// The principal an access token stands for: its user (with the token's narrowed scopes),
+    /// the API key it was exchanged from, or the OAuth client acting for itself.
+    static func principal(for token: TokenRepository.Resolved, tenant: Tenant) -> Principal {
+        let method = Principal.AuthenticationMethod(rawValue: token.authenticationMethod) ?? .oauth
+        if let keyID = token.apiKeyID {
+            return Principal(tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "api_key:\(keyID)", kind: .apiClient,
+                             roles: token.user.map { [$0.role.rawValue] } ?? [], scopes: token.scopes, authenticationMethod: .apiKey)
+        }
+        if let user = token.user {
+            return Principal(tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "user:\(user.id.uuidString.lowercased())",
+                             kind: user.role.principalKind, roles: [user.role.rawValue], scopes: token.scopes, authenticationMethod: method)
+        }
+        return Principal(tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "oauth_client:\(token.clientID ?? "")",
+                         kind: .apiClient, roles: [], scopes: token.scopes, authenticationMethod: .oauth)
     }
 }

@@ -14,4 +14,7 @@ public enum IdentityError: Error, Equatable, Sendable {
     case scopesExceedRole([String])
     case invalidCIDR(String)
     case invalidExpiry
+    case invalidRedirectURI(String)
+    case apiKeyNotFound
+    case oauthClientNotFound
 }

@@ -1,3 +1,5 @@
+import RampartSecurity
+
 /// A user's role in a tenant; other services read the permissions it grants from the principal.
 public enum Role: String, Codable, Sendable, CaseIterable {
     case admin
@@ -17,6 +19,15 @@ public enum Role: String, Codable, Sendable, CaseIterable {
 
     /// Whether the role is staff (admins and agents) rather than a customer.
     public var isStaff: Bool { self != .customer }
+
+    /// The kind of principal a user of this role becomes.
+    public var principalKind: Principal.Kind {
+        switch self {
+        case .admin: .admin
+        case .agent, .readOnlyAgent: .agent
+        case .customer: .customer
+        }
+    }
 
     /// The actor type audit events record for a user of this role.
     public var actorType: String {

@@ -37,6 +37,15 @@ extension IdentityError {
                          fieldErrors: [.init(field: "allowed_cidrs", message: "Not a network in CIDR notation: \(cidr.prefix(60)).")])
         case .invalidExpiry:
             ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input", fieldErrors: [.init(field: "expires_at", message: "Must be in the future.")])
+        case .invalidRedirectURI(let uri):
+            ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input", fieldErrors: [.init(
+                field: "redirect_uris",
+                message: uri.isEmpty ? "Give 1 to 10 redirect URIs." : "Not an absolute https URI without fragment (http only for loopback): \(uri.prefix(80))."
+            )])
+        case .apiKeyNotFound:
+            ProblemError(status: .notFound, code: "api_key_not_found", title: "API key not found")
+        case .oauthClientNotFound:
+            ProblemError(status: .notFound, code: "oauth_client_not_found", title: "OAuth client not found")
         }
     }
 }

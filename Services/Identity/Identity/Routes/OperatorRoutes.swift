@@ -4,12 +4,13 @@ import RampartCore
 import RampartSecurity
 import RampartTransport
 
-/// The operator API (`rampartctl tenant …`, `user create`, `api-key create`): tenants of this
-/// region, and the first users and keys of a tenant. Only operator certificates reach it.
+/// The operator API (`rampartctl tenant …`, `user create`, `api-key create`, `oauth-client
+/// create`): tenants of this region, and the first users, keys and OAuth clients of a tenant. Only operator certificates reach it.
 struct OperatorRoutes: Sendable {
     let tenants: TenantRepository
     let users: UserRepository
     let apiKeys: APIKeyRepository
+    let clients: OAuthClientRepository
 
     struct CreateTenant: Decodable {
         var slug: String
@@ -105,6 +106,12 @@ struct OperatorRoutes: Sendable {
                                          expiresAt: body.expiresAt, actor: actor, requestID: context.requestID)
             }
             return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders, response: CreatedAPIKey(key: credential.presented, record: record))
+        }
+        group.post("{slug}/oauth-clients") { request, context -> EditedResponse<CredentialAdminRoutes.CreatedClient> in
+            let actor = try operatorActor(context)
+            let tenant = try await activeTenant(context)
+            let body = try await IdentityRequest.decode(CredentialAdminRoutes.CreateClient.self, from: request, context: context)
+            return try await CredentialAdminRoutes.createClient(body, tenant: tenant.id, clients: clients, actor: actor, requestID: context.requestID)
         }
     }
 

@@ -8,10 +8,11 @@ import RampartTransport
 /// tenant's host and gets back a signed principal for one service, or a refusal.
 struct PrincipalRoutes: Sendable {
     let issuer: PrincipalIssuer
+    let csrf: CSRFToken
 
     struct Resolve: Decodable {
         var tenant: String
-        /// A bearer credential (`Authorization: Bearer …`): an API key today.
+        /// A bearer credential (`Authorization: Bearer …`): an API key or an access token.
         var credential: String?
         /// The session cookie's value.
         var session: String?
@@ -30,9 +31,12 @@ struct PrincipalRoutes: Sendable {
         var tenantID: TenantID
         var subject: String
         var scopes: [String]
+        /// For a session: the anti-CSRF token the gateway requires on its state-changing requests.
+        var csrfToken: String?
 
         enum CodingKeys: String, CodingKey {
             case principal, subject, scopes
+            case csrfToken = "csrf_token"
             case expiresIn = "expires_in"
             case tenantID = "tenant_id"
         }
@@ -54,11 +58,12 @@ struct PrincipalRoutes: Sendable {
             }
             switch outcome {
             case .success(let issued):
-                return Resolved(principal: issued.token, expiresIn: issued.expiresIn, tenantID: issued.principal.tenantID, subject: issued.principal.subject, scopes: issued.principal.scopes)
+                return Resolved(principal: issued.token, expiresIn: issued.expiresIn, tenantID: issued.principal.tenantID, subject: issued.principal.subject, scopes: issued.principal.scopes,
+                                csrfToken: issued.principal.sessionID.map(csrf.token(for:)))
             case .failure(let refusal):
                 context.logger.info("principal.refused", metadata: ["reason": "\(refusal.rawValue)", "tenant.slug": "\(body.tenant.prefix(64))"])
                 throw ProblemError(status: .unauthorized, code: "credential_refused", title: "Credential refused",
-                                   detail: refusal == .unsupportedCredential ? "This kind of credential is not accepted yet." : nil)
+                                   detail: refusal == .unsupportedCredential ? "Send an API key or an access token." : nil)
             }
         }
     }

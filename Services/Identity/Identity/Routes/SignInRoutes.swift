@@ -102,6 +102,8 @@ struct SignInRoutes: Sendable {
 /// client's address. Accepted from this region's gateway only.
 struct ForwardedRequest {
     let tenant: TenantSlug
+    /// The public host name as the client used it (`acme.eu.example.com[:port]`, lowercased).
+    let host: String
     let clientIP: String?
 
     init(_ request: Request, context: ServiceRequestContext, region: Region, baseDomain: String) throws {
@@ -114,6 +116,7 @@ struct ForwardedRequest {
             throw ProblemError(status: .notFound, code: "not_found", title: "Not found")
         }
         tenant = slug
+        self.host = host.lowercased()
         clientIP = request.headers[HTTPField.Name("X-Forwarded-For")!].flatMap { value in
             let ip = value.split(separator: ",").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
             return CIDR.isAddress(ip) ? ip : nil
@@ -122,7 +125,10 @@ struct ForwardedRequest {
 
     /// `acme` from `acme.eu.example.com[:port]` when region and base domain match; otherwise `nil`.
     static func tenant(fromHost host: String, region: Region, baseDomain: String) -> TenantSlug? {
-        let name = host.lowercased().split(separator: ":").first.map(String.init) ?? ""
+        let parts = host.lowercased().split(separator: ":", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), parts.count == 1 || (1...5).contains(parts[1].count) && parts[1].allSatisfy(\.isASCII) && parts[1].allSatisfy(\.isNumber)
+        else { return nil }
+        let name = String(parts[0])
         let suffix = ".\(region).\(baseDomain)"
         guard name.hasSuffix(suffix) else { return nil }
         return TenantSlug(rawValue: String(name.dropLast(suffix.count)))

@@ -88,6 +88,11 @@ struct UserAdminRoutes: Sendable {
         guard principal.has(scope: "users:write") else {
             throw ProblemError(status: .forbidden, code: "permission_denied", title: "Permission denied", detail: "Managing users needs the admin.users permission.")
         }
+        return actor(principal)
+    }
+
+    /// The audit actor for a principal acting through the admin API.
+    static func actor(_ principal: Principal) -> AuditEvent.Actor {
         let type = principal.kind == .apiClient ? "api_key" : principal.kind.rawValue
         return AuditEvent.Actor(type: type, id: principal.subject, authenticationMethod: principal.authenticationMethod.rawValue)
     }

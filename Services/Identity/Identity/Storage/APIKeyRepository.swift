@@ -27,12 +27,20 @@ public struct APIKeyRepository: Sendable {
         public var scopes: [String]
         public var allowedCIDRs: [String]
         public var expiresAt: Date?
+        public var createdAt: Date?
+        public var lastUsedAt: Date?
+        public var lastUsedIP: String?
+        public var revokedAt: Date?
 
         enum CodingKeys: String, CodingKey {
             case id, name, scopes
             case userID = "user_id"
             case allowedCIDRs = "allowed_cidrs"
             case expiresAt = "expires_at"
+            case createdAt = "created_at"
+            case lastUsedAt = "last_used_at"
+            case lastUsedIP = "last_used_ip"
+            case revokedAt = "revoked_at"
         }
     }
 
@@ -40,7 +48,7 @@ public struct APIKeyRepository: Sendable {
     public func create(
         for user: User, name: String, scopes: [String], allowedCIDRs: [String], expiresAt: Date?,
         actor: AuditEvent.Actor, requestID: String?
-    ) async throws -> (Record, APIKeyCredential) {
+    ) async throws -> (Record, SecretCredential) {
         let unknown = scopes.filter { !Permission.scopes.contains($0) }
         guard unknown.isEmpty, !scopes.isEmpty else { throw IdentityError.invalidScopes(unknown) }
         let granted = Set(user.role.permissions.compactMap(\.scope))
@@ -51,8 +59,8 @@ public struct APIKeyRepository: Sendable {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...100).contains(trimmed.count) else { throw IdentityError.invalidName }
 
-        let credential = APIKeyCredential.generate()
-        let record = Record(id: credential.id, userID: user.id, name: trimmed, scopes: scopes.sorted(), allowedCIDRs: allowedCIDRs, expiresAt: expiresAt)
+        let credential = SecretCredential.generate(.apiKey)
+        let record = Record(id: credential.id, userID: user.id, name: trimmed, scopes: scopes.sorted(), allowedCIDRs: allowedCIDRs, expiresAt: expiresAt, createdAt: .now)
         let hash = credential.secretHash(using: hashKey)
         let region = self.region
         try await database.withTenant(user.tenantID) { connection in
@@ -76,7 +84,7 @@ public struct APIKeyRepository: Sendable {
     }
 
     /// The key's owner and scopes when `credential` is a live key of `tenant`, used from `clientIP`.
-    public func resolve(_ credential: APIKeyCredential, tenant: TenantID, clientIP: String?) async throws -> Result<(user: User, scopes: [String]), Refusal> {
+    public func resolve(_ credential: SecretCredential, tenant: TenantID, clientIP: String?) async throws -> Result<(user: User, scopes: [String]), Refusal> {
         let hashKey = self.hashKey
         return try await database.withTenant(tenant) { connection in
             let rows = try await connection.query("""
@@ -104,15 +112,49 @@ public struct APIKeyRepository: Sendable {
         }
     }
 
-    /// Revokes a key at once.
-    public func revoke(id: String, tenant: TenantID, actor: AuditEvent.Actor, requestID: String?) async throws {
+    /// Revokes a key at once, and every token exchanged from it; `false` when there is no such live key.
+    @discardableResult
+    public func revoke(id: String, tenant: TenantID, actor: AuditEvent.Actor, requestID: String?) async throws -> Bool {
+        guard SecretCredential.isID(id) else { return false }
         let region = self.region
-        try await database.withTenant(tenant) { connection in
-            try await connection.query("UPDATE api_keys SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL", logger: database.logger)
+        return try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query("UPDATE api_keys SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL RETURNING name", logger: database.logger)
+            var name: String?
+            for try await label in rows.decode(String.self) { name = label }
+            guard let name else { return false }
+            try await connection.query("UPDATE tokens SET revoked_at = now() WHERE api_key_id = \(id) AND revoked_at IS NULL", logger: database.logger)
             try await AuditOutbox.append(AuditEvent(
                 tenantID: tenant, region: region, actor: actor, action: "api_key.revoked",
-                resource: .init(type: "api_key", id: id), requestID: requestID, source: "api"
+                resource: .init(type: "api_key", id: id, label: name), requestID: requestID, source: actor.type == "operator" ? "system" : "api"
             ), on: connection, logger: database.logger)
+            return true
+        }
+    }
+
+    /// The tenant's keys, newest first, without secrets; revoked ones included.
+    public func list(tenant: TenantID) async throws -> [Record] {
+        try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query("""
+                SELECT id, user_id, name, scopes, allowed_cidrs::text[], expires_at, created_at, last_used_at, host(last_used_ip), revoked_at
+                FROM api_keys ORDER BY created_at DESC LIMIT 1000
+                """, logger: database.logger)
+            var records: [Record] = []
+            for try await (id, user, name, scopes, cidrs, expires, created, used, usedIP, revoked)
+                in rows.decode((String, UUID, String, [String], [String], Date?, Date, Date?, String?, Date?).self) {
+                records.append(Record(id: id, userID: user, name: name, scopes: scopes, allowedCIDRs: cidrs, expiresAt: expires,
+                                      createdAt: created, lastUsedAt: used, lastUsedIP: usedIP, revokedAt: revoked))
+            }
+            return records
+        }
+    }
+
+    /// The user who owns live key `id`.
+    public func owner(of id: String, tenant: TenantID) async throws -> UUID? {
+        guard SecretCredential.isID(id) else { return nil }
+        return try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query("SELECT user_id FROM api_keys WHERE id = \(id) AND revoked_at IS NULL", logger: database.logger)
+            for try await owner in rows.decode(UUID.self) { return owner }
+            return nil
         }
     }
 }

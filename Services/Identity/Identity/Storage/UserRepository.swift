@@ -73,7 +73,7 @@ public struct UserRepository: Sendable {
         }
     }
 
-    /// Deactivates a user and, in the same transaction, revokes every API key they hold.
+    /// Deactivates a user and, in the same transaction, revokes every session, API key and token they hold.
     public func deactivate(id: UUID, tenant: TenantID, actor: AuditEvent.Actor, requestID: String?) async throws {
         let region = self.region
         try await database.withTenant(tenant) { connection in
@@ -89,6 +89,7 @@ public struct UserRepository: Sendable {
             try await connection.query("""
                 UPDATE sessions SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL
                 """, logger: database.logger)
+            try await TokenRepository.revokeAll(user: id, on: connection, logger: database.logger)
             try await AuditOutbox.append(AuditEvent(
                 tenantID: tenant, region: region, actor: actor, action: "user.deactivated",
                 resource: .init(type: "user", id: id.uuidString.lowercased(), label: email),

@@ -1,0 +1,46 @@
+import Foundation
+import Hummingbird
+
+/// An `application/x-www-form-urlencoded` body as OAuth and the sign-in pages send it: each
+/// parameter at most once (RFC 6749 §3.2), bounded in size, percent-decoded.
+struct FormBody: Sendable {
+    let fields: [String: String]
+
+    /// Why a body is not a form this server accepts.
+    enum Failure: Error, Equatable {
+        case wrongContentType, tooLarge, malformed, repeated(String)
+    }
+
+    /// Reads and parses the request body (at most `limit` bytes).
+    static func read(_ request: Request, limit: Int = 16 * 1024) async throws(Failure) -> FormBody {
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else { throw .wrongContentType }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw .tooLarge
+        }
+        return try parse(String(decoding: buffer.readableBytesView, as: UTF8.self))
+    }
+
+    /// Parses `a=1&b=two+words`; a repeated name, broken escape or invalid UTF-8 is refused.
+    static func parse(_ text: String) throws(Failure) -> FormBody {
+        var fields: [String: String] = [:]
+        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = decode(parts[0]), let value = decode(parts.count == 2 ? parts[1] : "") else { throw .malformed }
+            guard fields[name] == nil else { throw .repeated(name) }
+            fields[name] = value
+        }
+        return FormBody(fields: fields)
+    }
+
+    private static func decode(_ part: Substring) -> String? {
+        String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+    }
+
+    /// The non-empty value of `name`, if present.
+    subscript(_ name: String) -> String? {
+        fields[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
