@@ -149,6 +149,8 @@ struct IdentityRoutesTests {
             let (_, resolved) = try await send(pki, as: gateway, .POST, service.baseURL + "/internal/v1/principal",
                                                json: #"{"tenant":"acme","session":"\#(token)","audience":"identity"}"#)
             let principal = try #require(resolved["principal"] as? String)
+            let csrf = try #require(resolved["csrf_token"] as? String)
+            let session = [("X-Rampart-Principal", principal), ("X-CSRF-Token", csrf)]
 
             let (meStatus, me) = try await send(pki, as: gateway, .GET, service.baseURL + "/api/v1/me", json: nil, headers: [("X-Rampart-Principal", principal)])
             #expect(meStatus == 200)
@@ -163,20 +165,27 @@ struct IdentityRoutesTests {
             let (anonymous, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: reauth)
             #expect(anonymous == 401)
             // A session alone is not enough to add a factor: the password is asked again.
-            let (noPassword, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: #"{"current_password":"guess"}"#, headers: [("X-Rampart-Principal", principal)])
+            // A cookie-authenticated change without the session's CSRF token is refused.
+            let (noCSRF, csrfProblem) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: reauth, headers: [("X-Rampart-Principal", principal)])
+            #expect(noCSRF == 403)
+            #expect(csrfProblem["code"] as? String == "csrf_token_invalid")
+            let (forgedCSRF, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: reauth,
+                                                 headers: [("X-Rampart-Principal", principal), ("X-CSRF-Token", String(repeating: "A", count: 43))])
+            #expect(forgedCSRF == 403)
+            let (noPassword, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: #"{"current_password":"guess"}"#, headers: session)
             #expect(noPassword == 422)
-            let ((enrolled, enrollment), enrollHeaders) = try await sendWithHeaders(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: reauth, headers: [("X-Rampart-Principal", principal)])
+            let ((enrolled, enrollment), enrollHeaders) = try await sendWithHeaders(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp", json: reauth, headers: session)
             #expect(enrollHeaders.first(name: "cache-control") == "no-store")
             #expect(enrolled == 200)
             let uri = try #require(enrollment["uri"] as? String)
             #expect(uri.hasPrefix("otpauth://totp/"))
             let secretText = try #require(enrollment["secret"] as? String)
             let totp = TOTP(secret: try #require(Self.base32Decode(secretText)))
-            let (wrong, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp/confirm", json: #"{"code":"000000"}"#, headers: [("X-Rampart-Principal", principal)])
+            let (wrong, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp/confirm", json: #"{"code":"000000"}"#, headers: session)
             #expect(wrong == 422)
             let enrolledStep = totp.step(at: .now)
             let code = totp.code(step: enrolledStep)
-            let (confirmed, codes) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp/confirm", json: #"{"code":"\#(code)"}"#, headers: [("X-Rampart-Principal", principal)])
+            let (confirmed, codes) = try await send(pki, as: gateway, .POST, service.baseURL + "/api/v1/me/totp/confirm", json: #"{"code":"\#(code)"}"#, headers: session)
             #expect(confirmed == 200)
             #expect((codes["recovery_codes"] as? [String])?.count == 10)
 
@@ -192,17 +201,17 @@ struct IdentityRoutesTests {
 
             // Removing the factor needs the password and a code (here a recovery code).
             let recovery = try #require((codes["recovery_codes"] as? [String])?.first)
-            let (removedWithoutCode, _) = try await send(pki, as: gateway, .DELETE, service.baseURL + "/api/v1/me/totp", json: reauth, headers: [("X-Rampart-Principal", principal)])
+            let (removedWithoutCode, _) = try await send(pki, as: gateway, .DELETE, service.baseURL + "/api/v1/me/totp", json: reauth, headers: session)
             #expect(removedWithoutCode == 422)
             let (removed, _) = try await send(pki, as: gateway, .DELETE, service.baseURL + "/api/v1/me/totp",
-                                              json: #"{"current_password":"violet submarine harbour 42","code":"\#(recovery)"}"#, headers: [("X-Rampart-Principal", principal)])
+                                              json: #"{"current_password":"violet submarine harbour 42","code":"\#(recovery)"}"#, headers: session)
             #expect(removed == 204)
             let ((plain, plainBody), _) = try await sendWithHeaders(pki, as: gateway, .POST, service.baseURL + "/auth/password", json: login, headers: forwarded)
             #expect(plain == 200)
             #expect(plainBody["status"] == nil)
 
             // Signing out ends that session: it no longer resolves to a principal.
-            let ((loggedOut, _), logoutHeaders) = try await sendWithHeaders(pki, as: gateway, .POST, service.baseURL + "/auth/logout", json: nil, headers: [("X-Rampart-Principal", principal)])
+            let ((loggedOut, _), logoutHeaders) = try await sendWithHeaders(pki, as: gateway, .POST, service.baseURL + "/auth/logout", json: nil, headers: session)
             #expect(loggedOut == 204)
             #expect(logoutHeaders.first(name: "set-cookie")?.contains("Max-Age=0") == true)
             let (afterLogout, _) = try await send(pki, as: gateway, .POST, service.baseURL + "/internal/v1/principal",

@@ -36,10 +36,15 @@ public struct Principal: Codable, Sendable, Equatable {
     public var authenticationMethod: AuthenticationMethod
     /// The session the request came with, for session principals (sign-out, "this device").
     public var sessionID: String?
+    /// The short-lived access token the request came with, if any (tokens cannot mint tokens).
+    public var tokenID: String?
+    /// The OAuth client acting, for OAuth access tokens.
+    public var clientID: String?
 
     public init(
         tenantID: TenantID, tenantSlug: TenantSlug, region: Region, subject: String, kind: Kind,
-        roles: [String], scopes: [String], authenticationMethod: AuthenticationMethod, sessionID: String? = nil
+        roles: [String], scopes: [String], authenticationMethod: AuthenticationMethod, sessionID: String? = nil,
+        tokenID: String? = nil, clientID: String? = nil
     ) {
         self.tenantID = tenantID
         self.tenantSlug = tenantSlug
@@ -50,6 +55,8 @@ public struct Principal: Codable, Sendable, Equatable {
         self.scopes = scopes
         self.authenticationMethod = authenticationMethod
         self.sessionID = sessionID
+        self.tokenID = tokenID
+        self.clientID = clientID
     }
 
     /// Whether the principal was granted `scope` (for example `tickets:read`).

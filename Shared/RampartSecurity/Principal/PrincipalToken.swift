@@ -40,6 +40,8 @@ public enum PrincipalToken {
         var scopes: [String]
         var amr: Principal.AuthenticationMethod
         var sid: String?
+        var tid: String?
+        var client_id: String?
     }
 
     /// Signs `principal` for `audience`, valid for `lifetime` seconds (at most five minutes).
@@ -53,7 +55,7 @@ public enum PrincipalToken {
             exp: issued + Int64(min(lifetime, maximumLifetime)), jti: UUID().uuidString.lowercased(),
             sub: principal.subject, tenant_id: principal.tenantID, tenant_slug: principal.tenantSlug,
             region: principal.region, kind: principal.kind, roles: principal.roles, scopes: principal.scopes,
-            amr: principal.authenticationMethod, sid: principal.sessionID
+            amr: principal.authenticationMethod, sid: principal.sessionID, tid: principal.tokenID, client_id: principal.clientID
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -128,7 +130,7 @@ public struct PrincipalVerifier: Sendable {
         return Principal(
             tenantID: claims.tenant_id, tenantSlug: claims.tenant_slug, region: claims.region,
             subject: claims.sub, kind: claims.kind, roles: claims.roles, scopes: claims.scopes,
-            authenticationMethod: claims.amr, sessionID: claims.sid
+            authenticationMethod: claims.amr, sessionID: claims.sid, tokenID: claims.tid, clientID: claims.client_id
         )
     }
 }

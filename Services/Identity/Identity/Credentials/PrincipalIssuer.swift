@@ -101,13 +101,15 @@ public struct PrincipalIssuer: Sendable {
         let method = Principal.AuthenticationMethod(rawValue: token.authenticationMethod) ?? .oauth
         if let keyID = token.apiKeyID {
             return Principal(tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "api_key:\(keyID)", kind: .apiClient,
-                             roles: token.user.map { [$0.role.rawValue] } ?? [], scopes: token.scopes, authenticationMethod: .apiKey)
+                             roles: token.user.map { [$0.role.rawValue] } ?? [], scopes: token.scopes, authenticationMethod: .apiKey, tokenID: token.id)
         }
         if let user = token.user {
             return Principal(tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "user:\(user.id.uuidString.lowercased())",
-                             kind: user.role.principalKind, roles: [user.role.rawValue], scopes: token.scopes, authenticationMethod: method)
+                             kind: user.role.principalKind, roles: [user.role.rawValue], scopes: token.scopes, authenticationMethod: method,
+                             tokenID: token.id, clientID: token.clientID)
         }
         return Principal(tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "oauth_client:\(token.clientID ?? "")",
-                         kind: .apiClient, roles: [], scopes: token.scopes, authenticationMethod: .oauth)
+                         kind: .apiClient, roles: [], scopes: token.scopes, authenticationMethod: .oauth,
+                         tokenID: token.id, clientID: token.clientID)
     }
 }

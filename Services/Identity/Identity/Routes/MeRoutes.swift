@@ -38,12 +38,14 @@ struct MeRoutes: Sendable {
         var scopes: [String]
         var authenticationMethod: Principal.AuthenticationMethod
         var sessionID: String?
+        var clientID: String?
         var user: UserRef?
 
         enum CodingKeys: String, CodingKey {
             case tenant, region, subject, kind, roles, scopes, user
             case authenticationMethod = "authentication_method"
             case sessionID = "session_id"
+            case clientID = "client_id"
         }
     }
 
@@ -64,7 +66,7 @@ struct MeRoutes: Sendable {
             return Me(
                 tenant: .init(id: principal.tenantID, slug: principal.tenantSlug), region: principal.region,
                 subject: principal.subject, kind: principal.kind, roles: principal.roles, scopes: principal.scopes,
-                authenticationMethod: principal.authenticationMethod, sessionID: principal.sessionID,
+                authenticationMethod: principal.authenticationMethod, sessionID: principal.sessionID, clientID: principal.clientID,
                 user: user.map { .init(id: $0.id, email: $0.email, name: $0.name, role: $0.role) }
             )
         }
@@ -113,9 +115,9 @@ struct MeRoutes: Sendable {
         }
     }
 
-    /// The signed-in user behind a session principal (API keys cannot manage sessions).
+    /// The signed-in user behind a session principal (API keys and tokens cannot manage sessions).
     static func sessionUser(_ context: AuthenticatedContext, users: UserRepository) async throws -> User {
-        guard [.password, .totp, .sso].contains(context.principal.authenticationMethod),
+        guard [.password, .totp, .sso].contains(context.principal.authenticationMethod), context.principal.sessionID != nil,
               let user = try await user(of: context.principal, users: users), user.status == .active
         else { throw ProblemError(status: .forbidden, code: "session_required", title: "Sign in to manage your sessions") }
         return user

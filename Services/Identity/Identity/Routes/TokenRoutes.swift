@@ -39,6 +39,7 @@ struct TokenRoutes: Sendable {
     func register(on router: Router<ServiceRequestContext>) {
         router.group("/api/v1/tokens", context: AuthenticatedContext.self).post { request, context -> EditedResponse<Exchanged> in
             let principal = context.principal
+            guard principal.tokenID == nil else { throw Self.notExchangeable }
             let body = try await IdentityRequest.decode(Exchange.self, from: request, context: context)
             let lifetime = body.expiresIn ?? Int(TokenRepository.maximumAccessLifetime)
             guard (60...Int(TokenRepository.maximumAccessLifetime)).contains(lifetime) else {
@@ -54,7 +55,7 @@ struct TokenRoutes: Sendable {
                                               authenticationMethod: principal.authenticationMethod.rawValue, scopes: scopes)
             switch principal.authenticationMethod {
             case .password, .totp, .sso:
-                guard let user = try await MeRoutes.user(of: principal, users: users), user.status == .active else { throw Self.notExchangeable }
+                guard principal.sessionID != nil, let user = try await MeRoutes.user(of: principal, users: users), user.status == .active else { throw Self.notExchangeable }
                 grant.userID = user.id
             case .apiKey:
                 guard principal.subject.hasPrefix("api_key:"), let owner = try await apiKeys.owner(of: String(principal.subject.dropFirst(8)), tenant: principal.tenantID)
