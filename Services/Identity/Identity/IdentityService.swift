@@ -47,7 +47,8 @@ public enum IdentityService {
         SignInRoutes(tenants: tenants, signIn: PasswordSignIn(database: database, region: region, hasher: hasher, twoFactor: twoFactor),
                      region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         let passwords = PasswordChange(database: database, region: region, hasher: hasher)
-        TwoFactorRoutes(users: users, twoFactor: twoFactor, passwords: passwords).register(on: router)
+        TwoFactorRoutes(users: users, twoFactor: twoFactor, passwords: passwords, sessions: sessions).register(on: router)
+        SecuritySettingsRoutes(database: database, region: region).register(on: router)
         UserAdminRoutes(tenants: tenants, users: users, sessions: sessions).register(on: router)
         MeRoutes(users: users, passwords: passwords, sessions: sessions, region: region).register(on: router)
     }

@@ -49,7 +49,7 @@ public struct PrincipalIssuer: Sendable {
         let kind = user.role.principalKind
         let principal = Principal(
             tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "user:\(user.id.uuidString.lowercased())",
-            kind: kind, roles: [user.role.rawValue], scopes: user.role.permissions.compactMap(\.scope).sorted(),
+            kind: kind, roles: session.secondFactorPending ? [] : [user.role.rawValue], scopes: session.secondFactorPending ? [] : user.role.permissions.compactMap(\.scope).sorted(),
             authenticationMethod: Principal.AuthenticationMethod(rawValue: session.authenticationMethod) ?? .password,
             sessionID: session.id.uuidString.lowercased()
         )

@@ -17,6 +17,19 @@ public struct PasswordPolicy: Codable, Sendable, Equatable {
     /// Refuse passwords containing the user's email address or name.
     public var rejectPersonalInformation: Bool
 
+    enum CodingKeys: String, CodingKey {
+        case minimumLength = "minimum_length"
+        case maximumLength = "maximum_length"
+        case requireLetter = "require_letter"
+        case requireDigit = "require_digit"
+        case requireMixedCase = "require_mixed_case"
+        case requireSymbol = "require_symbol"
+        case historyDepth = "history_depth"
+        case maximumAgeDays = "maximum_age_days"
+        case rejectCommon = "reject_common"
+        case rejectPersonalInformation = "reject_personal_information"
+    }
+
     public init(
         minimumLength: Int, maximumLength: Int, requireLetter: Bool = false, requireDigit: Bool = false,
         requireMixedCase: Bool = false, requireSymbol: Bool = false, historyDepth: Int = 0,
@@ -32,6 +45,30 @@ public struct PasswordPolicy: Codable, Sendable, Equatable {
         self.maximumAgeDays = maximumAgeDays
         self.rejectCommon = rejectCommon
         self.rejectPersonalInformation = rejectPersonalInformation
+    }
+
+    /// Decodes a preset by name (`"standards"`, `"pci"`) or every knob as an object.
+    public init(from decoder: any Decoder) throws {
+        if let name = try? decoder.singleValueContainer().decode(String.self) {
+            switch name {
+            case "standards": self = .standards
+            case "pci": self = .pci
+            default: throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "Unknown preset."))
+            }
+            return
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            minimumLength: try c.decode(Int.self, forKey: .minimumLength), maximumLength: try c.decode(Int.self, forKey: .maximumLength),
+            requireLetter: try c.decodeIfPresent(Bool.self, forKey: .requireLetter) ?? false,
+            requireDigit: try c.decodeIfPresent(Bool.self, forKey: .requireDigit) ?? false,
+            requireMixedCase: try c.decodeIfPresent(Bool.self, forKey: .requireMixedCase) ?? false,
+            requireSymbol: try c.decodeIfPresent(Bool.self, forKey: .requireSymbol) ?? false,
+            historyDepth: try c.decodeIfPresent(Int.self, forKey: .historyDepth) ?? 0,
+            maximumAgeDays: try c.decodeIfPresent(Int.self, forKey: .maximumAgeDays),
+            rejectCommon: try c.decodeIfPresent(Bool.self, forKey: .rejectCommon) ?? true,
+            rejectPersonalInformation: try c.decodeIfPresent(Bool.self, forKey: .rejectPersonalInformation) ?? true
+        )
     }
 
     /// OWASP ASVS / NIST SP 800-63B: length over composition, no forced rotation, no common passwords.
@@ -56,11 +93,11 @@ public struct PasswordPolicy: Codable, Sendable, Equatable {
     /// The knobs that are out of range, each with its message; empty when the policy is usable.
     public func configurationProblems() -> [String] {
         var problems: [String] = []
-        if !Limits.minimumLength.contains(minimumLength) { problems.append("minimumLength must be between 8 and 64") }
-        if !Limits.maximumLength.contains(maximumLength) { problems.append("maximumLength must be between 64 and 256") }
-        if minimumLength > maximumLength { problems.append("minimumLength must not exceed maximumLength") }
-        if !Limits.historyDepth.contains(historyDepth) { problems.append("historyDepth must be between 0 and 24") }
-        if let days = maximumAgeDays, !Limits.maximumAgeDays.contains(days) { problems.append("maximumAgeDays must be between 1 and 365") }
+        if !Limits.minimumLength.contains(minimumLength) { problems.append("minimum_length must be between 8 and 64") }
+        if !Limits.maximumLength.contains(maximumLength) { problems.append("maximum_length must be between 64 and 256") }
+        if minimumLength > maximumLength { problems.append("minimum_length must not exceed maximum_length") }
+        if !Limits.historyDepth.contains(historyDepth) { problems.append("history_depth must be between 0 and 24") }
+        if let days = maximumAgeDays, !Limits.maximumAgeDays.contains(days) { problems.append("maximum_age_days must be between 1 and 365") }
         return problems
     }
 

@@ -40,12 +40,16 @@ struct MeRoutes: Sendable {
         var sessionID: String?
         var clientID: String?
         var user: UserRef?
+        /// The tenant requires a second factor and this session has none: enroll one to continue.
+        var secondFactorEnrollmentRequired: Bool
+
 
         enum CodingKeys: String, CodingKey {
             case tenant, region, subject, kind, roles, scopes, user
             case authenticationMethod = "authentication_method"
             case sessionID = "session_id"
             case clientID = "client_id"
+            case secondFactorEnrollmentRequired = "second_factor_enrollment_required"
         }
     }
 
@@ -67,7 +71,8 @@ struct MeRoutes: Sendable {
                 tenant: .init(id: principal.tenantID, slug: principal.tenantSlug), region: principal.region,
                 subject: principal.subject, kind: principal.kind, roles: principal.roles, scopes: principal.scopes,
                 authenticationMethod: principal.authenticationMethod, sessionID: principal.sessionID, clientID: principal.clientID,
-                user: user.map { .init(id: $0.id, email: $0.email, name: $0.name, role: $0.role) }
+                user: user.map { .init(id: $0.id, email: $0.email, name: $0.name, role: $0.role) },
+                secondFactorEnrollmentRequired: try await MeRoutes.secondFactorPending(principal, user: user, users: users)
             )
         }
         let own = router.group("/api/v1/me/sessions", context: AuthenticatedContext.self)
@@ -112,6 +117,14 @@ struct MeRoutes: Sendable {
                 response.headers[.cacheControl] = "no-store"
                 return response
             }
+        }
+    }
+
+    /// Whether a session principal stands for a user whose tenant requires a second factor the session lacks.
+    static func secondFactorPending(_ principal: Principal, user: User?, users: UserRepository) async throws -> Bool {
+        guard let user, principal.sessionID != nil, principal.authenticationMethod == .password else { return false }
+        return try await users.database.withTenant(user.tenantID) { connection in
+            try await SecuritySettings.load(tenant: user.tenantID, on: connection, logger: users.database.logger).requiresSecondFactor(user.role)
         }
     }
 

@@ -13,6 +13,7 @@ struct TwoFactorRoutes: Sendable {
     let users: UserRepository
     let twoFactor: TwoFactorRepository
     let passwords: PasswordChange
+    let sessions: SessionRepository
 
     struct Reauthenticate: Decodable {
         var currentPassword: String
@@ -72,8 +73,14 @@ struct TwoFactorRoutes: Sendable {
             let body = try await IdentityRequest.decode(Confirm.self, from: request, context: context)
             let actor = MeRoutes.actor(user, context.principal)
             do {
-                return EditedResponse(status: .ok, headers: IdentityRequest.secretHeaders,
-                                      response: RecoveryCodes(recoveryCodes: try await twoFactor.confirm(user, code: body.code, actor: actor, requestID: context.requestID)))
+                let codes = try await twoFactor.confirm(user, code: body.code, actor: actor, requestID: context.requestID)
+                // A privilege change: the session now counts as two-factor, under a new id and token.
+                var headers = IdentityRequest.secretHeaders
+                if let raw = context.principal.sessionID, let id = UUID(uuidString: raw),
+                   let (token, expiresAt) = try await sessions.rotate(sessionID: id, user: user, method: "totp", ip: nil) {
+                    headers[.setCookie] = SignInRoutes.sessionCookie(token: token, expiresAt: expiresAt)
+                }
+                return EditedResponse(status: .ok, headers: headers, response: RecoveryCodes(recoveryCodes: codes))
             } catch TwoFactorRepository.TwoFactorError.wrongCode {
                 throw ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input", fieldErrors: [.init(field: "code", message: "The code is not valid; check the time on your device.")])
             } catch TwoFactorRepository.TwoFactorError.notEnrolling {

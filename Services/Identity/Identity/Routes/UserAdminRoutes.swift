@@ -4,7 +4,7 @@ import RampartCore
 import RampartSecurity
 import RampartTransport
 
-/// A tenant admin's user management (`users:write`): list, create, deactivate, reactivate.
+/// A tenant admin's user management (`users:write`): list, create, change role, deactivate, reactivate.
 /// The tenant always comes from the principal, never from the request.
 struct UserAdminRoutes: Sendable {
     let tenants: TenantRepository
@@ -70,11 +70,29 @@ struct UserAdminRoutes: Sendable {
             try await sessions.revoke(user: id, sessionID: nil, tenant: context.principal.tenantID, actor: actor, region: context.principal.region, requestID: context.requestID)
             return Response(status: .noContent)
         }
+        group.post("{id}/role") { request, context -> Response in
+            let actor = try Self.requireAdmin(context.principal)
+            let id = try Self.userID(context)
+            let body = try await IdentityRequest.decode(ChangeRole.self, from: request, context: context)
+            guard Set(body.role.permissions.compactMap(\.scope)).isSubset(of: Set(context.principal.scopes)) else {
+                throw ProblemError(status: .forbidden, code: "role_exceeds_caller", title: "Role exceeds your own permissions",
+                                   detail: "You cannot give a user permissions you do not hold.")
+            }
+            guard context.principal.subject != "user:\(id.uuidString.lowercased())" else {
+                throw ProblemError(status: .conflict, code: "cannot_change_own_role", title: "You cannot change your own role")
+            }
+            try await IdentityRequest.run { try await users.changeRole(id: id, to: body.role, tenant: context.principal.tenantID, actor: actor, requestID: context.requestID) }
+            return Response(status: .noContent)
+        }
         group.post("{id}/reactivate") { _, context -> Response in
             let actor = try Self.requireAdmin(context.principal)
             try await IdentityRequest.run { try await users.reactivate(id: try Self.userID(context), tenant: context.principal.tenantID, actor: actor, requestID: context.requestID) }
             return Response(status: .noContent)
         }
+    }
+
+    struct ChangeRole: Decodable {
+        var role: Role
     }
 
     static func userID(_ context: AuthenticatedContext) throws -> UUID {

@@ -106,7 +106,9 @@ public struct APIKeyRepository: Sendable {
                 try await connection.query("""
                     UPDATE api_keys SET last_used_at = now(), last_used_ip = \(clientIP)::inet WHERE id = \(credential.id)
                     """, logger: database.logger)
-                return .success((user, scopes))
+                // A key never carries more than its owner's current role grants.
+                let granted = Set(user.role.permissions.compactMap(\.scope))
+                return .success((user, scopes.filter(granted.contains)))
             }
             return .failure(.unknown)
         }

@@ -22,6 +22,9 @@ public struct SessionRepository: Sendable {
         public var id: UUID
         public var user: User
         public var authenticationMethod: String
+        /// The tenant requires a second factor for this user's role and the session has none:
+        /// it may only enroll one.
+        public var secondFactorPending: Bool
     }
 
     /// 256 random bits, base64url.
@@ -63,11 +66,14 @@ public struct SessionRepository: Sendable {
                 WHERE s.token_hash = \(Self.hash(token)) AND u.id = s.user_id
                   AND s.revoked_at IS NULL AND s.idle_expires_at > now() AND s.absolute_expires_at > now()
                   AND u.status = 'active'
-                RETURNING s.id, s.authentication_method, u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.created_at
+                RETURNING s.id, s.authentication_method, u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.created_at,
+                    s.authentication_method = 'password' AND COALESCE(
+                        (SELECT u.role = ANY (totp_required_roles) FROM security_settings WHERE tenant_id = s.tenant_id), false)
                 """, logger: database.logger)
-            for try await (id, method, userID, tenantID, email, name, role, status, created) in rows.decode((UUID, String, UUID, UUID, String, String, String, String, Date).self) {
+            for try await (id, method, userID, tenantID, email, name, role, status, created, pending)
+                in rows.decode((UUID, String, UUID, UUID, String, String, String, String, Date, Bool).self) {
                 guard let user = User(id: userID, tenantID: tenantID, email: email, name: name, role: role, status: status, createdAt: created) else { return nil }
-                return Active(id: id, user: user, authenticationMethod: method)
+                return Active(id: id, user: user, authenticationMethod: method, secondFactorPending: pending)
             }
             return nil
         }
@@ -135,31 +141,24 @@ public struct SessionRepository: Sendable {
             try await connection.query("UPDATE sessions SET revoked_at = now() WHERE token_hash = \(Self.hash(token)) AND revoked_at IS NULL", logger: database.logger)
         }
     }
-}
 
-/// A tenant's security settings, or the defaults.
-public struct SecuritySettings: Sendable, Equatable {
-    public var staffPasswordPolicy: PasswordPolicy = .standards
-    public var customerPasswordPolicy: PasswordPolicy = .standards
-    public var sessionIdleMinutes: Int = 480
-    public var sessionAbsoluteHours: Int = 24
-
-    public init() {}
-
-    /// The settings of `tenant`, read inside its transaction.
-    public static func load(tenant: TenantID, on connection: PostgresConnection, logger: Logger) async throws -> SecuritySettings {
-        var settings = SecuritySettings()
-        let rows = try await connection.query("""
-            SELECT staff_password_policy::text, customer_password_policy::text, session_idle_minutes, session_absolute_hours
-            FROM security_settings WHERE tenant_id = \(tenant.rawValue)
-            """, logger: logger)
-        for try await (staff, customer, idle, absolute) in rows.decode((String?, String?, Int, Int).self) {
-            let decoder = JSONDecoder()
-            if let staff, let policy = try? decoder.decode(PasswordPolicy.self, from: Data(staff.utf8)) { settings.staffPasswordPolicy = policy }
-            if let customer, let policy = try? decoder.decode(PasswordPolicy.self, from: Data(customer.utf8)) { settings.customerPasswordPolicy = policy }
-            settings.sessionIdleMinutes = idle
-            settings.sessionAbsoluteHours = absolute
+    /// Replaces session `id` of `user` by a fresh one (new token and id) after a privilege
+    /// change such as adding a second factor; the old token stops working at once.
+    public func rotate(sessionID id: UUID, user: User, method: String, ip: String?) async throws -> (token: String, expiresAt: Date)? {
+        try await database.withTenant(user.tenantID) { connection in
+            let rows = try await connection.query("""
+                UPDATE sessions SET revoked_at = now() WHERE id = \(id) AND user_id = \(user.id) AND revoked_at IS NULL RETURNING user_agent
+                """, logger: database.logger)
+            var found = false
+            var agent: String?
+            for try await userAgent in rows.decode(String?.self) {
+                found = true
+                agent = userAgent
+            }
+            guard found else { return nil }
+            let settings = try await SecuritySettings.load(tenant: user.tenantID, on: connection, logger: database.logger)
+            let started = try await Self.start(for: user, method: method, ip: ip, userAgent: agent, settings: settings, on: connection, logger: database.logger)
+            return (started.token, started.absoluteExpiry)
         }
-        return settings
     }
 }

@@ -98,6 +98,30 @@ public struct UserRepository: Sendable {
         }
     }
 
+    /// Changes a user's role. Their sessions and tokens end (they sign in again under the new
+    /// role); API keys stay but never carry more than the new role grants.
+    public func changeRole(id: UUID, to role: Role, tenant: TenantID, actor: AuditEvent.Actor, requestID: String?) async throws {
+        let region = self.region
+        try await database.withTenant(tenant) { connection in
+            let rows = try await connection.query("""
+                UPDATE users u SET role = \(role.rawValue) FROM users old
+                WHERE u.id = \(id) AND old.id = u.id AND u.status <> 'deactivated'
+                RETURNING u.email, old.role
+                """, logger: database.logger)
+            var found: (String, String)?
+            for try await row in rows.decode((String, String).self) { found = row }
+            guard let (email, previous) = found else { throw IdentityError.userNotFound }
+            guard previous != role.rawValue else { return }
+            try await connection.query("UPDATE sessions SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL", logger: database.logger)
+            try await TokenRepository.revokeAll(user: id, on: connection, logger: database.logger)
+            try await AuditOutbox.append(AuditEvent(
+                tenantID: tenant, region: region, actor: actor, action: "user.role_changed",
+                resource: .init(type: "user", id: id.uuidString.lowercased(), label: email),
+                changes: ["role": [previous, role.rawValue]], requestID: requestID, source: "api"
+            ), on: connection, logger: database.logger)
+        }
+    }
+
     /// Lets a deactivated user sign in again; their old sessions and keys stay revoked.
     public func reactivate(id: UUID, tenant: TenantID, actor: AuditEvent.Actor, requestID: String?) async throws {
         let region = self.region

@@ -1,0 +1,114 @@
+import Foundation
+@testable import Identity
+import RampartCore
+import Testing
+
+@Suite("Identity: security settings, required second factor, role changes")
+struct SecuritySettingsTests {
+    func resolveSession(_ world: OAuthWorld, _ token: String) async throws -> (status: Int, json: [String: Any]) {
+        let answer = try await world.call(.POST, "/internal/v1/principal", body: #"{"tenant":"acme","session":"\#(token)","audience":"identity"}"#, contentType: "application/json")
+        return (answer.status, answer.json)
+    }
+
+    func signIn(_ world: OAuthWorld) async throws -> String {
+        let answer = try await world.call(.POST, "/auth/password", body: #"{"email":"ada@acme.test","password":"\#(OAuthWorld.password)"}"#, contentType: "application/json")
+        #expect(answer.status == 200, "\(answer.json)")
+        return String((answer.headers.first(name: "set-cookie") ?? "").dropFirst("__Host-rampart_session=".count).prefix { $0 != ";" })
+    }
+
+    @Test func adminsReadAndChangeTheTenantsSettingsWithPreciseErrors() async throws {
+        try await OAuthWorld.with { world in
+            let session = [("X-CSRF-Token", world.csrf)]
+            let defaults = try await world.call(.GET, "/api/v1/security/settings", principal: world.principal)
+            #expect(defaults.status == 200)
+            #expect((defaults.json["staff_password_policy"] as? [String: Any])?["minimum_length"] as? Int == 12)
+            #expect(defaults.json["totp_required_roles"] as? [String] == [])
+
+            let saved = try await world.call(.PUT, "/api/v1/security/settings", body: #"{"staff_password_policy":"pci","session_idle_minutes":30,"session_absolute_hours":8}"#,
+                                             contentType: "application/json", principal: world.principal, headers: session)
+            #expect(saved.status == 200, "\(saved.json)")
+            let read = try await world.call(.GET, "/api/v1/security/settings", principal: world.principal)
+            #expect((read.json["staff_password_policy"] as? [String: Any])?["history_depth"] as? Int == 4)
+            #expect((read.json["staff_password_policy"] as? [String: Any])?["maximum_age_days"] as? Int == 90)
+            #expect(read.json["session_idle_minutes"] as? Int == 30)
+
+            // The PCI preset now applies to staff passwords: digits are required.
+            let weak = try await world.call(.POST, "/api/v1/users", body: #"{"email":"bo@acme.test","name":"Bo","role":"agent","password":"lettersonlypassphrase"}"#,
+                                            contentType: "application/json", principal: world.principal, headers: session)
+            #expect(weak.status == 422)
+            #expect(weak.json["code"] as? String == "password_policy")
+
+            let cases: [(String, Int, String?)] = [
+                (#"{"staff_password_policy":{"minimum_length":4,"maximum_length":64}}"#, 422, "staff_password_policy"),
+                (#"{"session_idle_minutes":2}"#, 422, "session_idle_minutes"),
+                (#"{"session_idle_minutes":600,"session_absolute_hours":1}"#, 422, "session_idle_minutes"),
+                (#"{"totp_required_roles":["root"]}"#, 400, nil),
+                (#"{"staff_password_policy":"lax"}"#, 400, nil),
+            ]
+            for (body, status, field) in cases {
+                let refused = try await world.call(.PUT, "/api/v1/security/settings", body: body, contentType: "application/json", principal: world.principal, headers: session)
+                #expect(refused.status == status, "\(body)")
+                if let field { #expect((refused.json["errors"] as? [[String: Any]])?.first?["field"] as? String == field, "\(refused.json)") }
+            }
+            #expect(try await world.call(.GET, "/api/v1/security/settings", principal: world.principal).json["session_idle_minutes"] as? Int == 30)
+        }
+    }
+
+    @Test func aRequiredSecondFactorLeavesAPasswordSessionOnlyEnrollmentWhichRotatesTheSession() async throws {
+        try await OAuthWorld.with { world in
+            let put = try await world.call(.PUT, "/api/v1/security/settings", body: #"{"totp_required_roles":["admin"]}"#, contentType: "application/json",
+                                           principal: world.principal, headers: [("X-CSRF-Token", world.csrf)])
+            #expect(put.status == 200)
+            let token = try await signIn(world)
+            let (status, resolved) = try await resolveSession(world, token)
+            #expect(status == 200)
+            #expect(resolved["scopes"] as? [String] == [])
+            let principal = try #require(resolved["principal"] as? String)
+            let csrf = try #require(resolved["csrf_token"] as? String)
+            let me = try await world.call(.GET, "/api/v1/me", principal: principal)
+            #expect(me.json["second_factor_enrollment_required"] as? Bool == true)
+            #expect(me.json["roles"] as? [String] == [])
+            #expect(try await world.call(.GET, "/api/v1/users", principal: principal).status == 403)
+
+            let headers = [("X-CSRF-Token", csrf)]
+            let enrolled = try await world.call(.POST, "/api/v1/me/totp", body: #"{"current_password":"\#(OAuthWorld.password)"}"#, contentType: "application/json",
+                                                principal: principal, headers: headers)
+            #expect(enrolled.status == 200)
+            let totp = TOTP(secret: try #require(IdentityRoutesTests.base32Decode(enrolled.json["secret"] as? String ?? "")))
+            let confirmed = try await world.call(.POST, "/api/v1/me/totp/confirm", body: #"{"code":"\#(totp.code(step: totp.step(at: .now)))"}"#,
+                                                 contentType: "application/json", principal: principal, headers: headers)
+            #expect(confirmed.status == 200)
+            let cookie = try #require(confirmed.headers.first(name: "set-cookie"))
+            let rotated = String(cookie.dropFirst("__Host-rampart_session=".count).prefix { $0 != ";" })
+            #expect(rotated != token)
+            #expect(try await resolveSession(world, token).status == 401)
+            let (afterStatus, after) = try await resolveSession(world, rotated)
+            #expect(afterStatus == 200)
+            #expect((after["scopes"] as? [String])?.contains("users:write") == true)
+        }
+    }
+
+    @Test func changingARoleEndsTheUsersSessionsAndNarrowsTheirKeys() async throws {
+        try await OAuthWorld.with { world in
+            let session = [("X-CSRF-Token", world.csrf)]
+            let created = try await world.call(.POST, "/api/v1/users", body: #"{"email":"bo@acme.test","name":"Bo","role":"agent","password":"\#(OAuthWorld.password)"}"#,
+                                               contentType: "application/json", principal: world.principal, headers: session)
+            let userID = try #require((created.json["user"] as? [String: Any])?["id"] as? String)
+            let key = try await world.call(.POST, "/api/v1/api-keys", body: #"{"user_id":"\#(userID)","name":"bo","scopes":["tickets:read","tickets:write"]}"#,
+                                           contentType: "application/json", principal: world.principal, headers: session)
+            let credential = try #require(key.json["key"] as? String)
+            let signIn = try await world.call(.POST, "/auth/password", body: #"{"email":"bo@acme.test","password":"\#(OAuthWorld.password)"}"#, contentType: "application/json")
+            let boSession = String((signIn.headers.first(name: "set-cookie") ?? "").dropFirst("__Host-rampart_session=".count).prefix { $0 != ";" })
+            #expect(try await resolveSession(world, boSession).status == 200)
+
+            let demoted = try await world.call(.POST, "/api/v1/users/\(userID)/role", body: #"{"role":"read_only_agent"}"#, contentType: "application/json",
+                                               principal: world.principal, headers: session)
+            #expect(demoted.status == 204)
+            #expect(try await resolveSession(world, boSession).status == 401)
+            let resolved = try await world.call(.POST, "/internal/v1/principal", body: #"{"tenant":"acme","credential":"\#(credential)","audience":"tickets"}"#, contentType: "application/json")
+            #expect(resolved.json["scopes"] as? [String] == ["tickets:read"])
+            let bad = try await world.call(.POST, "/api/v1/users/\(userID)/role", body: #"{"role":"emperor"}"#, contentType: "application/json", principal: world.principal, headers: session)
+            #expect(bad.status == 400)
+        }
+    }
+}
