@@ -31,7 +31,9 @@ public enum IdentityService {
         let sessions = SessionRepository(database: database)
         let twoFactor = TwoFactorRepository(database: database, region: region, keyring: keys.keyring, codeHashKey: keys.apiKeyHashKey)
         let csrf = CSRFToken(key: keys.apiKeyHashKey)
-        router.add(middleware: CSRFMiddleware(csrf: csrf, formRoutes: ["/login", "/oauth/authorize"]))
+        router.add(middleware: CSRFMiddleware(csrf: csrf, formRoutes: [
+            "/login", "/login/totp", "/oauth/authorize", "/account/password", "/account/two-factor", "/account/two-factor/confirm",
+        ]))
         let tokens = TokenRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
         let clients = OAuthClientRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
         OperatorRoutes(tenants: tenants, users: users, apiKeys: apiKeys, clients: clients).register(on: router)
@@ -49,6 +51,9 @@ public enum IdentityService {
         let passwords = PasswordChange(database: database, region: region, hasher: hasher)
         TwoFactorRoutes(users: users, twoFactor: twoFactor, passwords: passwords, sessions: sessions).register(on: router)
         SecuritySettingsRoutes(database: database, region: region).register(on: router)
+        SignInPages(tenants: tenants, signIn: PasswordSignIn(database: database, region: region, hasher: hasher, twoFactor: twoFactor),
+                    csrf: csrf, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
+        AccountPages(users: users, passwords: passwords, twoFactor: twoFactor, sessions: sessions, csrf: csrf).register(on: router)
         UserAdminRoutes(tenants: tenants, users: users, sessions: sessions).register(on: router)
         MeRoutes(users: users, passwords: passwords, sessions: sessions, region: region).register(on: router)
     }

@@ -19,7 +19,7 @@ struct AuthorizeRoutes: Sendable {
 
     func register(on router: Router<ServiceRequestContext>) {
         router.get("/oauth/authorize") { request, context -> Response in
-            try await handle(request, context, fields: Self.query(request), decision: nil)
+            try await handle(request, context, fields: FormBody.parseQuery(request), decision: nil)
         }
         router.post("/oauth/authorize") { request, context -> Response in
             guard let form = try? await FormBody.read(request) else {
@@ -107,11 +107,6 @@ struct AuthorizeRoutes: Sendable {
         response.headers[.location] = location
         response.headers[.cacheControl] = "no-store"
         return response
-    }
-
-    /// The query's parameters; a repeated or malformed one makes the request unusable (RFC 6749 §3.1).
-    static func query(_ request: Request) -> [String: String] {
-        (try? FormBody.parse(request.uri.query ?? ""))?.fields ?? [:]
     }
 
     static func encode(_ fields: [String: String]) -> String {

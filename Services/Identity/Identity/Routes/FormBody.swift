@@ -35,6 +35,11 @@ struct FormBody: Sendable {
         return FormBody(fields: fields)
     }
 
+    /// The request's query string as form fields; empty when malformed or repeated.
+    static func parseQuery(_ request: Request) -> [String: String] {
+        (try? parse(request.uri.query ?? ""))?.fields ?? [:]
+    }
+
     private static func decode(_ part: Substring) -> String? {
         String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }

@@ -1,0 +1,140 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import RampartCore
+import RampartSecurity
+import RampartTransport
+
+/// The server-rendered sign-in at a tenant's host: `GET/POST /login` (email and password) and
+/// `POST /login/totp` (the second factor). Forms carry an anti-CSRF token bound to a short-lived
+/// pre-session cookie (double submit, signed), so a third-party page cannot sign a victim into
+/// an attacker's account. Success sends the browser to `return_to`, a local path only.
+struct SignInPages: Sendable {
+    let tenants: TenantRepository
+    let signIn: PasswordSignIn
+    let csrf: CSRFToken
+    let region: Region
+    let baseDomain: String
+
+    static let nonceCookie = "__Host-rampart_login"
+
+    func register(on router: Router<ServiceRequestContext>) {
+        router.get("/login") { request, context -> Response in
+            let forwarded = try ForwardedRequest(request, context: context, region: region, baseDomain: baseDomain)
+            let returnTo = Self.safeReturn(FormBody.parseQuery(request)["return_to"])
+            let nonce = SessionRepository.newToken()
+            var response = loginPage(tenant: forwarded.tenant, returnTo: returnTo, email: nil, nonce: nonce, error: nil)
+            response.headers.append(HTTPField(name: .setCookie, value: "\(Self.nonceCookie)=\(nonce); Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=900"))
+            return response
+        }
+        router.post("/login") { request, context -> Response in
+            let forwarded = try ForwardedRequest(request, context: context, region: region, baseDomain: baseDomain)
+            guard let form = try? await FormBody.read(request), let nonce = verifiedNonce(request, form) else { return Self.expired() }
+            let returnTo = Self.safeReturn(form["return_to"])
+            let email = form["email"] ?? ""
+            let password = form.fields["password"] ?? ""
+            guard email.utf8.count <= 320, password.utf8.count <= PasswordHasher.maximumInputBytes else {
+                return loginPage(tenant: forwarded.tenant, returnTo: returnTo, email: nil, nonce: nonce, error: Self.refusedMessage, status: .unauthorized)
+            }
+            let origin = PasswordSignIn.Origin(ip: forwarded.clientIP, userAgent: request.headers[.userAgent], requestID: context.requestID)
+            let outcome: PasswordSignIn.Outcome
+            if let tenant = try await tenants.find(slug: forwarded.tenant), tenant.status == .active {
+                outcome = try await signIn.signIn(tenant: tenant, email: email, password: password, origin: origin)
+            } else {
+                outcome = try await signIn.refuseWithoutTenant(password: password)
+            }
+            return respond(outcome, tenant: forwarded.tenant, returnTo: returnTo, email: email, nonce: nonce)
+        }
+        router.post("/login/totp") { request, context -> Response in
+            let forwarded = try ForwardedRequest(request, context: context, region: region, baseDomain: baseDomain)
+            guard let form = try? await FormBody.read(request), let nonce = verifiedNonce(request, form) else { return Self.expired() }
+            let returnTo = Self.safeReturn(form["return_to"])
+            let challenge = form["challenge"] ?? ""
+            let code = (form["code"] ?? "").replacingOccurrences(of: " ", with: "")
+            guard code.utf8.count <= 32, let tenant = try await tenants.find(slug: forwarded.tenant), tenant.status == .active else {
+                return loginPage(tenant: forwarded.tenant, returnTo: returnTo, email: nil, nonce: nonce, error: Self.refusedMessage, status: .unauthorized)
+            }
+            let origin = PasswordSignIn.Origin(ip: forwarded.clientIP, userAgent: request.headers[.userAgent], requestID: context.requestID)
+            let outcome = try await signIn.completeSecondFactor(tenant: tenant, challenge: challenge, code: code, origin: origin)
+            if case .refused = outcome {
+                // A wrong code keeps the challenge (it has its own attempt limit); an expired one starts over.
+                return totpPage(tenant: forwarded.tenant, challenge: challenge, returnTo: returnTo, nonce: nonce,
+                                error: "That code did not work. Enter the current code from your app, or a recovery code.", status: .unauthorized)
+            }
+            return respond(outcome, tenant: forwarded.tenant, returnTo: returnTo, email: nil, nonce: nonce)
+        }
+    }
+
+    static let refusedMessage = "The email address or password is incorrect."
+
+    private func respond(_ outcome: PasswordSignIn.Outcome, tenant: TenantSlug, returnTo: String, email: String?, nonce: String) -> Response {
+        switch outcome {
+        case .signedIn(_, let token, _, let expiresAt):
+            var response = AuthorizeRoutes.redirect(returnTo)
+            response.headers.append(HTTPField(name: .setCookie, value: SignInRoutes.sessionCookie(token: token, expiresAt: expiresAt)))
+            response.headers.append(HTTPField(name: .setCookie, value: "\(Self.nonceCookie)=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"))
+            return response
+        case .secondFactorRequired(let challenge, _):
+            return totpPage(tenant: tenant, challenge: challenge, returnTo: returnTo, nonce: nonce, error: nil)
+        case .refused:
+            return loginPage(tenant: tenant, returnTo: returnTo, email: email, nonce: nonce, error: Self.refusedMessage, status: .unauthorized)
+        case .throttled(let wait):
+            var response = loginPage(tenant: tenant, returnTo: returnTo, email: email, nonce: nonce,
+                                     error: "Too many attempts. Wait a few minutes and try again.", status: .tooManyRequests)
+            response.headers[.retryAfter] = String(max(1, wait.components.seconds))
+            return response
+        }
+    }
+
+    /// The nonce of the pre-session cookie when the form's token matches it.
+    private func verifiedNonce(_ request: Request, _ form: FormBody) -> String? {
+        guard let nonce = request.cookies[Self.nonceCookie]?.value, (20...100).contains(nonce.utf8.count),
+              csrf.verify(form["csrf_token"], for: "login:" + nonce)
+        else { return nil }
+        return nonce
+    }
+
+    private func loginPage(tenant: TenantSlug, returnTo: String, email: String?, nonce: String, error: String?, status: HTTPResponse.Status = .ok) -> Response {
+        HTMLPage(title: "Sign in to \(tenant.rawValue)", body: """
+            \(HTMLPage.alert(error))
+            <form method="post" action="/login">
+            \(HTMLPage.hidden("csrf_token", csrf.token(for: "login:" + nonce)))\(HTMLPage.hidden("return_to", returnTo))
+            <label for="email">Email address</label>
+            <input type="email" id="email" name="email" autocomplete="username" required value="\(HTMLPage.escape(email ?? ""))"\(error == nil ? " autofocus" : "")>
+            <label for="password">Password</label>
+            <input type="password" id="password" name="password" autocomplete="current-password" required\(error == nil ? "" : " autofocus")>
+            <button type="submit">Sign in</button>
+            </form>
+            """).response(status: status)
+    }
+
+    private func totpPage(tenant: TenantSlug, challenge: String, returnTo: String, nonce: String, error: String?, status: HTTPResponse.Status = .ok) -> Response {
+        HTMLPage(title: "Two-factor authentication", body: """
+            \(HTMLPage.alert(error))
+            <p>Enter the six-digit code from your authenticator app, or one of your recovery codes.</p>
+            <form method="post" action="/login/totp">
+            \(HTMLPage.hidden("csrf_token", csrf.token(for: "login:" + nonce)))\(HTMLPage.hidden("return_to", returnTo))\(HTMLPage.hidden("challenge", challenge))
+            <label for="code">Authentication code</label>
+            <input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required autofocus>
+            <button type="submit">Verify</button>
+            </form>
+            """).response(status: status)
+    }
+
+    static func expired() -> Response {
+        var response = HTMLPage(title: "Sign in", body: HTMLPage.alert("This form has expired. Reload the page and try again.")
+            + #"<p><a href="/login">Back to sign-in</a></p>"#).response(status: .forbidden)
+        response.headers.append(HTTPField(name: .setCookie, value: "\(nonceCookie)=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"))
+        return response
+    }
+
+    /// A local path to return to after sign-in; anything else (other hosts, `//`, schemes,
+    /// backslashes, control characters) becomes `/`.
+    static func safeReturn(_ candidate: String?) -> String {
+        guard let candidate, candidate.utf8.count <= 2000, candidate.hasPrefix("/"), !candidate.hasPrefix("//"),
+              !candidate.contains("\\"), !candidate.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        else { return "/" }
+        return candidate
+    }
+}
