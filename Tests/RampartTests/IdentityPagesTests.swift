@@ -125,3 +125,53 @@ struct IdentityPagesTests {
         }
     }
 }
+
+@Suite("Identity: invitations")
+struct InvitationTests {
+    @Test func anInvitedUserSetsAPasswordOnceThroughTheLinkAndIsSignedIn() async throws {
+        try await OAuthWorld.with { world in
+            let session = [("X-CSRF-Token", world.csrf)]
+            let invited = try await world.call(.POST, "/api/v1/users", body: #"{"email":"new@acme.test","name":"Nia New","role":"agent","invite":true}"#,
+                                               contentType: "application/json", principal: world.principal, headers: session)
+            #expect(invited.status == 201, "\(invited.json)")
+            #expect((invited.json["user"] as? [String: Any])?["status"] as? String == "invited")
+            #expect(invited.json["password"] == nil)
+            let link = try #require(invited.json["invitation_url"] as? String)
+            #expect(link.hasPrefix("https://acme.eu.localhost:8443/invitation?token=rin_"))
+            let token = String(link.split(separator: "=", maxSplits: 1)[1])
+            let userID = try #require((invited.json["user"] as? [String: Any])?["id"] as? String)
+
+            // Not yet able to sign in; the link is nothing at another tenant's host.
+            let early = try await world.call(.POST, "/auth/password", body: #"{"email":"new@acme.test","password":"anything at all 123"}"#, contentType: "application/json")
+            #expect(early.status == 401)
+            #expect(try await world.call(.GET, "/invitation?token=\(token)", host: "globex.eu.localhost").status == 404)
+
+            let page = try await world.call(.GET, "/invitation?token=\(token)")
+            #expect(page.status == 200)
+            #expect(page.text.contains("new@acme.test"))
+            let nonce = try #require(IdentityPagesTests.cookie("__Host-rampart_login", from: page.headers[canonicalForm: "set-cookie"].map(String.init)))
+            let csrf = try #require(IdentityPagesTests.field("csrf_token", in: page.text))
+            let cookie = [("Cookie", "__Host-rampart_login=\(nonce)")]
+            func accept(_ password: String, token: String = token) async throws -> (status: Int, text: String, headers: [String]) {
+                let answer = try await world.call(.POST, "/invitation", body: OAuthWorld.form(["token": token, "password": password, "confirm_password": password, "csrf_token": csrf]), headers: cookie)
+                return (answer.status, answer.text, answer.headers[canonicalForm: "set-cookie"].map(String.init))
+            }
+            let weak = try await accept("Nia New 1")
+            #expect(weak.status == 422)
+            #expect(weak.text.contains("at least 12"))
+
+            // A reissued link replaces the first one.
+            let reissued = try await world.call(.POST, "/api/v1/users/\(userID)/invitation", body: nil, principal: world.principal, headers: session)
+            #expect(reissued.status == 201)
+            let fresh = String(try #require(reissued.json["invitation_url"] as? String).split(separator: "=", maxSplits: 1)[1])
+            #expect(try await accept("plum orchard lantern 58").status == 404)
+
+            let done = try await accept("plum orchard lantern 58", token: fresh)
+            #expect(done.status == 303)
+            #expect(done.headers.contains { $0.hasPrefix("__Host-rampart_session=") })
+            #expect(try await accept("plum orchard lantern 59", token: fresh).status == 404)
+            let signIn = try await world.call(.POST, "/auth/password", body: #"{"email":"new@acme.test","password":"plum orchard lantern 58"}"#, contentType: "application/json")
+            #expect(signIn.status == 200)
+        }
+    }
+}

@@ -32,7 +32,7 @@ public enum IdentityService {
         let twoFactor = TwoFactorRepository(database: database, region: region, keyring: keys.keyring, codeHashKey: keys.apiKeyHashKey)
         let csrf = CSRFToken(key: keys.apiKeyHashKey)
         router.add(middleware: CSRFMiddleware(csrf: csrf, formRoutes: [
-            "/login", "/login/totp", "/oauth/authorize", "/account/password", "/account/two-factor", "/account/two-factor/confirm",
+            "/login", "/login/totp", "/oauth/authorize", "/account/password", "/account/two-factor", "/account/two-factor/confirm", "/invitation",
         ]))
         let tokens = TokenRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
         let clients = OAuthClientRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
@@ -54,7 +54,9 @@ public enum IdentityService {
         SignInPages(tenants: tenants, signIn: PasswordSignIn(database: database, region: region, hasher: hasher, twoFactor: twoFactor),
                     csrf: csrf, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         AccountPages(users: users, passwords: passwords, twoFactor: twoFactor, sessions: sessions, csrf: csrf).register(on: router)
-        UserAdminRoutes(tenants: tenants, users: users, sessions: sessions).register(on: router)
+        let invitations = InvitationRepository(database: database, region: region, hashKey: keys.apiKeyHashKey, hasher: hasher)
+        UserAdminRoutes(tenants: tenants, users: users, sessions: sessions, invitations: invitations, baseDomain: runtime.config.baseDomain).register(on: router)
+        InvitationPages(tenants: tenants, invitations: invitations, csrf: csrf, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         MeRoutes(users: users, passwords: passwords, sessions: sessions, region: region).register(on: router)
     }
 }

@@ -88,7 +88,7 @@ public struct PrincipalIssuer: Sendable {
         case .accessToken:
             guard let token = try await tokens.resolve(credential, tenant: tenant.id, clientIP: clientIP) else { return .failure(.invalidCredential) }
             principal = Self.principal(for: token, tenant: tenant)
-        case .refreshToken, .authorizationCode, .clientSecret:
+        case .refreshToken, .authorizationCode, .clientSecret, .invitation:
             return .failure(.invalidCredential)
         }
         let token = try PrincipalToken.sign(principal, audience: audience, key: signingKey, lifetime: lifetime)

@@ -13,6 +13,7 @@ public struct SecretCredential: Sendable, Equatable {
         case refreshToken = "rrt"
         case authorizationCode = "rac"
         case clientSecret = "rcs"
+        case invitation = "rin"
 
         /// The domain-separation label of the stored hash.
         var hashLabel: String {
@@ -22,6 +23,7 @@ public struct SecretCredential: Sendable, Equatable {
             case .refreshToken: "rampart.refresh-token.v1"
             case .authorizationCode: "rampart.authorization-code.v1"
             case .clientSecret: "rampart.client-secret.v1"
+            case .invitation: "rampart.invitation.v1"
             }
         }
     }

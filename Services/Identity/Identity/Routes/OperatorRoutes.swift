@@ -29,11 +29,19 @@ struct OperatorRoutes: Sendable {
         var role: Role
         /// When absent, a strong password is generated and returned once.
         var password: String?
+        /// Admin API only: create the user as invited and return a link to set a password.
+        var invite: Bool?
     }
 
     struct CreatedUser: ResponseEncodable {
         var user: User
         var password: String?
+        var invitationURL: String?
+
+        enum CodingKeys: String, CodingKey {
+            case user, password
+            case invitationURL = "invitation_url"
+        }
     }
 
     struct CreateAPIKey: Decodable {

@@ -23,9 +23,9 @@ struct SignInPages: Sendable {
         router.get("/login") { request, context -> Response in
             let forwarded = try ForwardedRequest(request, context: context, region: region, baseDomain: baseDomain)
             let returnTo = Self.safeReturn(FormBody.parseQuery(request)["return_to"])
-            let nonce = SessionRepository.newToken()
+            let (nonce, cookie) = Self.newNonce()
             var response = loginPage(tenant: forwarded.tenant, returnTo: returnTo, email: nil, nonce: nonce, error: nil)
-            response.headers.append(HTTPField(name: .setCookie, value: "\(Self.nonceCookie)=\(nonce); Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=900"))
+            response.headers.append(cookie)
             return response
         }
         router.post("/login") { request, context -> Response in
@@ -89,10 +89,21 @@ struct SignInPages: Sendable {
 
     /// The nonce of the pre-session cookie when the form's token matches it.
     private func verifiedNonce(_ request: Request, _ form: FormBody) -> String? {
-        guard let nonce = request.cookies[Self.nonceCookie]?.value, (20...100).contains(nonce.utf8.count),
+        Self.verifiedNonce(request, form, csrf: csrf)
+    }
+
+    /// The nonce of the pre-session cookie when the form's token matches it.
+    static func verifiedNonce(_ request: Request, _ form: FormBody, csrf: CSRFToken) -> String? {
+        guard let nonce = request.cookies[nonceCookie]?.value, (20...100).contains(nonce.utf8.count),
               csrf.verify(form["csrf_token"], for: "login:" + nonce)
         else { return nil }
         return nonce
+    }
+
+    /// A fresh pre-session nonce and the cookie that carries it.
+    static func newNonce() -> (nonce: String, cookie: HTTPField) {
+        let nonce = SessionRepository.newToken()
+        return (nonce, HTTPField(name: .setCookie, value: "\(nonceCookie)=\(nonce); Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=900"))
     }
 
     private func loginPage(tenant: TenantSlug, returnTo: String, email: String?, nonce: String, error: String?, status: HTTPResponse.Status = .ok) -> Response {

@@ -1,15 +1,19 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import RampartCore
 import RampartSecurity
 import RampartTransport
 
-/// A tenant admin's user management (`users:write`): list, create, change role, deactivate, reactivate.
+/// A tenant admin's user management (`users:write`): list, create or invite, change role,
+/// deactivate, reactivate.
 /// The tenant always comes from the principal, never from the request.
 struct UserAdminRoutes: Sendable {
     let tenants: TenantRepository
     let users: UserRepository
     let sessions: SessionRepository
+    let invitations: InvitationRepository
+    let baseDomain: String
 
     struct Page: ResponseEncodable {
         struct Meta: Codable {
@@ -42,6 +46,17 @@ struct UserAdminRoutes: Sendable {
                 throw IdentityError.tenantNotFound.problem
             }
             let body = try await IdentityRequest.decode(OperatorRoutes.CreateUser.self, from: request, context: context)
+            if body.invite == true {
+                guard body.password == nil, body.role.permissions.compactMap(\.scope).allSatisfy(context.principal.has(scope:)) else {
+                    throw ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input",
+                                       fieldErrors: [.init(field: "password", message: "An invited user chooses their own password.")])
+                }
+                let (user, token) = try await IdentityRequest.run {
+                    try await invitations.invite(tenant: tenant, email: body.email, name: body.name, role: body.role, actor: actor, requestID: context.requestID)
+                }
+                return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders,
+                                      response: .init(user: user, invitationURL: invitationURL(request, context, token)))
+            }
             // No escalation: a caller may only create users whose role grants nothing it lacks.
             let granted = Set(body.role.permissions.compactMap(\.scope))
             guard granted.isSubset(of: Set(context.principal.scopes)) else {
@@ -84,11 +99,28 @@ struct UserAdminRoutes: Sendable {
             try await IdentityRequest.run { try await users.changeRole(id: id, to: body.role, tenant: context.principal.tenantID, actor: actor, requestID: context.requestID) }
             return Response(status: .noContent)
         }
+        group.post("{id}/invitation") { request, context -> EditedResponse<OperatorRoutes.CreatedUser> in
+            let actor = try Self.requireAdmin(context.principal)
+            let id = try Self.userID(context)
+            let token = try await IdentityRequest.run { try await invitations.reissue(userID: id, tenant: context.principal.tenantID, actor: actor, requestID: context.requestID) }
+            guard let user = try await users.find(id: id, tenant: context.principal.tenantID) else { throw IdentityError.userNotFound.problem }
+            return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders, response: .init(user: user, invitationURL: invitationURL(request, context, token)))
+        }
         group.post("{id}/reactivate") { _, context -> Response in
             let actor = try Self.requireAdmin(context.principal)
             try await IdentityRequest.run { try await users.reactivate(id: try Self.userID(context), tenant: context.principal.tenantID, actor: actor, requestID: context.requestID) }
             return Response(status: .noContent)
         }
+    }
+
+    /// The link an invitee opens: on the host the admin used (through the gateway), else the tenant's canonical host.
+    private func invitationURL(_ request: Request, _ context: AuthenticatedContext, _ token: String) -> String {
+        let principal = context.principal
+        let forwarded = HTTPField.Name("X-Forwarded-Host").flatMap { request.headers[$0] }.flatMap { host in
+            ForwardedRequest.tenant(fromHost: host, region: principal.region, baseDomain: baseDomain) == principal.tenantSlug ? host.lowercased() : nil
+        }
+        let host = forwarded ?? "\(principal.tenantSlug).\(principal.region).\(baseDomain)"
+        return "https://\(host)/invitation?token=\(token)"
     }
 
     struct ChangeRole: Decodable {
