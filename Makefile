@@ -4,7 +4,7 @@ RUN_DIR := $(CURDIR)/.run
 TEST_PG_PORT ?= 55432
 RUN_PG_PORT ?= 55433
 
-.PHONY: run stop clean test build deps
+.PHONY: run stop clean test build deps bench
 
 deps:
 	@Deploy/local/install-deps.sh
@@ -19,6 +19,10 @@ run: deps
 ## Stop everything `make run` started.
 stop:
 	@Deploy/local/run.sh stop
+
+## Benchmarks against the platform as a release build (results in docs/benchmarks.md).
+bench: deps
+	@Deploy/local/bench.sh
 
 ## Remove all local state (databases, certificates, keys, logs).
 clean: stop

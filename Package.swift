@@ -58,6 +58,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: services.map { .executable(name: $0.executable, targets: ["\($0.name)Server"]) } + [
         .executable(name: "rampartctl", targets: ["ControlCLI"]),
+        .executable(name: "rampart-bench", targets: ["RampartBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
@@ -124,6 +125,12 @@ let package = Package(
             name: "ControlCLI",
             dependencies: ["Control"],
             path: "Services/Control/ControlCLI",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "RampartBench",
+            dependencies: ["RampartCore", "RampartTransport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/RampartBench",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -12,6 +12,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 run="$root/.run"
 regions=${RAMPART_REGIONS:-us,eu,uk}
 pg_port=${RUN_PG_PORT:-55433}
+# debug for development; `make bench` runs the platform as a release build.
+build_config=${RAMPART_BUILD:-debug}
 services=(gateway identity tickets audit backup status)
 
 stop_services() {
@@ -39,8 +41,8 @@ start)
     "$root/Deploy/local/postgres.sh" start "$run/pg" "$pg_port" "$run/secrets"
 
     echo "rampart: building (first build takes several minutes)"
-    swift build --package-path "$root" -c debug >"$run/logs/build.log" 2>&1 || { tail -30 "$run/logs/build.log"; exit 1; }
-    bin=$(swift build --package-path "$root" --show-bin-path)
+    swift build --package-path "$root" -c "$build_config" >"$run/logs/build.log" 2>&1 || { tail -30 "$run/logs/build.log"; exit 1; }
+    bin=$(swift build --package-path "$root" -c "$build_config" --show-bin-path)
 
     "$bin/rampartctl" local init --run-dir "$run" --allowlist "$root/Deploy/policy/allowlist.yaml" \
         --superuser-url-file "$run/secrets/pg-superuser.url" --regions "$regions"

@@ -115,3 +115,29 @@ struct APIKeyCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// `rampartctl oauth-client create`: registers a partner application for a tenant.
+struct OAuthClientCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "oauth-client", abstract: "Manage OAuth clients.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register an OAuth client and print its id and secret once, as JSON.")
+        @OptionGroup var operatorOptions: OperatorOptions
+        @Option(help: "Region.") var region: String
+        @Option(help: "Tenant slug.") var tenant: String
+        @Option(help: "A name the tenant's users see on the consent page.") var name: String
+        @Option(help: "An exact redirect URI (repeat for several).") var redirectUri: [String] = []
+        @Option(help: "Comma-separated scopes the client may ask for, e.g. tickets:read.") var scopes: String
+        @Flag(help: "A public client (browser or mobile app): no secret, PKCE required.") var `public` = false
+
+        func run() async throws {
+            let body: [String: Any] = ["name": name, "redirect_uris": redirectUri, "scopes": scopes.split(separator: ",").map(String.init), "public": `public`]
+            let created = try await OperatorClient.call(operatorOptions, .POST, .identity, region: region, path: "/internal/v1/operator/tenants/\(tenant)/oauth-clients", body: body)
+            guard let answer = created as? [String: Any], let id = answer["client_id"] as? String else { throw ControlError("identity answered without a client id") }
+            var printed: [String: Any] = ["client_id": id]
+            if let secret = answer["client_secret"] as? String { printed["client_secret"] = secret }
+            let data = try JSONSerialization.data(withJSONObject: printed, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
