@@ -51,12 +51,13 @@ public struct ServiceRuntime: Sendable {
             try await Database.probe(url, logger: logger)
             if let migrationURL = config.migrationDatabase {
                 try await Database.probe(migrationURL, logger: logger)
-                try await Database.withTemporaryClient(migrationURL, logger: logger) { client in
+                // Reachability is settled by the probe; migrating may take a while on a busy server.
+                try await Database.withTemporaryClient(migrationURL, logger: logger, timeout: .seconds(180)) { client in
                     try await schemaRunner.migrate(client: client, logger: logger)
                 }
             }
             let region = config.region
-            try await Database.withTemporaryClient(url, logger: logger) { client in
+            try await Database.withTemporaryClient(url, logger: logger, timeout: .seconds(60)) { client in
                 let probe = Database(client: client, logger: logger)
                 guard try await probe.recordedRegion() == region.rawValue else {
                     throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "database does not belong to region \(region)")

@@ -80,6 +80,10 @@ struct IdentityPagesTests {
             let enroll = try await world.call(.POST, "/account/two-factor", body: OAuthWorld.form(["current_password": OAuthWorld.password, "csrf_token": world.csrf]), principal: world.principal)
             #expect(enroll.status == 200)
             #expect(enroll.text.contains("otpauth://totp/"))
+            // The QR code on the page encodes exactly the enrollment URI (the encoder itself is checked against python-qrcode).
+            let uri = try #require(enroll.text.range(of: #"<a href=""#).map { String(enroll.text[$0.upperBound...].prefix { $0 != "\"" }) })
+                .replacingOccurrences(of: "&amp;", with: "&")
+            #expect(enroll.text.contains(try QRCode(text: uri, correction: .medium).svg(label: "QR code to add this account to an authenticator app")))
             let key = try #require(enroll.text.range(of: "Key: <code>").map { String(enroll.text[$0.upperBound...].prefix { $0 != "<" }) })
             let totp = TOTP(secret: try #require(IdentityRoutesTests.base32Decode(key)))
             let step = totp.step(at: .now)

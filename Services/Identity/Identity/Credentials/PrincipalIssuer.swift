@@ -58,7 +58,7 @@ public struct PrincipalIssuer: Sendable {
     }
 
     private func activeTenant(_ tenantSlug: String) async throws -> Result<Tenant, Refusal> {
-        guard let slug = TenantSlug(rawValue: tenantSlug), let tenant = try await tenants.find(slug: slug) else {
+        guard let slug = TenantSlug(rawValue: tenantSlug), let tenant = try await tenants.findForResolution(slug: slug) else {
             return .failure(.unknownTenant)
         }
         guard tenant.status == .active else { return .failure(.tenantNotActive) }

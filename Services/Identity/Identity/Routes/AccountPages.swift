@@ -132,6 +132,7 @@ struct AccountPages: Sendable {
         var response = HTMLPage(title: "Scan the code", body: """
             \(HTMLPage.alert(error))
             <p>Scan this code with your authenticator app, or enter the key by hand.</p>
+            \(Self.qrCode(uri))
             <p>Key: <code>\(HTMLPage.escape(secret))</code></p>
             <p><a href="\(HTMLPage.escape(uri))">Open in an authenticator app on this device</a></p>
             <form method="post" action="/account/two-factor/confirm">\(HTMLPage.hidden("csrf_token", csrf.token(for: session)))
@@ -142,6 +143,11 @@ struct AccountPages: Sendable {
             """).response()
         response.headers[.cacheControl] = "no-store"
         return response
+    }
+
+    /// The enrollment URI as an inline SVG QR code (markup, so the page's CSP needs no image source).
+    static func qrCode(_ uri: String) -> String {
+        (try? QRCode(text: uri, correction: .medium))?.svg(label: "QR code to add this account to an authenticator app") ?? ""
     }
 
     static func signInFirst(_ request: Request) -> Response {

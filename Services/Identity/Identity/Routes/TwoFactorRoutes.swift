@@ -28,6 +28,13 @@ struct TwoFactorRoutes: Sendable {
     struct Enrollment: ResponseEncodable {
         var secret: String
         var uri: String
+        /// The URI as an SVG QR code, for clients that show it.
+        var qrSVG: String
+
+        enum CodingKeys: String, CodingKey {
+            case secret, uri
+            case qrSVG = "qr_svg"
+        }
     }
 
     struct Confirm: Decodable {
@@ -50,9 +57,9 @@ struct TwoFactorRoutes: Sendable {
             try await reauthenticate(user, body.currentPassword)
             do {
                 let totp = try await twoFactor.enroll(user)
-                return EditedResponse(status: .ok, headers: IdentityRequest.secretHeaders, response: Enrollment(
-                    secret: Base32.encode(totp.secret), uri: totp.provisioningURI(issuer: "Rampart (\(context.principal.tenantSlug))", account: user.email.rawValue)
-                ))
+                let uri = totp.provisioningURI(issuer: "Rampart (\(context.principal.tenantSlug))", account: user.email.rawValue)
+                return EditedResponse(status: .ok, headers: IdentityRequest.secretHeaders,
+                                      response: Enrollment(secret: Base32.encode(totp.secret), uri: uri, qrSVG: AccountPages.qrCode(uri)))
             } catch TwoFactorRepository.TwoFactorError.alreadyEnabled {
                 throw ProblemError(status: .conflict, code: "totp_already_enabled", title: "TOTP already enabled")
             }

@@ -104,7 +104,9 @@ public struct APIKeyRepository: Sendable {
                     return .failure(.userInactive)
                 }
                 try await connection.query("""
-                    UPDATE api_keys SET last_used_at = now(), last_used_ip = \(clientIP)::inet WHERE id = \(credential.id)
+                    UPDATE api_keys SET last_used_at = now(), last_used_ip = \(clientIP)::inet
+                    WHERE id = \(credential.id) AND (last_used_at IS NULL OR last_used_at < now() - interval '30 seconds'
+                                                    OR last_used_ip IS DISTINCT FROM \(clientIP)::inet)
                     """, logger: database.logger)
                 // A key never carries more than its owner's current role grants.
                 let granted = Set(user.role.permissions.compactMap(\.scope))

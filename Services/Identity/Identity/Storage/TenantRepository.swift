@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import PostgresNIO
 import RampartCore
 import RampartStorage
@@ -8,10 +9,12 @@ import RampartStorage
 public struct TenantRepository: Sendable {
     public let database: Database
     public let region: Region
+    let recent: TenantLookupCache
 
-    public init(database: Database, region: Region) {
+    public init(database: Database, region: Region, cacheLifetime: Duration = .seconds(5)) {
         self.database = database
         self.region = region
+        recent = TenantLookupCache(lifetime: cacheLifetime)
     }
 
     /// Creates a tenant in this region; the slug must be free in this region.
@@ -41,6 +44,16 @@ public struct TenantRepository: Sendable {
     /// The tenant with `slug` in this region, or `nil`.
     public func find(slug: TenantSlug) async throws -> Tenant? {
         try await select("WHERE slug = $1", binds: slug.rawValue).first
+    }
+
+    /// The tenant for `slug` as principal resolution needs it on every request: remembered for a
+    /// few seconds, forgotten at once when this process changes its status. Other identity
+    /// replicas see a suspension within `cacheLifetime`.
+    public func findForResolution(slug: TenantSlug) async throws -> Tenant? {
+        if let cached = recent.tenant(slug.rawValue) { return cached }
+        guard let tenant = try await find(slug: slug) else { return nil }
+        recent.remember(tenant)
+        return tenant
     }
 
     /// Every tenant of the region, oldest first.
@@ -74,6 +87,7 @@ public struct TenantRepository: Sendable {
             ), on: connection, logger: database.logger)
         }
         tenant.status = status
+        recent.forget(tenant.slug.rawValue)
         return tenant
     }
 
@@ -93,5 +107,35 @@ public struct TenantRepository: Sendable {
             tenants.append(Tenant(id: TenantID(rawValue: id), slug: slug, displayName: name, region: region, plan: plan, status: status, createdAt: created))
         }
         return tenants
+    }
+}
+
+/// Tenants looked up recently, by slug, each for a short lifetime; bounded in size.
+final class TenantLookupCache: Sendable {
+    private let entries = Mutex<[String: (tenant: Tenant, until: ContinuousClock.Instant)]>([:])
+    private let lifetime: Duration
+    private static let capacity = 10_000
+
+    init(lifetime: Duration) {
+        self.lifetime = lifetime
+    }
+
+    func tenant(_ slug: String) -> Tenant? {
+        entries.withLock { entries in
+            guard let entry = entries[slug], entry.until > .now else { return nil }
+            return entry.tenant
+        }
+    }
+
+    func remember(_ tenant: Tenant) {
+        guard lifetime > .zero else { return }
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[tenant.slug.rawValue] = (tenant, .now + lifetime)
+        }
+    }
+
+    func forget(_ slug: String) {
+        _ = entries.withLock { $0.removeValue(forKey: slug) }
     }
 }
