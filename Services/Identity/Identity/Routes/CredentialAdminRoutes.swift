@@ -53,15 +53,11 @@ struct CredentialAdminRoutes: Sendable {
         }
     }
 
-    struct List<Item: Encodable & Sendable>: ResponseEncodable {
-        var data: [Item]
-    }
-
     func register(on router: Router<ServiceRequestContext>) {
         let keys = router.group("/api/v1/api-keys", context: AuthenticatedContext.self)
-        keys.get { _, context -> List<APIKeyRepository.Record> in
+        keys.get { _, context -> DataList<APIKeyRepository.Record> in
             try Self.requireSecurityAdmin(context.principal)
-            return List(data: try await apiKeys.list(tenant: context.principal.tenantID))
+            return DataList(data: try await apiKeys.list(tenant: context.principal.tenantID))
         }
         keys.post { request, context -> EditedResponse<OperatorRoutes.CreatedAPIKey> in
             let actor = try Self.requireSecurityAdmin(context.principal)
@@ -85,9 +81,9 @@ struct CredentialAdminRoutes: Sendable {
         }
 
         let oauth = router.group("/api/v1/oauth-clients", context: AuthenticatedContext.self)
-        oauth.get { _, context -> List<OAuthClient> in
+        oauth.get { _, context -> DataList<OAuthClient> in
             try Self.requireSecurityAdmin(context.principal)
-            return List(data: try await clients.list(tenant: context.principal.tenantID))
+            return DataList(data: try await clients.list(tenant: context.principal.tenantID))
         }
         oauth.post { request, context -> EditedResponse<CreatedClient> in
             let actor = try Self.requireSecurityAdmin(context.principal)

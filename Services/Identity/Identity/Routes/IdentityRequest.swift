@@ -38,6 +38,11 @@ enum IdentityRequest {
     }
 }
 
+/// A list answer: `{"data": [...]}`.
+struct DataList<Item: Encodable & Sendable>: ResponseEncodable {
+    var data: [Item]
+}
+
 extension Tenant: ResponseEncodable {}
 extension User: ResponseEncodable {}
 extension APIKeyRepository.Record: ResponseEncodable {}

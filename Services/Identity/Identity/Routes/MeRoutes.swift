@@ -13,10 +13,6 @@ struct MeRoutes: Sendable {
     let sessions: SessionRepository
     let region: Region
 
-    struct SessionList: ResponseEncodable {
-        var data: [SessionRepository.Listed]
-    }
-
     struct Me: ResponseEncodable {
         struct TenantRef: Codable {
             var id: TenantID
@@ -76,9 +72,9 @@ struct MeRoutes: Sendable {
             )
         }
         let own = router.group("/api/v1/me/sessions", context: AuthenticatedContext.self)
-        own.get { _, context -> SessionList in
+        own.get { _, context -> DataList<SessionRepository.Listed> in
             let user = try await MeRoutes.sessionUser(context, users: users)
-            return SessionList(data: try await sessions.list(user: user.id, tenant: user.tenantID))
+            return DataList(data: try await sessions.list(user: user.id, tenant: user.tenantID))
         }
         own.delete("{id}") { _, context -> Response in
             let user = try await MeRoutes.sessionUser(context, users: users)

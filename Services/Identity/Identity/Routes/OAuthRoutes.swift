@@ -197,7 +197,8 @@ struct OAuthRoutes: Sendable {
         }
     }
 
-    struct TokenResponse: Encodable {
+    /// An access token (and refresh token) as RFC 6749 §5.1 returns it; also the token exchange's answer.
+    struct TokenResponse: ResponseEncodable {
         var accessToken: String
         var tokenType = "Bearer"
         var expiresIn: Int

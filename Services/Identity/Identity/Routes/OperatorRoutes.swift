@@ -64,15 +64,11 @@ struct OperatorRoutes: Sendable {
         var record: APIKeyRepository.Record
     }
 
-    struct TenantList: ResponseEncodable {
-        var data: [Tenant]
-    }
-
     func register(on router: Router<ServiceRequestContext>) {
         let group = router.group("/internal/v1/operator/tenants")
         group.get { _, context in
             _ = try operatorActor(context)
-            return TenantList(data: try await tenants.list())
+            return DataList(data: try await tenants.list())
         }
         group.post { request, context -> EditedResponse<Tenant> in
             let actor = try operatorActor(context)

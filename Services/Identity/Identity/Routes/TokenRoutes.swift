@@ -22,22 +22,8 @@ struct TokenRoutes: Sendable {
         }
     }
 
-    struct Exchanged: ResponseEncodable {
-        var accessToken: String
-        var tokenType = "Bearer"
-        var expiresIn: Int
-        var scope: String
-
-        enum CodingKeys: String, CodingKey {
-            case scope
-            case accessToken = "access_token"
-            case tokenType = "token_type"
-            case expiresIn = "expires_in"
-        }
-    }
-
     func register(on router: Router<ServiceRequestContext>) {
-        router.group("/api/v1/tokens", context: AuthenticatedContext.self).post { request, context -> EditedResponse<Exchanged> in
+        router.group("/api/v1/tokens", context: AuthenticatedContext.self).post { request, context -> EditedResponse<OAuthRoutes.TokenResponse> in
             let principal = context.principal
             guard principal.tokenID == nil else { throw Self.notExchangeable }
             let body = try await IdentityRequest.decode(Exchange.self, from: request, context: context)
@@ -67,7 +53,7 @@ struct TokenRoutes: Sendable {
             }
             let issued = try await tokens.issue(grant, lifetime: TimeInterval(lifetime), refresh: false)
             return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders,
-                                  response: Exchanged(accessToken: issued.accessToken, expiresIn: issued.expiresIn, scope: issued.scopes.joined(separator: " ")))
+                                  response: OAuthRoutes.TokenResponse(issued))
         }
     }
 
