@@ -1,0 +1,134 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+
+/// Time limits of a public HTTP/1.1 connection, and clean answers to unparseable requests.
+///
+/// - from connection start (TLS handshake included) to a complete request head: `headerRead`;
+/// - between two pieces of a request body: `bodyRead`;
+/// - a kept-alive connection waiting for its next request (and that request's head): `idle`.
+///
+/// Past a limit the connection is closed: a client sending one byte a second is cut off. A head
+/// the decoder refuses (too many or too large headers, malformed syntax) is answered 431 or 400
+/// with the security headers and a request id, then the connection is closed.
+final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    struct Limits: Sendable {
+        var headerRead: TimeAmount
+        var bodyRead: TimeAmount
+        var idle: TimeAmount
+    }
+
+    let limits: Limits
+    private let logger: Logger
+    private var timer: Scheduled<Void>?
+    private var answeredError = false
+    private var closeAfterResponse = false
+
+    init(limits: Limits, logger: Logger) {
+        self.limits = limits
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { arm(context, limits.headerRead, reason: "header_read") }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(context, limits.headerRead, reason: "header_read")
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        disarm()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        disarm()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            let hasBody = head.headerFields[.transferEncoding] != nil || (head.headerFields[.contentLength].flatMap { Int($0) } ?? 0) > 0
+            if hasBody { arm(context, limits.bodyRead, reason: "body_read") } else { disarm() }
+        case .body:
+            arm(context, limits.bodyRead, reason: "body_read")
+        case .end:
+            disarm()
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let part = unwrapOutboundIn(data)
+        if case .head(let head) = part, head.headerFields[.connection]?.lowercased() == "close" {
+            closeAfterResponse = true
+        }
+        if case .end = part, closeAfterResponse {
+            // The edge answered without reading the whole request (413): nothing more is read.
+            let channel = context.channel
+            context.writeAndFlush(data).whenComplete { _ in channel.close(promise: nil) }
+            promise?.succeed()
+            return
+        }
+        if case .end = part {
+            // The response is complete: the connection now waits for its next request.
+            let written = context.eventLoop.makePromise(of: Void.self)
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            written.futureResult.whenSuccess {
+                let (handler, context) = bound.value
+                if context.channel.isActive { handler.arm(context, handler.limits.idle, reason: "idle") }
+            }
+            written.futureResult.cascade(to: promise)
+            context.write(data, promise: written)
+            return
+        }
+        context.write(data, promise: promise)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parseError = error as? HTTPParserError, !answeredError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        answeredError = true
+        disarm()
+        let tooLarge = parseError == .headerOverflow
+        let problem = tooLarge ? EdgeProblem.headersTooLarge : EdgeProblem.badRequest
+        logger.info("edge.request.unparseable", metadata: ["reason": "\(tooLarge ? "headers_too_large" : "malformed")"])
+        let requestID = EdgeRequestID.make()
+        let body = problem.document(requestID: requestID)
+        var head = HTTPResponse(status: problem.status, headerFields: problem.headers)
+        head.headerFields[.contentType] = "application/problem+json"
+        ResponseHygiene.apply(to: &head.headerFields, requestID: requestID)
+        head.headerFields[.connection] = "close"
+        head.headerFields[.contentLength] = String(body.readableBytes)
+        let channel = context.channel
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func arm(_ context: ChannelHandlerContext, _ timeout: TimeAmount, reason: String) {
+        timer?.cancel()
+        let logger = logger
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(in: timeout) {
+            logger.info("edge.connection.timeout", metadata: ["reason": "\(reason)"])
+            channel.close(promise: nil)
+        }
+    }
+
+    private func disarm() {
+        timer?.cancel()
+        timer = nil
+    }
+}

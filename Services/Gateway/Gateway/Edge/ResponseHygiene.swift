@@ -1,0 +1,38 @@
+import HTTPTypes
+import RampartTransport
+
+/// Headers every public response carries, whatever produced it.
+public enum ResponseHygiene {
+    /// Two years, subdomains included (every tenant host is a subdomain of the base domain).
+    public static let strictTransportSecurity = "max-age=63072000; includeSubDomains"
+    /// The CSP of HTML responses: nothing from elsewhere, no inline script, no framing.
+    public static let htmlContentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    /// The CSP of every other response: nothing at all may be loaded or framed.
+    public static let apiContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'"
+
+    /// Sets the security headers on `headers` (`https`: false on the redirect port, where HSTS is meaningless).
+    public static func apply(to headers: inout HTTPFields, requestID: String, https: Bool = true) {
+        headers[.requestID] = requestID
+        if https { headers[.strictTransportSecurity] = strictTransportSecurity }
+        headers[.xContentTypeOptions] = "nosniff"
+        headers[.referrerPolicy] = "strict-origin-when-cross-origin"
+        headers[.xFrameOptions] = "DENY"
+        let isHTML = headers[.contentType]?.lowercased().hasPrefix("text/html") == true
+        if isHTML || headers[.contentSecurityPolicy] == nil {
+            headers[.contentSecurityPolicy] = isHTML ? htmlContentSecurityPolicy : apiContentSecurityPolicy
+        }
+        headers[.server] = "rampart"
+        headers[.xPoweredBy] = nil
+    }
+}
+
+extension HTTPField.Name {
+    static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+    static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+    static let xForwardedHost = HTTPField.Name("X-Forwarded-Host")!
+    static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
+    static let xPoweredBy = HTTPField.Name("X-Powered-By")!
+}
