@@ -9,10 +9,11 @@ import RampartTransport
 /// docs/gateway.md). The WAF and rate limiter plug into ``EdgeInspection``; until they land the
 /// edge runs ``PassThroughInspection``.
 public enum GatewayService {
-    /// Prepares the runtime and builds the application (internal listener plus public edge).
-    public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
+    /// Prepares the runtime and builds the application (internal listener plus public edge);
+    /// `accessLog` is where the edge's access lines go (standard output unless a test captures them).
+    public static func buildApplication(_ config: ServiceConfig, accessLog: AccessLog = AccessLog()) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: [])
-        let edge = try EdgeSettings.load(config).map { try EdgeServer.services(settings: $0, runtime: runtime) } ?? []
+        let edge = try EdgeSettings.load(config).map { try EdgeServer.services(settings: $0, runtime: runtime, accessLog: accessLog) } ?? []
         return try ServiceApplication.build(runtime: runtime, services: edge)
     }
 }

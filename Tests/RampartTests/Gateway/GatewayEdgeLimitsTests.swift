@@ -1,0 +1,91 @@
+import Foundation
+@testable import Gateway
+import NIOCore
+import NIOPosix
+import RampartCore
+import RampartSecurity
+import Testing
+
+/// Time and connection limits, against a gateway of their own (1 s to read a head, 4 connections
+/// per address) so the suite's shared edge is not disturbed.
+@Suite("Gateway: edge time and connection limits", .serialized)
+struct GatewayEdgeLimitsTests {
+    struct Limited: Sendable {
+        let pki: TestPKI
+        let httpsPort: Int
+    }
+
+    static let shared = Task<Limited, any Error> {
+        let pki = try TestPKI()
+        let endpoints: [String: Any] = ["regions": ["eu": [String: String](), "us": [String: String]()]]
+        let (port, _) = try await EdgeFixture.startGateway(
+            pki: pki, signingKey: .generate(), endpoints: endpoints,
+            policy: try EdgeFixture.policy(headerTimeoutMilliseconds: 1000, connectionsPerIP: 4), accessLog: AccessLog(sink: .init { _ in })
+        )
+        return Limited(pki: pki, httpsPort: port)
+    }
+
+    func connect(_ port: Int) async throws -> any Channel {
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+    }
+
+    /// Whether `channel` is closed by the other side within `limit`.
+    func closes(_ channel: any Channel, within limit: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await channel.closeFuture.get()) != nil || true }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    @Test func aSilentConnectionIsCutOffAfterTheHeaderReadTimeout() async throws {
+        let edge = try await Self.shared.value
+        let start = ContinuousClock.now
+        let channel = try await connect(edge.httpsPort)
+        #expect(await closes(channel, within: .seconds(3)))
+        #expect(start.duration(to: .now) >= .milliseconds(900))
+    }
+
+    @Test func aClientDribblingItsHeadIsCutOff() async throws {
+        let edge = try await Self.shared.value
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["s_client", "-quiet", "-connect", "127.0.0.1:\(edge.httpsPort)", "-servername", "acme.eu.localhost"]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let start = ContinuousClock.now
+        // One header line every 200 ms: the head never completes; the 1 s header timer ends it.
+        let lines = ["GET /api/v1/me HTTP/1.1\r\n", "Host: acme.eu.localhost\r\n"] + (0..<20).map { "X-Slow-\($0): 1\r\n" }
+        for line in lines where process.isRunning {
+            try? input.fileHandleForWriting.write(contentsOf: Data(line.utf8))
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let cutOffAfter = start.duration(to: .now)
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        #expect(cutOffAfter < .milliseconds(3500), "the slow client was not cut off (\(cutOffAfter))")
+    }
+
+    @Test func connectionsPerAddressAreBounded() async throws {
+        let edge = try await Self.shared.value
+        var open: [any Channel] = []
+        for _ in 0..<4 { open.append(try await connect(edge.httpsPort)) }
+        let fifth = try await connect(edge.httpsPort)
+        #expect(await closes(fifth, within: .milliseconds(500)))
+        let stillOpen = open.filter { $0.isActive }.count
+        #expect(stillOpen == 4)
+        for channel in open { try? await channel.close() }
+        try await Task.sleep(for: .milliseconds(100))
+        let again = try await connect(edge.httpsPort)
+        #expect(await !closes(again, within: .milliseconds(300)))
+        try? await again.close()
+    }
+}
