@@ -104,8 +104,9 @@ struct EdgeFixture: Sendable {
             .appendingPathComponent("gateway/edge.yaml").path
     }
 
-    /// Starts an eu gateway fronting eu and us with its public listeners; returns (https, redirect) ports.
-    static func startGateway(pki: TestPKI, signingKey: PrincipalSigningKey, endpoints: [String: Any], policy: String, accessLog: AccessLog) async throws -> (Int, Int) {
+    /// Configuration of an eu gateway fronting eu and us with its public listeners, and its
+    /// (internal, https, redirect) ports.
+    static func gatewayValues(pki: TestPKI, signingKey: PrincipalSigningKey, endpoints: [String: Any], policy: String) throws -> (values: [String: String], ports: (Int, Int, Int)) {
         let directory = pki.directory.appendingPathComponent("edge-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let usGateway = try pki.ca.issue(identity: .service(.gateway, us))
@@ -131,6 +132,12 @@ struct EdgeFixture: Sendable {
         values["RAMPART_UPSTREAMS"] = directory.appendingPathComponent("endpoints.json").path
         values["RAMPART_EDGE_REGIONS"] = "eu,us"
         values["RAMPART_EDGE_PKI_DIR"] = directory.path
+        return (values, (internalPort, httpsPort, redirectPort))
+    }
+
+    /// Starts an eu gateway fronting eu and us in this process; returns (https, redirect) ports.
+    static func startGateway(pki: TestPKI, signingKey: PrincipalSigningKey, endpoints: [String: Any], policy: String, accessLog: AccessLog) async throws -> (Int, Int) {
+        let (values, (_, httpsPort, redirectPort)) = try gatewayValues(pki: pki, signingKey: signingKey, endpoints: endpoints, policy: policy)
         let config = try ServiceConfig(service: .gateway, source: ConfigSource(values: values))
         let app = try await GatewayService.buildApplication(config, accessLog: accessLog)
         let group = ServiceGroup(configuration: .init(services: [app], logger: TestDatabase.logger))
