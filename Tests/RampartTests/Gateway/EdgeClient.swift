@@ -87,4 +87,13 @@ enum EdgeClient {
         let text = String(decoding: output, as: UTF8.self) + errors
         return (status == 0 && text.contains("CONNECTION ESTABLISHED"), text)
     }
+
+    /// Sends `request` verbatim over TLS (SNI `serverName`) and returns everything the server
+    /// wrote until it closed the connection or `openssl s_client` gave up after 10 s.
+    static func raw(port: Int, serverName: String, ca: String, request: String) async throws -> String {
+        let (_, output, _) = try await run("/usr/bin/timeout", [
+            "10", "/usr/bin/openssl", "s_client", "-quiet", "-ign_eof", "-connect", "127.0.0.1:\(port)", "-servername", serverName, "-CAfile", ca,
+        ], stdin: Data(request.utf8))
+        return String(decoding: output, as: UTF8.self)
+    }
 }

@@ -150,4 +150,25 @@ struct GatewayEdgeAuthTests {
         let text = edge.accessLog.all.filter { $0.contains(id) }.joined()
         #expect(!text.contains("do-not-log") && !text.contains(edge.acmeKey))
     }
+
+    @Test func ambiguousRequestsAreRefusedAndAnOversizedBodyEndsTheConnection() async throws {
+        let edge = try await fixture()
+        let host = "acme.eu.localhost"
+        let key = "Authorization: Bearer \(edge.acmeKey)"
+        // Two Host headers: which one names the tenant would be a guess.
+        let twoHosts = try await EdgeClient.raw(port: edge.httpsPort, serverName: host, ca: edge.pki.caPath, request:
+            "GET /api/v1/tickets/echo HTTP/1.1\r\nHost: \(host)\r\nHost: beta.eu.localhost\r\n\(key)\r\nConnection: close\r\n\r\n")
+        #expect(twoHosts.hasPrefix("HTTP/1.1 400"), "\(twoHosts)")
+        // Content-Length and Transfer-Encoding together (request smuggling): never forwarded.
+        let smuggled = try await EdgeClient.raw(port: edge.httpsPort, serverName: host, ca: edge.pki.caPath, request:
+            "POST /api/v1/tickets/echo HTTP/1.1\r\nHost: \(host)\r\n\(key)\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /api/v1/me HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+        #expect(smuggled.hasPrefix("HTTP/1.1 400"), "\(smuggled)")
+        #expect(!smuggled.contains("\"principalTenant\""))
+        // Too large a body, declared: 413, then the connection is closed — the pipelined request after it is never answered.
+        let oversized = try await EdgeClient.raw(port: edge.httpsPort, serverName: host, ca: edge.pki.caPath, request:
+            "POST /api/v1/tickets/echo HTTP/1.1\r\nHost: \(host)\r\n\(key)\r\nContent-Length: 100000\r\n\r\n" + String(repeating: "x", count: 2000))
+        #expect(oversized.hasPrefix("HTTP/1.1 413"), "\(oversized)")
+        #expect(oversized.lowercased().contains("connection: close"))
+        #expect(oversized.components(separatedBy: "HTTP/1.1 ").count == 2)
+    }
 }
