@@ -9,6 +9,8 @@ enum EdgeClient {
         /// Lowercased names; the last value of each.
         var headers: [String: String]
         var body: Data
+        /// `HTTP/1.1` or `HTTP/2`.
+        var version = ""
 
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:] }
         var text: String { String(decoding: body, as: UTF8.self) }
@@ -43,12 +45,13 @@ enum EdgeClient {
 
     /// `method url` through curl, resolving the URL's host to 127.0.0.1 and trusting `ca`.
     static func request(
-        _ url: String, method: String = "GET", ca: String, headers: [String] = [], body: Data? = nil, extra: [String] = []
+        _ url: String, method: String = "GET", ca: String, headers: [String] = [], body: Data? = nil, extra: [String] = [],
+        http2: Bool = false
     ) async throws -> Reply {
         guard let components = URLComponents(string: url), let host = components.host, let port = components.port else {
             throw TestSetupError("bad test URL \(url)")
         }
-        var arguments = ["-sS", "--http1.1", "--max-time", "20", "--resolve", "\(host):\(port):127.0.0.1", "--cacert", ca,
+        var arguments = ["-sS", http2 ? "--http2" : "--http1.1", "--max-time", "20", "--resolve", "\(host):\(port):127.0.0.1", "--cacert", ca,
                          "-X", method, "-D", "-", "-o", "-"]
         if method == "HEAD" { arguments += ["-I"] }
         for header in headers { arguments += ["-H", header] }
@@ -67,13 +70,14 @@ enum EdgeClient {
             let head = String(decoding: rest[rest.startIndex..<end.lowerBound], as: UTF8.self)
             let lines = head.components(separatedBy: "\r\n")
             let status = Int(lines[0].split(separator: " ").dropFirst().first ?? "") ?? 0
+            let version = String(lines[0].split(separator: " ").first ?? "")
             var headers: [String: String] = [:]
             for line in lines.dropFirst() {
                 guard let colon = line.firstIndex(of: ":") else { continue }
                 headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             }
             rest = rest[end.upperBound...]
-            reply = Reply(status: status, headers: headers, body: Data(rest))
+            reply = Reply(status: status, headers: headers, body: Data(rest), version: version)
         }
         guard let reply else { throw TestSetupError("no HTTP response in curl output") }
         return reply

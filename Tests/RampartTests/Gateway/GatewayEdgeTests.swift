@@ -36,11 +36,13 @@ struct GatewayEdgeTests {
         let tls13 = try await EdgeClient.handshake(port: edge.httpsPort, serverName: host, ca: edge.pki.caPath, options: ["-tls1_3", "-alpn", "h2,http/1.1"])
         #expect(tls13.succeeded, "\(tls13.output)")
         #expect(tls13.output.contains("Protocol version: TLSv1.3"))
-        // ALPN: http/1.1 is chosen from the client's offer (HTTP/2 is not served yet).
-        let (_, full, _) = try await EdgeClient.run("/usr/bin/openssl", [
-            "s_client", "-connect", "127.0.0.1:\(edge.httpsPort)", "-servername", host, "-CAfile", edge.pki.caPath, "-alpn", "h2,http/1.1",
-        ], stdin: Data("Q\n".utf8))
-        #expect(String(decoding: full, as: UTF8.self).contains("ALPN protocol: http/1.1"))
+        // ALPN: h2 when offered, http/1.1 for clients that offer only that.
+        for (offer, chosen) in [("h2,http/1.1", "h2"), ("http/1.1", "http/1.1")] {
+            let (_, full, _) = try await EdgeClient.run("/usr/bin/openssl", [
+                "s_client", "-connect", "127.0.0.1:\(edge.httpsPort)", "-servername", host, "-CAfile", edge.pki.caPath, "-alpn", offer,
+            ], stdin: Data("Q\n".utf8))
+            #expect(String(decoding: full, as: UTF8.self).contains("ALPN protocol: \(chosen)\n"), "\(offer)")
+        }
     }
 
     // MARK: Response hygiene
@@ -142,5 +144,29 @@ struct GatewayEdgeTests {
             #expect(reply.status == 400, "\(path)")
             #expect(reply.json["code"] as? String == "bad_path", "\(path)")
         }
+    }
+
+    @Test func http2GetsTheSameRoutingHeadersAndLimits() async throws {
+        let edge = try await fixture()
+        let echo = url(edge, "acme.eu.localhost", "/api/v1/tickets/echo")
+        let reply = try await EdgeClient.request(echo, ca: edge.pki.caPath, headers: [
+            "Authorization: Bearer \(edge.acmeKey)", "X-Rampart-Principal: forged", "X-Forwarded-For: 10.0.0.1",
+        ], http2: true)
+        #expect(reply.version == "HTTP/2")
+        #expect(reply.status == 200)
+        #expect(reply.json["principalTenant"] as? String == "acme")
+        let seen = try #require(reply.json["headers"] as? [String: String])
+        #expect(seen["x-forwarded-for"] == "127.0.0.1")
+        #expect(seen["x-rampart-principal"] != "forged")
+        #expect(reply.headers["strict-transport-security"] != nil && reply.headers["x-request-id"] != nil)
+        let anonymous = try await EdgeClient.request(echo, ca: edge.pki.caPath, http2: true)
+        #expect(anonymous.status == 401)
+        let misdirected = try await EdgeClient.request(echo, ca: edge.pki.caPath, headers: ["Host: beta.eu.localhost"], http2: true)
+        #expect(misdirected.status == 421)
+        let crowded = try await EdgeClient.request(echo, ca: edge.pki.caPath, headers: (0..<40).map { "X-Filler-\($0): \($0)" }, http2: true)
+        #expect(crowded.status == 431)
+        let oversized = try await EdgeClient.request(echo, method: "POST", ca: edge.pki.caPath,
+                                                     headers: ["Authorization: Bearer \(edge.acmeKey)"], body: Data(count: 70_000), http2: true)
+        #expect(oversized.status == 413)
     }
 }

@@ -34,12 +34,14 @@ public struct EdgeResponder: HTTPResponder {
             requestID: requestID, clientIP: context.clientIP, host: request.head.authority, method: request.method.rawValue,
             route: "unmatched", status: 0, bytes: 0, duration: .zero
         )
+        let connection = await EdgeChannel.connection(of: context.channel)
         var response: Response
         do {
-            response = try await handle(request, context: context, requestID: requestID, entry: &entry)
+            response = try await handle(request, context: context, connection: connection, requestID: requestID, entry: &entry)
         } catch let problem as EdgeProblem {
             response = problem.response(requestID: requestID)
-            if problem.status == .contentTooLarge { response.headers[.connection] = "close" }
+            // The rest of an oversized body is not read: an HTTP/1.1 connection ends after the answer.
+            if problem.status == .contentTooLarge, !connection.isHTTP2 { response.headers[.connection] = "close" }
         } catch {
             logger.error("edge.request.failed", metadata: ["request.id": "\(requestID)", "error.type": "\(type(of: error))"])
             response = EdgeProblem(.internalServerError, code: "internal_error", title: "Internal error",
@@ -50,18 +52,26 @@ public struct EdgeResponder: HTTPResponder {
         return Self.loggingWhenWritten(response, entry: entry, start: start, accessLog: accessLog)
     }
 
-    private func handle(_ request: Request, context: Context, requestID: String, entry: inout AccessLog.Entry) async throws -> Response {
+    private func handle(
+        _ request: Request, context: Context, connection: (serverName: String?, isHTTP2: Bool), requestID: String, entry: inout AccessLog.Entry
+    ) async throws -> Response {
         let target = request.head.path ?? "/"
         if request.method == .get || request.method == .head, target.split(separator: "?").first == Substring(SecurityTxt.path) {
             entry.route = SecurityTxt.path
             return securityTxt.response(hostName: request.head.authority.flatMap(EdgeHost.name(of:)), port: httpsPort)
         }
-        // One Host only (HTTP/1.1 moves the first into the authority; a second would be a smuggling attempt).
-        guard request.headers[values: HTTPField.Name("Host")!].isEmpty else { throw EdgeProblem.badRequest }
-        guard let authority = request.head.authority, let hostName = EdgeHost.name(of: authority),
+        // One host only: HTTP/1.1 moves the first Host into the authority, so another Host field (or,
+        // in HTTP/2, one that differs from :authority) would leave the tenant to a guess.
+        guard let authority = request.head.authority,
+              request.headers[values: .hostField].allSatisfy({ connection.isHTTP2 && $0.lowercased() == authority.lowercased() })
+        else {
+            if request.head.authority == nil, request.headers[values: .hostField].isEmpty { throw EdgeProblem.notFound }
+            throw EdgeProblem.badRequest
+        }
+        guard let hostName = EdgeHost.name(of: authority),
               let host = EdgeHost(host: authority, baseDomain: baseDomain, regions: regions)
         else { throw EdgeProblem.notFound }
-        guard await EdgeChannel.serverName(of: context.channel) == hostName else { throw EdgeProblem.misdirected }
+        guard connection.serverName == hostName else { throw EdgeProblem.misdirected }
 
         let region: Region
         let tenant: TenantSlug?

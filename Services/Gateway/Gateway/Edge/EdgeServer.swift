@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdCore
+import HummingbirdHTTP2
 import Logging
 import NIOCore
 import NIOSSL
@@ -41,7 +42,8 @@ public enum EdgeServer {
         let readLimits = RequestReadGuard.Limits(
             headerRead: .milliseconds(Int64(limits.headerReadTimeoutMilliseconds)),
             bodyRead: .milliseconds(Int64(limits.bodyReadTimeoutMilliseconds)),
-            idle: .milliseconds(Int64(limits.idleTimeoutMilliseconds))
+            idle: .milliseconds(Int64(limits.idleTimeoutMilliseconds)),
+            maxHeaderCount: limits.maxHeaderCount, maxHeaderBytes: limits.maxHeaderBytes
         )
         let edgeLogger = logger
         let http1 = HTTP1Channel.Configuration(
@@ -50,12 +52,20 @@ public enum EdgeServer {
                 maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes, maxHeaderFieldCount: limits.maxHeaderCount
             )
         )
-        let sslContext = try NIOSSLContext(configuration: tls.serverConfiguration())
+        // HTTP/2: connections without open streams close after the idle timeout; at most 100
+        // concurrent streams and 16 KiB header lists (NIOHTTP2's defaults, fixed by HummingbirdHTTP2).
+        let http2 = HTTP2ChannelConfiguration(
+            idleTimeout: .milliseconds(limits.idleTimeoutMilliseconds), gracefulCloseTimeout: .seconds(5), streamConfiguration: http1
+        )
+        let tlsConfiguration = tls.serverConfiguration()
         let connections = ConnectionLimiter(maximumPerAddress: limits.maxConnectionsPerIP)
         let https = Application(
             responder: responder,
             server: HTTPServerBuilder { responder in
-                EdgeChannel(base: HTTP1Channel(responder: responder, configuration: http1), sslContext: sslContext, limiter: connections, logger: edgeLogger)
+                EdgeChannel(
+                    base: try HTTP2UpgradeChannel(tlsConfiguration: tlsConfiguration, configuration: http2, responder: responder),
+                    limiter: connections, firstRequestTimeout: readLimits.headerRead, logger: edgeLogger
+                )
             },
             configuration: .init(address: .hostname(settings.host, port: settings.httpsPort), serverName: "rampart"),
             services: [UpstreamLifecycle(upstreams: upstreams)],

@@ -4,7 +4,7 @@ import RampartCore
 import X509
 
 /// The public listener's TLS: TLS 1.2 and 1.3 only; for 1.2 only ECDHE key exchange with AEAD
-/// ciphers (TLS 1.3 suites are all AEAD); ALPN `http/1.1`; the operator's certificate and key.
+/// ciphers (TLS 1.3 suites are all AEAD); ALPN `h2` and `http/1.1`; the operator's certificate and key.
 public struct PublicTLS: Sendable {
     public let certificateChain: [NIOSSLCertificate]
     public let privateKey: NIOSSLPrivateKey
@@ -45,7 +45,7 @@ public struct PublicTLS: Sendable {
         configuration.minimumTLSVersion = .tlsv12
         configuration.maximumTLSVersion = .tlsv13
         configuration.cipherSuiteValues = Self.tls12CipherSuites
-        configuration.applicationProtocols = ["http/1.1"]
+        configuration.applicationProtocols = ["h2", "http/1.1"]
         configuration.certificateVerification = .none
         return configuration
     }

@@ -4,7 +4,8 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 
-/// Time limits of a public HTTP/1.1 connection, and clean answers to unparseable requests.
+/// Time and size limits of a public HTTP/1.1 connection or HTTP/2 stream, and clean answers to
+/// unparseable requests.
 ///
 /// - from connection start (TLS handshake included) to a complete request head: `headerRead`;
 /// - between two pieces of a request body: `bodyRead`;
@@ -23,6 +24,9 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
         var headerRead: TimeAmount
         var bodyRead: TimeAmount
         var idle: TimeAmount
+        /// Enforced here for HTTP/2 streams; HTTP/1.1's decoder enforces them before a head exists.
+        var maxHeaderCount: Int
+        var maxHeaderBytes: Int
     }
 
     let limits: Limits
@@ -30,6 +34,9 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var timer: Scheduled<Void>?
     private var answeredError = false
     private var closeAfterResponse = false
+    /// The connection's guard; `isStream` when this handler serves an HTTP/2 stream of it.
+    private var connection: ConnectionGuard?
+    private var isStream = false
 
     init(limits: Limits, logger: Logger) {
         self.limits = limits
@@ -37,6 +44,12 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        if let own = try? context.pipeline.syncOperations.handler(type: ConnectionGuard.self) {
+            connection = own
+        } else if let parent = context.channel.parent, parent.eventLoop.inEventLoop {
+            connection = try? parent.pipeline.syncOperations.handler(type: ConnectionGuard.self)
+            isStream = connection != nil
+        }
         if context.channel.isActive { arm(context, limits.headerRead, reason: "header_read") }
     }
 
@@ -55,8 +68,16 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // After an answer of our own, the rest of that request is dropped until the close.
+        guard !answeredError else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
+            connection?.requestStarted()
+            let bytes = head.headerFields.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count + 4 }
+            if head.headerFields.count > limits.maxHeaderCount || bytes > limits.maxHeaderBytes {
+                answer(context, .headersTooLarge, reason: "headers_too_large")
+                return
+            }
             let hasBody = head.headerFields[.transferEncoding] != nil || (head.headerFields[.contentLength].flatMap { Int($0) } ?? 0) > 0
             if hasBody { arm(context, limits.bodyRead, reason: "body_read") } else { disarm() }
         case .body:
@@ -99,17 +120,22 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
             context.fireErrorCaught(error)
             return
         }
+        let tooLarge = parseError == .headerOverflow
+        answer(context, tooLarge ? .headersTooLarge : .badRequest, reason: tooLarge ? "headers_too_large" : "malformed")
+    }
+
+    /// Answers `problem` with the security headers and closes (the connection, or the HTTP/2 stream).
+    private func answer(_ context: ChannelHandlerContext, _ problem: EdgeProblem, reason: String) {
+        guard !answeredError else { return }
         answeredError = true
         disarm()
-        let tooLarge = parseError == .headerOverflow
-        let problem = tooLarge ? EdgeProblem.headersTooLarge : EdgeProblem.badRequest
-        logger.info("edge.request.unparseable", metadata: ["reason": "\(tooLarge ? "headers_too_large" : "malformed")"])
+        logger.info("edge.request.refused", metadata: ["reason": "\(reason)"])
         let requestID = EdgeRequestID.make()
         let body = problem.document(requestID: requestID)
         var head = HTTPResponse(status: problem.status, headerFields: problem.headers)
         head.headerFields[.contentType] = "application/problem+json"
         ResponseHygiene.apply(to: &head.headerFields, requestID: requestID)
-        head.headerFields[.connection] = "close"
+        if !isStream { head.headerFields[.connection] = "close" }
         head.headerFields[.contentLength] = String(body.readableBytes)
         let channel = context.channel
         context.write(wrapOutboundOut(.head(head)), promise: nil)

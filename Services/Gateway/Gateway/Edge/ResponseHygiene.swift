@@ -35,4 +35,6 @@ extension HTTPField.Name {
     static let xForwardedHost = HTTPField.Name("X-Forwarded-Host")!
     static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
     static let xPoweredBy = HTTPField.Name("X-Powered-By")!
+    /// A `Host` field left in the headers (HTTP/1.1 moves the first one into the authority).
+    static let hostField = HTTPField.Name("Host")!
 }
