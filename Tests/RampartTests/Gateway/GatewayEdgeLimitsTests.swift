@@ -6,8 +6,8 @@ import RampartCore
 import RampartSecurity
 import Testing
 
-/// Time and connection limits, against a gateway of their own (1 s to read a head, 4 connections
-/// per address) so the suite's shared edge is not disturbed.
+/// Time and connection limits, against a gateway of their own (1 s to read a head, 1 s between
+/// body pieces, 4 connections per address) so the suite's shared edge is not disturbed.
 @Suite("Gateway: edge time and connection limits", .serialized)
 struct GatewayEdgeLimitsTests {
     struct Limited: Sendable {
@@ -20,7 +20,7 @@ struct GatewayEdgeLimitsTests {
         let endpoints: [String: Any] = ["regions": ["eu": [String: String](), "us": [String: String]()]]
         let (port, _) = try await EdgeFixture.startGateway(
             pki: pki, signingKey: .generate(), endpoints: endpoints,
-            policy: try EdgeFixture.policy(headerTimeoutMilliseconds: 1000, connectionsPerIP: 4), accessLog: AccessLog(sink: .init { _ in })
+            policy: try EdgeFixture.policy(headerTimeoutMilliseconds: 1000, bodyTimeoutMilliseconds: 1000, connectionsPerIP: 4), accessLog: AccessLog(sink: .init { _ in })
         )
         return Limited(pki: pki, httpsPort: port)
     }
@@ -72,6 +72,40 @@ struct GatewayEdgeLimitsTests {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         #expect(cutOffAfter < .milliseconds(3500), "the slow client was not cut off (\(cutOffAfter))")
+    }
+
+    @Test func aClientPausingInItsBodyIsCutOff() async throws {
+        let edge = try await Self.shared.value
+        let elapsed = try await dribble(port: edge.httpsPort, pieces: [
+            "POST /api/v1/me/password HTTP/1.1\r\nHost: acme.eu.localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        ] + Array(repeating: "x", count: 10), every: .milliseconds(1500))
+        #expect(elapsed < .milliseconds(4000), "the slow body was not cut off (\(elapsed))")
+        // The limit is on pauses, not on the body's total time: steady pieces keep it going.
+        let steady = try await dribble(port: edge.httpsPort, pieces: [
+            "POST /api/v1/me/password HTTP/1.1\r\nHost: acme.eu.localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        ] + Array(repeating: "x", count: 5), every: .milliseconds(300))
+        #expect(steady >= .milliseconds(1700), "a steady body was cut off (\(steady))")
+    }
+
+    /// Sends `pieces` over TLS one every `every`, until the server closes; returns how long that took.
+    func dribble(port: Int, pieces: [String], every: Duration) async throws -> Duration {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["s_client", "-quiet", "-connect", "127.0.0.1:\(port)", "-servername", "acme.eu.localhost"]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let start = ContinuousClock.now
+        for piece in pieces where process.isRunning {
+            try? input.fileHandleForWriting.write(contentsOf: Data(piece.utf8))
+            try await Task.sleep(for: every)
+        }
+        let elapsed = start.duration(to: .now)
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return elapsed
     }
 
     @Test func connectionsPerAddressAreBounded() async throws {

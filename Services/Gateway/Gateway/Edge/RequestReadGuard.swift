@@ -78,8 +78,9 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 answer(context, .headersTooLarge, reason: "headers_too_large")
                 return
             }
-            let hasBody = head.headerFields[.transferEncoding] != nil || (head.headerFields[.contentLength].flatMap { Int($0) } ?? 0) > 0
-            if hasBody { arm(context, limits.bodyRead, reason: "body_read") } else { disarm() }
+            // Until the request's end arrives (at once for a request without a body), body pieces
+            // may not pause longer than the body-read timeout (HTTP/2 bodies need no length).
+            arm(context, limits.bodyRead, reason: "body_read")
         case .body:
             arm(context, limits.bodyRead, reason: "body_read")
         case .end:
@@ -100,7 +101,10 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
             promise?.succeed()
             return
         }
-        if case .end = part {
+        if case .end = part, isStream {
+            // An HTTP/2 stream ends with its response; the connection's idle timeout takes over.
+            disarm()
+        } else if case .end = part {
             // The response is complete: the connection now waits for its next request.
             let written = context.eventLoop.makePromise(of: Void.self)
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
