@@ -127,20 +127,25 @@ struct EdgePolicyTests {
 
     @Test func principalCacheForgetsAfterItsLifetimeAndStaysBounded() {
         let cache = PrincipalCache(capacity: 16, timeToLive: .seconds(30))
-        let key = PrincipalCache.Key(kind: "bearer", credential: "k", host: "acme.eu", audience: "tickets")
+        let key = PrincipalCache.Key(kind: "bearer", credential: "k", host: "acme.eu")
         let start = ContinuousClock.now
-        cache.store("token", lifetime: .seconds(110), for: key, now: start)
-        #expect(cache.token(for: key, now: start + .seconds(29)) == "token")
-        #expect(cache.token(for: key, now: start + .seconds(31)) == nil)
-        // Another tenant's host or another service is another entry.
-        cache.store("token", lifetime: .seconds(110), for: key, now: start)
-        #expect(cache.token(for: PrincipalCache.Key(kind: "bearer", credential: "k", host: "beta.eu", audience: "tickets"), now: start) == nil)
-        #expect(cache.token(for: PrincipalCache.Key(kind: "bearer", credential: "k", host: "acme.eu", audience: "audit"), now: start) == nil)
+        cache.store("token", lifetime: .seconds(110), for: key, audience: "tickets", now: start)
+        #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(29)) == "token")
+        #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(31)) == nil)
+        // Another tenant's host or another service is another answer.
+        cache.store("token", lifetime: .seconds(110), for: key, audience: "tickets", now: start)
+        #expect(cache.token(for: PrincipalCache.Key(kind: "bearer", credential: "k", host: "beta.eu"), audience: "tickets", now: start) == nil)
+        #expect(cache.token(for: key, audience: "audit", now: start) == nil)
         // A token that expires sooner than the cache's lifetime is kept only that long.
-        cache.store("short", lifetime: .seconds(5), for: key, now: start)
-        #expect(cache.token(for: key, now: start + .seconds(6)) == nil)
+        cache.store("short", lifetime: .seconds(5), for: key, audience: "tickets", now: start)
+        #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(6)) == nil)
+        // Forgetting a credential forgets it for every service.
+        cache.store("a", lifetime: .seconds(60), for: key, audience: "tickets", now: start)
+        cache.store("b", lifetime: .seconds(60), for: key, audience: "identity", now: start)
+        cache.forget(key)
+        #expect(cache.token(for: key, audience: "tickets", now: start) == nil && cache.token(for: key, audience: "identity", now: start) == nil)
         for index in 0..<1000 {
-            cache.store("t", lifetime: .seconds(60), for: .init(kind: "bearer", credential: "\(index)", host: "h", audience: "a"), now: start)
+            cache.store("t", lifetime: .seconds(60), for: .init(kind: "bearer", credential: "\(index)", host: "h"), audience: "a", now: start)
         }
         #expect(cache.count <= 16)
     }

@@ -73,6 +73,14 @@ struct GatewayEdgeAuthTests {
         let beta = try await EdgeClient.request(url(edge, "beta.eu.localhost", "/api/v1/me"), ca: edge.pki.caPath,
                                           headers: ["Cookie: __Host-rampart_session=\(token)"])
         #expect(beta.status == 401)
+        // Signing out ends the session at once, not when the edge's cached principal expires.
+        let logout = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/auth/logout"), method: "POST", ca: edge.pki.caPath,
+                                                  headers: ["Cookie: __Host-rampart_session=\(token)"])
+        #expect(logout.status == 204)
+        #expect(logout.headers["set-cookie"]?.contains("Max-Age=0") == true)
+        let after = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/me"), ca: edge.pki.caPath,
+                                                 headers: ["Cookie: __Host-rampart_session=\(token)"])
+        #expect(after.status == 401)
     }
 
     @Test func oversizedBodiesAre413() async throws {

@@ -49,6 +49,19 @@ public struct EdgeAuthenticator: Sendable {
         }
     }
 
+    /// Forgets what is cached for `credential` at `tenant`'s host: identity has just ended or
+    /// replaced that session (sign-out, password change), so it must not outlive the answer.
+    public func forget(_ credential: EdgeCredential, tenant: TenantSlug, region: Region) {
+        cache.forget(Self.cacheKey(credential, tenant: tenant, region: region))
+    }
+
+    static func cacheKey(_ credential: EdgeCredential, tenant: TenantSlug, region: Region) -> PrincipalCache.Key {
+        switch credential {
+        case .bearer(let token): PrincipalCache.Key(kind: "bearer", credential: token, host: "\(tenant).\(region)")
+        case .session(let token): PrincipalCache.Key(kind: "session", credential: token, host: "\(tenant).\(region)")
+        }
+    }
+
     /// Resolves `credential` presented at `tenant`'s host in `region` for `audience`.
     public func resolve(
         _ credential: EdgeCredential, tenant: TenantSlug, region: Region, audience: ServiceName,
@@ -58,8 +71,8 @@ public struct EdgeAuthenticator: Sendable {
         case .bearer(let token): ("bearer", token)
         case .session(let token): ("session", token)
         }
-        let key = PrincipalCache.Key(kind: kind, credential: value, host: "\(tenant).\(region)", audience: audience.rawValue)
-        if let token = cache.token(for: key) { return .principal(token) }
+        let key = Self.cacheKey(credential, tenant: tenant, region: region)
+        if let token = cache.token(for: key, audience: audience.rawValue) { return .principal(token) }
         guard let upstream = upstreams.regions[region], let identity = upstream.endpoints[.identity] else { return .unavailable }
 
         let body = ResolveRequest(
@@ -83,7 +96,7 @@ public struct EdgeAuthenticator: Sendable {
                 return .unavailable
             }
             // Kept no longer than the token lives, minus a margin so a cached token never arrives expired.
-            cache.store(resolved.principal, lifetime: .seconds(max(0, resolved.expiresIn - 10)), for: key)
+            cache.store(resolved.principal, lifetime: .seconds(max(0, resolved.expiresIn - 10)), for: key, audience: audience.rawValue)
             return .principal(resolved.principal)
         case 400, 401, 404:
             return .refused

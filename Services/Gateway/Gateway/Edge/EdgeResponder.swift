@@ -101,10 +101,17 @@ public struct EdgeResponder: HTTPResponder {
         if let tenant, route.auth != .none {
             principal = try await authenticate(request, route: route, tenant: tenant, region: region, clientIP: context.clientIP, requestID: requestID)
         }
-        return try await proxy.forward(
+        let response = try await proxy.forward(
             request, body: body, route: route, region: region, authority: authority, clientIP: context.clientIP,
             requestID: requestID, principal: principal
         )
+        // Identity set or cleared the session cookie (sign-out, password change): the principal
+        // cached for the credential this request came with must not outlive that session.
+        if let tenant, principal != nil, case .present(let credential) = EdgeCredential.extract(from: request.headers),
+           response.headers[values: .setCookie].contains(where: { $0.hasPrefix(EdgeCredential.sessionCookieName + "=") }) {
+            authenticator.forget(credential, tenant: tenant, region: region)
+        }
+        return response
     }
 
     /// The request body as the route's size class allows: read whole when inspectable, streamed

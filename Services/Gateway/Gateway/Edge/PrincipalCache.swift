@@ -5,14 +5,14 @@ import Synchronization
 /// Principals resolved by identity, kept briefly (≤ 30 s) and in bounded number. Keys are
 /// SHA-256 digests: the raw credential is never held here.
 public final class PrincipalCache: Sendable {
-    /// What a cached answer is about: a credential at one tenant's host for one service.
+    /// Which credential at which tenant's host an entry is about; it holds one principal per service.
     public struct Key: Hashable, Sendable {
         let digest: SHA256Digest
 
-        /// The key of `credential` (tagged with its kind) at `host` for `audience`.
-        public init(kind: String, credential: String, host: String, audience: String) {
+        /// The key of `credential` (tagged with its kind) presented at `host`.
+        public init(kind: String, credential: String, host: String) {
             var hash = SHA256()
-            for part in [kind, host, audience, credential] {
+            for part in [kind, host, credential] {
                 hash.update(data: Data(part.utf8))
                 hash.update(data: [0])
             }
@@ -25,7 +25,7 @@ public final class PrincipalCache: Sendable {
         let expires: ContinuousClock.Instant
     }
 
-    private let entries = Mutex<[Key: Entry]>([:])
+    private let entries = Mutex<[Key: [String: Entry]]>([:])
     private let capacity: Int
     private let timeToLive: Duration
 
@@ -34,12 +34,12 @@ public final class PrincipalCache: Sendable {
         self.timeToLive = timeToLive
     }
 
-    /// The cached principal token for `key`, if still fresh.
-    public func token(for key: Key, now: ContinuousClock.Instant = .now) -> String? {
+    /// The cached principal token for `key` addressed to `audience`, if still fresh.
+    public func token(for key: Key, audience: String, now: ContinuousClock.Instant = .now) -> String? {
         entries.withLock { entries in
-            guard let entry = entries[key] else { return nil }
+            guard let entry = entries[key]?[audience] else { return nil }
             guard entry.expires > now else {
-                entries[key] = nil
+                entries[key]?[audience] = nil
                 return nil
             }
             return entry.token
@@ -47,21 +47,26 @@ public final class PrincipalCache: Sendable {
     }
 
     /// Keeps `token` for the cache's lifetime, or less when the token itself expires sooner.
-    public func store(_ token: String, lifetime: Duration, for key: Key, now: ContinuousClock.Instant = .now) {
+    public func store(_ token: String, lifetime: Duration, for key: Key, audience: String, now: ContinuousClock.Instant = .now) {
         let expires = now + min(timeToLive, lifetime)
         entries.withLock { entries in
             if entries.count >= capacity, entries[key] == nil {
                 // Full: drop what has expired; if nothing has, drop an arbitrary eighth. Bounded memory
                 // matters more than keeping every answer (a miss only costs one call to identity).
-                entries = entries.filter { $0.value.expires > now }
+                entries = entries.filter { $0.value.values.contains { $0.expires > now } }
                 if entries.count >= capacity {
                     for victim in entries.keys.prefix(max(1, capacity / 8)) { entries[victim] = nil }
                 }
             }
-            entries[key] = Entry(token: token, expires: expires)
+            entries[key, default: [:]][audience] = Entry(token: token, expires: expires)
         }
     }
 
-    /// How many answers are held (for tests and metrics).
+    /// Forgets every principal of `key` (the session behind it was ended or replaced).
+    public func forget(_ key: Key) {
+        _ = entries.withLock { $0.removeValue(forKey: key) }
+    }
+
+    /// How many credentials are held (for tests and metrics).
     public var count: Int { entries.withLock { $0.count } }
 }
