@@ -27,13 +27,11 @@ public enum ResponseHygiene {
     }
 }
 
+/// Header names HTTPTypes does not define (literal, valid names: the unwrap cannot fail).
 extension HTTPField.Name {
     static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
     static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
-    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
-    static let xForwardedHost = HTTPField.Name("X-Forwarded-Host")!
-    static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
     static let xPoweredBy = HTTPField.Name("X-Powered-By")!
     /// A `Host` field left in the headers (HTTP/1.1 moves the first one into the authority).
     static let hostField = HTTPField.Name("Host")!
