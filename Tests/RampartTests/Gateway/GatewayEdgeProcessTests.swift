@@ -2,6 +2,7 @@ import Foundation
 @testable import Gateway
 import RampartCore
 import RampartSecurity
+import RampartTransport
 import Testing
 
 /// The `rampart-gateway` executable with its public edge, configured as `make run` configures it
@@ -11,7 +12,7 @@ struct GatewayEdgeProcessTests {
     @Test func theExecutableServesTheEdgeLogsAccessLinesAndStopsOnSIGTERM() async throws {
         let pki = try TestPKI()
         let endpoints: [String: Any] = ["regions": ["eu": [String: String](), "us": [String: String]()]]
-        let (values, (_, httpsPort, _)) = try EdgeFixture.gatewayValues(pki: pki, signingKey: .generate(), endpoints: endpoints, policy: try EdgeFixture.policy())
+        let (values, (internalPort, httpsPort, _)) = try EdgeFixture.gatewayValues(pki: pki, signingKey: .generate(), endpoints: endpoints, policy: try EdgeFixture.policy())
         // The edge keys from a configuration file, the rest from the environment.
         let edgeKeys = values.filter { ServiceConfig.gatewayEdgeKeys.contains($0.key) }
         let file = pki.directory.appendingPathComponent("gateway-eu.env")
@@ -21,10 +22,15 @@ struct GatewayEdgeProcessTests {
         environment["RAMPART_LOG_LEVEL"] = "info"
 
         var replies: [EdgeClient.Reply] = []
+        var metrics = ""
         let outcome = try await ServiceProcessTests.run("rampart-gateway", environment: environment) { process in
             try await RunningService.waitUntilListening(port: httpsPort)
             replies.append(try await EdgeClient.request("https://status.localhost:\(httpsPort)/.well-known/security.txt", ca: pki.caPath))
             replies.append(try await EdgeClient.request("https://acme.eu.localhost:\(httpsPort)/api/v1/exports?token=hidden", ca: pki.caPath))
+            // The internal listener's /metrics (operators only) counts edge requests by route prefix.
+            let client = InternalClient(tls: try InternalTLS(files: try pki.files(for: .operator("tests"))))
+            metrics = (try? await client.send(url: "https://127.0.0.1:\(internalPort)/metrics")).map { String(decoding: $0.body, as: UTF8.self) } ?? ""
+            try? await client.shutdown()
             kill(process.processIdentifier, SIGTERM)
         }
         #expect(outcome.status == 0, "\(outcome.stderr)")
@@ -39,5 +45,6 @@ struct GatewayEdgeProcessTests {
         #expect(access.last?["http.route"] as? String == "/api/v1/exports")
         #expect(!outcome.stdout.contains("hidden"))
         #expect(lines.contains { $0.contains("\"edge.configured\"") })
+        #expect(metrics.contains(#"route="edge:/api/v1/exports",status="401""#), "\(metrics.prefix(2000))")
     }
 }

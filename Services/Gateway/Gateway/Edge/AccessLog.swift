@@ -1,5 +1,6 @@
 import Foundation
 import RampartCore
+import RampartTransport
 
 /// One JSON line per public request: who asked what of which host and what they got.
 public struct AccessLog: Sendable {
@@ -21,14 +22,27 @@ public struct AccessLog: Sendable {
         public var rateLimit: String?
     }
 
-    let sink: JSONLogHandler.Sink
+    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
-    public init(sink: JSONLogHandler.Sink = .standardOutput) {
+    let sink: JSONLogHandler.Sink
+    /// Where request counts and latencies by route go (the gateway's `/metrics`), if anywhere.
+    let metrics: RequestMetrics?
+
+    public init(sink: JSONLogHandler.Sink = .standardOutput, metrics: RequestMetrics? = nil) {
         self.sink = sink
+        self.metrics = metrics
     }
 
-    /// Writes `entry` as one line; absent values are JSON `null`.
+    /// The same log, also counting requests in `metrics` (route label `edge:<route>`).
+    public func counting(in metrics: RequestMetrics) -> AccessLog {
+        AccessLog(sink: sink, metrics: metrics)
+    }
+
+    /// Writes `entry` as one line (absent values are JSON `null`) and counts it.
     public func record(_ entry: Entry) {
+        // Labels stay a small set: known methods and route prefixes only.
+        let method = Self.knownMethods.contains(entry.method) ? entry.method : "OTHER"
+        metrics?.record(method: method, route: "edge:\(entry.route)", status: entry.status, duration: entry.duration)
         let (seconds, attoseconds) = entry.duration.components
         let milliseconds = ((Double(seconds) * 1000 + Double(attoseconds) / 1e15) * 1000).rounded() / 1000
         let object: [String: Any] = [
@@ -41,7 +55,7 @@ public struct AccessLog: Sendable {
             "http.host": entry.host.map { String($0.prefix(255)) } ?? NSNull(),
             "tenant": entry.tenant ?? NSNull(),
             "region": entry.region ?? NSNull(),
-            "http.method": entry.method,
+            "http.method": String(entry.method.prefix(16)),
             "http.route": entry.route,
             "http.status": entry.status,
             "bytes": entry.bytes,

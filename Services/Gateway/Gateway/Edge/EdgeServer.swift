@@ -17,6 +17,7 @@ public enum EdgeServer {
         accessLog: AccessLog = AccessLog()
     ) throws -> [any Service] {
         let policy = try EdgePolicy(contentsOf: settings.policyPath)
+        let accessLog = accessLog.counting(in: runtime.metrics)
         let tls = try PublicTLS(certificatePath: settings.certificatePath, privateKeyPath: settings.privateKeyPath)
         let upstreams = try Upstreams(settings: settings, runtime: runtime, policy: policy)
         var logger = runtime.logger
