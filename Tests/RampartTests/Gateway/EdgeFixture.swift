@@ -86,7 +86,9 @@ struct EdgeFixture: Sendable {
 
     /// The shipped edge policy with test-sized limits: bodies of 4 KiB (default, read whole) and
     /// 64 KiB (upload, streamed), 32 headers of at most 8 KiB, the given time and connection limits.
-    static func policy(headerTimeoutMilliseconds: Int = 10000, bodyTimeoutMilliseconds: Int = 15000, connectionsPerIP: Int = 64) throws -> String {
+    static func policy(
+        headerTimeoutMilliseconds: Int = 10000, bodyTimeoutMilliseconds: Int = 15000, responseTimeoutMilliseconds: Int = 30000, connectionsPerIP: Int = 64
+    ) throws -> String {
         let shipped = try String(contentsOfFile: shippedPolicyPath, encoding: .utf8)
         return shipped
             .replacingOccurrences(of: "default: 1048576", with: "default: 4096")
@@ -98,6 +100,7 @@ struct EdgeFixture: Sendable {
             .replacingOccurrences(of: "body_read_timeout_ms: 15000", with: "body_read_timeout_ms: \(bodyTimeoutMilliseconds)")
             .replacingOccurrences(of: "max_connections_per_ip: 64", with: "max_connections_per_ip: \(connectionsPerIP)")
             .replacingOccurrences(of: "connect_timeout_ms: 2000", with: "connect_timeout_ms: 1000")
+            .replacingOccurrences(of: "response_timeout_ms: 30000", with: "response_timeout_ms: \(responseTimeoutMilliseconds)")
     }
 
     static var shippedPolicyPath: String {

@@ -171,4 +171,23 @@ struct EdgePolicyTests {
         let unknown = #expect(throws: ConfigError.self) { try EdgeSettings.load(ServiceConfig(service: .gateway, source: ConfigSource(values: values))) }
         #expect(unknown?.key == "RAMPART_EDGE_REGIONS")
     }
+
+    @Test func htmlGetsAStrictContentSecurityPolicyAndUpstreamHopByHopHeadersAreDropped() {
+        var html: HTTPFields = [.contentType: "text/html; charset=utf-8", .contentSecurityPolicy: "default-src *"]
+        ResponseHygiene.apply(to: &html, requestID: "rid-12345")
+        let csp = html[.contentSecurityPolicy] ?? ""
+        #expect(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"))
+        #expect(!csp.contains("unsafe-inline") && !csp.contains("*"))
+        var plain: HTTPFields = [.contentType: "application/json"]
+        ResponseHygiene.apply(to: &plain, requestID: "rid-12345", https: false)
+        #expect(plain[.strictTransportSecurity] == nil && plain[.xFrameOptions] == "DENY" && plain[.server] == "rampart")
+
+        let upstream: [(name: String, value: String)] = [
+            ("Content-Type", "application/json"), ("Connection", "keep-alive, X-Internal-Hop"), ("Keep-Alive", "timeout=5"),
+            ("X-Internal-Hop", "1"), ("Transfer-Encoding", "chunked"), ("Server", "rampart-tickets/1.2"), ("X-Rampart-Debug", "x"),
+            ("Set-Cookie", "a=b; Secure"), ("ETag", "\"1\""),
+        ]
+        let fields = ForwardedHeaders.clientResponse(from: upstream)
+        #expect(Set(fields.map { $0.name.canonicalName }) == ["content-type", "set-cookie", "etag"])
+    }
 }

@@ -2,12 +2,14 @@ import Foundation
 @testable import Gateway
 import NIOCore
 import NIOPosix
+import NIOSSL
 import RampartCore
 import RampartSecurity
 import Testing
 
-/// Time and connection limits, against a gateway of their own (1 s to read a head, 1 s between
-/// body pieces, 4 connections per address) so the suite's shared edge is not disturbed.
+/// Time and connection limits, against gateways of their own (1 s to read a head, 1 s between
+/// body pieces, 1 s for a service's answer; 4 connections per address) so the suite's shared
+/// edge is not disturbed.
 @Suite("Gateway: edge time and connection limits", .serialized)
 struct GatewayEdgeLimitsTests {
     struct Limited: Sendable {
@@ -17,12 +19,25 @@ struct GatewayEdgeLimitsTests {
 
     static let shared = Task<Limited, any Error> {
         let pki = try TestPKI()
-        let endpoints: [String: Any] = ["regions": ["eu": [String: String](), "us": [String: String]()]]
+        // eu's status service is a TLS server that reads requests and never answers.
+        let silent = try await SilentUpstream.start(pki: pki)
+        let endpoints: [String: Any] = ["regions": ["eu": ["status": "https://127.0.0.1:\(silent)"], "us": [String: String]()]]
         let (port, _) = try await EdgeFixture.startGateway(
             pki: pki, signingKey: .generate(), endpoints: endpoints,
-            policy: try EdgeFixture.policy(headerTimeoutMilliseconds: 1000, bodyTimeoutMilliseconds: 1000, connectionsPerIP: 4), accessLog: AccessLog(sink: .init { _ in })
+            policy: try EdgeFixture.policy(headerTimeoutMilliseconds: 1000, bodyTimeoutMilliseconds: 1000, responseTimeoutMilliseconds: 1000, connectionsPerIP: 4),
+            accessLog: AccessLog(sink: .init { _ in })
         )
         return Limited(pki: pki, httpsPort: port)
+    }
+
+    @Test func aServiceThatDoesNotAnswerInTimeIs504() async throws {
+        let edge = try await Self.shared.value
+        let start = ContinuousClock.now
+        let reply = try await EdgeClient.request("https://status.localhost:\(edge.httpsPort)/", ca: edge.pki.caPath)
+        #expect(reply.status == 504)
+        #expect(reply.json["code"] as? String == "upstream_timeout")
+        #expect(reply.headers["content-type"] == "application/problem+json")
+        #expect(start.duration(to: .now) < .seconds(5))
     }
 
     func connect(_ port: Int) async throws -> any Channel {
@@ -133,5 +148,26 @@ struct GatewayEdgeLimitsTests {
         let again = try await connect(port)
         #expect(await !closes(again, within: .milliseconds(500)))
         try? await again.close()
+    }
+}
+
+/// A TLS server (certificate from the test CA) that reads whatever arrives and never answers.
+enum SilentUpstream {
+    static func start(pki: TestPKI) async throws -> Int {
+        let files = try pki.files(for: .service(.status, EdgeFixture.eu))
+        let tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(files.certificatePath).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: files.privateKeyPath, format: .pem))
+        )
+        let context = try NIOSSLContext(configuration: tls)
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        guard let port = server.localAddress?.port else { throw TestSetupError("no port") }
+        return port
     }
 }
