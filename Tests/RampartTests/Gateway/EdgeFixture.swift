@@ -87,7 +87,8 @@ struct EdgeFixture: Sendable {
     /// The shipped edge policy with test-sized limits: bodies of 4 KiB (default, read whole) and
     /// 64 KiB (upload, streamed), 32 headers of at most 8 KiB, the given time and connection limits.
     static func policy(
-        headerTimeoutMilliseconds: Int = 10000, bodyTimeoutMilliseconds: Int = 15000, responseTimeoutMilliseconds: Int = 30000, connectionsPerIP: Int = 64
+        headerTimeoutMilliseconds: Int = 10000, bodyTimeoutMilliseconds: Int = 15000, idleTimeoutMilliseconds: Int = 60000,
+        responseTimeoutMilliseconds: Int = 30000, connectionsPerIP: Int = 64
     ) throws -> String {
         let shipped = try String(contentsOfFile: shippedPolicyPath, encoding: .utf8)
         return shipped
@@ -97,6 +98,7 @@ struct EdgeFixture: Sendable {
             .replacingOccurrences(of: "max_header_bytes: 16384", with: "max_header_bytes: 8192")
             .replacingOccurrences(of: "max_header_count: 64", with: "max_header_count: 32")
             .replacingOccurrences(of: "header_read_timeout_ms: 10000", with: "header_read_timeout_ms: \(headerTimeoutMilliseconds)")
+            .replacingOccurrences(of: "idle_timeout_ms: 60000", with: "idle_timeout_ms: \(idleTimeoutMilliseconds)")
             .replacingOccurrences(of: "body_read_timeout_ms: 15000", with: "body_read_timeout_ms: \(bodyTimeoutMilliseconds)")
             .replacingOccurrences(of: "max_connections_per_ip: 64", with: "max_connections_per_ip: \(connectionsPerIP)")
             .replacingOccurrences(of: "connect_timeout_ms: 2000", with: "connect_timeout_ms: 1000")

@@ -8,7 +8,7 @@ import RampartSecurity
 import Testing
 
 /// Time and connection limits, against gateways of their own (1 s to read a head, 1 s between
-/// body pieces, 1 s for a service's answer; 4 connections per address) so the suite's shared
+/// body pieces, 1.5 s idle, 1 s for a service's answer; 4 connections per address) so the suite's shared
 /// edge is not disturbed.
 @Suite("Gateway: edge time and connection limits", .serialized)
 struct GatewayEdgeLimitsTests {
@@ -24,10 +24,23 @@ struct GatewayEdgeLimitsTests {
         let endpoints: [String: Any] = ["regions": ["eu": ["status": "https://127.0.0.1:\(silent)"], "us": [String: String]()]]
         let (port, _) = try await EdgeFixture.startGateway(
             pki: pki, signingKey: .generate(), endpoints: endpoints,
-            policy: try EdgeFixture.policy(headerTimeoutMilliseconds: 1000, bodyTimeoutMilliseconds: 1000, responseTimeoutMilliseconds: 1000, connectionsPerIP: 4),
+            policy: try EdgeFixture.policy(
+                headerTimeoutMilliseconds: 1000, bodyTimeoutMilliseconds: 1000, idleTimeoutMilliseconds: 1500, responseTimeoutMilliseconds: 1000, connectionsPerIP: 4
+            ),
             accessLog: AccessLog(sink: .init { _ in })
         )
         return Limited(pki: pki, httpsPort: port)
+    }
+
+    @Test func aKeptAliveConnectionIsClosedAfterTheIdleTimeout() async throws {
+        let edge = try await Self.shared.value
+        let start = ContinuousClock.now
+        // One request on a kept-alive connection; then nothing: the server closes after 1.5 s idle.
+        let output = try await EdgeClient.raw(port: edge.httpsPort, serverName: "status.localhost", ca: edge.pki.caPath,
+                                              request: "GET /.well-known/security.txt HTTP/1.1\r\nHost: status.localhost\r\n\r\n")
+        let elapsed = start.duration(to: .now)
+        #expect(output.hasPrefix("HTTP/1.1 200"))
+        #expect(elapsed >= .milliseconds(1400) && elapsed < .seconds(6), "\(elapsed)")
     }
 
     @Test func aServiceThatDoesNotAnswerInTimeIs504() async throws {
