@@ -27,9 +27,23 @@ func sharedTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target
     .target(name: name, dependencies: dependencies, path: "Shared/\(name)", swiftSettings: swiftSettings)
 }
 
-/// What a service needs beyond `Shared`: identity hashes passwords with the system libargon2.
+/// What a service needs beyond `Shared`: identity hashes passwords with the system libargon2;
+/// the gateway terminates public TLS (SNI, NIO SSL) and proxies with AsyncHTTPClient.
 let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Resource])] = [
     "Identity": (["CArgon2", .product(name: "NIOPosix", package: "swift-nio")], [.copy("Resources/common-passwords.txt")]),
+    "Gateway": ([
+        .product(name: "HummingbirdTLS", package: "hummingbird"),
+        .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOTLS", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "Yams", package: "Yams"),
+    ], []),
 ]
 
 func serviceTargets(_ name: String, executable: String) -> [Target] {

@@ -14,6 +14,9 @@ regions=${RAMPART_REGIONS:-us,eu,uk}
 pg_port=${RUN_PG_PORT:-55433}
 # debug for development; `make bench` runs the platform as a release build.
 build_config=${RAMPART_BUILD:-debug}
+base_port=${RUN_BASE_PORT:-9100}
+public_port=${RUN_PUBLIC_PORT:-8443}
+redirect_port=${RUN_REDIRECT_PORT:-8080}
 services=(gateway identity tickets audit backup status)
 
 stop_services() {
@@ -45,6 +48,7 @@ start)
     bin=$(swift build --package-path "$root" -c "$build_config" --show-bin-path)
 
     "$bin/rampartctl" local init --run-dir "$run" --allowlist "$root/Deploy/policy/allowlist.yaml" \
+        --edge-policy "$root/Deploy/gateway/edge.yaml" --base-port "$base_port" --public-port "$public_port" --redirect-port "$redirect_port" \
         --superuser-url-file "$run/secrets/pg-superuser.url" --regions "$regions"
 
     IFS=, read -r -a region_list <<<"$regions"
@@ -62,17 +66,29 @@ start)
     "$bin/rampartctl" health --endpoints "$run/endpoints.json" --ca "$run/pki/ca.crt" \
         --cert "$run/pki/operator-local.crt" --key "$run/pki/operator-local.key" --wait 60 \
         || { echo "rampart: some services did not start; see $run/logs/" >&2; exit 1; }
+    # The public edge (run by the first region's gateway): answering once security.txt is served.
+    for _ in $(seq 1 100); do
+        curl -sf --cacert "$run/pki/ca.crt" "https://status.localhost:$public_port/.well-known/security.txt" >/dev/null 2>&1 && break
+        sleep 0.2
+    done
     "$bin/rampartctl" local seed --run-dir "$run"
 
     cat <<INFO
 
 Rampart is running (regions: $regions).
+  Public edge:          https://{tenant}.{region}.localhost:$public_port  (TLS; CA $run/pki/ca.crt; http://…:$redirect_port redirects)
+                        e.g. https://acme.eu.localhost:$public_port/api/v1/me   https://status.localhost:$public_port/
   Internal endpoints:   $run/endpoints.json   (mutual TLS; CA $run/pki/ca.crt)
   Operator certificate: $run/pki/operator-local.crt / .key
   Demo tenants:         acme (eu), globex (us), initech (uk); generated passwords in $run/credentials.json (0600)
   Logs:                 $run/logs/
   Check health:         $bin/rampartctl health --endpoints $run/endpoints.json --ca $run/pki/ca.crt --cert $run/pki/operator-local.crt --key $run/pki/operator-local.key
   Stop:                 make stop
+
+Example (through the public edge: sign in as a demo user, then ask who you are):
+  curl --cacert $run/pki/ca.crt -c /tmp/rampart.cookies -H 'Content-Type: application/json' \\
+       -d '{"email":"<from credentials.json>","password":"<from credentials.json>"}' https://acme.eu.localhost:$public_port/auth/password
+  curl --cacert $run/pki/ca.crt -b /tmp/rampart.cookies https://acme.eu.localhost:$public_port/api/v1/me
 
 Example (operator certificate, eu tickets health over mutual TLS):
   curl --cacert $run/pki/ca.crt --cert $run/pki/operator-local.crt --key $run/pki/operator-local.key $(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["regions"]["eu"]["tickets"])' "$run/endpoints.json" 2>/dev/null || echo https://127.0.0.1:PORT)/healthz

@@ -10,9 +10,10 @@ import RampartSecurity
 public struct InternalClient: Sendable {
     public let http: HTTPClient
 
-    public init(tls: InternalTLS) {
+    /// A client with its own keep-alive connection pool; `timeout` bounds connecting and each read.
+    public init(tls: InternalTLS, timeout: HTTPClient.Configuration.Timeout = .init(connect: .seconds(5), read: .seconds(30))) {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls.clientConfiguration())
-        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        configuration.timeout = timeout
         configuration.redirectConfiguration = .disallow
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }

@@ -8,9 +8,11 @@ import ServiceLifecycle
 /// Builds the Hummingbird application every service runs: the internal mutual-TLS listener,
 /// the internal request pipeline, health and metrics routes, and the service's own routes.
 public enum ServiceApplication {
-    /// The application for `runtime`; `routes` adds the service's own routes.
+    /// The application for `runtime`; `routes` adds the service's own routes, `services` more
+    /// long-lived parts (the gateway's public listeners) that run and stop with it.
     public static func build(
         runtime: ServiceRuntime,
+        services extraServices: [any Service] = [],
         routes: (Router<ServiceRequestContext>) throws -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let router = Router(context: ServiceRequestContext.self)
@@ -19,7 +21,7 @@ public enum ServiceApplication {
             verifier: runtime.principalVerifier, metrics: runtime.metrics
         ))
         var checks: [HealthRoutes.Check] = []
-        var services: [any Service] = []
+        var services: [any Service] = extraServices
         if let database = runtime.database, let runner = runtime.migrationRunner {
             checks += HealthRoutes.databaseChecks(database: database, migrations: runner)
             services.append(database.client)

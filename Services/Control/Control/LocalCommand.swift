@@ -23,12 +23,16 @@ struct LocalCommand: AsyncParsableCommand {
         @Option(help: "Public base domain.") var baseDomain: String = "localhost"
         @Option(help: "First internal port; instance ports follow from it.") var basePort: Int = 9100
         @Option(help: "Public HTTPS port of the gateway.") var publicPort: Int = 8443
+        @Option(help: "Plain-HTTP port of the gateway (redirects to HTTPS only).") var redirectPort: Int = 8080
+        @Option(help: "The gateway's edge policy file (routes, limits, security.txt).") var edgePolicy: String?
 
         func run() async throws {
-            let installation = LocalInstallation(
+            var installation = LocalInstallation(
                 runDirectory: runDir, allowListPath: allowlist, regions: try parseRegions(regions),
                 baseDomain: baseDomain, basePort: basePort, publicPort: publicPort
             )
+            installation.redirectPort = redirectPort
+            installation.edgePolicyPath = edgePolicy
             guard let urlText = SecretFile.read(superuserUrlFile) else { throw ControlError("cannot read \(superuserUrlFile)") }
             try await installation.prepare(superuser: try DatabaseURL(parsing: urlText, key: "--superuser-url-file"))
             print("local: ready in \(runDir)")
@@ -44,6 +48,10 @@ public struct LocalInstallation {
     public let baseDomain: String
     public let basePort: Int
     public let publicPort: Int
+    /// The gateway's plain-HTTP port (redirects only).
+    public var redirectPort: Int = 8080
+    /// The gateway's edge policy; next to the allow-list's folder (`Deploy/gateway/edge.yaml`) when `nil`.
+    public var edgePolicyPath: String?
 
     public init(runDirectory: String, allowListPath: String, regions: [Region], baseDomain: String, basePort: Int, publicPort: Int) {
         self.runDirectory = runDirectory
@@ -89,6 +97,9 @@ public struct LocalInstallation {
                     "RAMPART_KEK_FILE=\(keys.kekPath)",
                     "RAMPART_KEYSTORE_DIR=\(path("keystore", region.rawValue))",
                 ]
+                if service == .gateway, region == regions.first {
+                    lines += publicEdgeLines()
+                }
                 if service == .identity {
                     lines.append("RAMPART_PRINCIPAL_SIGNING_KEY=\(keys.signingKeyPath)")
                     lines.append("RAMPART_API_KEY_HASH_KEY=\(keys.apiKeyHashKeyPath)")
@@ -101,6 +112,25 @@ public struct LocalInstallation {
             }
         }
         try SecretFile.writePublic(try endpointsJSON(), to: path("endpoints.json"))
+    }
+
+    /// The public edge, run by the first region's gateway for every region on one port (one
+    /// machine); it presents each region's own gateway certificate to that region's services.
+    /// In production each region runs its own gateways, fronting that region only.
+    func publicEdgeLines() -> [String] {
+        let policy = edgePolicyPath ?? URL(fileURLWithPath: allowListPath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("gateway/edge.yaml").path
+        return [
+            "RAMPART_PUBLIC_HOST=127.0.0.1",
+            "RAMPART_PUBLIC_PORT=\(publicPort)",
+            "RAMPART_PUBLIC_REDIRECT_PORT=\(redirectPort)",
+            "RAMPART_PUBLIC_TLS_CERT=\(path("pki", "gateway-public.crt"))",
+            "RAMPART_PUBLIC_TLS_KEY=\(path("pki", "gateway-public.key"))",
+            "RAMPART_EDGE_POLICY=\(policy)",
+            "RAMPART_UPSTREAMS=\(path("endpoints.json"))",
+            "RAMPART_EDGE_REGIONS=\(regions.map(\.rawValue).joined(separator: ","))",
+            "RAMPART_EDGE_PKI_DIR=\(path("pki"))",
+        ]
     }
 
     /// `endpoints.json`: the public gateway, the base domain and every instance's internal URL.

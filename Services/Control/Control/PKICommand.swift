@@ -63,8 +63,8 @@ public struct LocalPKI {
             try write(try ca.issue(identity: .operator(operatorName), dnsNames: [], ipAddresses: []), as: "operator-\(operatorName)")
             issued += 1
         }
-        if try needsIssue("gateway-public", ca: ca, now: now) {
-            let names = regions.map { "*.\($0).\(baseDomain)" } + ["status.\(baseDomain)", baseDomain]
+        let names = regions.map { "*.\($0).\(baseDomain)" } + ["status.\(baseDomain)", baseDomain]
+        if try needsIssue("gateway-public", ca: ca, now: now, dnsNames: names) {
             try write(try ca.issueServer(dnsNames: names), as: "gateway-public")
             issued += 1
         }
@@ -81,11 +81,19 @@ public struct LocalPKI {
         return ca
     }
 
-    /// A certificate is reissued when missing, expiring within 30 days, or not signed by this CA.
-    private func needsIssue(_ name: String, ca: CertificateAuthority, now: Date) throws -> Bool {
+    /// A certificate is reissued when missing, expiring within 30 days, not signed by this CA, or
+    /// (for the edge certificate) not naming exactly `dnsNames` — a region was added or the base domain changed.
+    private func needsIssue(_ name: String, ca: CertificateAuthority, now: Date, dnsNames: [String]? = nil) throws -> Bool {
         guard let pem = SecretFile.read(path("\(name).crt")), FileManager.default.fileExists(atPath: path("\(name).key")),
               let certificate = try? Certificate(pemEncoded: pem)
         else { return true }
+        if let dnsNames {
+            let named = Set((try? certificate.extensions.subjectAlternativeNames)?.compactMap { name -> String? in
+                if case .dnsName(let dns) = name { return dns }
+                return nil
+            } ?? [])
+            guard named == Set(dnsNames) else { return true }
+        }
         let signedByCA = certificate.issuer == ca.certificate.subject
             && ca.certificate.publicKey.isValidSignature(certificate.signature, for: certificate)
         return !signedByCA || certificate.notValidAfter < now.addingTimeInterval(30 * 86400)

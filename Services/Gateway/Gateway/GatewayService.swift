@@ -2,12 +2,18 @@ import Hummingbird
 import RampartCore
 import RampartTransport
 
-/// `rampart-gateway` will be the only process facing the internet (TLS, WAF, rate limits, regional routing, edge authentication). Today it runs the shared internal listener only
-/// (mutual TLS, allow-list, health, readiness, metrics); its issue builds the features.
+/// `rampart-gateway`: the only process facing the internet. It runs the shared internal
+/// listener (mutual TLS, allow-list, health, readiness, metrics) and, when `RAMPART_PUBLIC_PORT`
+/// is set, the public edge: TLS termination, routing by `{tenant}.{region}.{base-domain}`, edge
+/// authentication, size and time limits, security headers, proxying and the access log (see
+/// docs/gateway.md). The WAF and rate limiter plug into ``EdgeInspection``; until they land the
+/// edge runs ``PassThroughInspection``.
 public enum GatewayService {
-    /// Prepares the runtime (configuration files, database, migrations) and builds the application.
-    public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
+    /// Prepares the runtime and builds the application (internal listener plus public edge);
+    /// `accessLog` is where the edge's access lines go (standard output unless a test captures them).
+    public static func buildApplication(_ config: ServiceConfig, accessLog: AccessLog = AccessLog()) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: [])
-        return try ServiceApplication.build(runtime: runtime)
+        let edge = try EdgeSettings.load(config).map { try EdgeServer.services(settings: $0, runtime: runtime, accessLog: accessLog) } ?? []
+        return try ServiceApplication.build(runtime: runtime, services: edge)
     }
 }

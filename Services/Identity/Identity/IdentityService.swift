@@ -57,7 +57,7 @@ public enum IdentityService {
         let invitations = InvitationRepository(database: database, region: region, hashKey: keys.apiKeyHashKey, hasher: hasher)
         UserAdminRoutes(tenants: tenants, users: users, sessions: sessions, invitations: invitations, baseDomain: runtime.config.baseDomain).register(on: router)
         InvitationPages(tenants: tenants, invitations: invitations, csrf: csrf, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
-        MeRoutes(users: users, passwords: passwords, sessions: sessions, region: region).register(on: router)
+        MeRoutes(users: users, passwords: passwords, sessions: sessions, region: region, csrf: csrf).register(on: router)
     }
 }
 

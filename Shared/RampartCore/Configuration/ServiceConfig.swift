@@ -37,6 +37,8 @@ public struct ServiceConfig: Sendable {
     public var logLevel: Logger.Level
     /// How long in-flight requests may take to finish after SIGTERM.
     public var shutdownGracePeriod: Duration
+    /// The validated source, for keys only one service reads (the gateway's public edge).
+    public let source: ConfigSource
 
     /// Paths of the PEM files of the internal transport.
     public struct TLSFiles: Sendable {
@@ -52,7 +54,7 @@ public struct ServiceConfig: Sendable {
     }
 
     /// Every key a service reads; the configuration file may hold only these.
-    public static let keys: Set<String> = [
+    public static let keys: Set<String> = Set([
         "RAMPART_REGION", "RAMPART_REGIONS", "RAMPART_BASE_DOMAIN",
         "RAMPART_LISTEN_HOST", "RAMPART_LISTEN_PORT",
         "RAMPART_DATABASE_URL", "RAMPART_MIGRATION_DATABASE_URL",
@@ -62,6 +64,13 @@ public struct ServiceConfig: Sendable {
         "RAMPART_PRINCIPAL_SIGNING_KEY", "RAMPART_API_KEY_HASH_KEY",
         "RAMPART_ARGON2_MEMORY_KIB", "RAMPART_ARGON2_ITERATIONS",
         "RAMPART_LOG_LEVEL", "RAMPART_SHUTDOWN_GRACE_SECONDS",
+    ]).union(gatewayEdgeKeys)
+
+    /// The gateway's public-edge keys; parsed by the gateway itself from ``source``.
+    public static let gatewayEdgeKeys: Set<String> = [
+        "RAMPART_PUBLIC_HOST", "RAMPART_PUBLIC_PORT", "RAMPART_PUBLIC_REDIRECT_PORT",
+        "RAMPART_PUBLIC_TLS_CERT", "RAMPART_PUBLIC_TLS_KEY",
+        "RAMPART_EDGE_POLICY", "RAMPART_UPSTREAMS", "RAMPART_EDGE_REGIONS", "RAMPART_EDGE_PKI_DIR",
     ]
 
     /// Loads and validates the configuration of `service` from the environment and optional file.
@@ -76,6 +85,7 @@ public struct ServiceConfig: Sendable {
     /// Validates `source` for `service`; the first problem found is thrown, naming its key.
     public init(service: ServiceName, source: ConfigSource) throws {
         self.service = service
+        self.source = source
         regions = try source.value("RAMPART_REGIONS", default: Region.defaults, expected: "a comma-separated list of region names") { raw in
             let parsed = raw.split(separator: ",", omittingEmptySubsequences: false).map { Region(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
             guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else { return nil }

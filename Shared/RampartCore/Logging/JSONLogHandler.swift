@@ -14,7 +14,8 @@ public struct JSONLogHandler: LogHandler {
 
     /// Where lines go: standard output by default, a closure in tests.
     public struct Sink: Sendable {
-        let write: @Sendable (String) -> Void
+        /// Writes one line (without its newline).
+        public let write: @Sendable (String) -> Void
 
         public init(_ write: @escaping @Sendable (String) -> Void) { self.write = write }
 

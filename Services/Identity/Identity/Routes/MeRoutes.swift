@@ -12,6 +12,7 @@ struct MeRoutes: Sendable {
     let passwords: PasswordChange
     let sessions: SessionRepository
     let region: Region
+    let csrf: CSRFToken
 
     struct Me: ResponseEncodable {
         struct TenantRef: Codable {
@@ -38,6 +39,8 @@ struct MeRoutes: Sendable {
         var user: UserRef?
         /// The tenant requires a second factor and this session has none: enroll one to continue.
         var secondFactorEnrollmentRequired: Bool
+        /// For sessions: the token to send as `X-CSRF-Token` with every state change.
+        var csrfToken: String?
 
 
         enum CodingKeys: String, CodingKey {
@@ -46,6 +49,7 @@ struct MeRoutes: Sendable {
             case sessionID = "session_id"
             case clientID = "client_id"
             case secondFactorEnrollmentRequired = "second_factor_enrollment_required"
+            case csrfToken = "csrf_token"
         }
     }
 
@@ -68,7 +72,8 @@ struct MeRoutes: Sendable {
                 subject: principal.subject, kind: principal.kind, roles: principal.roles, scopes: principal.scopes,
                 authenticationMethod: principal.authenticationMethod, sessionID: principal.sessionID, clientID: principal.clientID,
                 user: user.map { .init(id: $0.id, email: $0.email, name: $0.name, role: $0.role) },
-                secondFactorEnrollmentRequired: try await MeRoutes.secondFactorPending(principal, user: user, users: users)
+                secondFactorEnrollmentRequired: try await MeRoutes.secondFactorPending(principal, user: user, users: users),
+                csrfToken: principal.sessionID.map(csrf.token(for:))
             )
         }
         let own = router.group("/api/v1/me/sessions", context: AuthenticatedContext.self)

@@ -72,8 +72,8 @@ struct SignInPages: Sendable {
         switch outcome {
         case .signedIn(_, let token, _, let expiresAt):
             var response = AuthorizeRoutes.redirect(returnTo)
-            response.headers.append(HTTPField(name: .setCookie, value: SignInRoutes.sessionCookie(token: token, expiresAt: expiresAt)))
             response.headers.append(HTTPField(name: .setCookie, value: "\(Self.nonceCookie)=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"))
+            response.headers.append(HTTPField(name: .setCookie, value: SignInRoutes.sessionCookie(token: token, expiresAt: expiresAt)))
             return response
         case .secondFactorRequired(let challenge, _):
             return totpPage(tenant: tenant, challenge: challenge, returnTo: returnTo, nonce: nonce, error: nil)

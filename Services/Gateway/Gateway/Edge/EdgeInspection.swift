@@ -1,0 +1,57 @@
+import HTTPTypes
+import NIOCore
+import RampartCore
+
+/// The one seam where request inspection (the WAF rule engine) and rate limiting plug into the
+/// edge. The responder calls it once per request on a tenant or status host, after the head and
+/// the bounded body have been read and before the credential is resolved or anything is
+/// forwarded. Until those engines exist the edge runs ``PassThroughInspection``.
+public protocol EdgeInspection: Sendable {
+    /// Decides whether `request` may go on.
+    func inspect(_ request: InspectedRequest) async -> InspectionVerdict
+}
+
+/// What inspection sees of a request.
+public struct InspectedRequest: Sendable {
+    public let requestID: String
+    public let clientIP: String?
+    public let host: EdgeHost
+    public let method: HTTPRequest.Method
+    /// Path and query as received (already checked to be canonical).
+    public let target: String
+    /// Every header as the client sent it, credentials included (inspection runs in-process).
+    public let headers: HTTPFields
+    /// The matched route.
+    public let route: EdgePolicy.Route
+    /// The whole body when its size class is inspectable (`limits.inspect_body_bytes`); `nil`
+    /// when the body streams past inspection or there is none.
+    public let body: ByteBuffer?
+}
+
+/// An inspection's decision, with what the access log records about it.
+public struct InspectionVerdict: Sendable {
+    /// `nil`: go on; otherwise the problem to answer with (403 from the WAF, 429 from the rate limiter).
+    public let refusal: EdgeProblem?
+    /// The anomaly score, once a WAF computes one.
+    public let wafScore: Int?
+    /// The rate-limit decision (`allowed`, `limited`, …), once a rate limiter makes one.
+    public let rateLimit: String?
+
+    public init(refusal: EdgeProblem? = nil, wafScore: Int? = nil, rateLimit: String? = nil) {
+        self.refusal = refusal
+        self.wafScore = wafScore
+        self.rateLimit = rateLimit
+    }
+
+    /// Go on, with nothing decided.
+    public static let pass = InspectionVerdict()
+}
+
+/// The placeholder until the WAF and rate limiter land: lets every request through and decides
+/// nothing (the access log's WAF score and rate-limit fields stay `null`). It does not pretend
+/// to inspect anything.
+public struct PassThroughInspection: EdgeInspection {
+    public init() {}
+
+    public func inspect(_ request: InspectedRequest) async -> InspectionVerdict { .pass }
+}

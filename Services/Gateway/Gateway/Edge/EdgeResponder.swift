@@ -1,0 +1,205 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import RampartCore
+import RampartTransport
+import Synchronization
+
+/// Every public HTTPS request, in order: request id → `security.txt` → Host (tenant and region, or
+/// the status page) → Host against SNI → canonical path → route → body limit → body read (bounded)
+/// → inspection seam → edge authentication → forward to the region's service → security headers →
+/// one access-log line when the response body has been written.
+public struct EdgeResponder: HTTPResponder {
+    public typealias Context = EdgeRequestContext
+
+    let baseDomain: String
+    let regions: [Region]
+    /// The region whose status instance serves `status.{base-domain}`.
+    let statusRegion: Region
+    let httpsPort: Int
+    let routes: RouteTable
+    let statusRoutes: RouteTable
+    let policy: EdgePolicy
+    let securityTxt: SecurityTxt
+    let inspection: any EdgeInspection
+    let authenticator: EdgeAuthenticator
+    let proxy: EdgeProxy
+    let accessLog: AccessLog
+    let logger: Logger
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        let start = ContinuousClock.now
+        let requestID = EdgeRequestID.accept(request.headers[.requestID])
+        var entry = AccessLog.Entry(
+            requestID: requestID, clientIP: context.clientIP, host: request.head.authority, method: request.method.rawValue,
+            route: "unmatched", status: 0, bytes: 0, duration: .zero
+        )
+        let connection = await EdgeChannel.connection(of: context.channel)
+        var response: Response
+        do {
+            response = try await handle(request, context: context, connection: connection, requestID: requestID, entry: &entry)
+        } catch let problem as EdgeProblem {
+            response = problem.response(requestID: requestID)
+            // The rest of an oversized body is not read: an HTTP/1.1 connection ends after the answer.
+            if problem.status == .contentTooLarge, !connection.isHTTP2 { response.headers[.connection] = "close" }
+        } catch {
+            logger.error("edge.request.failed", metadata: ["request.id": "\(requestID)", "error.type": "\(type(of: error))"])
+            response = EdgeProblem(.internalServerError, code: "internal_error", title: "Internal error",
+                                   detail: "The error was logged; quote the request id when reporting it.").response(requestID: requestID)
+        }
+        ResponseHygiene.apply(to: &response.headers, requestID: requestID)
+        entry.status = response.status.code
+        return Self.loggingWhenWritten(response, entry: entry, start: start, accessLog: accessLog)
+    }
+
+    private func handle(
+        _ request: Request, context: Context, connection: (serverName: String?, isHTTP2: Bool), requestID: String, entry: inout AccessLog.Entry
+    ) async throws -> Response {
+        let target = request.head.path ?? "/"
+        if request.method == .get || request.method == .head, target.split(separator: "?").first == Substring(SecurityTxt.path) {
+            entry.route = SecurityTxt.path
+            return securityTxt.response(hostName: request.head.authority.flatMap(EdgeHost.name(of:)), port: httpsPort)
+        }
+        // One host only: HTTP/1.1 moves the first Host into the authority, so another Host field (or,
+        // in HTTP/2, one that differs from :authority) would leave the tenant to a guess.
+        guard let authority = request.head.authority,
+              request.headers[values: .hostField].allSatisfy({ connection.isHTTP2 && $0.lowercased() == authority.lowercased() })
+        else {
+            if request.head.authority == nil, request.headers[values: .hostField].isEmpty { throw EdgeProblem.notFound }
+            throw EdgeProblem.badRequest
+        }
+        guard let hostName = EdgeHost.name(of: authority),
+              let host = EdgeHost(host: authority, baseDomain: baseDomain, regions: regions)
+        else { throw EdgeProblem.notFound }
+        guard connection.serverName == hostName else { throw EdgeProblem.misdirected }
+
+        let region: Region
+        let tenant: TenantSlug?
+        switch host {
+        case .tenant(let slug, let hostRegion):
+            (tenant, region) = (slug, hostRegion)
+        case .status:
+            (tenant, region) = (nil, statusRegion)
+        }
+        entry.tenant = tenant?.rawValue
+        entry.region = region.rawValue
+
+        guard let path = EdgePath.canonicalPath(of: target) else { throw EdgePath.problem }
+        guard let route = (tenant == nil ? statusRoutes : routes).route(for: path) else { throw EdgeProblem.notFound }
+        entry.route = route.prefix
+
+        let body = try await readBody(request, route: route)
+        let verdict = await inspection.inspect(InspectedRequest(
+            requestID: requestID, clientIP: context.clientIP, host: host, method: request.method, target: target,
+            headers: request.headers, route: route, body: body.inspectable
+        ))
+        entry.wafScore = verdict.wafScore
+        entry.rateLimit = verdict.rateLimit
+        if let refusal = verdict.refusal { throw refusal }
+
+        var principal: String?
+        if let tenant, route.auth != .none {
+            principal = try await authenticate(request, route: route, tenant: tenant, region: region, clientIP: context.clientIP, requestID: requestID)
+        }
+        let response = try await proxy.forward(
+            request, body: body, route: route, region: region, authority: authority, clientIP: context.clientIP,
+            requestID: requestID, principal: principal
+        )
+        // Identity set or cleared the session cookie (sign-out, password change): the principal
+        // cached for the credential this request came with must not outlive that session.
+        if let tenant, principal != nil, case .present(let credential) = EdgeCredential.extract(from: request.headers),
+           response.headers[values: .setCookie].contains(where: { $0.hasPrefix(EdgeCredential.sessionCookieName + "=") }) {
+            authenticator.forget(credential, tenant: tenant, region: region)
+        }
+        return response
+    }
+
+    /// The request body as the route's size class allows: read whole when inspectable, streamed
+    /// (and counted) otherwise; 413 past the class limit.
+    private func readBody(_ request: Request, route: EdgePolicy.Route) async throws -> EdgeProxy.Body {
+        let limit = policy.bodyLimits[route.body ?? "default"] ?? 0
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        let chunked = request.headers[.transferEncoding] != nil
+        if let declared, declared > limit { throw EdgeProblem.bodyTooLarge }
+        guard chunked || (declared ?? 0) > 0 else { return .none }
+        guard limit <= policy.limits.inspectBodyBytes else {
+            return .streamed(request.body, length: declared, limit: limit)
+        }
+        do {
+            return .buffered(try await request.body.collect(upTo: limit))
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw EdgeProblem.bodyTooLarge
+        }
+    }
+
+    /// The principal for the route's service, or `nil` on an optional route without a usable credential.
+    private func authenticate(_ request: Request, route: EdgePolicy.Route, tenant: TenantSlug, region: Region, clientIP: String?, requestID: String) async throws -> String? {
+        let required = route.auth == .required
+        let credential: EdgeCredential
+        switch EdgeCredential.extract(from: request.headers) {
+        case .absent:
+            if required { throw EdgeProblem.unauthorized(invalid: false) }
+            return nil
+        case .malformed:
+            if required { throw EdgeProblem.unauthorized(invalid: true) }
+            return nil
+        case .present(let found):
+            credential = found
+        }
+        switch await authenticator.resolve(credential, tenant: tenant, region: region, audience: route.service, clientIP: clientIP, requestID: requestID, logger: logger) {
+        case .principal(let token, let csrf):
+            // A cookie is sent by the browser on its own: a state change made with one must prove
+            // it comes from our pages. Bearer credentials are not ambient and need no token.
+            if case .session = credential, ![.get, .head, .options].contains(request.method), route.csrf != .form {
+                guard let csrf, Self.constantTimeEqual(request.headers[.xCSRFToken] ?? "", csrf) else { throw EdgeProblem.csrfRejected }
+            }
+            return token
+        case .refused:
+            if required { throw EdgeProblem.unauthorized(invalid: true) }
+            return nil
+        case .unavailable:
+            throw EdgeProblem.authenticationUnavailable
+        }
+    }
+
+    /// Whether two strings are equal, in time that depends only on their lengths.
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    /// `response` with its body counted and the access-log line written once it has been sent.
+    static func loggingWhenWritten(_ response: Response, entry: AccessLog.Entry, start: ContinuousClock.Instant, accessLog: AccessLog) -> Response {
+        var response = response
+        let body = response.body
+        let counter = ByteCount()
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            var finished = entry
+            do {
+                try await body.write(writer.map { buffer in
+                    counter.value.add(buffer.readableBytes, ordering: .relaxed)
+                    return buffer
+                })
+            } catch {
+                finished.bytes = counter.value.load(ordering: .relaxed)
+                finished.duration = start.duration(to: .now)
+                accessLog.record(finished)
+                throw error
+            }
+            finished.bytes = counter.value.load(ordering: .relaxed)
+            finished.duration = start.duration(to: .now)
+            accessLog.record(finished)
+        }
+        return response
+    }
+}
+
+extension EdgePath {
+    static let problem = EdgeProblem.badPath
+}
+
+/// Bytes of a response body written so far.
+final class ByteCount: Sendable {
+    let value = Atomic<Int>(0)
+}

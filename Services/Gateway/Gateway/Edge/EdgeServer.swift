@@ -1,0 +1,91 @@
+import Hummingbird
+import HummingbirdCore
+import HummingbirdHTTP2
+import Logging
+import NIOCore
+import NIOSSL
+import RampartCore
+import RampartTransport
+import ServiceLifecycle
+
+/// The public edge of a gateway instance: the HTTPS listener, the plain-HTTP redirect listener
+/// and the upstream pools, as services that run and stop with the gateway.
+public enum EdgeServer {
+    /// Builds the edge's services from the loaded settings; `inspection` is the WAF/rate-limit seam.
+    public static func services(
+        settings: EdgeSettings, runtime: ServiceRuntime, inspection: any EdgeInspection = PassThroughInspection(),
+        accessLog: AccessLog = AccessLog()
+    ) throws -> [any Service] {
+        let policy = try EdgePolicy(contentsOf: settings.policyPath)
+        let accessLog = accessLog.counting(in: runtime.metrics)
+        let tls = try PublicTLS(certificatePath: settings.certificatePath, privateKeyPath: settings.privateKeyPath)
+        let upstreams = try Upstreams(settings: settings, runtime: runtime, policy: policy)
+        var logger = runtime.logger
+        logger[metadataKey: "listener"] = "public"
+        if policy.securityTxt.expires < .now {
+            logger.warning("edge.security_txt.expired")
+        }
+        let config = runtime.config
+        let responder = EdgeResponder(
+            baseDomain: config.baseDomain, regions: settings.regions,
+            statusRegion: settings.regions.contains(config.region) ? config.region : settings.regions[0],
+            httpsPort: settings.httpsPort,
+            routes: RouteTable(routes: policy.routes, blocked: policy.blockedPrefixes),
+            statusRoutes: RouteTable(routes: policy.statusRoutes, blocked: policy.blockedPrefixes),
+            policy: policy, securityTxt: SecurityTxt(policy.securityTxt), inspection: inspection,
+            authenticator: EdgeAuthenticator(upstreams: upstreams, cache: PrincipalCache(
+                capacity: policy.authentication.cacheEntries, timeToLive: .seconds(policy.authentication.cacheTTLSeconds)
+            )),
+            proxy: EdgeProxy(upstreams: upstreams, responseTimeout: .milliseconds(Int64(policy.upstream.responseTimeoutMilliseconds)), logger: logger),
+            accessLog: accessLog, logger: logger
+        )
+        let limits = policy.limits
+        let readLimits = RequestReadGuard.Limits(
+            headerRead: .milliseconds(Int64(limits.headerReadTimeoutMilliseconds)),
+            bodyRead: .milliseconds(Int64(limits.bodyReadTimeoutMilliseconds)),
+            idle: .milliseconds(Int64(limits.idleTimeoutMilliseconds)),
+            maxHeaderCount: limits.maxHeaderCount, maxHeaderBytes: limits.maxHeaderBytes
+        )
+        let edgeLogger = logger
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestReadGuard(limits: readLimits, logger: edgeLogger)],
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes, maxHeaderFieldCount: limits.maxHeaderCount
+            )
+        )
+        // HTTP/2: connections without open streams close after the idle timeout; at most 100
+        // concurrent streams and 16 KiB header lists (NIOHTTP2's defaults, fixed by HummingbirdHTTP2).
+        let http2 = HTTP2ChannelConfiguration(
+            idleTimeout: .milliseconds(limits.idleTimeoutMilliseconds), gracefulCloseTimeout: .seconds(5), streamConfiguration: http1
+        )
+        let tlsConfiguration = tls.serverConfiguration()
+        let connections = ConnectionLimiter(maximumPerAddress: limits.maxConnectionsPerIP)
+        let https = Application(
+            responder: responder,
+            server: HTTPServerBuilder { responder in
+                EdgeChannel(
+                    base: try HTTP2UpgradeChannel(tlsConfiguration: tlsConfiguration, configuration: http2, responder: responder),
+                    limiter: connections, firstRequestTimeout: readLimits.headerRead, logger: edgeLogger
+                )
+            },
+            configuration: .init(address: .hostname(settings.host, port: settings.httpsPort), serverName: "rampart"),
+            services: [UpstreamLifecycle(upstreams: upstreams)],
+            logger: logger
+        )
+        var services: [any Service] = [https]
+        if let redirectPort = settings.redirectPort {
+            let redirect = Application(
+                responder: HTTPSRedirect(baseDomain: config.baseDomain, regions: settings.regions, httpsPort: settings.httpsPort, accessLog: accessLog),
+                server: .http1(configuration: http1),
+                configuration: .init(address: .hostname(settings.host, port: redirectPort), serverName: "rampart"),
+                logger: logger
+            )
+            services.append(redirect)
+        }
+        logger.info("edge.configured", metadata: [
+            "edge.https_port": "\(settings.httpsPort)", "edge.redirect_port": "\(settings.redirectPort.map(String.init) ?? "none")",
+            "edge.regions": "\(settings.regions.map(\.rawValue).joined(separator: ","))",
+        ])
+        return services
+    }
+}

@@ -1,0 +1,164 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+
+/// Time and size limits of a public HTTP/1.1 connection or HTTP/2 stream, and clean answers to
+/// unparseable requests.
+///
+/// - from connection start (TLS handshake included) to a complete request head: `headerRead`;
+/// - between two pieces of a request body: `bodyRead`;
+/// - a kept-alive connection waiting for its next request (and that request's head): `idle`.
+///
+/// Past a limit the connection is closed: a client sending one byte a second is cut off. A head
+/// the decoder refuses (too many or too large headers, malformed syntax) is answered 431 or 400
+/// with the security headers and a request id, then the connection is closed.
+final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    struct Limits: Sendable {
+        var headerRead: TimeAmount
+        var bodyRead: TimeAmount
+        var idle: TimeAmount
+        /// Enforced here for HTTP/2 streams; HTTP/1.1's decoder enforces them before a head exists.
+        var maxHeaderCount: Int
+        var maxHeaderBytes: Int
+    }
+
+    let limits: Limits
+    private let logger: Logger
+    private var timer: Scheduled<Void>?
+    private var answeredError = false
+    private var closeAfterResponse = false
+    /// The connection's guard; `isStream` when this handler serves an HTTP/2 stream of it.
+    private var connection: ConnectionGuard?
+    private var isStream = false
+
+    init(limits: Limits, logger: Logger) {
+        self.limits = limits
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if let own = try? context.pipeline.syncOperations.handler(type: ConnectionGuard.self) {
+            connection = own
+        } else if let parent = context.channel.parent, parent.eventLoop.inEventLoop {
+            connection = try? parent.pipeline.syncOperations.handler(type: ConnectionGuard.self)
+            isStream = connection != nil
+        }
+        if context.channel.isActive { arm(context, limits.headerRead, reason: "header_read") }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(context, limits.headerRead, reason: "header_read")
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        disarm()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        disarm()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // After an answer of our own, the rest of that request is dropped until the close.
+        guard !answeredError else { return }
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            connection?.requestStarted()
+            let bytes = head.headerFields.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count + 4 }
+            if head.headerFields.count > limits.maxHeaderCount || bytes > limits.maxHeaderBytes {
+                answer(context, .headersTooLarge, reason: "headers_too_large")
+                return
+            }
+            // Until the request's end arrives (at once for a request without a body), body pieces
+            // may not pause longer than the body-read timeout (HTTP/2 bodies need no length).
+            arm(context, limits.bodyRead, reason: "body_read")
+        case .body:
+            arm(context, limits.bodyRead, reason: "body_read")
+        case .end:
+            disarm()
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let part = unwrapOutboundIn(data)
+        if case .head(let head) = part, head.headerFields[.connection]?.lowercased() == "close" {
+            closeAfterResponse = true
+        }
+        if case .end = part, closeAfterResponse {
+            // The edge answered without reading the whole request (413): nothing more is read.
+            let channel = context.channel
+            context.writeAndFlush(data).whenComplete { _ in channel.close(promise: nil) }
+            promise?.succeed()
+            return
+        }
+        if case .end = part, isStream {
+            // An HTTP/2 stream ends with its response; the connection's idle timeout takes over.
+            disarm()
+        } else if case .end = part {
+            // The response is complete: the connection now waits for its next request.
+            let written = context.eventLoop.makePromise(of: Void.self)
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            written.futureResult.whenSuccess {
+                let (handler, context) = bound.value
+                if context.channel.isActive { handler.arm(context, handler.limits.idle, reason: "idle") }
+            }
+            written.futureResult.cascade(to: promise)
+            context.write(data, promise: written)
+            return
+        }
+        context.write(data, promise: promise)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parseError = error as? HTTPParserError, !answeredError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        let tooLarge = parseError == .headerOverflow
+        answer(context, tooLarge ? .headersTooLarge : .badRequest, reason: tooLarge ? "headers_too_large" : "malformed")
+    }
+
+    /// Answers `problem` with the security headers and closes (the connection, or the HTTP/2 stream).
+    private func answer(_ context: ChannelHandlerContext, _ problem: EdgeProblem, reason: String) {
+        guard !answeredError else { return }
+        answeredError = true
+        disarm()
+        logger.info("edge.request.refused", metadata: ["reason": "\(reason)"])
+        let requestID = EdgeRequestID.make()
+        let body = problem.document(requestID: requestID)
+        var head = HTTPResponse(status: problem.status, headerFields: problem.headers)
+        head.headerFields[.contentType] = "application/problem+json"
+        ResponseHygiene.apply(to: &head.headerFields, requestID: requestID)
+        if !isStream { head.headerFields[.connection] = "close" }
+        head.headerFields[.contentLength] = String(body.readableBytes)
+        let channel = context.channel
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func arm(_ context: ChannelHandlerContext, _ timeout: TimeAmount, reason: String) {
+        timer?.cancel()
+        let logger = logger
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(in: timeout) {
+            logger.info("edge.connection.timeout", metadata: ["reason": "\(reason)"])
+            channel.close(promise: nil)
+        }
+    }
+
+    private func disarm() {
+        timer?.cancel()
+        timer = nil
+    }
+}

@@ -1,0 +1,87 @@
+import AsyncHTTPClient
+import Foundation
+import RampartCore
+import RampartSecurity
+import RampartTransport
+import ServiceLifecycle
+
+/// The internal services of every region this edge fronts: their URLs (from an
+/// `endpoints.json`-shaped file) and one mutual-TLS client per region, presenting that region's
+/// gateway certificate, so each region's services see their own region's gateway.
+public struct Upstreams: Sendable {
+    /// One region's services and the client that reaches them.
+    public struct RegionUpstreams: Sendable {
+        public let endpoints: [ServiceName: String]
+        public let client: InternalClient
+    }
+
+    public let regions: [Region: RegionUpstreams]
+
+    private struct Document: Decodable {
+        var regions: [String: [String: String]]
+    }
+
+    /// Loads the endpoints file and each fronted region's gateway certificate (this instance's
+    /// own for its own region, `gateway-<region>.crt`/`.key` from `RAMPART_EDGE_PKI_DIR` for others).
+    public init(settings: EdgeSettings, runtime: ServiceRuntime, policy: EdgePolicy) throws {
+        guard let data = FileManager.default.contents(atPath: settings.upstreamsPath),
+              let document = try? JSONDecoder().decode(Document.self, from: data)
+        else { throw ConfigError(key: "RAMPART_UPSTREAMS", reason: "is not an endpoints file ({\"regions\": {region: {service: url}}})") }
+        let timeout = HTTPClient.Configuration.Timeout(
+            connect: .milliseconds(Int64(policy.upstream.connectTimeoutMilliseconds)),
+            read: .milliseconds(Int64(policy.upstream.responseTimeoutMilliseconds))
+        )
+        var regions: [Region: RegionUpstreams] = [:]
+        for region in settings.regions {
+            guard let services = document.regions[region.rawValue] else {
+                throw ConfigError(key: "RAMPART_UPSTREAMS", reason: "names no endpoints for region \(region)")
+            }
+            var endpoints: [ServiceName: String] = [:]
+            for (name, url) in services {
+                guard let service = ServiceName(rawValue: name), service != .gateway else { continue }
+                guard let parsed = URL(string: url), parsed.scheme == "https", parsed.host != nil, parsed.path.isEmpty || parsed.path == "/" else {
+                    throw ConfigError(key: "RAMPART_UPSTREAMS", reason: "\(region)/\(name) is not an https://host:port URL")
+                }
+                endpoints[service] = url.hasSuffix("/") ? String(url.dropLast()) : url
+            }
+            let tls = try Self.tls(for: region, settings: settings, runtime: runtime)
+            regions[region] = RegionUpstreams(endpoints: endpoints, client: InternalClient(tls: tls, timeout: timeout))
+        }
+        self.regions = regions
+    }
+
+    private static func tls(for region: Region, settings: EdgeSettings, runtime: ServiceRuntime) throws -> InternalTLS {
+        if region == runtime.config.region { return runtime.tls }
+        let directory = URL(fileURLWithPath: settings.regionCertificateDirectory ?? ".")
+        let files = ServiceConfig.TLSFiles(
+            caCertificatePath: runtime.config.tls.caCertificatePath,
+            certificatePath: directory.appendingPathComponent("gateway-\(region).crt").path,
+            privateKeyPath: directory.appendingPathComponent("gateway-\(region).key").path
+        )
+        let tls: InternalTLS
+        do {
+            tls = try InternalTLS(files: files)
+        } catch {
+            throw ConfigError(key: "RAMPART_EDGE_PKI_DIR", reason: "has no valid gateway-\(region).crt/.key")
+        }
+        guard tls.identity == .service(.gateway, region) else {
+            throw ConfigError(key: "RAMPART_EDGE_PKI_DIR", reason: "gateway-\(region).crt names \(tls.identity), not the \(region) gateway")
+        }
+        return tls
+    }
+
+    /// Closes every pool; run by ``UpstreamLifecycle`` at shutdown.
+    func shutdown() async {
+        for upstream in regions.values { try? await upstream.client.shutdown() }
+    }
+}
+
+/// Keeps the upstream clients for the life of the process and closes their pools at shutdown.
+struct UpstreamLifecycle: Service {
+    let upstreams: Upstreams
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await upstreams.shutdown()
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+@testable import Gateway
+import HTTPTypes
+import RampartCore
+import RampartTransport
+import Testing
+
+/// The edge's data and small decisions: the shipped policy, routing tables, host names,
+/// credentials, forwarded headers, the principal cache and configuration checks.
+@Suite("Gateway: edge policy and routing rules")
+struct EdgePolicyTests {
+    let eu = Region(rawValue: "eu")!
+    let us = Region(rawValue: "us")!
+
+    var shipped: EdgePolicy { get throws { try EdgePolicy(contentsOf: EdgeFixture.shippedPolicyPath) } }
+
+    @Test func shippedPolicyRoutesEveryPublicPrefixToItsService() throws {
+        let table = RouteTable(routes: try shipped.routes, blocked: try shipped.blockedPrefixes)
+        let expected: [(String, ServiceName, EdgePolicy.AuthRequirement)] = [
+            ("/login", .identity, .optional), ("/logout", .identity, .optional), ("/auth/password", .identity, .none),
+            ("/auth/logout", .identity, .required), ("/oauth/authorize", .identity, .optional), ("/oauth/token", .identity, .none),
+            ("/.well-known/oauth-authorization-server", .identity, .none), ("/.well-known/jwks.json", .identity, .none),
+            ("/api/v1/me", .identity, .required), ("/api/v1/me/totp/confirm", .identity, .required), ("/api/v1/users/1", .identity, .required),
+            ("/api/v1/api-keys", .identity, .required), ("/api/v1/oauth-clients", .identity, .required), ("/api/v1/security", .identity, .required),
+            ("/api/v1/sso", .identity, .required), ("/api/v1/tickets/42/messages", .tickets, .required), ("/api/v1/people", .tickets, .required),
+            ("/api/v1/organizations/7", .tickets, .required), ("/api/v1/audit/events", .audit, .required), ("/api/v1/exports", .backup, .required),
+        ]
+        for (path, service, auth) in expected {
+            let route = try #require(table.route(for: path), "\(path)")
+            #expect(route.service == service, "\(path)")
+            #expect(route.auth == auth, "\(path)")
+        }
+        #expect(table.route(for: "/oauth/token")?.forwardAuthorization == true)
+        #expect(table.route(for: "/api/v1/me")?.forwardAuthorization != true)
+        for unrouted in ["/", "/api/v1/ticketsx", "/api/v2/tickets", "/internal/v1/principal", "/metrics", "/.well-known/other"] {
+            #expect(table.route(for: unrouted) == nil, "\(unrouted)")
+        }
+        let status = RouteTable(routes: try shipped.statusRoutes, blocked: try shipped.blockedPrefixes)
+        #expect(status.route(for: "/")?.service == .status)
+        #expect(status.route(for: "/history")?.auth == EdgePolicy.AuthRequirement.none)
+        #expect(status.route(for: "/metrics") == nil && status.route(for: "/healthz") == nil && status.route(for: "/internal/x") == nil)
+        #expect(try shipped.authentication.cacheTTLSeconds <= 30)
+    }
+
+    @Test func everyServiceTheEdgeForwardsToAllowsTheGatewayInTheAllowList() throws {
+        let allowList = try AllowList(contentsOf: RunningService.allowListPath)
+        for route in try shipped.routes {
+            let path = route.prefix.hasSuffix("/") ? route.prefix + "x" : route.prefix
+            #expect(allowList.allows(.service(.gateway, eu), method: "POST", path: path, service: route.service, region: eu), "\(route.prefix)")
+            #expect(!allowList.allows(.service(.gateway, us), method: "POST", path: path, service: route.service, region: eu), "\(route.prefix)")
+        }
+        #expect(allowList.allows(.service(.gateway, eu), method: "GET", path: "/", service: .status, region: eu))
+        #expect(!allowList.allows(.service(.gateway, eu), method: "POST", path: "/", service: .status, region: eu))
+    }
+
+    @Test(arguments: [
+        ("version: 2", "unsupported version"),
+        ("cache_ttl_seconds: 30", "cache_ttl_seconds: 31"),
+        ("{prefix: /logout, service: identity, auth: optional}", "{prefix: logout, service: identity, auth: optional}"),
+        ("{prefix: /logout, service: identity, auth: optional}", "{prefix: /logout, service: gateway, auth: optional}"),
+        ("{prefix: /logout, service: identity, auth: optional}", "{prefix: /logout, service: identity, auth: sometimes}"),
+        ("{prefix: /login, service: identity, auth: optional, csrf: form}", "{prefix: /login, service: identity, auth: optional, csrf: cookie}"),
+        ("{prefix: /api/v1/people, service: tickets, auth: required}", "{prefix: /api/v1/people, service: tickets, auth: required, body: huge}"),
+        ("contact: [mailto:security@rampart.example]", "contact: [security@rampart.example]"),
+        ("max_header_count: 64", "max_header_count: 100000"),
+    ])
+    func refusesInvalidPolicies(_ replacement: (String, String)) throws {
+        let text = try String(contentsOfFile: EdgeFixture.shippedPolicyPath, encoding: .utf8)
+        let broken = replacement.0 == "version: 2" ? text.replacingOccurrences(of: "version: 1", with: "version: 2")
+            : text.replacingOccurrences(of: replacement.0, with: replacement.1)
+        #expect(broken != text)
+        #expect(throws: EdgePolicyError.self) { try EdgePolicy(yaml: broken) }
+    }
+
+    @Test func hostNamesSelectTenantAndRegionOrNothing() {
+        let regions = [eu, us]
+        #expect(EdgeHost(host: "acme.eu.localhost:8443", baseDomain: "localhost", regions: regions) == .tenant(TenantSlug(rawValue: "acme")!, eu))
+        #expect(EdgeHost(host: "ACME.US.example.com", baseDomain: "example.com", regions: regions) == .tenant(TenantSlug(rawValue: "acme")!, us))
+        #expect(EdgeHost(host: "status.localhost", baseDomain: "localhost", regions: regions) == .status)
+        for bad in ["acme.uk.localhost", "acme.localhost", "x.acme.eu.localhost", "status.eu.localhost", "ac.eu.localhost",
+                    "acme.eu.localhost.evil.com", "acme.eu.localhost:", "acme.eu.localhost:99999x", "acme..eu.localhost",
+                    "acme.eu.localhost.", "[::1]:8443", "", "acme_1.eu.localhost", "localhost"] {
+            #expect(EdgeHost(host: bad, baseDomain: "localhost", regions: regions) == nil, "\(bad)")
+        }
+    }
+
+    @Test func canonicalPathsOnly() {
+        #expect(EdgePath.canonicalPath(of: "/api/v1/tickets?q=100%25+done") == "/api/v1/tickets")
+        for bad in ["/a/../b", "/a/./b", "//a", "/a%2fb", "/a%2Eb", "/%00", "/a%zz", "/a%4", "/a\\b", "a/b", "/a%252e"] {
+            #expect(EdgePath.canonicalPath(of: bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func credentialsComeFromBearerOrTheSessionCookieAndNeverTwoSessions() {
+        #expect(EdgeCredential.extract(from: [.authorization: "Bearer rk_abc"]) == .present(.bearer("rk_abc")))
+        #expect(EdgeCredential.extract(from: [.cookie: "a=1; __Host-rampart_session=tok"]) == .present(.session("tok")))
+        #expect(EdgeCredential.extract(from: [:]) == .absent)
+        #expect(EdgeCredential.extract(from: [.authorization: "Basic YTpi"]) == .malformed)
+        #expect(EdgeCredential.extract(from: [.cookie: "__Host-rampart_session=a; __Host-rampart_session=b"]) == .malformed)
+        #expect(EdgeCredential.extract(from: [.cookie: "rampart_session=tok"]) == .absent)
+    }
+
+    @Test func upstreamHeadersCarryOnlyWhatTheGatewaySets() {
+        var client = HTTPFields()
+        for (name, value) in [("Accept", "application/json"), ("X-Rampart-Principal", "forged"), ("X-Forwarded-For", "10.0.0.1"),
+                              ("Forwarded", "for=1.2.3.4"), ("X-Real-IP", "1.2.3.4"), ("Authorization", "Bearer secret"),
+                              ("Cookie", "__Host-rampart_session=s; lang=en"), ("Connection", "close, X-Hop"), ("X-Hop", "1"),
+                              ("Transfer-Encoding", "chunked"), ("X-HTTP-Method-Override", "DELETE"), ("X-Request-Id", "client")] {
+            client.append(HTTPField(name: HTTPField.Name(name)!, value: value))
+        }
+        let forwarded = ForwardedHeaders.upstreamRequest(from: client, authority: "acme.eu.localhost", clientIP: "192.0.2.9", requestID: "rid-12345",
+                                                         principal: "signed", forwardAuthorization: false)
+        let names = Dictionary(forwarded.map { ($0.0.lowercased(), $0.1) }, uniquingKeysWith: { first, _ in first })
+        #expect(names["x-rampart-principal"] == "signed")
+        #expect(names["x-forwarded-for"] == "192.0.2.9")
+        #expect(names["x-forwarded-host"] == "acme.eu.localhost")
+        #expect(names["x-request-id"] == "rid-12345")
+        #expect(names["cookie"] == "lang=en")
+        #expect(names["accept"] == "application/json")
+        for dropped in ["forwarded", "x-real-ip", "authorization", "x-hop", "connection", "transfer-encoding", "x-http-method-override"] {
+            #expect(names[dropped] == nil, "\(dropped)")
+        }
+        #expect(forwarded.filter { $0.0.lowercased() == "x-rampart-principal" }.count == 1)
+        let withClientAuth = ForwardedHeaders.upstreamRequest(from: client, authority: "a", clientIP: nil, requestID: "r",
+                                                              principal: nil, forwardAuthorization: true)
+        #expect(withClientAuth.contains { $0.0 == "Authorization" } && !withClientAuth.contains { $0.0 == "X-Rampart-Principal" })
+    }
+
+    @Test func principalCacheForgetsAfterItsLifetimeAndStaysBounded() {
+        let cache = PrincipalCache(capacity: 16, timeToLive: .seconds(30))
+        let key = PrincipalCache.Key(kind: "bearer", credential: "k", host: "acme.eu")
+        let start = ContinuousClock.now
+        cache.store("token", lifetime: .seconds(110), for: key, audience: "tickets", now: start)
+        #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(29)) == "token")
+        #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(31)) == nil)
+        // Another tenant's host or another service is another answer.
+        cache.store("token", lifetime: .seconds(110), for: key, audience: "tickets", now: start)
+        #expect(cache.token(for: PrincipalCache.Key(kind: "bearer", credential: "k", host: "beta.eu"), audience: "tickets", now: start) == nil)
+        #expect(cache.token(for: key, audience: "audit", now: start) == nil)
+        // A token that expires sooner than the cache's lifetime is kept only that long.
+        cache.store("short", lifetime: .seconds(5), for: key, audience: "tickets", now: start)
+        #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(6)) == nil)
+        // Forgetting a credential forgets it for every service.
+        cache.store("a", lifetime: .seconds(60), for: key, audience: "tickets", now: start)
+        cache.store("b", lifetime: .seconds(60), for: key, audience: "identity", now: start)
+        cache.forget(key)
+        #expect(cache.token(for: key, audience: "tickets", now: start) == nil && cache.token(for: key, audience: "identity", now: start) == nil)
+        for index in 0..<1000 {
+            cache.store("t", lifetime: .seconds(60), for: .init(kind: "bearer", credential: "\(index)", host: "h"), audience: "a", now: start)
+        }
+        #expect(cache.count <= 16)
+    }
+
+    @Test func anEdgeWithoutItsCertificateDoesNotStart() throws {
+        let pki = try TestPKI()
+        let tls = try pki.files(for: .service(.gateway, eu))
+        var values = [
+            "RAMPART_REGION": "eu", "RAMPART_LISTEN_PORT": "9100", "RAMPART_TLS_CA": tls.caCertificatePath,
+            "RAMPART_TLS_CERT": tls.certificatePath, "RAMPART_TLS_KEY": tls.privateKeyPath,
+            "RAMPART_ALLOWLIST": RunningService.allowListPath, "RAMPART_PRINCIPAL_KEYS": RunningService.allowListPath,
+        ]
+        #expect(try EdgeSettings.load(ServiceConfig(service: .gateway, source: ConfigSource(values: values))) == nil)
+        values["RAMPART_PUBLIC_PORT"] = "8443"
+        let missing = #expect(throws: ConfigError.self) { try EdgeSettings.load(ServiceConfig(service: .gateway, source: ConfigSource(values: values))) }
+        #expect(missing?.key == "RAMPART_PUBLIC_TLS_CERT")
+        values["RAMPART_EDGE_REGIONS"] = "eu,us"
+        values["RAMPART_PUBLIC_TLS_CERT"] = tls.certificatePath
+        values["RAMPART_PUBLIC_TLS_KEY"] = tls.privateKeyPath
+        let noDirectory = #expect(throws: ConfigError.self) { try EdgeSettings.load(ServiceConfig(service: .gateway, source: ConfigSource(values: values))) }
+        #expect(noDirectory?.key == "RAMPART_EDGE_PKI_DIR")
+        values["RAMPART_EDGE_REGIONS"] = "eu,mars"
+        let unknown = #expect(throws: ConfigError.self) { try EdgeSettings.load(ServiceConfig(service: .gateway, source: ConfigSource(values: values))) }
+        #expect(unknown?.key == "RAMPART_EDGE_REGIONS")
+    }
+
+    @Test func htmlGetsAStrictContentSecurityPolicyAndUpstreamHopByHopHeadersAreDropped() {
+        var html: HTTPFields = [.contentType: "text/html; charset=utf-8", .contentSecurityPolicy: "default-src *"]
+        ResponseHygiene.apply(to: &html, requestID: "rid-12345")
+        let csp = html[.contentSecurityPolicy] ?? ""
+        #expect(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"))
+        #expect(!csp.contains("unsafe-inline") && !csp.contains("*"))
+        var plain: HTTPFields = [.contentType: "application/json"]
+        ResponseHygiene.apply(to: &plain, requestID: "rid-12345", https: false)
+        #expect(plain[.strictTransportSecurity] == nil && plain[.xFrameOptions] == "DENY" && plain[.server] == "rampart")
+
+        let upstream: [(name: String, value: String)] = [
+            ("Content-Type", "application/json"), ("Connection", "keep-alive, X-Internal-Hop"), ("Keep-Alive", "timeout=5"),
+            ("X-Internal-Hop", "1"), ("Transfer-Encoding", "chunked"), ("Server", "rampart-tickets/1.2"), ("X-Rampart-Debug", "x"),
+            ("Set-Cookie", "a=b; Secure"), ("ETag", "\"1\""),
+        ]
+        let fields = ForwardedHeaders.clientResponse(from: upstream)
+        #expect(Set(fields.map { $0.name.canonicalName }) == ["content-type", "set-cookie", "etag"])
+    }
+}

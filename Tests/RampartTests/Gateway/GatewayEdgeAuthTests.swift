@@ -1,0 +1,215 @@
+import Foundation
+@testable import Gateway
+import NIOCore
+import NIOPosix
+import RampartCore
+import Testing
+
+/// Edge authentication, header hygiene towards services, body limits and upstream failures.
+@Suite("Gateway: edge authentication and proxying")
+struct GatewayEdgeAuthTests {
+    func fixture() async throws -> EdgeFixture { try await EdgeFixture.shared.value }
+
+    func url(_ edge: EdgeFixture, _ host: String, _ path: String) -> String { "https://\(host):\(edge.httpsPort)\(path)" }
+
+    @Test func protectedRoutesWithoutAValidCredentialAre401WithWWWAuthenticate() async throws {
+        let edge = try await fixture()
+        let echo = url(edge, "acme.eu.localhost", "/api/v1/tickets/echo")
+        for headers in [[], ["Authorization: Bearer rk_0000000000000000_notakey"], ["Authorization: Basic YTpi"],
+                        ["Cookie: __Host-rampart_session=forged"]] {
+            let reply = try await EdgeClient.request(echo, ca: edge.pki.caPath, headers: headers)
+            #expect(reply.status == 401, "\(headers)")
+            #expect(reply.headers["www-authenticate"]?.hasPrefix("Bearer realm=\"rampart\"") == true, "\(headers)")
+            #expect(reply.headers["content-type"] == "application/problem+json")
+        }
+    }
+
+    @Test func anAPIKeyOfOneTenantIsRefusedAtAnotherTenantsHost() async throws {
+        let edge = try await fixture()
+        let reply = try await EdgeClient.request(url(edge, "beta.eu.localhost", "/api/v1/tickets/echo"), ca: edge.pki.caPath,
+                                           headers: ["Authorization: Bearer \(edge.acmeKey)"])
+        #expect(reply.status == 401)
+        #expect(reply.json["code"] as? String == "credential_refused")
+        #expect(reply.json["principalTenant"] == nil)
+    }
+
+    @Test func servicesSeeOnlyTheGatewaysPrincipalAndForwardingHeaders() async throws {
+        let edge = try await fixture()
+        // A forged principal signed by nobody, and forwarding claims, straight from the client.
+        let forged = [
+            "Authorization: Bearer \(edge.acmeKey)", "X-Rampart-Principal: eyJhbGciOiJub25lIn0.eyJ0ZW5hbnQiOiJiZXRhIn0.",
+            "X-Forwarded-For: 10.0.0.1", "X-Forwarded-Host: beta.eu.localhost", "X-Forwarded-Proto: http", "Forwarded: for=10.0.0.1",
+            "X-Real-IP: 10.0.0.2", "X-Rampart-Tenant: beta", "Connection: keep-alive, X-Secret-Hop", "X-Secret-Hop: 1",
+            "Cookie: theme=dark; __Host-rampart_session=abc",
+        ]
+        let reply = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/tickets/echo"), ca: edge.pki.caPath, headers: forged)
+        #expect(reply.status == 200)
+        let seen = try #require(reply.json["headers"] as? [String: String])
+        #expect(reply.json["principalTenant"] as? String == "acme")
+        #expect(seen["x-rampart-principal"]?.hasPrefix("eyJhbGciOiJub25lIn0") == false)
+        #expect(seen["x-forwarded-for"] == "127.0.0.1")
+        #expect(seen["x-forwarded-host"] == "acme.eu.localhost:\(edge.httpsPort)")
+        #expect(seen["x-forwarded-proto"] == "https")
+        for dropped in ["forwarded", "x-real-ip", "x-rampart-tenant", "authorization", "x-secret-hop", "connection"] {
+            #expect(seen[dropped] == nil, "\(dropped) reached the service")
+        }
+        #expect(seen["cookie"] == "theme=dark")
+        #expect(seen["x-request-id"] == reply.headers["x-request-id"])
+    }
+
+    @Test func signInThroughTheEdgeThenTheSessionCookieResolves() async throws {
+        let edge = try await fixture()
+        let login = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/auth/password"), method: "POST", ca: edge.pki.caPath,
+                                           headers: ["Content-Type: application/json"],
+                                           body: Data(#"{"email":"ada@acme.test","password":"\#(edge.acmePassword)"}"#.utf8))
+        #expect(login.status == 200, "\(login.text)")
+        let cookie = try #require(login.headers["set-cookie"])
+        let token = String(cookie.dropFirst("__Host-rampart_session=".count).prefix { $0 != ";" })
+        let me = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/me"), ca: edge.pki.caPath,
+                                        headers: ["Cookie: __Host-rampart_session=\(token)"])
+        #expect(me.status == 200, "\(me.text)")
+        #expect((me.json["user"] as? [String: Any])?["email"] as? String == "ada@acme.test")
+        // The same cookie at beta's host is nobody there.
+        let beta = try await EdgeClient.request(url(edge, "beta.eu.localhost", "/api/v1/me"), ca: edge.pki.caPath,
+                                          headers: ["Cookie: __Host-rampart_session=\(token)"])
+        #expect(beta.status == 401)
+        // A state change with the cookie alone (what a cross-site form would send) is refused at the edge.
+        let csrf = try #require(me.json["csrf_token"] as? String)
+        for header in [[String](), ["X-CSRF-Token: \(String(repeating: "A", count: 43))"]] {
+            let forged = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/auth/logout"), method: "POST", ca: edge.pki.caPath,
+                                                      headers: ["Cookie: __Host-rampart_session=\(token)"] + header)
+            #expect(forged.status == 403)
+            #expect(forged.json["code"] as? String == "csrf_token_invalid")
+        }
+        // Signing out ends the session at once, not when the edge's cached principal expires.
+        let logout = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/auth/logout"), method: "POST", ca: edge.pki.caPath,
+                                                  headers: ["Cookie: __Host-rampart_session=\(token)", "X-CSRF-Token: \(csrf)"])
+        #expect(logout.status == 204)
+        #expect(logout.headers["set-cookie"]?.contains("Max-Age=0") == true)
+        let after = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/me"), ca: edge.pki.caPath,
+                                                 headers: ["Cookie: __Host-rampart_session=\(token)"])
+        #expect(after.status == 401)
+    }
+
+    @Test func theSignInPageWorksThroughTheEdge() async throws {
+        let edge = try await fixture()
+        let page = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/login?return_to=%2Faccount%2Fpassword"), ca: edge.pki.caPath)
+        #expect(page.status == 200)
+        #expect(page.headers["content-type"]?.hasPrefix("text/html") == true)
+        #expect(page.headers["strict-transport-security"] != nil)
+        #expect(page.headers["content-security-policy"]?.contains("default-src 'none'") == true)
+        let nonce = try #require(page.headers["set-cookie"]).dropFirst("__Host-rampart_login=".count).prefix { $0 != ";" }
+        let csrf = try #require(IdentityPagesTests.field("csrf_token", in: page.text))
+        let form = OAuthWorld.form(["email": "ada@acme.test", "password": edge.acmePassword, "csrf_token": csrf, "return_to": "/account/password"])
+        let signedIn = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/login"), method: "POST", ca: edge.pki.caPath,
+                                                    headers: ["Content-Type: application/x-www-form-urlencoded", "Cookie: __Host-rampart_login=\(nonce)"],
+                                                    body: Data(form.utf8))
+        #expect(signedIn.status == 303, "\(signedIn.text)")
+        #expect(signedIn.headers["location"] == "/account/password")
+        let session = try #require(signedIn.headers["set-cookie"])
+        #expect(session.hasPrefix("__Host-rampart_session="))
+        // The account page is then served to the session (its cookie resolved at the edge).
+        let token = session.dropFirst("__Host-rampart_session=".count).prefix { $0 != ";" }
+        let account = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/account/password"), ca: edge.pki.caPath,
+                                                   headers: ["Cookie: __Host-rampart_session=\(token)"])
+        #expect(account.status == 200)
+        #expect(account.text.contains("Change your password"))
+    }
+
+    @Test func oversizedBodiesAre413() async throws {
+        let edge = try await fixture()
+        let key = "Authorization: Bearer \(edge.acmeKey)"
+        // Declared too large: refused before reading (tickets' upload class is 64 KiB here).
+        let declared = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/tickets/echo"), method: "POST", ca: edge.pki.caPath,
+                                              headers: [key, "Content-Type: application/octet-stream"], body: Data(count: 70_000))
+        #expect(declared.status == 413)
+        #expect(declared.json["code"] as? String == "body_too_large")
+        // Chunked, no length: cut off when the stream passes the limit.
+        let chunked = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/tickets/echo"), method: "POST", ca: edge.pki.caPath,
+                                             headers: [key, "Content-Type: application/octet-stream", "Transfer-Encoding: chunked"], body: Data(count: 70_000))
+        #expect(chunked.status == 413)
+        // Within the limit it streams through whole.
+        let fits = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/tickets/echo"), method: "POST", ca: edge.pki.caPath,
+                                          headers: [key, "Content-Type: application/octet-stream", "Transfer-Encoding: chunked"], body: Data(count: 60_000))
+        #expect(fits.status == 200)
+        #expect(fits.json["bodyBytes"] as? Int == 60_000)
+        // The default class (4 KiB here), read whole before forwarding.
+        let me = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/me/password"), method: "POST", ca: edge.pki.caPath,
+                                        headers: [key, "Content-Type: application/json"], body: Data(count: 5000))
+        #expect(me.status == 413)
+    }
+
+    @Test func tooManyOrTooLargeHeadersAre431() async throws {
+        let edge = try await fixture()
+        let many = (0..<40).map { "X-Filler-\($0): \($0)" }
+        let crowded = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/tickets/echo"), ca: edge.pki.caPath, headers: many)
+        #expect(crowded.status == 431)
+        #expect(crowded.headers["strict-transport-security"] != nil)
+        let huge = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/tickets/echo"), ca: edge.pki.caPath,
+                                          headers: ["X-Huge: " + String(repeating: "a", count: 9000)])
+        #expect(huge.status == 431)
+        #expect(huge.json["code"] as? String == "headers_too_large")
+    }
+
+    @Test func anUpstreamThatIsDownIsAProblemDocument() async throws {
+        let edge = try await fixture()
+        let key = "Authorization: Bearer \(edge.acmeKey)"
+        // audit's endpoint is a closed port; backup has no endpoint in eu at all.
+        let audit = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/audit/events"), ca: edge.pki.caPath, headers: [key])
+        #expect(audit.status == 502)
+        #expect(audit.json["code"] as? String == "upstream_unreachable")
+        #expect(audit.headers["content-type"] == "application/problem+json")
+        let backup = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/exports"), ca: edge.pki.caPath, headers: [key])
+        #expect(backup.status == 503)
+        #expect(backup.json["code"] as? String == "service_unavailable")
+    }
+
+    @Test func everyRequestIsOneAccessLogLine() async throws {
+        let edge = try await fixture()
+        let id = "access-log-\(UUID().uuidString.prefix(8))"
+        let reply = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/tickets/echo?secret=do-not-log"), ca: edge.pki.caPath,
+                                           headers: ["Authorization: Bearer \(edge.acmeKey)", "X-Request-Id: \(id)"])
+        #expect(reply.status == 200)
+        var line: [String: Any]?
+        for _ in 0..<40 where line == nil {
+            line = edge.accessLog.all.filter { $0.contains(id) }.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            if line == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let entry = try #require(line)
+        #expect(edge.accessLog.all.filter { $0.contains(id) }.count == 1)
+        #expect(entry["msg"] as? String == "edge.access")
+        #expect(entry["client.ip"] as? String == "127.0.0.1")
+        #expect(entry["tenant"] as? String == "acme")
+        #expect(entry["region"] as? String == "eu")
+        #expect(entry["http.method"] as? String == "GET")
+        #expect(entry["http.route"] as? String == "/api/v1/tickets")
+        #expect(entry["http.status"] as? Int == 200)
+        #expect(entry["bytes"] as? Int == reply.body.count)
+        #expect(entry["duration_ms"] is Double || entry["duration_ms"] is Int)
+        #expect(entry["waf.score"] is NSNull && entry["rate_limit"] is NSNull)
+        #expect(entry["ts"] is String && entry["http.host"] as? String == "acme.eu.localhost:\(edge.httpsPort)")
+        let text = edge.accessLog.all.filter { $0.contains(id) }.joined()
+        #expect(!text.contains("do-not-log") && !text.contains(edge.acmeKey))
+    }
+
+    @Test func ambiguousRequestsAreRefusedAndAnOversizedBodyEndsTheConnection() async throws {
+        let edge = try await fixture()
+        let host = "acme.eu.localhost"
+        let key = "Authorization: Bearer \(edge.acmeKey)"
+        // Two Host headers: which one names the tenant would be a guess.
+        let twoHosts = try await EdgeClient.raw(port: edge.httpsPort, serverName: host, ca: edge.pki.caPath, request:
+            "GET /api/v1/tickets/echo HTTP/1.1\r\nHost: \(host)\r\nHost: beta.eu.localhost\r\n\(key)\r\nConnection: close\r\n\r\n")
+        #expect(twoHosts.hasPrefix("HTTP/1.1 400"), "\(twoHosts)")
+        // Content-Length and Transfer-Encoding together (request smuggling): never forwarded.
+        let smuggled = try await EdgeClient.raw(port: edge.httpsPort, serverName: host, ca: edge.pki.caPath, request:
+            "POST /api/v1/tickets/echo HTTP/1.1\r\nHost: \(host)\r\n\(key)\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /api/v1/me HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+        #expect(smuggled.hasPrefix("HTTP/1.1 400"), "\(smuggled)")
+        #expect(!smuggled.contains("\"principalTenant\""))
+        // Too large a body, declared: 413, then the connection is closed — the pipelined request after it is never answered.
+        let oversized = try await EdgeClient.raw(port: edge.httpsPort, serverName: host, ca: edge.pki.caPath, request:
+            "POST /api/v1/tickets/echo HTTP/1.1\r\nHost: \(host)\r\n\(key)\r\nContent-Length: 100000\r\n\r\n" + String(repeating: "x", count: 2000))
+        #expect(oversized.hasPrefix("HTTP/1.1 413"), "\(oversized)")
+        #expect(oversized.lowercased().contains("connection: close"))
+        #expect(oversized.components(separatedBy: "HTTP/1.1 ").count == 2)
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+@testable import Gateway
+import NIOCore
+import NIOPosix
+import NIOSSL
+import RampartCore
+import RampartSecurity
+import Testing
+
+/// Time and connection limits, against gateways of their own (1 s to read a head, 1 s between
+/// body pieces, 1.5 s idle, 1 s for a service's answer; 4 connections per address) so the suite's shared
+/// edge is not disturbed.
+@Suite("Gateway: edge time and connection limits", .serialized)
+struct GatewayEdgeLimitsTests {
+    struct Limited: Sendable {
+        let pki: TestPKI
+        let httpsPort: Int
+    }
+
+    static let shared = Task<Limited, any Error> {
+        let pki = try TestPKI()
+        // eu's status service is a TLS server that reads requests and never answers.
+        let silent = try await SilentUpstream.start(pki: pki)
+        let endpoints: [String: Any] = ["regions": ["eu": ["status": "https://127.0.0.1:\(silent)"], "us": [String: String]()]]
+        let (port, _) = try await EdgeFixture.startGateway(
+            pki: pki, signingKey: .generate(), endpoints: endpoints,
+            policy: try EdgeFixture.policy(
+                headerTimeoutMilliseconds: 1000, bodyTimeoutMilliseconds: 1000, idleTimeoutMilliseconds: 1500, responseTimeoutMilliseconds: 1000, connectionsPerIP: 4
+            ),
+            accessLog: AccessLog(sink: .init { _ in })
+        )
+        return Limited(pki: pki, httpsPort: port)
+    }
+
+    @Test func aKeptAliveConnectionIsClosedAfterTheIdleTimeout() async throws {
+        let edge = try await Self.shared.value
+        let start = ContinuousClock.now
+        // One request on a kept-alive connection; then nothing: the server closes after 1.5 s idle.
+        let output = try await EdgeClient.raw(port: edge.httpsPort, serverName: "status.localhost", ca: edge.pki.caPath,
+                                              request: "GET /.well-known/security.txt HTTP/1.1\r\nHost: status.localhost\r\n\r\n")
+        let elapsed = start.duration(to: .now)
+        #expect(output.hasPrefix("HTTP/1.1 200"))
+        #expect(elapsed >= .milliseconds(1400) && elapsed < .seconds(6), "\(elapsed)")
+    }
+
+    @Test func aServiceThatDoesNotAnswerInTimeIs504() async throws {
+        let edge = try await Self.shared.value
+        let start = ContinuousClock.now
+        let reply = try await EdgeClient.request("https://status.localhost:\(edge.httpsPort)/", ca: edge.pki.caPath)
+        #expect(reply.status == 504)
+        #expect(reply.json["code"] as? String == "upstream_timeout")
+        #expect(reply.headers["content-type"] == "application/problem+json")
+        #expect(start.duration(to: .now) < .seconds(5))
+    }
+
+    func connect(_ port: Int) async throws -> any Channel {
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+    }
+
+    /// Whether `channel` is closed by the other side within `limit`.
+    func closes(_ channel: any Channel, within limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while channel.isActive, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return !channel.isActive
+    }
+
+    @Test func aSilentConnectionIsCutOffAfterTheHeaderReadTimeout() async throws {
+        let edge = try await Self.shared.value
+        let start = ContinuousClock.now
+        let channel = try await connect(edge.httpsPort)
+        #expect(await closes(channel, within: .seconds(3)))
+        #expect(start.duration(to: .now) >= .milliseconds(900))
+    }
+
+    @Test func aClientDribblingItsHeadIsCutOff() async throws {
+        let edge = try await Self.shared.value
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["s_client", "-quiet", "-connect", "127.0.0.1:\(edge.httpsPort)", "-servername", "acme.eu.localhost"]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let start = ContinuousClock.now
+        // One header line every 200 ms: the head never completes; the 1 s header timer ends it.
+        let lines = ["GET /api/v1/me HTTP/1.1\r\n", "Host: acme.eu.localhost\r\n"] + (0..<20).map { "X-Slow-\($0): 1\r\n" }
+        for line in lines where process.isRunning {
+            try? input.fileHandleForWriting.write(contentsOf: Data(line.utf8))
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let cutOffAfter = start.duration(to: .now)
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        #expect(cutOffAfter < .milliseconds(3500), "the slow client was not cut off (\(cutOffAfter))")
+    }
+
+    @Test func aClientPausingInItsBodyIsCutOff() async throws {
+        let edge = try await Self.shared.value
+        let elapsed = try await dribble(port: edge.httpsPort, pieces: [
+            "POST /api/v1/me/password HTTP/1.1\r\nHost: acme.eu.localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        ] + Array(repeating: "x", count: 10), every: .milliseconds(1500))
+        #expect(elapsed < .milliseconds(4000), "the slow body was not cut off (\(elapsed))")
+        // The limit is on pauses, not on the body's total time: steady pieces keep it going.
+        let steady = try await dribble(port: edge.httpsPort, pieces: [
+            "POST /api/v1/me/password HTTP/1.1\r\nHost: acme.eu.localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        ] + Array(repeating: "x", count: 5), every: .milliseconds(300))
+        #expect(steady >= .milliseconds(1700), "a steady body was cut off (\(steady))")
+    }
+
+    /// Sends `pieces` over TLS one every `every`, until the server closes; returns how long that took.
+    func dribble(port: Int, pieces: [String], every: Duration) async throws -> Duration {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["s_client", "-quiet", "-connect", "127.0.0.1:\(port)", "-servername", "acme.eu.localhost"]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let start = ContinuousClock.now
+        for piece in pieces where process.isRunning {
+            try? input.fileHandleForWriting.write(contentsOf: Data(piece.utf8))
+            try await Task.sleep(for: every)
+        }
+        let elapsed = start.duration(to: .now)
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return elapsed
+    }
+
+    /// A gateway allowing 4 connections per address and 10 s to read a head, so idle test
+    /// connections stay open however slow the machine is.
+    static let fourConnections = Task<Int, any Error> {
+        let endpoints: [String: Any] = ["regions": ["eu": [String: String](), "us": [String: String]()]]
+        let (port, _) = try await EdgeFixture.startGateway(
+            pki: try TestPKI(), signingKey: .generate(), endpoints: endpoints,
+            policy: try EdgeFixture.policy(connectionsPerIP: 4), accessLog: AccessLog(sink: .init { _ in })
+        )
+        return port
+    }
+
+    @Test func connectionsPerAddressAreBounded() async throws {
+        let port = try await Self.fourConnections.value
+        // Five at once from one address: the server accepts them in its own order and closes
+        // whichever comes fifth at once; four stay open.
+        var channels: [any Channel] = []
+        for _ in 0..<5 { channels.append(try await connect(port)) }
+        var closed = 0
+        for _ in 0..<60 where closed == 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            closed = channels.filter { !$0.isActive }.count
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(channels.filter { !$0.isActive }.count == 1)
+        for channel in channels { try? await channel.close() }
+        try await Task.sleep(for: .milliseconds(200))
+        // Closed connections free their places.
+        let again = try await connect(port)
+        #expect(await !closes(again, within: .milliseconds(500)))
+        try? await again.close()
+    }
+}
+
+/// A TLS server (certificate from the test CA) that reads whatever arrives and never answers.
+enum SilentUpstream {
+    static func start(pki: TestPKI) async throws -> Int {
+        let files = try pki.files(for: .service(.status, EdgeFixture.eu))
+        let tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(files.certificatePath).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: files.privateKeyPath, format: .pem))
+        )
+        let context = try NIOSSLContext(configuration: tls)
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        guard let port = server.localAddress?.port else { throw TestSetupError("no port") }
+        return port
+    }
+}
