@@ -30,6 +30,8 @@ func sharedTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target
 /// What a service needs beyond `Shared`: identity hashes passwords with the system libargon2.
 let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Resource])] = [
     "Identity": (["CArgon2", .product(name: "NIOPosix", package: "swift-nio")], [.copy("Resources/common-passwords.txt")]),
+    // The WAF and rate limiter read their rules and limits from YAML files in Deploy/.
+    "Gateway": ([.product(name: "Yams", package: "Yams")], []),
 ]
 
 func serviceTargets(_ name: String, executable: String) -> [Target] {
@@ -126,6 +128,13 @@ let package = Package(
             path: "Services/Control/ControlCLI",
             swiftSettings: swiftSettings
         ),
+        // `make bench`: the WAF's CPU time per benign request, outside the test suite.
+        .executableTarget(
+            name: "GatewayWAFBench",
+            dependencies: ["Gateway"],
+            path: "Services/Gateway/GatewayWAFBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RampartTests",
             dependencies: sharedProducts + services.map { .byName(name: $0.name) } + [
@@ -139,6 +148,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Tests/RampartTests",
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ] + services.flatMap { serviceTargets($0.name, executable: $0.executable) }
