@@ -169,7 +169,9 @@ enum SQLInjectionDetector {
         case .comment:
             if closedParens > 0 { return true }
             guard !bare, value.kind == .string, !input[value.range].contains(where: ASCII.isSpace), value.range.count <= 40 else { return false }
-            return commentBody(first, input).count <= 2
+            // `admin'--`, `admin'#`, `admin'-- -`, `admin'--+`: nothing after the comment marker.
+            let body = commentBody(first, input)
+            return body.isEmpty || (body.count == 1 && (body.first == 0x2D || body.first == 0x2B))
         case .keyword:
             if ["order", "group"].contains(first.word), second?.word == "by", let third, third.kind == .number || third.kind == .bareword {
                 return fourth == nil || fourth?.kind == .comment

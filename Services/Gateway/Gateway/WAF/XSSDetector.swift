@@ -47,10 +47,10 @@ enum XSSDetector {
             positions.append(index)
         }
         guard let match = PhraseMatcher.scriptSchemes.firstMatch(in: compact) else { return nil }
-        // At the start it is a URL; elsewhere only when something is called right after it.
-        if match.range.lowerBound == 0 { return 0 }
+        // Only when code follows (a call, a template call or an assignment): "JavaScript: how to embed
+        // the widget" is a question, "javascript:alert(1)" is not.
         let after = compact[match.range.upperBound...].prefix(48)
-        return after.contains(0x28) || after.contains(0x60) ? positions[match.range.lowerBound] : nil
+        return after.contains(where: { $0 == 0x28 || $0 == 0x60 || $0 == 0x3D }) ? positions[match.range.lowerBound] : nil
     }
 
     /// A quote followed by an event handler: `" onmouseover="alert(1)` (breaking out of an attribute).
