@@ -76,7 +76,7 @@ enum SQLInjectionDetector {
         } else {
             guard first.kind == .string, first.closed else { return nil }
         }
-        return afterValue(tokens, from: 1, input: input, bare: bare, value: first) ? 1 : nil
+        return afterValue(tokens, from: 1, input: input, bare: bare, value: first) ? 0 : nil
     }
 
     /// Shapes that are injections wherever they appear.
