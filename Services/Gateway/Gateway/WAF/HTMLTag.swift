@@ -60,6 +60,9 @@ struct HTMLTag {
         ASCII.isSpace(byte) || byte == 0x2F || byte == 0x3E
     }
 
+    static let style = Array("style".utf8)
+    static let srcdoc = Array("srcdoc".utf8)
+
     /// Whether an attribute name is an event handler (`onload`, `onerror`, `onpointerenter`, …).
     static func isEventHandler(_ name: [UInt8]) -> Bool {
         name.count >= 5 && name[0] == 0x6F && name[1] == 0x6E && name[2...].allSatisfy(ASCII.isLetter)

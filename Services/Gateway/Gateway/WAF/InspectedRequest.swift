@@ -40,16 +40,24 @@ public struct InspectedRequest: Sendable {
     /// The media type of `Content-Type`, lowercased, without parameters.
     var mediaType: String? {
         guard let value = header("content-type") else { return nil }
-        let type = value.prefix { $0 != ";" }
-        return String(type.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()).lowercased()
+        var type = value.utf8.prefix { $0 != 0x3B }[...]
+        while let first = type.first, first == 0x20 || first == 0x09 { type = type.dropFirst() }
+        while let last = type.last, last == 0x20 || last == 0x09 { type = type.dropLast() }
+        return String(decoding: type.map(ASCII.lower), as: UTF8.self)
     }
 }
 
 extension StringProtocol {
     /// ASCII case-insensitive equality, without allocating.
-    func caseInsensitiveEquals(_ other: some StringProtocol) -> Bool {
-        let lhs = utf8, rhs = other.utf8
-        guard lhs.count == rhs.count else { return false }
-        return zip(lhs, rhs).allSatisfy { ASCII.lower($0) == ASCII.lower($1) }
+    func caseInsensitiveEquals(_ other: String) -> Bool {
+        var lhs = utf8.makeIterator()
+        var rhs = other.utf8.makeIterator()
+        while true {
+            switch (lhs.next(), rhs.next()) {
+            case (nil, nil): return true
+            case let (left?, right?) where ASCII.lower(left) == ASCII.lower(right): continue
+            default: return false
+            }
+        }
     }
 }

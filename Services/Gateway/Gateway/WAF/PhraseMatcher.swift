@@ -73,15 +73,22 @@ struct PhraseMatcher: Sendable {
 
     /// The first phrase found in `value`: its index and the range it occupies.
     func firstMatch(in value: [UInt8]) -> (phrase: Int, range: Range<Int>)? {
-        var state = 0
-        for (offset, byte) in value.enumerated() {
-            state = Int(transitions[state * classCount + Int(byteClass[Int(byte)])])
-            let found = output[state]
-            if found >= 0 {
-                let length = phrases[Int(found)].count
-                return (Int(found), offset + 1 - length..<offset + 1)
+        let found: (phrase: Int, end: Int)? = transitions.withUnsafeBufferPointer { transitions in
+            byteClass.withUnsafeBufferPointer { byteClass in
+                output.withUnsafeBufferPointer { output in
+                    value.withUnsafeBufferPointer { bytes in
+                        var state = 0
+                        for offset in 0..<bytes.count {
+                            state = Int(transitions[state &* classCount &+ Int(byteClass[Int(bytes[offset])])])
+                            let phrase = output[state]
+                            if phrase >= 0 { return (Int(phrase), offset + 1) }
+                        }
+                        return nil
+                    }
+                }
             }
         }
-        return nil
+        guard let found else { return nil }
+        return (found.phrase, found.end - phrases[found.phrase].count..<found.end)
     }
 }

@@ -22,38 +22,29 @@ public enum ProtocolCheck: String, Sendable, Codable, CaseIterable {
     case malformedBody = "malformed_body"
 
     /// The offending part of the request (header name, value, …), or nil when the request passes.
-    func violation(in request: InspectedRequest, allowedValues: Set<String>, bodyMalformed: Bool) -> (target: String, fragment: String)? {
+    func violation(in request: InspectedRequest, headers: HeaderSummary, allowedValues: Set<String>, bodyMalformed: Bool) -> (target: String, fragment: String)? {
         switch self {
         case .lengthWithTransferEncoding:
-            guard request.header("content-length") != nil, let encoding = request.header("transfer-encoding") else { return nil }
+            guard !headers.contentLengths.isEmpty, let encoding = headers.transferEncodings.first else { return nil }
             return ("header:transfer-encoding", encoding)
         case .multipleContentLength:
-            let values = request.headers.filter { $0.name.caseInsensitiveEquals("content-length") }
-            guard values.count > 1 || values.first?.value.contains(",") == true else { return nil }
-            return ("header:content-length", values.map(\.value).joined(separator: ", "))
+            let values = headers.contentLengths
+            guard values.count > 1 || values.first?.utf8.contains(0x2C) == true else { return nil }
+            return ("header:content-length", values.joined(separator: ", "))
         case .invalidContentLength:
-            guard let value = request.header("content-length"), value.isEmpty || !value.utf8.allSatisfy(ASCII.isDigit) || value.utf8.count > 18 else {
-                return nil
-            }
+            guard let value = headers.contentLengths.first,
+                  value.isEmpty || !value.utf8.allSatisfy(ASCII.isDigit) || value.utf8.count > 18 else { return nil }
             return ("header:content-length", value)
         case .invalidTransferEncoding:
-            let values = request.headers.filter { $0.name.caseInsensitiveEquals("transfer-encoding") }
-            guard let first = values.first else { return nil }
-            guard values.count > 1 || !first.value.caseInsensitiveEquals("chunked") else { return nil }
-            return ("header:transfer-encoding", first.value)
+            guard let first = headers.transferEncodings.first,
+                  headers.transferEncodings.count > 1 || !first.caseInsensitiveEquals("chunked") else { return nil }
+            return ("header:transfer-encoding", first)
         case .invalidHeaderName:
-            guard let bad = request.headers.first(where: { $0.name.isEmpty || !$0.name.utf8.allSatisfy(Self.isTokenByte) }) else { return nil }
-            return ("header-name", bad.name)
+            return headers.invalidName.map { ("header-name", $0) }
         case .invalidHeaderValue:
-            guard let bad = request.headers.first(where: { $0.value.utf8.contains { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F } }) else { return nil }
-            return ("header:\(bad.name.lowercased())", bad.value)
+            return headers.invalidValue.map { ("header:\($0.name.lowercased())", $0.value) }
         case .obsoleteLineFolding:
-            guard let bad = request.headers.first(where: { header in
-                let bytes = Array(header.value.utf8)
-                if let first = bytes.first, first == 0x20 || first == 0x09 { return true }
-                return zip(bytes, bytes.dropFirst()).contains { $0 == 0x0A && ($1 == 0x20 || $1 == 0x09) }
-            }) else { return nil }
-            return ("header:\(bad.name.lowercased())", bad.value)
+            return headers.folded.map { ("header:\($0.name.lowercased())", $0.value) }
         case .invalidURLEncoding:
             if URLDecoding.hasInvalidEscape(request.rawPath) { return ("path", request.rawPath) }
             if let query = request.rawQuery, URLDecoding.hasInvalidEscape(query) { return ("query", query) }

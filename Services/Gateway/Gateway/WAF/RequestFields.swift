@@ -5,6 +5,8 @@ struct RequestFields {
     var fields: [RequestField] = []
     /// The path, percent-decoded once and normalized, for matching routes.
     let routePath: String
+    /// `routePath` split into segments, once.
+    let routeSegments: [Substring]
     /// Whether a complete body of a parsed type could not be parsed.
     var bodyMalformed = false
 
@@ -13,8 +15,9 @@ struct RequestFields {
         let rawPath = Array(request.rawPath.utf8)
         let decodedPath = URLDecoding.decode(rawPath, plusAsSpace: false) ?? rawPath
         routePath = String(decoding: PathNormalization.normalize(decodedPath) ?? decodedPath, as: UTF8.self)
-        let path = routePath
-        let richFields = richText.filter { $0.route.matches(path) }.reduce(into: Set<String>()) { $0.formUnion($1.fields) }
+        let segments = routePath.split(separator: "/", omittingEmptySubsequences: true)
+        routeSegments = segments
+        let richFields = richText.filter { $0.route.matches(segments: segments) }.reduce(into: Set<String>()) { $0.formUnion($1.fields) }
         let limit = maximumValueBytes
 
         fields.append(RequestField(kind: .path, name: "", value: Array(rawPath.prefix(limit))))
@@ -33,9 +36,9 @@ struct RequestFields {
         if mediaType == "application/json" || mediaType.hasSuffix("+json") {
             var collected: [RequestField] = []
             let valid = JSONFieldScanner.scan(body) { path, value, isName in
-                let leaf = path.lastIndex(of: ".").map { String(path[path.index(after: $0)...]) } ?? path
-                let kind: WAFTargetKind = isName ? .jsonName : (richFields.contains(leaf) ? .richText : .jsonValue)
-                collected.append(RequestField(kind: kind, name: path, value: Array(value.prefix(limit))))
+                let rich = !isName && !richFields.isEmpty && richFields.contains(RequestField.leaf(of: path, kind: .jsonValue))
+                let kind: WAFTargetKind = isName ? .jsonName : (rich ? .richText : .jsonValue)
+                collected.append(RequestField(kind: kind, name: path, value: value.count <= limit ? value : Array(value.prefix(limit))))
             }
             fields += collected
             if !valid, !request.bodyIsTruncated {
@@ -80,7 +83,7 @@ struct RequestFields {
             let nameText = String(decoding: name, as: UTF8.self)
             if !name.isEmpty { fields.append(RequestField(kind: nameKind, name: nameText, value: Array(name.prefix(limit)))) }
             let kind: WAFTargetKind = rich.contains(nameText) ? .richText : valueKind
-            fields.append(RequestField(kind: kind, name: nameText, value: Array(value.prefix(limit))))
+            fields.append(RequestField(kind: kind, name: nameText, value: value.count <= limit ? value : Array(value.prefix(limit))))
         }
     }
 }

@@ -6,6 +6,9 @@ enum RichTextInspector {
     /// Tags that run script or plugins wherever they appear.
     static let executableTags: Set<[UInt8]> = Set(["script", "object", "embed", "applet", "portal"].map { Array($0.utf8) })
 
+    private static let styleEnd = Array("</style".utf8)
+    private static let commentClose = Array("-->".utf8)
+
     /// Where the first executable construct starts, or nil.
     static func detect(_ value: [UInt8]) -> Int? {
         var index = 0
@@ -20,8 +23,8 @@ enum RichTextInspector {
                 continue
             }
             if executableTags.contains(tag.name) || XSSDetector.isExecutable(tag) { return open }
-            if tag.name == Array("style".utf8) {
-                let end = ASCII.firstIndex(of: Array("</style".utf8), in: value.map(ASCII.lower), from: tag.range.upperBound) ?? value.count
+            if tag.name == HTMLTag.style {
+                let end = ASCII.firstIndex(of: Self.styleEnd, in: value.map(ASCII.lower), from: tag.range.upperBound) ?? value.count
                 if HTMLTag.isScriptStyle(value[tag.range.upperBound..<end]) { return open }
                 index = end
                 continue
@@ -35,6 +38,6 @@ enum RichTextInspector {
     private static func commentEnd(_ value: [UInt8], _ start: Int) -> Int {
         if ASCII.hasPrefix(value, at: start, "<!-->") { return start + 5 }
         if ASCII.hasPrefix(value, at: start, "<!--->") { return start + 6 }
-        return ASCII.firstIndex(of: Array("-->".utf8), in: value, from: start + 4).map { $0 + 3 } ?? value.count
+        return ASCII.firstIndex(of: commentClose, in: value, from: start + 4).map { $0 + 3 } ?? value.count
     }
 }

@@ -13,7 +13,12 @@ struct RoutePattern: Sendable, Equatable {
 
     /// Whether `path` (decoded, without query) matches.
     func matches(_ path: some StringProtocol) -> Bool {
-        var remaining = path.split(separator: "/", omittingEmptySubsequences: true)[...]
+        matches(segments: path.split(separator: "/", omittingEmptySubsequences: true).map { Substring($0) })
+    }
+
+    /// Whether a path already split into its segments matches.
+    func matches(segments path: [Substring]) -> Bool {
+        var remaining = path[...]
         for (index, segment) in segments.enumerated() {
             if segment == "**", index == segments.count - 1 { return true }
             guard let next = remaining.popFirst() else { return false }

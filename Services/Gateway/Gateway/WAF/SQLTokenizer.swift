@@ -46,6 +46,17 @@ struct SQLTokenizer {
     static let logicWords: Set<String> = ["and", "or", "xor", "div", "mod"]
     static let operatorWords: Set<String> = ["not", "like", "rlike", "regexp", "is", "in", "between", "sounds", "collate", "escape"]
 
+    /// Every word that is not a bareword, with its kind: one lookup per word.
+    static let wordKinds: [String: SQLToken.Kind] = {
+        var kinds: [String: SQLToken.Kind] = [:]
+        for word in keywords { kinds[word] = .keyword }
+        for word in operatorWords { kinds[word] = .operator }
+        for word in logicWords { kinds[word] = .logic }
+        for word in ["null", "true", "false"] { kinds[word] = .number }
+        kinds["union"] = .union
+        return kinds
+    }()
+
     /// The tokens of `input` read in `context`; at most `limit` tokens.
     static func tokenize(_ input: [UInt8], context: Context, limit: Int = 32) -> [SQLToken] {
         var tokens: [SQLToken] = []
@@ -166,14 +177,12 @@ struct SQLTokenizer {
 
     private static func classifyWord(_ input: [UInt8], _ range: Range<Int>) -> SQLToken {
         guard range.count <= 24 else { return SQLToken(kind: .bareword, range: range) }
-        let word = String(decoding: input[range].map(ASCII.lower), as: UTF8.self)
-        let kind: SQLToken.Kind =
-            if word == "union" { .union }
-            else if logicWords.contains(word) { .logic }
-            else if operatorWords.contains(word) { .operator }
-            else if word == "null" || word == "true" || word == "false" { .number }
-            else if keywords.contains(word) || word.hasPrefix("information_schema") { .keyword }
-            else { .bareword }
+        // Up to 15 bytes this is a small string: no allocation.
+        let word = String(unsafeUninitializedCapacity: range.count) { buffer in
+            for (offset, position) in range.enumerated() { buffer[offset] = ASCII.lower(input[position]) }
+            return range.count
+        }
+        let kind = wordKinds[word] ?? (word.hasPrefix("information_schema") ? .keyword : .bareword)
         return SQLToken(kind: kind, range: range, word: word)
     }
 

@@ -1,8 +1,16 @@
 /// Percent-decoding of query strings, form bodies and paths, tolerant of invalid escapes.
 enum URLDecoding {
     /// One pass: `%XX` and `%uXXXX` decoded, `+` as space when `plusAsSpace`; nil when unchanged.
-    static func decode(_ value: some Collection<UInt8>, plusAsSpace: Bool) -> [UInt8]? {
-        guard value.contains(where: { $0 == 0x25 || (plusAsSpace && $0 == 0x2B) }) else { return nil }
+    static func decode(_ value: [UInt8], plusAsSpace: Bool) -> [UInt8]? {
+        decode(value[...], plusAsSpace: plusAsSpace)
+    }
+
+    /// One pass over a slice; see `decode(_:plusAsSpace:)`.
+    static func decode(_ value: ArraySlice<UInt8>, plusAsSpace: Bool) -> [UInt8]? {
+        let needed = value.withUnsafeBufferPointer { buffer in
+            buffer.contains { $0 == 0x25 || (plusAsSpace && $0 == 0x2B) }
+        }
+        guard needed else { return nil }
         let bytes = Array(value)
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
@@ -38,7 +46,8 @@ enum URLDecoding {
     }
 
     /// Whether `value` has a `%` not followed by two hexadecimal digits.
-    static func hasInvalidEscape(_ value: some StringProtocol) -> Bool {
+    static func hasInvalidEscape(_ value: String) -> Bool {
+        guard value.utf8.contains(0x25) else { return false }
         let bytes = Array(value.utf8)
         var index = 0
         while index < bytes.count {

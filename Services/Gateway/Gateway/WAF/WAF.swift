@@ -17,43 +17,50 @@ public struct WAF: Sendable {
     public func inspect(_ request: InspectedRequest) -> WAFVerdict {
         let settings = policy.settings(for: request.tenant)
         let extracted = RequestFields(request, richText: ruleSet.richText, maximumValueBytes: policy.maximumValueBytes)
-        let exclusions = ruleSet.exclusions.filter { $0.route?.matches(extracted.routePath) ?? true }
+        let exclusions = ruleSet.exclusions.filter { $0.route?.matches(segments: extracted.routeSegments) ?? true }
         let rules = ruleSet.rules
+        let index = ruleSet.index
         var matched = [Bool](repeating: false, count: rules.count)
         var matches: [WAFMatch] = []
         var score = 0
 
-        func record(_ index: Int, target: String, fragment: String) {
-            let rule = rules[index]
-            matched[index] = true
+        func record(_ position: Int, target: String, fragment: String) {
+            let rule = rules[position]
+            matched[position] = true
             score += rule.severity.score
             matches.append(WAFMatch(ruleID: rule.id, category: rule.category, target: target, fragment: fragment, score: rule.severity.score))
         }
 
-        for (index, rule) in rules.enumerated() where rule.selector.request && rule.paranoia <= settings.paranoia {
-            guard case .protocolCheck(let check, let values) = rule.matcher,
-                  !exclusions.contains(where: { $0.fields == nil && $0.covers(rule) }),
-                  let violation = check.violation(in: request, allowedValues: values, bodyMalformed: extracted.bodyMalformed)
+        let headers = HeaderSummary(request.headers)
+        for position in index.request where index.gates[position].paranoia <= settings.paranoia {
+            guard case .protocolCheck(let check, let values) = rules[position].matcher,
+                  !exclusions.contains(where: { $0.fields == nil && $0.covers(rules[position]) }),
+                  let violation = check.violation(in: request, headers: headers, allowedValues: values, bodyMalformed: extracted.bodyMalformed)
             else { continue }
-            record(index, target: violation.target, fragment: WAFOperator.fragment(violation.fragment))
+            record(position, target: violation.target, fragment: WAFOperator.fragment(violation.fragment))
         }
 
         var transformed = [[UInt8]?](repeating: nil, count: ruleSet.chains.count)
+        var normalization = NormalizationMemo()
         for field in extracted.fields {
+            let candidates = index.candidates(for: field)
+            guard !candidates.isEmpty else { continue }
             for chain in transformed.indices { transformed[chain] = nil }
-            for (index, rule) in rules.enumerated() {
-                guard !matched[index], rule.paranoia <= settings.paranoia, rule.selector.selects(field),
-                      !field.isPlain || rule.inspectsPlainValues else { continue }
-                if !exclusions.isEmpty, exclusions.contains(where: { $0.covers(rule) && $0.covers(field) }) { continue }
+            // Usually none: exclusions name a few fields (passwords, session cookies).
+            let fieldExclusions = exclusions.isEmpty || !ruleSet.mayExclude(field) ? [] : exclusions.filter { $0.covers(field) }
+            for position in candidates {
+                let gate = index.gates[position]
+                guard !matched[position], gate.paranoia <= settings.paranoia, !field.isPlain || gate.inspectsPlainValues else { continue }
+                if !fieldExclusions.isEmpty, fieldExclusions.contains(where: { $0.covers(rules[position]) }) { continue }
                 let value: [UInt8]
-                if let cached = transformed[rule.chain] {
+                if let cached = transformed[gate.chain] {
                     value = cached
                 } else {
-                    value = Self.transform(field.value, rule.transformations)
-                    transformed[rule.chain] = value
+                    value = Self.transform(field.value, ruleSet.chains[gate.chain], memo: &normalization)
+                    transformed[gate.chain] = value
                 }
-                if let fragment = rule.matcher.firstMatch(in: value) {
-                    record(index, target: field.label, fragment: fragment)
+                if let fragment = rules[position].matcher.firstMatch(in: value) {
+                    record(position, target: field.label, fragment: fragment)
                 }
             }
         }
@@ -64,11 +71,27 @@ public struct WAF: Sendable {
     }
 
     /// `value` through every transformation of a chain, copying only when one changes it.
-    static func transform(_ value: [UInt8], _ chain: [WAFTransformation]) -> [UInt8] {
+    static func transform(_ value: [UInt8], _ chain: [WAFTransformation], memo: inout NormalizationMemo) -> [UInt8] {
         var current = value
         for transformation in chain {
-            if let next = transformation.apply(current) { current = next }
+            let next = transformation == .unicodeNormalize ? memo.normalize(current) : transformation.apply(current)
+            if let next { current = next }
         }
         return current
+    }
+}
+
+/// Remembers the last Unicode normalization: several chains normalize the same non-ASCII value,
+/// and NFKC is the one transformation that costs microseconds.
+struct NormalizationMemo {
+    private var input: [UInt8] = []
+    private var output: [UInt8]?
+
+    mutating func normalize(_ value: [UInt8]) -> [UInt8]? {
+        guard value.contains(where: { $0 >= 0x80 }) else { return nil }
+        if value == input { return output }
+        input = value
+        output = WAFTransformation.unicodeNormalize.apply(value)
+        return output
     }
 }

@@ -17,6 +17,6 @@ struct WAFExclusion: Sendable {
     func covers(_ field: RequestField) -> Bool {
         guard let fields else { return true }
         guard field.kind != .path else { return fields.contains("path") }
-        return fields.contains(field.name) || fields.contains(String(field.leafName))
+        return fields.contains(field.name) || fields.contains(field.leafName)
     }
 }

@@ -16,6 +16,12 @@ public struct WAFRuleSet: Sendable {
     let chains: [[WAFTransformation]]
     let exclusions: [WAFExclusion]
     let richText: [RichTextRoute]
+    /// Rules by the kinds of value they inspect.
+    let index: WAFRuleIndex
+    /// Every field name some exclusion lists (a field not named here needs no exclusion check).
+    let excludedFieldNames: Set<String>
+    /// Whether some exclusion applies to every field.
+    let hasExclusionForAllFields: Bool
 
     /// The ids of the loaded rules, in file order.
     public var ruleIDs: [Int] { rules.map(\.id) }
@@ -43,6 +49,7 @@ public struct WAFRuleSet: Sendable {
         }
         self.rules = rules
         self.chains = chains
+        self.index = WAFRuleIndex(rules)
         self.richText = try (document.richText ?? []).map { entry in
             guard let route = RoutePattern(entry.route) else { throw WAFRuleSetError.invalidRoute(entry.route) }
             return RichTextRoute(route: route, fields: Set(entry.fields))
@@ -64,6 +71,13 @@ public struct WAFRuleSet: Sendable {
             }
             return WAFExclusion(route: route, fields: entry.fields.map(Set.init), ruleIDs: entry.ruleIDs.map(Set.init), categories: categories)
         }
+        self.excludedFieldNames = exclusions.reduce(into: Set<String>()) { $0.formUnion($1.fields ?? []) }
+        self.hasExclusionForAllFields = exclusions.contains { $0.fields == nil }
+    }
+
+    /// Whether an exclusion might cover `field`.
+    func mayExclude(_ field: RequestField) -> Bool {
+        hasExclusionForAllFields || excludedFieldNames.contains(field.name) || excludedFieldNames.contains(field.leafName)
     }
 
     /// Reads the rules file at `path`.

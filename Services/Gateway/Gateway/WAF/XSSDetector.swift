@@ -29,8 +29,8 @@ enum XSSDetector {
     static func isExecutable(_ tag: HTMLTag) -> Bool {
         for attribute in tag.attributes {
             if HTMLTag.isEventHandler(attribute.name) { return true }
-            if attribute.name == Array("srcdoc".utf8) { return true }
-            if attribute.name == Array("style".utf8), HTMLTag.isScriptStyle(attribute.value) { return true }
+            if attribute.name == HTMLTag.srcdoc { return true }
+            if attribute.name == HTMLTag.style, HTMLTag.isScriptStyle(attribute.value) { return true }
             if HTMLTag.urlAttributes.contains(attribute.name),
                HTMLTag.isScriptURL(attribute.value, anywhere: HTMLTag.embeddedURLAttributes.contains(attribute.name)) { return true }
         }
