@@ -11,6 +11,7 @@ enum RichTextInspector {
 
     /// Where the first executable construct starts, or nil.
     static func detect(_ value: [UInt8]) -> Int? {
+        var lowered: [UInt8]?
         var index = 0
         while index < value.count {
             guard let open = value[index...].firstIndex(of: 0x3C) else { return nil }
@@ -24,7 +25,8 @@ enum RichTextInspector {
             }
             if executableTags.contains(tag.name) || XSSDetector.isExecutable(tag) { return open }
             if tag.name == HTMLTag.style {
-                let end = ASCII.firstIndex(of: Self.styleEnd, in: value.map(ASCII.lower), from: tag.range.upperBound) ?? value.count
+                if lowered == nil { lowered = value.map(ASCII.lower) }
+                let end = ASCII.firstIndex(of: Self.styleEnd, in: lowered ?? value, from: tag.range.upperBound) ?? value.count
                 if HTMLTag.isScriptStyle(value[tag.range.upperBound..<end]) { return open }
                 index = end
                 continue

@@ -61,8 +61,9 @@ enum XSSDetector {
             let before = value[index - 1]
             if ASCII.lower(value[index]) == 0x6F, ASCII.lower(value[index + 1]) == 0x6E,
                ASCII.isSpace(before) || before == 0x2F || before == 0x22 || before == 0x27 {
+                // Event names are short; bounding the scan keeps `ononon…` linear.
                 var end = index + 2
-                while end < value.count, ASCII.isLetter(value[end]) { end += 1 }
+                while end < value.count, end - index < 40, ASCII.isLetter(value[end]) { end += 1 }
                 var probe = end
                 while probe < value.count, ASCII.isSpace(value[probe]) { probe += 1 }
                 if end - index >= 5, probe < value.count, value[probe] == 0x3D { return index }
