@@ -129,11 +129,16 @@ public struct RateLimitConfiguration: Sendable {
 
 /// Why a rate-limit file was refused.
 public enum RateLimitConfigurationError: Error, Equatable, CustomStringConvertible {
+    /// The file could not be read.
     case unreadable(String)
+    /// The file is not a valid document.
     case malformed(String)
+    /// The document's version is not 1.
     case unsupportedVersion(Int)
+    /// A limit (or `replicas`) is invalid.
     case invalid(limit: String, reason: String)
 
+    /// A message naming what is wrong, for the start-up error.
     public var description: String {
         switch self {
         case .unreadable(let path): "cannot read rate-limit file \(path)"

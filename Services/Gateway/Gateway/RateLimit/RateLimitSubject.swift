@@ -31,12 +31,3 @@ public struct RateLimitSubject: Sendable {
         }
     }
 }
-
-/// A property of a request that a limit can be keyed by.
-public enum RateLimitDimension: String, Sendable, Codable, CaseIterable {
-    case clientIP = "client_ip"
-    case tenant
-    case credential
-    case routeClass = "route_class"
-    case account
-}

@@ -11,6 +11,7 @@ public enum WAFBenchmark {
         /// Mean time per request, in microseconds.
         public let microsecondsPerRequest: Double
 
+        /// One line for the benchmark output.
         public var description: String {
             "\(name): \((microsecondsPerRequest * 100).rounded() / 100) µs/request over \(iterations) requests"
         }

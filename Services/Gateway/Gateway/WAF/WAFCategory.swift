@@ -1,12 +1,16 @@
 /// What kind of attack a rule detects.
 public enum WAFCategory: String, Sendable, Codable, CaseIterable {
+    /// SQL injection.
     case sqlInjection = "sqli"
+    /// Cross-site scripting.
     case crossSiteScripting = "xss"
     /// Path traversal and local file inclusion.
     case localFileInclusion = "lfi"
+    /// Remote file inclusion and dangerous URL schemes.
     case remoteFileInclusion = "rfi"
     /// OS command injection.
     case commandInjection = "rce"
+    /// PHP code injection and object injection.
     case phpInjection = "php"
     /// Java injection, including Log4Shell lookups and deserialization.
     case javaInjection = "java"
@@ -16,19 +20,4 @@ public enum WAFCategory: String, Sendable, Codable, CaseIterable {
     case protocolViolation = "protocol"
     /// Known scanners and attack tools.
     case scanner
-}
-
-/// How bad a match is; its score is added to the request's anomaly score.
-public enum WAFSeverity: String, Sendable, Codable {
-    case critical, error, warning, notice
-
-    /// The anomaly score: critical 5, error 4, warning 3, notice 2.
-    public var score: Int {
-        switch self {
-        case .critical: 5
-        case .error: 4
-        case .warning: 3
-        case .notice: 2
-        }
-    }
 }

@@ -113,9 +113,12 @@ public struct WAFPolicy: Sendable {
 
 /// Why a WAF policy file was refused.
 public enum WAFPolicyError: Error, Equatable, CustomStringConvertible {
+    /// The file is not a valid document.
     case malformed(String)
+    /// A setting is out of range, in the defaults or a tenant's entry.
     case invalid(scope: String, reason: String)
 
+    /// A message naming what is wrong, for the start-up error.
     public var description: String {
         switch self {
         case .malformed(let detail): "WAF policy file is not valid: \(detail)"

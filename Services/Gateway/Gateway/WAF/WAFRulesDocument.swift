@@ -55,25 +55,3 @@ struct WAFRulesDocument: Decodable {
         case richText = "rich_text"
     }
 }
-
-/// Why a rules file was refused; rule errors name the rule.
-public enum WAFRuleSetError: Error, Equatable, CustomStringConvertible {
-    case unreadable(String)
-    case malformed(String)
-    case unsupportedVersion(Int)
-    case invalidRule(id: Int?, position: Int, reason: String)
-    case invalidRoute(String)
-    case invalidExclusion(String)
-
-    public var description: String {
-        switch self {
-        case .unreadable(let path): "cannot read WAF rules file \(path)"
-        case .malformed(let detail): "WAF rules file is not valid: \(detail)"
-        case .unsupportedVersion(let version): "WAF rules file version \(version) is not supported (expected 1)"
-        case .invalidRule(let id, let position, let reason):
-            "WAF rule \(id.map(String.init) ?? "without id") (number \(position) in the file): \(reason)"
-        case .invalidRoute(let route): "WAF route pattern \"\(route)\" must start with /"
-        case .invalidExclusion(let reason): "WAF exclusion: \(reason)"
-        }
-    }
-}

@@ -1,30 +1,3 @@
-/// Where in a request a value comes from.
-public enum WAFTargetKind: Int, Sendable, CaseIterable {
-    case path, queryName, queryValue, header, cookieName, cookieValue, jsonName, jsonValue
-    case formName, formValue, multipartName, multipartFilename, richText
-
-    /// The prefix of target labels in matches and logs (`query:q`, `json:message.subject`).
-    var label: String {
-        switch self {
-        case .path: "path"
-        case .queryName: "query-name"
-        case .queryValue: "query"
-        case .header: "header"
-        case .cookieName: "cookie-name"
-        case .cookieValue: "cookie"
-        case .jsonName: "json-name"
-        case .jsonValue: "json"
-        case .formName: "form-name"
-        case .formValue: "form"
-        case .multipartName: "multipart-name"
-        case .multipartFilename: "multipart-filename"
-        case .richText: "rich-text"
-        }
-    }
-
-    var bit: UInt32 { 1 << UInt32(rawValue) }
-}
-
 /// Which targets a rule inspects, compiled from the rules file's `targets` list.
 struct WAFTargetSelector: Sendable {
     /// Kinds selected, as bits of `WAFTargetKind.bit`.
@@ -90,34 +63,4 @@ struct WAFTargetSelector: Sendable {
 /// An unknown name in a rule's `targets`.
 struct WAFTargetSelectorError: Error {
     let name: String
-}
-
-/// One value taken from a request, as the rules see it before their transformations.
-struct RequestField {
-    var kind: WAFTargetKind
-    /// The field's name: query or form argument, lowercased header name, cookie, dotted JSON path.
-    var name: String
-    var value: [UInt8]
-    /// Only letters, digits and spaces: most rules cannot match, so they skip it.
-    var isPlain: Bool
-    /// The last component of a dotted JSON path (the name exclusions and rich-text fields use).
-    let leafName: String
-
-    init(kind: WAFTargetKind, name: String, value: [UInt8]) {
-        self.kind = kind
-        self.name = name
-        self.value = value
-        self.isPlain = value.allSatisfy { ASCII.isAlphanumeric($0) || $0 == 0x20 }
-        self.leafName = Self.leaf(of: name, kind: kind)
-    }
-
-    /// The part of a dotted JSON path after its last dot; other names are their own leaf.
-    static func leaf(of name: String, kind: WAFTargetKind) -> String {
-        guard kind == .jsonName || kind == .jsonValue || kind == .richText, let dot = name.utf8.lastIndex(of: 0x2E) else { return name }
-        return String(name[name.utf8.index(after: dot)...])
-    }
-
-    /// The label in matches: `query:q`, `json:message.body`, `path`.
-    var label: String { kind == .path ? "path" : "\(kind.label):\(name)" }
-
 }
