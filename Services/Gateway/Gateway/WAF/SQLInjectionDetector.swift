@@ -20,7 +20,11 @@ enum SQLInjectionDetector {
     /// Where the injection starts in `value`, or nil when the value is not one.
     static func detect(_ value: [UInt8]) -> Int? {
         guard value.contains(where: isSyntaxByte) else {
-            // Only letters, digits and spaces: only `union select` can hurt.
+            // No SQL punctuation: only `union select`, or a numeric value continued (`1 or true`), can hurt.
+            if let first = value.first, ASCII.isDigit(first) {
+                let tokens = fold(SQLTokenizer.tokenize(value, context: .bare))
+                if let index = injection(tokens, value, bare: true) { return tokens[index].range.lowerBound }
+            }
             return PhraseMatcher.unionSelect.firstMatch(in: value).map(\.range.lowerBound)
         }
         if let found = detectWithoutRetry(value) { return found }
@@ -136,12 +140,20 @@ enum SQLInjectionDetector {
         }
         guard index < tokens.count else { return false }
         let first = tokens[index]
-        let second = index + 1 < tokens.count ? tokens[index + 1] : nil
-        let third = index + 2 < tokens.count ? tokens[index + 2] : nil
-        let fourth = index + 3 < tokens.count ? tokens[index + 3] : nil
+        // `or not …` reads like `or …`; `or ((…` like `or (…`.
+        var next = index + 1
+        if first.kind == .logic {
+            if next < tokens.count, tokens[next].kind == .operator, tokens[next].word == "not" { next += 1 }
+            while next + 1 < tokens.count, tokens[next].kind == .leftParen, tokens[next + 1].kind == .leftParen { next += 1 }
+        }
+        let second = next < tokens.count ? tokens[next] : nil
+        let third = next + 1 < tokens.count ? tokens[next + 1] : nil
+        let fourth = next + 2 < tokens.count ? tokens[next + 2] : nil
         switch first.kind {
         case .logic:
             guard let second else { return false }
+            // `1 or true`: a number, then a boolean literal.
+            if bare, value.kind == .number, ASCII.isDigit(input[value.range.lowerBound]), ["true", "false"].contains(second.word) { return true }
             switch second.kind {
             case .function: return true
             case .leftParen: return third.map { isValue($0.kind) || $0.word == "select" } ?? false
@@ -150,18 +162,18 @@ enum SQLInjectionDetector {
                 switch third.kind {
                 case .operator: return fourth.map { isValue($0.kind) || $0.kind == .leftParen } ?? false
                 case .comment, .semicolon: return second.kind != .bareword || !bare
-                case .logic: return second.kind != .bareword
+                case .logic: return !bare && second.kind != .bareword
                 default: return false
                 }
             default: return false
             }
         case .operator:
             guard let second, isValue(second.kind) || second.kind == .leftParen else { return false }
-            if second.kind == .leftParen { return !bare }
+            if second.kind == .leftParen { return !bare || third?.word == "select" }
             guard let third else { return !bare && second.kind == .string && !second.closed }
             switch third.kind {
             case .comment, .semicolon, .union: return true
-            case .logic: return afterValue(tokens, from: index + 2, input: input, bare: bare, value: second)
+            case .logic: return afterValue(tokens, from: next + 1, input: input, bare: bare, value: second)
             default: return false
             }
         case .semicolon:
