@@ -1,6 +1,7 @@
 /// Finds any of a set of phrases in a value in one pass (Aho–Corasick over bytes, ASCII
-/// case-insensitive). Built once when the rules load; matching allocates nothing.
-struct PhraseMatcher: Sendable {
+/// case-insensitive). Built once when the rules load; matching allocates nothing. A class so that
+/// rules share one automaton without copying its tables.
+final class PhraseMatcher: Sendable {
     /// The phrases, lowercased, as given.
     let phrases: [[UInt8]]
     /// Byte → column in the transition table; bytes in no phrase share column 0.
@@ -73,6 +74,9 @@ struct PhraseMatcher: Sendable {
 
     /// The first phrase found in `value`: its index and the range it occupies.
     func firstMatch(in value: [UInt8]) -> (phrase: Int, range: Range<Int>)? {
+        if phrases.count == 1, phrases[0].count == 1, !ASCII.isLetter(phrases[0][0]) {
+            return value.firstIndex(of: phrases[0][0]).map { (0, $0..<$0 + 1) }
+        }
         let found: (phrase: Int, end: Int)? = transitions.withUnsafeBufferPointer { transitions in
             byteClass.withUnsafeBufferPointer { byteClass in
                 output.withUnsafeBufferPointer { output in
