@@ -150,6 +150,14 @@ struct WafEngineTests {
         #expect(shipped.inspect(log4shell).matches.map(\.target) == ["header:authorization"])
     }
 
+    @Test func jsonBodiesAreInspectedWhateverTheirDeclaredType() throws {
+        let engine = try waf()
+        for headers: [(name: String, value: String)] in [[], [("Content-Type", "text/plain")], [("Content-Type", "application/octet-stream")]] {
+            let request = InspectedRequest(method: "POST", rawPath: "/api/v1/tickets", headers: headers, body: Array(#"  {"q": "' or 1=1--"}"#.utf8)[...])
+            #expect(engine.inspect(request).matches.map(\.target) == ["json:q"])
+        }
+    }
+
     @Test func cleanRequestsCostNoMatches() throws {
         let verdict = try waf(.init(paranoia: 4)).inspect(get("/api/v1/tickets", "q=printer+jam&page=2"))
         #expect(verdict.score == 0)

@@ -33,7 +33,12 @@ struct RequestFields {
         }
         guard let body = request.body, !body.isEmpty else { return }
         let mediaType = request.mediaType ?? ""
-        if mediaType == "application/json" || mediaType.hasSuffix("+json") {
+        let declaredJSON = mediaType == "application/json" || mediaType.hasSuffix("+json")
+        // A body that looks like JSON under another or no type is read as JSON anyway: an upstream
+        // parser that ignores the type must not see fields the WAF did not.
+        let sniffedJSON = !declaredJSON && mediaType != "application/x-www-form-urlencoded" && mediaType != "multipart/form-data"
+            && body.first(where: { !ASCII.isSpace($0) }).map { $0 == 0x7B || $0 == 0x5B } == true
+        if declaredJSON || sniffedJSON {
             var collected: [RequestField] = []
             let valid = JSONFieldScanner.scan(body) { path, value, isName in
                 let rich = !isName && !richFields.isEmpty && richFields.contains(RequestField.leaf(of: path, kind: .jsonValue))
@@ -41,7 +46,7 @@ struct RequestFields {
                 collected.append(RequestField(kind: kind, name: path, value: value.count <= limit ? value : Array(value.prefix(limit))))
             }
             fields += collected
-            if !valid, !request.bodyIsTruncated {
+            if !valid, !request.bodyIsTruncated, declaredJSON || collected.isEmpty {
                 bodyMalformed = true
                 // What an upstream parser makes of it is unknown: inspect it whole.
                 fields.append(RequestField(kind: .jsonValue, name: "(body)", value: Array(body.prefix(limit))))
