@@ -158,6 +158,15 @@ struct WafEngineTests {
         }
     }
 
+    @Test func shippedParanoiaLevelsGrowStricter() throws {
+        let search = get("/api/v1/tickets", "q=select+name+from+users+%3Cb%3E+it%27s")
+        let scores = try (1...4).map { try WafCorpus.shippedWAF(paranoia: $0).inspect(search).score }
+        #expect(scores[0] == 0)
+        #expect(scores[1] == 0)
+        #expect(scores[2] == 5)
+        #expect(scores[3] > scores[2])
+    }
+
     @Test func cleanRequestsCostNoMatches() throws {
         let verdict = try waf(.init(paranoia: 4)).inspect(get("/api/v1/tickets", "q=printer+jam&page=2"))
         #expect(verdict.score == 0)
