@@ -31,6 +31,7 @@ func sharedTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target
 /// the gateway terminates public TLS (SNI, NIO SSL) and proxies with AsyncHTTPClient.
 let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Resource])] = [
     "Identity": (["CArgon2", .product(name: "NIOPosix", package: "swift-nio")], [.copy("Resources/common-passwords.txt")]),
+    // The edge (TLS, HTTP/2, proxying over mTLS); the WAF and rate limiter read YAML from Deploy/.
     "Gateway": ([
         .product(name: "HummingbirdTLS", package: "hummingbird"),
         .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -147,6 +148,13 @@ let package = Package(
             path: "Benchmarks/RampartBench",
             swiftSettings: swiftSettings
         ),
+        // `make bench`: the WAF's CPU time per benign request, outside the test suite.
+        .executableTarget(
+            name: "GatewayWAFBench",
+            dependencies: ["Gateway"],
+            path: "Services/Gateway/GatewayWAFBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RampartTests",
             dependencies: sharedProducts + services.map { .byName(name: $0.name) } + [
@@ -160,6 +168,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Tests/RampartTests",
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ] + services.flatMap { serviceTargets($0.name, executable: $0.executable) }

@@ -1,0 +1,25 @@
+/// Path normalization for file-name matching: `\` as `/`, repeated slashes collapsed, `.` and `..`
+/// segments resolved (a `..` above the start is dropped).
+enum PathNormalization {
+    /// The normalized path, or nil when already normal.
+    static func normalize(_ value: [UInt8]) -> [UInt8]? {
+        guard value.contains(where: { $0 == 0x5C || $0 == 0x2E || $0 == 0x2F }) else { return nil }
+        let absolute = value.first == 0x2F || value.first == 0x5C
+        var segments: [ArraySlice<UInt8>] = []
+        for segment in value.split(omittingEmptySubsequences: true, whereSeparator: { $0 == 0x2F || $0 == 0x5C }) {
+            if segment.elementsEqual([0x2E]) { continue }
+            if segment.elementsEqual([0x2E, 0x2E]) {
+                _ = segments.popLast()
+                continue
+            }
+            segments.append(segment)
+        }
+        var output: [UInt8] = absolute ? [0x2F] : []
+        for (index, segment) in segments.enumerated() {
+            if index > 0 { output.append(0x2F) }
+            output.append(contentsOf: segment)
+        }
+        if value.count > 1, value.last == 0x2F || value.last == 0x5C, !segments.isEmpty { output.append(0x2F) }
+        return output == value ? nil : output
+    }
+}

@@ -1,0 +1,94 @@
+/// Every value of a request the rules can inspect, taken apart once per request: path, query
+/// arguments, headers, cookies, and JSON, form or multipart fields of the body.
+struct RequestFields {
+    /// The values, in request order.
+    var fields: [RequestField] = []
+    /// The path, percent-decoded once and normalized, for matching routes.
+    let routePath: String
+    /// `routePath` split into segments, once.
+    let routeSegments: [Substring]
+    /// Whether a complete body of a parsed type could not be parsed.
+    var bodyMalformed = false
+
+    /// Takes `request` apart; fields named in a rich-text route become `richText` targets.
+    init(_ request: InspectedRequest, richText: [WAFRuleSet.RichTextRoute], maximumValueBytes: Int) {
+        let rawPath = Array(request.rawPath.utf8)
+        let decodedPath = URLDecoding.decode(rawPath, plusAsSpace: false) ?? rawPath
+        routePath = String(decoding: PathNormalization.normalize(decodedPath) ?? decodedPath, as: UTF8.self)
+        let segments = routePath.split(separator: "/", omittingEmptySubsequences: true)
+        routeSegments = segments
+        let richFields = richText.filter { $0.route.matches(segments: segments) }.reduce(into: Set<String>()) { $0.formUnion($1.fields) }
+        let limit = maximumValueBytes
+
+        fields.append(RequestField(kind: .path, name: "", value: Array(rawPath.prefix(limit))))
+        if let query = request.rawQuery {
+            appendPairs(Array(query.utf8)[...], separator: 0x26, decode: true, name: .queryName, value: .queryValue, rich: [], limit: limit)
+        }
+        for header in request.headers {
+            let name = header.name.lowercased()
+            if name == "cookie" {
+                appendPairs(Array(header.value.utf8)[...], separator: 0x3B, decode: false, name: .cookieName, value: .cookieValue, rich: [], limit: limit)
+            }
+            fields.append(RequestField(kind: .header, name: name, value: Array(header.value.utf8.prefix(limit))))
+        }
+        guard let body = request.body, !body.isEmpty else { return }
+        let mediaType = request.mediaType ?? ""
+        let declaredJSON = mediaType == "application/json" || mediaType.hasSuffix("+json")
+        // A body that looks like JSON under another or no type is read as JSON anyway: an upstream
+        // parser that ignores the type must not see fields the WAF did not.
+        let sniffedJSON = !declaredJSON && mediaType != "application/x-www-form-urlencoded" && mediaType != "multipart/form-data"
+            && body.first(where: { !ASCII.isSpace($0) }).map { $0 == 0x7B || $0 == 0x5B } == true
+        if declaredJSON || sniffedJSON {
+            var collected: [RequestField] = []
+            let valid = JSONFieldScanner.scan(body) { path, value, isName in
+                let rich = !isName && !richFields.isEmpty && richFields.contains(RequestField.leaf(of: path, kind: .jsonValue))
+                let kind: WAFTargetKind = isName ? .jsonName : (rich ? .richText : .jsonValue)
+                collected.append(RequestField(kind: kind, name: path, value: value.count <= limit ? value : Array(value.prefix(limit))))
+            }
+            fields += collected
+            if !valid, !request.bodyIsTruncated, declaredJSON || collected.isEmpty {
+                bodyMalformed = true
+                // What an upstream parser makes of it is unknown: inspect it whole.
+                fields.append(RequestField(kind: .jsonValue, name: "(body)", value: Array(body.prefix(limit))))
+            }
+        } else if mediaType == "application/x-www-form-urlencoded" {
+            appendPairs(body, separator: 0x26, decode: true, name: .formName, value: .formValue, rich: richFields, limit: limit)
+        } else if mediaType == "multipart/form-data" {
+            guard let boundary = request.header("content-type").flatMap(MultipartScanner.boundary(inContentType:)),
+                  let (parts, complete) = MultipartScanner.parts(body, boundary: boundary) else {
+                bodyMalformed = !request.bodyIsTruncated
+                return
+            }
+            if !complete, !request.bodyIsTruncated { bodyMalformed = true }
+            for part in parts {
+                let name = String(decoding: part.name, as: UTF8.self)
+                fields.append(RequestField(kind: .multipartName, name: name, value: part.name))
+                if let filename = part.filename {
+                    fields.append(RequestField(kind: .multipartFilename, name: name, value: filename))
+                } else if let value = part.value {
+                    fields.append(RequestField(kind: richFields.contains(name) ? .richText : .formValue, name: name, value: Array(value.prefix(limit))))
+                }
+            }
+        }
+    }
+
+    /// `name=value` pairs separated by `separator`, percent-decoded once (`+` as space) when `decode`.
+    private mutating func appendPairs(
+        _ bytes: ArraySlice<UInt8>, separator: UInt8, decode: Bool, name nameKind: WAFTargetKind, value valueKind: WAFTargetKind,
+        rich: Set<String>, limit: Int
+    ) {
+        for pair in bytes.split(separator: separator, maxSplits: 512, omittingEmptySubsequences: true) {
+            var pair = pair
+            while let first = pair.first, first == 0x20 { pair = pair.dropFirst() }
+            let equals = pair.firstIndex(of: 0x3D)
+            let rawName = pair[..<(equals ?? pair.endIndex)]
+            let rawValue = equals.map { pair[($0 + 1)...] } ?? []
+            let name = decode ? (URLDecoding.decode(rawName, plusAsSpace: true) ?? Array(rawName)) : Array(rawName)
+            let value = decode ? (URLDecoding.decode(rawValue, plusAsSpace: true) ?? Array(rawValue)) : Array(rawValue)
+            let nameText = String(decoding: name, as: UTF8.self)
+            if !name.isEmpty { fields.append(RequestField(kind: nameKind, name: nameText, value: Array(name.prefix(limit)))) }
+            let kind: WAFTargetKind = rich.contains(nameText) ? .richText : valueKind
+            fields.append(RequestField(kind: kind, name: nameText, value: value.count <= limit ? value : Array(value.prefix(limit))))
+        }
+    }
+}

@@ -1,0 +1,97 @@
+/// The web application firewall: inspects one request against the rule set and returns a verdict
+/// with an anomaly score. Synchronous, no shared mutable state: call it from any thread.
+public struct WAF: Sendable {
+    /// The compiled rules.
+    public let ruleSet: WAFRuleSet
+    /// Paranoia, threshold and mode, per tenant.
+    public let policy: WAFPolicy
+
+    /// A WAF applying `ruleSet` under `policy`.
+    public init(ruleSet: WAFRuleSet, policy: WAFPolicy) {
+        self.ruleSet = ruleSet
+        self.policy = policy
+    }
+
+    /// Inspects `request`. Each rule counts at most once (its first matching target); the verdict
+    /// blocks when the score reaches the tenant's threshold and the tenant's mode is blocking.
+    public func inspect(_ request: InspectedRequest) -> WAFVerdict {
+        let settings = policy.settings(for: request.tenant)
+        let extracted = RequestFields(request, richText: ruleSet.richText, maximumValueBytes: policy.maximumValueBytes)
+        let exclusions = ruleSet.exclusions.filter { $0.route?.matches(segments: extracted.routeSegments) ?? true }
+        let rules = ruleSet.rules
+        let index = ruleSet.index
+        var matched = [Bool](repeating: false, count: rules.count)
+        var matches: [WAFMatch] = []
+        var score = 0
+
+        func record(_ position: Int, target: String, fragment: String) {
+            let rule = rules[position]
+            matched[position] = true
+            score += rule.severity.score
+            matches.append(WAFMatch(ruleID: rule.id, category: rule.category, target: target, fragment: fragment, score: rule.severity.score))
+        }
+
+        let headers = HeaderSummary(request.headers)
+        for position in index.request where index.gates[position].paranoia <= settings.paranoia {
+            guard case .protocolCheck(let check, let values) = rules[position].matcher,
+                  !exclusions.contains(where: { $0.fields == nil && $0.covers(rules[position]) }),
+                  let violation = check.violation(in: request, headers: headers, allowedValues: values, bodyMalformed: extracted.bodyMalformed)
+            else { continue }
+            record(position, target: violation.target, fragment: WAFOperator.fragment(violation.fragment))
+        }
+
+        var transformed = [[UInt8]?](repeating: nil, count: ruleSet.chains.count)
+        var normalization = NormalizationMemo()
+        for field in extracted.fields {
+            let candidates = index.candidates(for: field)
+            guard !candidates.isEmpty else { continue }
+            for chain in transformed.indices { transformed[chain] = nil }
+            // Usually none: exclusions name a few fields (passwords, session cookies).
+            let fieldExclusions = exclusions.isEmpty || !ruleSet.mayExclude(field) ? [] : exclusions.filter { $0.covers(field) }
+            for position in candidates {
+                let gate = index.gates[position]
+                guard !matched[position], gate.paranoia <= settings.paranoia, !field.isPlain || gate.inspectsPlainValues else { continue }
+                if !fieldExclusions.isEmpty, fieldExclusions.contains(where: { $0.covers(rules[position]) }) { continue }
+                let value: [UInt8]
+                if let cached = transformed[gate.chain] {
+                    value = cached
+                } else {
+                    value = Self.transform(field.value, ruleSet.chains[gate.chain], memo: &normalization)
+                    transformed[gate.chain] = value
+                }
+                if let fragment = rules[position].matcher.firstMatch(in: value) {
+                    record(position, target: field.label, fragment: fragment)
+                }
+            }
+        }
+        let reached = score >= settings.inboundThreshold
+        return WAFVerdict(
+            blocked: reached && !settings.detectionOnly, reachedThreshold: reached, score: score,
+            threshold: settings.inboundThreshold, detectionOnly: settings.detectionOnly, matches: matches)
+    }
+
+    /// `value` through every transformation of a chain, copying only when one changes it.
+    static func transform(_ value: [UInt8], _ chain: [WAFTransformation], memo: inout NormalizationMemo) -> [UInt8] {
+        var current = value
+        for transformation in chain {
+            let next = transformation == .unicodeNormalize ? memo.normalize(current) : transformation.apply(current)
+            if let next { current = next }
+        }
+        return current
+    }
+}
+
+/// Remembers the last Unicode normalization: several chains normalize the same non-ASCII value,
+/// and NFKC is the one transformation that costs microseconds.
+struct NormalizationMemo {
+    private var input: [UInt8] = []
+    private var output: [UInt8]?
+
+    mutating func normalize(_ value: [UInt8]) -> [UInt8]? {
+        guard value.contains(where: { $0 >= 0x80 }) else { return nil }
+        if value == input { return output }
+        input = value
+        output = WAFTransformation.unicodeNormalize.apply(value)
+        return output
+    }
+}

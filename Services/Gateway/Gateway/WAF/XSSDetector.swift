@@ -1,0 +1,75 @@
+/// Decides whether a value that should be plain text (a search, a subject, a query argument) carries
+/// script for a browser: tags that run or load script, event-handler attributes, script URLs, or a
+/// quote breaking out of an attribute into an event handler. Markup that cannot run (`<b>`, `a < b`)
+/// is not flagged.
+enum XSSDetector {
+    /// Tags that run or embed script, or change how the page loads it.
+    static let dangerousTags: Set<[UInt8]> = Set([
+        "script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "meta", "link", "import",
+        "isindex", "portal",
+    ].map { Array($0.utf8) })
+
+    /// Where the script starts in `value`, or nil.
+    static func detect(_ value: [UInt8]) -> Int? {
+        var index = 0
+        while let open = value[index...].firstIndex(where: { $0 == 0x3C }) {
+            if let tag = HTMLTag.read(value, at: open) {
+                if dangerousTags.contains(tag.name) || isExecutable(tag) { return open }
+                index = max(open + 1, tag.range.upperBound)
+            } else {
+                index = open + 1
+            }
+            if index >= value.count { break }
+        }
+        if let found = scriptURL(value) { return found }
+        return attributeBreakout(value)
+    }
+
+    /// Whether a tag's attributes run script (event handlers, script URLs, script in styles, srcdoc).
+    static func isExecutable(_ tag: HTMLTag) -> Bool {
+        for attribute in tag.attributes {
+            if HTMLTag.isEventHandler(attribute.name) { return true }
+            if attribute.name == HTMLTag.srcdoc { return true }
+            if attribute.name == HTMLTag.style, HTMLTag.isScriptStyle(attribute.value) { return true }
+            if HTMLTag.urlAttributes.contains(attribute.name),
+               HTMLTag.isScriptURL(attribute.value, anywhere: HTMLTag.embeddedURLAttributes.contains(attribute.name)) { return true }
+        }
+        return false
+    }
+
+    /// A value that is itself a script URL (`javascript:alert(1)`), or calls one.
+    private static func scriptURL(_ value: [UInt8]) -> Int? {
+        guard value.contains(0x3A) else { return nil }
+        var compact: [UInt8] = []
+        var positions: [Int] = []
+        for (index, byte) in value.enumerated() where byte > 0x20 {
+            compact.append(ASCII.lower(byte))
+            positions.append(index)
+        }
+        guard let match = PhraseMatcher.scriptSchemes.firstMatch(in: compact) else { return nil }
+        // Only when code follows (a call, a template call or an assignment): "JavaScript: how to embed
+        // the widget" is a question, "javascript:alert(1)" is not.
+        let after = compact[match.range.upperBound...].prefix(48)
+        return after.contains(where: { $0 == 0x28 || $0 == 0x60 || $0 == 0x3D }) ? positions[match.range.lowerBound] : nil
+    }
+
+    /// A quote followed by an event handler: `" onmouseover="alert(1)` (breaking out of an attribute).
+    private static func attributeBreakout(_ value: [UInt8]) -> Int? {
+        guard let quote = value.firstIndex(where: { $0 == 0x22 || $0 == 0x27 || $0 == 0x60 }) else { return nil }
+        var index = quote + 1
+        while index + 4 < value.count {
+            let before = value[index - 1]
+            if ASCII.lower(value[index]) == 0x6F, ASCII.lower(value[index + 1]) == 0x6E,
+               ASCII.isSpace(before) || before == 0x2F || before == 0x22 || before == 0x27 {
+                // Event names are short; bounding the scan keeps `ononon…` linear.
+                var end = index + 2
+                while end < value.count, end - index < 40, ASCII.isLetter(value[end]) { end += 1 }
+                var probe = end
+                while probe < value.count, ASCII.isSpace(value[probe]) { probe += 1 }
+                if end - index >= 5, probe < value.count, value[probe] == 0x3D { return index }
+            }
+            index += 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,18 @@
+import Foundation
+import Gateway
+
+/// `swift run -c release GatewayWAFBench [rules.yaml] [policy.yaml] [iterations]`: the WAF's CPU
+/// time per benign request (single thread), for `make bench` and docs/benchmarks.md.
+@main
+struct WAFBench {
+    static func main() throws {
+        let arguments = CommandLine.arguments.dropFirst()
+        let rulesPath = arguments.first ?? "Deploy/waf/rules.yaml"
+        let policyPath = arguments.dropFirst().first ?? "Deploy/waf/policy.yaml"
+        let iterations = arguments.dropFirst(2).first.flatMap(Int.init) ?? 20_000
+        let waf = WAF(ruleSet: try WAFRuleSet(contentsOf: rulesPath), policy: try WAFPolicy(contentsOf: policyPath))
+        for result in WAFBenchmark.run(waf: waf, iterations: iterations) {
+            print(result)
+        }
+    }
+}
