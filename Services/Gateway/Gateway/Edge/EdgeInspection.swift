@@ -8,11 +8,11 @@ import RampartCore
 /// forwarded. Until those engines exist the edge runs ``PassThroughInspection``.
 public protocol EdgeInspection: Sendable {
     /// Decides whether `request` may go on.
-    func inspect(_ request: InspectedRequest) async -> InspectionVerdict
+    func inspect(_ request: EdgeInspectionRequest) async -> InspectionVerdict
 }
 
 /// What inspection sees of a request.
-public struct InspectedRequest: Sendable {
+public struct EdgeInspectionRequest: Sendable {
     public let requestID: String
     public let clientIP: String?
     public let host: EdgeHost
@@ -53,5 +53,5 @@ public struct InspectionVerdict: Sendable {
 public struct PassThroughInspection: EdgeInspection {
     public init() {}
 
-    public func inspect(_ request: InspectedRequest) async -> InspectionVerdict { .pass }
+    public func inspect(_ request: EdgeInspectionRequest) async -> InspectionVerdict { .pass }
 }

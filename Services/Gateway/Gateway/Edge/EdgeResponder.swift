@@ -89,7 +89,7 @@ public struct EdgeResponder: HTTPResponder {
         entry.route = route.prefix
 
         let body = try await readBody(request, route: route)
-        let verdict = await inspection.inspect(InspectedRequest(
+        let verdict = await inspection.inspect(EdgeInspectionRequest(
             requestID: requestID, clientIP: context.clientIP, host: host, method: request.method, target: target,
             headers: request.headers, route: route, body: body.inspectable
         ))
