@@ -118,8 +118,8 @@ public struct LocalInstallation {
     /// machine); it presents each region's own gateway certificate to that region's services.
     /// In production each region runs its own gateways, fronting that region only.
     func publicEdgeLines() -> [String] {
-        let policy = edgePolicyPath ?? URL(fileURLWithPath: allowListPath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("gateway/edge.yaml").path
+        let deploy = URL(fileURLWithPath: allowListPath).deletingLastPathComponent().deletingLastPathComponent()
+        let policy = edgePolicyPath ?? deploy.appendingPathComponent("gateway/edge.yaml").path
         return [
             "RAMPART_PUBLIC_HOST=127.0.0.1",
             "RAMPART_PUBLIC_PORT=\(publicPort)",
@@ -130,6 +130,9 @@ public struct LocalInstallation {
             "RAMPART_UPSTREAMS=\(path("endpoints.json"))",
             "RAMPART_EDGE_REGIONS=\(regions.map(\.rawValue).joined(separator: ","))",
             "RAMPART_EDGE_PKI_DIR=\(path("pki"))",
+            "RAMPART_WAF_RULES=\(deploy.appendingPathComponent("waf/rules.yaml").path)",
+            "RAMPART_WAF_POLICY=\(deploy.appendingPathComponent("waf/policy.yaml").path)",
+            "RAMPART_RATE_LIMITS=\(deploy.appendingPathComponent("gateway/rate-limits.yaml").path)",
         ]
     }
 

@@ -5,9 +5,8 @@ import RampartTransport
 /// `rampart-gateway`: the only process facing the internet. It runs the shared internal
 /// listener (mutual TLS, allow-list, health, readiness, metrics) and, when `RAMPART_PUBLIC_PORT`
 /// is set, the public edge: TLS termination, routing by `{tenant}.{region}.{base-domain}`, edge
-/// authentication, size and time limits, security headers, proxying and the access log (see
-/// docs/gateway.md). The WAF and rate limiter plug into ``EdgeInspection``; until they land the
-/// edge runs ``PassThroughInspection``.
+/// authentication, rate limits and the WAF (``ShieldInspection``), size and time limits, security
+/// headers, proxying and the access log (see docs/gateway.md, docs/gateway-waf.md, docs/rate-limits.md).
 public enum GatewayService {
     /// Prepares the runtime and builds the application (internal listener plus public edge);
     /// `accessLog` is where the edge's access lines go (standard output unless a test captures them).

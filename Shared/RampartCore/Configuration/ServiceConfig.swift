@@ -71,6 +71,7 @@ public struct ServiceConfig: Sendable {
         "RAMPART_PUBLIC_HOST", "RAMPART_PUBLIC_PORT", "RAMPART_PUBLIC_REDIRECT_PORT",
         "RAMPART_PUBLIC_TLS_CERT", "RAMPART_PUBLIC_TLS_KEY",
         "RAMPART_EDGE_POLICY", "RAMPART_UPSTREAMS", "RAMPART_EDGE_REGIONS", "RAMPART_EDGE_PKI_DIR",
+        "RAMPART_WAF_RULES", "RAMPART_WAF_POLICY", "RAMPART_RATE_LIMITS",
     ]
 
     /// Loads and validates the configuration of `service` from the environment and optional file.

@@ -138,6 +138,10 @@ struct EdgeFixture: Sendable {
         values["RAMPART_UPSTREAMS"] = directory.appendingPathComponent("endpoints.json").path
         values["RAMPART_EDGE_REGIONS"] = "eu,us"
         values["RAMPART_EDGE_PKI_DIR"] = directory.path
+        let deploy = URL(fileURLWithPath: shippedPolicyPath).deletingLastPathComponent().deletingLastPathComponent()
+        values["RAMPART_WAF_RULES"] = deploy.appendingPathComponent("waf/rules.yaml").path
+        values["RAMPART_WAF_POLICY"] = deploy.appendingPathComponent("waf/policy.yaml").path
+        values["RAMPART_RATE_LIMITS"] = deploy.appendingPathComponent("gateway/rate-limits.yaml").path
         return (values, (internalPort, httpsPort, redirectPort))
     }
 

@@ -59,7 +59,7 @@ struct EdgePolicyTests {
         ("{prefix: /logout, service: identity, auth: optional}", "{prefix: logout, service: identity, auth: optional}"),
         ("{prefix: /logout, service: identity, auth: optional}", "{prefix: /logout, service: gateway, auth: optional}"),
         ("{prefix: /logout, service: identity, auth: optional}", "{prefix: /logout, service: identity, auth: sometimes}"),
-        ("{prefix: /login, service: identity, auth: optional, csrf: form}", "{prefix: /login, service: identity, auth: optional, csrf: cookie}"),
+        ("{prefix: /login, service: identity, auth: optional, csrf: form, rate_class: sign_in}", "{prefix: /login, service: identity, auth: optional, csrf: cookie, rate_class: sign_in}"),
         ("{prefix: /api/v1/people, service: tickets, auth: required}", "{prefix: /api/v1/people, service: tickets, auth: required, body: huge}"),
         ("contact: [mailto:security@rampart.example]", "contact: [security@rampart.example]"),
         ("max_header_count: 64", "max_header_count: 100000"),

@@ -24,13 +24,18 @@ public struct EdgePolicy: Sendable, Equatable {
         /// (`X-CSRF-Token`, checked here; the default) or `form` (a server-rendered form whose
         /// service checks the field itself).
         public var csrf: CSRFLocation?
+        /// The rate-limit route class (`sign_in`, `search`, `export`, …); `api` when absent.
+        public var rateClass: String?
 
         enum CodingKeys: String, CodingKey {
             case prefix, service, auth, body, csrf
             case forwardAuthorization = "forward_authorization"
+            case rateClass = "rate_class"
         }
 
-        public init(prefix: String, service: ServiceName, auth: AuthRequirement, body: String? = nil, forwardAuthorization: Bool? = nil, csrf: CSRFLocation? = nil) {
+        public init(prefix: String, service: ServiceName, auth: AuthRequirement, body: String? = nil, forwardAuthorization: Bool? = nil,
+                    csrf: CSRFLocation? = nil, rateClass: String? = nil) {
+            self.rateClass = rateClass
             self.prefix = prefix
             self.service = service
             self.auth = auth

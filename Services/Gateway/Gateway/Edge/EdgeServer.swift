@@ -11,11 +11,13 @@ import ServiceLifecycle
 /// The public edge of a gateway instance: the HTTPS listener, the plain-HTTP redirect listener
 /// and the upstream pools, as services that run and stop with the gateway.
 public enum EdgeServer {
-    /// Builds the edge's services from the loaded settings; `inspection` is the WAF/rate-limit seam.
+    /// Builds the edge's services from the loaded settings; `inspection` is the WAF/rate-limit
+    /// seam (the WAF and rate limits named in the settings unless a test passes another).
     public static func services(
-        settings: EdgeSettings, runtime: ServiceRuntime, inspection: any EdgeInspection = PassThroughInspection(),
+        settings: EdgeSettings, runtime: ServiceRuntime, inspection: (any EdgeInspection)? = nil,
         accessLog: AccessLog = AccessLog()
     ) throws -> [any Service] {
+        let inspection = try inspection ?? ShieldInspection(settings: settings, logger: runtime.logger)
         let policy = try EdgePolicy(contentsOf: settings.policyPath)
         let accessLog = accessLog.counting(in: runtime.metrics)
         let tls = try PublicTLS(certificatePath: settings.certificatePath, privateKeyPath: settings.privateKeyPath)

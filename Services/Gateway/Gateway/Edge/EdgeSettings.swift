@@ -18,6 +18,12 @@ public struct EdgeSettings: Sendable {
     public var regions: [Region]
     /// Directory holding `gateway-<region>.crt`/`.key` for fronted regions other than this instance's own.
     public var regionCertificateDirectory: String?
+    /// The WAF's rules file (`Deploy/waf/rules.yaml`).
+    public var wafRulesPath: String
+    /// The WAF's policy: paranoia, threshold, per-tenant detection-only (`Deploy/waf/policy.yaml`).
+    public var wafPolicyPath: String
+    /// The rate limits (`Deploy/gateway/rate-limits.yaml`).
+    public var rateLimitsPath: String
 
     /// The edge settings in `config`, or `nil` when `RAMPART_PUBLIC_PORT` is unset.
     public static func load(_ config: ServiceConfig) throws -> EdgeSettings? {
@@ -49,7 +55,10 @@ public struct EdgeSettings: Sendable {
             policyPath: try source.readableFile("RAMPART_EDGE_POLICY"),
             upstreamsPath: try source.readableFile("RAMPART_UPSTREAMS"),
             regions: regions,
-            regionCertificateDirectory: directory
+            regionCertificateDirectory: directory,
+            wafRulesPath: try source.readableFile("RAMPART_WAF_RULES"),
+            wafPolicyPath: try source.readableFile("RAMPART_WAF_POLICY"),
+            rateLimitsPath: try source.readableFile("RAMPART_RATE_LIMITS")
         )
     }
 }

@@ -1,0 +1,78 @@
+import HTTPTypes
+import Logging
+import RampartCore
+
+/// The edge's inspection: rate limits first (a table lookup), then the WAF's anomaly scoring
+/// over the request as received. A refusal is a 429 with the rate-limit headers, or a 403 that
+/// names only the request id — never the rule. Matches are logged as JSON lines by the WAF.
+public struct ShieldInspection: EdgeInspection {
+    let waf: WAF
+    let limiter: RateLimiter
+    let logger: Logger
+
+    public init(waf: WAF, limiter: RateLimiter, logger: Logger) {
+        self.waf = waf
+        self.limiter = limiter
+        self.logger = logger
+    }
+
+    /// Loads the rules, the WAF policy and the rate limits named in `settings`.
+    public init(settings: EdgeSettings, logger: Logger) throws {
+        let ruleSet: WAFRuleSet
+        let policy: WAFPolicy
+        let limits: RateLimitConfiguration
+        do { ruleSet = try WAFRuleSet(contentsOf: settings.wafRulesPath) } catch {
+            throw ConfigError(key: "RAMPART_WAF_RULES", reason: "\(error)")
+        }
+        do { policy = try WAFPolicy(contentsOf: settings.wafPolicyPath) } catch {
+            throw ConfigError(key: "RAMPART_WAF_POLICY", reason: "\(error)")
+        }
+        do { limits = try RateLimitConfiguration(contentsOf: settings.rateLimitsPath) } catch {
+            throw ConfigError(key: "RAMPART_RATE_LIMITS", reason: "\(error)")
+        }
+        self.init(waf: WAF(ruleSet: ruleSet, policy: policy), limiter: RateLimiter(configuration: limits), logger: logger)
+    }
+
+    public func inspect(_ request: EdgeInspectionRequest) async -> InspectionVerdict {
+        let tenant: String? = if case .tenant(let slug, _) = request.host { slug.rawValue } else { nil }
+        let routeClass = request.route.rateClass ?? "api"
+        var rateLimit = "unlimited"
+        if let clientIP = request.clientIP,
+           let decision = limiter.check(RateLimitSubject(clientIP: clientIP, tenant: tenant, credential: Self.credentialID(request.headers), routeClass: routeClass), now: .now) {
+            guard decision.allowed else {
+                var headers = HTTPFields()
+                for (name, value) in decision.headers {
+                    if let field = HTTPField.Name(name) { headers[field] = value }
+                }
+                return InspectionVerdict(refusal: EdgeProblem(.tooManyRequests, code: "rate_limited", title: "Too many requests",
+                                                              detail: "Slow down and retry after the time in Retry-After.", headers: headers),
+                                         rateLimit: "limited:\(decision.limitName)")
+            }
+            rateLimit = "allowed"
+        }
+        let target = request.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let verdict = waf.inspect(InspectedRequest(
+            method: request.method.rawValue, rawPath: String(target[0]), rawQuery: target.count > 1 ? String(target[1]) : nil,
+            headers: request.headers.map { ($0.name.rawName, $0.value) },
+            body: request.body.map { ArraySlice($0.readableBytesView) }, bodyIsTruncated: false, tenant: tenant, routeClass: routeClass
+        ))
+        if !verdict.matches.isEmpty {
+            verdict.log(to: logger, requestID: request.requestID, tenant: tenant, clientIP: request.clientIP)
+        }
+        guard !verdict.blocked else {
+            return InspectionVerdict(refusal: EdgeProblem(.forbidden, code: "request_blocked", title: "Request blocked",
+                                                          detail: "This request was refused by the security filter. Quote its request id to support if this is a mistake."),
+                                     wafScore: verdict.score, rateLimit: rateLimit)
+        }
+        return InspectionVerdict(wafScore: verdict.score, rateLimit: rateLimit)
+    }
+
+    /// The non-secret part of a bearer credential (`rk_<id>`, `rat_<id>`) to count per key or
+    /// client; `nil` for cookies and anything else.
+    static func credentialID(_ headers: HTTPFields) -> String? {
+        guard let authorization = headers[.authorization], authorization.lowercased().hasPrefix("bearer ") else { return nil }
+        let parts = authorization.dropFirst(7).split(separator: "_", maxSplits: 2)
+        guard parts.count == 3, parts[0].count <= 4, parts[1].count == 16 else { return nil }
+        return "\(parts[0])_\(parts[1])"
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+@testable import Gateway
+import HTTPTypes
+import Logging
+import NIOCore
+import RampartCore
+import Testing
+
+@Suite("Gateway: WAF and rate limits in the edge's inspection")
+struct ShieldInspectionTests {
+    static let limits = """
+        version: 1
+        replicas: 1
+        limits:
+          - name: sign-in-ip
+            key: [client_ip]
+            route_classes: [sign_in]
+            requests: 2
+            period: 1m
+            burst: 2
+        """
+
+    func shield() throws -> ShieldInspection {
+        ShieldInspection(waf: try WafCorpus.shippedWAF(), limiter: RateLimiter(configuration: try RateLimitConfiguration(yaml: Self.limits)),
+                         logger: Logger(label: "test"))
+    }
+
+    func request(_ target: String, method: HTTPRequest.Method = .get, rateClass: String? = nil, body: String? = nil) -> EdgeInspectionRequest {
+        var headers: HTTPFields = [.userAgent: "Mozilla/5.0", .accept: "application/json"]
+        if body != nil { headers[.contentType] = "application/json" }
+        return EdgeInspectionRequest(
+            requestID: "r1", clientIP: "192.0.2.7", host: .tenant(TenantSlug(rawValue: "acme")!, Region(rawValue: "eu")!), method: method,
+            target: target, headers: headers,
+            route: EdgePolicy.Route(prefix: "/api/v1/tickets", service: .tickets, auth: .required, rateClass: rateClass),
+            body: body.map { ByteBuffer(string: $0) }
+        )
+    }
+
+    @Test func sqlInjectionIsRefusedWith403AndNoRuleTextWhileACodeReplyPasses() async throws {
+        let shield = try shield()
+        let attack = await shield.inspect(request("/api/v1/tickets?q=1%27%20OR%20%271%27%3D%271%27%20--%20"))
+        let refusal = try #require(attack.refusal)
+        #expect(refusal.status == .forbidden)
+        #expect(refusal.code == "request_blocked")
+        #expect((attack.wafScore ?? 0) >= 5)
+        #expect(!(refusal.detail ?? "").contains("942") && !(refusal.detail ?? "").lowercased().contains("sql"))
+
+        let reply = #"{"body":"Run <code>SELECT id FROM orders WHERE status = 'open' OR updated_at > now() - interval '1 day';</code> and drop me a line.","public":true}"#
+        let passed = await shield.inspect(request("/api/v1/tickets/42/messages", method: .post, body: reply))
+        #expect(passed.refusal == nil)
+        #expect(passed.wafScore == 0)
+    }
+
+    @Test func theSignInClassIsRateLimitedWithRetryAfterAndRateLimitHeaders() async throws {
+        let shield = try shield()
+        var statuses: [Int] = []
+        var last: InspectionVerdict?
+        for _ in 0..<3 {
+            let verdict = await shield.inspect(request("/auth/password", method: .post, rateClass: "sign_in", body: #"{"email":"a@b.test","password":"x"}"#))
+            statuses.append(verdict.refusal.map { Int($0.status.code) } ?? 200)
+            last = verdict
+        }
+        #expect(statuses == [200, 200, 429])
+        let refusal = try #require(last?.refusal)
+        #expect(refusal.code == "rate_limited")
+        #expect(refusal.headers[HTTPField.Name("Retry-After")!] != nil)
+        #expect(refusal.headers[HTTPField.Name("RateLimit-Limit")!] == "2")
+        #expect(last?.rateLimit == "limited:sign-in-ip")
+        // Other route classes are not counted by the sign-in limit.
+        #expect(await shield.inspect(request("/api/v1/tickets")).refusal == nil)
+    }
+}
