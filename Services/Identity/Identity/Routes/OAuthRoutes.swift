@@ -28,8 +28,8 @@ struct OAuthRoutes: Sendable {
             try await respond { try await revoke(request, context) }
         }
         router.get("/.well-known/oauth-authorization-server") { request, context -> Response in
-            let (tenant, host) = try await publicTenant(request, context)
-            return try Self.json(Metadata(issuer: "https://\(host)", tenant: tenant), status: .ok, cache: "public, max-age=300")
+            let (_, host) = try await publicTenant(request, context)
+            return try Self.json(Metadata(issuer: "https://\(host)"), status: .ok, cache: "public, max-age=300")
         }
         router.get("/.well-known/jwks.json") { request, context -> Response in
             _ = try await publicTenant(request, context)
@@ -261,7 +261,7 @@ struct OAuthRoutes: Sendable {
         var responseModesSupported = ["query"]
         var authorizationResponseIssParameterSupported = true
 
-        init(issuer: String, tenant: Tenant) {
+        init(issuer: String) {
             self.issuer = issuer
             authorizationEndpoint = "\(issuer)/oauth/authorize"
             tokenEndpoint = "\(issuer)/oauth/token"
