@@ -160,6 +160,10 @@ struct InvitationTests {
                 let answer = try await world.call(.POST, "/invitation", body: OAuthWorld.form(["token": token, "password": password, "confirm_password": password, "csrf_token": csrf]), headers: cookie)
                 return (answer.status, answer.text, answer.headers[canonicalForm: "set-cookie"].map(String.init))
             }
+            // Without the pre-session cookie (a third-party page posting the form) nothing is accepted.
+            let forged = try await world.call(.POST, "/invitation", body: OAuthWorld.form(["token": token, "password": "plum orchard lantern 58",
+                                                                                         "confirm_password": "plum orchard lantern 58", "csrf_token": csrf]))
+            #expect(forged.status == 403)
             let weak = try await accept("Nia New 1")
             #expect(weak.status == 422)
             #expect(weak.text.contains("at least 12"))

@@ -236,6 +236,8 @@ struct APIKeyTests {
         try await IdentityFixture.with { f in
             let acme = try await f.tenant("acme")
             let (_, credential) = try await f.apiKeys.create(for: try await f.user(acme, "a@acme.test"), name: "k", scopes: ["tickets:read"], allowedCIDRs: [], expiresAt: nil, actor: IdentityFixture.operatorActor, requestID: nil)
+            // Resolved once, so the tenant is in the resolution cache; suspending must still take effect at once.
+            guard case .success = try await issue(f, credential.presented) else { Issue.record("refused for an active tenant"); return }
             _ = try await f.tenants.setStatus(slug: acme.slug, to: .suspended, actor: IdentityFixture.operatorActor, requestID: nil)
             guard case .failure(let refusal) = try await issue(f, credential.presented) else { Issue.record("accepted for a suspended tenant"); return }
             #expect(refusal == .tenantNotActive)

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import RampartCore
+import RampartSecurity
 import RampartTransport
 import Synchronization
 
@@ -151,7 +152,7 @@ public struct EdgeResponder: HTTPResponder {
             // A cookie is sent by the browser on its own: a state change made with one must prove
             // it comes from our pages. Bearer credentials are not ambient and need no token.
             if case .session = credential, ![.get, .head, .options].contains(request.method), route.csrf != .form {
-                guard let csrf, Self.constantTimeEqual(request.headers[.xCSRFToken] ?? "", csrf) else { throw EdgeProblem.csrfRejected }
+                guard let csrf, ConstantTime.equal(request.headers[.xCSRFToken] ?? "", csrf) else { throw EdgeProblem.csrfRejected }
             }
             return token
         case .refused:
@@ -160,13 +161,6 @@ public struct EdgeResponder: HTTPResponder {
         case .unavailable:
             throw EdgeProblem.authenticationUnavailable
         }
-    }
-
-    /// Whether two strings are equal, in time that depends only on their lengths.
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     /// `response` with its body counted and the access-log line written once it has been sent.

@@ -78,7 +78,7 @@ public struct OAuthGrants: Sendable {
                   code.matches(hash, using: hashKey)
             else { return .failure(.invalidGrant) }
             if used {
-                try await connection.query("UPDATE tokens SET revoked_at = now() WHERE family_id = \(family) AND revoked_at IS NULL", logger: database.logger)
+                try await TokenRepository.revokeFamily(family, on: connection, logger: database.logger)
                 try await AuditOutbox.append(Self.event(client, region: region, action: "oauth.code_replayed", outcome: "failure"), on: connection, logger: database.logger)
                 return .failure(.invalidGrant)
             }
@@ -121,7 +121,7 @@ public struct OAuthGrants: Sendable {
             else { return .failure(.invalidGrant) }
             guard live else { return .failure(.invalidGrant) }
             if rotated, withinGrace != true {
-                try await connection.query("UPDATE tokens SET revoked_at = now() WHERE family_id = \(family) AND revoked_at IS NULL", logger: database.logger)
+                try await TokenRepository.revokeFamily(family, on: connection, logger: database.logger)
                 try await AuditOutbox.append(Self.event(client, region: region, action: "oauth.refresh_token_reused", outcome: "failure"), on: connection, logger: database.logger)
                 return .failure(.invalidGrant)
             }

@@ -22,11 +22,7 @@ public enum PKCE {
 
     /// Whether `verifier` answers `challenge`; compares digests in constant time.
     public static func verify(_ verifier: String, challenge: String) -> Bool {
-        guard isValidVerifier(verifier) else { return false }
-        let expected = Array(challenge.utf8)
-        let actual = Array(Self.challenge(for: verifier).utf8)
-        guard expected.count == actual.count else { return false }
-        return zip(expected, actual).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+        isValidVerifier(verifier) && ConstantTime.equal(Self.challenge(for: verifier), challenge)
     }
 
     private static func isUnreserved(_ byte: UInt8) -> Bool {

@@ -30,7 +30,7 @@ struct SignInPages: Sendable {
         }
         router.post("/login") { request, context -> Response in
             let forwarded = try ForwardedRequest(request, context: context, region: region, baseDomain: baseDomain)
-            guard let form = try? await FormBody.read(request), let nonce = verifiedNonce(request, form) else { return Self.expired() }
+            guard let form = try? await FormBody.read(request), let nonce = Self.verifiedNonce(request, form, csrf: csrf) else { return Self.expired() }
             let returnTo = Self.safeReturn(form["return_to"])
             let email = form["email"] ?? ""
             let password = form.fields["password"] ?? ""
@@ -48,7 +48,7 @@ struct SignInPages: Sendable {
         }
         router.post("/login/totp") { request, context -> Response in
             let forwarded = try ForwardedRequest(request, context: context, region: region, baseDomain: baseDomain)
-            guard let form = try? await FormBody.read(request), let nonce = verifiedNonce(request, form) else { return Self.expired() }
+            guard let form = try? await FormBody.read(request), let nonce = Self.verifiedNonce(request, form, csrf: csrf) else { return Self.expired() }
             let returnTo = Self.safeReturn(form["return_to"])
             let challenge = form["challenge"] ?? ""
             let code = (form["code"] ?? "").replacingOccurrences(of: " ", with: "")
@@ -85,11 +85,6 @@ struct SignInPages: Sendable {
             response.headers[.retryAfter] = String(max(1, wait.components.seconds))
             return response
         }
-    }
-
-    /// The nonce of the pre-session cookie when the form's token matches it.
-    private func verifiedNonce(_ request: Request, _ form: FormBody) -> String? {
-        Self.verifiedNonce(request, form, csrf: csrf)
     }
 
     /// The nonce of the pre-session cookie when the form's token matches it.

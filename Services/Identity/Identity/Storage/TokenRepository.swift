@@ -147,7 +147,7 @@ public struct TokenRepository: Sendable {
                 """, logger: database.logger)
             for try await (hash, kind, family) in rows.decode((Data, String, UUID).self) where credential.matches(hash, using: hashKey) {
                 if kind == "refresh" {
-                    try await connection.query("UPDATE tokens SET revoked_at = now() WHERE family_id = \(family) AND revoked_at IS NULL", logger: database.logger)
+                    try await Self.revokeFamily(family, on: connection, logger: database.logger)
                 } else {
                     try await connection.query("UPDATE tokens SET revoked_at = now() WHERE id = \(credential.id) AND revoked_at IS NULL", logger: database.logger)
                 }
@@ -155,7 +155,12 @@ public struct TokenRepository: Sendable {
         }
     }
 
-    /// Revokes every token of `user` (deactivation, password change), inside the caller's transaction.
+    /// Revokes every token of a family (one grant and its refreshes), inside the caller's transaction.
+    static func revokeFamily(_ family: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("UPDATE tokens SET revoked_at = now() WHERE family_id = \(family) AND revoked_at IS NULL", logger: logger)
+    }
+
+    /// Revokes every token of `user` (deactivation, role change), inside the caller's transaction.
     static func revokeAll(user: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query("UPDATE tokens SET revoked_at = now() WHERE user_id = \(user) AND revoked_at IS NULL", logger: logger)
     }
