@@ -31,6 +31,8 @@ func sharedTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target
 /// the gateway terminates public TLS (SNI, NIO SSL) and proxies with AsyncHTTPClient.
 let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Resource])] = [
     "Identity": (["CArgon2", .product(name: "NIOPosix", package: "swift-nio")], [.copy("Resources/common-passwords.txt")]),
+    // Backup schedules pgBackRest runs as a long-lived part of the service group.
+    "Backup": ([.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], []),
     // The edge (TLS, HTTP/2, proxying over mTLS); the WAF and rate limiter read YAML from Deploy/.
     "Gateway": ([
         .product(name: "HummingbirdTLS", package: "hummingbird"),

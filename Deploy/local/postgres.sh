@@ -3,12 +3,14 @@
 #
 #   postgres.sh start <cluster-dir> <port> <secrets-dir>   initialize if needed, start, write the superuser URL
 #   postgres.sh stop  <cluster-dir>                        stop it
+#   postgres.sh restart <cluster-dir>                      restart it (settings that need a restart)
+#   postgres.sh location <cluster-dir>                     print where the cluster really lives
 #
 # The superuser password is generated on first start; the URL is written to
 # <secrets-dir>/pg-superuser.url (mode 0600). No default password exists.
 set -euo pipefail
 
-action=${1:?usage: postgres.sh start|stop <cluster-dir> [port] [secrets-dir]}
+action=${1:?usage: postgres.sh start|stop|restart|location <cluster-dir> [port] [secrets-dir]}
 requested_dir=${2:?cluster directory required}
 
 bindir=""
@@ -90,8 +92,14 @@ stop)
         echo "postgres: stopped"
     fi
     ;;
+restart)
+    as_owner "$bindir/pg_ctl" -D "$data" -l "$cluster_dir/postgresql.log" -m fast -w -t 60 restart >/dev/null
+    ;;
+location)
+    printf '%s\n' "$cluster_dir"
+    ;;
 *)
-    echo "usage: postgres.sh start|stop <cluster-dir> [port] [secrets-dir]" >&2
+    echo "usage: postgres.sh start|stop|restart|location <cluster-dir> [port] [secrets-dir]" >&2
     exit 2
     ;;
 esac

@@ -17,6 +17,7 @@ build_config=${RAMPART_BUILD:-debug}
 base_port=${RUN_BASE_PORT:-9100}
 public_port=${RUN_PUBLIC_PORT:-8443}
 redirect_port=${RUN_REDIRECT_PORT:-8080}
+offsite_port=${RUN_OFFSITE_S3_PORT:-55490}
 services=(gateway identity tickets audit backup status)
 
 stop_services() {
@@ -36,12 +37,17 @@ case "${1:-start}" in
 stop)
     [ -d "$run" ] || exit 0
     stop_services
+    "$root/Deploy/local/offsite-s3.sh" stop "$run/offsite-s3" || true
     "$root/Deploy/local/postgres.sh" stop "$run/pg" || true
     echo "rampart: stopped"
     ;;
 start)
     mkdir -p "$run"/{logs,pids,secrets} && chmod 700 "$run/secrets"
     "$root/Deploy/local/postgres.sh" start "$run/pg" "$pg_port" "$run/secrets"
+    # Backups: WAL archiving into repo1 (in-region directory) and repo2 (a local S3 store standing
+    # in for off-site object storage), both encrypted; rampart-backup schedules the backups.
+    "$root/Deploy/local/offsite-s3.sh" start "$run/offsite-s3" "$offsite_port"
+    pgbackrest_config=$("$root/Deploy/local/pgbackrest.sh" configure "$run/pg" "$run/secrets" local "$run/offsite-s3/s3.env" | tail -1)
 
     echo "rampart: building (first build takes several minutes)"
     swift build --package-path "$root" -c "$build_config" >"$run/logs/build.log" 2>&1 || { tail -30 "$run/logs/build.log"; exit 1; }
@@ -49,7 +55,8 @@ start)
 
     "$bin/rampartctl" local init --run-dir "$run" --allowlist "$root/Deploy/policy/allowlist.yaml" \
         --edge-policy "$root/Deploy/gateway/edge.yaml" --base-port "$base_port" --public-port "$public_port" --redirect-port "$redirect_port" \
-        --superuser-url-file "$run/secrets/pg-superuser.url" --regions "$regions"
+        --superuser-url-file "$run/secrets/pg-superuser.url" --regions "$regions" \
+        --pgbackrest-config "$pgbackrest_config" --pgbackrest-stanza local
 
     IFS=, read -r -a region_list <<<"$regions"
     for region in "${region_list[@]}"; do
@@ -81,6 +88,7 @@ Rampart is running (regions: $regions).
   Internal endpoints:   $run/endpoints.json   (mutual TLS; CA $run/pki/ca.crt)
   Operator certificate: $run/pki/operator-local.crt / .key
   Demo tenants:         acme (eu), globex (us), initech (uk); generated passwords in $run/credentials.json (0600)
+  Backups:              $bin/rampartctl backup status --region eu   (restore: rampartctl backup restore --region eu --to <time> --scratch <dir> --port <port>)
   Logs:                 $run/logs/
   Check health:         $bin/rampartctl health --endpoints $run/endpoints.json --ca $run/pki/ca.crt --cert $run/pki/operator-local.crt --key $run/pki/operator-local.key
   Stop:                 make stop

@@ -2,5 +2,28 @@ import RampartStorage
 
 /// The `backup` schema's migrations, in version order. Never edit one that has shipped: add the next.
 public enum BackupMigrations {
-    public static let all: [Migration] = []
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "backup_runs") { context in
+            let s = context.schema
+            return """
+            -- Every backup run of the region's cluster and how it ended. Platform data, not a
+            -- tenant's: no row-level security, no personal data. History is kept, never deleted.
+            CREATE TABLE \(s).backup_runs (
+                id uuid PRIMARY KEY,
+                repository smallint NOT NULL CHECK (repository IN (1, 2)),
+                type text NOT NULL CHECK (type IN ('full', 'diff', 'incr')),
+                trigger text NOT NULL CHECK (trigger IN ('schedule', 'operator')),
+                started_at timestamptz NOT NULL,
+                finished_at timestamptz,
+                outcome text NOT NULL CHECK (outcome IN ('running', 'success', 'failure')),
+                label text,
+                error text CHECK (length(error) <= 600)
+            );
+            CREATE INDEX backup_runs_recent ON \(s).backup_runs (repository, started_at DESC);
+            -- One run per repository at a time, whichever replica starts it.
+            CREATE UNIQUE INDEX backup_runs_one_running ON \(s).backup_runs (repository) WHERE outcome = 'running';
+            REVOKE DELETE, TRUNCATE ON \(s).backup_runs FROM \(context.runtimeRole);
+            """
+        },
+    ]
 }

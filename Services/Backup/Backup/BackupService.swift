@@ -1,13 +1,62 @@
+import Foundation
 import Hummingbird
 import RampartCore
+import RampartStorage
 import RampartTransport
 
-/// `rampart-backup` will own backups, restores, retention, tenant cancellation and purge, exports and erasure. Today it runs the shared internal listener only
-/// (mutual TLS, allow-list, health, readiness, metrics); its issue builds the features.
+/// `rampart-backup`: the region cluster's backups (pgBackRest, two encrypted repositories) on
+/// their schedule, with every outcome recorded and the repositories' freshness exposed to
+/// operators, metrics and the status page. Restores are an operator's act (`rampartctl backup`).
 public enum BackupService {
     /// Prepares the runtime (configuration files, database, migrations) and builds the application.
     public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: BackupMigrations.all)
-        return try ServiceApplication.build(runtime: runtime)
+        let scheduler = try makeScheduler(runtime: runtime)
+        return try ServiceApplication.build(runtime: runtime, services: scheduler.map { [$0] } ?? []) { router in
+            try register(on: router, runtime: runtime, scheduler: scheduler)
+        }
+    }
+
+    /// The scheduler of the cluster the configuration names; `nil` when it names none.
+    public static func makeScheduler(runtime: ServiceRuntime) throws -> BackupScheduler? {
+        guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
+        return try BackupSettings(source: runtime.config.source).map {
+            BackupScheduler(pgBackRest: $0.pgBackRest, schedule: $0.schedule, runs: BackupRunRepository(database: database),
+                            metrics: runtime.metrics, logger: runtime.logger, checkInterval: $0.checkInterval)
+        }
+    }
+
+    /// Backup's routes on `router`; tests mount the same routes.
+    public static func register(on router: Router<ServiceRequestContext>, runtime: ServiceRuntime, scheduler: BackupScheduler?) throws {
+        guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
+        BackupRoutes(scheduler: scheduler, runs: BackupRunRepository(database: database), stanza: scheduler?.pgBackRest.stanza).register(on: router)
+    }
+}
+
+/// The cluster this instance backs up and its schedule; `nil` when no pgBackRest configuration
+/// is given (an instance that only answers, while another one owns the schedule).
+struct BackupSettings {
+    let pgBackRest: PgBackRest
+    let schedule: BackupSchedule
+    let checkInterval: Duration
+
+    init?(source: ConfigSource) throws {
+        guard source.optional("RAMPART_PGBACKREST_CONFIG") != nil else { return nil }
+        let configPath = try source.readableFile("RAMPART_PGBACKREST_CONFIG")
+        let stanza = try source.required("RAMPART_PGBACKREST_STANZA", expected: "a stanza name (letters, digits, - and _)") { raw in
+            raw.range(of: "^[A-Za-z0-9_-]{1,64}$", options: .regularExpression) != nil ? raw : nil
+        }
+        pgBackRest = PgBackRest(configPath: configPath, stanza: stanza, osUser: source.optional("RAMPART_PGBACKREST_USER"))
+        var schedule = BackupSchedule.standard
+        schedule.fullInterval = try source.value("RAMPART_BACKUP_FULL_HOURS", default: schedule.fullInterval, expected: "hours between full backups (1-720)") { raw in
+            Double(raw).flatMap { (1...720).contains($0) ? $0 * 3_600 : nil }
+        }
+        schedule.differentialInterval = try source.value("RAMPART_BACKUP_DIFF_HOURS", default: schedule.differentialInterval, expected: "hours between differential backups (1-168)") { raw in
+            Double(raw).flatMap { (1...168).contains($0) ? $0 * 3_600 : nil }
+        }
+        self.schedule = schedule
+        checkInterval = try source.value("RAMPART_BACKUP_CHECK_SECONDS", default: .seconds(60), expected: "seconds between schedule checks (1-3600)") { raw in
+            Int(raw).flatMap { (1...3_600).contains($0) ? Duration.seconds($0) : nil }
+        }
     }
 }

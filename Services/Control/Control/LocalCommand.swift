@@ -25,6 +25,8 @@ struct LocalCommand: AsyncParsableCommand {
         @Option(help: "Public HTTPS port of the gateway.") var publicPort: Int = 8443
         @Option(help: "Plain-HTTP port of the gateway (redirects to HTTPS only).") var redirectPort: Int = 8080
         @Option(help: "The gateway's edge policy file (routes, limits, security.txt).") var edgePolicy: String?
+        @Option(help: "pgBackRest configuration of the local cluster (Deploy/local/pgbackrest.sh prints it).") var pgbackrestConfig: String?
+        @Option(help: "The local cluster's pgBackRest stanza.") var pgbackrestStanza: String = "local"
 
         func run() async throws {
             var installation = LocalInstallation(
@@ -33,6 +35,7 @@ struct LocalCommand: AsyncParsableCommand {
             )
             installation.redirectPort = redirectPort
             installation.edgePolicyPath = edgePolicy
+            installation.backup = pgbackrestConfig.map { LocalInstallation.Backup(pgbackrestConfig: $0, stanza: pgbackrestStanza) }
             guard let urlText = SecretFile.read(superuserUrlFile) else { throw ControlError("cannot read \(superuserUrlFile)") }
             try await installation.prepare(superuser: try DatabaseURL(parsing: urlText, key: "--superuser-url-file"))
             print("local: ready in \(runDir)")
@@ -52,6 +55,22 @@ public struct LocalInstallation {
     public var redirectPort: Int = 8080
     /// The gateway's edge policy; next to the allow-list's folder (`Deploy/gateway/edge.yaml`) when `nil`.
     public var edgePolicyPath: String?
+    /// The local cluster's backups, when pgBackRest is set up for it.
+    public var backup: Backup?
+
+    /// One cluster holds every region's database locally, so one stanza backs them all up and
+    /// the first region's backup instance alone schedules it (two schedulers would contend).
+    public struct Backup: Sendable {
+        public var pgbackrestConfig: String
+        public var stanza: String
+        /// The cluster's OS user, which pgBackRest runs as.
+        public var osUser = "postgres"
+
+        public init(pgbackrestConfig: String, stanza: String) {
+            self.pgbackrestConfig = pgbackrestConfig
+            self.stanza = stanza
+        }
+    }
 
     public init(runDirectory: String, allowListPath: String, regions: [Region], baseDomain: String, basePort: Int, publicPort: Int) {
         self.runDirectory = runDirectory
@@ -100,6 +119,13 @@ public struct LocalInstallation {
                 if service == .gateway, region == regions.first {
                     lines += publicEdgeLines()
                 }
+                if service == .backup, region == regions.first, let backup {
+                    lines += [
+                        "RAMPART_PGBACKREST_CONFIG=\(backup.pgbackrestConfig)",
+                        "RAMPART_PGBACKREST_STANZA=\(backup.stanza)",
+                        "RAMPART_PGBACKREST_USER=\(backup.osUser)",
+                    ]
+                }
                 if service == .identity {
                     lines.append("RAMPART_PRINCIPAL_SIGNING_KEY=\(keys.signingKeyPath)")
                     lines.append("RAMPART_API_KEY_HASH_KEY=\(keys.apiKeyHashKeyPath)")
@@ -112,6 +138,17 @@ public struct LocalInstallation {
             }
         }
         try SecretFile.writePublic(try endpointsJSON(), to: path("endpoints.json"))
+        if let backup {
+            try SecretFile.writePublic(try clustersJSON(backup), to: path("backup", "clusters.json"))
+        }
+    }
+
+    /// `backup/clusters.json`: the cluster behind each region, for `rampartctl backup verify|restore`.
+    func clustersJSON(_ backup: Backup) throws -> String {
+        let entry = ["pgbackrest_config": backup.pgbackrestConfig, "stanza": backup.stanza, "os_user": backup.osUser]
+        let document = ["regions": Dictionary(uniqueKeysWithValues: regions.map { ($0.rawValue, entry) })]
+        let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self) + "\n"
     }
 
     /// The public edge, run by the first region's gateway for every region on one port (one

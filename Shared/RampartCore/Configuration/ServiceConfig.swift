@@ -64,7 +64,7 @@ public struct ServiceConfig: Sendable {
         "RAMPART_PRINCIPAL_SIGNING_KEY", "RAMPART_API_KEY_HASH_KEY",
         "RAMPART_ARGON2_MEMORY_KIB", "RAMPART_ARGON2_ITERATIONS",
         "RAMPART_LOG_LEVEL", "RAMPART_SHUTDOWN_GRACE_SECONDS",
-    ]).union(gatewayEdgeKeys)
+    ]).union(gatewayEdgeKeys).union(backupKeys)
 
     /// The gateway's public-edge keys; parsed by the gateway itself from ``source``.
     public static let gatewayEdgeKeys: Set<String> = [
@@ -72,6 +72,12 @@ public struct ServiceConfig: Sendable {
         "RAMPART_PUBLIC_TLS_CERT", "RAMPART_PUBLIC_TLS_KEY",
         "RAMPART_EDGE_POLICY", "RAMPART_UPSTREAMS", "RAMPART_EDGE_REGIONS", "RAMPART_EDGE_PKI_DIR",
         "RAMPART_WAF_RULES", "RAMPART_WAF_POLICY", "RAMPART_RATE_LIMITS",
+    ]
+
+    /// The backup service's keys (the cluster it backs up and the schedule); parsed by it from ``source``.
+    public static let backupKeys: Set<String> = [
+        "RAMPART_PGBACKREST_CONFIG", "RAMPART_PGBACKREST_STANZA", "RAMPART_PGBACKREST_USER",
+        "RAMPART_BACKUP_FULL_HOURS", "RAMPART_BACKUP_DIFF_HOURS", "RAMPART_BACKUP_CHECK_SECONDS",
     ]
 
     /// Loads and validates the configuration of `service` from the environment and optional file.

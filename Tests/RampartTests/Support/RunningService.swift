@@ -63,7 +63,7 @@ struct RunningService {
     /// Runs `service` with its real pipeline plus `routes`, calls `body`, then shuts it down gracefully.
     static func with<R: Sendable>(
         _ service: ServiceName, region: Region, pki: TestPKI, signingKey: PrincipalSigningKey,
-        database: TestDatabase?, migrations: [Migration] = [],
+        database: TestDatabase?, migrations: [Migration] = [], extraConfig: [String: String] = [:],
         routes: @escaping @Sendable (Router<ServiceRequestContext>, ServiceRuntime) throws -> Void = { _, _ in },
         _ body: @escaping @Sendable (RunningService) async throws -> R
     ) async throws -> R {
@@ -71,6 +71,7 @@ struct RunningService {
         try signingKey.publicKeySet.jwks().write(to: jwks)
         let port = try freePort()
         let values = try configValues(service: service, region: region, port: port, pki: pki, jwksPath: jwks.path, database: database, signingKey: signingKey)
+            .merging(extraConfig) { _, extra in extra }
         let config = try ServiceConfig(service: service, source: ConfigSource(values: values))
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: migrations)
         let app = try ServiceApplication.build(runtime: runtime) { try routes($0, runtime) }

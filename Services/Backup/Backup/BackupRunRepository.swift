@@ -1,0 +1,101 @@
+import Foundation
+import PostgresNIO
+import RampartCore
+import RampartStorage
+
+/// One backup run as recorded.
+public struct BackupRun: Codable, Sendable, Equatable {
+    public enum Outcome: String, Codable, Sendable { case running, success, failure }
+    public enum Trigger: String, Codable, Sendable { case schedule, `operator` }
+
+    public let id: UUID
+    public let repository: Int
+    public let type: PgBackRest.BackupType
+    public let trigger: Trigger
+    public let startedAt: Date
+    public var finishedAt: Date?
+    public var outcome: Outcome
+    public var label: String?
+    public var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, repository, type, trigger, outcome, label, error
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+    }
+}
+
+/// The record of backup runs in the `backup` schema.
+public struct BackupRunRepository: Sendable {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Records a run as started; `nil` when the repository already has one running (another
+    /// replica or an operator got there first).
+    public func start(repository: Int, type: PgBackRest.BackupType, trigger: BackupRun.Trigger, at now: Date) async throws -> BackupRun? {
+        let run = BackupRun(id: UUIDv7.make(at: now), repository: repository, type: type, trigger: trigger, startedAt: now, outcome: .running)
+        let inserted = try await database.withTransaction { connection in
+            let rows = try await connection.query("""
+                INSERT INTO backup.backup_runs (id, repository, type, trigger, started_at, outcome)
+                VALUES (\(run.id), \(repository), \(type.rawValue), \(trigger.rawValue), \(now), 'running')
+                ON CONFLICT (repository) WHERE outcome = 'running' DO NOTHING
+                RETURNING id
+                """, logger: database.logger)
+            var count = 0
+            for try await _ in rows.decode(UUID.self) { count += 1 }
+            return count
+        }
+        return inserted == 1 ? run : nil
+    }
+
+    /// Records how a started run ended.
+    public func finish(_ run: BackupRun) async throws {
+        try await database.withTransaction { connection in
+            try await connection.query("""
+                UPDATE backup.backup_runs SET outcome = \(run.outcome.rawValue), finished_at = \(run.finishedAt),
+                    label = \(run.label), error = \(run.error.map { String($0.prefix(600)) })
+                WHERE id = \(run.id) AND outcome = 'running'
+                """, logger: database.logger)
+        }
+    }
+
+    /// Marks runs left `running` by a process that stopped mid-run (older than `cutoff`) as failed.
+    public func abandonRuns(startedBefore cutoff: Date, at now: Date) async throws {
+        try await database.withTransaction { connection in
+            try await connection.query("""
+                UPDATE backup.backup_runs SET outcome = 'failure', finished_at = \(now), error = 'interrupted: the backup service stopped during the run'
+                WHERE outcome = 'running' AND started_at < \(cutoff)
+                """, logger: database.logger)
+        }
+    }
+
+    /// The newest runs, newest first.
+    public func recent(limit: Int, repository: Int? = nil) async throws -> [BackupRun] {
+        try await database.withTransaction { connection in
+            let rows = try await connection.query("""
+                SELECT id, repository::bigint, type, trigger, started_at, finished_at, outcome, label, error
+                FROM backup.backup_runs
+                WHERE \(repository)::bigint IS NULL OR repository = \(repository)::bigint
+                ORDER BY started_at DESC LIMIT \(limit)
+                """, logger: database.logger)
+            var runs: [BackupRun] = []
+            for try await (id, repository, type, trigger, started, finished, outcome, label, error)
+                in rows.decode((UUID, Int, String, String, Date, Date?, String, String?, String?).self) {
+                guard let type = PgBackRest.BackupType(rawValue: type), let trigger = BackupRun.Trigger(rawValue: trigger),
+                      let outcome = BackupRun.Outcome(rawValue: outcome) else { continue }
+                runs.append(BackupRun(id: id, repository: repository, type: type, trigger: trigger, startedAt: started,
+                                      finishedAt: finished, outcome: outcome, label: label, error: error))
+            }
+            return runs
+        }
+    }
+
+    /// When `repository`'s newest run failed, if its newest run did fail.
+    public func lastFailure(repository: Int) async throws -> BackupRun? {
+        guard let newest = try await recent(limit: 1, repository: repository).first, newest.outcome == .failure else { return nil }
+        return newest
+    }
+}
