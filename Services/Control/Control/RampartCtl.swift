@@ -9,6 +9,7 @@ public struct RampartCtl: AsyncParsableCommand {
         subcommands: [
             LocalCommand.self, PKICommand.self, KeysCommand.self, DatabaseCommand.self,
             PolicyCommand.self, HealthCommand.self, TenantCommand.self, UserCommand.self, APIKeyCommand.self, OAuthClientCommand.self,
+            StatusCommand.self,
         ]
     )
 
