@@ -71,7 +71,7 @@ struct StatusServiceTests {
                 {"name":"Slow ticket search","message":"We are investigating slow searches.","impact":"major","components":["eu-tickets"],"security":true}
                 """)
             #expect(created.status == 201)
-            let id = try #require(created.json?["id"]?.string)
+            let id = try #require(created.json?["id"]?.string).lowercased()
             #expect(created.json?["updates"]?.items.first?["author"]?.string == "alice")
 
             // Bad input: precise problems, nothing stored.
