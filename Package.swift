@@ -28,7 +28,8 @@ func sharedTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target
 }
 
 /// What a service needs beyond `Shared`: identity hashes passwords with the system libargon2;
-/// the gateway terminates public TLS (SNI, NIO SSL) and proxies with AsyncHTTPClient.
+/// the gateway terminates public TLS (SNI, NIO SSL) and proxies with AsyncHTTPClient; status
+/// hashes its stylesheet and runs probe and replication loops.
 let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Resource])] = [
     "Identity": (["CArgon2", .product(name: "NIOPosix", package: "swift-nio")], [.copy("Resources/common-passwords.txt")]),
     // Backup schedules pgBackRest runs as a long-lived part of the service group.
@@ -46,6 +47,12 @@ let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Reso
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "Yams", package: "Yams"),
+    ], []),
+    // Status: the page's stylesheet hash (CSP) and its probe and replication loops.
+    "Status": ([
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
     ], []),
 ]
 

@@ -149,12 +149,13 @@ struct InternalTransportTests {
 
     @Test func authenticatedRouteNeedsAValidPrincipal() async throws {
         let pki = try TestPKI()
-        let valid = try PrincipalToken.sign(principal(region: eu), audience: .tickets, key: signingKey)
-        let expired = try PrincipalToken.sign(principal(region: eu), audience: .tickets, key: signingKey, now: .now.addingTimeInterval(-600))
-        let otherAudience = try PrincipalToken.sign(principal(region: eu), audience: .identity, key: signingKey)
-        let otherRegion = try PrincipalToken.sign(principal(region: us), audience: .tickets, key: signingKey)
-        let strangerKey = try PrincipalToken.sign(principal(region: eu), audience: .tickets, key: .generate())
         try await withTickets(pki) { service in
+            // Signed once the service is up: a slow start on a busy machine must not outlive the 60 s tokens.
+            let valid = try PrincipalToken.sign(principal(region: eu), audience: .tickets, key: signingKey)
+            let expired = try PrincipalToken.sign(principal(region: eu), audience: .tickets, key: signingKey, now: .now.addingTimeInterval(-600))
+            let otherAudience = try PrincipalToken.sign(principal(region: eu), audience: .identity, key: signingKey)
+            let otherRegion = try PrincipalToken.sign(principal(region: us), audience: .tickets, key: signingKey)
+            let strangerKey = try PrincipalToken.sign(principal(region: eu), audience: .tickets, key: .generate())
             let gateway = try client(pki, as: .service(.gateway, eu))
             let url = service.baseURL + "/api/v1/echo"
             let (ok, body, _) = try await get(gateway, url, headers: [("X-Rampart-Principal", valid)])

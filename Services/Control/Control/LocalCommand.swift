@@ -126,6 +126,11 @@ public struct LocalInstallation {
                         "RAMPART_PGBACKREST_USER=\(backup.osUser)",
                     ]
                 }
+                if service == .status {
+                    // Every region's instances, probed by every status instance; the page's public address.
+                    lines.append("RAMPART_STATUS_ENDPOINTS=\(path("endpoints.json"))")
+                    lines.append("RAMPART_STATUS_PUBLIC_URL=https://status.\(baseDomain)\(publicPort == 443 ? "" : ":\(publicPort)")")
+                }
                 if service == .identity {
                     lines.append("RAMPART_PRINCIPAL_SIGNING_KEY=\(keys.signingKeyPath)")
                     lines.append("RAMPART_API_KEY_HASH_KEY=\(keys.apiKeyHashKeyPath)")

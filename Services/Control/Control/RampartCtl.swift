@@ -10,6 +10,7 @@ public struct RampartCtl: AsyncParsableCommand {
             LocalCommand.self, PKICommand.self, KeysCommand.self, DatabaseCommand.self,
             PolicyCommand.self, HealthCommand.self, TenantCommand.self, UserCommand.self, APIKeyCommand.self, OAuthClientCommand.self,
             BackupCommand.self,
+            StatusCommand.self,
         ]
     )
 

@@ -64,7 +64,7 @@ public struct ServiceConfig: Sendable {
         "RAMPART_PRINCIPAL_SIGNING_KEY", "RAMPART_API_KEY_HASH_KEY",
         "RAMPART_ARGON2_MEMORY_KIB", "RAMPART_ARGON2_ITERATIONS",
         "RAMPART_LOG_LEVEL", "RAMPART_SHUTDOWN_GRACE_SECONDS",
-    ]).union(gatewayEdgeKeys).union(backupKeys)
+    ]).union(gatewayEdgeKeys).union(backupKeys).union(statusKeys)
 
     /// The gateway's public-edge keys; parsed by the gateway itself from ``source``.
     public static let gatewayEdgeKeys: Set<String> = [
@@ -78,6 +78,12 @@ public struct ServiceConfig: Sendable {
     public static let backupKeys: Set<String> = [
         "RAMPART_PGBACKREST_CONFIG", "RAMPART_PGBACKREST_STANZA", "RAMPART_PGBACKREST_USER",
         "RAMPART_BACKUP_FULL_HOURS", "RAMPART_BACKUP_DIFF_HOURS", "RAMPART_BACKUP_CHECK_SECONDS",
+    ]
+
+    /// The status service's probe and page keys; parsed by the status service itself from ``source``.
+    public static let statusKeys: Set<String> = [
+        "RAMPART_STATUS_ENDPOINTS", "RAMPART_STATUS_PROBE_INTERVAL_SECONDS", "RAMPART_STATUS_LATENCY_THRESHOLD_MS",
+        "RAMPART_STATUS_CONFIRMATIONS", "RAMPART_STATUS_PUBLIC_URL",
     ]
 
     /// Loads and validates the configuration of `service` from the environment and optional file.

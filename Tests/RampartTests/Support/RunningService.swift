@@ -47,6 +47,13 @@ struct RunningService {
             values["RAMPART_ARGON2_MEMORY_KIB"] = "64"
             values["RAMPART_ARGON2_ITERATIONS"] = "1"
         }
+        if service == .status {
+            // Every instance of every default region, on a port nothing listens on: probes find them down.
+            let regions = Dictionary(uniqueKeysWithValues: Region.defaults.map { region in
+                (region.rawValue, Dictionary(uniqueKeysWithValues: ServiceName.allCases.map { ($0.rawValue, "https://127.0.0.1:1") }))
+            })
+            values["RAMPART_STATUS_ENDPOINTS"] = try writeFile(pki, "endpoints.json", try JSONSerialization.data(withJSONObject: ["regions": regions]))
+        }
         if let database, service.ownsSchema {
             values["RAMPART_DATABASE_URL"] = try database.url(service, owner: false).urlString
             values["RAMPART_MIGRATION_DATABASE_URL"] = try database.url(service, owner: true).urlString
