@@ -45,6 +45,8 @@ let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Reso
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "Yams", package: "Yams"),
     ], []),
+    // Tickets derives its search-index key (HKDF) and hashes tokens (HMAC); it serves its OpenAPI document.
+    "Tickets": ([.product(name: "Crypto", package: "swift-crypto")], [.copy("Resources/openapi.json")]),
 ]
 
 func serviceTargets(_ name: String, executable: String) -> [Target] {
