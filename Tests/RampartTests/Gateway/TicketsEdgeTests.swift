@@ -40,7 +40,7 @@ struct TicketsEdgeTests {
 
     @Test func ticketCreatesAndRepliesWithCodeSQLProseAndHTMLMailPassWhileAScriptInTheSubjectIsBlocked() async throws {
         let shield = ShieldInspection(waf: try WafCorpus.shippedWAF(),
-                                      limiter: RateLimiter(configuration: try RateLimitConfiguration(yaml: "version: 1\nreplicas: 1\nlimits: []\n")),
+                                      limiter: RateLimiter(configuration: try RateLimitConfiguration(yaml: ShieldInspectionTests.limits)),
                                       logger: Logger(label: "test"))
         let html = #"<html><body><table style=\"border:0\"><tr><td><p>Hello,</p><p>Select the rows and drop me a line: <code>SELECT id FROM orders WHERE status = 'open' OR total > 100;</code></p><img src=\"https://cdn.example.com/logo.png\" alt=\"logo\"><a href=\"https://example.com/?a=1&amp;b=2\">link</a></td></tr></table></body></html>"#
         let passing: [(String, String)] = [

@@ -281,7 +281,7 @@ struct TicketsAPITests {
                 try await client.values("SELECT event::text FROM tickets.outbox_events WHERE event->>'action' = 'ticket.card_number_redacted'", as: String.self)
             }
             #expect(events.count == 1)
-            #expect(events.first?.contains(#""card_numbers":[null,"3"]"#) == true)
+            #expect(events.first?.contains(#""card_numbers": [null, "3"]"#) == true)
             let all = try await h.asSuperuser { try await $0.values("SELECT event::text FROM tickets.outbox_events", as: String.self) }.joined()
             for digits in ["4111111111111111", "1111 1111 1111", "5555-5555", "378282246310005"] { #expect(!all.contains(digits)) }
             // Per tenant: keep only the last four.

@@ -31,6 +31,17 @@ struct TicketsPermissionTests {
                                               json: #"{"name":"Support","agent_ids":["\#(c.member.userID!)","\#(c.readOnly.userID!)"]}"#).id
             let ticket = try await h.ticket(c.requester, extra: #","department":"\#(department)""#)
             _ = try await h.send(c.admin, .POST, "/api/v1/tickets/\(ticket)/messages", json: #"{"body":"internal only","kind":"note"}"#)
+            let field = try await h.send(c.admin, .POST, "/api/v1/custom-fields", json: #"{"key":"plan","label":"Plan","type":"text"}"#).id
+            // Lists and search hold only what each caller reaches.
+            let unassigned = try await h.ticket(c.admin, body: "toner everywhere")
+            let expectedLists: [(H.Actor, Set<String>)] = [
+                (c.admin, [ticket, unassigned]), (c.member, [ticket]), (c.outsider, []), (c.readOnly, [ticket]),
+                (c.requester, [ticket]), (c.stranger, []), (c.apiRead, [ticket, unassigned]),
+            ]
+            for (actor, expected) in expectedLists {
+                #expect(Set(try await h.send(actor, .GET, "/api/v1/tickets").list.compactMap { $0["id"] as? String }) == expected, "\(actor.subject)")
+                #expect(Set(try await h.send(actor, .GET, "/api/v1/search?q=toner").list.compactMap { $0["id"] as? String }) == expected, "\(actor.subject)")
+            }
             // (method, path, body, expected status per cast member in `Cast.all` order)
             let matrix: [(HTTPMethod, String, String?, [Int])] = [
                 (.GET, "/api/v1/tickets/\(ticket)", nil, [200, 200, 404, 200, 200, 404, 200, 200]),
@@ -40,6 +51,9 @@ struct TicketsPermissionTests {
                 (.POST, "/api/v1/tickets/\(ticket)/messages", #"{"body":"a reply"}"#, [201, 201, 404, 403, 201, 404, 403, 201]),
                 (.POST, "/api/v1/tickets", #"{"subject":"s","message":{"body":"b"}}"#, [201, 201, 201, 403, 201, 201, 403, 201]),
                 (.POST, "/api/v1/tickets", #"{"subject":"s","message":{"body":"b"},"labels":["vip"]}"#, [201, 201, 201, 403, 403, 403, 403, 201]),
+                (.GET, "/api/v1/search?q=toner", nil, [200, 200, 200, 200, 200, 200, 200, 200]),
+                (.GET, "/api/v1/teams", nil, [200, 200, 200, 200, 403, 403, 200, 200]),
+                (.PATCH, "/api/v1/custom-fields/\(field)", #"{"label":"Plan"}"#, [200, 403, 403, 403, 403, 403, 403, 200]),
                 (.GET, "/api/v1/people", nil, [200, 200, 200, 200, 403, 403, 200, 200]),
                 (.POST, "/api/v1/people", #"{"name":"P","email":"p\#(UUID().uuidString.prefix(6))@x.test"}"#, [201, 201, 201, 403, 403, 403, 403, 201]),
                 (.GET, "/api/v1/organizations", nil, [200, 200, 200, 200, 403, 403, 200, 200]),
@@ -85,7 +99,7 @@ struct TicketsPermissionTests {
             // Without a principal, or as an operator, nothing.
             #expect(try await h.send(nil, .GET, "/api/v1/tickets").status == 401)
             var op = c.admin
-            op.kind = .operator
+            op.kind = .`operator`
             #expect(try await h.send(op, .GET, "/api/v1/tickets").status == 403)
             var scopeless = c.apiRead
             scopeless.scopes = []

@@ -9,61 +9,61 @@ enum HTMLEntities {
     ]
 
     /// `text` with numeric (`&#58;`, `&#x3a;`, with or without `;`) and known named references decoded.
-    /// Invalid code points (NUL, surrogates, beyond U+10FFFF) become U+FFFD.
+    /// Works on Unicode scalars, so a combining mark never hides a `;`. Invalid code points (NUL,
+    /// surrogates, beyond U+10FFFF) become U+FFFD.
     static func decode(_ text: some StringProtocol) -> String {
         guard text.contains("&") else { return String(text) }
-        var output = ""
-        var index = text.startIndex
-        while index < text.endIndex {
-            let character = text[index]
-            guard character == "&" else {
-                output.append(character)
-                index = text.index(after: index)
-                continue
-            }
-            if let (decoded, next) = reference(in: text, at: index) {
-                output += decoded
+        let scalars = Array(text.unicodeScalars)
+        var output = String.UnicodeScalarView()
+        var index = 0
+        while index < scalars.count {
+            if scalars[index] == "&", let (decoded, next) = reference(in: scalars, at: index) {
+                output.append(contentsOf: decoded.unicodeScalars)
                 index = next
             } else {
-                output.append("&")
-                index = text.index(after: index)
+                output.append(scalars[index])
+                index += 1
             }
         }
-        return output
+        return String(output)
     }
 
-    private static func reference<S: StringProtocol>(in text: S, at ampersand: S.Index) -> (String, S.Index)? {
-        var index = text.index(after: ampersand)
-        guard index < text.endIndex else { return nil }
-        if text[index] == "#" {
-            index = text.index(after: index)
+    private static func reference(in scalars: [Unicode.Scalar], at ampersand: Int) -> (String, Int)? {
+        var index = ampersand + 1
+        guard index < scalars.count else { return nil }
+        func isASCIIDigit(_ scalar: Unicode.Scalar) -> Bool { ("0"..."9").contains(scalar) }
+        func isASCIILetter(_ scalar: Unicode.Scalar) -> Bool { ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) }
+        if scalars[index] == "#" {
+            index += 1
             var hex = false
-            if index < text.endIndex, text[index] == "x" || text[index] == "X" {
+            if index < scalars.count, scalars[index] == "x" || scalars[index] == "X" {
                 hex = true
-                index = text.index(after: index)
+                index += 1
             }
-            func isDigit(_ character: Character) -> Bool { hex ? character.isHexDigit : ("0"..."9").contains(character) }
+            func isDigit(_ scalar: Unicode.Scalar) -> Bool {
+                isASCIIDigit(scalar) || hex && (("a"..."f").contains(scalar) || ("A"..."F").contains(scalar))
+            }
             var digits = ""
             var sawDigit = false
-            while index < text.endIndex, isDigit(text[index]) {
+            while index < scalars.count, isDigit(scalars[index]) {
                 sawDigit = true
-                if !(digits.isEmpty && text[index] == "0") { digits.append(text[index]) }
-                index = text.index(after: index)
+                if !(digits.isEmpty && scalars[index] == "0") { digits.unicodeScalars.append(scalars[index]) }
+                index += 1
             }
             guard sawDigit else { return nil }
             if digits.isEmpty { digits = "0" }
-            if index < text.endIndex, text[index] == ";" { index = text.index(after: index) }
+            if index < scalars.count, scalars[index] == ";" { index += 1 }
             let value = digits.count <= 8 ? UInt32(digits, radix: hex ? 16 : 10) ?? 0xFFFD : 0xFFFD
             let scalar = (value == 0 ? nil : Unicode.Scalar(value)) ?? "\u{FFFD}"
-            return (String(Character(scalar)), index)
+            return (String(scalar), index)
         }
         var name = ""
-        while index < text.endIndex, text[index].isLetter || text[index].isNumber, name.count < 12 {
-            name.append(text[index])
-            index = text.index(after: index)
+        while index < scalars.count, isASCIILetter(scalars[index]) || isASCIIDigit(scalars[index]), name.unicodeScalars.count < 12 {
+            name.unicodeScalars.append(scalars[index])
+            index += 1
         }
         guard let value = named[name.lowercased()] ?? named[name] else { return nil }
-        if index < text.endIndex, text[index] == ";" { index = text.index(after: index) }
+        if index < scalars.count, scalars[index] == ";" { index += 1 }
         return (value, index)
     }
 

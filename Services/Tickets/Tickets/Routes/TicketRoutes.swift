@@ -39,7 +39,7 @@ struct TicketRoutes: Sendable {
             return try await idempotent(caller, request, body) {
                 let input = try TicketsRequest.decode(NewTicket.self, from: Data(body))
                 let (ticket, message) = try await tickets.create(caller, input, requestID: context.requestID)
-                return (.created, ticket.version, Created(data: ticket, message: message))
+                return (HTTPResponse.Status.created, ticket.version, Created(data: ticket, message: message))
             }
         }
         api.get("tickets/{id}") { _, context -> Response in
@@ -76,15 +76,15 @@ struct TicketRoutes: Sendable {
             return try await idempotent(caller, request, body) {
                 let input = try TicketsRequest.decode(NewMessage.self, from: Data(body))
                 let (message, ticket) = try await messages.add(caller, ticket: id, input, requestID: context.requestID)
-                return (.created, ticket.version, One(data: message))
+                return (HTTPResponse.Status.created, ticket.version, One(data: message))
             }
         }
     }
 
     /// Runs a create under its `Idempotency-Key` (if any) and answers with its JSON; `ETag` is
     /// the ticket's new version.
-    private func idempotent(_ caller: Caller, _ request: Request, _ body: [UInt8],
-                            _ create: () async throws -> (HTTPResponse.Status, Int, some Encodable)) async throws -> Response {
+    private func idempotent<Value: Encodable>(_ caller: Caller, _ request: Request, _ body: [UInt8],
+                                              _ create: () async throws -> (HTTPResponse.Status, Int, Value)) async throws -> Response {
         let key = HTTPField.Name("Idempotency-Key").flatMap { request.headers[$0] }
         let fingerprint = Array("\(request.method.rawValue) \(request.uri.path)\n".utf8) + body
         let (answer, replayed) = try await idempotency.run(caller, key: key, fingerprint: fingerprint) {

@@ -66,7 +66,8 @@ struct AttachmentRepository: Sendable {
                 """, logger: store.logger)
             var found: (UUID, UUID?, String, String, Int, Date, Data, String, String?)?
             for try await row in rows.decode((UUID, UUID?, String, String, Int, Date, Data, String, String?).self) { found = row }
-            guard let (ticket, message, filename, type, size, created, sealed, uploader, kind) = found else { throw TicketsError.notFound(resource: "attachment") }
+            guard let found else { throw TicketsError.notFound(resource: "attachment") }
+            let (ticket, message, filename, type, size, created, sealed, uploader, kind) = found
             do {
                 _ = try await tickets.ticket(ticket, viewer: viewer, lock: false, on: connection)
             } catch TicketsError.notFound {

@@ -55,7 +55,8 @@ struct IdempotencyStore: Sendable {
             for try await row in rows.decode((Data, Int?, Data?).self) { found = row }
             return found
         }
-        if let (storedHash, status, sealed) = existing {
+        if let existing {
+            let (storedHash, status, sealed) = existing
             guard storedHash == hash else { throw TicketsError.idempotencyKeyReused }
             guard status != nil, let sealed else { throw TicketsError.idempotencyKeyInProgress }
             let json = try await store.keyring.open(sealed, tenant: tenant, context: sealContext(principal: principal, key: key))

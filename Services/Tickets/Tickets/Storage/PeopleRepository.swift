@@ -119,8 +119,8 @@ struct PeopleRepository: Sendable {
         try await store.database.withTenant(caller.tenant) { connection in
             let current = try await Self.find(id, store: store, on: connection)
             if case .set(let organization) = organization { try await Self.requireOrganization(organization, store: store, on: connection) }
-            let newEmail: String? = switch email { case .absent: current.email; case .clear: nil; case .set(let value): value }
-            let newOrganization: UUID? = switch organization { case .absent: current.organizationID; case .clear: nil; case .set(let value): value }
+            let newEmail = email.applied(to: current.email)
+            let newOrganization = organization.applied(to: current.organizationID)
             let rows = try await connection.query("""
                 UPDATE people SET email = \(newEmail), name = \(name ?? current.name), organization_id = \(newOrganization), updated_at = now()
                 WHERE id = \(id) AND NOT EXISTS (SELECT 1 FROM people o WHERE o.email = \(newEmail) AND o.id <> \(id))

@@ -75,13 +75,10 @@ struct StaffGroupRepository: Sendable {
               agents: [UUID]?, requestID: String) async throws -> StaffGroup {
         try await store.database.withTenant(caller.tenant) { connection in
             let target = id ?? UUIDv7.make()
-            let current = try await id.map { try await find($0, on: connection) }
+            let current = try await id.asyncMap { try await find($0, on: connection) }
             let newName = name ?? current?.name ?? ""
-            func value(_ patch: Patch<Int>, _ old: Int?) -> Int? {
-                switch patch { case .absent: old; case .clear: nil; case .set(let minutes): minutes }
-            }
-            let firstResponse = value(firstResponseMinutes, current?.firstResponseMinutes)
-            let resolution = value(resolutionMinutes, current?.resolutionMinutes)
+            let firstResponse = firstResponseMinutes.applied(to: current?.firstResponseMinutes)
+            let resolution = resolutionMinutes.applied(to: current?.resolutionMinutes)
             let taken = try await connection.query("""
                 SELECT 1 FROM \(unescaped: kind.table) WHERE name = \(newName) AND id <> \(target)
                 """, logger: store.logger)

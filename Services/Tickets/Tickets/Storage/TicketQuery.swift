@@ -164,7 +164,7 @@ extension TicketRepository {
                 """, logger: store.logger)
             let page = try await collect(rows) { row in (try await view(row, tenant: caller.tenant), try row.get("sort_key", as: Int64.self)) }
             let next = page.count > query.limit ? page[query.limit - 1] : nil
-            return (page.prefix(query.limit).map(\.0), next.map { TicketQuery.Cursor(sort: sort.rawValue, key: $0.1, id: $0.0.id) })
+            return (page.prefix(query.limit).map { $0.0 }, next.map { TicketQuery.Cursor(sort: sort.rawValue, key: $0.1, id: $0.0.id) })
         }
     }
 }
