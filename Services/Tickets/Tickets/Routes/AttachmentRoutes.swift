@@ -14,7 +14,7 @@ struct AttachmentRoutes: Sendable {
     func register(on api: RouterGroup<AuthenticatedContext>) {
         api.post("attachments") { request, context -> Response in
             let caller = try Caller(context.principal)
-            guard let boundary = request.headers[.contentType].flatMap { MultipartForm.boundary(contentType: $0) } else {
+            guard let contentType = request.headers[.contentType], let boundary = MultipartForm.boundary(contentType: contentType) else {
                 throw ProblemError(status: .unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type", detail: "Send multipart/form-data.")
             }
             let body: [UInt8]

@@ -67,13 +67,13 @@ struct IdempotencyStore: Sendable {
             answer = try await create()
         } catch {
             try? await store.database.withTenant(tenant) { connection in
-                try await connection.query("DELETE FROM idempotency_keys WHERE principal = \(principal) AND key = \(key)", logger: store.logger)
+                _ = try await connection.query("DELETE FROM idempotency_keys WHERE principal = \(principal) AND key = \(key)", logger: store.logger)
             }
             throw error
         }
         let sealed = try await store.keyring.seal(try JSONEncoder().encode(answer), tenant: tenant, context: sealContext(principal: principal, key: key))
         try await store.database.withTenant(tenant) { connection in
-            try await connection.query("""
+            _ = try await connection.query("""
                 UPDATE idempotency_keys SET status = \(answer.status), response_sealed = \(sealed) WHERE principal = \(principal) AND key = \(key)
                 """, logger: store.logger)
         }

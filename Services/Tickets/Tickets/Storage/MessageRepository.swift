@@ -28,7 +28,7 @@ struct MessageRepository: Sendable {
             let body = try TicketRules.body(input, redactor: settings.redactor, field: "body")
             let message = try await Self.insert(caller, ticket: id, kind: input.kind, format: input.format, body: body.stored, store: store, on: connection)
             let attached = try await attach(input.attachmentIDs, to: message.id, ticket: id, on: connection)
-            try await tickets.search.add(body.text, ticket: id, internal: input.kind == .note, tenant: caller.tenant, on: connection)
+            try await tickets.search.add(body.text, ticket: id, staffOnly: input.kind == .note, tenant: caller.tenant, on: connection)
 
             let status = input.kind == .reply ? ticket.status.afterReply(byStaff: caller.isStaff) : ticket.status
             let firstResponse = input.kind == .reply && caller.isStaff

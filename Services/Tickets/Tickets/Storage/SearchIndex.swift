@@ -20,14 +20,14 @@ struct SearchIndex: Sendable {
         return words.map { ByteBuffer(bytes: HMAC<SHA256>.authenticationCode(for: Data($0.utf8), using: key).prefix(16)) }
     }
 
-    /// Indexes `text` for `ticket`; `internal` tokens (from notes) match for staff only.
-    func add(_ text: String, ticket: UUID, internal: Bool, tenant: TenantID, on connection: PostgresConnection) async throws {
+    /// Indexes `text` for `ticket`; `staffOnly` tokens (from notes) match for staff only.
+    func add(_ text: String, ticket: UUID, staffOnly: Bool, tenant: TenantID, on connection: PostgresConnection) async throws {
         let words = SearchTerms.words(in: text)
         guard !words.isEmpty else { return }
         let tokens = try await tokens(words, tenant: tenant)
         try await connection.query("""
             INSERT INTO search_tokens (tenant_id, token, ticket_id, internal)
-            SELECT \(tenant.rawValue), unnest(\(tokens)::bytea[]), \(ticket), \(internal)
+            SELECT \(tenant.rawValue), unnest(\(tokens)::bytea[]), \(ticket), \(staffOnly)
             ON CONFLICT DO NOTHING
             """, logger: store.logger)
     }

@@ -76,8 +76,8 @@ struct TicketRepository: Sendable {
             let message = try await MessageRepository.insert(
                 caller, ticket: id, kind: input.message.kind, format: input.message.format, body: body.stored, store: store, on: connection
             )
-            try await search.add(subject, ticket: id, internal: false, tenant: tenant, on: connection)
-            try await search.add(body.text, ticket: id, internal: input.message.kind == .note, tenant: tenant, on: connection)
+            try await search.add(subject, ticket: id, staffOnly: false, tenant: tenant, on: connection)
+            try await search.add(body.text, ticket: id, staffOnly: input.message.kind == .note, tenant: tenant, on: connection)
             let resource = AuditEvent.Resource(type: "ticket", id: id.uuidString.lowercased())
             try await store.audit(caller, "ticket.created", resource, changes: [
                 "status": [nil, TicketStatus.new.rawValue], "priority": [nil, (input.priority ?? .normal).rawValue],
@@ -266,14 +266,14 @@ struct TicketRepository: Sendable {
     /// Rebuilds a ticket's search tokens from its subject and every message.
     func reindex(_ id: UUID, subject: String, tenant: TenantID, on connection: PostgresConnection) async throws {
         try await search.clear(ticket: id, on: connection)
-        try await search.add(subject, ticket: id, internal: false, tenant: tenant, on: connection)
+        try await search.add(subject, ticket: id, staffOnly: false, tenant: tenant, on: connection)
         let rows = try await connection.query("SELECT id, kind, format, body_sealed FROM messages WHERE ticket_id = \(id)", logger: store.logger)
         var messages: [(UUID, String, String, Data)] = []
         for try await row in rows.decode((UUID, String, String, Data).self) { messages.append(row) }
         for (message, kind, format, sealed) in messages {
             let body = try await store.open(sealed, tenant: tenant, table: "messages", column: "body", row: message)
             try await search.add(format == MessageFormat.html.rawValue ? HTMLSanitizer.text(of: body) : body,
-                                 ticket: id, internal: kind == MessageKind.note.rawValue, tenant: tenant, on: connection)
+                                 ticket: id, staffOnly: kind == MessageKind.note.rawValue, tenant: tenant, on: connection)
         }
     }
 
