@@ -68,8 +68,9 @@ struct HTMLSanitizer: Sendable {
             }
             guard let value else { continue }
             output += " \(name)=\"\(HTMLEntities.escapeAttribute(value))\""
+            // A kept link never passes the agent's page on, nor lends it search reputation.
+            if name == "href" { output += #" rel="noopener noreferrer nofollow""# }
         }
-        if element == "a", seen.contains("href") { output += #" rel="noopener noreferrer nofollow""# }
         return output
     }
 
