@@ -28,7 +28,7 @@ struct TicketsAttachmentTests {
         try await H.with { h in
             let customer = H.Actor.customer(acme)
             let ticket = try await h.ticket(customer)
-            let uploaded = try await upload(h, customer, ticket: ticket, filename: "../../Screen shot \"1\".exe")
+            let uploaded = try await upload(h, customer, ticket: ticket, filename: "../../Screen shot <1>.exe")
             #expect(uploaded.status == 201)
             #expect(uploaded.data["content_type"] as? String == "image/png")
             #expect(uploaded.data["filename"] as? String == "Screen shot 1.png")

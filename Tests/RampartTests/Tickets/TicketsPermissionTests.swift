@@ -115,7 +115,7 @@ struct TicketsPermissionTests {
             _ = try await h.ticket(colleague)
             let organization = try await h.send(c.admin, .POST, "/api/v1/organizations", json: #"{"name":"Initech"}"#).id
             for customer in [c.requester, colleague] {
-                let person = try await h.send(c.admin, .GET, "/api/v1/people?limit=100").list.first { $0["user_id"] as? String == customer.userID!.uuidString.lowercased() }
+                let person = try await h.send(c.admin, .GET, "/api/v1/people?limit=100").list.first { ($0["user_id"] as? String)?.lowercased() == customer.userID!.uuidString.lowercased() }
                 let id = try #require(person?["id"] as? String)
                 #expect(try await h.send(c.admin, .PATCH, "/api/v1/people/\(id)", json: #"{"organization_id":"\#(organization)"}"#).status == 200)
             }

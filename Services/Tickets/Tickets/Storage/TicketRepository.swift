@@ -62,6 +62,8 @@ struct TicketRepository: Sendable {
             }
             let organization = try await requester.asyncMap { try await PeopleRepository.find($0, store: store, on: connection).organizationID } ?? nil
 
+            // An agent's new ticket without an assignee is theirs, so they keep reaching it.
+            let assignee = input.assigneeID ?? caller.agentID
             let id = UUIDv7.make()
             let tenant = caller.tenant
             let subjectSealed = try await store.seal(subject, tenant: tenant, table: "tickets", column: "subject", row: id)
@@ -69,7 +71,7 @@ struct TicketRepository: Sendable {
             try await connection.query("""
                 INSERT INTO tickets (id, tenant_id, subject_sealed, priority, department_id, assignee_id, team_id, requester_id, organization_id,
                                      cc_ids, labels, custom_fields_sealed, created_by, first_response_due_at, resolution_due_at)
-                VALUES (\(id), \(tenant.rawValue), \(subjectSealed), \((input.priority ?? .normal).rawValue), \(input.department), \(input.assigneeID),
+                VALUES (\(id), \(tenant.rawValue), \(subjectSealed), \((input.priority ?? .normal).rawValue), \(input.department), \(assignee),
                         \(input.teamID), \(requester), \(organization), \(Array(Set(ccIDs))), \(labels), \(customSealed), \(caller.principal.subject),
                         now() + make_interval(mins => \(sla.firstResponse)::integer), now() + make_interval(mins => \(sla.resolution)::integer))
                 """, logger: store.logger)
@@ -81,7 +83,7 @@ struct TicketRepository: Sendable {
             let resource = AuditEvent.Resource(type: "ticket", id: id.uuidString.lowercased())
             try await store.audit(caller, "ticket.created", resource, changes: [
                 "status": [nil, TicketStatus.new.rawValue], "priority": [nil, (input.priority ?? .normal).rawValue],
-                "department_id": [nil, input.department?.uuidString.lowercased()], "assignee_id": [nil, input.assigneeID?.uuidString.lowercased()],
+                "department_id": [nil, input.department?.uuidString.lowercased()], "assignee_id": [nil, assignee?.uuidString.lowercased()],
             ].filter { $0.value[1] != nil }, requestID: requestID, on: connection)
             try await recordRedactions(caller, subjectRedactions + body.redactions + customRedactions, resource, requestID: requestID, on: connection)
             return (try await ticket(id, viewer: viewer, lock: false, on: connection), message)
