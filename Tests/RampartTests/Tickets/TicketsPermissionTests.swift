@@ -32,6 +32,21 @@ struct TicketsPermissionTests {
             let ticket = try await h.ticket(c.requester, extra: #","department":"\#(department)""#)
             _ = try await h.send(c.admin, .POST, "/api/v1/tickets/\(ticket)/messages", json: #"{"body":"internal only","kind":"note"}"#)
             let field = try await h.send(c.admin, .POST, "/api/v1/custom-fields", json: #"{"key":"plan","label":"Plan","type":"text"}"#).id
+            let person = try await h.send(c.admin, .POST, "/api/v1/people", json: #"{"name":"Ana","email":"ana@initech.test"}"#).id
+            let organization = try await h.send(c.admin, .POST, "/api/v1/organizations", json: #"{"name":"Initech"}"#).id
+            let team = try await h.send(c.admin, .POST, "/api/v1/teams", json: #"{"name":"Night"}"#).id
+            let file = try await h.send(c.requester, .POST, "/api/v1/attachments",
+                                        body: TicketsAttachmentTests.form(ticket: ticket, filename: "log.txt", content: Data("log line".utf8)),
+                                        contentType: "multipart/form-data; boundary=\(TicketsAttachmentTests.boundary)").id
+            #expect(try await h.send(c.requester, .POST, "/api/v1/tickets/\(ticket)/messages", json: #"{"body":"log attached","attachment_ids":["\#(file)"]}"#).status == 201)
+            // Uploads: whoever may write to the ticket.
+            var uploads: [Int] = []
+            for (_, actor) in c.all {
+                uploads.append(try await h.send(actor, .POST, "/api/v1/attachments",
+                                                body: TicketsAttachmentTests.form(ticket: ticket, filename: "a.txt", content: Data("a".utf8)),
+                                                contentType: "multipart/form-data; boundary=\(TicketsAttachmentTests.boundary)").status)
+            }
+            #expect(uploads == [201, 201, 404, 403, 201, 404, 403, 201])
             // Lists and search hold only what each caller reaches.
             let unassigned = try await h.ticket(c.admin, body: "toner everywhere")
             let expectedLists: [(H.Actor, Set<String>)] = [
@@ -54,6 +69,15 @@ struct TicketsPermissionTests {
                 (.GET, "/api/v1/search?q=toner", nil, [200, 200, 200, 200, 200, 200, 200, 200]),
                 (.GET, "/api/v1/teams", nil, [200, 200, 200, 200, 403, 403, 200, 200]),
                 (.PATCH, "/api/v1/custom-fields/\(field)", #"{"label":"Plan"}"#, [200, 403, 403, 403, 403, 403, 403, 200]),
+                (.GET, "/api/v1/attachments/\(file)", nil, [200, 200, 404, 200, 200, 404, 200, 200]),
+                (.GET, "/api/v1/people/\(person)", nil, [200, 200, 200, 200, 403, 403, 200, 200]),
+                (.PATCH, "/api/v1/people/\(person)", #"{"name":"Ana B"}"#, [200, 200, 200, 403, 403, 403, 403, 200]),
+                (.GET, "/api/v1/organizations/\(organization)", nil, [200, 200, 200, 200, 403, 403, 200, 200]),
+                (.PATCH, "/api/v1/organizations/\(organization)", #"{"name":"Initech Ltd"}"#, [200, 200, 200, 403, 403, 403, 403, 200]),
+                (.GET, "/api/v1/teams/\(team)", nil, [200, 200, 200, 200, 403, 403, 200, 200]),
+                (.PATCH, "/api/v1/teams/\(team)", #"{"name":"Night shift"}"#, [200, 403, 403, 403, 403, 403, 403, 200]),
+                (.GET, "/api/v1/departments", nil, [200, 200, 200, 200, 403, 403, 200, 200]),
+                (.GET, "/api/v1/openapi.json", nil, [200, 200, 200, 200, 200, 200, 200, 200]),
                 (.GET, "/api/v1/people", nil, [200, 200, 200, 200, 403, 403, 200, 200]),
                 (.POST, "/api/v1/people", #"{"name":"P","email":"p\#(UUID().uuidString.prefix(6))@x.test"}"#, [201, 201, 201, 403, 403, 403, 403, 201]),
                 (.GET, "/api/v1/organizations", nil, [200, 200, 200, 200, 403, 403, 200, 200]),
