@@ -104,6 +104,27 @@ struct TicketsAPITests {
         }
     }
 
+    @Test func aTicketAndItsFirstMessageAreCreatedTogetherOrNotAtAll() async throws {
+        try await H.with { h in
+            var admin = H.Actor.admin(acme)
+            admin.subject = "user:00000000-0000-4000-8000-00000000b00b"
+            // Make the message insert (after the ticket's) fail for this author only.
+            try await h.asSuperuser { client in
+                _ = try await client.query("ALTER TABLE tickets.messages ADD CONSTRAINT refuse_author CHECK (author_id <> 'user:00000000-0000-4000-8000-00000000b00b')")
+            }
+            let failed = try await h.send(admin, .POST, "/api/v1/tickets", json: #"{"subject":"half","message":{"body":"never stored"}}"#)
+            #expect(failed.status == 500)
+            #expect(failed.code == "internal_error")
+            #expect(!String(decoding: failed.body, as: UTF8.self).contains("refuse_author"))
+            let counts = try await h.asSuperuser { client in
+                try await client.values("""
+                    SELECT (SELECT count(*) FROM tickets.tickets) + (SELECT count(*) FROM tickets.search_tokens) + (SELECT count(*) FROM tickets.outbox_events)
+                    """, as: Int.self)
+            }
+            #expect(counts == [0])
+        }
+    }
+
     @Test func aStaleIfMatchIs412AndOfTwoConcurrentWritersExactlyOneGets412() async throws {
         try await H.with { h in
             let agent = H.Actor.admin(acme)
