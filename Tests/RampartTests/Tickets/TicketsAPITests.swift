@@ -47,6 +47,12 @@ struct TicketsAPITests {
             }
             #expect(messages.list.map { $0["body"] as? String } == ["Since Monday.", "<p>Try <b>this</b></p>"])
             #expect(messages.list.map { $0["format"] as? String } == ["text", "html"])
+            // HTML is sanitized before it is stored: what comes back cannot run.
+            let hostile = try await h.send(admin, .POST, "/api/v1/tickets/\(id)/messages",
+                                           json: #"{"body":"<img src=x onerror=alert(1)><b onclick=\"x()\">ok</b><script>alert(2)</script><a href=\"javascript:alert(3)\">l</a>","format":"html"}"#)
+            #expect(hostile.data["body"] as? String == "<img><b>ok</b><a>l</a>")
+            let stored = try await h.send(admin, .GET, "/api/v1/tickets/\(id)/messages").list.last?["body"] as? String
+            #expect(stored == "<img><b>ok</b><a>l</a>")
         }
     }
 
