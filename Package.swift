@@ -54,6 +54,8 @@ let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Reso
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
     ], []),
+    // Tickets derives its search-index key (HKDF) and hashes tokens (HMAC); it serves its OpenAPI document.
+    "Tickets": ([.product(name: "Crypto", package: "swift-crypto")], [.copy("Resources/openapi.json")]),
 ]
 
 func serviceTargets(_ name: String, executable: String) -> [Target] {

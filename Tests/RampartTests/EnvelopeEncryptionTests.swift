@@ -1,4 +1,5 @@
 import Foundation
+import Crypto
 import RampartCore
 import RampartSecurity
 import Testing
@@ -40,6 +41,18 @@ struct EnvelopeEncryptionTests {
         try await ring.provision(other)
         let sealed = try await ring.seal(secret, tenant: tenant, context: context)
         await #expect(throws: EnvelopeError.cannotOpen) { try await ring.open(sealed, tenant: other, context: context) }
+    }
+
+    @Test func derivedKeysAreStablePerTenantAndPurposeAndDieWithTheDataKey() async throws {
+        let ring = try keyring()
+        let search = try await ring.derivedKey(for: tenant, purpose: "tickets.search.v1")
+        #expect(try await ring.derivedKey(for: tenant, purpose: "tickets.search.v1") == search)
+        // Another process with the same key store derives the same key.
+        #expect(try await keyring().derivedKey(for: tenant, purpose: "tickets.search.v1") == search)
+        #expect(try await ring.derivedKey(for: tenant, purpose: "other") != search)
+        #expect(try await ring.derivedKey(for: .random(), purpose: "tickets.search.v1") != search)
+        try await ring.destroy(tenant)
+        await #expect(throws: (any Error).self) { try await ring.derivedKey(for: tenant, purpose: "tickets.search.v1") }
     }
 
     @Test func tamperedCiphertextFailsToOpen() async throws {

@@ -90,17 +90,6 @@ public struct IdentityKeys: Sendable {
         else {
             throw ConfigError(key: "RAMPART_API_KEY_HASH_KEY", reason: "must hold 32 bytes in base64")
         }
-        guard let kekPath = config.keyEncryptionKeyPath else { throw ConfigError(key: "RAMPART_KEK_FILE", reason: "is required for identity") }
-        guard let storePath = config.keyStorePath else { throw ConfigError(key: "RAMPART_KEYSTORE_DIR", reason: "is required for identity") }
-        guard let kekData = FileManager.default.contents(atPath: kekPath), let keks = try? KeyEncryptionKeys(fileContents: kekData) else {
-            throw ConfigError(key: "RAMPART_KEK_FILE", reason: "is not a key-encryption key file")
-        }
-        let store: FileKeyStore
-        do {
-            store = try FileKeyStore(directory: URL(fileURLWithPath: storePath))
-        } catch {
-            throw ConfigError(key: "RAMPART_KEYSTORE_DIR", reason: "cannot be created or opened")
-        }
-        self.init(signingKey: key, apiKeyHashKey: SymmetricKey(data: hashKey), keyring: TenantKeyring(keys: keks, store: store))
+        self.init(signingKey: key, apiKeyHashKey: SymmetricKey(data: hashKey), keyring: try TenantKeyring.load(config: config))
     }
 }

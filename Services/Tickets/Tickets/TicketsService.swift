@@ -1,13 +1,36 @@
+import Foundation
 import Hummingbird
 import RampartCore
+import RampartSecurity
+import RampartStorage
 import RampartTransport
 
-/// `rampart-tickets` will own tickets, messages, people, organizations, departments, attachments and search. Today it runs the shared internal listener only
-/// (mutual TLS, allow-list, health, readiness, metrics); its issue builds the features.
+/// `rampart-tickets`: the helpdesk — tickets and their messages, people, organizations,
+/// departments, teams, custom fields, attachments and search, sealed at rest with each tenant's key.
 public enum TicketsService {
     /// Prepares the runtime (configuration files, database, migrations) and builds the application.
     public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
+        let keyring = try TenantKeyring.load(config: config)
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: TicketsMigrations.all)
-        return try ServiceApplication.build(runtime: runtime)
+        return try ServiceApplication.build(runtime: runtime) { router in
+            try register(on: router, runtime: runtime, keyring: keyring)
+        }
+    }
+
+    /// The helpdesk's routes on `router`; tests mount the same routes.
+    public static func register(on router: Router<ServiceRequestContext>, runtime: ServiceRuntime, keyring: TenantKeyring) throws {
+        guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
+        let store = TicketStore(database: database, keyring: keyring, region: runtime.config.region)
+        let tickets = TicketRepository(store: store, search: SearchIndex(store: store))
+        try OpenAPIRoutes().register(on: router)
+        let api = router.group("/api/v1")
+            .add(middleware: TicketsErrorMiddleware<ServiceRequestContext>())
+            .group(context: AuthenticatedContext.self)
+        TicketRoutes(tickets: tickets, messages: MessageRepository(store: store, tickets: tickets),
+                     idempotency: IdempotencyStore(store: store)).register(on: api)
+        DirectoryRoutes(people: PeopleRepository(store: store), departments: StaffGroupRepository(store: store, kind: .department),
+                        teams: StaffGroupRepository(store: store, kind: .team), customFields: CustomFieldRepository(store: store),
+                        settings: SettingsRepository(store: store)).register(on: api)
+        AttachmentRoutes(attachments: AttachmentRepository(store: store, tickets: tickets)).register(on: api)
     }
 }

@@ -48,6 +48,15 @@ public actor TenantKeyring {
         }
     }
 
+    /// A key for `purpose` derived (HKDF-SHA256) from the tenant's data key, for keyed hashes
+    /// such as a search index: destroying the data key makes the derived key unrecoverable too.
+    public func derivedKey(for tenant: TenantID, purpose: String) async throws -> SymmetricKey {
+        let key = try await dataKey(for: tenant, create: true)
+        return HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: key, salt: Data("rampart.derived.v1".utf8), info: Data("\(purpose)\u{0}\(tenant)".utf8), outputByteCount: 32
+        )
+    }
+
     /// Destroys the tenant's data key: every copy of its sealed data, backups included, is unreadable.
     public func destroy(_ tenant: TenantID) async throws {
         cache[tenant] = nil

@@ -158,7 +158,8 @@ struct EdgeFixture: Sendable {
     }
 }
 
-/// `/api/v1/tickets/echo` on the test tickets instance: reports what reached the service.
+/// `/api/v1/tickets/echo` (default body class) and `/api/v1/attachments/echo` (upload class) on
+/// the test tickets instance: report what reached the service.
 enum EchoRoutes {
     struct Echo: ResponseEncodable {
         var principalTenant: String?
@@ -177,6 +178,7 @@ enum EchoRoutes {
         }
         router.get("/api/v1/tickets/echo", use: echo)
         router.post("/api/v1/tickets/echo", use: echo)
+        router.post("/api/v1/attachments/echo", use: echo)
     }
 }
 

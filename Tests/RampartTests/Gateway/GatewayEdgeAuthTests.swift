@@ -134,17 +134,17 @@ struct GatewayEdgeAuthTests {
     @Test func oversizedBodiesAre413() async throws {
         let edge = try await fixture()
         let key = "Authorization: Bearer \(edge.acmeKey)"
-        // Declared too large: refused before reading (tickets' upload class is 64 KiB here).
-        let declared = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/tickets/echo"), method: "POST", ca: edge.pki.caPath,
+        // Declared too large: refused before reading (the attachments' upload class is 64 KiB here).
+        let declared = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/attachments/echo"), method: "POST", ca: edge.pki.caPath,
                                               headers: [key, "Content-Type: application/octet-stream"], body: Data(count: 70_000))
         #expect(declared.status == 413)
         #expect(declared.json["code"] as? String == "body_too_large")
         // Chunked, no length: cut off when the stream passes the limit.
-        let chunked = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/tickets/echo"), method: "POST", ca: edge.pki.caPath,
+        let chunked = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/attachments/echo"), method: "POST", ca: edge.pki.caPath,
                                              headers: [key, "Content-Type: application/octet-stream", "Transfer-Encoding: chunked"], body: Data(count: 70_000))
         #expect(chunked.status == 413)
         // Within the limit it streams through whole.
-        let fits = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/tickets/echo"), method: "POST", ca: edge.pki.caPath,
+        let fits = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/attachments/echo"), method: "POST", ca: edge.pki.caPath,
                                           headers: [key, "Content-Type: application/octet-stream", "Transfer-Encoding: chunked"], body: Data(count: 60_000))
         #expect(fits.status == 200)
         #expect(fits.json["bodyBytes"] as? Int == 60_000)
@@ -152,6 +152,10 @@ struct GatewayEdgeAuthTests {
         let me = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/me/password"), method: "POST", ca: edge.pki.caPath,
                                         headers: [key, "Content-Type: application/json"], body: Data(count: 5000))
         #expect(me.status == 413)
+        // Ticket JSON is in the default class too, so the WAF always sees it whole.
+        let ticket = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/tickets/echo"), method: "POST", ca: edge.pki.caPath,
+                                            headers: [key, "Content-Type: application/json"], body: Data(count: 5000))
+        #expect(ticket.status == 413)
     }
 
     @Test func tooManyOrTooLargeHeadersAre431() async throws {

@@ -39,11 +39,13 @@ struct RunningService {
             "RAMPART_PRINCIPAL_KEYS": jwksPath,
             "RAMPART_LOG_LEVEL": "critical",
         ]
+        if service == .identity || service == .tickets {
+            values["RAMPART_KEK_FILE"] = try writeFile(pki, "kek.json", KeyEncryptionKeys.generate().fileContents())
+            values["RAMPART_KEYSTORE_DIR"] = pki.directory.appendingPathComponent("keystore-\(UUID().uuidString.prefix(8))").path
+        }
         if service == .identity {
             values["RAMPART_PRINCIPAL_SIGNING_KEY"] = try writeFile(pki, "signing.json", signingKey.fileContents())
             values["RAMPART_API_KEY_HASH_KEY"] = try writeFile(pki, "api-key-hash.key", Data(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString().utf8))
-            values["RAMPART_KEK_FILE"] = try writeFile(pki, "kek.json", KeyEncryptionKeys.generate().fileContents())
-            values["RAMPART_KEYSTORE_DIR"] = pki.directory.appendingPathComponent("keystore-\(UUID().uuidString.prefix(8))").path
             values["RAMPART_ARGON2_MEMORY_KIB"] = "64"
             values["RAMPART_ARGON2_ITERATIONS"] = "1"
         }

@@ -1,0 +1,7 @@
+/// How urgent a ticket is; `normal` unless set.
+enum TicketPriority: String, Codable, Sendable, CaseIterable {
+    case low
+    case normal
+    case high
+    case urgent
+}

@@ -1,0 +1,22 @@
+/// A tenant's helpdesk settings.
+struct TicketSettings: Codable, Sendable, Equatable {
+    /// Whether customers see the tickets of everyone in their organization, not only their own.
+    var customersSeeOrganization = false
+    /// Card-number digits kept visible at the start (0–6) and end (0–4).
+    var cardKeepFirst = 6
+    var cardKeepLast = 4
+    /// The largest attachment accepted, in bytes (1 KiB – 25 MiB).
+    var attachmentMaxBytes = 10 * 1024 * 1024
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case customersSeeOrganization = "customers_see_organization"
+        case cardKeepFirst = "card_keep_first"
+        case cardKeepLast = "card_keep_last"
+        case attachmentMaxBytes = "attachment_max_bytes"
+    }
+
+    var redactor: CardRedactor { CardRedactor(keepFirst: cardKeepFirst, keepLast: cardKeepLast) }
+
+    /// The hard ceiling on attachments: the gateway's upload body class.
+    static let attachmentCeiling = 25 * 1024 * 1024
+}

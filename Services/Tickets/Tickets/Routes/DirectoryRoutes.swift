@@ -1,0 +1,204 @@
+import Foundation
+import Hummingbird
+import RampartCore
+import RampartTransport
+
+/// People, organizations, departments, teams, custom fields and the tenant's helpdesk settings.
+/// Staff read them (custom-field definitions: everyone, since customers fill them in); staff
+/// with write access change people and organizations; only admins change the rest.
+struct DirectoryRoutes: Sendable {
+    let people: PeopleRepository
+    let departments: StaffGroupRepository
+    let teams: StaffGroupRepository
+    let customFields: CustomFieldRepository
+    let settings: SettingsRepository
+
+    struct One<Item: Encodable & Sendable>: Encodable, Sendable {
+        var data: Item
+    }
+
+    func register(on api: RouterGroup<AuthenticatedContext>) {
+        registerPeople(on: api)
+        registerOrganizations(on: api)
+        registerStaffGroups(departments, path: "departments", on: api)
+        registerStaffGroups(teams, path: "teams", on: api)
+        registerCustomFields(on: api)
+        api.get("tickets/settings") { _, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            return try TicketsRequest.json(One(data: try await settings.get(caller)))
+        }
+        api.patch("tickets/settings") { request, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireAdmin()
+            let changes = try await TicketsRequest.decode(SettingsChanges.self, from: request)
+            var next = try await settings.get(caller)
+            next.customersSeeOrganization = changes.customersSeeOrganization ?? next.customersSeeOrganization
+            next.cardKeepFirst = changes.cardKeepFirst ?? next.cardKeepFirst
+            next.cardKeepLast = changes.cardKeepLast ?? next.cardKeepLast
+            next.attachmentMaxBytes = changes.attachmentMaxBytes ?? next.attachmentMaxBytes
+            var errors: [ProblemDetailsField] = []
+            if !(0...6).contains(next.cardKeepFirst) { errors.append(.init(field: "card_keep_first", message: "0 to 6 digits.")) }
+            if !(0...4).contains(next.cardKeepLast) { errors.append(.init(field: "card_keep_last", message: "0 to 4 digits.")) }
+            if !(1024...TicketSettings.attachmentCeiling).contains(next.attachmentMaxBytes) {
+                errors.append(.init(field: "attachment_max_bytes", message: "1024 to \(TicketSettings.attachmentCeiling) bytes."))
+            }
+            guard errors.isEmpty else { throw TicketsError.invalidInput(errors) }
+            return try TicketsRequest.json(One(data: try await settings.save(caller, next, requestID: context.requestID)))
+        }
+    }
+
+    private func registerPeople(on api: RouterGroup<AuthenticatedContext>) {
+        api.get("people") { request, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            let (limit, after) = try IDCursor.paging(request)
+            let email = request.uri.queryParameters.get("email").map { $0.lowercased() }
+            let organization = try request.uri.queryParameters.get("organization").map { raw in
+                guard let id = UUID(uuidString: raw) else { throw TicketsError.invalidInput([.init(field: "organization", message: "Not an id.")]) }
+                return id
+            }
+            let list = try await people.list(caller, email: email, organization: organization, after: after, limit: limit + 1)
+            return try TicketsRequest.json(Page(Array(list.prefix(limit)), limit: limit,
+                                                cursor: list.count > limit ? IDCursor.encode(list[limit - 1].id) : nil, request: request))
+        }
+        api.post("people") { request, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            try caller.requireWrite()
+            let body = try await TicketsRequest.decode(NewPerson.self, from: request)
+            let person = try await people.create(caller, email: try body.email.map(DirectoryRules.email), name: try DirectoryRules.name(body.name),
+                                                 organization: body.organizationID, user: body.userID, requestID: context.requestID)
+            return try TicketsRequest.json(One(data: person), status: .created)
+        }
+        api.get("people/{id}") { _, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            return try TicketsRequest.json(One(data: try await people.find(caller, id: try TicketsRequest.id(context, resource: "person"))))
+        }
+        api.patch("people/{id}") { request, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            let id = try TicketsRequest.id(context, resource: "person")
+            _ = try await people.find(caller, id: id)
+            try caller.requireWrite()
+            let body = try await TicketsRequest.decode(PersonChanges.self, from: request)
+            var email = body.email
+            if case .set(let raw) = email { email = .set(try DirectoryRules.email(raw)) }
+            let person = try await people.update(caller, id: id, email: email, name: try body.name.map { try DirectoryRules.name($0) },
+                                                 organization: body.organizationID, requestID: context.requestID)
+            return try TicketsRequest.json(One(data: person))
+        }
+    }
+
+    private func registerOrganizations(on api: RouterGroup<AuthenticatedContext>) {
+        api.get("organizations") { request, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            let (limit, after) = try IDCursor.paging(request)
+            let list = try await people.organizations(caller, after: after, limit: limit + 1)
+            return try TicketsRequest.json(Page(Array(list.prefix(limit)), limit: limit,
+                                                cursor: list.count > limit ? IDCursor.encode(list[limit - 1].id) : nil, request: request))
+        }
+        api.post("organizations") { request, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            try caller.requireWrite()
+            let body = try await TicketsRequest.decode(OrganizationBody.self, from: request)
+            let organization = try await people.saveOrganization(caller, id: nil, name: try DirectoryRules.name(body.name), requestID: context.requestID)
+            return try TicketsRequest.json(One(data: organization), status: .created)
+        }
+        api.get("organizations/{id}") { _, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            return try TicketsRequest.json(One(data: try await people.organization(caller, id: try TicketsRequest.id(context, resource: "organization"))))
+        }
+        api.patch("organizations/{id}") { request, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            let id = try TicketsRequest.id(context, resource: "organization")
+            _ = try await people.organization(caller, id: id)
+            try caller.requireWrite()
+            let body = try await TicketsRequest.decode(OrganizationBody.self, from: request)
+            return try TicketsRequest.json(One(data: try await people.saveOrganization(caller, id: id, name: try DirectoryRules.name(body.name), requestID: context.requestID)))
+        }
+    }
+
+    private func registerStaffGroups(_ repository: StaffGroupRepository, path: String, on api: RouterGroup<AuthenticatedContext>) {
+        let resource = repository.kind.rawValue
+        api.get(RouterPath(path)) { request, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            let (limit, after) = try IDCursor.paging(request)
+            let list = try await repository.list(caller, after: after, limit: limit + 1)
+            return try TicketsRequest.json(Page(Array(list.prefix(limit)), limit: limit,
+                                                cursor: list.count > limit ? IDCursor.encode(list[limit - 1].id) : nil, request: request))
+        }
+        api.post(RouterPath(path)) { request, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireAdmin()
+            let body = try await TicketsRequest.decode(StaffGroupBody.self, from: request)
+            guard let name = body.name else { throw TicketsError.invalidInput([.init(field: "name", message: "Required.")]) }
+            let group = try await save(repository, caller, id: nil, name: name, body, requestID: context.requestID)
+            return try TicketsRequest.json(One(data: group), status: .created)
+        }
+        api.get(RouterPath("\(path)/{id}")) { _, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            return try TicketsRequest.json(One(data: try await repository.find(caller, id: try TicketsRequest.id(context, resource: resource))))
+        }
+        api.patch(RouterPath("\(path)/{id}")) { request, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            let id = try TicketsRequest.id(context, resource: resource)
+            _ = try await repository.find(caller, id: id)
+            try caller.requireAdmin()
+            let body = try await TicketsRequest.decode(StaffGroupBody.self, from: request)
+            return try TicketsRequest.json(One(data: try await save(repository, caller, id: id, name: body.name, body, requestID: context.requestID)))
+        }
+    }
+
+    private func save(_ repository: StaffGroupRepository, _ caller: Caller, id: UUID?, name: String?, _ body: StaffGroupBody, requestID: String) async throws -> StaffGroup {
+        if repository.kind == .team {
+            let refused = [body.firstResponseMinutes.isAbsent ? nil : "first_response_minutes", body.resolutionMinutes.isAbsent ? nil : "resolution_minutes"].compactMap { $0 }
+            guard refused.isEmpty else { throw TicketsError.invalidInput(refused.map { .init(field: $0, message: "Teams have no SLA; set it on a department.") }) }
+        }
+        try DirectoryRules.minutes(body.firstResponseMinutes, field: "first_response_minutes")
+        try DirectoryRules.minutes(body.resolutionMinutes, field: "resolution_minutes")
+        guard (body.agentIDs ?? []).count <= 500 else { throw TicketsError.invalidInput([.init(field: "agent_ids", message: "At most 500 agents.")]) }
+        return try await repository.save(caller, id: id, name: try name.map { try DirectoryRules.name($0, maximum: 100) },
+                                         firstResponseMinutes: body.firstResponseMinutes, resolutionMinutes: body.resolutionMinutes,
+                                         agents: body.agentIDs, requestID: requestID)
+    }
+
+    private func registerCustomFields(on api: RouterGroup<AuthenticatedContext>) {
+        api.get("custom-fields") { request, context -> Response in
+            let list = try await customFields.list(try Caller(context.principal))
+            return try TicketsRequest.json(Page(list, limit: list.count, cursor: nil, request: request))
+        }
+        api.post("custom-fields") { request, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireAdmin()
+            let body = try await TicketsRequest.decode(NewCustomField.self, from: request)
+            guard body.key.range(of: "^[a-z][a-z0-9_]{0,39}$", options: .regularExpression) != nil else {
+                throw TicketsError.invalidInput([.init(field: "key", message: "1–40 of a-z, 0-9 and _, starting with a letter.")])
+            }
+            let choices = body.type == .singleChoice || body.type == .multipleChoice
+            guard choices == (body.options != nil) else {
+                throw TicketsError.invalidInput([.init(field: "options", message: choices ? "Required for choice fields." : "Only choice fields have options.")])
+            }
+            let field = CustomFieldDefinition(id: UUIDv7.make(), key: body.key, label: try DirectoryRules.name(body.label, field: "label", maximum: 100),
+                                              type: body.type, options: try body.options.map(DirectoryRules.options) ?? [], required: body.required ?? false)
+            return try TicketsRequest.json(One(data: try await customFields.create(caller, field, requestID: context.requestID)), status: .created)
+        }
+        api.patch("custom-fields/{id}") { request, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireAdmin()
+            let id = try TicketsRequest.id(context, resource: "custom_field")
+            let body = try await TicketsRequest.decode(CustomFieldChanges.self, from: request)
+            let field = try await customFields.update(caller, id: id, label: try body.label.map { try DirectoryRules.name($0, field: "label", maximum: 100) },
+                                                      options: try body.options.map(DirectoryRules.options), required: body.required, requestID: context.requestID)
+            return try TicketsRequest.json(One(data: field))
+        }
+    }
+}

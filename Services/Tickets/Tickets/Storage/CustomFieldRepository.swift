@@ -1,0 +1,89 @@
+import Foundation
+import PostgresNIO
+import RampartCore
+
+/// The tenant's custom field definitions.
+struct CustomFieldRepository: Sendable {
+    let store: TicketStore
+
+    func list(_ caller: Caller) async throws -> [CustomFieldDefinition] {
+        try await store.database.withTenant(caller.tenant) { connection in try await Self.all(store: store, on: connection) }
+    }
+
+    static func all(store: TicketStore, on connection: PostgresConnection) async throws -> [CustomFieldDefinition] {
+        let rows = try await connection.query("SELECT id, key, label, type, options, required FROM custom_fields ORDER BY key", logger: store.logger)
+        var result: [CustomFieldDefinition] = []
+        for try await (id, key, label, type, options, required) in rows.decode((UUID, String, String, String, [String], Bool).self) {
+            guard let type = CustomFieldDefinition.FieldType(rawValue: type) else { continue }
+            result.append(CustomFieldDefinition(id: id, key: key, label: label, type: type, options: options, required: required))
+        }
+        return result
+    }
+
+    func create(_ caller: Caller, _ field: CustomFieldDefinition, requestID: String) async throws -> CustomFieldDefinition {
+        try await store.database.withTenant(caller.tenant) { connection in
+            let rows = try await connection.query("""
+                INSERT INTO custom_fields (id, tenant_id, key, label, type, options, required)
+                VALUES (\(field.id), \(caller.tenant.rawValue), \(field.key), \(field.label), \(field.type.rawValue), \(field.options), \(field.required))
+                ON CONFLICT DO NOTHING RETURNING id
+                """, logger: store.logger)
+            guard try await rows.any() else { throw TicketsError.duplicate(field: "key") }
+            try await store.audit(caller, "custom_field.created", .init(type: "custom_field", id: field.id.uuidString.lowercased(), label: field.key),
+                                  requestID: requestID, on: connection)
+            return field
+        }
+    }
+
+    func update(_ caller: Caller, id: UUID, label: String?, options: [String]?, required: Bool?, requestID: String) async throws -> CustomFieldDefinition {
+        try await store.database.withTenant(caller.tenant) { connection in
+            guard var field = try await Self.all(store: store, on: connection).first(where: { $0.id == id }) else {
+                throw TicketsError.notFound(resource: "custom_field")
+            }
+            if let label { field.label = label }
+            if let required { field.required = required }
+            if let options {
+                guard field.type == .singleChoice || field.type == .multipleChoice else {
+                    throw TicketsError.invalidInput([.init(field: "options", message: "Only choice fields have options.")])
+                }
+                field.options = options
+            }
+            try await connection.query("""
+                UPDATE custom_fields SET label = \(field.label), options = \(field.options), required = \(field.required) WHERE id = \(id)
+                """, logger: store.logger)
+            try await store.audit(caller, "custom_field.updated", .init(type: "custom_field", id: id.uuidString.lowercased(), label: field.key),
+                                  requestID: requestID, on: connection)
+            return field
+        }
+    }
+}
+
+/// The tenant's helpdesk settings.
+struct SettingsRepository: Sendable {
+    let store: TicketStore
+
+    func get(_ caller: Caller) async throws -> TicketSettings {
+        try await store.database.withTenant(caller.tenant) { connection in try await store.settings(on: connection) }
+    }
+
+    func save(_ caller: Caller, _ settings: TicketSettings, requestID: String) async throws -> TicketSettings {
+        try await store.database.withTenant(caller.tenant) { connection in
+            let old = try await store.settings(on: connection)
+            try await connection.query("""
+                INSERT INTO settings (tenant_id, customers_see_organization, card_keep_first, card_keep_last, attachment_max_bytes)
+                VALUES (\(caller.tenant.rawValue), \(settings.customersSeeOrganization), \(settings.cardKeepFirst), \(settings.cardKeepLast), \(settings.attachmentMaxBytes))
+                ON CONFLICT (tenant_id) DO UPDATE SET customers_see_organization = EXCLUDED.customers_see_organization,
+                    card_keep_first = EXCLUDED.card_keep_first, card_keep_last = EXCLUDED.card_keep_last,
+                    attachment_max_bytes = EXCLUDED.attachment_max_bytes, updated_at = now()
+                """, logger: store.logger)
+            let changes: [String: [String?]] = [
+                "customers_see_organization": ["\(old.customersSeeOrganization)", "\(settings.customersSeeOrganization)"],
+                "card_keep_first": ["\(old.cardKeepFirst)", "\(settings.cardKeepFirst)"],
+                "card_keep_last": ["\(old.cardKeepLast)", "\(settings.cardKeepLast)"],
+                "attachment_max_bytes": ["\(old.attachmentMaxBytes)", "\(settings.attachmentMaxBytes)"],
+            ].filter { $0.value[0] != $0.value[1] }
+            try await store.audit(caller, "ticket_settings.updated", .init(type: "ticket_settings", id: caller.tenant.description),
+                                  changes: changes, requestID: requestID, on: connection)
+            return settings
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import PostgresNIO
+import RampartCore
+
+/// A department (with its SLA) or an agent team, with its agents.
+struct StaffGroup: Encodable, Sendable {
+    var id: UUID
+    var name: String
+    /// Departments only: minutes until the first response and the resolution are due.
+    var firstResponseMinutes: Int?
+    var resolutionMinutes: Int?
+    var agentIDs: [UUID]
+    var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, name
+        case firstResponseMinutes = "first_response_minutes"
+        case resolutionMinutes = "resolution_minutes"
+        case agentIDs = "agent_ids"
+        case createdAt = "created_at"
+    }
+}
+
+/// Departments and teams: the same shape (a named set of agents), different tables.
+struct StaffGroupRepository: Sendable {
+    enum Kind: String, Sendable {
+        case department
+        case team
+
+        /// Constant SQL names of the kind's tables.
+        var table: String { self == .department ? "departments" : "teams" }
+        var memberTable: String { self == .department ? "department_agents" : "team_members" }
+        var memberKey: String { self == .department ? "department_id" : "team_id" }
+        var slaColumns: String { self == .department ? "first_response_minutes, resolution_minutes" : "NULL::integer, NULL::integer" }
+    }
+
+    let store: TicketStore
+    let kind: Kind
+
+    func list(_ caller: Caller, after: UUID?, limit: Int) async throws -> [StaffGroup] {
+        try await store.database.withTenant(caller.tenant) { connection in
+            try await groups(after: after, limit: limit, on: connection)
+        }
+    }
+
+    func find(_ caller: Caller, id: UUID) async throws -> StaffGroup {
+        try await store.database.withTenant(caller.tenant) { connection in try await find(id, on: connection) }
+    }
+
+    private func find(_ id: UUID, on connection: PostgresConnection) async throws -> StaffGroup {
+        guard let group = try await groups(after: id, limit: 1, exact: true, on: connection).first else {
+            throw TicketsError.notFound(resource: kind.rawValue)
+        }
+        return group
+    }
+
+    /// Groups after `after` in id order, or (`exact`) the one group `after`.
+    private func groups(after: UUID?, limit: Int, exact: Bool = false, on connection: PostgresConnection) async throws -> [StaffGroup] {
+        let rows = try await connection.query("""
+            SELECT g.id, g.name, \(unescaped: kind.slaColumns), g.created_at,
+                   COALESCE((SELECT array_agg(m.agent_id ORDER BY m.agent_id) FROM \(unescaped: kind.memberTable) m WHERE m.\(unescaped: kind.memberKey) = g.id), '{}')
+            FROM \(unescaped: kind.table) g
+            WHERE (\(exact) AND g.id = \(after)) OR (NOT \(exact) AND (\(after)::uuid IS NULL OR g.id > \(after)))
+            ORDER BY g.id LIMIT \(limit)
+            """, logger: store.logger)
+        var result: [StaffGroup] = []
+        for try await (id, name, firstResponse, resolution, created, agents) in rows.decode((UUID, String, Int?, Int?, Date, [UUID]).self) {
+            result.append(StaffGroup(id: id, name: name, firstResponseMinutes: firstResponse, resolutionMinutes: resolution, agentIDs: agents, createdAt: created))
+        }
+        return result
+    }
+
+    /// Creates (`id` nil) or changes a group; `agents` (when given) replaces its members.
+    func save(_ caller: Caller, id: UUID?, name: String?, firstResponseMinutes: Patch<Int>, resolutionMinutes: Patch<Int>,
+              agents: [UUID]?, requestID: String) async throws -> StaffGroup {
+        try await store.database.withTenant(caller.tenant) { connection in
+            let target = id ?? UUIDv7.make()
+            let current = try await id.asyncMap { try await find($0, on: connection) }
+            let newName = name ?? current?.name ?? ""
+            let firstResponse = firstResponseMinutes.applied(to: current?.firstResponseMinutes)
+            let resolution = resolutionMinutes.applied(to: current?.resolutionMinutes)
+            let taken = try await connection.query("""
+                SELECT 1 FROM \(unescaped: kind.table) WHERE name = \(newName) AND id <> \(target)
+                """, logger: store.logger)
+            guard try await !taken.any() else { throw TicketsError.duplicate(field: "name") }
+            if current == nil {
+                if kind == .department {
+                    try await connection.query("""
+                        INSERT INTO departments (id, tenant_id, name, first_response_minutes, resolution_minutes)
+                        VALUES (\(target), \(caller.tenant.rawValue), \(newName), \(firstResponse), \(resolution))
+                        """, logger: store.logger)
+                } else {
+                    try await connection.query("INSERT INTO teams (id, tenant_id, name) VALUES (\(target), \(caller.tenant.rawValue), \(newName))", logger: store.logger)
+                }
+            } else if kind == .department {
+                try await connection.query("""
+                    UPDATE departments SET name = \(newName), first_response_minutes = \(firstResponse), resolution_minutes = \(resolution) WHERE id = \(target)
+                    """, logger: store.logger)
+            } else {
+                try await connection.query("UPDATE teams SET name = \(newName) WHERE id = \(target)", logger: store.logger)
+            }
+            if let agents {
+                try await connection.query("DELETE FROM \(unescaped: kind.memberTable) WHERE \(unescaped: kind.memberKey) = \(target)", logger: store.logger)
+                try await connection.query("""
+                    INSERT INTO \(unescaped: kind.memberTable) (tenant_id, \(unescaped: kind.memberKey), agent_id)
+                    SELECT \(caller.tenant.rawValue), \(target), unnest(\(Array(Set(agents))))
+                    """, logger: store.logger)
+            }
+            var changes: [String: [String?]] = [:]
+            if let agents { changes["agent_ids"] = [current.map { $0.agentIDs.map(\.uuidString).sorted().joined(separator: ",") }, agents.map(\.uuidString).sorted().joined(separator: ",")] }
+            try await store.audit(caller, "\(kind.rawValue).\(current == nil ? "created" : "updated")",
+                                  .init(type: kind.rawValue, id: target.uuidString.lowercased(), label: newName),
+                                  changes: changes.isEmpty ? nil : changes, requestID: requestID, on: connection)
+            return try await find(target, on: connection)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RampartCore
+import RampartSecurity
+import RampartStorage
+
+/// What every helpdesk repository works with: the region database, the tenant keyring that
+/// seals bodies, subjects and files, and the region audit events are recorded in.
+struct TicketStore: Sendable {
+    let database: Database
+    let keyring: TenantKeyring
+    let region: Region
+
+    var logger: Logger { database.logger }
+
+    /// Seals `text` for one column of one row of `tenant`.
+    func seal(_ text: String, tenant: TenantID, table: String, column: String, row: UUID) async throws -> Data {
+        try await keyring.seal(Data(text.utf8), tenant: tenant, context: SealContext(table: table, column: column, rowID: row.uuidString.lowercased()))
+    }
+
+    /// Opens a value sealed by ``seal(_:tenant:table:column:row:)`` for the same place.
+    func open(_ sealed: Data, tenant: TenantID, table: String, column: String, row: UUID) async throws -> String {
+        let data = try await keyring.open(sealed, tenant: tenant, context: SealContext(table: table, column: column, rowID: row.uuidString.lowercased()))
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Records `action` on `resource` in the outbox, inside the caller's transaction.
+    func audit(_ caller: Caller, _ action: String, _ resource: AuditEvent.Resource, changes: [String: [String?]]? = nil,
+               requestID: String, on connection: PostgresConnection) async throws {
+        let event = AuditEvent(tenantID: caller.tenant, region: region, actor: caller.actor, action: action, resource: resource,
+                               changes: changes, requestID: requestID, source: "api")
+        try await AuditOutbox.append(event, on: connection, logger: logger)
+    }
+
+    /// The tenant's helpdesk settings (defaults when it never changed them).
+    func settings(on connection: PostgresConnection) async throws -> TicketSettings {
+        let rows = try await connection.query("""
+            SELECT customers_see_organization, card_keep_first, card_keep_last, attachment_max_bytes FROM settings
+            """, logger: logger)
+        for try await (organization, first, last, maxBytes) in rows.decode((Bool, Int, Int, Int).self) {
+            return TicketSettings(customersSeeOrganization: organization, cardKeepFirst: first, cardKeepLast: last, attachmentMaxBytes: maxBytes)
+        }
+        return TicketSettings()
+    }
+}
+
+/// Runs `body` over every row of `rows`, collecting what it returns.
+func collect<T>(_ rows: PostgresRowSequence, _ body: (PostgresRandomAccessRow) async throws -> T) async throws -> [T] {
+    var result: [T] = []
+    for try await row in rows { result.append(try await body(row.makeRandomAccess())) }
+    return result
+}
+
+extension PostgresRandomAccessRow {
+    /// The value of column `name`.
+    func get<T: PostgresDecodable>(_ name: String, as type: T.Type = T.self) throws -> T {
+        try self[name].decode(T.self)
+    }
+}
+
+extension PostgresRowSequence {
+    /// Whether the query returned a row; reads them all, so the connection is free afterwards.
+    func any() async throws -> Bool {
+        var found = false
+        for try await _ in self { found = true }
+        return found
+    }
+}
