@@ -81,15 +81,15 @@ struct GatewayEdgeWriteLimitsTests {
         // refused streams and keeps to the announced limit.
         let (status, output, errors) = try await EdgeClient.run("/usr/bin/curl", [
             "-sS", "--http2", "--parallel", "--parallel-max", "8", "--resolve", "status.localhost:\(edge.port):127.0.0.1",
-            "--cacert", edge.pki.caPath, "-o", "/dev/null", "-w", "%{http_code}\\n",
-        ] + Array(repeating: url, count: 8))
+            "--cacert", edge.pki.caPath, "-w", "%{http_code}\\n",
+        ] + Array(repeating: ["-o", "/dev/null", url], count: 8).flatMap { $0 })
         #expect(status == 0, "\(errors.suffix(2000))")
         #expect(String(decoding: output, as: UTF8.self).split(separator: "\n") == Array(repeating: "200", count: 8))
     }
 }
 
 /// A TLS server (certificate from the test CA) that answers whatever arrives with one response
-/// of `bodyBytes` zero bytes, written as fast as the connection takes it.
+/// of `bodyBytes` zero bytes, written as fast as the connection takes it, then closes.
 enum BulkUpstream {
     static func start(pki: TestPKI, bodyBytes: Int) async throws -> Int {
         let files = try pki.files(for: .service(.status, EdgeFixture.eu))
@@ -124,7 +124,7 @@ enum BulkUpstream {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             guard remaining < 0 else { return }
             remaining = bodyBytes
-            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: \(bodyBytes)\r\n\r\n"
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: \(bodyBytes)\r\nConnection: close\r\n\r\n"
             context.write(wrapOutboundOut(ByteBuffer(string: head)), promise: nil)
             writeMore(context)
         }
@@ -138,8 +138,11 @@ enum BulkUpstream {
             while remaining > 0, context.channel.isWritable {
                 let count = min(remaining, piece.readableBytes)
                 remaining -= count
-                context.write(wrapOutboundOut(piece.getSlice(at: 0, length: count) ?? piece), promise: nil)
-                context.flush()
+                let written = context.writeAndFlush(wrapOutboundOut(piece.getSlice(at: 0, length: count) ?? piece))
+                if remaining == 0 {
+                    let channel = context.channel
+                    written.whenComplete { _ in channel.close(promise: nil) }
+                }
             }
         }
     }

@@ -65,7 +65,10 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         openStreams += 1
         if !announcedStreamLimit {
             announcedStreamLimit = true
-            try? channel.pipeline.syncOperations.addHandler(HTTP2StreamLimitAnnouncement(maximum: maximum))
+            // After NIOHTTP2 has finished with the frames that opened this stream.
+            channel.eventLoop.execute {
+                try? channel.pipeline.syncOperations.addHandler(HTTP2StreamLimitAnnouncement(maximum: maximum))
+            }
         }
         return openStreams <= maximum
     }

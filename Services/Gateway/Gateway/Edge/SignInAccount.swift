@@ -30,10 +30,11 @@ enum SignInAccount: Equatable {
         if mediaType == "application/x-www-form-urlencoded" {
             for pair in bytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
                 let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-                guard let name = URLDecoding.decode(parts[0], plusAsSpace: true), name.elementsEqual(field.utf8),
-                      let value = URLDecoding.decode(parts.count == 2 ? parts[1] : [], plusAsSpace: true)
-                else { continue }
-                found.insert(normalized(value))
+                // Decoding is tolerant and returns nil when nothing needed decoding.
+                let name = URLDecoding.decode(parts[0], plusAsSpace: true) ?? Array(parts[0])
+                guard name.elementsEqual(field.utf8) else { continue }
+                let value = parts.count == 2 ? parts[1] : []
+                found.insert(normalized(URLDecoding.decode(value, plusAsSpace: true) ?? Array(value)))
             }
         } else {
             _ = JSONFieldScanner.scan(bytes) { path, value, isName in
