@@ -344,7 +344,7 @@ echo "bench-gateway: the WAF's CPU time per benign request (GatewayWAFBench, one
 waf=$("$bin/GatewayWAFBench" "$root/Deploy/waf/rules.yaml" "$root/Deploy/waf/policy.yaml" 20000)
 echo "$waf"
 
-machine="$(nproc) CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(swift --version 2>&1 | head -1), $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(wrk -v 2>&1 | head -1 | awk '{print "wrk " $2}')"
+machine="$(nproc) CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(swift --version 2>&1 | head -1), $(nginx -v 2>&1 | sed 's/^nginx version: //'), $( (wrk -v 2>&1 || true) | head -1 | awk '{print "wrk " $2}')"
 python3 - "$doc" "$results" "$waf" "$machine" "$(date -u +%Y-%m-%dT%H:%MZ)" "$seconds" "$connections" "$load" <<'PY'
 import json, re, sys
 path, results_path, waf, machine, when, seconds, connections, load = sys.argv[1:9]
