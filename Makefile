@@ -4,7 +4,7 @@ RUN_DIR := $(CURDIR)/.run
 TEST_PG_PORT ?= 55432
 RUN_PG_PORT ?= 55433
 
-.PHONY: run stop clean test build deps bench
+.PHONY: run stop clean test build deps bench bench-gateway
 
 deps:
 	@Deploy/local/install-deps.sh
@@ -23,6 +23,10 @@ stop:
 ## Benchmarks against the platform as a release build (results in docs/benchmarks.md).
 bench: deps
 	@Deploy/local/bench.sh
+
+## The gateway against nginx and nginx + ModSecurity/CRS with wrk on loopback (results in docs/benchmarks.md).
+bench-gateway: deps
+	@Deploy/local/bench-gateway.sh
 
 ## Remove all local state (databases, certificates, keys, logs).
 clean: stop

@@ -85,10 +85,12 @@ struct EdgeFixture: Sendable {
     }
 
     /// The shipped edge policy with test-sized limits: bodies of 4 KiB (default, read whole) and
-    /// 64 KiB (upload, streamed), 32 headers of at most 8 KiB, the given time and connection limits.
+    /// 64 KiB (upload, streamed), 32 headers of at most 8 KiB, the given time, connection and
+    /// stream limits.
     static func policy(
         headerTimeoutMilliseconds: Int = 10000, bodyTimeoutMilliseconds: Int = 15000, idleTimeoutMilliseconds: Int = 60000,
-        responseTimeoutMilliseconds: Int = 30000, connectionsPerIP: Int = 64
+        responseTimeoutMilliseconds: Int = 30000, connectionsPerIP: Int = 64, writeTimeoutMilliseconds: Int = 30000,
+        maxConcurrentStreams: Int = 100
     ) throws -> String {
         let shipped = try String(contentsOfFile: shippedPolicyPath, encoding: .utf8)
         return shipped
@@ -101,6 +103,8 @@ struct EdgeFixture: Sendable {
             .replacingOccurrences(of: "idle_timeout_ms: 60000", with: "idle_timeout_ms: \(idleTimeoutMilliseconds)")
             .replacingOccurrences(of: "body_read_timeout_ms: 15000", with: "body_read_timeout_ms: \(bodyTimeoutMilliseconds)")
             .replacingOccurrences(of: "max_connections_per_ip: 64", with: "max_connections_per_ip: \(connectionsPerIP)")
+            .replacingOccurrences(of: "write_timeout_ms: 30000", with: "write_timeout_ms: \(writeTimeoutMilliseconds)")
+            .replacingOccurrences(of: "max_concurrent_streams: 100", with: "max_concurrent_streams: \(maxConcurrentStreams)")
             .replacingOccurrences(of: "connect_timeout_ms: 2000", with: "connect_timeout_ms: 1000")
             .replacingOccurrences(of: "response_timeout_ms: 30000", with: "response_timeout_ms: \(responseTimeoutMilliseconds)")
     }

@@ -51,6 +51,11 @@ struct EdgePolicyTests {
         }
         #expect(allowList.allows(.service(.gateway, eu), method: "GET", path: "/", service: .status, region: eu))
         #expect(!allowList.allows(.service(.gateway, eu), method: "POST", path: "/", service: .status, region: eu))
+        // The status page fails over across regions: another region's gateway may read (only) the status service.
+        #expect(allowList.allows(.service(.gateway, us), method: "GET", path: "/healthz", service: .status, region: eu))
+        #expect(allowList.allows(.service(.gateway, us), method: "HEAD", path: "/", service: .status, region: eu))
+        #expect(!allowList.allows(.service(.gateway, us), method: "POST", path: "/", service: .status, region: eu))
+        #expect(!allowList.allows(.service(.gateway, us), method: "GET", path: "/healthz", service: .tickets, region: eu))
     }
 
     @Test(arguments: [
@@ -63,6 +68,11 @@ struct EdgePolicyTests {
         ("{prefix: /api/v1/people, service: tickets, auth: required}", "{prefix: /api/v1/people, service: tickets, auth: required, body: huge}"),
         ("contact: [mailto:security@rampart.example]", "contact: [security@rampart.example]"),
         ("max_header_count: 64", "max_header_count: 100000"),
+        ("max_concurrent_streams: 100", "max_concurrent_streams: 0"),
+        ("write_timeout_ms: 30000", "write_timeout_ms: 10"),
+        ("{prefix: /, service: status, auth: none}", "{prefix: /, service: identity, auth: none}"),
+        ("order: [us, eu, uk]", "order: [us, eu, us]"),
+        ("health_interval_ms: 2000", "health_interval_ms: 0"),
     ])
     func refusesInvalidPolicies(_ replacement: (String, String)) throws {
         let text = try String(contentsOfFile: EdgeFixture.shippedPolicyPath, encoding: .utf8)
@@ -190,5 +200,21 @@ struct EdgePolicyTests {
         ]
         let fields = ForwardedHeaders.clientResponse(from: upstream)
         #expect(Set(fields.map { $0.name.canonicalName }) == ["content-type", "set-cookie", "etag"])
+    }
+
+    @Test func accessLogLinesAreJSONWhateverTheHostHolds() throws {
+        let lines = EdgeFixture.CapturedLines()
+        let log = AccessLog(sink: lines.sink)
+        let host = "acme.eu.localhost\"},\"forged\":\"x\\\n\u{1}é"
+        log.record(AccessLog.Entry(requestID: "r-1", clientIP: "192.0.2.1", host: host, tenant: nil, region: "eu", method: "GET",
+                                   route: "/api/v1/me", status: 200, bytes: 42, duration: .milliseconds(3), wafScore: 0, rateLimit: "allowed"))
+        let line = try #require(lines.all.first)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["http.host"] as? String == host)
+        #expect(object["forged"] == nil)
+        #expect(object["tenant"] is NSNull)
+        #expect(object["http.status"] as? Int == 200 && object["bytes"] as? Int == 42 && object["duration_ms"] as? Double == 3)
+        #expect((object["ts"] as? String)?.range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"#, options: .regularExpression) != nil)
+        #expect(object["msg"] as? String == "edge.access" && object["rate_limit"] as? String == "allowed")
     }
 }

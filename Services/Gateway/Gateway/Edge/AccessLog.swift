@@ -45,25 +45,38 @@ public struct AccessLog: Sendable {
         metrics?.record(method: method, route: "edge:\(entry.route)", status: entry.status, duration: entry.duration)
         let (seconds, attoseconds) = entry.duration.components
         let milliseconds = ((Double(seconds) * 1000 + Double(attoseconds) / 1e15) * 1000).rounded() / 1000
-        let object: [String: Any] = [
-            "ts": Date.now.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)),
-            "msg": "edge.access",
-            "logger": "rampart-gateway.access",
-            "level": "info",
-            "request.id": entry.requestID,
-            "client.ip": entry.clientIP ?? NSNull(),
-            "http.host": entry.host.map { String($0.prefix(255)) } ?? NSNull(),
-            "tenant": entry.tenant ?? NSNull(),
-            "region": entry.region ?? NSNull(),
-            "http.method": String(entry.method.prefix(16)),
-            "http.route": entry.route,
-            "http.status": entry.status,
-            "bytes": entry.bytes,
-            "duration_ms": milliseconds,
-            "waf.score": entry.wafScore ?? NSNull(),
-            "rate_limit": entry.rateLimit ?? NSNull(),
-        ]
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        sink.write(String(decoding: data, as: UTF8.self))
+        // Keys in sorted order, as the service logs write them.
+        var line = JSONLine()
+        line.add("bytes", entry.bytes)
+        line.add("client.ip", entry.clientIP)
+        line.add("duration_ms", milliseconds)
+        line.add("http.host", entry.host.map { String($0.prefix(255)) })
+        line.add("http.method", String(entry.method.prefix(16)))
+        line.add("http.route", entry.route)
+        line.add("http.status", entry.status)
+        line.add("level", "info")
+        line.add("logger", "rampart-gateway.access")
+        line.add("msg", "edge.access")
+        line.add("rate_limit", entry.rateLimit)
+        line.add("region", entry.region)
+        line.add("request.id", entry.requestID)
+        line.add("tenant", entry.tenant)
+        line.add("ts", Self.timestamp(Date.now))
+        line.add("waf.score", entry.wafScore)
+        sink.write(line.line)
+    }
+
+    /// `2026-11-29T08:46:42.511Z`: UTC, milliseconds.
+    static func timestamp(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(milliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(milliseconds % 1000), 3))Z"
     }
 }

@@ -16,6 +16,9 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private var address: String?
     /// The SNI host name, lowercased; `nil` until the ClientHello was read or when none was sent.
     private(set) var serverName: String?
+    /// HTTP/2 streams open on this connection.
+    private var openStreams = 0
+    private var announcedStreamLimit = false
 
     init(limiter: ConnectionLimiter, firstRequestTimeout: TimeAmount, logger: Logger) {
         self.limiter = limiter
@@ -53,6 +56,26 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
             self.address = nil
         }
         context.fireChannelInactive()
+    }
+
+    /// An HTTP/2 stream of this connection (`channel`) opened; false when that makes more than
+    /// `maximum` open at once. The first stream also announces `maximum` to the client (see
+    /// ``HTTP2StreamLimitAnnouncement``). Called on the connection's event loop.
+    func streamOpened(on channel: any Channel, maximum: Int) -> Bool {
+        openStreams += 1
+        if !announcedStreamLimit {
+            announcedStreamLimit = true
+            // After NIOHTTP2 has finished with the frames that opened this stream.
+            channel.eventLoop.execute {
+                try? channel.pipeline.syncOperations.addHandler(HTTP2StreamLimitAnnouncement(maximum: maximum))
+            }
+        }
+        return openStreams <= maximum
+    }
+
+    /// An HTTP/2 stream of this connection ended (called on its event loop).
+    func streamClosed() {
+        openStreams -= 1
     }
 
     /// Records the result of SNI parsing (called on the channel's event loop).

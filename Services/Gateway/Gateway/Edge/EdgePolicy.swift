@@ -69,6 +69,11 @@ public struct EdgePolicy: Sendable, Equatable {
         public var bodyReadTimeoutMilliseconds: Int
         public var idleTimeoutMilliseconds: Int
         public var maxConnectionsPerIP: Int
+        /// Longest wait for a client to take more of a response (the connection, or an HTTP/2
+        /// stream, stays unwritable: the client stopped reading); closed after it.
+        public var writeTimeoutMilliseconds: Int
+        /// Concurrent streams one HTTP/2 connection may have open (SETTINGS_MAX_CONCURRENT_STREAMS).
+        public var maxConcurrentStreams: Int
         /// Bodies of size classes up to this many bytes are read whole (inspected) before
         /// forwarding; larger classes stream and inspection sees the head only.
         public var inspectBodyBytes: Int
@@ -80,6 +85,8 @@ public struct EdgePolicy: Sendable, Equatable {
             case bodyReadTimeoutMilliseconds = "body_read_timeout_ms"
             case idleTimeoutMilliseconds = "idle_timeout_ms"
             case maxConnectionsPerIP = "max_connections_per_ip"
+            case writeTimeoutMilliseconds = "write_timeout_ms"
+            case maxConcurrentStreams = "max_concurrent_streams"
             case inspectBodyBytes = "inspect_body_bytes"
         }
     }
@@ -92,6 +99,23 @@ public struct EdgePolicy: Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
             case connectTimeoutMilliseconds = "connect_timeout_ms"
             case responseTimeoutMilliseconds = "response_timeout_ms"
+        }
+    }
+
+    /// Which status instance answers `status.{base-domain}`: this gateway's own region's while it
+    /// is healthy, otherwise the first healthy one of `order` (see ``StatusFailover``).
+    public struct StatusFailoverSettings: Codable, Sendable, Equatable {
+        /// Regions whose status instances are tried after the own region's, in this order.
+        public var order: [Region]
+        /// How often each instance's `/healthz` is checked; an answer counts until the next check.
+        public var healthIntervalMilliseconds: Int
+        /// Longest wait for one health check.
+        public var healthTimeoutMilliseconds: Int
+
+        enum CodingKeys: String, CodingKey {
+            case order
+            case healthIntervalMilliseconds = "health_interval_ms"
+            case healthTimeoutMilliseconds = "health_timeout_ms"
         }
     }
 
@@ -132,6 +156,7 @@ public struct EdgePolicy: Sendable, Equatable {
     public var upstream: Upstream
     public var authentication: Authentication
     public var securityTxt: SecurityTxt
+    public var statusFailover: StatusFailoverSettings
 
     private struct Document: Codable {
         var version: Int
@@ -143,9 +168,11 @@ public struct EdgePolicy: Sendable, Equatable {
         var upstream: Upstream
         var authentication: Authentication
         var securityTxt: SecurityTxt
+        var statusFailover: StatusFailoverSettings
 
         enum CodingKeys: String, CodingKey {
             case version, routes, limits, upstream, authentication
+            case statusFailover = "status_failover"
             case statusRoutes = "status_routes"
             case blockedPrefixes = "blocked_prefixes"
             case bodyLimits = "body_limits"
@@ -171,6 +198,7 @@ public struct EdgePolicy: Sendable, Equatable {
         upstream = document.upstream
         authentication = document.authentication
         securityTxt = document.securityTxt
+        statusFailover = document.statusFailover
         try validate()
     }
 
@@ -197,14 +225,21 @@ public struct EdgePolicy: Sendable, Equatable {
             guard route.service != .gateway else { throw EdgePolicyError("route \(route.prefix) points at the gateway itself") }
         }
         guard Set(routes.map(\.prefix)).count == routes.count else { throw EdgePolicyError("lists a route prefix twice") }
+        // The status host fails over between regions' status instances, and only those.
+        guard statusRoutes.allSatisfy({ $0.service == .status }) else { throw EdgePolicyError("status_routes may only go to the status service") }
+        guard Set(statusFailover.order).count == statusFailover.order.count,
+              (100...600_000).contains(statusFailover.healthIntervalMilliseconds), (100...60000).contains(statusFailover.healthTimeoutMilliseconds)
+        else { throw EdgePolicyError("status_failover needs distinct regions and health timings in range (see docs/gateway.md)") }
         guard bodyLimits["default"] != nil, bodyLimits.values.allSatisfy({ (0...(1 << 34)).contains($0) }) else {
             throw EdgePolicyError("body_limits needs a default and sizes between 0 and 16 GiB")
         }
         guard blockedPrefixes.allSatisfy({ $0.hasPrefix("/") }) else { throw EdgePolicyError("has a blocked prefix not starting with /") }
         let limits = limits
         guard (1024...65536).contains(limits.maxHeaderBytes), (8...500).contains(limits.maxHeaderCount),
-              [limits.headerReadTimeoutMilliseconds, limits.bodyReadTimeoutMilliseconds, limits.idleTimeoutMilliseconds].allSatisfy({ (100...600_000).contains($0) }),
-              (1...100_000).contains(limits.maxConnectionsPerIP), (0...(16 << 20)).contains(limits.inspectBodyBytes)
+              [limits.headerReadTimeoutMilliseconds, limits.bodyReadTimeoutMilliseconds, limits.idleTimeoutMilliseconds, limits.writeTimeoutMilliseconds]
+                .allSatisfy({ (100...600_000).contains($0) }),
+              (1...100_000).contains(limits.maxConnectionsPerIP), (1...1000).contains(limits.maxConcurrentStreams),
+              (0...(16 << 20)).contains(limits.inspectBodyBytes)
         else { throw EdgePolicyError("limits are out of range (see docs/gateway.md)") }
         guard (100...60000).contains(upstream.connectTimeoutMilliseconds), (100...600_000).contains(upstream.responseTimeoutMilliseconds) else {
             throw EdgePolicyError("upstream timeouts are out of range")

@@ -41,6 +41,8 @@ public struct EdgeProblem: Error, Sendable {
     static let misdirected = EdgeProblem(.misdirectedRequest, code: "misdirected_request", title: "Misdirected request",
                                          detail: "The TLS server name and the Host header name different hosts.")
     static let badRequest = EdgeProblem(.badRequest, code: "bad_request", title: "Bad request")
+    static let ambiguousSignIn = EdgeProblem(.badRequest, code: "bad_request", title: "Bad request",
+                                             detail: "A sign-in request names its account once.")
     static let badPath = EdgeProblem(.badRequest, code: "bad_path", title: "Malformed path")
     static let bodyTooLarge = EdgeProblem(.contentTooLarge, code: "body_too_large", title: "Request body too large")
     static let headersTooLarge = EdgeProblem(.requestHeaderFieldsTooLarge, code: "headers_too_large", title: "Request headers too large")

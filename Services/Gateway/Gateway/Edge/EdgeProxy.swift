@@ -7,10 +7,9 @@ import NIOPosix
 import RampartCore
 import RampartTransport
 
-/// Forwards a public request to one service of one region over mutual TLS (each region's pooled
-/// keep-alive client) and streams the answer back; failures become 502/503/504 problems.
+/// Forwards a public request to one service instance over mutual TLS (a pooled keep-alive
+/// client) and streams the answer back; failures become 502/503/504 problems.
 public struct EdgeProxy: Sendable {
-    let upstreams: Upstreams
     let responseTimeout: TimeAmount
     let logger: Logger
 
@@ -27,16 +26,19 @@ public struct EdgeProxy: Sendable {
             if case .buffered(let buffer) = self { return buffer }
             return nil
         }
+
+        /// Whether the body can be sent again (to another instance): it is not a stream.
+        var isReplayable: Bool {
+            if case .streamed = self { return false }
+            return true
+        }
     }
 
     func forward(
-        _ request: Request, body: Body, route: EdgePolicy.Route, region: Region, authority: String,
+        _ request: Request, body: Body, route: EdgePolicy.Route, to target: UpstreamTarget, authority: String,
         clientIP: String?, requestID: String, principal: String?
     ) async throws -> Response {
-        guard let upstream = upstreams.regions[region], let base = upstream.endpoints[route.service] else {
-            throw EdgeProblem.serviceUnavailable
-        }
-        var outbound = HTTPClientRequest(url: base + (request.head.path ?? "/"))
+        var outbound = HTTPClientRequest(url: target.baseURL + (request.head.path ?? "/"))
         outbound.method = HTTPMethod(rawValue: request.method.rawValue)
         for (name, value) in ForwardedHeaders.upstreamRequest(
             from: request.headers, authority: authority, clientIP: clientIP, requestID: requestID,
@@ -55,11 +57,11 @@ public struct EdgeProxy: Sendable {
 
         let response: HTTPClientResponse
         do {
-            response = try await upstream.client.http.execute(outbound, timeout: responseTimeout)
+            response = try await target.client.http.execute(outbound, timeout: responseTimeout)
         } catch let problem as EdgeProblem {
             throw problem
         } catch {
-            throw problem(for: error, service: route.service, region: region)
+            throw problem(for: error, service: target.service, region: target.region)
         }
         var headers = ForwardedHeaders.clientResponse(from: response.headers.map { ($0.name, $0.value) })
         headers[.cacheControl] = headers[.cacheControl] ?? "no-store"

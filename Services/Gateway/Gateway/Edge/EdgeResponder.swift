@@ -8,15 +8,14 @@ import Synchronization
 
 /// Every public HTTPS request, in order: request id → `security.txt` → Host (tenant and region, or
 /// the status page) → Host against SNI → canonical path → route → body limit → body read (bounded)
-/// → inspection seam → edge authentication → forward to the region's service → security headers →
-/// one access-log line when the response body has been written.
+/// → inspection seam → edge authentication → forward to the region's service (the status page:
+/// the first healthy region's status instance) → security headers → one access-log line when the
+/// response body has been written.
 public struct EdgeResponder: HTTPResponder {
     public typealias Context = EdgeRequestContext
 
     let baseDomain: String
     let regions: [Region]
-    /// The region whose status instance serves `status.{base-domain}`.
-    let statusRegion: Region
     let httpsPort: Int
     let routes: RouteTable
     let statusRoutes: RouteTable
@@ -24,6 +23,9 @@ public struct EdgeResponder: HTTPResponder {
     let securityTxt: SecurityTxt
     let inspection: any EdgeInspection
     let authenticator: EdgeAuthenticator
+    let upstreams: Upstreams
+    /// The status instances `status.{base-domain}` goes to.
+    let statusFailover: StatusFailover
     let proxy: EdgeProxy
     let accessLog: AccessLog
     let logger: Logger
@@ -74,16 +76,14 @@ public struct EdgeResponder: HTTPResponder {
         else { throw EdgeProblem.notFound }
         guard connection.serverName == hostName else { throw EdgeProblem.misdirected }
 
-        let region: Region
         let tenant: TenantSlug?
-        switch host {
-        case .tenant(let slug, let hostRegion):
-            (tenant, region) = (slug, hostRegion)
-        case .status:
-            (tenant, region) = (nil, statusRegion)
+        if case .tenant(let slug, let region) = host {
+            tenant = slug
+            entry.tenant = slug.rawValue
+            entry.region = region.rawValue
+        } else {
+            tenant = nil
         }
-        entry.tenant = tenant?.rawValue
-        entry.region = region.rawValue
 
         guard let path = EdgePath.canonicalPath(of: target) else { throw EdgePath.problem }
         guard let route = (tenant == nil ? statusRoutes : routes).route(for: path) else { throw EdgeProblem.notFound }
@@ -98,21 +98,47 @@ public struct EdgeResponder: HTTPResponder {
         entry.rateLimit = verdict.rateLimit
         if let refusal = verdict.refusal { throw refusal }
 
+        guard let tenant, case .tenant(_, let region) = host else {
+            return try await forwardToStatus(request, body: body, route: route, authority: authority, clientIP: context.clientIP,
+                                             requestID: requestID, entry: &entry)
+        }
         var principal: String?
-        if let tenant, route.auth != .none {
+        if route.auth != .none {
             principal = try await authenticate(request, route: route, tenant: tenant, region: region, clientIP: context.clientIP, requestID: requestID)
         }
+        guard let target = upstreams.target(route.service, in: region) else { throw EdgeProblem.serviceUnavailable }
         let response = try await proxy.forward(
-            request, body: body, route: route, region: region, authority: authority, clientIP: context.clientIP,
+            request, body: body, route: route, to: target, authority: authority, clientIP: context.clientIP,
             requestID: requestID, principal: principal
         )
         // Identity set or cleared the session cookie (sign-out, password change): the principal
         // cached for the credential this request came with must not outlive that session.
-        if let tenant, principal != nil, case .present(let credential) = EdgeCredential.extract(from: request.headers),
+        if principal != nil, case .present(let credential) = EdgeCredential.extract(from: request.headers),
            response.headers[values: .setCookie].contains(where: { $0.hasPrefix(EdgeCredential.sessionCookieName + "=") }) {
             authenticator.forget(credential, tenant: tenant, region: region)
         }
         return response
+    }
+
+    /// The status page from the first status instance that answers, in failover order; an
+    /// instance that cannot be reached is skipped for the next one (nothing reached it, so a
+    /// request is never answered twice) and left out until its health check passes again.
+    private func forwardToStatus(
+        _ request: Request, body: EdgeProxy.Body, route: EdgePolicy.Route, authority: String, clientIP: String?, requestID: String,
+        entry: inout AccessLog.Entry
+    ) async throws -> Response {
+        let candidates = statusFailover.candidates()
+        for (position, target) in candidates.enumerated() {
+            entry.region = target.region.rawValue
+            do {
+                return try await proxy.forward(request, body: body, route: route, to: target, authority: authority, clientIP: clientIP,
+                                               requestID: requestID, principal: nil)
+            } catch let problem as EdgeProblem
+                where problem.code == EdgeProblem.upstreamUnreachable.code && position < candidates.count - 1 && body.isReplayable {
+                statusFailover.markUnreachable(target)
+            }
+        }
+        throw EdgeProblem.serviceUnavailable
     }
 
     /// The request body as the route's size class allows: read whole when inspectable, streamed

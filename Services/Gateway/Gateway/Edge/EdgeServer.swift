@@ -28,9 +28,12 @@ public enum EdgeServer {
             logger.warning("edge.security_txt.expired")
         }
         let config = runtime.config
+        let statusFailover = StatusFailover(
+            endpoints: upstreams.statusEndpoints, ownRegion: config.region, policy: policy.statusFailover, upstream: policy.upstream,
+            tls: runtime.tls, logger: logger
+        )
         let responder = EdgeResponder(
             baseDomain: config.baseDomain, regions: settings.regions,
-            statusRegion: settings.regions.contains(config.region) ? config.region : settings.regions[0],
             httpsPort: settings.httpsPort,
             routes: RouteTable(routes: policy.routes, blocked: policy.blockedPrefixes),
             statusRoutes: RouteTable(routes: policy.statusRoutes, blocked: policy.blockedPrefixes),
@@ -38,7 +41,8 @@ public enum EdgeServer {
             authenticator: EdgeAuthenticator(upstreams: upstreams, cache: PrincipalCache(
                 capacity: policy.authentication.cacheEntries, timeToLive: .seconds(policy.authentication.cacheTTLSeconds)
             )),
-            proxy: EdgeProxy(upstreams: upstreams, responseTimeout: .milliseconds(Int64(policy.upstream.responseTimeoutMilliseconds)), logger: logger),
+            upstreams: upstreams, statusFailover: statusFailover,
+            proxy: EdgeProxy(responseTimeout: .milliseconds(Int64(policy.upstream.responseTimeoutMilliseconds)), logger: logger),
             accessLog: accessLog, logger: logger
         )
         let limits = policy.limits
@@ -46,6 +50,8 @@ public enum EdgeServer {
             headerRead: .milliseconds(Int64(limits.headerReadTimeoutMilliseconds)),
             bodyRead: .milliseconds(Int64(limits.bodyReadTimeoutMilliseconds)),
             idle: .milliseconds(Int64(limits.idleTimeoutMilliseconds)),
+            write: .milliseconds(Int64(limits.writeTimeoutMilliseconds)),
+            maxConcurrentStreams: limits.maxConcurrentStreams,
             maxHeaderCount: limits.maxHeaderCount, maxHeaderBytes: limits.maxHeaderBytes
         )
         let edgeLogger = logger
@@ -55,8 +61,9 @@ public enum EdgeServer {
                 maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes, maxHeaderFieldCount: limits.maxHeaderCount
             )
         )
-        // HTTP/2: connections without open streams close after the idle timeout; at most 100
-        // concurrent streams and 16 KiB header lists (NIOHTTP2's defaults, fixed by HummingbirdHTTP2).
+        // HTTP/2: connections without open streams close after the idle timeout; concurrent
+        // streams are announced and bounded by the read guard (HummingbirdHTTP2 fixes NIOHTTP2's
+        // settings), header lists by NIOHTTP2's 16 KiB default and the guard's header limits.
         let http2 = HTTP2ChannelConfiguration(
             idleTimeout: .milliseconds(limits.idleTimeoutMilliseconds), gracefulCloseTimeout: .seconds(5), streamConfiguration: http1
         )
@@ -71,7 +78,7 @@ public enum EdgeServer {
                 )
             },
             configuration: .init(address: .hostname(settings.host, port: settings.httpsPort), serverName: "rampart"),
-            services: [UpstreamLifecycle(upstreams: upstreams)],
+            services: [UpstreamLifecycle(upstreams: upstreams), statusFailover],
             logger: logger
         )
         var services: [any Service] = [https]

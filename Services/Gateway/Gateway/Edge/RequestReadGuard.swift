@@ -2,14 +2,19 @@ import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP2
 
 /// Time and size limits of a public HTTP/1.1 connection or HTTP/2 stream, and clean answers to
 /// unparseable requests.
 ///
 /// - from connection start (TLS handshake included) to a complete request head: `headerRead`;
 /// - between two pieces of a request body: `bodyRead`;
-/// - a kept-alive connection waiting for its next request (and that request's head): `idle`.
+/// - a kept-alive connection waiting for its next request (and that request's head): `idle`;
+/// - a response the client takes nothing more of (the channel stays unwritable): `write`;
+/// - HTTP/2 streams open at once on one connection: `maxConcurrentStreams` (a stream beyond it
+///   is reset before it is read).
 ///
 /// Past a limit the connection is closed: a client sending one byte a second is cut off. A head
 /// the decoder refuses (too many or too large headers, malformed syntax) is answered 431 or 400
@@ -24,6 +29,8 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
         var headerRead: TimeAmount
         var bodyRead: TimeAmount
         var idle: TimeAmount
+        var write: TimeAmount
+        var maxConcurrentStreams: Int
         /// Enforced here for HTTP/2 streams; HTTP/1.1's decoder enforces them before a head exists.
         var maxHeaderCount: Int
         var maxHeaderBytes: Int
@@ -32,6 +39,8 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     let limits: Limits
     private let logger: Logger
     private var timer: Scheduled<Void>?
+    /// Runs while the channel is unwritable: the client has stopped taking the response.
+    private var writeTimer: Scheduled<Void>?
     private var answeredError = false
     private var closeAfterResponse = false
     /// The connection's guard; `isStream` when this handler serves an HTTP/2 stream of it.
@@ -49,6 +58,10 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
         } else if let parent = context.channel.parent, parent.eventLoop.inEventLoop {
             connection = try? parent.pipeline.syncOperations.handler(type: ConnectionGuard.self)
             isStream = connection != nil
+            if let connection, !connection.streamOpened(on: parent, maximum: limits.maxConcurrentStreams) {
+                refuseStream(context)
+                return
+            }
         }
         if context.channel.isActive { arm(context, limits.headerRead, reason: "header_read") }
     }
@@ -60,11 +73,31 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         disarm()
+        disarmWrite()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         disarm()
+        disarmWrite()
+        if isStream {
+            connection?.streamClosed()
+            isStream = false
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            disarmWrite()
+        } else if writeTimer == nil {
+            let logger = logger
+            let channel = context.channel
+            writeTimer = context.eventLoop.scheduleTask(in: limits.write) {
+                logger.info("edge.connection.timeout", metadata: ["reason": "write"])
+                channel.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -147,6 +180,19 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
+    /// Resets an HTTP/2 stream beyond the connection's limit with REFUSED_STREAM, which tells the
+    /// client nothing was processed and it may retry (RFC 9113 §8.7); nothing of it is read.
+    private func refuseStream(_ context: ChannelHandlerContext) {
+        answeredError = true
+        logger.info("edge.request.refused", metadata: ["reason": "max_concurrent_streams"])
+        let channel = context.channel
+        // Written from the HTTP/2 codec's place in the stream's pipeline, where frames are understood.
+        if let codec = try? context.pipeline.syncOperations.context(handlerType: HTTP2FramePayloadToHTTPServerCodec.self) {
+            codec.writeAndFlush(NIOAny(HTTP2Frame.FramePayload.rstStream(.refusedStream)), promise: nil)
+        }
+        channel.eventLoop.execute { channel.close(promise: nil) }
+    }
+
     func arm(_ context: ChannelHandlerContext, _ timeout: TimeAmount, reason: String) {
         timer?.cancel()
         let logger = logger
@@ -160,5 +206,10 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func disarm() {
         timer?.cancel()
         timer = nil
+    }
+
+    private func disarmWrite() {
+        writeTimer?.cancel()
+        writeTimer = nil
     }
 }

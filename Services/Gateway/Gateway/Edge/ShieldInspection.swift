@@ -36,9 +36,18 @@ public struct ShieldInspection: EdgeInspection {
     public func inspect(_ request: EdgeInspectionRequest) async -> InspectionVerdict {
         let tenant: String? = if case .tenant(let slug, _) = request.host { slug.rawValue } else { nil }
         let routeClass = request.route.rateClass ?? "api"
+        var account: String?
+        if routeClass == Self.signInClass {
+            switch SignInAccount.find(body: request.body, contentType: request.headers[.contentType]) {
+            case .absent: break
+            case .account(let name): account = name
+            case .ambiguous: return InspectionVerdict(refusal: .ambiguousSignIn)
+            }
+        }
         var rateLimit = "unlimited"
         if let clientIP = request.clientIP,
-           let decision = limiter.check(RateLimitSubject(clientIP: clientIP, tenant: tenant, credential: Self.credentialID(request.headers), routeClass: routeClass), now: .now) {
+           let decision = limiter.check(RateLimitSubject(clientIP: clientIP, tenant: tenant, credential: Self.credentialID(request.headers),
+                                                         routeClass: routeClass, account: account), now: .now) {
             guard decision.allowed else {
                 var headers = HTTPFields()
                 for (name, value) in decision.headers {
@@ -66,6 +75,9 @@ public struct ShieldInspection: EdgeInspection {
         }
         return InspectionVerdict(wafScore: verdict.score, rateLimit: rateLimit)
     }
+
+    /// The route class whose requests are sign-in attempts, counted per account too.
+    static let signInClass = "sign_in"
 
     /// The non-secret part of a bearer credential (`rk_<id>`, `rat_<id>`) to count per key or
     /// client; `nil` for cookies and anything else.

@@ -16,6 +16,9 @@ public struct Upstreams: Sendable {
     }
 
     public let regions: [Region: RegionUpstreams]
+    /// The status instance of every region the endpoints file names, fronted or not: the status
+    /// page fails over to another region's instance (``StatusFailover``).
+    public let statusEndpoints: [Region: String]
 
     private struct Document: Decodable {
         var regions: [String: [String: String]]
@@ -39,15 +42,32 @@ public struct Upstreams: Sendable {
             var endpoints: [ServiceName: String] = [:]
             for (name, url) in services {
                 guard let service = ServiceName(rawValue: name), service != .gateway else { continue }
-                guard let parsed = URL(string: url), parsed.scheme == "https", parsed.host != nil, parsed.path.isEmpty || parsed.path == "/" else {
-                    throw ConfigError(key: "RAMPART_UPSTREAMS", reason: "\(region)/\(name) is not an https://host:port URL")
-                }
-                endpoints[service] = url.hasSuffix("/") ? String(url.dropLast()) : url
+                endpoints[service] = try Self.baseURL(url, region: region.rawValue, service: name)
             }
             let tls = try Self.tls(for: region, settings: settings, runtime: runtime)
             regions[region] = RegionUpstreams(endpoints: endpoints, client: InternalClient(tls: tls, timeout: timeout))
         }
         self.regions = regions
+        var statusEndpoints: [Region: String] = [:]
+        for (name, services) in document.regions {
+            guard let region = Region(rawValue: name), let url = services[ServiceName.status.rawValue] else { continue }
+            statusEndpoints[region] = try Self.baseURL(url, region: name, service: ServiceName.status.rawValue)
+        }
+        self.statusEndpoints = statusEndpoints
+    }
+
+    /// `url` without a trailing `/`, when it is an `https://host:port` URL.
+    private static func baseURL(_ url: String, region: String, service: String) throws -> String {
+        guard let parsed = URL(string: url), parsed.scheme == "https", parsed.host != nil, parsed.path.isEmpty || parsed.path == "/" else {
+            throw ConfigError(key: "RAMPART_UPSTREAMS", reason: "\(region)/\(service) is not an https://host:port URL")
+        }
+        return url.hasSuffix("/") ? String(url.dropLast()) : url
+    }
+
+    /// Where `service` of `region` is reached, when this edge fronts the region and it has one.
+    func target(_ service: ServiceName, in region: Region) -> UpstreamTarget? {
+        guard let upstream = regions[region], let baseURL = upstream.endpoints[service] else { return nil }
+        return UpstreamTarget(region: region, service: service, baseURL: baseURL, client: upstream.client)
     }
 
     private static func tls(for region: Region, settings: EdgeSettings, runtime: ServiceRuntime) throws -> InternalTLS {
@@ -74,6 +94,15 @@ public struct Upstreams: Sendable {
     func shutdown() async {
         for upstream in regions.values { try? await upstream.client.shutdown() }
     }
+}
+
+/// One service instance a request can be forwarded to, and the client that reaches it.
+struct UpstreamTarget: Sendable {
+    let region: Region
+    let service: ServiceName
+    /// `https://host:port`, without a trailing `/`.
+    let baseURL: String
+    let client: InternalClient
 }
 
 /// Keeps the upstream clients for the life of the process and closes their pools at shutdown.

@@ -16,6 +16,8 @@ public struct WAF: Sendable {
     /// blocks when the score reaches the tenant's threshold and the tenant's mode is blocking.
     public func inspect(_ request: InspectedRequest) -> WAFVerdict {
         let settings = policy.settings(for: request.tenant)
+        // Without rules there is nothing to look for: the request is not even taken apart.
+        guard !ruleSet.rules.isEmpty else { return .clean(threshold: settings.inboundThreshold, detectionOnly: settings.detectionOnly) }
         let extracted = RequestFields(request, richText: ruleSet.richText, maximumValueBytes: policy.maximumValueBytes)
         let exclusions = ruleSet.exclusions.filter { $0.route?.matches(segments: extracted.routeSegments) ?? true }
         let rules = ruleSet.rules
