@@ -26,7 +26,9 @@ struct StatusPolicyTests {
         #expect(!shipped.allows(.operator("alice"), method: "POST", path: "/internal/v1/replica/incidents", service: .status, region: eu))
         #expect(shipped.allows(.service(.gateway, eu), method: "GET", path: "/api/v2/summary.json", service: .status, region: eu))
         #expect(!shipped.allows(.service(.gateway, eu), method: "POST", path: "/api/v2/summary.json", service: .status, region: eu))
-        #expect(!shipped.allows(.service(.gateway, us), method: "GET", path: "/", service: .status, region: eu))
+        // Another region's gateway may read the page (status failover; the data is public), never write.
+        #expect(shipped.allows(.service(.gateway, us), method: "GET", path: "/", service: .status, region: eu))
+        #expect(!shipped.allows(.service(.gateway, us), method: "POST", path: "/internal/v1/operator/incidents", service: .status, region: eu))
     }
 
     func settings(_ endpoints: [String: Any], extra: [String: String] = [:]) throws -> StatusSettings {
