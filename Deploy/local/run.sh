@@ -88,7 +88,7 @@ Rampart is running (regions: $regions).
   Internal endpoints:   $run/endpoints.json   (mutual TLS; CA $run/pki/ca.crt)
   Operator certificate: $run/pki/operator-local.crt / .key
   Demo tenants:         acme (eu), globex (us), initech (uk); generated passwords in $run/credentials.json (0600)
-  Backups:              $bin/rampartctl backup status --region eu   (restore: rampartctl backup restore --region eu --to <time> --scratch <dir> --port <port>)
+  Backups:              $bin/rampartctl backup status --region ${region_list[0]}   (restore: rampartctl backup restore --region eu --to <time> --scratch <dir> --port <port>)
   Logs:                 $run/logs/
   Check health:         $bin/rampartctl health --endpoints $run/endpoints.json --ca $run/pki/ca.crt --cert $run/pki/operator-local.crt --key $run/pki/operator-local.key
   Stop:                 make stop
