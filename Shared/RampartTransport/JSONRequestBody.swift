@@ -4,7 +4,14 @@ import Hummingbird
 /// Strict JSON request bodies for every service: the wrong content type is 415, a body over the
 /// route's bound 413, malformed JSON 400, each a problem document that reveals nothing of the parser.
 public enum JSONRequestBody {
-    public static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int = 64 * 1024) async throws -> T {
+    /// The ISO 8601 decoder bodies are read with unless a route passes its own.
+    public static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+
+    public static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int = 64 * 1024, decoder: JSONDecoder = JSONRequestBody.decoder) async throws -> T {
         guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
             throw ProblemError(status: .unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type", detail: "Send application/json.")
         }
@@ -15,8 +22,6 @@ public enum JSONRequestBody {
             throw ProblemError(status: .contentTooLarge, code: "body_too_large", title: "Request body too large",
                                detail: "Bodies of this route are limited to \(limit / 1024) KiB.")
         }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
         do {
             return try decoder.decode(T.self, from: Data(buffer.readableBytesView))
         } catch {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import RampartCore
 import Hummingbird
 
 /// A server-rendered page of identity's (sign-in, second factor, consent): one layout, every
@@ -11,19 +12,7 @@ struct HTMLPage: Sendable {
 
     /// Escapes text for HTML element content and double-quoted attribute values.
     static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
+        HTMLText.escape(text)
     }
 
     /// A hidden form field.

@@ -1,22 +1,11 @@
 import Foundation
+import RampartCore
 
 /// Text made safe for HTML and XML (element content and quoted attributes), and the formats the
 /// page, the API and the feeds print numbers and times in.
 enum Markup {
     static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
+        HTMLText.escape(text)
     }
 
     /// `2026-11-29T10:58:45.123Z`, as Statuspage and Atom write times.

@@ -8,22 +8,9 @@ import RampartTransport
 /// Request plumbing of the status service's internal routes: strict JSON bodies, the operator
 /// behind a call, and domain errors as problems.
 enum StatusRequest {
-    /// Decodes a JSON body; a wrong content type is 415, malformed JSON 400, both as problems.
+    /// Decodes a JSON body of at most 256 KiB (``JSONRequestBody``).
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, decoder: JSONDecoder) async throws -> T {
-        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
-            throw ProblemError(status: .unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type", detail: "Send application/json.")
-        }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: 256 * 1024)
-        } catch {
-            throw ProblemError(status: .contentTooLarge, code: "body_too_large", title: "Request body too large", detail: "Bodies of this route are limited to 256 KiB.")
-        }
-        do {
-            return try decoder.decode(T.self, from: Data(buffer.readableBytesView))
-        } catch {
-            throw ProblemError(status: .badRequest, code: "malformed_body", title: "Malformed request body", detail: "The body is not the JSON this route expects.")
-        }
+        try await JSONRequestBody.decode(type, from: request, limit: 256 * 1024, decoder: decoder)
     }
 
     /// ISO 8601 times, as operators type them.
