@@ -48,6 +48,30 @@ public actor TenantKeyring {
         }
     }
 
+    /// Whether the tenant has a live data key in this region's key store. Identity creates the key
+    /// with the tenant, so this is how other services tell a tenant of the region that exists
+    /// and was not erased from an id they were merely sent.
+    public func hasLiveKey(_ tenant: TenantID) async throws -> Bool {
+        do {
+            _ = try await dataKey(for: tenant, create: false)
+            return true
+        } catch EnvelopeError.tenantKeyMissing, EnvelopeError.tenantKeyDestroyed {
+            return false
+        }
+    }
+
+    /// Every tenant with a live key in the store.
+    public func tenants() async throws -> [TenantID] {
+        try await store.tenants()
+    }
+
+    /// A key derived from the tenant's data key for one `purpose` (HKDF-SHA256), for keyed
+    /// lookups such as blind indexes that must become useless when the data key is destroyed.
+    public func derivedKey(for tenant: TenantID, purpose: String) async throws -> SymmetricKey {
+        let key = try await dataKey(for: tenant, create: false)
+        return HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("rampart.derived.v1\u{0}\(purpose)".utf8), outputByteCount: 32)
+    }
+
     /// Destroys the tenant's data key: every copy of its sealed data, backups included, is unreadable.
     public func destroy(_ tenant: TenantID) async throws {
         cache[tenant] = nil
