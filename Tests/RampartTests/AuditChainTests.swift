@@ -28,11 +28,14 @@ struct AuditChainTests {
             for hour in 0..<3 {
                 clock.set(first.addingTimeInterval(Double(hour) * 3600 + 600))
                 let events = (0..<2).map { AuditFixture.event(tenant, resourceID: "u-\(hour)-\($0)", occurredAt: clock.now) }
-                #expect(try await parts.store.ingest(events, service: "identity") == .init(stored: 2, duplicates: 0))
+                let stored = try await parts.store.ingest(events, service: "identity")
+                #expect(stored == .init(stored: 2, duplicates: 0))
             }
-            #expect(try await parts.checkpointer.run(now: .now) == 4)
+            let created = try await parts.checkpointer.run(now: .now)
+            #expect(created == 4)
             // A second run (another replica, or the next round) adds nothing.
-            #expect(try await parts.checkpointer.run(tenant: tenant, now: .now) == 0)
+            let again = try await parts.checkpointer.run(tenant: tenant, now: .now)
+            #expect(again == 0)
         }
         return (tenant, first)
     }

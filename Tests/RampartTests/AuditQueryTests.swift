@@ -1,5 +1,6 @@
 import Foundation
 @testable import Audit
+@testable import Control
 import RampartCore
 import RampartSecurity
 import Testing

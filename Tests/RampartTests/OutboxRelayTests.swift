@@ -3,6 +3,7 @@ import Logging
 import NIOHTTP1
 import PostgresNIO
 @testable import Audit
+@testable import Control
 @testable import Identity
 import RampartCore
 import RampartSecurity
@@ -54,7 +55,7 @@ struct OutboxRelayTests {
 
             // Audit is down: the requests succeeded and the events wait in identity's outbox.
             try await Task.sleep(for: .seconds(1))
-            let outbox = { () async throws -> Int64 in
+            let outbox = { @Sendable () async throws -> Int64 in
                 try await database.with(database.superuserHere) { try await $0.values("SELECT count(*) FROM identity.outbox_events", as: Int64.self) }.first ?? -1
             }
             #expect(try await outbox() == 2)
@@ -100,9 +101,10 @@ struct OutboxRelayTests {
         try await Self.enqueue(AuditFixture.event(globex), in: database)
         let relay = try database.databases.relayURL(service: .identity, region: eu, database: database.name)
         try await database.with(relay) { client in
-            #expect(try await client.values("SELECT count(*) FROM outbox_events", as: Int64.self) == [2])
+            let visible = try await client.values("SELECT count(*) FROM outbox_events", as: Int64.self)
+            #expect(visible == [2])
             for statement in [
-                "UPDATE outbox_events SET delivered_at = now()",
+                "UPDATE outbox_events SET occurred_at = now()",
                 "INSERT INTO outbox_events (id, tenant_id, event) VALUES (gen_random_uuid(), gen_random_uuid(), '{}')",
                 "SELECT count(*) FROM users",
                 "SELECT count(*) FROM tenants",

@@ -26,7 +26,7 @@ struct AuditFixture: Sendable {
         database: TestDatabase? = nil, pki: TestPKI? = nil, port: Int? = nil,
         _ body: @escaping @Sendable (AuditFixture) async throws -> R
     ) async throws -> R {
-        let database = try await database ?? TestDatabase.make()
+        let database = if let database { database } else { try await TestDatabase.make() }
         let pki = try pki ?? TestPKI()
         let principalKey = PrincipalSigningKey.generate()
         return try await RunningService.with(

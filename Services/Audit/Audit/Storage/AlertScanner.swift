@@ -184,7 +184,7 @@ public struct AlertScanner: Sendable {
 
 extension PostgresRowSequence {
     /// Every value of the first column.
-    func collectValues<T: PostgresDecodable>(_ type: T.Type) async throws -> [T] {
+    func collectValues<T: PostgresDecodable & Sendable>(_ type: T.Type) async throws -> [T] {
         var values: [T] = []
         for try await value in decode(T.self) { values.append(value) }
         return values
