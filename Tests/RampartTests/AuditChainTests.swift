@@ -187,7 +187,7 @@ struct AuditChainTests {
                     "UPDATE checkpoints SET seq = 0 WHERE tenant_id = '\(tenant)'",
                     "DELETE FROM checkpoints WHERE tenant_id = '\(tenant)'",
                 ] {
-                    await #expect(throws: PSQLError.self, "\(url.username): \(statement)") {
+                    await #expect(throws: (any Error).self, "\(url.username): \(statement)") {
                         try await fixture.database.with(url) { client in
                             try await client.withTransaction(logger: TestDatabase.logger) { connection in
                                 try await connection.query("SELECT set_config('rampart.tenant_id', \(tenant.description), true)", logger: TestDatabase.logger)

@@ -21,7 +21,8 @@ struct AuditFixture: Sendable {
     /// Signs the principals the gateway would forward.
     let principalKey: PrincipalSigningKey
 
-    /// Runs audit (its real routes and scheduler) for the length of `body`.
+    /// Runs audit (its real routes) for the length of `body`. Its scheduler is not started: tests
+    /// run checkpoints, alert rules and retention themselves, at the times they choose.
     static func with<R: Sendable>(
         database: TestDatabase? = nil, pki: TestPKI? = nil, port: Int? = nil,
         _ body: @escaping @Sendable (AuditFixture) async throws -> R
@@ -31,7 +32,6 @@ struct AuditFixture: Sendable {
         let principalKey = PrincipalSigningKey.generate()
         return try await RunningService.with(
             .audit, region: eu, pki: pki, signingKey: principalKey, database: database, migrations: AuditMigrations.all, port: port,
-            services: { runtime in [try AuditService.Parts(runtime: runtime, keys: AuditKeys(config: runtime.config)).scheduler] },
             routes: { router, runtime in try AuditService.Parts(runtime: runtime, keys: AuditKeys(config: runtime.config)).register(on: router) }
         ) { audit in try await body(AuditFixture(database: database, pki: pki, audit: audit, principalKey: principalKey)) }
     }
