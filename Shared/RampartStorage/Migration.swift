@@ -18,13 +18,14 @@ public struct MigrationContext: Sendable {
     public let schema: String
     /// The runtime role, quoted; grants beyond the default ones name it.
     public let runtimeRole: String
-    /// The outbox relay's role, quoted (see ``outboxRelayAccess(table:)``).
-    public let relayRole: String
+    /// The outbox relay's role, quoted (see ``outboxRelayAccess(table:)``); `nil` when the
+    /// runtime role is not named as provisioning names it.
+    public let relayRole: String?
 
-    public init(schema: SQLIdentifier, runtimeRole: SQLIdentifier, relayRole: SQLIdentifier) {
+    public init(schema: SQLIdentifier, runtimeRole: SQLIdentifier, relayRole: SQLIdentifier?) {
         self.schema = schema.quoted
         self.runtimeRole = runtimeRole.quoted
-        self.relayRole = relayRole.quoted
+        self.relayRole = relayRole?.quoted
     }
 
     /// The outbox relay's access to a service's outbox table (the columns `AuditOutbox`
@@ -36,7 +37,10 @@ public struct MigrationContext: Sendable {
     /// it sets, so it can lock rows but never change one. The runtime role keeps its
     /// tenant-scoped policy: setting another tenant shows it that tenant only.
     public func outboxRelayAccess(table: String) -> String {
-        """
+        guard let relayRole else {
+            return "DO $$ BEGIN RAISE EXCEPTION 'the runtime role is not named <prefix>_<service>_<region>_app, so the outbox relay role is unknown'; END $$"
+        }
+        return """
         GRANT SELECT, DELETE ON \(schema).\(table) TO \(relayRole);
         GRANT UPDATE (occurred_at) ON \(schema).\(table) TO \(relayRole);
         CREATE POLICY outbox_relay_read ON \(schema).\(table) FOR SELECT TO \(relayRole) USING (true);

@@ -8,8 +8,9 @@ import RampartCore
 public struct MigrationRunner: Sendable {
     public let schema: SQLIdentifier
     public let runtimeRole: SQLIdentifier
-    /// The outbox relay's role, named after the runtime role.
-    public let relayRole: SQLIdentifier
+    /// The outbox relay's role, named after the runtime role; `nil` when the runtime role is not
+    /// named as provisioning names it (an outbox migration then fails, naming the reason).
+    public let relayRole: SQLIdentifier?
     public let migrations: [Migration]
 
     public init(schema: SQLIdentifier, runtimeRole: SQLIdentifier, migrations: [Migration]) throws {
@@ -17,10 +18,9 @@ public struct MigrationRunner: Sendable {
         guard versions == versions.sorted(), Set(versions).count == versions.count, versions.allSatisfy({ $0 > 0 }) else {
             throw MigrationError.badOrder
         }
-        guard let relayRole = RegionProvisioner.relayRole(forRuntime: runtimeRole) else { throw MigrationError.unconventionalRole }
         self.schema = schema
         self.runtimeRole = runtimeRole
-        self.relayRole = relayRole
+        self.relayRole = RegionProvisioner.relayRole(forRuntime: runtimeRole)
         self.migrations = migrations
     }
 
@@ -110,15 +110,12 @@ public enum MigrationError: Error, Equatable, Sendable, CustomStringConvertible 
     case unknownApplied(version: Int)
     /// An applied migration's SQL changed since it was applied.
     case edited(version: Int)
-    /// The runtime role is not named `…_app` as provisioning names it, so its relay role is unknown.
-    case unconventionalRole
 
     public var description: String {
         switch self {
         case .badOrder: "migrations are not in ascending version order"
         case .unknownApplied(let version): "database has migration \(version) which this build does not know"
         case .edited(let version): "migration \(version) was edited after it was applied"
-        case .unconventionalRole: "the runtime role is not named <prefix>_<service>_<region>_app"
         }
     }
 }
