@@ -160,7 +160,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "RampartBench",
-            dependencies: ["RampartCore", "RampartTransport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RampartCore", "RampartSecurity", "RampartTransport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/RampartBench",
             swiftSettings: swiftSettings
         ),

@@ -9,7 +9,7 @@ import RampartTransport
 struct RampartBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rampart-bench", abstract: "Benchmarks of the running local platform.",
-        subcommands: [PrincipalResolution.self]
+        subcommands: [PrincipalResolution.self, AuditThroughput.self]
     )
 }
 

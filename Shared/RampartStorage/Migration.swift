@@ -18,10 +18,37 @@ public struct MigrationContext: Sendable {
     public let schema: String
     /// The runtime role, quoted; grants beyond the default ones name it.
     public let runtimeRole: String
+    /// The outbox relay's role, quoted (see ``outboxRelayAccess(table:)``); `nil` when the
+    /// runtime role is not named as provisioning names it.
+    public let relayRole: String?
 
-    public init(schema: SQLIdentifier, runtimeRole: SQLIdentifier) {
+    public init(schema: SQLIdentifier, runtimeRole: SQLIdentifier, relayRole: SQLIdentifier?) {
         self.schema = schema.quoted
         self.runtimeRole = runtimeRole.quoted
+        self.relayRole = relayRole?.quoted
+    }
+
+    /// The outbox relay's access to a service's outbox table (the columns `AuditOutbox`
+    /// writes): it reads and deletes the rows of every tenant, and changes none.
+    ///
+    /// `SELECT … FOR UPDATE SKIP LOCKED` (so replicas never send a row twice) needs UPDATE
+    /// privilege on some column and a visible UPDATE policy. A restrictive policy with
+    /// `WITH CHECK (false)` then makes every actual update by the relay fail, whatever tenant
+    /// it sets, so it can lock rows but never change one. The runtime role keeps its
+    /// tenant-scoped policy: setting another tenant shows it that tenant only.
+    public func outboxRelayAccess(table: String) -> String {
+        guard let relayRole else {
+            return "DO $$ BEGIN RAISE EXCEPTION 'the runtime role is not named <prefix>_<service>_<region>_app, so the outbox relay role is unknown'; END $$"
+        }
+        return """
+        GRANT SELECT, DELETE ON \(schema).\(table) TO \(relayRole);
+        GRANT UPDATE (occurred_at) ON \(schema).\(table) TO \(relayRole);
+        CREATE POLICY outbox_relay_read ON \(schema).\(table) FOR SELECT TO \(relayRole) USING (true);
+        CREATE POLICY outbox_relay_delete ON \(schema).\(table) FOR DELETE TO \(relayRole) USING (true);
+        CREATE POLICY outbox_relay_lock ON \(schema).\(table) FOR UPDATE TO \(relayRole) USING (true);
+        CREATE POLICY outbox_relay_no_update ON \(schema).\(table) AS RESTRICTIVE FOR UPDATE TO \(relayRole) USING (true) WITH CHECK (false);
+        CREATE INDEX \(table)_relay_order ON \(schema).\(table) (occurred_at, id);
+        """
     }
 
     /// Row-level security for a tenant table: enabled, forced (so even the owner is filtered)

@@ -8,6 +8,9 @@ import RampartCore
 public struct MigrationRunner: Sendable {
     public let schema: SQLIdentifier
     public let runtimeRole: SQLIdentifier
+    /// The outbox relay's role, named after the runtime role; `nil` when the runtime role is not
+    /// named as provisioning names it (an outbox migration then fails, naming the reason).
+    public let relayRole: SQLIdentifier?
     public let migrations: [Migration]
 
     public init(schema: SQLIdentifier, runtimeRole: SQLIdentifier, migrations: [Migration]) throws {
@@ -17,10 +20,11 @@ public struct MigrationRunner: Sendable {
         }
         self.schema = schema
         self.runtimeRole = runtimeRole
+        self.relayRole = RegionProvisioner.relayRole(forRuntime: runtimeRole)
         self.migrations = migrations
     }
 
-    private var context: MigrationContext { MigrationContext(schema: schema, runtimeRole: runtimeRole) }
+    private var context: MigrationContext { MigrationContext(schema: schema, runtimeRole: runtimeRole, relayRole: relayRole) }
 
     /// The checksum recorded for a migration: SHA-256 of its rendered SQL.
     func checksum(_ migration: Migration) -> String {

@@ -15,19 +15,36 @@ public struct RegionProvisioner: Sendable {
         self.logger = logger
     }
 
-    /// The two roles of one service in one region.
+    /// The roles of one service in one region.
     public struct ServiceRoles: Sendable, Equatable {
         public let owner: SQLIdentifier
         public let runtime: SQLIdentifier
+        /// The outbox relay's role: it reads and deletes the service's `outbox_events` of every
+        /// tenant and nothing else (created only for services with an outbox).
+        public let relay: SQLIdentifier
+
+        /// The roles a service logs in with: owner and runtime, plus the relay's if it has an outbox.
+        func loginRoles(of service: ServiceName) -> [SQLIdentifier] {
+            service.hasOutbox ? [owner, runtime, relay] : [owner, runtime]
+        }
     }
 
-    /// Role names: `<prefix>_<service>_<region>_owner` and `…_app`. Roles are cluster-wide, so
-    /// the region is part of the name and each role may connect to its own region's database only.
+    /// Role names: `<prefix>_<service>_<region>_owner`, `…_app` and `…_relay`. Roles are
+    /// cluster-wide, so the region is part of the name and each role may connect to its own
+    /// region's database only.
     public static func roles(prefix: String, service: ServiceName, region: Region) throws -> ServiceRoles {
         guard let owner = SQLIdentifier("\(prefix)_\(service)_\(region)_owner"),
-              let runtime = SQLIdentifier("\(prefix)_\(service)_\(region)_app")
+              let runtime = SQLIdentifier("\(prefix)_\(service)_\(region)_app"),
+              let relay = relayRole(forRuntime: runtime)
         else { throw ProvisioningError.invalidName }
-        return ServiceRoles(owner: owner, runtime: runtime)
+        return ServiceRoles(owner: owner, runtime: runtime, relay: relay)
+    }
+
+    /// The relay role that belongs with a runtime role (`…_app` → `…_relay`), so migrations can
+    /// grant to it knowing only the runtime role they run for.
+    public static func relayRole(forRuntime runtime: SQLIdentifier) -> SQLIdentifier? {
+        guard runtime.name.hasSuffix("_app") else { return nil }
+        return SQLIdentifier(runtime.name.dropLast(4) + "_relay")
     }
 
     /// Provisions `database` for `region` with roles for `services`; `password` supplies each
@@ -39,7 +56,7 @@ public struct RegionProvisioner: Sendable {
         let logger = self.logger
         let passwords = try Dictionary(uniqueKeysWithValues: services.filter(\.ownsSchema).flatMap { service in
             let roles = try Self.roles(prefix: rolePrefix, service: service, region: region)
-            return [roles.owner, roles.runtime]
+            return roles.loginRoles(of: service)
         }.map { ($0, try password($0)) })
         try await withClient(database: superuser.database) { client in
             let exists = try await client.query("SELECT 1 FROM pg_database WHERE datname = \(database.name)", logger: logger)
@@ -52,7 +69,7 @@ public struct RegionProvisioner: Sendable {
             try await client.query("ALTER DATABASE \(unescaped: database.quoted) SET rampart.region = \(unescaped: SQLIdentifier.literal(region.rawValue))", logger: logger)
             for service in services where service.ownsSchema {
                 let roles = try Self.roles(prefix: rolePrefix, service: service, region: region)
-                for role in [roles.owner, roles.runtime] {
+                for role in roles.loginRoles(of: service) {
                     guard let password = passwords[role], password.utf8.count >= 16 else { throw ProvisioningError.weakPassword }
                     let secret = SQLIdentifier.literal(password)
                     let attributes = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT PASSWORD \(secret)"
@@ -79,7 +96,11 @@ public struct RegionProvisioner: Sendable {
                     "ALTER DEFAULT PRIVILEGES FOR ROLE \(roles.owner.quoted) IN SCHEMA \(schema.quoted) GRANT USAGE, SELECT ON SEQUENCES TO \(roles.runtime.quoted)",
                     "ALTER ROLE \(roles.owner.quoted) IN DATABASE \(database.quoted) SET search_path = \(schema.quoted)",
                     "ALTER ROLE \(roles.runtime.quoted) IN DATABASE \(database.quoted) SET search_path = \(schema.quoted)",
-                ]
+                ] + (service.hasOutbox ? [
+                    // Table grants and row-level security policies come with the outbox's migration.
+                    "GRANT USAGE ON SCHEMA \(schema.quoted) TO \(roles.relay.quoted)",
+                    "ALTER ROLE \(roles.relay.quoted) IN DATABASE \(database.quoted) SET search_path = \(schema.quoted)",
+                ] : [])
                 for statement in statements {
                     try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }

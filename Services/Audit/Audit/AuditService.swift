@@ -1,13 +1,73 @@
+import Foundation
 import Hummingbird
 import RampartCore
+import RampartSecurity
+import RampartStorage
 import RampartTransport
 
-/// `rampart-audit` will own the tamper-evident audit log, agent activity and anomaly alerts. Today it runs the shared internal listener only
-/// (mutual TLS, allow-list, health, readiness, metrics); its issue builds the features.
+/// `rampart-audit`: the tamper-evident audit log (ingestion from every service's outbox,
+/// per-tenant hash chains, hourly signed checkpoints), its query API for tenant admins, agent
+/// activity and anomaly alerts.
 public enum AuditService {
     /// Prepares the runtime (configuration files, database, migrations) and builds the application.
     public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
+        let keys = try AuditKeys(config: config)
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: AuditMigrations.all)
-        return try ServiceApplication.build(runtime: runtime)
+        let parts = try Parts(runtime: runtime, keys: keys)
+        return try ServiceApplication.build(runtime: runtime, services: [parts.scheduler]) { router in
+            parts.register(on: router)
+        }
+    }
+
+    /// Audit's repositories, routes and scheduled work, built once; tests build the same.
+    public struct Parts: Sendable {
+        public let store: EventStore
+        public let checkpointer: Checkpointer
+        public let scheduler: AuditScheduler
+
+        public init(runtime: ServiceRuntime, keys: AuditKeys, clock: @escaping @Sendable () -> Date = { .now }) throws {
+            guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
+            let region = runtime.config.region
+            let store = EventStore(database: database, region: region, keyring: keys.keyring, clock: clock)
+            self.store = store
+            let checkpointer = Checkpointer(database: database, region: region, keyring: keys.keyring, signingKey: keys.signingKey)
+            self.checkpointer = checkpointer
+            let retention = Retention(database: database, keyring: keys.keyring)
+            let scanner = AlertScanner(store: store)
+            scheduler = AuditScheduler(jobs: [
+                .init(name: "checkpoints") { now in try await checkpointer.run(now: now) },
+                .init(name: "alerts") { _ in try await scanner.run() },
+                .init(name: "retention") { _ in try await retention.run() },
+            ], logger: runtime.logger)
+        }
+
+        /// Audit's routes on `router`.
+        public func register(on router: Router<ServiceRequestContext>) {
+            IngestRoutes(store: store).register(on: router)
+            OperatorAuditRoutes(store: store, checkpointer: checkpointer).register(on: router)
+            AuditQueryRoutes(store: store, alerts: AlertRepository(store: store), activity: ActivityReport(store: store),
+                             settings: SettingsRepository(database: store.database)).register(on: router)
+        }
+    }
+}
+
+/// Audit's secrets, read once at start: the checkpoint signing key and the tenant keyring.
+public struct AuditKeys: Sendable {
+    /// Signs checkpoints; the same Ed25519 key-file format as principal keys, generated per install.
+    public let signingKey: PrincipalSigningKey
+    /// Tenant data keys: sealing personal data, and telling which tenants exist here.
+    public let keyring: TenantKeyring
+
+    public init(signingKey: PrincipalSigningKey, keyring: TenantKeyring) {
+        self.signingKey = signingKey
+        self.keyring = keyring
+    }
+
+    public init(config: ServiceConfig) throws {
+        guard let path = config.auditSigningKeyPath else { throw ConfigError(key: "RAMPART_AUDIT_SIGNING_KEY", reason: "is required for audit") }
+        guard let data = FileManager.default.contents(atPath: path), let key = try? PrincipalSigningKey(fileContents: data) else {
+            throw ConfigError(key: "RAMPART_AUDIT_SIGNING_KEY", reason: "is not an Ed25519 signing key file")
+        }
+        self.init(signingKey: key, keyring: try TenantKeyring.load(config: config))
     }
 }

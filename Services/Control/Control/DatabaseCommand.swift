@@ -62,7 +62,15 @@ public struct RegionDatabases {
     /// The URL a service instance connects with, as its runtime or migration role.
     public func url(service: ServiceName, region: Region, database: SQLIdentifier, owner: Bool) throws -> DatabaseURL {
         let roles = try RegionProvisioner.roles(prefix: rolePrefix, service: service, region: region)
-        let role = owner ? roles.owner : roles.runtime
-        return DatabaseURL(host: superuser.host, port: superuser.port, username: role.name, password: try password(of: role), database: database.name, tlsMode: superuser.tlsMode)
+        return try url(role: owner ? roles.owner : roles.runtime, database: database)
+    }
+
+    /// The URL the service's outbox relay connects with (services with an outbox only).
+    public func relayURL(service: ServiceName, region: Region, database: SQLIdentifier) throws -> DatabaseURL {
+        try url(role: try RegionProvisioner.roles(prefix: rolePrefix, service: service, region: region).relay, database: database)
+    }
+
+    private func url(role: SQLIdentifier, database: SQLIdentifier) throws -> DatabaseURL {
+        DatabaseURL(host: superuser.host, port: superuser.port, username: role.name, password: try password(of: role), database: database.name, tlsMode: superuser.tlsMode)
     }
 }

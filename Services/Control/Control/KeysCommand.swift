@@ -50,7 +50,8 @@ struct KeysCommand: AsyncParsableCommand {
 }
 
 /// The local key files: `principal-signing.json` (secret), `principal-jwks.json`, `kek.json`
-/// (secret) and `api-key-hash.key` (secret).
+/// (secret), `api-key-hash.key` (secret), and audit's checkpoint key `audit-checkpoint.json`
+/// (secret) with its public half `audit-checkpoint-jwks.json` (for `rampartctl audit verify`).
 public struct LocalKeys {
     public let directory: String
 
@@ -60,22 +61,26 @@ public struct LocalKeys {
     public var jwksPath: String { URL(fileURLWithPath: directory).appendingPathComponent("principal-jwks.json").path }
     public var kekPath: String { URL(fileURLWithPath: directory).appendingPathComponent("kek.json").path }
     public var apiKeyHashKeyPath: String { URL(fileURLWithPath: directory).appendingPathComponent("api-key-hash.key").path }
+    public var auditSigningKeyPath: String { URL(fileURLWithPath: directory).appendingPathComponent("audit-checkpoint.json").path }
+    public var auditPublicKeysPath: String { URL(fileURLWithPath: directory).appendingPathComponent("audit-checkpoint-jwks.json").path }
 
     /// Creates whichever key file is missing; returns how many were created.
     @discardableResult
     public func ensure() throws -> Int {
         var created = 0
-        let signingKey: PrincipalSigningKey
-        if let data = FileManager.default.contents(atPath: signingKeyPath) {
-            signingKey = try PrincipalSigningKey(fileContents: data)
-        } else {
-            signingKey = .generate()
-            try SecretFile.write(try signingKey.fileContents(), to: signingKeyPath)
-            created += 1
-        }
-        let jwks = String(decoding: try signingKey.publicKeySet.jwks(), as: UTF8.self)
-        if SecretFile.read(jwksPath) != jwks.trimmingCharacters(in: .whitespacesAndNewlines) {
-            try SecretFile.writePublic(jwks, to: jwksPath)
+        for (secret, published) in [(signingKeyPath, jwksPath), (auditSigningKeyPath, auditPublicKeysPath)] {
+            let signingKey: PrincipalSigningKey
+            if let data = FileManager.default.contents(atPath: secret) {
+                signingKey = try PrincipalSigningKey(fileContents: data)
+            } else {
+                signingKey = .generate()
+                try SecretFile.write(try signingKey.fileContents(), to: secret)
+                created += 1
+            }
+            let jwks = String(decoding: try signingKey.publicKeySet.jwks(), as: UTF8.self)
+            if SecretFile.read(published) != jwks.trimmingCharacters(in: .whitespacesAndNewlines) {
+                try SecretFile.writePublic(jwks, to: published)
+            }
         }
         if !FileManager.default.fileExists(atPath: apiKeyHashKeyPath) {
             let key = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }

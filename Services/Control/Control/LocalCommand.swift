@@ -135,6 +135,13 @@ public struct LocalInstallation {
                     lines.append("RAMPART_PRINCIPAL_SIGNING_KEY=\(keys.signingKeyPath)")
                     lines.append("RAMPART_API_KEY_HASH_KEY=\(keys.apiKeyHashKeyPath)")
                 }
+                if service.hasOutbox {
+                    lines.append("RAMPART_OUTBOX_DATABASE_URL=\(try databases.relayURL(service: service, region: region, database: database).urlString)")
+                    lines.append("RAMPART_AUDIT_URL=https://127.0.0.1:\(port(of: .audit, in: region))")
+                }
+                if service == .audit {
+                    lines.append("RAMPART_AUDIT_SIGNING_KEY=\(keys.auditSigningKeyPath)")
+                }
                 if service.ownsSchema {
                     lines.append("RAMPART_DATABASE_URL=\(try databases.url(service: service, region: region, database: database, owner: false).urlString)")
                     lines.append("RAMPART_MIGRATION_DATABASE_URL=\(try databases.url(service: service, region: region, database: database, owner: true).urlString)")

@@ -46,17 +46,22 @@ struct OperatorClient {
 
     /// Sends a JSON request to `service` in `region`; a problem answer becomes a one-line error.
     func call(_ method: HTTPMethod, _ service: ServiceName, region: String, path: String, body: [String: Any]? = nil) async throws -> Any {
+        let data = try await self.data(method, service, region: region, path: path, body: body)
+        return (try? JSONSerialization.jsonObject(with: data)) ?? [:]
+    }
+
+    /// Like ``call(_:_:region:path:body:)``, answering the raw body, for callers that decode it themselves.
+    func data(_ method: HTTPMethod, _ service: ServiceName, region: String, path: String, body: [String: Any]? = nil) async throws -> Data {
         guard let base = endpoints[region]?[service.rawValue] else { throw ControlError("no \(service) endpoint for region \(region) in endpoints.json") }
         let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
-        let reply = try await client.send(method, url: base + path, body: data)
-        let json = try? JSONSerialization.jsonObject(with: reply.body)
+        let reply = try await client.send(method, url: base + path, body: data, maximumBodyBytes: 64 * 1024 * 1024)
         guard (200..<300).contains(reply.status) else {
-            let problem = json as? [String: Any]
+            let problem = (try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any]
             let fields = (problem?["errors"] as? [[String: Any]])?.compactMap { "\($0["field"] ?? ""): \($0["message"] ?? "")" } ?? []
             let text = [problem?["title"] as? String, problem?["detail"] as? String].compactMap { $0 }.joined(separator: ": ")
             throw ControlError("\(reply.status) \(text.isEmpty ? "request refused" : text)\(fields.isEmpty ? "" : " (" + fields.joined(separator: "; ") + ")")")
         }
-        return json ?? [:]
+        return reply.body
     }
 
     /// Pretty JSON for standard output.

@@ -228,5 +228,11 @@ public enum IdentityMigrations {
                 CHECK (totp_required_roles <@ ARRAY['admin', 'agent', 'read_only_agent', 'customer']);
             """
         },
+        Migration(version: 5, name: "outbox_relay_access") { context in
+            """
+            -- The outbox relay (its own role) drains outbox_events of every tenant to audit.
+            \(context.outboxRelayAccess(table: "outbox_events"))
+            """
+        },
     ]
 }

@@ -13,7 +13,7 @@ public enum IdentityService {
     public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
         let keys = try IdentityKeys(config: config)
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: IdentityMigrations.all)
-        return try ServiceApplication.build(runtime: runtime) { router in
+        return try ServiceApplication.build(runtime: runtime, services: OutboxRelay.services(for: runtime)) { router in
             try register(on: router, runtime: runtime, keys: keys)
         }
     }
@@ -25,7 +25,7 @@ public enum IdentityService {
         let hasher = PasswordHasher(parameters: Argon2Parameters(
             memoryKiB: UInt32(runtime.config.argon2MemoryKiB), iterations: UInt32(runtime.config.argon2Iterations), parallelism: 1
         ))
-        let tenants = TenantRepository(database: database, region: region)
+        let tenants = TenantRepository(database: database, region: region, keyring: keys.keyring)
         let users = UserRepository(database: database, region: region, hasher: hasher)
         let apiKeys = APIKeyRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
         let sessions = SessionRepository(database: database)
@@ -65,7 +65,7 @@ public enum IdentityService {
 public struct IdentityKeys: Sendable {
     public let signingKey: PrincipalSigningKey
     public let apiKeyHashKey: SymmetricKey
-    /// Tenant data keys, for sealing TOTP secrets.
+    /// Tenant data keys: created with each tenant, sealing TOTP secrets.
     public let keyring: TenantKeyring
 
     public init(signingKey: PrincipalSigningKey, apiKeyHashKey: SymmetricKey, keyring: TenantKeyring) {

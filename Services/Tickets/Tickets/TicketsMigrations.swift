@@ -218,5 +218,11 @@ public enum TicketsMigrations {
             \(context.tenantIsolation(table: "outbox_events"))
             """
         },
+        Migration(version: 2, name: "outbox_relay_access") { context in
+            """
+            -- The outbox relay (its own role) drains outbox_events of every tenant to audit.
+            \(context.outboxRelayAccess(table: "outbox_events"))
+            """
+        },
     ]
 }

@@ -12,7 +12,7 @@ public enum TicketsService {
     public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
         let keyring = try TenantKeyring.load(config: config)
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: TicketsMigrations.all)
-        return try ServiceApplication.build(runtime: runtime) { router in
+        return try ServiceApplication.build(runtime: runtime, services: OutboxRelay.services(for: runtime)) { router in
             try register(on: router, runtime: runtime, keyring: keyring)
         }
     }

@@ -18,6 +18,13 @@ public struct ServiceConfig: Sendable {
     public var database: DatabaseURL?
     /// The region database as the schema's migration role; when set, migrations run at start.
     public var migrationDatabase: DatabaseURL?
+    /// The region database as the outbox relay's role (services with an outbox); with
+    /// ``auditURL`` it starts the relay that drains the outbox to audit.
+    public var outboxDatabase: DatabaseURL?
+    /// The region's audit service (`https://…`, internal), where the outbox relay delivers.
+    public var auditURL: String?
+    /// Audit only: the Ed25519 key that signs chain checkpoints (generated per install).
+    public var auditSigningKeyPath: String?
     /// Internal CA certificate, this instance's certificate and key (PEM files).
     public var tls: TLSFiles
     /// The allow-list of service-to-service calls.
@@ -58,6 +65,7 @@ public struct ServiceConfig: Sendable {
         "RAMPART_REGION", "RAMPART_REGIONS", "RAMPART_BASE_DOMAIN",
         "RAMPART_LISTEN_HOST", "RAMPART_LISTEN_PORT",
         "RAMPART_DATABASE_URL", "RAMPART_MIGRATION_DATABASE_URL",
+        "RAMPART_OUTBOX_DATABASE_URL", "RAMPART_AUDIT_URL", "RAMPART_AUDIT_SIGNING_KEY",
         "RAMPART_TLS_CA", "RAMPART_TLS_CERT", "RAMPART_TLS_KEY",
         "RAMPART_ALLOWLIST", "RAMPART_PRINCIPAL_KEYS",
         "RAMPART_KEK_FILE", "RAMPART_KEYSTORE_DIR",
@@ -125,6 +133,16 @@ public struct ServiceConfig: Sendable {
             database = nil
             migrationDatabase = nil
         }
+        outboxDatabase = try source.optional("RAMPART_OUTBOX_DATABASE_URL").map {
+            try DatabaseURL(parsing: $0, key: "RAMPART_OUTBOX_DATABASE_URL")
+        }
+        auditURL = try source.optional("RAMPART_AUDIT_URL").map { raw in
+            guard raw.hasPrefix("https://"), URL(string: raw)?.host != nil else {
+                throw ConfigError(key: "RAMPART_AUDIT_URL", reason: "must be an https:// URL of the audit service")
+            }
+            return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+        }
+        auditSigningKeyPath = try source.optional("RAMPART_AUDIT_SIGNING_KEY").map { _ in try source.readableFile("RAMPART_AUDIT_SIGNING_KEY") }
         tls = TLSFiles(
             caCertificatePath: try source.readableFile("RAMPART_TLS_CA"),
             certificatePath: try source.readableFile("RAMPART_TLS_CERT"),

@@ -13,5 +13,8 @@ public enum ServiceName: String, CaseIterable, Sendable, Codable, CustomStringCo
     /// Whether the service owns a schema in its region's database.
     public var ownsSchema: Bool { self != .gateway }
 
+    /// Whether the service writes audit events to an `outbox_events` table that a relay drains.
+    public var hasOutbox: Bool { self == .identity || self == .tickets || self == .backup }
+
     public var description: String { rawValue }
 }

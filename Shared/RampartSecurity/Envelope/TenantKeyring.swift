@@ -48,6 +48,23 @@ public actor TenantKeyring {
         }
     }
 
+    /// Whether the tenant has a live data key in this region's key store. Identity creates the key
+    /// with the tenant, so this is how other services tell a tenant of the region that exists
+    /// and was not erased from an id they were merely sent.
+    public func hasLiveKey(_ tenant: TenantID) async throws -> Bool {
+        do {
+            _ = try await dataKey(for: tenant, create: false)
+            return true
+        } catch EnvelopeError.tenantKeyMissing, EnvelopeError.tenantKeyDestroyed {
+            return false
+        }
+    }
+
+    /// Every tenant with a live key in the store.
+    public func tenants() async throws -> [TenantID] {
+        try await store.tenants()
+    }
+
     /// A key for `purpose` derived (HKDF-SHA256) from the tenant's data key, for keyed hashes
     /// such as a search index: destroying the data key makes the derived key unrecoverable too.
     public func derivedKey(for tenant: TenantID, purpose: String) async throws -> SymmetricKey {

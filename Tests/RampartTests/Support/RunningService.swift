@@ -26,7 +26,7 @@ struct RunningService {
     /// Configuration values for `service` in `region`, as `rampartctl local init` writes them.
     static func configValues(
         service: ServiceName, region: Region, port: Int, pki: TestPKI, jwksPath: String, database: TestDatabase?,
-        signingKey: PrincipalSigningKey = .generate()
+        signingKey: PrincipalSigningKey = .generate(), auditURL: String? = nil
     ) throws -> [String: String] {
         let tls = try pki.files(for: .service(service, region))
         var values = [
@@ -39,9 +39,10 @@ struct RunningService {
             "RAMPART_PRINCIPAL_KEYS": jwksPath,
             "RAMPART_LOG_LEVEL": "critical",
         ]
-        if service == .identity || service == .tickets {
-            values["RAMPART_KEK_FILE"] = try writeFile(pki, "kek.json", KeyEncryptionKeys.generate().fileContents())
-            values["RAMPART_KEYSTORE_DIR"] = pki.directory.appendingPathComponent("keystore-\(UUID().uuidString.prefix(8))").path
+        if service == .identity || service == .tickets || service == .audit {
+            // One region's key store, shared as in an installation: audit seals with the key identity created.
+            values["RAMPART_KEK_FILE"] = pki.kekPath
+            values["RAMPART_KEYSTORE_DIR"] = pki.keyStorePath
         }
         if service == .identity {
             values["RAMPART_PRINCIPAL_SIGNING_KEY"] = try writeFile(pki, "signing.json", signingKey.fileContents())
@@ -56,9 +57,16 @@ struct RunningService {
             })
             values["RAMPART_STATUS_ENDPOINTS"] = try writeFile(pki, "endpoints.json", try JSONSerialization.data(withJSONObject: ["regions": regions]))
         }
+        if service == .audit {
+            values["RAMPART_AUDIT_SIGNING_KEY"] = pki.auditSigningKeyPath
+        }
         if let database, service.ownsSchema {
             values["RAMPART_DATABASE_URL"] = try database.url(service, owner: false).urlString
             values["RAMPART_MIGRATION_DATABASE_URL"] = try database.url(service, owner: true).urlString
+        }
+        if let database, let auditURL, service.hasOutbox {
+            values["RAMPART_OUTBOX_DATABASE_URL"] = try database.databases.relayURL(service: service, region: region, database: database.name).urlString
+            values["RAMPART_AUDIT_URL"] = auditURL
         }
         return values
     }
@@ -69,21 +77,27 @@ struct RunningService {
         return url.path
     }
 
-    /// Runs `service` with its real pipeline plus `routes`, calls `body`, then shuts it down gracefully.
+    /// Runs `service` with its real pipeline plus `routes` and long-lived `services` (the outbox
+    /// relay, audit's scheduler), calls `body`, then shuts it down gracefully. `port` fixes the
+    /// listening port (a service others were told about before it started); `auditURL` turns on
+    /// the outbox relay of a service with an outbox.
     static func with<R: Sendable>(
         _ service: ServiceName, region: Region, pki: TestPKI, signingKey: PrincipalSigningKey,
         database: TestDatabase?, migrations: [Migration] = [], extraConfig: [String: String] = [:],
+        port fixedPort: Int? = nil, auditURL: String? = nil,
+        services: @escaping @Sendable (ServiceRuntime) throws -> [any Service] = { _ in [] },
         routes: @escaping @Sendable (Router<ServiceRequestContext>, ServiceRuntime) throws -> Void = { _, _ in },
         _ body: @escaping @Sendable (RunningService) async throws -> R
     ) async throws -> R {
         let jwks = pki.directory.appendingPathComponent("jwks-\(UUID().uuidString).json")
         try signingKey.publicKeySet.jwks().write(to: jwks)
-        let port = try freePort()
-        let values = try configValues(service: service, region: region, port: port, pki: pki, jwksPath: jwks.path, database: database, signingKey: signingKey)
+        let port = try fixedPort ?? freePort()
+        let values = try configValues(service: service, region: region, port: port, pki: pki, jwksPath: jwks.path, database: database,
+                                      signingKey: signingKey, auditURL: auditURL)
             .merging(extraConfig) { _, extra in extra }
         let config = try ServiceConfig(service: service, source: ConfigSource(values: values))
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: migrations)
-        let app = try ServiceApplication.build(runtime: runtime) { try routes($0, runtime) }
+        let app = try ServiceApplication.build(runtime: runtime, services: try services(runtime)) { try routes($0, runtime) }
         let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: runtime.logger))
         let running = RunningService(baseURL: "https://127.0.0.1:\(port)", config: config, shutdown: { await serviceGroup.triggerGracefulShutdown() })
         return try await withThrowingTaskGroup(of: R?.self) { group in

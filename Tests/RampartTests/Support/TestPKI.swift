@@ -12,9 +12,19 @@ struct TestPKI {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         ca = try CertificateAuthority.create(commonName: commonName)
         try ca.certificatePEM().write(to: directory.appendingPathComponent("ca.crt"), atomically: true, encoding: .utf8)
+        try KeyEncryptionKeys.generate().fileContents().write(to: directory.appendingPathComponent("kek.json"))
+        let checkpointKey = PrincipalSigningKey.generate()
+        try checkpointKey.fileContents().write(to: directory.appendingPathComponent("audit-checkpoint.json"))
+        try checkpointKey.publicKeySet.jwks().write(to: directory.appendingPathComponent("audit-checkpoint-jwks.json"))
     }
 
     var caPath: String { directory.appendingPathComponent("ca.crt").path }
+    /// The installation's key-encryption keys and region key store, shared by the services of one PKI.
+    var kekPath: String { directory.appendingPathComponent("kek.json").path }
+    var keyStorePath: String { directory.appendingPathComponent("keystore").path }
+    /// Audit's checkpoint signing key and its public JWKS.
+    var auditSigningKeyPath: String { directory.appendingPathComponent("audit-checkpoint.json").path }
+    var auditPublicKeysPath: String { directory.appendingPathComponent("audit-checkpoint-jwks.json").path }
 
     /// Issues (once per name) a certificate for `identity`; returns the certificate and key paths.
     func files(for identity: CallerIdentity, validity: TimeInterval = 86400, notBefore: Date = .now) throws -> ServiceConfig.TLSFiles {

@@ -3,26 +3,34 @@ import Logging
 import Synchronization
 import PostgresNIO
 import RampartCore
+import RampartSecurity
 import RampartStorage
 
 /// The region's tenant registry.
 public struct TenantRepository: Sendable {
     public let database: Database
     public let region: Region
+    /// The region's tenant keys; a tenant's data key is created with it.
+    let keyring: TenantKeyring?
     let recent: TenantLookupCache
 
-    public init(database: Database, region: Region, cacheLifetime: Duration = .seconds(5)) {
+    public init(database: Database, region: Region, keyring: TenantKeyring? = nil, cacheLifetime: Duration = .seconds(5)) {
         self.database = database
         self.region = region
+        self.keyring = keyring
         recent = TenantLookupCache(lifetime: cacheLifetime)
     }
 
     /// Creates a tenant in this region; the slug must be free in this region.
+    ///
+    /// The tenant's data key is created first: audit accepts events only for tenants with a live
+    /// key (docs/audit.md), and an unused key of a tenant whose insert failed harms nothing.
     public func create(slug: TenantSlug, displayName: String, plan: Tenant.Plan, actor: AuditEvent.Actor, requestID: String?) async throws -> Tenant {
         let name = displayName.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...200).contains(name.count) else { throw IdentityError.invalidName }
         let tenant = Tenant(id: .random(), slug: slug, displayName: name, region: region, plan: plan, status: .active, createdAt: .now)
         let region = self.region
+        try await keyring?.provision(tenant.id)
         do {
             try await database.withTenant(tenant.id) { connection in
                 try await connection.query("""

@@ -1,0 +1,51 @@
+import Foundation
+
+/// A tenant's audit settings: retention, alert thresholds and business hours. A tenant without
+/// a stored row has the defaults.
+public struct TenantAuditSettings: Codable, Sendable, Equatable {
+    /// Days events are kept (30-3650; one year by default).
+    public var retentionDays: Int = 365
+    /// Sign-in failures per user and IP in 10 minutes that raise a brute-force alert.
+    public var bruteForceThreshold: Int = 10
+    /// Distinct users failing from one IP in 30 minutes that raise a password-spraying alert.
+    public var sprayingThreshold: Int = 10
+    /// Exports per actor in 24 hours below which no mass-export alert is raised, whatever the baseline.
+    public var exportThreshold: Int = 5
+    /// Business hours, `[start, end)` in whole hours of `timeZone`; admin actions outside raise a low alert.
+    public var businessHoursStart: Int = 7
+    public var businessHoursEnd: Int = 19
+    public var timeZone: String = "UTC"
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case retentionDays = "retention_days"
+        case bruteForceThreshold = "brute_force_threshold"
+        case sprayingThreshold = "spraying_threshold"
+        case exportThreshold = "export_threshold"
+        case businessHoursStart = "business_hours_start"
+        case businessHoursEnd = "business_hours_end"
+        case timeZone = "time_zone"
+    }
+
+    /// The first invalid field, if any, with what is wrong.
+    func invalidField() -> (String, String)? {
+        if !(30...3650).contains(retentionDays) { return ("retention_days", "must be 30 to 3650") }
+        if !(2...1000).contains(bruteForceThreshold) { return ("brute_force_threshold", "must be 2 to 1000") }
+        if !(2...1000).contains(sprayingThreshold) { return ("spraying_threshold", "must be 2 to 1000") }
+        if !(1...1000).contains(exportThreshold) { return ("export_threshold", "must be 1 to 1000") }
+        if !(0...23).contains(businessHoursStart) { return ("business_hours_start", "must be 0 to 23") }
+        if !(1...24).contains(businessHoursEnd) || businessHoursEnd <= businessHoursStart { return ("business_hours_end", "must be after business_hours_start, at most 24") }
+        if TimeZone(identifier: timeZone) == nil { return ("time_zone", "must be an IANA time zone such as Europe/Berlin") }
+        return nil
+    }
+
+    /// Whether `date` falls inside business hours on a weekday, in the tenant's time zone.
+    func isBusinessTime(_ date: Date) -> Bool {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: timeZone) ?? .gmt
+        let weekday = calendar.component(.weekday, from: date)
+        let hour = calendar.component(.hour, from: date)
+        return (2...6).contains(weekday) && hour >= businessHoursStart && hour < businessHoursEnd
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import PostgresNIO
+import RampartCore
+import RampartSecurity
+import RampartStorage
+
+extension EventStore {
+    /// A tenant's events matching `filter`, newest first, before sequence number `before`
+    /// (the cursor), at most `limit`; personal data opened with the tenant's key.
+    public func events(tenant: TenantID, filter: EventFilter, before: Int64?, limit: Int) async throws -> [EventView] {
+        var ipIndex: Data?
+        if let ip = filter.ip {
+            // Without the tenant's key no IP can match any more.
+            guard let index = try await ipIndexIfKeyed(ip, tenant: tenant) else { return [] }
+            ipIndex = index
+        }
+        let logger = database.logger
+        let records = try await database.withTenant(tenant) { connection in
+            var records: [String] = []
+            let rows = try await connection.query("""
+                SELECT record FROM events
+                WHERE tenant_id = \(tenant.rawValue)
+                  AND (\(before)::int8 IS NULL OR seq < \(before))
+                  AND (\(filter.actor)::text IS NULL OR actor_id = \(filter.actor))
+                  AND (\(filter.actorType)::text IS NULL OR actor_type = \(filter.actorType))
+                  AND (\(filter.exactAction)::text IS NULL OR action = \(filter.exactAction))
+                  AND (\(filter.actionPrefix)::text IS NULL OR starts_with(action, \(filter.actionPrefix)))
+                  AND (\(filter.resourceType)::text IS NULL OR resource_type = \(filter.resourceType))
+                  AND (\(filter.resourceID)::text IS NULL OR resource_id = \(filter.resourceID))
+                  AND (\(filter.outcome)::text IS NULL OR outcome = \(filter.outcome))
+                  AND (\(ipIndex.map(Hex.encode))::text IS NULL OR ip_index = decode(\(ipIndex.map(Hex.encode)), 'hex'))
+                  AND (\(filter.from)::timestamptz IS NULL OR occurred_at >= \(filter.from))
+                  AND (\(filter.to)::timestamptz IS NULL OR occurred_at < \(filter.to))
+                ORDER BY seq DESC LIMIT \(limit)
+                """, logger: logger)
+            for try await record in rows.decode(String.self) { records.append(record) }
+            return records
+        }
+        var views: [EventView] = []
+        for text in records {
+            views.append(try await view(try AuditRecord(canonicalJSON: text), tenant: tenant))
+        }
+        return views
+    }
+
+    /// The blind index of `ip`, or `nil` when the tenant's key is gone (nothing can match then).
+    private func ipIndexIfKeyed(_ ip: String, tenant: TenantID) async throws -> Data? {
+        do {
+            return try await ipIndex(ip, tenant: tenant)
+        } catch EnvelopeError.tenantKeyDestroyed, EnvelopeError.tenantKeyMissing {
+            return nil
+        }
+    }
+
+    /// A record with its personal part opened, or marked erased.
+    func view(_ record: AuditRecord, tenant: TenantID) async throws -> EventView {
+        guard let sealed = record.personal.flatMap({ Data(base64Encoded: $0) }) else {
+            return EventView(record: record, personal: nil, erased: false)
+        }
+        do {
+            let opened = try await keyring.open(sealed, tenant: tenant, context: PersonalData.sealContext(record.id))
+            return EventView(record: record, personal: try JSONDecoder().decode(PersonalData.self, from: opened), erased: false)
+        } catch EnvelopeError.tenantKeyDestroyed, EnvelopeError.tenantKeyMissing {
+            return EventView(record: record, personal: nil, erased: true)
+        }
+    }
+}
