@@ -32,8 +32,6 @@ func sharedTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target
 /// hashes its stylesheet and runs probe and replication loops.
 let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Resource])] = [
     "Identity": (["CArgon2", .product(name: "NIOPosix", package: "swift-nio")], [.copy("Resources/common-passwords.txt")]),
-    // Backup schedules pgBackRest runs as a long-lived part of the service group.
-    "Backup": ([.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], []),
     // The edge (TLS, HTTP/2, proxying over mTLS); the WAF and rate limiter read YAML from Deploy/.
     "Gateway": ([
         .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -53,6 +51,13 @@ let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Reso
     ], []),
     // Status: the page's stylesheet hash (CSP) and its probe and replication loops.
     "Status": ([
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+    ], []),
+    // Backup schedules pgBackRest runs; when it purges a tenant it calls the region's services,
+    // signs the deletion certificate and hashes it for the erasure ledger.
+    "Backup": ([
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -51,6 +51,57 @@ public struct MigrationContext: Sendable {
         """
     }
 
+    /// `purge_tenant(tenant, discard_outbox)`: deletes every row of one tenant from `tables`
+    /// (children before parents), then `finally` (e.g. the tenant's own registry row), and returns
+    /// `{table: rows deleted}`. It runs as the schema's owner with the tenant set for row-level
+    /// security; the runtime role may only call it. When `tables` include `outbox_events`, it
+    /// refuses while the tenant's audit events still wait there (they would be lost) unless
+    /// `discard_outbox` (replaying the erasure ledger after a restore, when audit refuses the
+    /// tenant's events anyway). It fails when any table of the schema still holds a row of the tenant afterwards, so a table
+    /// added later and forgotten here stops the purge instead of surviving it.
+    public func tenantPurge(tables: [String], finally: String = "") -> String {
+        let deletes = tables.map { table in
+            """
+                DELETE FROM \(schema).\(table) WHERE tenant_id = p_tenant;
+                GET DIAGNOSTICS n = ROW_COUNT;
+                deleted := deleted || jsonb_build_object('\(table)', n);
+            """
+        }.joined(separator: "\n")
+        let outboxCheck = !tables.contains("outbox_events") ? "" : """
+                IF NOT p_discard_outbox AND EXISTS (SELECT 1 FROM \(schema).outbox_events WHERE tenant_id = p_tenant) THEN
+                    RAISE EXCEPTION 'audit events of the tenant are still in the outbox' USING ERRCODE = 'RP409';
+                END IF;
+            """
+        return """
+        CREATE FUNCTION \(schema).purge_tenant(p_tenant uuid, p_discard_outbox boolean DEFAULT false) RETURNS jsonb
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = \(schema), pg_temp AS $purge$
+        DECLARE
+            deleted jsonb := '{}';
+            n bigint;
+            leftover record;
+        BEGIN
+            PERFORM set_config('rampart.tenant_id', p_tenant::text, true);
+        \(outboxCheck)
+        \(deletes)
+            \(finally)
+            FOR leftover IN
+                SELECT c.relname FROM pg_attribute a
+                JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace ns ON ns.oid = c.relnamespace
+                WHERE ns.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attname = 'tenant_id' AND NOT a.attisdropped
+            LOOP
+                EXECUTE format('SELECT count(*) FROM %I.%I WHERE tenant_id = $1', current_schema(), leftover.relname) INTO n USING p_tenant;
+                IF n > 0 THEN
+                    RAISE EXCEPTION 'purge_tenant left % row(s) in %', n, leftover.relname;
+                END IF;
+            END LOOP;
+            RETURN deleted;
+        END
+        $purge$;
+        REVOKE ALL ON FUNCTION \(schema).purge_tenant(uuid, boolean) FROM PUBLIC;
+        GRANT EXECUTE ON FUNCTION \(schema).purge_tenant(uuid, boolean) TO \(runtimeRole);
+        """
+    }
+
     /// Row-level security for a tenant table: enabled, forced (so even the owner is filtered)
     /// and a policy comparing `tenant_id` with the transaction's tenant for every command.
     public func tenantIsolation(table: String) -> String {

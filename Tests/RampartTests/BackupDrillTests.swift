@@ -10,7 +10,7 @@ import Testing
 /// The recovery drill, on a real cluster with real pgBackRest repositories: backups through the
 /// backup service, restores through `rampartctl` to exactly one moment from either repository,
 /// verification, and failures that are recorded rather than lost.
-@Suite("Backup: point-in-time recovery drill")
+@Suite("Backup: point-in-time recovery drill", .serialized)
 struct BackupDrillTests {
     let eu = Region(rawValue: "eu")!
 
@@ -34,7 +34,7 @@ struct BackupDrillTests {
         try await DrillCluster.with { cluster in
             let pki = try TestPKI()
             let clusters = cluster.root.appendingPathComponent("clusters.json")
-            try Data(#"{"regions":{"eu":{"pgbackrest_config":"\#(cluster.configPath)","stanza":"\#(DrillCluster.stanza)","os_user":"postgres"}}}"#.utf8).write(to: clusters)
+            try Data(#"{"regions":{"eu":{"pgbackrest_config":"\#(cluster.configPath)","stanza":"\#(DrillCluster.stanza)","os_user":"postgres","database":"postgres","erasure_ledger":"\#(cluster.root.path)/ledger.jsonl"}}}"#.utf8).write(to: clusters)
             try await RunningService.with(
                 .backup, region: eu, pki: pki, signingKey: .generate(), database: try await TestDatabase.make(),
                 migrations: BackupMigrations.all,
@@ -118,6 +118,97 @@ struct BackupDrillTests {
                 let (_, afterFailure) = try await send(pki, as: op, .GET, base + "/status")
                 #expect(repositories(afterFailure)[1]?["last_failure"] is [String: Any])
             }
+        }
+    }
+
+    /// Runs SQL text with several statements (a migration's, functions included) as the superuser.
+    func psql(_ cluster: DrillCluster, _ text: String) async throws {
+        let result = try await Subprocess("/usr/bin/psql", [cluster.superuser.urlString, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", text]).run()
+        guard result.status == 0 else { throw TestSetupError("psql: \(result.errorOutput)") }
+    }
+
+    @Test func aRestoreBringsBackNeitherAPurgedTenantsRowsNorItsReadableData() async throws {
+        try await DrillCluster.with { cluster in
+            let keyring = TenantKeyring(keys: .generate(), store: try FileKeyStore(directory: cluster.root.appendingPathComponent("keystore")))
+            let purged = TenantID.random(), kept = TenantID.random()
+            // A service's schema as its migrations build it: row-level security and the purge function.
+            let context = MigrationContext(schema: SQLIdentifier("drill_tickets")!, runtimeRole: SQLIdentifier("drill_app")!, relayRole: nil)
+            try await psql(cluster, """
+                CREATE ROLE drill_app NOLOGIN;
+                CREATE SCHEMA drill_tickets;
+                CREATE TABLE drill_tickets.notes (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, body bytea NOT NULL);
+                \(context.tenantIsolation(table: "notes"))
+                \(context.tenantPurge(tables: ["notes"]))
+                """)
+            for tenant in [purged, kept] {
+                let id = UUID()
+                let sealed = try await keyring.seal(Data("note of \(tenant)".utf8), tenant: tenant,
+                                                    context: SealContext(table: "notes", column: "body", rowID: id.uuidString))
+                let hex = sealed.map { String(format: "%02x", $0) }.joined()
+                _ = try await cluster.sql("INSERT INTO drill_tickets.notes VALUES ('\(id)', '\(tenant)', decode('\(hex)', 'hex'))")
+            }
+            let pgBackRest = PgBackRest(configPath: cluster.configPath, stanza: DrillCluster.stanza, osUser: "postgres")
+            _ = try await pgBackRest.backup(repository: 1, type: .full)
+            try await Task.sleep(for: .milliseconds(1100))
+            let moment = Date()
+            try await Task.sleep(for: .milliseconds(1100))
+
+            // The purge, as backup carries it out: rows deleted, key destroyed, ledger written.
+            try await psql(cluster, "SELECT drill_tickets.purge_tenant('\(purged)')")
+            try await keyring.destroy(purged)
+            let ledger = cluster.root.appendingPathComponent("ledger.jsonl").path
+            try ErasureLedger(path: ledger).append(.init(kind: "tenant", id: purged.rawValue, region: eu, erasedAt: Date(), certificateSHA256: "00"))
+            #expect(try await cluster.sql("SELECT count(*)::text FROM drill_tickets.notes WHERE tenant_id = '\(purged)'") == ["0"])
+
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            func restore(ledger: String) async throws -> (port: Int, scratch: String) {
+                let clusters = cluster.root.appendingPathComponent("clusters-\(UUID().uuidString.prefix(6)).json")
+                try Data(#"{"regions":{"eu":{"pgbackrest_config":"\#(cluster.configPath)","stanza":"\#(DrillCluster.stanza)","os_user":"postgres","database":"postgres","erasure_ledger":"\#(ledger)"}}}"#.utf8)
+                    .write(to: clusters)
+                let scratch = cluster.root.appendingPathComponent("scratch-\(UUID().uuidString.prefix(6))").path
+                let port = try RunningService.freePort()
+                let restored = try await rampartctl([
+                    "backup", "restore", "--region", "eu", "--clusters", clusters.path, "--to", formatter.string(from: moment),
+                    "--scratch", scratch, "--port", String(port),
+                ])
+                #expect(restored.status == 0, "\(restored.errorOutput)")
+                return (port, scratch)
+            }
+            func body(of tenant: TenantID, port: Int) async throws -> (id: String, sealed: Data)? {
+                let rows = try await cluster.sql("SELECT id::text || ' ' || encode(body, 'hex') FROM drill_tickets.notes WHERE tenant_id = '\(tenant)'", port: port)
+                guard let row = rows.first?.split(separator: " "), row.count == 2 else { return nil }
+                let hex = Array(row[1])
+                let bytes = stride(from: 0, to: hex.count, by: 2).map { UInt8(String(hex[$0..<$0 + 2]), radix: 16)! }
+                return (String(row[0]), Data(bytes))
+            }
+
+            // With the ledger replayed, the purged tenant's rows are gone again; the other tenant's remain and open.
+            let replayed = try await restore(ledger: ledger)
+            #expect(try await body(of: purged, port: replayed.port) == nil)
+            let keptRow = try #require(try await body(of: kept, port: replayed.port))
+            let opened = try await keyring.open(keptRow.sealed, tenant: kept, context: SealContext(table: "notes", column: "body", rowID: keptRow.id.uppercased()))
+            #expect(String(decoding: opened, as: UTF8.self) == "note of \(kept)")
+            await cluster.stopScratch(replayed.scratch)
+
+            // Even a restore that skipped the ledger yields nothing readable: the key is destroyed.
+            let unreplayed = try await restore(ledger: cluster.root.appendingPathComponent("empty-ledger.jsonl").path)
+            let purgedRow = try #require(try await body(of: purged, port: unreplayed.port))
+            await #expect(throws: EnvelopeError.tenantKeyDestroyed) {
+                _ = try await keyring.open(purgedRow.sealed, tenant: purged, context: SealContext(table: "notes", column: "body", rowID: purgedRow.id.uppercased()))
+            }
+            await cluster.stopScratch(unreplayed.scratch)
+
+            // A restore whose cluster map names no ledger is refused before anything is touched.
+            let bare = cluster.root.appendingPathComponent("clusters-bare.json")
+            try Data(#"{"regions":{"eu":{"pgbackrest_config":"\#(cluster.configPath)","stanza":"\#(DrillCluster.stanza)","os_user":"postgres"}}}"#.utf8).write(to: bare)
+            let refused = try await rampartctl([
+                "backup", "restore", "--region", "eu", "--clusters", bare.path, "--to", formatter.string(from: moment),
+                "--scratch", cluster.root.appendingPathComponent("scratch-bare").path, "--port", String(try RunningService.freePort()),
+            ])
+            #expect(refused.status != 0)
+            #expect(refused.errorOutput.contains("erasure_ledger"))
+            #expect(!FileManager.default.fileExists(atPath: cluster.root.appendingPathComponent("scratch-bare").path))
         }
     }
 }

@@ -25,5 +25,31 @@ public enum BackupMigrations {
             REVOKE DELETE, TRUNCATE ON \(s).backup_runs FROM \(context.runtimeRole);
             """
         },
+        Migration(version: 2, name: "purge_jobs") { context in
+            let s = context.schema
+            return """
+            -- Tenant purges, one per tenant, advanced step by step and retried until complete.
+            -- Ids, counts and times only: no personal data. Kept as the purge history.
+            CREATE TABLE \(s).purge_jobs (
+                id uuid PRIMARY KEY,
+                tenant_id uuid NOT NULL UNIQUE,
+                reason text NOT NULL CHECK (reason IN ('grace_period_ended', 'immediately')),
+                requested_by text NOT NULL,
+                requested_at timestamptz NOT NULL,
+                state text NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'completed', 'abandoned')),
+                deleted jsonb NOT NULL DEFAULT '[]',
+                key_destroyed_at timestamptz,
+                certificate text,
+                ledger_written boolean NOT NULL DEFAULT false,
+                audited boolean NOT NULL DEFAULT false,
+                attempts integer NOT NULL DEFAULT 0,
+                last_error text CHECK (length(last_error) <= 600),
+                next_attempt_at timestamptz NOT NULL,
+                completed_at timestamptz
+            );
+            CREATE INDEX purge_jobs_due ON \(s).purge_jobs (next_attempt_at) WHERE state = 'running';
+            REVOKE DELETE, TRUNCATE ON \(s).purge_jobs FROM \(context.runtimeRole);
+            """
+        },
     ]
 }

@@ -1,8 +1,10 @@
 import Foundation
 import Hummingbird
 import RampartCore
+import RampartSecurity
 import RampartStorage
 import RampartTransport
+import ServiceLifecycle
 
 /// `rampart-backup`: the region cluster's backups (pgBackRest, two encrypted repositories) on
 /// their schedule, with every outcome recorded and the repositories' freshness exposed to
@@ -12,9 +14,35 @@ public enum BackupService {
     public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: BackupMigrations.all)
         let scheduler = try makeScheduler(runtime: runtime)
-        return try ServiceApplication.build(runtime: runtime, services: scheduler.map { [$0] } ?? []) { router in
-            try register(on: router, runtime: runtime, scheduler: scheduler)
+        let purger = try makePurger(runtime: runtime)
+        let services: [any Service] = (scheduler.map { [$0] } ?? []) + (purger.map { [$0] } ?? [])
+        return try ServiceApplication.build(runtime: runtime, services: services) { router in
+            try register(on: router, runtime: runtime, scheduler: scheduler, purger: purger)
         }
+    }
+
+    /// The purger of the region's tenants; `nil` when the configuration names no endpoints,
+    /// certificate key and ledger (an instance that only backs up).
+    public static func makePurger(runtime: ServiceRuntime, clock: @escaping @Sendable () -> Date = { Date() }) throws -> TenantPurger? {
+        guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
+        let source = runtime.config.source
+        guard source.optional("RAMPART_BACKUP_ENDPOINTS") != nil else { return nil }
+        let region = runtime.config.region
+        let endpoints = try ServiceEndpoints.load(atPath: try source.readableFile("RAMPART_BACKUP_ENDPOINTS"), regions: [region], key: "RAMPART_BACKUP_ENDPOINTS")
+        guard let keyData = FileManager.default.contents(atPath: try source.readableFile("RAMPART_BACKUP_SIGNING_KEY")),
+              let signingKey = try? PrincipalSigningKey(fileContents: keyData)
+        else { throw ConfigError(key: "RAMPART_BACKUP_SIGNING_KEY", reason: "is not a signing key file") }
+        let ledger = try source.required("RAMPART_ERASURE_LEDGER", expected: "an absolute path outside the database") { raw in
+            raw.hasPrefix("/") ? raw : nil
+        }
+        let interval = try source.value("RAMPART_BACKUP_CHECK_SECONDS", default: Duration.seconds(60), expected: "seconds between schedule checks (1-3600)") { raw in
+            Int(raw).flatMap { (1...3_600).contains($0) ? Duration.seconds($0) : nil }
+        }
+        return TenantPurger(
+            jobs: PurgeJobRepository(database: database), region: region, endpoints: endpoints[region] ?? [:], tls: runtime.tls,
+            keyring: try TenantKeyring.load(config: runtime.config), signingKey: signingKey, ledger: ErasureLedger(path: ledger),
+            logger: runtime.logger, checkInterval: interval, clock: clock
+        )
     }
 
     /// The scheduler of the cluster the configuration names; `nil` when it names none.
@@ -27,9 +55,11 @@ public enum BackupService {
     }
 
     /// Backup's routes on `router`; tests mount the same routes.
-    public static func register(on router: Router<ServiceRequestContext>, runtime: ServiceRuntime, scheduler: BackupScheduler?) throws {
+    public static func register(on router: Router<ServiceRequestContext>, runtime: ServiceRuntime, scheduler: BackupScheduler?,
+                                purger: TenantPurger? = nil) throws {
         guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
         BackupRoutes(scheduler: scheduler, runs: BackupRunRepository(database: database), stanza: scheduler?.pgBackRest.stanza).register(on: router)
+        PurgeRoutes(purger: purger, jobs: PurgeJobRepository(database: database)).register(on: router)
     }
 }
 

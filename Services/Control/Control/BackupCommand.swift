@@ -95,13 +95,18 @@ struct BackupCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let target = Self.parse(to) else { throw ValidationError("--to must be ISO 8601 with an offset, e.g. 2026-11-29T10:15:00Z") }
-            let restore = PointInTimeRestore(cluster: try cluster.cluster(), repository: repository)
+            let database = try cluster.cluster()
+            let replays = try cluster.ledgerReplays(database)
+            let restore = PointInTimeRestore(cluster: database, repository: repository)
             if inPlace {
                 try await restore.inPlace(to: target)
-                print("backup: \(cluster.region) restored in place to \(to)")
+                let replayed = try await LedgerReplay.runAll(replays, socketDirectory: database.socketDirectory, port: database.port)
+                print("backup: \(cluster.region) restored in place to \(to); erasure ledger replayed (\(replayed) purged tenant(s))")
             } else if let scratch, let port {
                 try await restore.sideBySide(to: target, directory: scratch, port: port)
-                print("backup: \(cluster.region) as of \(to) is running in \(scratch) on 127.0.0.1:\(port) (stop it with pg_ctl -D \(scratch) stop)")
+                let replayed = try await LedgerReplay.runAll(replays, socketDirectory: scratch, port: port)
+                print("backup: \(cluster.region) as of \(to) is running in \(scratch) on 127.0.0.1:\(port) (stop it with pg_ctl -D \(scratch) stop); "
+                      + "erasure ledger replayed (\(replayed) purged tenant(s))")
             }
         }
 
@@ -126,21 +131,52 @@ struct ClusterOptions: ParsableArguments {
             var pgbackrestConfig: String
             var stanza: String
             var osUser: String?
+            /// The region's database in the cluster, and the erasure ledger replayed into it after a restore.
+            var database: String?
+            var erasureLedger: String?
 
             enum CodingKeys: String, CodingKey {
-                case stanza
+                case stanza, database
                 case pgbackrestConfig = "pgbackrest_config"
                 case osUser = "os_user"
+                case erasureLedger = "erasure_ledger"
             }
         }
         var regions: [String: Entry]
     }
 
     func cluster() throws -> DatabaseCluster {
+        let entry = try self.entry()
+        return try DatabaseCluster(pgBackRest: PgBackRest(configPath: entry.pgbackrestConfig, stanza: entry.stanza, osUser: entry.osUser))
+    }
+
+    /// The erasure-ledger replays a restore of the region's cluster needs: one for every region
+    /// whose database lives in that cluster (a restore rewinds them all). A restore is refused
+    /// when one is missing or its ledger unreadable, because it could bring purged tenants back.
+    func ledgerReplays(_ cluster: DatabaseCluster) throws -> [LedgerReplay] {
+        let map = try self.map()
+        let entry = try self.entry(in: map)
+        return try map.regions.sorted { $0.key < $1.key }
+            .filter { $0.value.pgbackrestConfig == entry.pgbackrestConfig && $0.value.stanza == entry.stanza }
+            .map { region, shared in
+                guard let database = shared.database, let ledger = shared.erasureLedger else {
+                    throw ControlError("\(clusters) names no database and erasure_ledger for region \(region): a restore must replay the ledger (run make run again to rewrite it)")
+                }
+                let replay = LedgerReplay(cluster: cluster, database: database, ledger: ErasureLedger(path: ledger))
+                _ = try replay.ledger.entries()
+                return replay
+            }
+    }
+
+    private func map() throws -> Map {
         guard let data = FileManager.default.contents(atPath: clusters), let map = try? JSONDecoder().decode(Map.self, from: data) else {
             throw ControlError("cannot read \(clusters)")
         }
-        guard let entry = map.regions[region] else { throw ControlError("\(clusters) names no cluster for region \(region)") }
-        return try DatabaseCluster(pgBackRest: PgBackRest(configPath: entry.pgbackrestConfig, stanza: entry.stanza, osUser: entry.osUser))
+        return map
+    }
+
+    private func entry(in map: Map? = nil) throws -> Map.Entry {
+        guard let entry = try (map ?? self.map()).regions[region] else { throw ControlError("\(clusters) names no cluster for region \(region)") }
+        return entry
     }
 }

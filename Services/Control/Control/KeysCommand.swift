@@ -63,12 +63,15 @@ public struct LocalKeys {
     public var apiKeyHashKeyPath: String { URL(fileURLWithPath: directory).appendingPathComponent("api-key-hash.key").path }
     public var auditSigningKeyPath: String { URL(fileURLWithPath: directory).appendingPathComponent("audit-checkpoint.json").path }
     public var auditPublicKeysPath: String { URL(fileURLWithPath: directory).appendingPathComponent("audit-checkpoint-jwks.json").path }
+    /// Signs tenant purges' deletion certificates (`rampart-backup`); its public half verifies them.
+    public var deletionSigningKeyPath: String { URL(fileURLWithPath: directory).appendingPathComponent("deletion-certificate.json").path }
+    public var deletionPublicKeysPath: String { URL(fileURLWithPath: directory).appendingPathComponent("deletion-certificate-jwks.json").path }
 
     /// Creates whichever key file is missing; returns how many were created.
     @discardableResult
     public func ensure() throws -> Int {
         var created = 0
-        for (secret, published) in [(signingKeyPath, jwksPath), (auditSigningKeyPath, auditPublicKeysPath)] {
+        for (secret, published) in [(signingKeyPath, jwksPath), (auditSigningKeyPath, auditPublicKeysPath), (deletionSigningKeyPath, deletionPublicKeysPath)] {
             let signingKey: PrincipalSigningKey
             if let data = FileManager.default.contents(atPath: secret) {
                 signingKey = try PrincipalSigningKey(fileContents: data)

@@ -142,6 +142,12 @@ public struct LocalInstallation {
                 if service == .audit {
                     lines.append("RAMPART_AUDIT_SIGNING_KEY=\(keys.auditSigningKeyPath)")
                 }
+                if service == .backup {
+                    // Tenant purges: the region's services, the certificate key, the ledger outside the databases.
+                    lines.append("RAMPART_BACKUP_ENDPOINTS=\(path("endpoints.json"))")
+                    lines.append("RAMPART_BACKUP_SIGNING_KEY=\(keys.deletionSigningKeyPath)")
+                    lines.append("RAMPART_ERASURE_LEDGER=\(path("ledger", "\(region).jsonl"))")
+                }
                 if service.ownsSchema {
                     lines.append("RAMPART_DATABASE_URL=\(try databases.url(service: service, region: region, database: database, owner: false).urlString)")
                     lines.append("RAMPART_MIGRATION_DATABASE_URL=\(try databases.url(service: service, region: region, database: database, owner: true).urlString)")
@@ -157,8 +163,12 @@ public struct LocalInstallation {
 
     /// `backup/clusters.json`: the cluster behind each region, for `rampartctl backup verify|restore`.
     func clustersJSON(_ backup: Backup) throws -> String {
-        let entry = ["pgbackrest_config": backup.pgbackrestConfig, "stanza": backup.stanza, "os_user": backup.osUser]
-        let document = ["regions": Dictionary(uniqueKeysWithValues: regions.map { ($0.rawValue, entry) })]
+        let document = ["regions": Dictionary(uniqueKeysWithValues: regions.map { region in
+            (region.rawValue, [
+                "pgbackrest_config": backup.pgbackrestConfig, "stanza": backup.stanza, "os_user": backup.osUser,
+                "database": "rampart_\(region)", "erasure_ledger": path("ledger", "\(region).jsonl"),
+            ])
+        })]
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self) + "\n"
     }

@@ -122,3 +122,55 @@ struct PointInTimeRestore {
         }
     }
 }
+
+/// Replays the region's erasure ledger on a cluster just restored: every schema's
+/// `purge_tenant` runs again for every purged tenant, so rows a restore brought back are deleted
+/// before anyone reads them. (Their sealed columns are unreadable anyway: the tenants' keys are
+/// destroyed and live outside the backups.) Runs as the cluster owner over the Unix socket.
+struct LedgerReplay {
+    let cluster: DatabaseCluster
+    let database: String
+    let ledger: ErasureLedger
+
+    /// Replays every ledger in turn; returns how many purged tenants they name together.
+    static func runAll(_ replays: [LedgerReplay], socketDirectory: String?, port: Int) async throws -> Int {
+        var total = 0
+        for replay in replays { total += try await replay.run(socketDirectory: socketDirectory, port: port) }
+        return total
+    }
+
+    /// Replays on the cluster listening on `port` with its socket in `socketDirectory`; returns
+    /// how many tenants the ledger names.
+    func run(socketDirectory: String?, port: Int) async throws -> Int {
+        let tenants = try ledger.entries().filter { $0.kind == "tenant" }.map(\.id)
+        guard !tenants.isEmpty else { return 0 }
+        // The ids are parsed UUIDs, so they are safe to write into the statement.
+        let list = tenants.map { "'\($0.uuidString.lowercased())'::uuid" }.joined(separator: ", ")
+        let statement = """
+            DO $replay$
+            DECLARE purge record; tenant uuid;
+            BEGIN
+                FOR purge IN SELECT n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = 'purge_tenant' LOOP
+                    FOREACH tenant IN ARRAY ARRAY[\(list)] LOOP
+                        EXECUTE format('SELECT %I.purge_tenant($1, true)', purge.nspname) USING tenant;
+                    END LOOP;
+                END LOOP;
+            END
+            $replay$
+            """
+        var arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-p", String(port), "-d", database, "-c", statement]
+        if let socketDirectory { arguments = ["-h", socketDirectory] + arguments }
+        // A restored cluster accepts connections only once recovery reached the target and it
+        // promoted itself, which may be after pg_ctl returned.
+        let deadline = ContinuousClock.now + .seconds(600)
+        while true {
+            let result = try await Subprocess.asUser(cluster.pgBackRest.osUser, "/usr/bin/psql", arguments).run()
+            if result.status == 0 { return tenants.count }
+            let recovering = ["not accepting connections", "starting up", "not yet accepting connections"].contains { result.errorOutput.contains($0) }
+            guard recovering, ContinuousClock.now < deadline else {
+                throw ControlError("replaying the erasure ledger failed: \(result.errorOutput)")
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+    }
+}

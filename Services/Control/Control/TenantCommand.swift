@@ -2,12 +2,12 @@ import ArgumentParser
 import Foundation
 import RampartCore
 
-/// `rampartctl tenant …`: create, list, suspend, reinstate and cancel tenants in a region.
+/// `rampartctl tenant …`: create, list, suspend, reinstate, cancel and purge tenants in a region.
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant",
         abstract: "Manage tenants (each lives in exactly one region).",
-        subcommands: [Create.self, List.self, Suspend.self, Reinstate.self, Cancel.self]
+        subcommands: [Create.self, List.self, Suspend.self, Reinstate.self, Cancel.self, Purge.self, Purges.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -63,6 +63,49 @@ struct TenantCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Cancel a tenant (its data is purged after the grace period).")
         @OptionGroup var change: StatusChange
         func run() async throws { try await change.run("cancel") }
+    }
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Purge a cancelled tenant: delete its rows in every service, destroy its data key, sign a deletion certificate.",
+            discussion: """
+            Without --immediately the tenant must be cancelled and past its grace period. With \
+            --immediately an active or suspended tenant is cancelled first and purged at once. \
+            There is no undo: after the key is destroyed no backup can bring the data back.
+            """
+        )
+        @OptionGroup var operatorOptions: OperatorOptions
+        @Option(help: "Region.") var region: String
+        @Option(help: "Tenant slug.") var slug: String
+        @Flag(help: "Skip the grace period.") var immediately = false
+
+        func run() async throws {
+            let job = try await OperatorClient.with(operatorOptions) { client -> Any in
+                let tenants = try await client.call(.GET, .identity, region: region, path: "/internal/v1/operator/tenants")
+                guard let tenant = ((tenants as? [String: Any])?["data"] as? [[String: Any]])?.first(where: { $0["slug"] as? String == slug }),
+                      let id = tenant["id"] as? String
+                else { throw ControlError("no tenant \(slug) in region \(region)") }
+                if immediately, tenant["status"] as? String != "cancelled" {
+                    _ = try await client.call(.POST, .identity, region: region, path: "/internal/v1/operator/tenants/\(slug)/cancel")
+                }
+                return try await client.call(.POST, .backup, region: region, path: "/internal/v1/backup/purges",
+                                             body: ["tenant_id": id, "immediately": immediately])
+            }
+            print(OperatorClient.render(job))
+            if (job as? [String: Any])?["state"] as? String != "completed" {
+                throw ControlError("the purge is not complete yet; it is retried (rampartctl tenant purges --region \(region))")
+            }
+        }
+    }
+
+    struct Purges: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a region's tenant purges, with their deletion certificates.")
+        @OptionGroup var operatorOptions: OperatorOptions
+        @Option(help: "Region.") var region: String
+
+        func run() async throws {
+            print(OperatorClient.render(try await OperatorClient.call(operatorOptions, .GET, .backup, region: region, path: "/internal/v1/backup/purges")))
+        }
     }
 }
 

@@ -234,5 +234,20 @@ public enum IdentityMigrations {
             \(context.outboxRelayAccess(table: "outbox_events"))
             """
         },
+        Migration(version: 6, name: "tenant_purge") { context in
+            """
+            -- A cancelled tenant's data is kept until purge_after (the grace period), then purged.
+            ALTER TABLE \(context.schema).tenants ADD COLUMN purge_after timestamptz;
+            -- Tenants cancelled before purges existed get the default grace period from their cancellation.
+            UPDATE \(context.schema).tenants SET purge_after = status_changed_at + interval '60 days' WHERE status = 'cancelled';
+            ALTER TABLE \(context.schema).tenants ADD CONSTRAINT tenants_purge_after_when_cancelled
+                CHECK ((status = 'cancelled') = (purge_after IS NOT NULL));
+            \(context.tenantPurge(tables: [
+                "auth_challenges", "recovery_codes", "totp_credentials", "invitations", "tokens", "authorization_codes",
+                "oauth_clients", "sessions", "api_keys", "password_history", "auth_throttle", "security_settings",
+                "outbox_events", "users",
+            ], finally: "DELETE FROM \(context.schema).tenants WHERE id = p_tenant;"))
+            """
+        },
     ]
 }

@@ -25,7 +25,10 @@ public enum IdentityService {
         let hasher = PasswordHasher(parameters: Argon2Parameters(
             memoryKiB: UInt32(runtime.config.argon2MemoryKiB), iterations: UInt32(runtime.config.argon2Iterations), parallelism: 1
         ))
-        let tenants = TenantRepository(database: database, region: region, keyring: keys.keyring)
+        let gracePeriod = try runtime.config.source.value(
+            "RAMPART_TENANT_GRACE_DAYS", default: TenantRepository.defaultGracePeriod, expected: "days a cancelled tenant is kept (0-3650)"
+        ) { raw in Int(raw).flatMap { (0...3_650).contains($0) ? Duration.seconds($0 * 86_400) : nil } }
+        let tenants = TenantRepository(database: database, region: region, keyring: keys.keyring, gracePeriod: gracePeriod)
         let users = UserRepository(database: database, region: region, hasher: hasher)
         let apiKeys = APIKeyRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
         let sessions = SessionRepository(database: database)
@@ -37,6 +40,7 @@ public enum IdentityService {
         let tokens = TokenRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
         let clients = OAuthClientRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
         OperatorRoutes(tenants: tenants, users: users, apiKeys: apiKeys, clients: clients).register(on: router)
+        TenantLifecycleRoutes(tenants: tenants).register(on: router)
         let grants = OAuthGrants(database: database, region: region, hashKey: keys.apiKeyHashKey)
         PrincipalRoutes(issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, sessions: sessions, tokens: tokens, signingKey: keys.signingKey),
                         csrf: csrf).register(on: router)

@@ -28,7 +28,7 @@ public struct StatusSettings: Sendable {
     public init(config: ServiceConfig) throws {
         let source = config.source
         let path = try source.readableFile("RAMPART_STATUS_ENDPOINTS")
-        endpoints = try Self.endpoints(atPath: path, regions: config.regions)
+        endpoints = try ServiceEndpoints.load(atPath: path, regions: config.regions, key: "RAMPART_STATUS_ENDPOINTS")
         probeInterval = try source.value("RAMPART_STATUS_PROBE_INTERVAL_SECONDS", default: .seconds(30), expected: "a whole number of seconds (1-3600)") { raw in
             Int(raw).flatMap { (1...3600).contains($0) ? Duration.seconds($0) : nil }
         }
@@ -41,32 +41,6 @@ public struct StatusSettings: Sendable {
         publicURL = try source.value("RAMPART_STATUS_PUBLIC_URL", default: "https://status.\(config.baseDomain)", expected: "an https:// URL") { raw in
             raw.hasPrefix("https://") && !raw.contains(where: { $0 == "\"" || $0 == "<" || $0 == ">" || $0 == " " }) ? String(raw.trimmingSuffix("/")) : nil
         }
-    }
-
-    private struct EndpointsDocument: Decodable {
-        var regions: [String: [String: String]]
-    }
-
-    /// The instances of `regions` from an `endpoints.json`; a region or service missing is an error.
-    static func endpoints(atPath path: String, regions: [Region]) throws -> [Region: [ServiceName: String]] {
-        guard let data = FileManager.default.contents(atPath: path),
-              let document = try? JSONDecoder().decode(EndpointsDocument.self, from: data)
-        else { throw ConfigError(key: "RAMPART_STATUS_ENDPOINTS", reason: "is not an endpoints.json document") }
-        var result: [Region: [ServiceName: String]] = [:]
-        for region in regions {
-            guard let services = document.regions[region.rawValue] else {
-                throw ConfigError(key: "RAMPART_STATUS_ENDPOINTS", reason: "lists no instances of region \(region)")
-            }
-            var urls: [ServiceName: String] = [:]
-            for service in ServiceName.allCases {
-                guard let url = services[service.rawValue], url.hasPrefix("https://") else {
-                    throw ConfigError(key: "RAMPART_STATUS_ENDPOINTS", reason: "has no https URL of \(service) in region \(region)")
-                }
-                urls[service] = String(url.trimmingSuffix("/"))
-            }
-            result[region] = urls
-        }
-        return result
     }
 }
 

@@ -224,5 +224,11 @@ public enum TicketsMigrations {
             \(context.outboxRelayAccess(table: "outbox_events"))
             """
         },
+        Migration(version: 3, name: "tenant_purge") { context in
+            context.tenantPurge(tables: [
+                "search_tokens", "attachments", "messages", "idempotency_keys", "tickets", "custom_fields", "team_members", "teams",
+                "department_agents", "departments", "people", "organizations", "settings", "outbox_events",
+            ])
+        },
     ]
 }

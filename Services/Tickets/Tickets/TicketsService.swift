@@ -23,6 +23,7 @@ public enum TicketsService {
         let store = TicketStore(database: database, keyring: keyring, region: runtime.config.region)
         let tickets = TicketRepository(store: store, search: SearchIndex(store: store))
         try OpenAPIRoutes().register(on: router)
+        TenantPurgeRoutes(database: database, service: .tickets).register(on: router)
         let api = router.group("/api/v1")
             .add(middleware: TicketsErrorMiddleware<ServiceRequestContext>())
             .group(context: AuthenticatedContext.self)

@@ -70,7 +70,7 @@ public struct ServiceConfig: Sendable {
         "RAMPART_ALLOWLIST", "RAMPART_PRINCIPAL_KEYS",
         "RAMPART_KEK_FILE", "RAMPART_KEYSTORE_DIR",
         "RAMPART_PRINCIPAL_SIGNING_KEY", "RAMPART_API_KEY_HASH_KEY",
-        "RAMPART_ARGON2_MEMORY_KIB", "RAMPART_ARGON2_ITERATIONS",
+        "RAMPART_ARGON2_MEMORY_KIB", "RAMPART_ARGON2_ITERATIONS", "RAMPART_TENANT_GRACE_DAYS",
         "RAMPART_LOG_LEVEL", "RAMPART_SHUTDOWN_GRACE_SECONDS",
     ]).union(gatewayEdgeKeys).union(backupKeys).union(statusKeys)
 
@@ -86,6 +86,7 @@ public struct ServiceConfig: Sendable {
     public static let backupKeys: Set<String> = [
         "RAMPART_PGBACKREST_CONFIG", "RAMPART_PGBACKREST_STANZA", "RAMPART_PGBACKREST_USER",
         "RAMPART_BACKUP_FULL_HOURS", "RAMPART_BACKUP_DIFF_HOURS", "RAMPART_BACKUP_CHECK_SECONDS",
+        "RAMPART_BACKUP_ENDPOINTS", "RAMPART_BACKUP_SIGNING_KEY", "RAMPART_ERASURE_LEDGER",
     ]
 
     /// The status service's probe and page keys; parsed by the status service itself from ``source``.

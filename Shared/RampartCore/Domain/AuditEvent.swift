@@ -61,11 +61,14 @@ public struct AuditEvent: Codable, Sendable, Equatable {
     public var requestID: String?
     /// `ui`, `api` or `system`.
     public var source: String
+    /// A signed statement that must stay readable after the tenant's key is destroyed (a purge's
+    /// deletion certificate): stored in the chain as it is, so it must hold no personal data.
+    public var attestation: String?
 
     public init(
         tenantID: TenantID, region: Region, actor: Actor, action: String, resource: Resource,
         changes: [String: [String?]]? = nil, outcome: String = "success", requestID: String? = nil,
-        source: String, occurredAt: Date = .now
+        source: String, occurredAt: Date = .now, attestation: String? = nil
     ) {
         self.id = UUIDv7.make(at: occurredAt)
         self.tenantID = tenantID
@@ -78,10 +81,11 @@ public struct AuditEvent: Codable, Sendable, Equatable {
         self.outcome = outcome
         self.requestID = requestID
         self.source = source
+        self.attestation = attestation
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, region, actor, action, resource, changes, outcome, source
+        case id, region, actor, action, resource, changes, outcome, source, attestation
         case tenantID = "tenant_id"
         case occurredAt = "occurred_at"
         case requestID = "request_id"

@@ -59,10 +59,14 @@ public struct AuditRecord: Codable, Sendable, Equatable {
     /// Base64 of the sealed personal part (``AuditEvent`` display name, IP, user agent, resource
     /// label, changes), or `nil` when the event carries none.
     public var personal: String?
+    /// A signed statement kept verbatim (``AuditEvent/attestation``); absent from other records,
+    /// so their canonical JSON is unchanged.
+    public var attestation: String?
 
     public init(
         seq: Int64, id: UUID, tenantID: TenantID, region: Region, occurredAt: String, receivedAt: String, service: String,
-        actor: Actor, action: String, resource: Resource, outcome: String, requestID: String?, source: String, personal: String?
+        actor: Actor, action: String, resource: Resource, outcome: String, requestID: String?, source: String, personal: String?,
+        attestation: String? = nil
     ) {
         self.seq = seq
         self.id = id
@@ -78,10 +82,11 @@ public struct AuditRecord: Codable, Sendable, Equatable {
         self.requestID = requestID
         self.source = source
         self.personal = personal
+        self.attestation = attestation
     }
 
     enum CodingKeys: String, CodingKey {
-        case seq, id, region, service, actor, action, resource, outcome, source, personal
+        case seq, id, region, service, actor, action, resource, outcome, source, personal, attestation
         case tenantID = "tenant_id"
         case occurredAt = "occurred_at"
         case receivedAt = "received_at"

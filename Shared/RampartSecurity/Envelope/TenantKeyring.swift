@@ -60,6 +60,18 @@ public actor TenantKeyring {
         }
     }
 
+    /// Whether the tenant's data key was destroyed (crypto-shredded), as opposed to never created.
+    public func isDestroyed(_ tenant: TenantID) async throws -> Bool {
+        do {
+            _ = try await dataKey(for: tenant, create: false)
+            return false
+        } catch EnvelopeError.tenantKeyDestroyed {
+            return true
+        } catch EnvelopeError.tenantKeyMissing {
+            return false
+        }
+    }
+
     /// Every tenant with a live key in the store.
     public func tenants() async throws -> [TenantID] {
         try await store.tenants()

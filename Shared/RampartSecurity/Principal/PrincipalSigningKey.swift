@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 
-/// Identity's private key for principal tokens, with its key id.
+/// An Ed25519 private key with its key id: identity's for principal tokens, audit's for
+/// checkpoints, backup's for deletion certificates (each its own key).
 public struct PrincipalSigningKey: Sendable {
     public let keyID: String
     let key: Curve25519.Signing.PrivateKey
@@ -15,6 +16,12 @@ public struct PrincipalSigningKey: Sendable {
     public static func generate() -> PrincipalSigningKey {
         let id = Base64URL.encode(SymmetricKey(size: .bits128).withUnsafeBytes { Array($0) })
         return PrincipalSigningKey(keyID: id, key: Curve25519.Signing.PrivateKey())
+    }
+
+    /// An Ed25519 signature over `message`. Each use signs messages starting with its own domain
+    /// tag, so a signature made for one purpose never verifies for another.
+    public func signature(for message: Data) throws -> Data {
+        try key.signature(for: message)
     }
 
     /// The public half, as a one-key set.

@@ -35,15 +35,15 @@ struct GatewayEdgeWriteLimitsTests {
         let edge = try await Self.shared.value
         let client = try await TLSReader.connect(port: edge.port, serverName: "status.localhost", ca: edge.pki.caPath)
         try await client.send("GET / HTTP/1.1\r\nHost: status.localhost\r\n\r\n")
-        // Take nothing for 6 s: the edge's socket buffer fills, its channel stays unwritable
+        // Take nothing for 10 s: the edge's socket buffer fills, its channel stays unwritable
         // longer than the write timeout (2.5 s, long enough that a reader slowed by a loaded
         // machine is not mistaken for one that stopped).
         try await client.channel.setOption(ChannelOptions.autoRead, value: false).get()
-        try await Task.sleep(for: .seconds(6))
+        try await Task.sleep(for: .seconds(10))
         try await client.channel.setOption(ChannelOptions.autoRead, value: true).get()
         client.channel.read()
         // What was buffered before the cut arrives, then the end: far less than the whole body.
-        let closed = await client.waitUntilClosed(within: .seconds(15))
+        let closed = await client.waitUntilClosed(within: .seconds(30))
         #expect(closed, "the connection of a client that stopped reading was not closed")
         #expect(client.received < Self.bodyBytes, "received \(client.received) bytes of \(Self.bodyBytes)")
     }

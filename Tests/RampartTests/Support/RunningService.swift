@@ -39,7 +39,7 @@ struct RunningService {
             "RAMPART_PRINCIPAL_KEYS": jwksPath,
             "RAMPART_LOG_LEVEL": "critical",
         ]
-        if service == .identity || service == .tickets || service == .audit {
+        if service == .identity || service == .tickets || service == .audit || service == .backup {
             // One region's key store, shared as in an installation: audit seals with the key identity created.
             values["RAMPART_KEK_FILE"] = pki.kekPath
             values["RAMPART_KEYSTORE_DIR"] = pki.keyStorePath

@@ -68,6 +68,10 @@ public struct EventBatch: Sendable {
         guard ["success", "failure"].contains(event.outcome) else { throw fail("outcome", "must be success or failure") }
         guard ["ui", "api", "system"].contains(event.source) else { throw fail("source", "must be ui, api or system") }
         try bounded(event.requestID, "request_id", 100)
+        try bounded(event.attestation, "attestation", 16_000)
+        if event.attestation != nil, event.action != EventStore.deletionCertificateAction {
+            throw fail("attestation", "is carried only by \(EventStore.deletionCertificateAction) events")
+        }
         if let changes = event.changes {
             guard changes.count <= 50 else { throw fail("changes", "holds at most 50 fields") }
             for (field, values) in changes {

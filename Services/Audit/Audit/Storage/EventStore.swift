@@ -36,7 +36,8 @@ public struct EventStore: Sendable {
     static let deletionCertificateAction = "tenant.purged"
 
     /// Stores a validated batch delivered by `service`. Every tenant named must have a live key
-    /// in this region, or nothing is stored.
+    /// in this region, or nothing is stored — except the deletion certificate backup sends after
+    /// it destroyed a purged tenant's key (``acceptsAfterErasure(_:service:)``).
     public func ingest(_ events: [AuditEvent], service: String) async throws -> IngestResult {
         var seen: Set<UUID> = []
         var byTenant: [TenantID: [AuditEvent]] = [:]
@@ -51,7 +52,9 @@ public struct EventStore: Sendable {
         var prepared: [(TenantID, [PreparedEvent])] = []
         // Sorted, so two batches naming the same tenants lock them in the same order.
         for tenant in byTenant.keys.sorted(by: { $0.description < $1.description }) {
-            guard try await keyring.hasLiveKey(tenant) else { throw AuditError.unknownTenant }
+            if try await !keyring.hasLiveKey(tenant) {
+                guard try await acceptsAfterErasure(byTenant[tenant] ?? [], service: service) else { throw AuditError.unknownTenant }
+            }
             var items: [PreparedEvent] = []
             for event in byTenant[tenant] ?? [] { items.append(try await prepare(event)) }
             prepared.append((tenant, items))
@@ -68,6 +71,15 @@ public struct EventStore: Sendable {
             }
             return total
         }
+    }
+
+    /// Whether `events` of a tenant whose key is destroyed may still be stored: only backup's
+    /// deletion certificates, carrying nothing that would need the destroyed key to seal.
+    private func acceptsAfterErasure(_ events: [AuditEvent], service: String) async throws -> Bool {
+        guard service == ServiceName.backup.rawValue, let tenant = events.first?.tenantID,
+              events.allSatisfy({ $0.action == Self.deletionCertificateAction && $0.attestation != nil && PersonalData(event: $0).isEmpty })
+        else { return false }
+        return try await keyring.isDestroyed(tenant)
     }
 
     /// Records one of audit's own events (exports, alerts, acknowledgements) inside the caller's
@@ -130,7 +142,8 @@ public struct EventStore: Sendable {
                 occurredAt: AuditRecord.timestamp(event.occurredAt), receivedAt: received, service: service,
                 actor: .init(type: event.actor.type, id: event.actor.id, sessionID: event.actor.sessionID, authenticationMethod: event.actor.authenticationMethod),
                 action: event.action, resource: .init(type: event.resource.type, id: event.resource.id),
-                outcome: event.outcome, requestID: event.requestID, source: event.source, personal: item.personal
+                outcome: event.outcome, requestID: event.requestID, source: event.source, personal: item.personal,
+                attestation: event.attestation
             )
             let canonical = try record.canonicalJSON()
             let hash = AuditChain.hash(previous: head.hash, canonicalJSON: canonical)

@@ -22,10 +22,13 @@ public struct Tenant: Codable, Sendable, Equatable {
     public var plan: Plan
     public var status: Status
     public var createdAt: Date
+    /// A cancelled tenant's data is kept until this moment, then purged (`rampart-backup`).
+    public var purgeAfter: Date?
 
     enum CodingKeys: String, CodingKey {
         case id, slug, region, plan, status
         case displayName = "display_name"
         case createdAt = "created_at"
+        case purgeAfter = "purge_after"
     }
 }

@@ -13,11 +13,18 @@ public struct TenantRepository: Sendable {
     /// The region's tenant keys; a tenant's data key is created with it.
     let keyring: TenantKeyring?
     let recent: TenantLookupCache
+    /// How long a cancelled tenant's data is kept, reinstatable, before it is purged.
+    let gracePeriod: Duration
 
-    public init(database: Database, region: Region, keyring: TenantKeyring? = nil, cacheLifetime: Duration = .seconds(5)) {
+    /// The grace period unless configured otherwise (`RAMPART_TENANT_GRACE_DAYS`).
+    public static let defaultGracePeriod = Duration.seconds(60 * 86_400)
+
+    public init(database: Database, region: Region, keyring: TenantKeyring? = nil, cacheLifetime: Duration = .seconds(5),
+                gracePeriod: Duration = TenantRepository.defaultGracePeriod) {
         self.database = database
         self.region = region
         self.keyring = keyring
+        self.gracePeriod = gracePeriod
         recent = TenantLookupCache(lifetime: cacheLifetime)
     }
 
@@ -64,10 +71,16 @@ public struct TenantRepository: Sendable {
         return tenant
     }
 
+    /// The tenant with `id` in this region, or `nil`.
+    public func find(id: TenantID) async throws -> Tenant? {
+        try await select("WHERE id = $1::uuid", binds: id.description).first
+    }
+
     /// Every tenant of the region, oldest first.
     public func list() async throws -> [Tenant] {
         try await select("", binds: nil)
     }
+
 
     /// Moves a tenant to `status` along the allowed transitions and records it.
     public func setStatus(slug: TenantSlug, to status: Tenant.Status, actor: AuditEvent.Actor, requestID: String?) async throws -> Tenant {
@@ -83,18 +96,22 @@ public struct TenantRepository: Sendable {
         case .active: "tenant.reinstated"
         case .cancelled: "tenant.cancelled"
         }
+        // Cancelling starts the grace period; any other status has none.
+        let purgeAfter: Date? = status == .cancelled ? Date.now.addingTimeInterval(Double(gracePeriod.components.seconds)) : nil
         try await database.withTenant(tenant.id) { [tenant] connection in
             try await connection.query("""
-                UPDATE tenants SET status = \(status.rawValue), status_changed_at = now()
+                UPDATE tenants SET status = \(status.rawValue), status_changed_at = now(), purge_after = \(purgeAfter)
                 WHERE id = \(tenant.id.rawValue) AND status = \(previous.rawValue)
                 """, logger: database.logger)
             try await AuditOutbox.append(AuditEvent(
                 tenantID: tenant.id, region: region, actor: actor, action: action,
                 resource: .init(type: "tenant", id: tenant.id.description, label: tenant.slug.rawValue),
-                changes: ["status": [previous.rawValue, status.rawValue]], requestID: requestID, source: "system"
+                changes: ["status": [previous.rawValue, status.rawValue], "purge_after": [tenant.purgeAfter?.ISO8601Format(), purgeAfter?.ISO8601Format()]],
+                requestID: requestID, source: "system"
             ), on: connection, logger: database.logger)
         }
         tenant.status = status
+        tenant.purgeAfter = purgeAfter
         recent.forget(tenant.slug.rawValue)
         return tenant
     }
@@ -103,16 +120,17 @@ public struct TenantRepository: Sendable {
         var bindings = PostgresBindings()
         if let value { bindings.append(value) }
         let query = PostgresQuery(
-            unsafeSQL: "SELECT id, slug, display_name, region, plan, status, created_at FROM tenants \(filter) ORDER BY created_at, slug",
+            unsafeSQL: "SELECT id, slug, display_name, region, plan, status, created_at, purge_after FROM tenants \(filter) ORDER BY created_at, slug",
             binds: bindings
         )
         var tenants: [Tenant] = []
         let rows = try await database.client.query(query, logger: database.logger)
-        for try await (id, slug, name, region, plan, status, created) in rows.decode((UUID, String, String, String, String, String, Date).self) {
+        for try await (id, slug, name, region, plan, status, created, purgeAfter) in rows.decode((UUID, String, String, String, String, String, Date, Date?).self) {
             guard let slug = TenantSlug(rawValue: slug), let region = Region(rawValue: region),
                   let plan = Tenant.Plan(rawValue: plan), let status = Tenant.Status(rawValue: status)
             else { continue }
-            tenants.append(Tenant(id: TenantID(rawValue: id), slug: slug, displayName: name, region: region, plan: plan, status: status, createdAt: created))
+            tenants.append(Tenant(id: TenantID(rawValue: id), slug: slug, displayName: name, region: region, plan: plan, status: status,
+                                  createdAt: created, purgeAfter: purgeAfter))
         }
         return tenants
     }

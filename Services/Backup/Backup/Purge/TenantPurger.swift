@@ -1,0 +1,259 @@
+import Crypto
+import Foundation
+import Logging
+import NIOHTTP1
+import RampartCore
+import RampartSecurity
+import RampartStorage
+import RampartTransport
+import ServiceLifecycle
+
+/// Purges cancelled tenants of the region: when their grace period has ended, or at once when an
+/// operator says so. A purge asks every service holding tenant rows to delete them, destroys the
+/// tenant's data key (crypto-shredding: every copy of its sealed data, backups and off-site
+/// copies included, becomes unreadable), signs a deletion certificate, writes the erasure ledger
+/// and sends the certificate to audit. A failed step is recorded, reported and retried with
+/// backoff; it is never skipped.
+public struct TenantPurger: Service {
+    /// Services holding tenant rows, asked in this order: identity last, because it holds the
+    /// tenant's registry row and with it the record that the tenant was cancelled.
+    public static let dataServices: [ServiceName] = [.tickets, .identity]
+
+    let jobs: PurgeJobRepository
+    let region: Region
+    /// This region's service URLs.
+    let endpoints: [ServiceName: String]
+    let tls: InternalTLS
+    let keyring: TenantKeyring
+    let signingKey: PrincipalSigningKey
+    let ledger: ErasureLedger
+    let logger: Logger
+    let checkInterval: Duration
+    /// Decides what is due (grace periods, retries); what happened is recorded at the real time.
+    let clock: @Sendable () -> Date
+
+    public init(jobs: PurgeJobRepository, region: Region, endpoints: [ServiceName: String], tls: InternalTLS, keyring: TenantKeyring,
+                signingKey: PrincipalSigningKey, ledger: ErasureLedger, logger: Logger, checkInterval: Duration,
+                clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.jobs = jobs
+        self.region = region
+        self.endpoints = endpoints
+        self.tls = tls
+        self.keyring = keyring
+        self.signingKey = signingKey
+        self.ledger = ledger
+        self.logger = logger
+        self.checkInterval = checkInterval
+        self.clock = clock
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await tick()
+                try? await Task.sleep(for: checkInterval)
+            }
+        }
+    }
+
+    /// Starts the purge of every tenant whose grace period has ended, then advances every purge due.
+    public func tick() async {
+        do {
+            try await withClient { client in
+                for tenant in try await cancelledTenants(client) where tenant.purgeAfter <= clock() {
+                    _ = try await jobs.findOrCreate(tenant: tenant.id, reason: .gracePeriodEnded, requestedBy: "system", at: clock())
+                }
+                while let job = try await jobs.claimDue(at: clock(), lease: 600) {
+                    _ = await advance(job, client)
+                }
+            }
+        } catch {
+            logger.error("purge.sweep_failed", metadata: ["error": "\(Self.describe(error))"])
+        }
+    }
+
+    /// Runs `body` with a client of its own, closed afterwards: purges are rare, connections are not kept.
+    private func withClient<R>(_ body: (InternalClient) async throws -> R) async throws -> R {
+        let client = InternalClient(tls: tls)
+        do {
+            let result = try await body(client)
+            try? await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    /// An operator's purge of `tenant`: refused unless the tenant is cancelled and, without
+    /// `immediately`, its grace period is over. Runs at once; what fails is retried later.
+    public func request(tenant: TenantID, immediately: Bool, operatorName: String) async throws -> PurgeJob {
+        if let existing = try await jobs.find(tenant: tenant), existing.state != .abandoned { return existing }
+        return try await withClient { client in try await request(tenant: tenant, immediately: immediately, operatorName: operatorName, client) }
+    }
+
+    private func request(tenant: TenantID, immediately: Bool, operatorName: String, _ client: InternalClient) async throws -> PurgeJob {
+        guard let state = try await tenantState(tenant, client) else {
+            throw ProblemError(status: .notFound, code: "tenant_not_found", title: "Unknown tenant", detail: "No tenant with this id in region \(region).")
+        }
+        guard state.status == "cancelled", let purgeAfter = state.purgeAfter else {
+            throw ProblemError(status: .conflict, code: "tenant_not_cancelled", title: "Tenant not cancelled",
+                               detail: "Cancel the tenant first (rampartctl tenant cancel); it is \(state.status).")
+        }
+        guard immediately || purgeAfter <= clock() else {
+            throw ProblemError(status: .conflict, code: "grace_period", title: "Grace period not over",
+                               detail: "The tenant's data is kept until \(purgeAfter.ISO8601Format()); purge it before only with --immediately.")
+        }
+        let (job, _) = try await jobs.findOrCreate(tenant: tenant, reason: immediately ? .immediately : .gracePeriodEnded,
+                                                   requestedBy: "operator:\(operatorName)", at: clock())
+        return await advance(job, client)
+    }
+
+    /// Runs the job's remaining steps in order, recording each as it succeeds.
+    func advance(_ start: PurgeJob, _ client: InternalClient) async -> PurgeJob {
+        var job = start
+        job.attempts += 1
+        do {
+            if job.deleted.isEmpty, let state = try await tenantState(job.tenantID, client), state.status != "cancelled" {
+                job.state = .abandoned
+                job.lastError = "the tenant was reinstated (\(state.status)) before anything was deleted"
+                try await jobs.save(job)
+                logger.warning("purge.abandoned", metadata: ["tenant": "\(job.tenantID)"])
+                return job
+            }
+            for service in Self.dataServices where !job.deleted.contains(where: { $0.service == service.rawValue }) {
+                job.deleted.append(try await deleteData(of: job.tenantID, in: service, client))
+                try await jobs.save(job)
+            }
+            if job.keyDestroyedAt == nil {
+                try await keyring.destroy(job.tenantID)
+                job.keyDestroyedAt = Date()
+                try await jobs.save(job)
+            }
+            let certificate = try job.certificate.map(DeletionCertificate.Signed.parse) ?? (try issueCertificate(for: job))
+            if job.certificate == nil {
+                job.certificate = try certificate.compactJSON()
+                try await jobs.save(job)
+            }
+            if !job.ledgerWritten {
+                try ledger.append(.init(kind: "tenant", id: job.tenantID.rawValue, region: region, erasedAt: certificate.certificate.keyDestroyedAt,
+                                        certificateSHA256: Self.sha256(job.certificate ?? "")))
+                job.ledgerWritten = true
+                try await jobs.save(job)
+            }
+            if !job.audited {
+                try await sendToAudit(job, certificate: certificate, client)
+                job.audited = true
+            }
+            job.state = .completed
+            job.completedAt = Date()
+            job.lastError = nil
+            logger.notice("purge.completed", metadata: ["tenant": "\(job.tenantID)", "reason": "\(job.reason.rawValue)"])
+        } catch {
+            job.lastError = Self.describe(error)
+            job.nextAttemptAt = clock().addingTimeInterval(min(30 * pow(2, Double(min(job.attempts, 12) - 1)), 3_600))
+            logger.error("purge.step_failed", metadata: ["tenant": "\(job.tenantID)", "attempt": "\(job.attempts)", "error": "\(job.lastError ?? "")"])
+        }
+        do {
+            try await jobs.save(job)
+        } catch {
+            // The lease runs out and the next sweep resumes from the last recorded step.
+            logger.error("purge.record_failed", metadata: ["tenant": "\(job.tenantID)", "error": "\(Self.describe(error))"])
+        }
+        return job
+    }
+
+    func issueCertificate(for job: PurgeJob) throws -> DeletionCertificate.Signed {
+        guard let destroyed = job.keyDestroyedAt else { throw PurgeFailure("no certificate before the key is destroyed") }
+        return try DeletionCertificate(
+            tenantID: job.tenantID, region: region, reason: job.reason, requestedBy: job.requestedBy, requestedAt: job.requestedAt,
+            deleted: job.deleted, keyDestroyedAt: destroyed, issuedAt: Date()
+        ).signed(with: signingKey)
+    }
+
+    // MARK: The region's services
+
+    struct TenantState: Decodable {
+        var status: String
+        var purgeAfter: Date?
+        enum CodingKeys: String, CodingKey {
+            case status
+            case purgeAfter = "purge_after"
+        }
+    }
+
+    struct CancelledTenant: Decodable {
+        var id: TenantID
+        var purgeAfter: Date
+        enum CodingKeys: String, CodingKey {
+            case id
+            case purgeAfter = "purge_after"
+        }
+    }
+
+    /// The tenant as identity holds it; `nil` when identity has no such tenant (never created, or purged).
+    func tenantState(_ tenant: TenantID, _ client: InternalClient) async throws -> TenantState? {
+        let reply = try await call(client, .GET, .identity, "/internal/v1/tenants/\(tenant)")
+        if reply.status == 404 { return nil }
+        try Self.expectSuccess(reply, from: .identity)
+        return try DeletionCertificate.decoder.decode(TenantState.self, from: reply.body)
+    }
+
+    func cancelledTenants(_ client: InternalClient) async throws -> [CancelledTenant] {
+        struct List: Decodable { var data: [CancelledTenant] }
+        let reply = try await call(client, .GET, .identity, "/internal/v1/tenants/cancelled")
+        try Self.expectSuccess(reply, from: .identity)
+        return try DeletionCertificate.decoder.decode(List.self, from: reply.body).data
+    }
+
+    func deleteData(of tenant: TenantID, in service: ServiceName, _ client: InternalClient) async throws -> TenantDataDeletion {
+        let reply = try await call(client, .DELETE, service, "/internal/v1/tenants/\(tenant)/data")
+        try Self.expectSuccess(reply, from: service)
+        return try JSONDecoder().decode(TenantDataDeletion.self, from: reply.body)
+    }
+
+    /// The certificate as an audit event of the purged tenant: no personal data, the signed
+    /// certificate verbatim, the job's id as the event id (a resent event is stored once).
+    func sendToAudit(_ job: PurgeJob, certificate: DeletionCertificate.Signed, _ client: InternalClient) async throws {
+        let isOperator = job.requestedBy.hasPrefix("operator:")
+        var event = AuditEvent(
+            tenantID: job.tenantID, region: region,
+            actor: .init(type: isOperator ? "operator" : "system", id: isOperator ? String(job.requestedBy.dropFirst(9)) : "rampart-backup"),
+            action: "tenant.purged", resource: .init(type: "tenant", id: job.tenantID.description), source: "system",
+            occurredAt: certificate.certificate.issuedAt, attestation: try certificate.compactJSON()
+        )
+        event.id = job.id
+        let body = try DeletionCertificate.encoder.encode(["events": [event]])
+        let reply = try await call(client, .POST, .audit, "/internal/v1/events", body: body)
+        try Self.expectSuccess(reply, from: .audit)
+    }
+
+    private func call(_ client: InternalClient, _ method: HTTPMethod, _ service: ServiceName, _ path: String, body: Data? = nil) async throws -> InternalClient.Reply {
+        guard let base = endpoints[service] else { throw PurgeFailure("no URL of \(service) in region \(region)") }
+        do {
+            return try await client.send(method, url: base + path, body: body)
+        } catch {
+            throw PurgeFailure("\(service) did not answer (\(type(of: error)))")
+        }
+    }
+
+    static func expectSuccess(_ reply: InternalClient.Reply, from service: ServiceName) throws {
+        guard (200..<300).contains(reply.status) else {
+            let problem = try? JSONDecoder().decode([String: String].self, from: reply.body)
+            throw PurgeFailure("\(service) answered \(reply.status)\(problem?["code"].map { " (\($0))" } ?? "")")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let failure as PurgeFailure: failure.description
+        case let failure as ErasureLedger.LedgerError: "erasure ledger: \(failure.description)"
+        case let failure as EnvelopeError: "key store: \(failure)"
+        default: "\(type(of: error))"
+        }
+    }
+
+    static func sha256(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}

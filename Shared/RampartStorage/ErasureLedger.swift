@@ -1,0 +1,75 @@
+import Foundation
+import RampartCore
+
+/// The ids of purged tenants, kept in a file outside the region databases (so outside their
+/// backups) and replayed after every restore, so that a restore cannot bring deleted data back.
+/// One JSON object per line, appended and flushed to disk before a purge counts as done; it holds
+/// ids and times only, never personal data.
+public struct ErasureLedger: Sendable {
+    public struct Entry: Codable, Sendable, Equatable {
+        /// What was erased: `tenant`.
+        public var kind: String
+        public var id: UUID
+        public var region: Region
+        public var erasedAt: Date
+        /// SHA-256 (hex) of the signed deletion certificate that records the erasure.
+        public var certificateSHA256: String
+
+        public init(kind: String, id: UUID, region: Region, erasedAt: Date, certificateSHA256: String) {
+            self.kind = kind
+            self.id = id
+            self.region = region
+            self.erasedAt = erasedAt
+            self.certificateSHA256 = certificateSHA256
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case kind, id, region
+            case erasedAt = "erased_at"
+            case certificateSHA256 = "certificate_sha256"
+        }
+    }
+
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// Every entry, oldest first; a missing file is an empty ledger, a damaged line an error
+    /// (a ledger that cannot be read must stop a replay, not shorten it).
+    public func entries() throws -> [Entry] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            if FileManager.default.fileExists(atPath: path) { throw LedgerError("cannot read \(path)") }
+            return []
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try data.split(separator: UInt8(ascii: "\n")).enumerated().map { index, line in
+            guard let entry = try? decoder.decode(Entry.self, from: Data(line)) else { throw LedgerError("\(path) line \(index + 1) is not a ledger entry") }
+            return entry
+        }
+    }
+
+    /// Appends `entry` unless the ledger already names the same erasure, and flushes it to disk.
+    public func append(_ entry: Entry) throws {
+        guard try !entries().contains(where: { $0.kind == entry.kind && $0.id == entry.id }) else { return }
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = .sortedKeys
+        var line = try encoder.encode(entry)
+        line.append(UInt8(ascii: "\n"))
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw LedgerError("cannot open \(path)") }
+        defer { close(descriptor) }
+        let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == line.count, fsync(descriptor) == 0 else { throw LedgerError("cannot write \(path)") }
+    }
+
+    public struct LedgerError: Error, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+}
