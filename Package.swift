@@ -62,8 +62,12 @@ let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Reso
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
     ], []),
-    // Tickets derives its search-index key (HKDF) and hashes tokens (HMAC); it serves its OpenAPI document.
-    "Tickets": ([.product(name: "Crypto", package: "swift-crypto")], [.copy("Resources/openapi.json")]),
+    // Tickets derives its search-index key (HKDF) and hashes tokens (HMAC), serves its OpenAPI
+    // document and runs the retention sweep.
+    "Tickets": ([
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ], [.copy("Resources/openapi.json")]),
 ]
 
 func serviceTargets(_ name: String, executable: String) -> [Target] {

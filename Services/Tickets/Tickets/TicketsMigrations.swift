@@ -230,5 +230,15 @@ public enum TicketsMigrations {
                 "department_agents", "departments", "people", "organizations", "settings", "outbox_events",
             ])
         },
+        Migration(version: 4, name: "retention") { context in
+            let s = context.schema
+            return """
+            -- Retention per tenant: the recycle bin is emptied after recycle_bin_days; closed
+            -- tickets are deleted after closed_ticket_days when set (NULL keeps them).
+            ALTER TABLE \(s).settings
+                ADD COLUMN recycle_bin_days integer NOT NULL DEFAULT 30 CHECK (recycle_bin_days BETWEEN 1 AND 3650),
+                ADD COLUMN closed_ticket_days integer CHECK (closed_ticket_days BETWEEN 30 AND 3650);
+            """
+        },
     ]
 }

@@ -12,7 +12,9 @@ public enum TicketsService {
     public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
         let keyring = try TenantKeyring.load(config: config)
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: TicketsMigrations.all)
-        return try ServiceApplication.build(runtime: runtime, services: OutboxRelay.services(for: runtime)) { router in
+        guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
+        let sweeper = RetentionSweeper(store: TicketStore(database: database, keyring: keyring, region: config.region), logger: runtime.logger)
+        return try ServiceApplication.build(runtime: runtime, services: OutboxRelay.services(for: runtime) + [sweeper]) { router in
             try register(on: router, runtime: runtime, keyring: keyring)
         }
     }

@@ -105,7 +105,7 @@ struct EdgeFixture: Sendable {
             .replacingOccurrences(of: "max_connections_per_ip: 64", with: "max_connections_per_ip: \(connectionsPerIP)")
             .replacingOccurrences(of: "write_timeout_ms: 30000", with: "write_timeout_ms: \(writeTimeoutMilliseconds)")
             .replacingOccurrences(of: "max_concurrent_streams: 100", with: "max_concurrent_streams: \(maxConcurrentStreams)")
-            .replacingOccurrences(of: "connect_timeout_ms: 2000", with: "connect_timeout_ms: 1000")
+            .replacingOccurrences(of: "connect_timeout_ms: 2000", with: "connect_timeout_ms: 5000")
             .replacingOccurrences(of: "response_timeout_ms: 30000", with: "response_timeout_ms: \(responseTimeoutMilliseconds)")
     }
 

@@ -26,7 +26,7 @@ struct GatewayEdgeWriteLimitsTests {
         let endpoints: [String: Any] = ["regions": ["eu": ["status": "https://127.0.0.1:\(bulk)"], "us": [String: String]()]]
         let (port, _) = try await EdgeFixture.startGateway(
             pki: pki, signingKey: .generate(), endpoints: endpoints,
-            policy: try EdgeFixture.policy(writeTimeoutMilliseconds: 2500, maxConcurrentStreams: 3), accessLog: AccessLog(sink: .init { _ in })
+            policy: try EdgeFixture.policy(writeTimeoutMilliseconds: 8000, maxConcurrentStreams: 3), accessLog: AccessLog(sink: .init { _ in })
         )
         return Edge(pki: pki, port: port)
     }
@@ -35,15 +35,15 @@ struct GatewayEdgeWriteLimitsTests {
         let edge = try await Self.shared.value
         let client = try await TLSReader.connect(port: edge.port, serverName: "status.localhost", ca: edge.pki.caPath)
         try await client.send("GET / HTTP/1.1\r\nHost: status.localhost\r\n\r\n")
-        // Take nothing for 10 s: the edge's socket buffer fills, its channel stays unwritable
-        // longer than the write timeout (2.5 s, long enough that a reader slowed by a loaded
-        // machine is not mistaken for one that stopped).
+        // Take nothing for 20 s: the edge's socket buffer fills, its channel stays unwritable
+        // longer than the write timeout (8 s: the suite shares two cores and one event loop group
+        // with every other test, so a reader that keeps reading can stall for seconds).
         try await client.channel.setOption(ChannelOptions.autoRead, value: false).get()
-        try await Task.sleep(for: .seconds(10))
+        try await Task.sleep(for: .seconds(20))
         try await client.channel.setOption(ChannelOptions.autoRead, value: true).get()
         client.channel.read()
         // What was buffered before the cut arrives, then the end: far less than the whole body.
-        let closed = await client.waitUntilClosed(within: .seconds(30))
+        let closed = await client.waitUntilClosed(within: .seconds(40))
         #expect(closed, "the connection of a client that stopped reading was not closed")
         #expect(client.received < Self.bodyBytes, "received \(client.received) bytes of \(Self.bodyBytes)")
     }

@@ -7,12 +7,18 @@ struct TicketSettings: Codable, Sendable, Equatable {
     var cardKeepLast = 4
     /// The largest attachment accepted, in bytes (1 KiB – 25 MiB).
     var attachmentMaxBytes = 10 * 1024 * 1024
+    /// Days a deleted ticket stays in the recycle bin before it is deleted for good (1–3650).
+    var recycleBinDays = 30
+    /// Days after its last change a closed ticket is deleted for good (30–3650); 0 keeps closed tickets.
+    var closedTicketDays = 0
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case customersSeeOrganization = "customers_see_organization"
         case cardKeepFirst = "card_keep_first"
         case cardKeepLast = "card_keep_last"
         case attachmentMaxBytes = "attachment_max_bytes"
+        case recycleBinDays = "recycle_bin_days"
+        case closedTicketDays = "closed_ticket_days"
     }
 
     var redactor: CardRedactor { CardRedactor(keepFirst: cardKeepFirst, keepLast: cardKeepLast) }

@@ -88,12 +88,16 @@ struct SettingsChanges: StrictBody, Sendable {
     var cardKeepFirst: Int?
     var cardKeepLast: Int?
     var attachmentMaxBytes: Int?
+    var recycleBinDays: Int?
+    var closedTicketDays: Int?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case customersSeeOrganization = "customers_see_organization"
         case cardKeepFirst = "card_keep_first"
         case cardKeepLast = "card_keep_last"
         case attachmentMaxBytes = "attachment_max_bytes"
+        case recycleBinDays = "recycle_bin_days"
+        case closedTicketDays = "closed_ticket_days"
     }
 }
 

@@ -37,11 +37,17 @@ struct DirectoryRoutes: Sendable {
             next.cardKeepFirst = changes.cardKeepFirst ?? next.cardKeepFirst
             next.cardKeepLast = changes.cardKeepLast ?? next.cardKeepLast
             next.attachmentMaxBytes = changes.attachmentMaxBytes ?? next.attachmentMaxBytes
+            next.recycleBinDays = changes.recycleBinDays ?? next.recycleBinDays
+            next.closedTicketDays = changes.closedTicketDays ?? next.closedTicketDays
             var errors: [ProblemDetailsField] = []
             if !(0...6).contains(next.cardKeepFirst) { errors.append(.init(field: "card_keep_first", message: "0 to 6 digits.")) }
             if !(0...4).contains(next.cardKeepLast) { errors.append(.init(field: "card_keep_last", message: "0 to 4 digits.")) }
             if !(1024...TicketSettings.attachmentCeiling).contains(next.attachmentMaxBytes) {
                 errors.append(.init(field: "attachment_max_bytes", message: "1024 to \(TicketSettings.attachmentCeiling) bytes."))
+            }
+            if !(1...3_650).contains(next.recycleBinDays) { errors.append(.init(field: "recycle_bin_days", message: "1 to 3650 days.")) }
+            if next.closedTicketDays != 0, !(30...3_650).contains(next.closedTicketDays) {
+                errors.append(.init(field: "closed_ticket_days", message: "30 to 3650 days, or 0 to keep closed tickets."))
             }
             guard errors.isEmpty else { throw TicketsError.invalidInput(errors) }
             return try TicketsRequest.json(One(data: try await settings.save(caller, next, requestID: context.requestID)))
