@@ -57,8 +57,9 @@ echo "validate: Containerfile passes checkov"
 # 3. systemd units, as installed (systemd's own units beside them, for the dependencies).
 root="$scratch/root"
 "$deploy/systemd/install.sh" --root "$root" --bin-dir "$bin_dir" --link >/dev/null
-mkdir -p "$root/usr/lib/systemd"
+mkdir -p "$root/usr/lib/systemd" "$root/usr/sbin"
 cp -R /lib/systemd/system "$root/usr/lib/systemd/"
+cp "$(command -v nft)" "$root/usr/sbin/nft"
 units=(rampart-firewall.service rampart.target)
 for service in gateway identity tickets audit backup status; do units+=("rampart@$service.service"); done
 if ! output="$(systemd-analyze verify --root="$root" "${units[@]}" 2>&1)" || [ -n "$output" ]; then
