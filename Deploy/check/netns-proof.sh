@@ -31,8 +31,15 @@ fail() { echo "netns: FAIL: $*" >&2; exit 1; }
 for tool in ip nft curl timeout; do command -v "$tool" >/dev/null || fail "$tool is missing (run Deploy/local/install-deps.sh)"; done
 [ "$(id -u)" = 0 ] || fail "network namespaces need root"
 
+# Signals may arrive blocked from whoever started this script (a test runner's threads block
+# SIGTERM): timeouts and the last resort below use SIGKILL, which cannot be blocked.
 cleanup() {
-    [ -n "$gateway_pid" ] && kill "$gateway_pid" 2>/dev/null && wait "$gateway_pid" 2>/dev/null || true
+    if [ -n "$gateway_pid" ]; then
+        kill "$gateway_pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$gateway_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$gateway_pid" 2>/dev/null || true
+        wait "$gateway_pid" 2>/dev/null || true
+    fi
     for namespace in "$gateway" "$status" "$tickets" "$lan"; do ip netns del "$namespace" 2>/dev/null || true; done
 }
 trap cleanup EXIT
@@ -68,13 +75,13 @@ ip netns exec "$gateway" env -i \
     "$bin_dir/rampart-gateway" >"$scratch/gateway.log" 2>&1 &
 gateway_pid=$!
 for _ in $(seq 1 200); do
-    ip netns exec "$gateway" timeout 1 bash -c "exec 3<>/dev/tcp/$gateway_address/$port" 2>/dev/null && break
+    ip netns exec "$gateway" timeout -s KILL 1 bash -c "exec 3<>/dev/tcp/$gateway_address/$port" 2>/dev/null && break
     kill -0 "$gateway_pid" 2>/dev/null || { cat "$scratch/gateway.log" >&2; fail "rampart-gateway stopped"; }
     sleep 0.1
 done
 
 # A raw TCP connection from a host (no TLS, no certificate: the application never gets a say).
-connects() { ip netns exec "$1" timeout 3 bash -c "exec 3<>/dev/tcp/$gateway_address/$port" 2>/dev/null; }
+connects() { ip netns exec "$1" timeout -s KILL 3 bash -c "exec 3<>/dev/tcp/$gateway_address/$port" 2>/dev/null; }
 # GET /healthz from a host with a service's certificate; prints the HTTP status (000: no answer).
 healthz() { # namespace certificate-name
     ip netns exec "$1" curl -s -o /dev/null -w '%{http_code}' --connect-timeout 3 --max-time 6 \

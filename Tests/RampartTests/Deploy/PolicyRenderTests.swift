@@ -27,8 +27,8 @@ struct PolicyRenderTests {
             NetworkFlow(caller: "gateway", service: .identity, crossRegion: false),
             NetworkFlow(caller: "status", service: .identity, crossRegion: true),
             NetworkFlow(caller: "status", service: .tickets, crossRegion: true),
-            NetworkFlow(caller: "operator", service: .audit, crossRegion: false),
             NetworkFlow(caller: "status", service: .audit, crossRegion: true),
+            NetworkFlow(caller: "operator", service: .audit, crossRegion: false),
             NetworkFlow(caller: "status", service: .backup, crossRegion: true),
             NetworkFlow(caller: "status", service: .status, crossRegion: true),
         ])
