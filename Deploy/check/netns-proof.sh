@@ -45,6 +45,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The hosts and the switch between them.
+echo "netns: run $run"
 ip netns add "$lan"
 ip -n "$lan" link add br0 type bridge
 ip -n "$lan" link set br0 up

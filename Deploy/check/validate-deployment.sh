@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks every deployment artefact without a cluster or a container runtime (run by `make test`
-# through DeploymentValidationTests; docs/deployment.md says what this does and does not prove):
+# Checks every deployment artefact without a cluster or a container runtime (docs/deployment.md
+# says what this does and does not prove):
 #   1. each Kubernetes overlay builds (kubectl kustomize), validates against the Kubernetes
 #      schemas (kubernetes-validate --strict), and passes checkov (skips justified in
 #      Deploy/kubernetes/checkov.yaml); the CloudNativePG resources, whose schemas are not
@@ -9,7 +9,10 @@
 #   3. the systemd units, installed into a scratch root by Deploy/systemd/install.sh, pass
 #      systemd-analyze verify with no complaint at all;
 #   4. the rendered nftables rules parse (nft -c) together with the example host addresses.
+#   5. the scanner is live: a copy of the base with the read-only root file system turned off
+#      must fail checkov (a check that cannot fail proves nothing).
 # A missing tool is a failure naming it (install with `make deps`), never a silent skip.
+# `make test` runs it before the Swift suite, alone, since the validators are CPU-heavy.
 #
 #   Deploy/check/validate-deployment.sh <bin-dir> <scratch-dir>
 set -euo pipefail
@@ -73,4 +76,15 @@ sed "s|/usr/share/rampart/nftables/rampart.nft|$deploy/systemd/nftables/rampart.
     "$deploy/systemd/nftables/firewall.nft" >"$scratch/firewall.nft"
 nft -c -f "$scratch/firewall.nft" || fail "the nftables rules do not parse"
 echo "validate: nftables rules parse"
+
+# 5. The scan can fail: one hardening setting removed from a copy of the Kubernetes tree.
+weakened="$scratch/weakened"
+cp -R "$deploy/kubernetes" "$weakened"
+sed -i 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' "$weakened/base/patches/service-pod.yaml"
+kubectl kustomize "$weakened/overlays/eu" >"$scratch/weakened.yaml"
+if (cd "$scratch" && "$tools/checkov" -f "$scratch/weakened.yaml" --config-file "$deploy/kubernetes/checkov.yaml" --skip-download >"$scratch/weakened.checkov.log" 2>&1); then
+    fail "checkov passed a writable root file system: the scan is not working"
+fi
+grep -q CKV_K8S_22 "$scratch/weakened.checkov.log" || fail "checkov failed the weakened copy for another reason than CKV_K8S_22"
+echo "validate: checkov refuses a writable root file system (the scan is live)"
 echo "validate: all deployment checks passed"

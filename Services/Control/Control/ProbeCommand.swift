@@ -28,11 +28,19 @@ struct ProbeCommand: AsyncParsableCommand {
             privateKeyPath: try source.required("RAMPART_TLS_KEY")
         )
         let port = try source.required("RAMPART_LISTEN_PORT")
-        let client = InternalClient(tls: try InternalTLS(files: files), timeout: .init(connect: .seconds(2), read: .seconds(3)))
-        let reply = try? await client.send(url: "https://localhost:\(port)\(endpoint.rawValue)", maximumBodyBytes: 16 * 1024)
+        // Within the manifests' probe timeout (12 s), with room for a loaded node.
+        let client = InternalClient(tls: try InternalTLS(files: files), timeout: .init(connect: .seconds(5), read: .seconds(5)))
+        let outcome: Result<InternalClient.Reply, any Error>
+        do {
+            outcome = .success(try await client.send(url: "https://localhost:\(port)\(endpoint.rawValue)", maximumBodyBytes: 16 * 1024))
+        } catch {
+            outcome = .failure(error)
+        }
         try? await client.shutdown()
-        guard let reply, reply.status == 200 else {
-            throw ControlError("probe: \(endpoint.rawValue) \(reply.map { "answered \($0.status)" } ?? "did not answer")")
+        switch outcome {
+        case .success(let reply) where reply.status == 200: return
+        case .success(let reply): throw ControlError("probe: \(endpoint.rawValue) answered \(reply.status)")
+        case .failure(let error): throw ControlError("probe: \(endpoint.rawValue) did not answer (\(error))")
         }
     }
 }
