@@ -21,11 +21,14 @@ struct PKICommand: AsyncParsableCommand {
         @Option(help: "Operator identity to issue a certificate for.") var `operator`: String = "local"
         @Option(help: "Kubernetes: service certificates also name <service>, <service>.rampart.svc and <service>.<region>.<internal-domain> (cross-region).") var internalDomain: String?
 
-        func run() async throws {
-            let regions = try parseRegions(regions)
+        func validate() throws {
             if let internalDomain, internalDomain.range(of: #"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"#, options: .regularExpression) == nil {
                 throw ValidationError("--internal-domain must be a DNS name such as internal.example.com")
             }
+        }
+
+        func run() async throws {
+            let regions = try parseRegions(regions)
             var pki = LocalPKI(directory: dir)
             pki.internalDomain = internalDomain
             let issued = try pki.ensure(regions: regions, baseDomain: baseDomain, operatorName: `operator`)

@@ -19,6 +19,12 @@ struct ProbeCommand: AsyncParsableCommand {
     }
 
     @Argument(help: "/healthz (alive) or /readyz (database reachable, migrations applied).") var endpoint: Endpoint
+    // Within the manifests' probe timeout (12 s) by default, with room for a loaded node.
+    @Option(help: "Seconds to wait for the connection (TLS included), and again for the answer.") var timeout: Int = 5
+
+    func validate() throws {
+        guard (1...60).contains(timeout) else { throw ValidationError("--timeout must be 1-60 seconds") }
+    }
 
     func run() async throws {
         let source = try ConfigSource.load(knownKeys: ServiceConfig.keys)
@@ -28,8 +34,7 @@ struct ProbeCommand: AsyncParsableCommand {
             privateKeyPath: try source.required("RAMPART_TLS_KEY")
         )
         let port = try source.required("RAMPART_LISTEN_PORT")
-        // Within the manifests' probe timeout (12 s), with room for a loaded node.
-        let client = InternalClient(tls: try InternalTLS(files: files), timeout: .init(connect: .seconds(5), read: .seconds(5)))
+        let client = InternalClient(tls: try InternalTLS(files: files), timeout: .init(connect: .seconds(Int64(timeout)), read: .seconds(Int64(timeout))))
         let outcome: Result<InternalClient.Reply, any Error>
         do {
             outcome = .success(try await client.send(url: "https://localhost:\(port)\(endpoint.rawValue)", maximumBodyBytes: 16 * 1024))

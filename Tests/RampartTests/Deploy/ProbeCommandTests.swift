@@ -10,12 +10,13 @@ import Testing
 struct ProbeCommandTests {
     let eu = Region(rawValue: "eu")!
 
-    /// `rampartctl probe <endpoint>` with only the configuration a container gives it.
-    func probe(_ endpoint: String, tls: ServiceConfig.TLSFiles, port: Int) async throws -> Subprocess.Result {
+    /// `rampartctl probe <endpoint>` with only the configuration a container gives it; by default
+    /// patient enough for a test service sharing a loaded machine with the whole suite.
+    func probe(_ endpoint: String, tls: ServiceConfig.TLSFiles, port: Int, timeout: Int = 30) async throws -> Subprocess.Result {
         try await Subprocess("/usr/bin/env", [
             "-i", "RAMPART_TLS_CA=\(tls.caCertificatePath)", "RAMPART_TLS_CERT=\(tls.certificatePath)",
             "RAMPART_TLS_KEY=\(tls.privateKeyPath)", "RAMPART_LISTEN_PORT=\(port)",
-            ServiceProcessTests.binDirectory.appendingPathComponent("rampartctl").path, "probe", endpoint,
+            ServiceProcessTests.binDirectory.appendingPathComponent("rampartctl").path, "probe", endpoint, "--timeout", String(timeout),
         ]).run()
     }
 
@@ -37,7 +38,7 @@ struct ProbeCommandTests {
 
     @Test func nothingListeningFailsTheProbe() async throws {
         let pki = try TestPKI()
-        let result = try await probe("/healthz", tls: try pki.files(for: .service(.identity, eu)), port: try RunningService.freePort())
+        let result = try await probe("/healthz", tls: try pki.files(for: .service(.identity, eu)), port: try RunningService.freePort(), timeout: 2)
         #expect(result.status != 0)
         #expect(result.errorOutput.contains("probe: /healthz did not answer"))
     }
