@@ -33,13 +33,15 @@ clean: stop
 	@Deploy/local/postgres.sh stop $(RUN_DIR)/test-pg || true
 	rm -rf $(RUN_DIR)
 
-## The whole suite against a real PostgreSQL of its own (port $(TEST_PG_PORT)).
+## The deployment checks (Deploy/check) and the whole suite against a real PostgreSQL of its own (port $(TEST_PG_PORT)).
 test: deps
 	@# A fresh test cluster each run: suites create a database each and never reuse one.
 	@Deploy/local/postgres.sh stop $(RUN_DIR)/test-pg >/dev/null 2>&1 || true
 	@rm -rf "$$(Deploy/local/postgres.sh location $(RUN_DIR)/test-pg 2>/dev/null)" $(RUN_DIR)/test-pg
 	@Deploy/local/postgres.sh start $(RUN_DIR)/test-pg $(TEST_PG_PORT) $(RUN_DIR)/test-secrets
 	swift build --build-tests
+	@# Deployment artefacts first, alone: the validators are CPU-heavy and the suite has timing tests.
+	Deploy/check/validate-deployment.sh "$$(swift build --show-bin-path)" $(RUN_DIR)/deploy-check
 	RAMPART_TEST_SUPERUSER_URL="$$(cat $(RUN_DIR)/test-secrets/pg-superuser.url)" \
 	RAMPART_BIN_DIR="$$(swift build --show-bin-path)" \
 	swift test --skip-build

@@ -3,7 +3,10 @@
 # Works as root, or as a user with sudo. Swift itself is expected on PATH.
 set -euo pipefail
 
-packages=(postgresql postgresql-client libargon2-dev pkg-config pgbackrest socat)
+packages=(postgresql postgresql-client libargon2-dev pkg-config pgbackrest socat nftables iproute2 curl)
+# kubectl (its built-in kustomize renders the overlays) comes with the machine image; Debian's own
+# package is the fallback, though its kustomize may be too old (Deploy/check says so if it is).
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -21,6 +24,15 @@ fi
 if ! command -v moto_server >/dev/null; then
     echo "install-deps: installing moto[server] (local S3 for off-site backups)"
     python3 -m pip install -q "moto[server]" 2>/dev/null || python3 -m pip install -q --break-system-packages "moto[server]"
+fi
+
+# The deployment checks' validators (Deploy/check/validate-deployment.sh), in a virtual environment
+# of their own: checkov pins versions (boto3, botocore) that must not replace the system's.
+tools=/opt/rampart-deploy-tools
+if [ ! -x "$tools/bin/checkov" ] || [ ! -x "$tools/bin/kubernetes-validate" ]; then
+    echo "install-deps: installing kubernetes-validate and checkov into $tools"
+    python3 -m venv "$tools"
+    "$tools/bin/python" -m pip install -q kubernetes-validate checkov
 fi
 
 command -v swift >/dev/null || { echo "install-deps: swift is not on PATH (Swift 6.1 or newer is required)" >&2; exit 1; }

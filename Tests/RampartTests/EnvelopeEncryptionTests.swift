@@ -76,6 +76,21 @@ struct EnvelopeEncryptionTests {
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
     }
 
+    /// Deploy/systemd shares one store between identity, tickets and audit (each its own user)
+    /// through a set-group-ID directory; only then may the group read and write key files.
+    @Test func groupSharedStoreWritesGroupReadableKeysOnly() async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        #expect(chmod(directory.path, 0o2770) == 0)
+        try await keyring().provision(tenant)
+        let shared = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent("\(tenant).key").path)
+        #expect((shared[.posixPermissions] as? Int) == 0o660)
+        let other = TenantID.random()
+        let privateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("rampart-keys-\(UUID().uuidString)")
+        try await TenantKeyring(keys: keys, store: try FileKeyStore(directory: privateDirectory)).provision(other)
+        let owned = try FileManager.default.attributesOfItem(atPath: privateDirectory.appendingPathComponent("\(other).key").path)
+        #expect((owned[.posixPermissions] as? Int) == 0o600)
+    }
+
     @Test func rotatingTheKeyEncryptionKeyRewrapsWithoutTouchingData() async throws {
         let ring = try keyring()
         let sealed = try await ring.seal(secret, tenant: tenant, context: context)

@@ -45,23 +45,3 @@ struct HealthCommand: AsyncParsableCommand {
         var regions: [String: [String: String]]
     }
 }
-
-/// `rampartctl policy check`: validates the allow-list.
-struct PolicyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "policy",
-        abstract: "Work with the service-to-service allow-list.",
-        subcommands: [Check.self]
-    )
-
-    struct Check: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Validate an allow-list file.")
-
-        @Option(help: "The allow-list file.") var file: String = "Deploy/policy/allowlist.yaml"
-
-        func run() async throws {
-            let list = try AllowList(contentsOf: file)
-            print("policy: \(list.rules.count) rule(s), valid")
-        }
-    }
-}

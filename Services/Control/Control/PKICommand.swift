@@ -19,10 +19,19 @@ struct PKICommand: AsyncParsableCommand {
         @Option(help: "Comma-separated regions.") var regions: String = "us,eu,uk"
         @Option(help: "Public base domain of the edge certificate.") var baseDomain: String = "localhost"
         @Option(help: "Operator identity to issue a certificate for.") var `operator`: String = "local"
+        @Option(help: "Kubernetes: service certificates also name <service>, <service>.rampart.svc and <service>.<region>.<internal-domain> (cross-region).") var internalDomain: String?
+
+        func validate() throws {
+            if let internalDomain, internalDomain.range(of: #"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"#, options: .regularExpression) == nil {
+                throw ValidationError("--internal-domain must be a DNS name such as internal.example.com")
+            }
+        }
 
         func run() async throws {
             let regions = try parseRegions(regions)
-            let issued = try LocalPKI(directory: dir).ensure(regions: regions, baseDomain: baseDomain, operatorName: `operator`)
+            var pki = LocalPKI(directory: dir)
+            pki.internalDomain = internalDomain
+            let issued = try pki.ensure(regions: regions, baseDomain: baseDomain, operatorName: `operator`)
             print("pki: \(issued) certificate(s) issued in \(dir)")
         }
     }
@@ -39,8 +48,17 @@ func parseRegions(_ text: String) throws -> [Region] {
 /// `operator-<name>.crt`/`.key` and `gateway-public.crt`/`.key` for the edge.
 public struct LocalPKI {
     public let directory: String
+    /// When set, service certificates name the cluster's DNS names too (``serviceDNSNames(_:_:)``).
+    public var internalDomain: String?
 
     public init(directory: String) { self.directory = directory }
+
+    /// The DNS names of a service certificate: `localhost` (probes, one-machine installs), and with
+    /// an internal domain the Kubernetes Service names and the cross-region name.
+    func serviceDNSNames(_ service: ServiceName, _ region: Region) -> [String] {
+        guard let internalDomain else { return ["localhost"] }
+        return ["localhost", service.rawValue, "\(service).rampart.svc", "\(service).\(region).\(internalDomain)"]
+    }
 
     func path(_ name: String) -> String { URL(fileURLWithPath: directory).appendingPathComponent(name).path }
 
@@ -52,8 +70,9 @@ public struct LocalPKI {
         for region in regions {
             for service in ServiceName.allCases {
                 let name = "\(service)-\(region)"
-                if try needsIssue(name, ca: ca, now: now) {
-                    try write(try ca.issue(identity: .service(service, region)), as: name)
+                let dnsNames = serviceDNSNames(service, region)
+                if try needsIssue(name, ca: ca, now: now, dnsNames: dnsNames) {
+                    try write(try ca.issue(identity: .service(service, region), dnsNames: dnsNames), as: name)
                     issued += 1
                 }
             }
@@ -82,7 +101,7 @@ public struct LocalPKI {
     }
 
     /// A certificate is reissued when missing, expiring within 30 days, not signed by this CA, or
-    /// (for the edge certificate) not naming exactly `dnsNames` — a region was added or the base domain changed.
+    /// not naming exactly `dnsNames` — a region was added, the base or internal domain changed.
     private func needsIssue(_ name: String, ca: CertificateAuthority, now: Date, dnsNames: [String]? = nil) throws -> Bool {
         guard let pem = SecretFile.read(path("\(name).crt")), FileManager.default.fileExists(atPath: path("\(name).key")),
               let certificate = try? Certificate(pemEncoded: pem)

@@ -3,12 +3,16 @@ import RampartCore
 
 /// A ``KeyStore`` in a directory of its own (mode 0700), outside every backed-up database.
 ///
-/// One file per tenant (`<tenant>.key`, mode 0600). Creation is atomic across processes
+/// One file per tenant (`<tenant>.key`, mode 0600). A directory an installer made group-shared
+/// (set-group-ID, as `Deploy/systemd` does for identity, tickets and audit, each its own user)
+/// gets files of mode 0660 instead, owned by that group. Creation is atomic across processes
 /// (`link(2)` of a finished temporary file, so the first writer wins); destruction leaves a
 /// `<tenant>.destroyed` marker first, then overwrites and removes the key file, so a destroyed
 /// key is never silently recreated.
 public struct FileKeyStore: KeyStore {
     public let directory: URL
+    /// The mode of key files: owner only, or owner and the directory's group when it is shared.
+    let fileMode: mode_t
 
     public init(directory: URL) throws {
         self.directory = directory
@@ -17,6 +21,9 @@ public struct FileKeyStore: KeyStore {
         } catch {
             throw EnvelopeError.keyStoreFailure("cannot create key store directory")
         }
+        var status = stat()
+        guard stat(directory.path, &status) == 0 else { throw EnvelopeError.keyStoreFailure("cannot read key store directory") }
+        fileMode = status.st_mode & S_ISGID != 0 ? 0o660 : 0o600
     }
 
     private func keyPath(_ tenant: TenantID) -> String { directory.appendingPathComponent("\(tenant).key").path }
@@ -79,11 +86,13 @@ public struct FileKeyStore: KeyStore {
         }.sorted { $0.description < $1.description }
     }
 
-    /// Writes `data` to a new 0600 file in the store's directory and flushes it to disk.
+    /// Writes `data` to a new file (``fileMode``) in the store's directory and flushes it to disk.
     private func writeTemporary(_ data: Data) throws -> String {
         let path = directory.appendingPathComponent(".tmp-\(UUID().uuidString)").path
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, fileMode)
         guard descriptor >= 0 else { throw EnvelopeError.keyStoreFailure("cannot write key store file") }
+        // The umask may have taken the group bits; a shared store's files need them.
+        fchmod(descriptor, fileMode)
         let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         do {
             try handle.write(contentsOf: data)
