@@ -3,7 +3,7 @@
 # Works as root, or as a user with sudo. Swift itself is expected on PATH.
 set -euo pipefail
 
-packages=(postgresql postgresql-client libargon2-dev pkg-config pgbackrest socat)
+packages=(postgresql postgresql-client libargon2-dev libxmlsec1-dev xmlsec1 pkg-config pgbackrest socat)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
