@@ -56,6 +56,8 @@ struct SAMLRoutesTests {
 
             var spec = SAMLResponseSpec()
             spec.inResponseTo = requestID
+            // ada@acme.test already has a password account, which SSO never takes over.
+            spec.attributes = [("email", ["sam@acme.test"]), ("groups", ["helpdesk-agents"])]
             let form = OAuthWorld.form(["SAMLResponse": Data(try spec.signed(by: Self.idp).utf8).base64EncodedString(), "RelayState": "ignored"])
             let done = try await world.call(.POST, "/auth/saml/acs", body: form, headers: [("Cookie", "\(SAMLRoutes.browserCookie)=\(browser)")])
             #expect(done.status == 303, "\(done.text)")
