@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import NIOHTTP1
 import Foundation
+@testable import Control
 @testable import Identity
 import RampartCore
 import Testing
@@ -114,6 +115,54 @@ struct SAMLRoutesTests {
             // The failed attempt changed nothing.
             let staff = ((listed.json["data"] as? [[String: Any]])?.first?["configuration"] as? [String: Any])?["preset"] as? String
             #expect(staff == "entra")
+        }
+    }
+}
+
+/// `rampartctl sso set|show` against a running identity: the options become the operator API's
+/// configuration, audited like an admin's change.
+@Suite("SAML: rampartctl sso")
+struct SSOCommandTests {
+    @Test func setImportsMetadataWithPresetMappingAndRolesAndShowReadsItBack() async throws {
+        try await OAuthWorld.with { world in
+            let directory = world.pki.directory.appendingPathComponent("ctl-\(UUID().uuidString.prefix(6))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let endpoints = directory.appendingPathComponent("endpoints.json")
+            try JSONSerialization.data(withJSONObject: ["regions": ["eu": ["identity": world.service.baseURL]]]).write(to: endpoints)
+            let metadata = directory.appendingPathComponent("idp.xml")
+            try SAMLResponseTests.idp.metadataXML().write(to: metadata, atomically: true, encoding: .utf8)
+            let tls = try world.pki.files(for: .operator("alice"))
+            let connection = ["--endpoints", endpoints.path, "--ca", tls.caCertificatePath, "--cert", tls.certificatePath, "--key", tls.privateKeyPath]
+
+            var set = try SSOCommand.SetConfiguration.parse(connection + [
+                "--region", "eu", "--tenant", "acme", "--audience", "staff", "--preset", "okta", "--saml-metadata", metadata.path,
+                "--group-role", "helpdesk-admins=admin", "--group-role", "helpdesk-agents=agent",
+                "--sso-required-roles", "agent", "--break-glass-email", "ada@acme.test",
+            ])
+            try await set.run()
+            var show = try SSOCommand.Show.parse(connection + ["--region", "eu", "--tenant", "acme"])
+            try await show.run()
+
+            let (status, listed) = try await IdentityRoutesTests().send(world.pki, as: .operator("alice"), .GET,
+                                                                        world.service.baseURL + "/internal/v1/operator/tenants/acme/sso", json: nil)
+            #expect(status == 200)
+            let staff = try #require((listed["data"] as? [[String: Any]])?.first?["configuration"] as? [String: Any])
+            #expect(staff["preset"] as? String == "okta")
+            #expect((staff["saml"] as? [String: Any])?["entity_id"] as? String == SAMLResponseTests.idp.entityID)
+            #expect(staff["group_roles"] as? [String: String] == ["helpdesk-admins": "admin", "helpdesk-agents": "agent"])
+            #expect(staff["sso_required_roles"] as? [String] == ["agent"])
+            #expect(staff["break_glass_email"] as? String == "ada@acme.test")
+            #expect((staff["attributes"] as? [String: String])?["name"] == "displayName")
+
+            // A role that is not a staff role is refused, and nothing changes.
+            var bad = try SSOCommand.SetConfiguration.parse(connection + [
+                "--region", "eu", "--tenant", "acme", "--saml-metadata", metadata.path, "--group-role", "buyers=customer",
+            ])
+            await #expect(throws: (any Error).self) { try await bad.run() }
+            let (_, after) = try await IdentityRoutesTests().send(world.pki, as: .operator("alice"), .GET,
+                                                                  world.service.baseURL + "/internal/v1/operator/tenants/acme/sso", json: nil)
+            #expect(((after["data"] as? [[String: Any]])?.first?["configuration"] as? [String: Any])?["group_roles"] as? [String: String]
+                    == ["helpdesk-admins": "admin", "helpdesk-agents": "agent"])
         }
     }
 }
