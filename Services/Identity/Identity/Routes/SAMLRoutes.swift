@@ -22,13 +22,13 @@ struct SAMLRoutes: Sendable {
 
     func register(on router: Router<ServiceRequestContext>) {
         router.get("/auth/saml/metadata") { request, context -> Response in
-            let (_, provider) = try await resolve(request, context)
+            let (_, provider, _) = try await resolve(request, context)
             var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: provider.metadataXML())))
             response.headers[.contentType] = "application/samlmetadata+xml"
             return response
         }
         router.get("/auth/saml/login") { request, context -> Response in
-            let (tenant, provider) = try await resolve(request, context)
+            let (tenant, provider, _) = try await resolve(request, context)
             let returnTo = SignInPages.safeReturn(FormBody.parseQuery(request)["return_to"])
             guard let (url, browserToken) = try await signIn.start(tenant: tenant, provider: provider, returnTo: returnTo) else {
                 throw ProblemError(status: .notFound, code: "sso_not_configured", title: "Single sign-on is not configured")
@@ -40,8 +40,7 @@ struct SAMLRoutes: Sendable {
             return response
         }
         router.post("/auth/saml/acs") { request, context -> Response in
-            let (tenant, provider) = try await resolve(request, context)
-            let forwarded = try ForwardedRequest(request, context: context, region: region, baseDomain: baseDomain)
+            let (tenant, provider, forwarded) = try await resolve(request, context)
             let origin = PasswordSignIn.Origin(ip: forwarded.clientIP, userAgent: request.headers[.userAgent], requestID: context.requestID)
             // Base64 makes a message a third larger; a larger body is refused before it is parsed.
             let form: FormBody
@@ -77,12 +76,12 @@ struct SAMLRoutes: Sendable {
     }
 
     /// The active tenant of the forwarded host and the service provider for the audience asked for.
-    private func resolve(_ request: Request, _ context: ServiceRequestContext) async throws -> (Tenant, SAMLServiceProvider) {
+    private func resolve(_ request: Request, _ context: ServiceRequestContext) async throws -> (Tenant, SAMLServiceProvider, ForwardedRequest) {
         let forwarded = try ForwardedRequest(request, context: context, region: region, baseDomain: baseDomain)
         let audienceName = FormBody.parseQuery(request)["audience"] ?? SSOAudience.staff.rawValue
         guard let audience = SSOAudience(rawValue: audienceName), let tenant = try await tenants.find(slug: forwarded.tenant), tenant.status == .active
         else { throw ProblemError(status: .notFound, code: "not_found", title: "Not found") }
-        return (tenant, SAMLServiceProvider(host: forwarded.host, audience: audience))
+        return (tenant, SAMLServiceProvider(host: forwarded.host, audience: audience), forwarded)
     }
 
     static func refusedPage() -> Response {
