@@ -202,6 +202,15 @@ struct SAMLResponseTests {
         #expect(try validate(signed, settings: legacy).subject == "ada-subject-1")
     }
 
+    @Test func refusesAnHMACSignatureKeyedWithThePublicCertificate() throws {
+        // Key confusion: the attacker knows the pinned certificate and uses its bytes as an HMAC key.
+        var spec = SAMLResponseSpec()
+        spec.algorithm = .hmacSHA256
+        let forged = try Self.idp.sign(spec.responseXML(), hmacKey: try #require(Data(base64Encoded: Self.idp.certificate)))
+        #expect(forged.contains("hmac-sha256"))
+        expect(forged, refusedWith: .signatureInvalid)
+    }
+
     // MARK: - Parsing
 
     @Test func refusesXMLBombsExternalEntitiesMalformedAndOversizedMessages() throws {

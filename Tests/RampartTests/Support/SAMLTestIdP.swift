@@ -25,10 +25,17 @@ struct SAMLTestIdP {
 
     /// Signs every `<ds:Signature>` template in `xml` with `xmlsec1`; `ids` names the elements
     /// whose `ID` attribute a reference may point to.
-    func sign(_ xml: String, ids: [String] = ["urn:oasis:names:tc:SAML:2.0:assertion:Assertion"]) throws -> String {
+    /// With `hmacKey`, an HMAC signature keyed with those bytes instead of the RSA key.
+    func sign(_ xml: String, ids: [String] = ["urn:oasis:names:tc:SAML:2.0:assertion:Assertion"], hmacKey: Data? = nil) throws -> String {
         let input = directory.appendingPathComponent("\(UUID().uuidString).xml")
         try xml.write(to: input, atomically: true, encoding: .utf8)
-        let arguments = ["--sign", "--privkey-pem", "\(keyPath),\(certificatePath)"] + ids.flatMap { ["--id-attr:ID", $0] } + [input.path]
+        var key = ["--privkey-pem", "\(keyPath),\(certificatePath)"]
+        if let hmacKey {
+            let file = directory.appendingPathComponent("\(UUID().uuidString).hmac")
+            try hmacKey.write(to: file)
+            key = ["--hmackey", file.path]
+        }
+        let arguments = ["--sign"] + key + ids.flatMap { ["--id-attr:ID", $0] } + [input.path]
         return String(decoding: try Self.run("/usr/bin/xmlsec1", arguments), as: UTF8.self)
     }
 
@@ -76,7 +83,7 @@ struct SAMLTestIdP {
 
 /// A SAML response as an IdP would send it, every field adjustable so a test can break one.
 struct SAMLResponseSpec {
-    enum Algorithm { case sha256, sha1 }
+    enum Algorithm { case sha256, sha1, hmacSHA256 }
 
     var issuer = "https://idp.test/saml"
     var acsURL = "https://acme.eu.localhost:8443/auth/saml/acs"
@@ -103,9 +110,11 @@ struct SAMLResponseSpec {
     static func time(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
 
     var signatureTemplate: String {
-        let (method, digest) = algorithm == .sha256
-            ? ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "http://www.w3.org/2001/04/xmlenc#sha256")
-            : ("http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2000/09/xmldsig#sha1")
+        let (method, digest) = switch algorithm {
+        case .sha256: ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "http://www.w3.org/2001/04/xmlenc#sha256")
+        case .sha1: ("http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2000/09/xmldsig#sha1")
+        case .hmacSHA256: ("http://www.w3.org/2001/04/xmldsig-more#hmac-sha256", "http://www.w3.org/2001/04/xmlenc#sha256")
+        }
         return """
         <ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>\
         <ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>\
