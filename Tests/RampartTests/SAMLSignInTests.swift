@@ -173,6 +173,36 @@ struct SAMLSignInTests {
         }
     }
 
+    @Test func customersSignInThroughTheirOwnServiceProviderAndOnlyAsCustomers() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            // A customers' configuration cannot map a group to a staff role.
+            #expect(throws: SSOConfigurationProblems.self) { try Self.input { $0.groupRoles = ["vip": .admin] }.configuration(for: .customers).get() }
+            let store = try FileKeyStore(directory: FileManager.default.temporaryDirectory.appendingPathComponent("rampart-ks-\(UUID().uuidString)"))
+            let configurations = SSOConfigurationRepository(database: f.database, region: acme.region, keyring: TenantKeyring(keys: .generate(), store: store))
+            let customers = try Self.input { $0.groupRoles = [:]; $0.saml = .init(allowIdPInitiated: true) }.configuration(for: .customers).get()
+            try await configurations.save(customers, tenant: acme.id, actor: IdentityFixture.operatorActor, requestID: nil)
+            let saml = SAMLSignIn(database: f.database, region: acme.region, configurations: configurations)
+            let portal = SAMLServiceProvider(host: "acme.eu.localhost:8443", audience: .customers)
+            #expect(portal.acsURL == "https://acme.eu.localhost:8443/auth/saml/acs?audience=customers")
+
+            var spec = SAMLResponseSpec()
+            spec.inResponseTo = nil
+            spec.acsURL = portal.acsURL
+            spec.audience = portal.entityID
+            spec.attributes = [("email", ["buyer@example.test"]), ("groups", ["helpdesk-admins"])]
+            let encoded = Data(try spec.signed(by: Self.idp).utf8).base64EncodedString()
+            guard case .signedIn(let user, _, _, _, _) = try await saml.finish(tenant: acme, provider: portal, encodedResponse: encoded, browserToken: nil,
+                                                                               relayState: nil, origin: origin) else {
+                Issue.record("customer refused"); return
+            }
+            #expect(user.role == .customer)
+            // Staff have no configuration here: the staff ACS refuses the same IdP.
+            let staff = try await saml.finish(tenant: acme, provider: provider, encodedResponse: encoded, browserToken: nil, relayState: nil, origin: origin)
+            #expect(reason(staff) == "sso_not_configured")
+        }
+    }
+
     @Test func ssoRequiredRolesCannotUseAPasswordExceptTheAuditedBreakGlassAdmin() async throws {
         try await IdentityFixture.with { f in
             let acme = try await f.tenant("acme")
