@@ -9,7 +9,7 @@ import Testing
 /// JWT SSO: tokens signed with swift-crypto (HS256, ES256) and the `openssl` tool (RS256), and the
 /// JWT attack catalogue — `alg: none`, HS/RS confusion, key-carrying headers, long lifetimes,
 /// replayed `jti`, wrong audience, `return_to` off the tenant's host.
-@Suite("JWT SSO: verification, the attack catalogue and sign-in")
+@Suite("JWT SSO: verification, the attack catalogue and sign-in", .serialized)
 struct JWTSSOTests {
     static let secret = "a shared secret of well over thirty-two bytes"
     static let rsa = SAMLResponseTests.idp

@@ -8,7 +8,7 @@ import Testing
 
 /// SAML over identity's HTTP API, as the gateway forwards it: SP metadata, SP-initiated login
 /// with its browser cookie, the ACS, and configuration by operators and tenant admins.
-@Suite("SAML: metadata, login, ACS and configuration over HTTP")
+@Suite("SAML: metadata, login, ACS and configuration over HTTP", .serialized)
 struct SAMLRoutesTests {
     static let idp = SAMLResponseTests.idp
 
@@ -117,12 +117,9 @@ struct SAMLRoutesTests {
             #expect(staff == "entra")
         }
     }
-}
 
-/// `rampartctl sso set|show` against a running identity: the options become the operator API's
-/// configuration, audited like an admin's change.
-@Suite("SAML: rampartctl sso")
-struct SSOCommandTests {
+    /// `rampartctl sso set|show` against the running identity: the options become the operator
+    /// API's configuration, validated and audited like an admin's change.
     @Test func setImportsMetadataWithPresetMappingAndRolesAndShowReadsItBack() async throws {
         try await OAuthWorld.with { world in
             let directory = world.pki.directory.appendingPathComponent("ctl-\(UUID().uuidString.prefix(6))")

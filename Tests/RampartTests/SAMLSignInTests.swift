@@ -10,7 +10,7 @@ import Testing
 /// replay cache, unsolicited responses, accounts keyed by subject (never linked by email), JIT
 /// provisioning with group mapping, disabled users, "SSO required" with one break-glass admin,
 /// and the IdP's MFA standing in for TOTP.
-@Suite("SAML: sign-in, accounts and audit")
+@Suite("SAML: sign-in, accounts and audit", .serialized)
 struct SAMLSignInTests {
     static let idp = SAMLResponseTests.idp
     let origin = PasswordSignIn.Origin(ip: "192.0.2.20", userAgent: "tests", requestID: nil)
