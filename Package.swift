@@ -31,7 +31,13 @@ func sharedTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target
 /// the gateway terminates public TLS (SNI, NIO SSL) and proxies with AsyncHTTPClient; status
 /// hashes its stylesheet and runs probe and replication loops.
 let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Resource])] = [
-    "Identity": (["CArgon2", .product(name: "NIOPosix", package: "swift-nio")], [.copy("Resources/common-passwords.txt")]),
+    // SAML signatures are verified with the system libxmlsec1 (`CXMLSec`), never by hand; JWT SSO
+    // verifies RS256 with CryptoExtras.
+    "Identity": ([
+        "CArgon2", "CXMLSec",
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "CryptoExtras", package: "swift-crypto"),
+    ], [.copy("Resources/common-passwords.txt")]),
     // The edge (TLS, HTTP/2, proxying over mTLS); the WAF and rate limiter read YAML from Deploy/.
     "Gateway": ([
         .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -122,6 +128,12 @@ let package = Package(
             path: "Services/Identity/CArgon2",
             pkgConfig: "libargon2",
             providers: [.apt(["libargon2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CXMLSec",
+            path: "Services/Identity/CXMLSec",
+            pkgConfig: "xmlsec1-openssl",
+            providers: [.apt(["libxmlsec1-dev"])]
         ),
         sharedTarget("RampartCore", [
             .product(name: "Logging", package: "swift-log"),

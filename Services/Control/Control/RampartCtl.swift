@@ -8,7 +8,7 @@ public struct RampartCtl: AsyncParsableCommand {
         abstract: "Operate a Rampart installation.",
         subcommands: [
             LocalCommand.self, PKICommand.self, KeysCommand.self, DatabaseCommand.self,
-            PolicyCommand.self, ProbeCommand.self, HealthCommand.self, AuditCommand.self, TenantCommand.self, UserCommand.self, APIKeyCommand.self, OAuthClientCommand.self,
+            PolicyCommand.self, ProbeCommand.self, HealthCommand.self, AuditCommand.self, TenantCommand.self, UserCommand.self, APIKeyCommand.self, OAuthClientCommand.self, SSOCommand.self,
             BackupCommand.self,
             StatusCommand.self,
         ]

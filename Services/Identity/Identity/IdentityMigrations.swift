@@ -234,7 +234,56 @@ public enum IdentityMigrations {
             \(context.outboxRelayAccess(table: "outbox_events"))
             """
         },
-        Migration(version: 6, name: "tenant_purge") { context in
+        Migration(version: 6, name: "single_sign_on") { context in
+            let s = context.schema
+            return """
+            -- One single sign-on configuration per tenant and audience (staff, customers).
+            CREATE TABLE \(s).sso_configurations (
+                tenant_id uuid NOT NULL REFERENCES \(s).tenants (id),
+                audience text NOT NULL CHECK (audience IN ('staff', 'customers')),
+                configuration jsonb NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (tenant_id, audience)
+            );
+            \(context.tenantIsolation(table: "sso_configurations"))
+
+            -- SP-initiated SAML requests: bound to the browser that started them (a hash of its
+            -- cookie), answered at most once, within ten minutes.
+            CREATE TABLE \(s).saml_requests (
+                id text PRIMARY KEY CHECK (id ~ '^_[0-9a-f]{32}$'),
+                tenant_id uuid NOT NULL,
+                audience text NOT NULL CHECK (audience IN ('staff', 'customers')),
+                browser_hash bytea NOT NULL,
+                return_to text NOT NULL,
+                expires_at timestamptz NOT NULL,
+                consumed_at timestamptz
+            );
+            \(context.tenantIsolation(table: "saml_requests"))
+
+            -- The replay cache: every accepted SAML assertion id (or JWT jti) until it expires.
+            CREATE TABLE \(s).sso_seen_tokens (
+                tenant_id uuid NOT NULL,
+                issuer text NOT NULL,
+                token_id text NOT NULL CHECK (length(token_id) BETWEEN 1 AND 256),
+                expires_at timestamptz NOT NULL,
+                PRIMARY KEY (tenant_id, issuer, token_id)
+            );
+            \(context.tenantIsolation(table: "sso_seen_tokens"))
+
+            -- Federated users, keyed by the IdP's subject, never by email.
+            CREATE TABLE \(s).federated_identities (
+                tenant_id uuid NOT NULL,
+                issuer text NOT NULL,
+                subject text NOT NULL CHECK (length(subject) BETWEEN 1 AND 512),
+                user_id uuid NOT NULL REFERENCES \(s).users (id),
+                created_at timestamptz NOT NULL DEFAULT now(),
+                last_sign_in_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (tenant_id, issuer, subject)
+            );
+            \(context.tenantIsolation(table: "federated_identities"))
+            """
+        },
+        Migration(version: 7, name: "tenant_purge") { context in
             """
             -- A cancelled tenant's data is kept until purge_after (the grace period), then purged.
             ALTER TABLE \(context.schema).tenants ADD COLUMN purge_after timestamptz;
@@ -245,7 +294,7 @@ public enum IdentityMigrations {
             \(context.tenantPurge(tables: [
                 "auth_challenges", "recovery_codes", "totp_credentials", "invitations", "tokens", "authorization_codes",
                 "oauth_clients", "sessions", "api_keys", "password_history", "auth_throttle", "security_settings",
-                "outbox_events", "users",
+                "sso_seen_tokens", "saml_requests", "sso_configurations", "federated_identities", "outbox_events", "users",
             ], finally: "DELETE FROM \(context.schema).tenants WHERE id = p_tenant;"))
             """
         },

@@ -36,6 +36,8 @@ public enum IdentityService {
         let csrf = CSRFToken(key: keys.apiKeyHashKey)
         router.add(middleware: CSRFMiddleware(csrf: csrf, formRoutes: [
             "/login", "/login/totp", "/oauth/authorize", "/account/password", "/account/two-factor", "/account/two-factor/confirm", "/invitation",
+            // The IdP's cross-site POST: bound to the browser by its own cookie and the signed InResponseTo.
+            "/auth/saml/acs",
         ]))
         let tokens = TokenRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
         let clients = OAuthClientRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
@@ -62,6 +64,12 @@ public enum IdentityService {
         UserAdminRoutes(tenants: tenants, users: users, sessions: sessions, invitations: invitations, baseDomain: runtime.config.baseDomain).register(on: router)
         InvitationPages(tenants: tenants, invitations: invitations, csrf: csrf, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         MeRoutes(users: users, passwords: passwords, sessions: sessions, region: region, csrf: csrf).register(on: router)
+        let ssoConfigurations = SSOConfigurationRepository(database: database, region: region, keyring: keys.keyring)
+        SAMLRoutes(tenants: tenants, signIn: SAMLSignIn(database: database, region: region, configurations: ssoConfigurations),
+                   region: region, baseDomain: runtime.config.baseDomain).register(on: router)
+        JWTRoutes(tenants: tenants, signIn: JWTSignIn(database: database, region: region, configurations: ssoConfigurations),
+                  region: region, baseDomain: runtime.config.baseDomain).register(on: router)
+        SSOAdminRoutes(tenants: tenants, configurations: ssoConfigurations, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
     }
 }
 

@@ -85,6 +85,22 @@ public struct PasswordSignIn: Sendable {
             return .refused
         }
 
+        // A role that must use single sign-on may not use a password; only the tenant's one
+        // break-glass account may, and every such sign-in is audited.
+        let sso = try await database.withTenant(tenant.id) { connection in
+            try await SSOConfigurationRepository.load(tenant: tenant.id, audience: .of(user.role), on: connection, logger: logger)
+        }
+        if let sso, sso.ssoRequiredRoles.contains(user.role) {
+            let breakGlass = sso.breakGlassEmail == user.email
+            try await database.withTenant(tenant.id) { connection in
+                var event = Self.event(tenant, region, email: email, user: user, origin: origin,
+                                       action: breakGlass ? "auth.break_glass_used" : "auth.sign_in_failed", outcome: breakGlass ? "success" : "failure")
+                event.changes = breakGlass ? nil : ["reason": [nil, "sso_required"]]
+                try await AuditOutbox.append(event, on: connection, logger: logger)
+            }
+            if !breakGlass { return .refused }
+        }
+
         // 3. Success: clear the account's counter, raise the hash if the cost went up, then either
         //    ask for the second factor or start a session.
         let rehashed = needsRehash ? try await hasher.hash(password) : nil

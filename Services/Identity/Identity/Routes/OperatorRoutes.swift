@@ -67,11 +67,11 @@ struct OperatorRoutes: Sendable {
     func register(on router: Router<ServiceRequestContext>) {
         let group = router.group("/internal/v1/operator/tenants")
         group.get { _, context in
-            _ = try operatorActor(context)
+            _ = try Self.operatorActor(context)
             return DataList(data: try await tenants.list())
         }
         group.post { request, context -> EditedResponse<Tenant> in
-            let actor = try operatorActor(context)
+            let actor = try Self.operatorActor(context)
             let body = try await IdentityRequest.decode(CreateTenant.self, from: request, context: context)
             let slug: TenantSlug
             switch TenantSlug.validate(body.slug) {
@@ -83,13 +83,13 @@ struct OperatorRoutes: Sendable {
         }
         for (verb, status) in [("suspend", Tenant.Status.suspended), ("reinstate", .active), ("cancel", .cancelled)] {
             group.post("{slug}/\(verb)") { _, context -> Tenant in
-                let actor = try operatorActor(context)
+                let actor = try Self.operatorActor(context)
                 let slug = try tenantSlug(context)
                 return try await IdentityRequest.run { try await tenants.setStatus(slug: slug, to: status, actor: actor, requestID: context.requestID) }
             }
         }
         group.post("{slug}/users") { request, context -> EditedResponse<CreatedUser> in
-            let actor = try operatorActor(context)
+            let actor = try Self.operatorActor(context)
             let tenant = try await activeTenant(context)
             let body = try await IdentityRequest.decode(CreateUser.self, from: request, context: context)
             let (user, generated) = try await IdentityRequest.run {
@@ -99,7 +99,7 @@ struct OperatorRoutes: Sendable {
             return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders, response: CreatedUser(user: user, password: generated))
         }
         group.post("{slug}/api-keys") { request, context -> EditedResponse<CreatedAPIKey> in
-            let actor = try operatorActor(context)
+            let actor = try Self.operatorActor(context)
             let tenant = try await activeTenant(context)
             let body = try await IdentityRequest.decode(CreateAPIKey.self, from: request, context: context)
             guard let email = EmailAddress(rawValue: body.userEmail),
@@ -112,7 +112,7 @@ struct OperatorRoutes: Sendable {
             return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders, response: CreatedAPIKey(key: credential.presented, record: record))
         }
         group.post("{slug}/oauth-clients") { request, context -> EditedResponse<CredentialAdminRoutes.CreatedClient> in
-            let actor = try operatorActor(context)
+            let actor = try Self.operatorActor(context)
             let tenant = try await activeTenant(context)
             let body = try await IdentityRequest.decode(CredentialAdminRoutes.CreateClient.self, from: request, context: context)
             return try await CredentialAdminRoutes.createClient(body, tenant: tenant.id, clients: clients, actor: actor, requestID: context.requestID)
@@ -120,7 +120,7 @@ struct OperatorRoutes: Sendable {
     }
 
     /// The acting operator; the allow-list already admits only operators here, this is the second lock.
-    private func operatorActor(_ context: ServiceRequestContext) throws -> AuditEvent.Actor {
+    static func operatorActor(_ context: ServiceRequestContext) throws -> AuditEvent.Actor {
         guard case .operator(let name) = context.caller else {
             throw ProblemError(status: .forbidden, code: "caller_not_allowed", title: "Caller not allowed")
         }

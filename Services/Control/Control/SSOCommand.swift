@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+
+/// `rampartctl sso set|show`: a tenant's single sign-on, through identity's operator API (the
+/// same validation and audit events as the admin API).
+struct SSOCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sso",
+        abstract: "Configure a tenant's single sign-on (SAML 2.0) for staff or customers.",
+        subcommands: [SetConfiguration.self, Show.self]
+    )
+
+    struct SetConfiguration: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set", abstract: "Set (replace) one audience's SSO configuration.")
+        @OptionGroup var operatorOptions: OperatorOptions
+        @Option(help: "Region.") var region: String
+        @Option(help: "Tenant slug.") var tenant: String
+        @Option(help: "staff or customers.") var audience: String = "staff"
+        @Option(help: "okta, onelogin, entra or custom (fills in attribute names and MFA signals).") var preset: String = "custom"
+        @Option(help: "The IdP's SAML metadata XML file.") var samlMetadata: String?
+        @Option(help: "IdP entity id (without --saml-metadata).") var samlEntityId: String?
+        @Option(help: "IdP SSO URL for HTTP-Redirect (without --saml-metadata).") var samlSsoUrl: String?
+        @Option(help: "IdP signing certificate file (PEM); repeat for a rollover.") var samlCertificate: [String] = []
+        @Flag(help: "Accept RSA-SHA1 signatures (legacy IdPs only).") var samlAllowSha1 = false
+        @Flag(help: "Accept IdP-initiated (unsolicited) responses.") var samlAllowIdpInitiated = false
+        @Option(help: "group=role mapping for just-in-time provisioning; repeatable.") var groupRole: [String] = []
+        @Option(help: "Role of provisioned users whose groups map to none.") var defaultRole: String?
+        @Flag(inversion: .prefixedNo, help: "Create users on their first sign-in.") var jitProvisioning = true
+        @Option(help: "Roles that may not sign in with a password (comma-separated).") var ssoRequiredRoles: String?
+        @Option(help: "Roles whose TOTP requirement the IdP's MFA satisfies (comma-separated).") var idpSecondFactorRoles: String?
+        @Option(help: "The one account that may still use a password when its role requires SSO.") var breakGlassEmail: String?
+
+        func run() async throws {
+            var saml: [String: Any] = ["allow_sha1": samlAllowSha1, "allow_idp_initiated": samlAllowIdpInitiated]
+            var body: [String: Any] = ["preset": preset, "jit_provisioning": jitProvisioning]
+            if let samlMetadata {
+                body["saml_metadata"] = try String(contentsOfFile: samlMetadata, encoding: .utf8)
+            } else {
+                saml["entity_id"] = samlEntityId
+                saml["sso_url"] = samlSsoUrl
+                saml["certificates"] = try samlCertificate.map { try String(contentsOfFile: $0, encoding: .utf8) }
+            }
+            body["saml"] = saml
+            var mapping: [String: String] = [:]
+            for pair in groupRole {
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { throw ValidationError("--group-role takes group=role") }
+                mapping[parts[0]] = parts[1]
+            }
+            body["group_roles"] = mapping
+            body["default_role"] = defaultRole
+            body["sso_required_roles"] = ssoRequiredRoles.map(Self.list)
+            body["idp_second_factor_roles"] = idpSecondFactorRoles.map(Self.list)
+            body["break_glass_email"] = breakGlassEmail
+            print(OperatorClient.render(try await OperatorClient.call(operatorOptions, .POST, .identity, region: region,
+                                                                      path: "/internal/v1/operator/tenants/\(tenant)/sso/\(audience)", body: body)))
+        }
+
+        static func list(_ text: String) -> [String] {
+            text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show both audiences' SSO configuration and what to give the IdP.")
+        @OptionGroup var operatorOptions: OperatorOptions
+        @Option(help: "Region.") var region: String
+        @Option(help: "Tenant slug.") var tenant: String
+
+        func run() async throws {
+            print(OperatorClient.render(try await OperatorClient.call(operatorOptions, .GET, .identity, region: region,
+                                                                      path: "/internal/v1/operator/tenants/\(tenant)/sso")))
+        }
+    }
+}

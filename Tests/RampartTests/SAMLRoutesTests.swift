@@ -1,0 +1,165 @@
+import AsyncHTTPClient
+import NIOHTTP1
+import Foundation
+@testable import Control
+@testable import Identity
+import RampartCore
+import Testing
+
+/// SAML over identity's HTTP API, as the gateway forwards it: SP metadata, SP-initiated login
+/// with its browser cookie, the ACS, and configuration by operators and tenant admins.
+@Suite("SAML: metadata, login, ACS and configuration over HTTP", .serialized)
+struct SAMLRoutesTests {
+    static let idp = SAMLResponseTests.idp
+
+    static func json(_ object: [String: Any]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+    }
+
+    /// Configures acme's staff SSO through the operator API, as `rampartctl sso set` does.
+    static func configure(_ world: OAuthWorld, _ body: [String: Any]) async throws -> (Int, [String: Any]) {
+        try await IdentityRoutesTests().send(world.pki, as: .operator("alice"), .POST,
+                                             world.service.baseURL + "/internal/v1/operator/tenants/acme/sso/staff", json: try json(body))
+    }
+
+    /// The AuthnRequest inside an HTTP-Redirect URL (raw DEFLATE, inflated by Python's zlib).
+    static func authnRequest(in location: String) throws -> String {
+        let request = try #require(URLComponents(string: location)?.value("SAMLRequest"))
+        let inflated = try SAMLTestIdP.run("/usr/bin/python3", ["-c", "import sys,zlib,base64; sys.stdout.write(zlib.decompress(base64.b64decode(sys.stdin.read()), -15).decode())"],
+                                           input: Data(request.utf8))
+        return String(decoding: inflated, as: UTF8.self)
+    }
+
+    static func cookie(_ name: String, _ headers: HTTPHeaders) -> String? {
+        IdentityPagesTests.cookie(name, from: headers[canonicalForm: "set-cookie"].map(String.init))
+    }
+
+    @Test func spInitiatedSignInRunsFromLoginThroughTheACSAndRefusesAReplayGenerically() async throws {
+        try await OAuthWorld.with { world in
+            let (configured, _) = try await Self.configure(world, ["saml_metadata": Self.idp.metadataXML(), "group_roles": ["helpdesk-agents": "agent"]])
+            #expect(configured == 200)
+
+            let metadata = try await world.call(.GET, "/auth/saml/metadata")
+            #expect(metadata.status == 200)
+            #expect(metadata.text.contains(#"entityID="https://acme.eu.localhost:8443/auth/saml/metadata""#))
+            #expect(metadata.text.contains(#"Location="https://acme.eu.localhost:8443/auth/saml/acs""#))
+
+            let login = try await world.call(.GET, "/auth/saml/login?return_to=%2Ftickets%3Fview%3Dmine")
+            #expect(login.status == 303)
+            let location = try #require(login.headers.first(name: "location"))
+            #expect(location.hasPrefix("https://idp.test/sso?SAMLRequest="))
+            let request = try Self.authnRequest(in: location)
+            #expect(request.contains(#"AssertionConsumerServiceURL="https://acme.eu.localhost:8443/auth/saml/acs""#))
+            let idRange = try #require(request.range(of: #"ID="_[0-9a-f]{32}""#, options: .regularExpression))
+            let requestID = String(request[idRange].dropFirst(4).dropLast())
+            let browser = try #require(Self.cookie(SAMLRoutes.browserCookie, login.headers))
+            #expect(login.headers[canonicalForm: "set-cookie"].contains { $0.contains("SameSite=None") && $0.contains("Secure") && $0.contains("HttpOnly") })
+
+            var spec = SAMLResponseSpec()
+            spec.inResponseTo = requestID
+            // ada@acme.test already has a password account, which SSO never takes over.
+            spec.attributes = [("email", ["sam@acme.test"]), ("groups", ["helpdesk-agents"])]
+            let form = OAuthWorld.form(["SAMLResponse": Data(try spec.signed(by: Self.idp).utf8).base64EncodedString(), "RelayState": "ignored"])
+            let done = try await world.call(.POST, "/auth/saml/acs", body: form, headers: [("Cookie", "\(SAMLRoutes.browserCookie)=\(browser)")])
+            #expect(done.status == 303, "\(done.text)")
+            #expect(done.headers.first(name: "location") == "/tickets?view=mine")
+            let session = try #require(Self.cookie("__Host-rampart_session", done.headers))
+            let (resolved, answer) = try await IdentityRoutesTests().send(world.pki, as: .service(.gateway, world.eu), .POST,
+                                                                          world.service.baseURL + "/internal/v1/principal",
+                                                                          json: #"{"tenant":"acme","session":"\#(session)","audience":"identity"}"#)
+            #expect(resolved == 200)
+            #expect(answer["principal"] is String)
+
+            let replay = try await world.call(.POST, "/auth/saml/acs", body: form, headers: [("Cookie", "\(SAMLRoutes.browserCookie)=\(browser)")])
+            #expect(replay.status == 401)
+            #expect(replay.text.contains("Single sign-on did not succeed"))
+            #expect(!replay.text.contains("consumed") && !replay.text.contains("replay"))
+            #expect(Self.cookie("__Host-rampart_session", replay.headers) == nil)
+        }
+    }
+
+    @Test func oversizedAndGarbageACSPostsGetTheSameGenericRefusal() async throws {
+        try await OAuthWorld.with { world in
+            _ = try await Self.configure(world, ["saml_metadata": Self.idp.metadataXML()])
+            let huge = OAuthWorld.form(["SAMLResponse": String(repeating: "QUFB", count: 200_000)])
+            for body in [huge, "SAMLResponse=%3Cnot-base64", "nothing=here"] {
+                let answer = try await world.call(.POST, "/auth/saml/acs", body: body)
+                #expect(answer.status == 401)
+                #expect(answer.text.contains("Single sign-on did not succeed"))
+            }
+            #expect(try await world.call(.GET, "/auth/saml/login?audience=customers").status == 404)
+        }
+    }
+
+    @Test func tenantAdminsConfigureSSOWithAPresetAndGetFieldErrorsForBadInput() async throws {
+        try await OAuthWorld.with { world in
+            let headers = [("X-CSRF-Token", world.csrf)]
+            let body = try Self.json(["preset": "entra", "saml_metadata": Self.idp.metadataXML(), "sso_required_roles": ["agent"]])
+            let saved = try await world.call(.PUT, "/api/v1/sso/staff", body: body, contentType: "application/json", principal: world.principal, headers: headers)
+            #expect(saved.status == 200, "\(saved.text)")
+            let configuration = try #require(saved.json["configuration"] as? [String: Any])
+            let attributes = try #require(configuration["attributes"] as? [String: String])
+            #expect(attributes["email"] == "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress")
+            #expect((saved.json["certificate_sha256"] as? [String])?.first?.count == 64)
+
+            let bad = try Self.json(["saml": ["entity_id": "", "sso_url": "http://idp.test/sso", "certificates": ["not a certificate"]],
+                                     "group_roles": ["customers": "customer"]])
+            let refused = try await world.call(.PUT, "/api/v1/sso/staff", body: bad, contentType: "application/json", principal: world.principal, headers: headers)
+            #expect(refused.status == 422)
+            let fields = Set(((refused.json["errors"] as? [[String: Any]]) ?? []).compactMap { $0["field"] as? String })
+            #expect(fields.isSuperset(of: ["saml.entity_id", "saml.sso_url", "saml.certificates", "group_roles"]), "\(refused.text)")
+
+            let listed = try await world.call(.GET, "/api/v1/sso", principal: world.principal)
+            let audiences = ((listed.json["data"] as? [[String: Any]]) ?? []).compactMap { $0["audience"] as? String }
+            #expect(audiences == ["staff", "customers"])
+            // The failed attempt changed nothing.
+            let staff = ((listed.json["data"] as? [[String: Any]])?.first?["configuration"] as? [String: Any])?["preset"] as? String
+            #expect(staff == "entra")
+        }
+    }
+
+    /// `rampartctl sso set|show` against the running identity: the options become the operator
+    /// API's configuration, validated and audited like an admin's change.
+    @Test func setImportsMetadataWithPresetMappingAndRolesAndShowReadsItBack() async throws {
+        try await OAuthWorld.with { world in
+            let directory = world.pki.directory.appendingPathComponent("ctl-\(UUID().uuidString.prefix(6))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let endpoints = directory.appendingPathComponent("endpoints.json")
+            try JSONSerialization.data(withJSONObject: ["regions": ["eu": ["identity": world.service.baseURL]]]).write(to: endpoints)
+            let metadata = directory.appendingPathComponent("idp.xml")
+            try SAMLResponseTests.idp.metadataXML().write(to: metadata, atomically: true, encoding: .utf8)
+            let tls = try world.pki.files(for: .operator("alice"))
+            let connection = ["--endpoints", endpoints.path, "--ca", tls.caCertificatePath, "--cert", tls.certificatePath, "--key", tls.privateKeyPath]
+
+            var set = try SSOCommand.SetConfiguration.parse(connection + [
+                "--region", "eu", "--tenant", "acme", "--audience", "staff", "--preset", "okta", "--saml-metadata", metadata.path,
+                "--group-role", "helpdesk-admins=admin", "--group-role", "helpdesk-agents=agent",
+                "--sso-required-roles", "agent", "--break-glass-email", "ada@acme.test",
+            ])
+            try await set.run()
+            var show = try SSOCommand.Show.parse(connection + ["--region", "eu", "--tenant", "acme"])
+            try await show.run()
+
+            let (status, listed) = try await IdentityRoutesTests().send(world.pki, as: .operator("alice"), .GET,
+                                                                        world.service.baseURL + "/internal/v1/operator/tenants/acme/sso", json: nil)
+            #expect(status == 200)
+            let staff = try #require((listed["data"] as? [[String: Any]])?.first?["configuration"] as? [String: Any])
+            #expect(staff["preset"] as? String == "okta")
+            #expect((staff["saml"] as? [String: Any])?["entity_id"] as? String == SAMLResponseTests.idp.entityID)
+            #expect(staff["group_roles"] as? [String: String] == ["helpdesk-admins": "admin", "helpdesk-agents": "agent"])
+            #expect(staff["sso_required_roles"] as? [String] == ["agent"])
+            #expect(staff["break_glass_email"] as? String == "ada@acme.test")
+            #expect((staff["attributes"] as? [String: String])?["name"] == "displayName")
+
+            // A role that is not a staff role is refused, and nothing changes.
+            var bad = try SSOCommand.SetConfiguration.parse(connection + [
+                "--region", "eu", "--tenant", "acme", "--saml-metadata", metadata.path, "--group-role", "buyers=customer",
+            ])
+            await #expect(throws: (any Error).self) { try await bad.run() }
+            let (_, after) = try await IdentityRoutesTests().send(world.pki, as: .operator("alice"), .GET,
+                                                                  world.service.baseURL + "/internal/v1/operator/tenants/acme/sso", json: nil)
+            #expect(((after["data"] as? [[String: Any]])?.first?["configuration"] as? [String: Any])?["group_roles"] as? [String: String]
+                    == ["helpdesk-admins": "admin", "helpdesk-agents": "agent"])
+        }
+    }
+}
