@@ -64,34 +64,36 @@ struct TenantPurgeTests {
     func withRegion<R: Sendable>(_ body: @escaping @Sendable (Region1) async throws -> R) async throws -> R {
         let database = try await TestDatabase.make()
         let pki = try TestPKI()
-        let ports = (audit: try RunningService.freePort(), identity: try RunningService.freePort(), tickets: try RunningService.freePort())
-        var urls = Dictionary(uniqueKeysWithValues: ServiceName.allCases.map { ($0.rawValue, "https://127.0.0.1:1") })
-        urls["audit"] = "https://127.0.0.1:\(ports.audit)"
-        urls["identity"] = "https://127.0.0.1:\(ports.identity)"
-        urls["tickets"] = "https://127.0.0.1:\(ports.tickets)"
+        let auditPort = try RunningService.freePort()
         let endpoints = pki.directory.appendingPathComponent("endpoints-purge.json")
-        try JSONSerialization.data(withJSONObject: ["regions": ["eu": urls]]).write(to: endpoints)
         let certificateKey = PrincipalSigningKey.generate()
         let keyFile = pki.directory.appendingPathComponent("deletion-certificate.json")
         try certificateKey.fileContents().write(to: keyFile)
         let ledgerPath = pki.directory.appendingPathComponent("ledger/eu.jsonl").path
         let clock = MovableClock()
         let principalKey = PrincipalSigningKey.generate()
-        let auditURL = "https://127.0.0.1:\(ports.audit)"
+        let auditURL = "https://127.0.0.1:\(auditPort)"
         let relay: @Sendable (ServiceRuntime) throws -> [any Service] = { OutboxRelay.services(for: $0, settings: OutboxRelayTests.fast) }
         let purgerBox = Mutex<TenantPurger?>(nil)
-        return try await AuditFixture.with(database: database, pki: pki, port: ports.audit) { audit in
+        return try await AuditFixture.with(database: database, pki: pki, port: auditPort) { audit in
             try await RunningService.with(
                 .identity, region: eu, pki: pki, signingKey: principalKey, database: database, migrations: IdentityMigrations.all,
-                port: ports.identity, auditURL: auditURL, services: relay,
+                auditURL: auditURL, services: relay,
                 routes: { router, runtime in try IdentityService.register(on: router, runtime: runtime, keys: try IdentityKeys(config: runtime.config)) }
             ) { identity in
                 try await RunningService.with(
                     .tickets, region: eu, pki: pki, signingKey: principalKey, database: database, migrations: TicketsMigrations.all,
-                    port: ports.tickets, auditURL: auditURL, services: relay,
+                    auditURL: auditURL, services: relay,
                     routes: { router, runtime in try TicketsService.register(on: router, runtime: runtime, keyring: try TenantKeyring.load(config: runtime.config)) }
                 ) { tickets in
-                    try await RunningService.with(
+                    // Backup learns the region's services from an endpoints file, as installed;
+                    // the ports are the ones the services took (chosen late, so no other test takes them).
+                    var urls = Dictionary(uniqueKeysWithValues: ServiceName.allCases.map { ($0.rawValue, "https://127.0.0.1:1") })
+                    urls["audit"] = audit.audit.baseURL
+                    urls["identity"] = identity.baseURL
+                    urls["tickets"] = tickets.baseURL
+                    try JSONSerialization.data(withJSONObject: ["regions": ["eu": urls]]).write(to: endpoints)
+                    return try await RunningService.with(
                         .backup, region: eu, pki: pki, signingKey: principalKey, database: database, migrations: BackupMigrations.all,
                         extraConfig: [
                             "RAMPART_BACKUP_ENDPOINTS": endpoints.path, "RAMPART_BACKUP_SIGNING_KEY": keyFile.path, "RAMPART_ERASURE_LEDGER": ledgerPath,
