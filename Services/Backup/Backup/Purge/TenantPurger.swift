@@ -238,9 +238,10 @@ public struct TenantPurger: Service {
     }
 
     static func expectSuccess(_ reply: InternalClient.Reply, from service: ServiceName) throws {
+        struct Problem: Decodable { var code: String? }
         guard (200..<300).contains(reply.status) else {
-            let problem = try? JSONDecoder().decode([String: String].self, from: reply.body)
-            throw PurgeFailure("\(service) answered \(reply.status)\(problem?["code"].map { " (\($0))" } ?? "")")
+            let code = (try? JSONDecoder().decode(Problem.self, from: reply.body))?.code
+            throw PurgeFailure("\(service) answered \(reply.status)\(code.map { " (\($0))" } ?? "")")
         }
     }
 
