@@ -46,12 +46,12 @@ public struct Subprocess: Sendable {
         public var description: String { "cannot start \(executable): \(String(cString: strerror(code)))" }
     }
 
-    /// Runs the process and waits for it on a dispatch thread, never one of the concurrency pool's.
+    /// Runs the process and waits for it on a thread of its own: never one of the concurrency
+    /// pool's, nor one of Dispatch's bounded pool, which many waiting runs could exhaust while
+    /// each still needs a second thread to drain its standard error.
     public func run() async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Swift.Result { try runBlocking() })
-            }
+            Thread { continuation.resume(with: Swift.Result { try runBlocking() }) }.start()
         }
     }
 
@@ -97,10 +97,13 @@ public struct Subprocess: Sendable {
             throw SpawnError(executable: executable, code: spawned)
         }
         // Both pipes are drained at once so a chatty child never blocks on a full pipe.
-        let drained = DispatchGroup()
+        let drained = DispatchSemaphore(value: 0)
         let standardError = Drained()
         let errorDescriptor = errors[0]
-        DispatchQueue.global().async(group: drained) { standardError.data = Self.readAll(errorDescriptor) }
+        Thread {
+            standardError.data = Self.readAll(errorDescriptor)
+            drained.signal()
+        }.start()
         let standardOutput = Self.readAll(output[0])
         drained.wait()
         var status: Int32 = 0
@@ -127,7 +130,7 @@ public struct Subprocess: Sendable {
         return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
     }()
 
-    /// What the draining thread read; read only after the group says it finished.
+    /// What the draining thread read; read only after it signalled that it finished.
     private final class Drained: @unchecked Sendable {
         var data = Data()
     }

@@ -10,10 +10,12 @@ import ServiceLifecycle
 public enum ServiceApplication {
     /// The application for `runtime`; `routes` adds the service's own routes, `services` more
     /// long-lived parts (the gateway's public listeners) that run and stop with it.
+    /// `onListening` runs once the internal listener is bound (tests wait for it).
     public static func build(
         runtime: ServiceRuntime,
         services extraServices: [any Service] = [],
-        routes: (Router<ServiceRequestContext>) throws -> Void = { _ in }
+        routes: (Router<ServiceRequestContext>) throws -> Void = { _ in },
+        onListening: @escaping @Sendable () async -> Void = {}
     ) throws -> some ApplicationProtocol {
         let router = Router(context: ServiceRequestContext.self)
         router.add(middleware: InternalRequestMiddleware(
@@ -37,6 +39,7 @@ public enum ServiceApplication {
                 serverName: runtime.config.service.executableName
             ),
             services: services,
+            onServerRunning: { _ in await onListening() },
             logger: runtime.logger
         )
     }

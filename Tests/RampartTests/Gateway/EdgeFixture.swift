@@ -199,10 +199,15 @@ extension RunningService {
         let values = try configValues(service: service, region: region, port: port, pki: pki, jwksPath: jwks.path, database: database, signingKey: signingKey)
         let config = try ServiceConfig(service: service, source: ConfigSource(values: values))
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: migrations)
-        let app = try ServiceApplication.build(runtime: runtime) { try routes($0, runtime) }
+        // Waits for the listener's own report of its bind, as ``with`` does.
+        let (bound, boundContinuation) = AsyncStream<Void>.makeStream()
+        let app = try ServiceApplication.build(runtime: runtime, routes: { try routes($0, runtime) }, onListening: { boundContinuation.yield() })
         let group = ServiceGroup(configuration: .init(services: [app], logger: runtime.logger))
-        Task { try await group.run() }
-        try await waitUntilListening(port: port)
-        return "https://127.0.0.1:\(port)"
+        Task {
+            defer { boundContinuation.finish() }
+            try await group.run()
+        }
+        for await _ in bound { return "https://127.0.0.1:\(port)" }
+        throw TestSetupError("\(service) did not start listening on \(port)")
     }
 }

@@ -97,15 +97,28 @@ struct RunningService {
             .merging(extraConfig) { _, extra in extra }
         let config = try ServiceConfig(service: service, source: ConfigSource(values: values))
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: migrations)
-        let app = try ServiceApplication.build(runtime: runtime, services: try services(runtime)) { try routes($0, runtime) }
+        // The listener reports its own bind: a port taken meanwhile by another test's service
+        // fails this start instead of sending the test to that service.
+        let (bound, boundContinuation) = AsyncStream<Void>.makeStream()
+        let app = try ServiceApplication.build(runtime: runtime, services: try services(runtime), routes: { try routes($0, runtime) },
+                                               onListening: { boundContinuation.yield() })
         let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: runtime.logger))
         let running = RunningService(baseURL: "https://127.0.0.1:\(port)", config: config, shutdown: { await serviceGroup.triggerGracefulShutdown() })
         return try await withThrowingTaskGroup(of: R?.self) { group in
             group.addTask {
+                defer { boundContinuation.finish() }
                 try await serviceGroup.run()
                 return nil
             }
-            try await waitUntilListening(port: port)
+            var listening = false
+            for await _ in bound {
+                listening = true
+                break
+            }
+            guard listening else {
+                for try await _ in group {}
+                throw TestSetupError("\(service) did not start listening on \(port)")
+            }
             do {
                 let result = try await body(running)
                 await serviceGroup.triggerGracefulShutdown()
