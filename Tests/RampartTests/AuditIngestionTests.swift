@@ -29,6 +29,30 @@ struct AuditIngestionTests {
         }
     }
 
+    @Test func afterErasureOnlyBackupsCertificateWithoutPersonalDataIsStored() async throws {
+        try await AuditFixture.with { fixture in
+            let purged = try await fixture.tenant()
+            try await fixture.keyring.destroy(purged)
+            func certificate(ip: String? = nil, action: String = "tenant.purged") -> AuditEvent {
+                AuditEvent(tenantID: purged, region: AuditFixture.eu, actor: .init(type: "operator", id: "alice", ip: ip), action: action,
+                           resource: .init(type: "tenant", id: purged.description), source: "system", attestation: #"{"signed":true}"#)
+            }
+            let refusals: [(CallerIdentity, AuditEvent)] = [
+                (.service(.tickets, AuditFixture.eu), certificate()),          // not backup
+                (.service(.backup, AuditFixture.eu), certificate(ip: "192.0.2.1")), // personal data would need the destroyed key
+                (.service(.backup, AuditFixture.eu), AuditFixture.event(purged)),    // not a certificate
+            ]
+            for (caller, event) in refusals {
+                let (status, _) = try await fixture.send(as: caller, body: try AuditFixture.batch([event]))
+                #expect(status == 422, "\(caller) \(event.action)")
+            }
+            let (stored, _) = try await fixture.send(as: .service(.backup, AuditFixture.eu), body: try AuditFixture.batch([certificate()]))
+            #expect(stored == 200)
+            let rows: [Int64] = try await fixture.superuserValues("SELECT count(*) FROM audit.events WHERE tenant_id = '\(purged)'")
+            #expect(rows == [1])
+        }
+    }
+
     @Test func eventsOfSeveralTenantsFormSeparateChains() async throws {
         try await AuditFixture.with { fixture in
             let acme = try await fixture.tenant()
