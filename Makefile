@@ -44,4 +44,4 @@ test: deps
 	Deploy/check/validate-deployment.sh "$$(swift build --show-bin-path)" $(RUN_DIR)/deploy-check
 	RAMPART_TEST_SUPERUSER_URL="$$(cat $(RUN_DIR)/test-secrets/pg-superuser.url)" \
 	RAMPART_BIN_DIR="$$(swift build --show-bin-path)" \
-	swift test --skip-build
+	Deploy/local/test-watchdog.sh swift test --skip-build

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import RampartCore
 import RampartSecurity
+import RampartStorage
 import RampartTransport
 import Testing
 
@@ -23,19 +24,17 @@ struct ServiceProcessTests {
     }
 
     /// Starts `executable` with exactly `environment`; `whileRunning` runs once it is up (or not).
-    static func run(_ executable: String, environment: [String: String], whileRunning: ((Process) async throws -> Void)? = nil) async throws -> Outcome {
-        let process = Process()
-        process.executableURL = binDirectory.appendingPathComponent(executable)
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        if let whileRunning { try await whileRunning(process) }
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self), stderr: String(decoding: stderrData, as: UTF8.self))
+    static func run(_ executable: String, environment: [String: String], whileRunning: ((Subprocess.Child) async throws -> Void)? = nil) async throws -> Outcome {
+        let child = try Subprocess(binDirectory.appendingPathComponent(executable).path, []).start(environment: environment)
+        do {
+            if let whileRunning { try await whileRunning(child) }
+        } catch {
+            child.terminate(SIGKILL)
+            _ = await child.wait()
+            throw error
+        }
+        let result = await child.wait()
+        return Outcome(status: result.status, stdout: result.output, stderr: result.errorOutput)
     }
 
     func environment(_ service: ServiceName = .tickets, pki: TestPKI, database: TestDatabase?, port: Int) throws -> [String: String] {
@@ -110,7 +109,7 @@ struct ServiceProcessTests {
         let port = try RunningService.freePort()
         let values = try environment(service, pki: pki, database: service.ownsSchema ? try await TestDatabase.make() : nil, port: port)
         let statusTLS = try InternalTLS(files: try pki.files(for: .service(.status, eu)))
-        let outcome = try await Self.run(service.executableName, environment: values) { process in
+        let outcome = try await Self.run(service.executableName, environment: values) { child in
             let client = InternalClient(tls: statusTLS)
             var healthy = false
             for _ in 0..<300 where !healthy {
@@ -119,7 +118,7 @@ struct ServiceProcessTests {
             }
             try await client.shutdown()
             #expect(healthy)
-            kill(process.processIdentifier, SIGTERM)
+            child.terminate()
         }
         #expect(outcome.status == 0)
         let lines = outcome.stdout.split(separator: "\n")

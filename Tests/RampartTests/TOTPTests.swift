@@ -34,15 +34,9 @@ struct TOTPTests {
                 o = mac[-1] & 15
                 print('%06d' % ((struct.unpack('>I', mac[o:o + 4])[0] & 0x7fffffff) % 1000000))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, Base32.encode(secret)] + times.map { String($0) }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let result = try Subprocess("python3", ["-c", script, Base32.encode(secret)] + times.map { String($0) }).runHere()
+        #expect(result.status == 0)
+        let output = result.output
         let ours = times.map { totp.code(step: totp.step(at: Date(timeIntervalSince1970: $0))) }
         #expect(output.split(separator: "\n").map(String.init) == ours)
     }

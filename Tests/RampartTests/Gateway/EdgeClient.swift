@@ -1,4 +1,5 @@
 import Foundation
+import RampartStorage
 
 /// The real command-line clients the edge tests speak through: `curl` for HTTP (with `--resolve`
 /// so `*.localhost` names reach loopback, SNI included) and `openssl s_client` for TLS.
@@ -16,31 +17,11 @@ enum EdgeClient {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    /// Runs `executable` with `arguments` on a thread of its own (never blocking Swift's
+    /// Runs `executable` with `arguments` (waiting on a thread of its own, never on Swift's
     /// cooperative pool, which the in-process servers answer on); returns status, stdout, stderr.
     static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) async throws -> (Int32, Data, String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result { try runBlocking(executable, arguments, stdin: stdin) })
-            }
-        }
-    }
-
-    private static func runBlocking(_ executable: String, _ arguments: [String], stdin: Data?) throws -> (Int32, Data, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, output, String(decoding: errors, as: UTF8.self))
+        let result = try await Subprocess(executable, arguments, input: stdin).run()
+        return (result.status, result.outputData, result.errorOutput)
     }
 
     /// `method url` through curl, resolving the URL's host to 127.0.0.1 and trusting `ca`.

@@ -5,6 +5,7 @@ import NIOPosix
 import NIOSSL
 import RampartCore
 import RampartSecurity
+import RampartStorage
 import Testing
 
 /// Time and connection limits, against gateways of their own (1 s to read a head, 1 s between
@@ -76,24 +77,18 @@ struct GatewayEdgeLimitsTests {
 
     @Test func aClientDribblingItsHeadIsCutOff() async throws {
         let edge = try await Self.shared.value
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["s_client", "-quiet", "-connect", "127.0.0.1:\(edge.httpsPort)", "-servername", "acme.eu.localhost"]
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let client = try Subprocess("/usr/bin/openssl", ["s_client", "-quiet", "-connect", "127.0.0.1:\(edge.httpsPort)", "-servername", "acme.eu.localhost"])
+            .start(input: .pipe)
         let start = ContinuousClock.now
         // One header line every 200 ms: the head never completes; the 1 s header timer ends it.
         let lines = ["GET /api/v1/me HTTP/1.1\r\n", "Host: acme.eu.localhost\r\n"] + (0..<20).map { "X-Slow-\($0): 1\r\n" }
-        for line in lines where process.isRunning {
-            try? input.fileHandleForWriting.write(contentsOf: Data(line.utf8))
+        for line in lines where client.isRunning {
+            client.write(Data(line.utf8))
             try await Task.sleep(for: .milliseconds(200))
         }
         let cutOffAfter = start.duration(to: .now)
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        client.terminate()
+        _ = await client.wait()
         #expect(cutOffAfter < .milliseconds(3500), "the slow client was not cut off (\(cutOffAfter))")
     }
 
@@ -114,22 +109,16 @@ struct GatewayEdgeLimitsTests {
 
     /// Sends `pieces` over TLS one every `every`, until the server closes; returns how long that took.
     func dribble(port: Int, pieces: [String], every: Duration) async throws -> Duration {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["s_client", "-quiet", "-connect", "127.0.0.1:\(port)", "-servername", "acme.eu.localhost"]
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let client = try Subprocess("/usr/bin/openssl", ["s_client", "-quiet", "-connect", "127.0.0.1:\(port)", "-servername", "acme.eu.localhost"])
+            .start(input: .pipe)
         let start = ContinuousClock.now
-        for piece in pieces where process.isRunning {
-            try? input.fileHandleForWriting.write(contentsOf: Data(piece.utf8))
+        for piece in pieces where client.isRunning {
+            client.write(Data(piece.utf8))
             try await Task.sleep(for: every)
         }
         let elapsed = start.duration(to: .now)
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        client.terminate()
+        _ = await client.wait()
         return elapsed
     }
 

@@ -2,6 +2,7 @@ import Foundation
 @testable import Gateway
 import RampartCore
 import RampartSecurity
+import RampartStorage
 import RampartTransport
 import Testing
 
@@ -23,7 +24,7 @@ struct GatewayEdgeProcessTests {
 
         var replies: [EdgeClient.Reply] = []
         var metrics = ""
-        let outcome = try await ServiceProcessTests.run("rampart-gateway", environment: environment) { process in
+        let outcome = try await ServiceProcessTests.run("rampart-gateway", environment: environment) { child in
             try await RunningService.waitUntilListening(port: httpsPort)
             replies.append(try await EdgeClient.request("https://status.localhost:\(httpsPort)/.well-known/security.txt", ca: pki.caPath))
             replies.append(try await EdgeClient.request("https://acme.eu.localhost:\(httpsPort)/api/v1/exports?token=hidden", ca: pki.caPath))
@@ -31,7 +32,7 @@ struct GatewayEdgeProcessTests {
             let client = InternalClient(tls: try InternalTLS(files: try pki.files(for: .operator("tests"))))
             metrics = (try? await client.send(url: "https://127.0.0.1:\(internalPort)/metrics")).map { String(decoding: $0.body, as: UTF8.self) } ?? ""
             try? await client.shutdown()
-            kill(process.processIdentifier, SIGTERM)
+            child.terminate()
         }
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(replies.map(\.status) == [200, 401])

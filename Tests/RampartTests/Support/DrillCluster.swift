@@ -42,7 +42,7 @@ struct DrillCluster: Sendable {
         }
         do {
             try await script("postgres.sh", ["start", pg, String(try RunningService.freePort()), secrets])
-            try await script("offsite-s3.sh", ["start", s3, String(try RunningService.freePort())])
+            try await script("offsite-s3.sh", ["start", s3, "0"])
             let config = try await script("pgbackrest.sh", ["configure", pg, secrets, stanza, s3 + "/s3.env"])
                 .split(separator: "\n").last.map(String.init) ?? ""
             let url = try String(contentsOfFile: secrets + "/pg-superuser.url", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)

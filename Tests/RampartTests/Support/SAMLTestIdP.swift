@@ -1,4 +1,5 @@
 import Foundation
+import RampartStorage
 
 /// A SAML identity provider for tests: an RSA key and self-signed certificate made with `openssl`,
 /// responses signed by the `xmlsec1` command-line tool (Debian `xmlsec1`), never by our own code.
@@ -53,25 +54,12 @@ struct SAMLTestIdP {
         """
     }
 
+    /// Runs `tool` to its end on this thread (the signing helpers are synchronous).
     @discardableResult
     static func run(_ tool: String, _ arguments: [String], input: Data? = nil) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe(), stdin = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = stdin
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(input) }
-        try stdin.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ToolFailed(tool: tool, message: String(decoding: message, as: UTF8.self))
-        }
-        return data
+        let result = try Subprocess(tool, arguments, input: input).runHere()
+        guard result.status == 0 else { throw ToolFailed(tool: tool, message: result.errorOutput) }
+        return result.outputData
     }
 
     struct ToolFailed: Error, CustomStringConvertible {
