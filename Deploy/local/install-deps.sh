@@ -3,7 +3,8 @@
 # Works as root, or as a user with sudo. Swift itself is expected on PATH.
 set -euo pipefail
 
-packages=(postgresql postgresql-client libargon2-dev libxmlsec1-dev xmlsec1 pkg-config pgbackrest socat nftables iproute2 curl)
+# gdb and procps: the test watchdog prints the stacks of a test run that stopped making progress.
+packages=(postgresql postgresql-client libargon2-dev libxmlsec1-dev xmlsec1 pkg-config pgbackrest socat nftables iproute2 curl gdb procps)
 # kubectl (its built-in kustomize renders the overlays) comes with the machine image; Debian's own
 # package is the fallback, though its kustomize may be too old (Deploy/check says so if it is).
 command -v kubectl >/dev/null || packages+=(kubernetes-client)
