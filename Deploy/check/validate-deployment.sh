@@ -5,6 +5,7 @@
 #      schemas (kubernetes-validate --strict), and passes checkov (skips justified in
 #      Deploy/kubernetes/checkov.yaml); the CloudNativePG resources, whose schemas are not
 #      available offline, are checked for the fields the deployment relies on;
+#      the one-off Jobs in Deploy/kubernetes/jobs are held to the same schema and checkov checks;
 #   2. the Containerfile passes checkov's Dockerfile checks;
 #   3. the systemd units, installed into a scratch root by Deploy/systemd/install.sh, pass
 #      systemd-analyze verify with no complaint at all;
@@ -48,6 +49,16 @@ for region in us eu uk; do
     (cd "$scratch" && "$tools/checkov" -f "$rendered" --config-file "$deploy/kubernetes/checkov.yaml" --skip-download >"$scratch/$region.checkov.log" 2>&1) \
         || { cat "$scratch/$region.checkov.log" >&2; fail "overlay $region fails checkov"; }
     echo "validate: overlay $region builds, matches the schemas, passes checkov"
+done
+
+# 1b. One-off Jobs the operator scripts apply (Deploy/kubernetes/jobs), held to the same checks.
+for job in "$deploy"/kubernetes/jobs/*.yaml; do
+    name="$(basename "$job" .yaml)"
+    "$tools/kubernetes-validate" --strict --quiet -k "$kubernetes_version" "$job" >"$scratch/job-$name.schema.log" 2>&1 \
+        || { cat "$scratch/job-$name.schema.log" >&2; fail "job $name does not match the Kubernetes $kubernetes_version schemas"; }
+    (cd "$scratch" && "$tools/checkov" -f "$job" --config-file "$deploy/kubernetes/checkov.yaml" --skip-download >"$scratch/job-$name.checkov.log" 2>&1) \
+        || { cat "$scratch/job-$name.checkov.log" >&2; fail "job $name fails checkov"; }
+    echo "validate: job $name matches the schemas, passes checkov"
 done
 
 # 2. The Containerfile (checkov recognises it by the name Dockerfile).

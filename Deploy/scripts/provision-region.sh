@@ -97,6 +97,10 @@ service_secrets() {
             audit)
                 cp "$region_dir/keys/audit-checkpoint.json" "$dir/"
                 files+=("$dir/audit-checkpoint.json") ;;
+            backup)
+                # Signs the deletion certificates of tenant purges.
+                cp "$region_dir/keys/deletion-certificate.json" "$dir/"
+                files+=("$dir/deletion-certificate.json") ;;
         esac
         apply_from_files secret "rampart-$service" "${files[@]}"
         local tls="$region_dir/tls/$service"
@@ -127,7 +131,7 @@ rollout() {
 
 step "Issue the internal CA (once) and every region's service certificates" \
     "$RAMPARTCTL" pki init --dir "$work_dir/pki" --regions "$regions" --internal-domain "$internal_domain" --operator "${USER:-operator}"
-step "Create region $region's keys (principal signing, API-key hashing, audit checkpoints, key-encryption) once" \
+step "Create region $region's keys (principal signing, API-key hashing, audit checkpoints, deletion certificates, key-encryption) once" \
     "$RAMPARTCTL" keys init --dir "$region_dir/keys"
 step "Create the namespace" kube apply -f "$DEPLOY/kubernetes/base/namespace.yaml"
 step "Generate the PostgreSQL superuser password (once)" superuser_secret

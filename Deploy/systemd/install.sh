@@ -27,7 +27,8 @@ done
 [ -n "$bin_dir" ] || { echo "install: --bin-dir (where swift build put the executables) is required" >&2; exit 64; }
 root="${root%/}"
 services=(gateway identity tickets audit backup status)
-keystore_services=(identity tickets audit)
+# backup destroys purged tenants' keys in the key store.
+keystore_services=(identity tickets audit backup)
 
 # source → destination (mode) pairs, in the order they are installed.
 plan=()
@@ -40,6 +41,7 @@ plan+=("$here/nftables/rampart.nft|/usr/share/rampart/nftables/rampart.nft|0644"
 plan+=("$here/nftables/firewall.nft|/etc/rampart/firewall.nft|0644")
 for unit in rampart@.service rampart.target rampart-firewall.service; do plan+=("$here/$unit|/etc/systemd/system/$unit|0644"); done
 plan+=("$here/rampart@gateway.service.d/public-edge.conf|/etc/systemd/system/rampart@gateway.service.d/public-edge.conf|0644")
+plan+=("$here/rampart@backup.service.d/erasure-ledger.conf|/etc/systemd/system/rampart@backup.service.d/erasure-ledger.conf|0644")
 for service in "${keystore_services[@]}"; do
     plan+=("$here/keystore.conf|/etc/systemd/system/rampart@$service.service.d/keystore.conf|0644")
 done

@@ -43,29 +43,67 @@ public struct ErasureLedger: Sendable {
             if FileManager.default.fileExists(atPath: path) { throw LedgerError("cannot read \(path)") }
             return []
         }
+        return try Self.decode(data, path: path)
+    }
+
+    /// Appends `entry` unless the ledger already names the same erasure, and flushes it to disk.
+    ///
+    /// Several writers may share the file (the replicas of a region's backup service on one
+    /// shared volume): the check and the append happen under an exclusive lock on the file
+    /// (an open-file-description lock, which NFS and CephFS carry across hosts), so an erasure
+    /// is written once and lines never interleave.
+    public func append(_ entry: Entry) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let descriptor = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw LedgerError("cannot open \(path)") }
+        defer { close(descriptor) }
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        while fcntl(descriptor, Self.lockWaiting, &lock) == -1 {
+            guard errno == EINTR else { throw LedgerError("cannot lock \(path)") }
+        }
+        // Closing the descriptor releases the lock.
+        guard try !Self.decode(Self.readAll(descriptor), path: path).contains(where: { $0.kind == entry.kind && $0.id == entry.id }) else { return }
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = .sortedKeys
+        var line = try encoder.encode(entry)
+        line.append(UInt8(ascii: "\n"))
+        let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == line.count, fsync(descriptor) == 0 else { throw LedgerError("cannot write \(path)") }
+    }
+
+    /// `F_OFD_SETLKW` (Linux 3.15): a lock owned by the open file description, so two writers
+    /// in one process exclude each other too (a classic POSIX lock would not). Swift's Glibc
+    /// module does not export the constant.
+    private static let lockWaiting: Int32 = 38
+
+    private static func readAll(_ descriptor: Int32) throws -> Data {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var offset: off_t = 0
+        while true {
+            let count = pread(descriptor, &buffer, buffer.count, offset)
+            if count > 0 {
+                data.append(buffer, count: count)
+                offset += off_t(count)
+            } else if count == 0 {
+                return data
+            } else if errno != EINTR {
+                throw LedgerError("cannot read the ledger")
+            }
+        }
+    }
+
+    private static func decode(_ data: Data, path: String) throws -> [Entry] {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return try data.split(separator: UInt8(ascii: "\n")).enumerated().map { index, line in
             guard let entry = try? decoder.decode(Entry.self, from: Data(line)) else { throw LedgerError("\(path) line \(index + 1) is not a ledger entry") }
             return entry
         }
-    }
-
-    /// Appends `entry` unless the ledger already names the same erasure, and flushes it to disk.
-    public func append(_ entry: Entry) throws {
-        guard try !entries().contains(where: { $0.kind == entry.kind && $0.id == entry.id }) else { return }
-        let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = .sortedKeys
-        var line = try encoder.encode(entry)
-        line.append(UInt8(ascii: "\n"))
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw LedgerError("cannot open \(path)") }
-        defer { close(descriptor) }
-        let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        guard written == line.count, fsync(descriptor) == 0 else { throw LedgerError("cannot write \(path)") }
     }
 
     public struct LedgerError: Error, CustomStringConvertible {

@@ -9,7 +9,7 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Create and rotate the platform's keys.",
-        subcommands: [Init.self, RotateKEK.self]
+        subcommands: [Init.self, RotateKEK.self, AddKEK.self, Rewrap.self, RetireKEK.self]
     )
 
     struct Init: AsyncParsableCommand {
@@ -23,6 +23,8 @@ struct KeysCommand: AsyncParsableCommand {
         }
     }
 
+    /// All three steps at once, for a host where the services that unwrap keys are stopped
+    /// meanwhile (Deploy/scripts/rotate-kek.sh).
     struct RotateKEK: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rotate-kek",
@@ -33,19 +35,105 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "Key store directories to rewrap (repeatable).") var keystore: [String]
 
         func run() async throws {
-            guard let data = FileManager.default.contents(atPath: kekFile) else { throw ControlError("cannot read \(kekFile)") }
-            let current = try KeyEncryptionKeys(fileContents: data)
+            let current = try KeyEncryptionKeys.read(kekFile)
             let rotated = current.rotated()
             // The new file (old keys kept) is written first, so a crash mid-way leaves every key unwrappable.
             try SecretFile.write(try rotated.fileContents(), to: kekFile)
-            var total = 0
-            for directory in keystore {
-                let keyring = TenantKeyring(keys: current, store: try FileKeyStore(directory: URL(fileURLWithPath: directory)))
-                total += try await keyring.rewrapAll(to: rotated)
-            }
+            let total = try await KeyStores(directories: keystore).rewrap(from: current, to: rotated)
             try SecretFile.write(try rotated.retiringInactive().fileContents(), to: kekFile)
             print("keys: rewrapped \(total) data key(s) under \(rotated.activeID)")
         }
+    }
+
+    /// Rotation in steps, for a cluster whose services keep running (Kubernetes,
+    /// Deploy/scripts/rotate-kek-kubernetes.sh): `add-kek`, services restarted with both keys,
+    /// `rewrap` beside the key store, `retire-kek`, services restarted again.
+    struct AddKEK: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-kek",
+            abstract: "Add a new active key-encryption key to the file; the old ones stay to unwrap until `rewrap` ran."
+        )
+
+        @Option(help: "The key-encryption key file, changed in place.") var kekFile: String
+
+        func run() async throws {
+            let rotated = try KeyEncryptionKeys.read(kekFile).rotated()
+            try SecretFile.write(try rotated.fileContents(), to: kekFile)
+            print("keys: \(rotated.activeID) is the active key-encryption key; \(rotated.keyIDs.count - 1) older key(s) kept until the rewrap")
+        }
+    }
+
+    struct Rewrap: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rewrap every tenant data key under the file's active key-encryption key, then check that none is left under another."
+        )
+
+        @Option(help: "The key-encryption key file (read only).") var kekFile: String
+        @Option(help: "Key store directories to rewrap (repeatable).") var keystore: [String]
+
+        func run() async throws {
+            let keys = try KeyEncryptionKeys.read(kekFile)
+            let stores = try KeyStores(directories: keystore)
+            let total = try await stores.rewrap(from: keys, to: keys)
+            let left = try await stores.wrappedUnderOtherKeys(than: keys.activeID)
+            guard left == 0 else { throw ControlError("\(left) data key(s) are still wrapped under an older key-encryption key; run rewrap again") }
+            print("keys: rewrapped \(total) data key(s) under \(keys.activeID); none is left under an older key")
+        }
+    }
+
+    struct RetireKEK: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "retire-kek",
+            abstract: "Remove every key-encryption key but the active one from the file (after `rewrap`)."
+        )
+
+        @Option(help: "The key-encryption key file, changed in place.") var kekFile: String
+        @Option(help: "Key store directories that must hold no key under an older key-encryption key (repeatable; where reachable).")
+        var keystore: [String] = []
+
+        func run() async throws {
+            let keys = try KeyEncryptionKeys.read(kekFile)
+            let left = try await KeyStores(directories: keystore).wrappedUnderOtherKeys(than: keys.activeID)
+            guard left == 0 else { throw ControlError("refusing: \(left) data key(s) are still wrapped under an older key-encryption key; run rewrap first") }
+            try SecretFile.write(try keys.retiringInactive().fileContents(), to: kekFile)
+            print("keys: only \(keys.activeID) is left in \(kekFile)")
+        }
+    }
+}
+
+/// The key store directories a key command works on.
+struct KeyStores {
+    let stores: [FileKeyStore]
+
+    init(directories: [String]) throws {
+        stores = try directories.map { try FileKeyStore(directory: URL(fileURLWithPath: $0)) }
+    }
+
+    /// Rewraps every data key (wrapped under a key of `current` or `target`) under `target`'s active key.
+    func rewrap(from current: KeyEncryptionKeys, to target: KeyEncryptionKeys) async throws -> Int {
+        var total = 0
+        for store in stores {
+            total += try await TenantKeyring(keys: current, store: store).rewrapAll(to: target)
+        }
+        return total
+    }
+
+    /// How many data keys are wrapped under a key-encryption key other than `activeID`.
+    func wrappedUnderOtherKeys(than activeID: String) async throws -> Int {
+        var count = 0
+        for store in stores {
+            for tenant in try await store.tenants() {
+                if let wrapped = try? await store.load(tenant), wrapped.keyEncryptionKeyID != activeID { count += 1 }
+            }
+        }
+        return count
+    }
+}
+
+extension KeyEncryptionKeys {
+    static func read(_ path: String) throws -> KeyEncryptionKeys {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ControlError("cannot read \(path)") }
+        return try KeyEncryptionKeys(fileContents: data)
     }
 }
 

@@ -57,6 +57,12 @@ public struct FileKeyStore: KeyStore {
             unlink(temporary)
             throw EnvelopeError.keyStoreFailure("cannot replace key file")
         }
+        // A destruction that ran between the load above and the rename (a purge during a key
+        // rotation) wrote its marker first: the key this rename put back is scrubbed again.
+        if FileManager.default.fileExists(atPath: markerPath(key.tenantID)) {
+            try scrub(keyPath(key.tenantID))
+            throw EnvelopeError.tenantKeyDestroyed
+        }
     }
 
     public func destroy(_ tenant: TenantID) async throws {
@@ -65,7 +71,11 @@ public struct FileKeyStore: KeyStore {
             unlink(marker)
             throw EnvelopeError.keyStoreFailure("cannot record key destruction")
         }
-        let path = keyPath(tenant)
+        try scrub(keyPath(tenant))
+    }
+
+    /// Overwrites the key file with zeros, flushes it and removes it.
+    private func scrub(_ path: String) throws {
         if let handle = FileHandle(forUpdatingAtPath: path) {
             let size = (try? handle.seekToEnd()) ?? 0
             try? handle.seek(toOffset: 0)

@@ -92,16 +92,21 @@ public actor TenantKeyring {
         try await store.destroy(tenant)
     }
 
-    /// Rewraps every data key under `newKeys`' active key without touching any sealed data.
-    /// Returns how many keys were rewrapped.
+    /// Rewraps every data key not yet under `newKeys`' active key, without touching any sealed
+    /// data. Returns how many keys were rewrapped.
     @discardableResult
     public func rewrapAll(to newKeys: KeyEncryptionKeys) async throws -> Int {
         var count = 0
         for tenant in try await store.tenants() {
-            guard let wrapped = try await store.load(tenant) else { continue }
-            let dataKey = try wrapped.unwrap(with: newKeys.keyIDs.contains(wrapped.keyEncryptionKeyID) ? newKeys : keys)
-            try await store.replace(try WrappedDataKey.wrap(dataKey, tenant: tenant, keys: newKeys, createdAt: wrapped.createdAt))
-            count += 1
+            do {
+                guard let wrapped = try await store.load(tenant), wrapped.keyEncryptionKeyID != newKeys.activeID else { continue }
+                let dataKey = try wrapped.unwrap(with: newKeys.keyIDs.contains(wrapped.keyEncryptionKeyID) ? newKeys : keys)
+                try await store.replace(try WrappedDataKey.wrap(dataKey, tenant: tenant, keys: newKeys, createdAt: wrapped.createdAt))
+                count += 1
+            } catch EnvelopeError.tenantKeyDestroyed {
+                // Purged while the rewrap ran: nothing to rewrap, and nothing put back.
+                continue
+            }
         }
         keys = newKeys
         return count

@@ -52,6 +52,7 @@ struct OperatorScriptTests {
         ("restore-drill.sh", ["--target-time", "2026-11-28T23:00:00Z"]),
         ("security-incident.sh", ["--work-dir", "WORK", "--stop", "tickets"] + incident),
         ("cancel-tenant.sh", ["--work-dir", "WORK", "--tenant", "acme"]),
+        ("rotate-kek-kubernetes.sh", ["--rotation", "2026-q4"]),
     ]
 
     func arguments(_ arguments: [String], _ scratch: Scratch) -> [String] {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import NIOPosix
 import RampartCore
 import RampartSecurity
@@ -89,9 +90,29 @@ struct RunningService {
         routes: @escaping @Sendable (Router<ServiceRequestContext>, ServiceRuntime) throws -> Void = { _, _ in },
         _ body: @escaping @Sendable (RunningService) async throws -> R
     ) async throws -> R {
+        // A port chosen free can be taken by another test before this service binds it: then the
+        // service starts again on another one (a fixed port is the caller's to keep).
+        var attempt = 1
+        while true {
+            do {
+                return try await start(service, region: region, pki: pki, signingKey: signingKey, database: database, migrations: migrations,
+                                       extraConfig: extraConfig, port: try fixedPort ?? freePort(), auditURL: auditURL,
+                                       services: services, routes: routes, body)
+            } catch let error as IOError where error.errnoCode == EADDRINUSE && fixedPort == nil && attempt < 5 {
+                attempt += 1
+            }
+        }
+    }
+
+    private static func start<R: Sendable>(
+        _ service: ServiceName, region: Region, pki: TestPKI, signingKey: PrincipalSigningKey,
+        database: TestDatabase?, migrations: [Migration], extraConfig: [String: String], port: Int, auditURL: String?,
+        services: @escaping @Sendable (ServiceRuntime) throws -> [any Service],
+        routes: @escaping @Sendable (Router<ServiceRequestContext>, ServiceRuntime) throws -> Void,
+        _ body: @escaping @Sendable (RunningService) async throws -> R
+    ) async throws -> R {
         let jwks = pki.directory.appendingPathComponent("jwks-\(UUID().uuidString).json")
         try signingKey.publicKeySet.jwks().write(to: jwks)
-        let port = try fixedPort ?? freePort()
         let values = try configValues(service: service, region: region, port: port, pki: pki, jwksPath: jwks.path, database: database,
                                       signingKey: signingKey, auditURL: auditURL)
             .merging(extraConfig) { _, extra in extra }
