@@ -89,8 +89,19 @@ public struct PgBackRest: Sendable {
     }
 
     /// Reads every file of the repositories back and checks it (`pgbackrest verify`).
+    ///
+    /// pgBackRest 2.45 ends `verify` with status 0 even when it found damaged files; only its
+    /// report says so (`status: error`, then per archive and backup a line naming it and a line
+    /// of counts). The report is therefore read, and damage is a `Failure` naming what is wrong.
     public func verify(repository: Int? = nil) async throws {
-        try await run("verify", repository.map { ["--repo=\($0)"] } ?? [])
+        let report = try await run("verify", ["--output=text", "--verbose"] + (repository.map { ["--repo=\($0)"] } ?? []))
+        let lines = report.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !lines.contains("status: ok") || lines.contains("status: error") else { return }
+        // Each archive or backup with a non-zero count, with its counts.
+        let damaged = zip(lines, lines.dropFirst()).filter { header, counts in
+            (header.hasPrefix("archiveId:") || header.hasPrefix("backup:")) && counts.range(of: ": [1-9]", options: .regularExpression) != nil
+        }.map { "\($0) (\($1))" }
+        throw Failure(command: "verify", status: 0, message: String((damaged.isEmpty ? lines : damaged).joined(separator: "; ").prefix(500)))
     }
 
     /// Checks that the cluster archives WAL into every repository; it also switches to a new WAL

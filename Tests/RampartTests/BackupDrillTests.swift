@@ -105,6 +105,21 @@ struct BackupDrillTests {
                 let verified = try await rampartctl(["backup", "verify", "--region", "eu", "--clusters", clusters.path])
                 #expect(verified.status == 0, "\(verified.errorOutput)")
 
+                // One flipped byte in repo1's newest full backup: verify names the damage in repo1
+                // (pgBackRest's own exit status would not), and repo2 still verifies.
+                let bundle = cluster.repository.appendingPathComponent("backup/\(DrillCluster.stanza)/\(try #require(labels[1]))/bundle/1").path
+                let original = try #require(FileManager.default.contents(atPath: bundle))
+                var damaged = original
+                damaged[damaged.count / 2] ^= 0xFF
+                try damaged.write(to: URL(fileURLWithPath: bundle))
+                let refused = try await rampartctl(["backup", "verify", "--region", "eu", "--clusters", clusters.path, "--repository", "1"])
+                #expect(refused.status != 0)
+                #expect(refused.errorOutput.contains("verification failed") && refused.errorOutput.contains("checksum invalid: 1"), "\(refused.errorOutput)")
+                #expect(refused.errorOutput.contains(try #require(labels[1])))
+                let offsite = try await rampartctl(["backup", "verify", "--region", "eu", "--clusters", clusters.path, "--repository", "2"])
+                #expect(offsite.status == 0, "\(offsite.errorOutput)")
+                try original.write(to: URL(fileURLWithPath: bundle))
+
                 // The cluster is down: the run fails, is recorded, and the status names it.
                 try await DrillCluster.script("postgres.sh", ["stop", cluster.root.appendingPathComponent("pg").path])
                 let (failed, problem) = try await send(pki, as: op, .POST, base + "/runs", json: #"{"repository":1,"type":"diff"}"#)
