@@ -13,10 +13,11 @@ enum GeoIPTestDatabase {
             .appendingPathComponent("Fixtures/geoip/geoip.py").path
     }
 
-    /// Writes the test database with `recordSize`-bit records; returns its path.
-    static func write(recordSize: Int = 24) async throws -> String {
+    /// Writes the test database with `recordSize`-bit records, the cities' records after
+    /// `padding` bytes; returns its path.
+    static func write(recordSize: Int = 24, padding: Int = 0) async throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("rampart-geoip-\(UUID().uuidString.prefix(8)).mmdb").path
-        let result = try await Subprocess("python3", [script, "write", path, String(recordSize)]).run()
+        let result = try await Subprocess("python3", [script, "write", path, String(recordSize), String(padding)]).run()
         guard result.status == 0 else { throw TestSetupError("geoip.py write failed: \(result.errorOutput)") }
         return path
     }

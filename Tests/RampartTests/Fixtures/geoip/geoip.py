@@ -1,7 +1,9 @@
 """Audit's GeoIP test databases, with the PyPI packages mmdb-writer and maxminddb.
 
-  geoip.py write OUT RECORD_SIZE   writes a small City database (IPv6 tree, IPv4 inside it) with
-                                   24-, 28- or 32-bit records
+  geoip.py write OUT RECORD_SIZE [PAD]
+                                   writes a small City database (IPv6 tree, IPv4 inside it) with
+                                   24-, 28- or 32-bit records; PAD bytes of padding before the
+                                   cities' records make their record values need more than 24 bits
   geoip.py read DB                 looks up each address read from stdin with MaxMind's reference
                                    reader and prints one canonical line per address
 
@@ -27,6 +29,9 @@ NETWORKS = [
     # A record full of every data type; its long strings push later records past the 2 KiB and
     # 512 KiB pointer boundaries, so all pointer sizes occur.
     (["1.0.0.0/24"], "types"),
+    # Padding (empty unless asked for) that puts the cities' records beyond 2^24 bytes.
+    # The reference reader refuses to decode a value this large, so no test looks it up.
+    (["1.0.1.0/24"], "padding"),
     (["5.10.0.0/16", "2a01:4f8::/32"], ("Berlin", "DE", 52.52, 13.405, 2950159)),
     (["5.10.128.0/17"], ("Hamburg", "DE", 53.5511, 9.9937, 2911298)),
     (["5.11.0.0/16"], ("Potsdam", "DE", 52.3906, 13.0645, 2852458)),
@@ -37,7 +42,7 @@ NETWORKS = [
 ]
 
 
-def record(kind):
+def record(kind, pad=0):
     from mmdb_writer import MmdbF32, MmdbI32, MmdbU64, MmdbU128
     if kind == "types":
         # In this order: "a" repeats within the first 2 KiB, the keys "names" and "en" first
@@ -48,12 +53,14 @@ def record(kind):
             "array": ["a", MmdbI32(-1), [True], "a"], "empty": {}, "medium": "m" * 3000, "names": {"en": "types"},
             "long": "l" * 600_000, "utf8": "Zürich – 東京",
         }
+    if kind == "padding":
+        return {"padding": "p" * pad}
     if kind == "country-only":
         return {"country": {"iso_code": "ZA", "names": {"en": "ZA"}}}
     return city(*kind)
 
 
-def write(out, record_size):
+def write(out, record_size, pad):
     from mmdb_writer import MMDBWriter, TreeWriter
 
     class FixedRecordSize(TreeWriter):
@@ -67,7 +74,7 @@ def write(out, record_size):
     writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-City", languages=["en"],
                         description="Rampart audit test database")
     for networks, kind in NETWORKS:
-        writer.insert_network(IPSet(networks), record(kind))
+        writer.insert_network(IPSet(networks), record(kind, pad))
     FixedRecordSize(writer.tree, writer._build_meta(), writer.int_type, writer.float_type).write(out)
 
 
@@ -102,6 +109,6 @@ def read(path):
 
 if __name__ == "__main__":
     if sys.argv[1] == "write":
-        write(sys.argv[2], int(sys.argv[3]))
+        write(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 0)
     else:
         read(sys.argv[2])
