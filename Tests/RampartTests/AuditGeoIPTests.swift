@@ -33,6 +33,7 @@ struct AuditGeoIPTests {
         // With 28 and 32 bits, 16.8 MB of padding put the cities' records beyond 2^24, so the
         // record bits above 24 (the shared nibble of 28-bit nodes) are exercised.
         let path = try await GeoIPTestDatabase.write(recordSize: recordSize, padding: recordSize == 24 ? 0 : 16_800_000)
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let database = try MaxMindDatabase(contentsOf: path)
         #expect(database.recordSize == recordSize)
         #expect(database.ipVersion == 6)
@@ -59,7 +60,9 @@ struct AuditGeoIPTests {
     }
 
     @Test func locatesCitiesAndSkipsAddressesThatSayNothingAboutAPlace() async throws {
-        let locator = GeoIPLocator(database: try MaxMindDatabase(contentsOf: try await GeoIPTestDatabase.write()))
+        let path = try await GeoIPTestDatabase.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let locator = GeoIPLocator(database: try MaxMindDatabase(contentsOf: path))
         let berlin = try #require(try locator.locate("5.10.1.1"))
         #expect(berlin == GeoLocation(city: "Berlin", country: "DE", latitude: 52.52, longitude: 13.405))
         #expect(try locator.locate("5.10.200.1")?.city == "Hamburg")
@@ -77,7 +80,9 @@ struct AuditGeoIPTests {
     }
 
     @Test func truncatedOrCorruptFilesAreErrorsNeverCrashes() async throws {
-        let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: try await GeoIPTestDatabase.write(recordSize: 28))))
+        let path = try await GeoIPTestDatabase.write(recordSize: 28)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         for length in [0, 1, 16, 100, original.count / 2, original.count - 300, original.count - 20, original.count - 1] {
             #expect(throws: MaxMindError.self, "\(length) bytes") { try MaxMindDatabase(bytes: Array(original.prefix(length))) }
         }
@@ -131,7 +136,9 @@ struct AuditGeoIPTests {
     @Test func theServiceRefusesToStartWithABadDatabaseAndNamesTheKey() async throws {
         let pki = try TestPKI()
         let truncated = pki.directory.appendingPathComponent("truncated.mmdb")
-        try Data(contentsOf: URL(fileURLWithPath: try await GeoIPTestDatabase.write())).prefix(4000).write(to: truncated)
+        let written = try await GeoIPTestDatabase.write()
+        defer { try? FileManager.default.removeItem(atPath: written) }
+        try Data(contentsOf: URL(fileURLWithPath: written)).prefix(4000).write(to: truncated)
         let country = pki.directory.appendingPathComponent("country.mmdb")
         try Data(try Tiny.bytes(data: [0x41, 0x6B], type: "GeoLite2-Country")).write(to: country)
         var values = try ServiceProcessTests().environment(.audit, pki: pki, database: nil, port: 1)

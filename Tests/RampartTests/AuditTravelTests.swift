@@ -20,6 +20,7 @@ struct AuditTravelTests {
     /// Audit with the test GeoIP database configured.
     static func withGeoIP<R: Sendable>(_ body: @escaping @Sendable (AuditFixture) async throws -> R) async throws -> R {
         let path = try await GeoIPTestDatabase.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
         return try await AuditFixture.with(extraConfig: [GeoIPLocator.configKey: path], body)
     }
 
