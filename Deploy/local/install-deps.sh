@@ -27,6 +27,13 @@ if ! command -v moto_server >/dev/null; then
     python3 -m pip install -q "moto[server]" 2>/dev/null || python3 -m pip install -q --break-system-packages "moto[server]"
 fi
 
+# Audit's GeoIP tests write a small MaxMind DB with mmdb-writer and read it back with MaxMind's
+# reference reader (maxminddb) to check audit's own reader against it.
+if ! python3 -c "import mmdb_writer, maxminddb" 2>/dev/null; then
+    echo "install-deps: installing mmdb-writer and maxminddb (GeoIP test databases)"
+    python3 -m pip install -q mmdb-writer maxminddb 2>/dev/null || python3 -m pip install -q --break-system-packages mmdb-writer maxminddb
+fi
+
 # The deployment checks' validators (Deploy/check/validate-deployment.sh), in a virtual environment
 # of their own: checkov pins versions (boto3, botocore) that must not replace the system's.
 tools=/opt/rampart-deploy-tools

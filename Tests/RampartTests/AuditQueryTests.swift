@@ -127,9 +127,9 @@ struct AuditQueryTests {
                 AuditFixture.event(acme, action: "user.deactivated", actorType: "admin", actorID: "night-owl", occurredAt: sunday),
             ])
             let raised = try await fixture.withParts { parts in
-                let first = try await AlertScanner(store: parts.store).run(tenant: acme)
+                let first = try await parts.scanner.run(tenant: acme)
                 // Every event is judged once: another round raises nothing.
-                #expect(try await AlertScanner(store: parts.store).run(tenant: acme) == 0)
+                #expect(try await parts.scanner.run(tenant: acme) == 0)
                 return first
             }
             #expect(raised == 6)

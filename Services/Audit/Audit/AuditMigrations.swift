@@ -162,5 +162,19 @@ public enum AuditMigrations {
             GRANT EXECUTE ON FUNCTION \(s).apply_retention(uuid) TO \(app);
             """
         },
+        Migration(version: 2, name: "impossible_travel") { context in
+            let s = context.schema
+            return """
+            -- The impossible-travel rule's thresholds: the speed no traveller exceeds, and the
+            -- distance below which GeoIP's own error could explain the difference.
+            ALTER TABLE \(s).tenant_settings
+                ADD COLUMN travel_speed_kmh integer NOT NULL DEFAULT 1000 CHECK (travel_speed_kmh BETWEEN 100 AND 20000),
+                ADD COLUMN travel_min_distance_km integer NOT NULL DEFAULT 500 CHECK (travel_min_distance_km BETWEEN 0 AND 20000);
+
+            -- What an alert found that is personal (the places of two sign-ins), sealed with the
+            -- tenant's data key like events' personal parts: erased with the key.
+            ALTER TABLE \(s).alerts ADD COLUMN details text;
+            """
+        },
     ]
 }

@@ -12,8 +12,9 @@ public enum AuditService {
     /// Prepares the runtime (configuration files, database, migrations) and builds the application.
     public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
         let keys = try AuditKeys(config: config)
+        let geoIP = try GeoIPLocator.load(config: config)
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: AuditMigrations.all)
-        let parts = try Parts(runtime: runtime, keys: keys)
+        let parts = try Parts(runtime: runtime, keys: keys, geoIP: geoIP)
         return try ServiceApplication.build(runtime: runtime, services: [parts.scheduler]) { router in
             parts.register(on: router)
         }
@@ -23,9 +24,11 @@ public enum AuditService {
     public struct Parts: Sendable {
         public let store: EventStore
         public let checkpointer: Checkpointer
+        public let scanner: AlertScanner
         public let scheduler: AuditScheduler
 
-        public init(runtime: ServiceRuntime, keys: AuditKeys, clock: @escaping @Sendable () -> Date = { .now }) throws {
+        /// `geoIP` turns on the impossible-travel rule.
+        public init(runtime: ServiceRuntime, keys: AuditKeys, geoIP: GeoIPLocator?, clock: @escaping @Sendable () -> Date = { .now }) throws {
             guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
             let region = runtime.config.region
             let store = EventStore(database: database, region: region, keyring: keys.keyring, clock: clock)
@@ -33,7 +36,9 @@ public enum AuditService {
             let checkpointer = Checkpointer(database: database, region: region, keyring: keys.keyring, signingKey: keys.signingKey)
             self.checkpointer = checkpointer
             let retention = Retention(database: database, keyring: keys.keyring)
-            let scanner = AlertScanner(store: store)
+            let scanner = AlertScanner(store: store, geoIP: geoIP)
+            self.scanner = scanner
+            if geoIP == nil { runtime.logger.notice("audit.impossible_travel.disabled", metadata: ["reason": "\(GeoIPLocator.configKey) not set"]) }
             scheduler = AuditScheduler(jobs: [
                 .init(name: "checkpoints") { now in try await checkpointer.run(now: now) },
                 .init(name: "alerts") { _ in try await scanner.run() },

@@ -21,18 +21,23 @@ struct AuditFixture: Sendable {
     /// Signs the principals the gateway would forward.
     let principalKey: PrincipalSigningKey
 
-    /// Runs audit (its real routes) for the length of `body`. Its scheduler is not started: tests
-    /// run checkpoints, alert rules and retention themselves, at the times they choose.
+    /// Runs audit (its real routes) for the length of `body`, with `extraConfig` over the usual
+    /// configuration. Its scheduler is not started: tests run checkpoints, alert rules and
+    /// retention themselves, at the times they choose.
     static func with<R: Sendable>(
-        database: TestDatabase? = nil, pki: TestPKI? = nil, port: Int? = nil,
+        database: TestDatabase? = nil, pki: TestPKI? = nil, port: Int? = nil, extraConfig: [String: String] = [:],
         _ body: @escaping @Sendable (AuditFixture) async throws -> R
     ) async throws -> R {
         let database = if let database { database } else { try await TestDatabase.make() }
         let pki = try pki ?? TestPKI()
         let principalKey = PrincipalSigningKey.generate()
         return try await RunningService.with(
-            .audit, region: eu, pki: pki, signingKey: principalKey, database: database, migrations: AuditMigrations.all, port: port,
-            routes: { router, runtime in try AuditService.Parts(runtime: runtime, keys: AuditKeys(config: runtime.config)).register(on: router) }
+            .audit, region: eu, pki: pki, signingKey: principalKey, database: database, migrations: AuditMigrations.all, extraConfig: extraConfig,
+            port: port,
+            routes: { router, runtime in
+                try AuditService.Parts(runtime: runtime, keys: AuditKeys(config: runtime.config), geoIP: GeoIPLocator.load(config: runtime.config))
+                    .register(on: router)
+            }
         ) { audit in try await body(AuditFixture(database: database, pki: pki, audit: audit, principalKey: principalKey)) }
     }
 
@@ -107,7 +112,8 @@ struct AuditFixture: Sendable {
     /// Runs `body` with audit's own repositories on its runtime database, with `clock` as their time.
     func withParts<R: Sendable>(clock: @escaping @Sendable () -> Date = { .now }, _ body: @escaping @Sendable (AuditService.Parts) async throws -> R) async throws -> R {
         let runtime = try await ServiceRuntime.prepare(config: audit.config, migrations: AuditMigrations.all)
-        let parts = try AuditService.Parts(runtime: runtime, keys: try AuditKeys(config: audit.config), clock: clock)
+        let parts = try AuditService.Parts(runtime: runtime, keys: try AuditKeys(config: audit.config), geoIP: try GeoIPLocator.load(config: audit.config),
+                                           clock: clock)
         guard let database = runtime.database else { throw TestSetupError("audit has no database") }
         return try await withThrowingTaskGroup(of: R?.self) { group in
             group.addTask {

@@ -16,15 +16,20 @@ public enum AlertRule: String, Codable, Sendable, CaseIterable {
     case securitySettingChanged = "security_setting_changed"
     /// An admin acted outside the tenant's business hours.
     case offHoursAdminAction = "off_hours_admin_action"
+    /// Two sign-ins of one user further apart than a traveller could be in the time between
+    /// (only with a GeoIP database).
+    case impossibleTravel = "impossible_travel"
 
     var severity: String {
         switch self {
-        case .bruteForce, .passwordSpraying, .privilegeEscalation, .massExport: "high"
+        case .bruteForce, .passwordSpraying, .privilegeEscalation, .massExport, .impossibleTravel: "high"
         case .credentialCreated, .securitySettingChanged: "medium"
         case .offHoursAdminAction: "low"
         }
     }
 
+    /// A successful sign-in (password, second factor or SSO), as identity records it.
+    static let signIn = "auth.signed_in"
     /// Sign-in failure actions the counting rules look at.
     static let signInFailures = ["auth.sign_in_failed", "auth.second_factor_failed"]
     static let credentialActions: Set<String> = ["api_key.created", "oauth_client.created"]

@@ -15,6 +15,10 @@ public struct TenantAuditSettings: Codable, Sendable, Equatable {
     public var businessHoursStart: Int = 7
     public var businessHoursEnd: Int = 19
     public var timeZone: String = "UTC"
+    /// Sign-ins of one user further apart than this speed allows raise an impossible-travel alert.
+    public var travelSpeedKmh: Int = 1000
+    /// Sign-ins closer than this never do: GeoIP's own error is often hundreds of kilometres.
+    public var travelMinDistanceKm: Int = 500
 
     public init() {}
 
@@ -26,6 +30,23 @@ public struct TenantAuditSettings: Codable, Sendable, Equatable {
         case businessHoursStart = "business_hours_start"
         case businessHoursEnd = "business_hours_end"
         case timeZone = "time_zone"
+        case travelSpeedKmh = "travel_speed_kmh"
+        case travelMinDistanceKm = "travel_min_distance_km"
+    }
+
+    /// Every field is required except the impossible-travel ones, which came later: a client
+    /// that does not send them gets their defaults.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        retentionDays = try container.decode(Int.self, forKey: .retentionDays)
+        bruteForceThreshold = try container.decode(Int.self, forKey: .bruteForceThreshold)
+        sprayingThreshold = try container.decode(Int.self, forKey: .sprayingThreshold)
+        exportThreshold = try container.decode(Int.self, forKey: .exportThreshold)
+        businessHoursStart = try container.decode(Int.self, forKey: .businessHoursStart)
+        businessHoursEnd = try container.decode(Int.self, forKey: .businessHoursEnd)
+        timeZone = try container.decode(String.self, forKey: .timeZone)
+        travelSpeedKmh = try container.decodeIfPresent(Int.self, forKey: .travelSpeedKmh) ?? travelSpeedKmh
+        travelMinDistanceKm = try container.decodeIfPresent(Int.self, forKey: .travelMinDistanceKm) ?? travelMinDistanceKm
     }
 
     /// The first invalid field, if any, with what is wrong.
@@ -37,6 +58,8 @@ public struct TenantAuditSettings: Codable, Sendable, Equatable {
         if !(0...23).contains(businessHoursStart) { return ("business_hours_start", "must be 0 to 23") }
         if !(1...24).contains(businessHoursEnd) || businessHoursEnd <= businessHoursStart { return ("business_hours_end", "must be after business_hours_start, at most 24") }
         if TimeZone(identifier: timeZone) == nil { return ("time_zone", "must be an IANA time zone such as Europe/Berlin") }
+        if !(100...20000).contains(travelSpeedKmh) { return ("travel_speed_kmh", "must be 100 to 20000") }
+        if !(0...20000).contains(travelMinDistanceKm) { return ("travel_min_distance_km", "must be 0 to 20000") }
         return nil
     }
 

@@ -10,16 +10,16 @@ import RampartStorage
 /// is a row of `alerts` (de-duplicated per rule, subject and window) and an `alert.raised` event
 /// in the tenant's chain, in the same transaction. Progress is kept per tenant, so every event
 /// is judged once even across replicas (the progress row is locked while a round runs).
-///
-/// Impossible travel needs a GeoIP database; none is configured in this build, so that rule
-/// does not exist here (docs/audit.md).
 public struct AlertScanner: Sendable {
     public let store: EventStore
+    /// Locates sign-ins for the impossible-travel rule; without it that rule is off.
+    public let geoIP: GeoIPLocator?
     /// Events judged per tenant and round.
     static let batch = 2000
 
-    public init(store: EventStore) {
+    public init(store: EventStore, geoIP: GeoIPLocator?) {
         self.store = store
+        self.geoIP = geoIP
     }
 
     /// One round over every tenant; returns how many alerts were raised.
@@ -52,6 +52,8 @@ public struct AlertScanner: Sendable {
         var windowStart: Date
         var summary: String
         var evidence: [Int64]
+        /// The places of an impossible-travel pair; stored sealed.
+        var travel: TravelDetails? = nil
     }
 
     func run(tenant: TenantID) async throws -> Int {
@@ -147,6 +149,7 @@ public struct AlertScanner: Sendable {
             found.append(Finding(rule: .offHoursAdminAction, subject: "seq-\(event.seq)", windowStart: event.occurredAt,
                                  summary: "an admin acted outside business hours (\(event.action))", evidence: [event.seq]))
         }
+        found += try await travelFindings(for: event, tenant: tenant, settings: settings, on: connection)
         return found
     }
 
@@ -154,18 +157,26 @@ public struct AlertScanner: Sendable {
     private func raise(_ finding: Finding, tenant: TenantID, on connection: PostgresConnection) async throws -> Int {
         let logger = store.database.logger
         let id = UUIDv7.make()
+        var details: String?
+        var changes: [String: [String?]] = ["rule": [nil, finding.rule.rawValue], "severity": [nil, finding.rule.severity]]
+        if let travel = finding.travel {
+            details = try await AlertRepository.seal(travel, alert: id, tenant: tenant, keyring: store.keyring)
+            // The event's changes are sealed with its personal part, so the places may go there too.
+            changes["from"] = [nil, travel.from.label]
+            changes["to"] = [nil, travel.to.label]
+            changes["speed_kmh"] = [nil, String(travel.speedKmh)]
+        }
         let inserted = try await connection.query("""
-            INSERT INTO alerts (tenant_id, id, rule, severity, subject, window_start, summary, evidence_seq)
+            INSERT INTO alerts (tenant_id, id, rule, severity, subject, window_start, summary, evidence_seq, details)
             VALUES (\(tenant.rawValue), \(id), \(finding.rule.rawValue), \(finding.rule.severity), \(finding.subject),
-                    \(finding.windowStart), \(finding.summary), \(finding.evidence))
+                    \(finding.windowStart), \(finding.summary), \(finding.evidence), \(details))
             ON CONFLICT (tenant_id, rule, subject, window_start) DO NOTHING
             RETURNING id
             """, logger: logger).collectValues(UUID.self)
         guard !inserted.isEmpty else { return 0 }
         try await store.record(AuditEvent(
             tenantID: tenant, region: store.region, actor: .init(type: "system", id: "audit.alert-rules"), action: "alert.raised",
-            resource: .init(type: "alert", id: id.uuidString.lowercased()),
-            changes: ["rule": [nil, finding.rule.rawValue], "severity": [nil, finding.rule.severity]], source: "system"
+            resource: .init(type: "alert", id: id.uuidString.lowercased()), changes: changes, source: "system"
         ), on: connection)
         logger.notice("audit.alert.raised", metadata: ["tenant.id": "\(tenant)", "alert.rule": "\(finding.rule.rawValue)"])
         return 1

@@ -15,10 +15,12 @@ public struct SettingsRepository: Sendable {
     static func settings(tenant: TenantID, on connection: PostgresConnection, logger: Logger) async throws -> TenantAuditSettings {
         var settings = TenantAuditSettings()
         let rows = try await connection.query("""
-            SELECT retention_days, brute_force_threshold, spraying_threshold, export_threshold, business_hours_start, business_hours_end, time_zone
+            SELECT retention_days, brute_force_threshold, spraying_threshold, export_threshold, business_hours_start, business_hours_end, time_zone,
+                   travel_speed_kmh, travel_min_distance_km
             FROM tenant_settings WHERE tenant_id = \(tenant.rawValue)
             """, logger: logger)
-        for try await (retention, bruteForce, spraying, export, start, end, zone) in rows.decode((Int, Int, Int, Int, Int16, Int16, String).self) {
+        for try await (retention, bruteForce, spraying, export, start, end, zone, speed, distance) in
+            rows.decode((Int, Int, Int, Int, Int16, Int16, String, Int, Int).self) {
             settings.retentionDays = retention
             settings.bruteForceThreshold = bruteForce
             settings.sprayingThreshold = spraying
@@ -26,6 +28,8 @@ public struct SettingsRepository: Sendable {
             settings.businessHoursStart = Int(start)
             settings.businessHoursEnd = Int(end)
             settings.timeZone = zone
+            settings.travelSpeedKmh = speed
+            settings.travelMinDistanceKm = distance
         }
         return settings
     }
@@ -43,13 +47,15 @@ public struct SettingsRepository: Sendable {
             let previous = try await Self.settings(tenant: tenant, on: connection, logger: logger)
             try await connection.query("""
                 INSERT INTO tenant_settings (tenant_id, retention_days, brute_force_threshold, spraying_threshold, export_threshold,
-                                             business_hours_start, business_hours_end, time_zone, updated_at)
+                                             business_hours_start, business_hours_end, time_zone, travel_speed_kmh, travel_min_distance_km, updated_at)
                 VALUES (\(tenant.rawValue), \(settings.retentionDays), \(settings.bruteForceThreshold), \(settings.sprayingThreshold),
-                        \(settings.exportThreshold), \(Int16(settings.businessHoursStart)), \(Int16(settings.businessHoursEnd)), \(settings.timeZone), now())
+                        \(settings.exportThreshold), \(Int16(settings.businessHoursStart)), \(Int16(settings.businessHoursEnd)), \(settings.timeZone),
+                        \(settings.travelSpeedKmh), \(settings.travelMinDistanceKm), now())
                 ON CONFLICT (tenant_id) DO UPDATE SET retention_days = EXCLUDED.retention_days,
                     brute_force_threshold = EXCLUDED.brute_force_threshold, spraying_threshold = EXCLUDED.spraying_threshold,
                     export_threshold = EXCLUDED.export_threshold, business_hours_start = EXCLUDED.business_hours_start,
-                    business_hours_end = EXCLUDED.business_hours_end, time_zone = EXCLUDED.time_zone, updated_at = now()
+                    business_hours_end = EXCLUDED.business_hours_end, time_zone = EXCLUDED.time_zone,
+                    travel_speed_kmh = EXCLUDED.travel_speed_kmh, travel_min_distance_km = EXCLUDED.travel_min_distance_km, updated_at = now()
                 """, logger: logger)
             var changes: [String: [String?]] = [:]
             let before = try Self.fields(previous)
