@@ -78,6 +78,12 @@ struct OIDCTests {
         return nil
     }
 
+    /// The tenant's outbox events of `action`, oldest first, as JSON objects.
+    func events(_ f: IdentityFixture, _ tenant: Tenant, _ action: String) async throws -> [[String: Any]] {
+        try await f.outbox(tenant).compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { $0["action"] as? String == action }
+    }
+
     func userCount(_ f: IdentityFixture, _ tenant: Tenant) async throws -> Int {
         try await f.database.withTenant(tenant.id) { try await $0.values("SELECT count(*)::int FROM users", as: Int.self) }.first ?? -1
     }
@@ -317,6 +323,52 @@ struct OIDCTests {
                 var c = agent("m4"); c.tamper = { _, claims in claims["acr"] = "urn:okta:loa:2fa:any" }; return c
             }()) { $0.preset = .okta; $0.idpSecondFactorRoles = [.agent] }
             guard case .signedIn = try await signIn(acr, acme) else { Issue.record("trusted acr refused"); return }
+        }
+    }
+
+    @Test func theRoleFollowsTheIdPsGroupsOnEverySignInAndNoMappedGroupDisablesTheUser() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            let flow = try await configure(f, acme, clientID: "acme-roles")
+            func session(_ outcome: FederatedOutcome) -> (User, String)? {
+                if case .signedIn(let user, let token, _, _, _) = outcome { return (user, token) }
+                return nil
+            }
+            func resolves(_ token: String) async throws -> Bool {
+                if case .success = try await f.issuer.resolve(sessionToken: token, tenantSlug: "acme", audience: .tickets) { return true }
+                return false
+            }
+            let (agent, agentToken) = try #require(session(try await signIn(flow, acme)))
+            #expect(agent.role == .agent)
+            // Promotion: the new role, and the session held under the old one ends.
+            try await Self.provider.value.update("acme-roles") { $0.groups = ["helpdesk-admins", "helpdesk-agents"] }
+            let (admin, adminToken) = try #require(session(try await signIn(flow, acme)))
+            #expect(admin.id == agent.id && admin.role == .admin)
+            #expect(try await f.users.find(id: agent.id, tenant: acme.id)?.role == .admin)
+            #expect(try await !resolves(agentToken))
+            #expect(try await resolves(adminToken))
+            // Demotion, likewise.
+            try await Self.provider.value.update("acme-roles") { $0.groups = ["helpdesk-agents"] }
+            let (demoted, demotedToken) = try #require(session(try await signIn(flow, acme)))
+            #expect(demoted.role == .agent)
+            #expect(try await !resolves(adminToken))
+            // Unchanged groups: no role change, the earlier session stays.
+            _ = try #require(session(try await signIn(flow, acme)))
+            #expect(try await resolves(demotedToken))
+            let roleChanges = try await events(f, acme, "user.role_changed")
+            #expect(roleChanges.map { $0["changes"] as? [String: [String]] } == [["role": ["agent", "admin"]], ["role": ["admin", "agent"]]])
+            #expect(roleChanges.allSatisfy { ($0["actor"] as? [String: Any])?["id"] as? String == "sso" })
+
+            // No group maps to a role any more: refused, and the user is deactivated with every session ended.
+            try await Self.provider.value.update("acme-roles") { $0.groups = ["former-staff"] }
+            #expect(reason(try await signIn(flow, acme)) == "no_role_for_groups")
+            #expect(try await f.users.find(id: agent.id, tenant: acme.id)?.status == .deactivated)
+            #expect(try await !resolves(demotedToken))
+            #expect(try await events(f, acme, "user.deactivated").map { ($0["actor"] as? [String: Any])?["id"] as? String } == ["sso"])
+            // Mapped groups again do not bring a deactivated user back; only an admin can.
+            try await Self.provider.value.update("acme-roles") { $0.groups = ["helpdesk-agents"] }
+            #expect(reason(try await signIn(flow, acme)) == "user_not_active")
+            #expect(try await userCount(f, acme) == 1)
         }
     }
 }

@@ -110,7 +110,8 @@ public struct OIDCSignIn: Sendable {
                                  returnTo: request.returnTo)
             }
         } catch let refusal as FederatedRefusal {
-            return .refused(reason: try await refuse(refusal.reason, issuer: settings.issuer, subject: claims.subject, tenant: tenant, origin: origin))
+            return .refused(reason: try await refuse(refusal.reason, issuer: settings.issuer, subject: claims.subject,
+                                    tenant: tenant, origin: origin, deactivating: refusal.deactivating))
         }
     }
 
@@ -151,9 +152,10 @@ public struct OIDCSignIn: Sendable {
     }
 
     /// Records a refusal (log and audit) and returns its reason.
-    func refuse(_ reason: String, issuer: String?, subject: String?, tenant: Tenant, origin: PasswordSignIn.Origin) async throws -> String {
+    func refuse(_ reason: String, issuer: String?, subject: String?, tenant: Tenant,
+                origin: PasswordSignIn.Origin, deactivating: UUID? = nil) async throws -> String {
         try await FederatedSignIn.recordRefusal(reason, protocolName: "oidc", issuer: issuer, subject: subject, tenant: tenant, region: region,
-                                                origin: origin, database: database)
+                                                origin: origin, database: database, deactivating: deactivating)
         return reason
     }
 }
