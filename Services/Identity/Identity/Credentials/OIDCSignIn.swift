@@ -57,6 +57,8 @@ public struct OIDCSignIn: Sendable {
                                                       SessionRepository.newToken(), SessionRepository.newToken())
         let redirectURI = Self.redirectURI(host: host)
         try await database.withTenant(tenant.id) { connection in
+            // Abandoned sign-ins would otherwise pile up: requests expired for a day are dropped.
+            try await connection.query("DELETE FROM oidc_requests WHERE expires_at < now() - interval '1 day'", logger: database.logger)
             try await connection.query("""
                 INSERT INTO oidc_requests (state, tenant_id, audience, browser_hash, nonce, code_verifier, redirect_uri, return_to, expires_at)
                 VALUES (\(state), \(tenant.id.rawValue), \(audience.rawValue), \(SessionRepository.hash(browserToken)), \(nonce), \(verifier),
