@@ -32,11 +32,14 @@ func sharedTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target
 /// hashes its stylesheet and runs probe and replication loops.
 let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Resource])] = [
     // SAML signatures are verified with the system libxmlsec1 (`CXMLSec`), never by hand; JWT SSO
-    // verifies RS256 with CryptoExtras.
+    // and OpenID Connect verify RSA with CryptoExtras; OpenID Connect discovery, keys and the code
+    // exchange go over HTTPS with AsyncHTTPClient.
     "Identity": ([
         "CArgon2", "CXMLSec",
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "CryptoExtras", package: "swift-crypto"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
     ], [.copy("Resources/common-passwords.txt")]),
     // The edge (TLS, HTTP/2, proxying over mTLS); the WAF and rate limiter read YAML from Deploy/.
     "Gateway": ([
@@ -203,6 +206,9 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // The OpenID Connect provider the tests run serves HTTPS and signs with RSA.
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
             path: "Tests/RampartTests",
             exclude: ["Fixtures"],

@@ -162,4 +162,41 @@ struct SAMLRoutesTests {
                     == ["helpdesk-admins": "admin", "helpdesk-agents": "agent"])
         }
     }
+
+    /// `rampartctl sso set --oidc-…`: the client secret comes from a file, is sealed by identity and
+    /// never shown again; the configuration keeps it when a later `set` names no secret file.
+    @Test func setConfiguresOpenIDConnectWithASecretFromAFileThatIsNeverShown() async throws {
+        try await OAuthWorld.with { world in
+            let directory = world.pki.directory.appendingPathComponent("ctl-\(UUID().uuidString.prefix(6))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let endpoints = directory.appendingPathComponent("endpoints.json")
+            try JSONSerialization.data(withJSONObject: ["regions": ["eu": ["identity": world.service.baseURL]]]).write(to: endpoints)
+            let secretFile = directory.appendingPathComponent("client-secret.txt")
+            let secret = "oidc client secret from a file"
+            try (secret + "\n").write(to: secretFile, atomically: true, encoding: .utf8)
+            let tls = try world.pki.files(for: .operator("alice"))
+            let connection = ["--endpoints", endpoints.path, "--ca", tls.caCertificatePath, "--cert", tls.certificatePath, "--key", tls.privateKeyPath]
+            let oidc = ["--region", "eu", "--tenant", "acme", "--preset", "okta", "--oidc-issuer", "https://acme.okta.example",
+                        "--oidc-client-id", "0oa-rampart", "--group-role", "helpdesk-agents=agent"]
+            var set = try SSOCommand.SetConfiguration.parse(connection + oidc + ["--oidc-client-secret-file", secretFile.path])
+            try await set.run()
+            // Again without the file (another scope list): the sealed secret stays.
+            var again = try SSOCommand.SetConfiguration.parse(connection + oidc + ["--oidc-scopes", "openid,email,groups"])
+            try await again.run()
+            var orphan = try SSOCommand.SetConfiguration.parse(connection + ["--region", "eu", "--tenant", "acme", "--oidc-client-id", "x"])
+            await #expect(throws: (any Error).self) { try await orphan.run() }
+
+            let (status, listed) = try await IdentityRoutesTests().send(world.pki, as: .operator("alice"), .GET,
+                                                                        world.service.baseURL + "/internal/v1/operator/tenants/acme/sso", json: nil)
+            #expect(status == 200)
+            let staff = try #require((listed["data"] as? [[String: Any]])?.first)
+            let configured = try #require((staff["configuration"] as? [String: Any])?["oidc"] as? [String: Any])
+            #expect(configured["issuer"] as? String == "https://acme.okta.example" && configured["client_id"] as? String == "0oa-rampart")
+            #expect(configured["sealed_secret"] as? String == "set" && configured["scopes"] as? [String] == ["openid", "email", "groups"])
+            #expect((configured["claims"] as? [String: String])?["groups"] == "groups")
+            let redirectURI = try #require((staff["service_provider"] as? [String: Any])?["oidc_redirect_uri"] as? String)
+            #expect(redirectURI.hasPrefix("https://acme.eu.") && redirectURI.hasSuffix("/auth/oidc/callback"))
+            #expect(!String(decoding: try JSONSerialization.data(withJSONObject: listed), as: UTF8.self).contains(secret))
+        }
+    }
 }

@@ -76,7 +76,7 @@ struct SAMLSignInTests {
             #expect(issued.principal.authenticationMethod == .sso)
             #expect(issued.principal.kind == .agent)
             // The next sign-in finds the same user by subject, not by email.
-            let (again, _) = try await signIn(saml, f, acme) { $0.attributes = [("email", ["renamed@acme.test"])] }
+            let (again, _) = try await signIn(saml, f, acme) { $0.attributes = [("email", ["renamed@acme.test"]), ("groups", ["helpdesk-agents"])] }
             guard case .signedIn(let same, _, _, _, _) = again else { Issue.record("second sign-in refused"); return }
             #expect(same.id == user.id)
             let events = try await f.outbox(acme)

@@ -6,7 +6,7 @@ import Foundation
 struct SSOCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sso",
-        abstract: "Configure a tenant's single sign-on (SAML 2.0) for staff or customers.",
+        abstract: "Configure a tenant's single sign-on (SAML 2.0, OpenID Connect) for staff or customers.",
         subcommands: [SetConfiguration.self, Show.self]
     )
 
@@ -23,6 +23,12 @@ struct SSOCommand: AsyncParsableCommand {
         @Option(help: "IdP signing certificate file (PEM); repeat for a rollover.") var samlCertificate: [String] = []
         @Flag(help: "Accept RSA-SHA1 signatures (legacy IdPs only).") var samlAllowSha1 = false
         @Flag(help: "Accept IdP-initiated (unsolicited) responses.") var samlAllowIdpInitiated = false
+        @Option(help: "OpenID Connect issuer (https; its discovery document must name exactly this issuer).") var oidcIssuer: String?
+        @Option(help: "OpenID Connect client id.") var oidcClientId: String?
+        @Option(help: "File holding the OpenID Connect client secret (sealed by identity, never shown again; omitted: the stored one stays).")
+        var oidcClientSecretFile: String?
+        @Option(help: "client_secret_basic (default) or client_secret_post.") var oidcClientAuth: String?
+        @Option(help: "Scopes to request (comma-separated; default: the preset's).") var oidcScopes: String?
         @Option(help: "group=role mapping for just-in-time provisioning; repeatable.") var groupRole: [String] = []
         @Option(help: "Role of provisioned users whose groups map to none.") var defaultRole: String?
         @Flag(inversion: .prefixedNo, help: "Create users on their first sign-in.") var jitProvisioning = true
@@ -31,16 +37,18 @@ struct SSOCommand: AsyncParsableCommand {
         @Option(help: "The one account that may still use a password when its role requires SSO.") var breakGlassEmail: String?
 
         func run() async throws {
-            var saml: [String: Any] = ["allow_sha1": samlAllowSha1, "allow_idp_initiated": samlAllowIdpInitiated]
             var body: [String: Any] = ["preset": preset, "jit_provisioning": jitProvisioning]
             if let samlMetadata {
                 body["saml_metadata"] = try String(contentsOfFile: samlMetadata, encoding: .utf8)
-            } else {
+                body["saml"] = ["allow_sha1": samlAllowSha1, "allow_idp_initiated": samlAllowIdpInitiated]
+            } else if samlEntityId != nil || samlSsoUrl != nil || !samlCertificate.isEmpty {
+                var saml: [String: Any] = ["allow_sha1": samlAllowSha1, "allow_idp_initiated": samlAllowIdpInitiated]
                 saml["entity_id"] = samlEntityId
                 saml["sso_url"] = samlSsoUrl
                 saml["certificates"] = try samlCertificate.map { try String(contentsOfFile: $0, encoding: .utf8) }
+                body["saml"] = saml
             }
-            body["saml"] = saml
+            if let oidc = try oidcBody() { body["oidc"] = oidc }
             var mapping: [String: String] = [:]
             for pair in groupRole {
                 let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
@@ -54,6 +62,23 @@ struct SSOCommand: AsyncParsableCommand {
             body["break_glass_email"] = breakGlassEmail
             print(OperatorClient.render(try await OperatorClient.call(operatorOptions, .POST, .identity, region: region,
                                                                       path: "/internal/v1/operator/tenants/\(tenant)/sso/\(audience)", body: body)))
+        }
+
+        /// The `oidc` object, or `nil` without `--oidc-issuer`. The secret is read from a file so it
+        /// never appears in a command line or shell history; surrounding whitespace is dropped.
+        func oidcBody() throws -> [String: Any]? {
+            guard let oidcIssuer else {
+                guard oidcClientId == nil, oidcClientSecretFile == nil else { throw ValidationError("--oidc-client-id and --oidc-client-secret-file need --oidc-issuer") }
+                return nil
+            }
+            guard let oidcClientId else { throw ValidationError("--oidc-issuer needs --oidc-client-id") }
+            var oidc: [String: Any] = ["issuer": oidcIssuer, "client_id": oidcClientId]
+            if let oidcClientSecretFile {
+                oidc["client_secret"] = try String(contentsOfFile: oidcClientSecretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            oidc["client_authentication"] = oidcClientAuth
+            oidc["scopes"] = oidcScopes.map(Self.list)
+            return oidc
         }
 
         static func list(_ text: String) -> [String] {

@@ -291,12 +291,40 @@ public enum IdentityMigrations {
             UPDATE \(context.schema).tenants SET purge_after = status_changed_at + interval '60 days' WHERE status = 'cancelled';
             ALTER TABLE \(context.schema).tenants ADD CONSTRAINT tenants_purge_after_when_cancelled
                 CHECK ((status = 'cancelled') = (purge_after IS NOT NULL));
-            \(context.tenantPurge(tables: [
-                "auth_challenges", "recovery_codes", "totp_credentials", "invitations", "tokens", "authorization_codes",
-                "oauth_clients", "sessions", "api_keys", "password_history", "auth_throttle", "security_settings",
-                "sso_seen_tokens", "saml_requests", "sso_configurations", "federated_identities", "outbox_events", "users",
-            ], finally: "DELETE FROM \(context.schema).tenants WHERE id = p_tenant;"))
+            \(context.tenantPurge(tables: purgedTables, finally: "DELETE FROM \(context.schema).tenants WHERE id = p_tenant;"))
             """
         },
+        Migration(version: 8, name: "openid_connect_requests") { context in
+            let s = context.schema
+            return """
+            -- OpenID Connect authorization requests: bound to the browser that started them (a hash
+            -- of its cookie), answered at most once, within ten minutes. The PKCE verifier is only
+            -- of use together with the authorization code, which never reaches the database.
+            CREATE TABLE \(s).oidc_requests (
+                state text PRIMARY KEY CHECK (length(state) BETWEEN 20 AND 100),
+                tenant_id uuid NOT NULL,
+                audience text NOT NULL CHECK (audience IN ('staff', 'customers')),
+                browser_hash bytea NOT NULL,
+                nonce text NOT NULL,
+                code_verifier text NOT NULL,
+                redirect_uri text NOT NULL,
+                return_to text NOT NULL,
+                expires_at timestamptz NOT NULL,
+                consumed_at timestamptz
+            );
+            \(context.tenantIsolation(table: "oidc_requests"))
+
+            -- The purge covers the new table.
+            DROP FUNCTION \(s).purge_tenant(uuid, boolean);
+            \(context.tenantPurge(tables: ["oidc_requests"] + purgedTables, finally: "DELETE FROM \(s).tenants WHERE id = p_tenant;"))
+            """
+        },
+    ]
+
+    /// The tenant tables `purge_tenant` empties since migration 7, children before parents.
+    private static let purgedTables = [
+        "auth_challenges", "recovery_codes", "totp_credentials", "invitations", "tokens", "authorization_codes",
+        "oauth_clients", "sessions", "api_keys", "password_history", "auth_throttle", "security_settings",
+        "sso_seen_tokens", "saml_requests", "sso_configurations", "federated_identities", "outbox_events", "users",
     ]
 }

@@ -69,6 +69,10 @@ public enum IdentityService {
                    region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         JWTRoutes(tenants: tenants, signIn: JWTSignIn(database: database, region: region, configurations: ssoConfigurations),
                   region: region, baseDomain: runtime.config.baseDomain).register(on: router)
+        let oidcTrustRoots = try runtime.config.source.optional("RAMPART_OIDC_CA_FILE").map { _ in try runtime.config.source.readableFile("RAMPART_OIDC_CA_FILE") }
+        let oidcProviders = OIDCProviderDirectory(trustRootsFile: oidcTrustRoots)
+        OIDCRoutes(tenants: tenants, signIn: OIDCSignIn(database: database, region: region, configurations: ssoConfigurations, providers: oidcProviders),
+                   region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         SSOAdminRoutes(tenants: tenants, configurations: ssoConfigurations, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
     }
 }

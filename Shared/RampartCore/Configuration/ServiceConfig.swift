@@ -71,7 +71,7 @@ public struct ServiceConfig: Sendable {
         "RAMPART_KEK_FILE", "RAMPART_KEYSTORE_DIR",
         "RAMPART_PRINCIPAL_SIGNING_KEY", "RAMPART_API_KEY_HASH_KEY",
         "RAMPART_ARGON2_MEMORY_KIB", "RAMPART_ARGON2_ITERATIONS", "RAMPART_TENANT_GRACE_DAYS",
-        "RAMPART_LOG_LEVEL", "RAMPART_SHUTDOWN_GRACE_SECONDS",
+        "RAMPART_OIDC_CA_FILE", "RAMPART_LOG_LEVEL", "RAMPART_SHUTDOWN_GRACE_SECONDS",
     ]).union(gatewayEdgeKeys).union(backupKeys).union(statusKeys)
 
     /// The gateway's public-edge keys; parsed by the gateway itself from ``source``.

@@ -7,16 +7,21 @@ import RampartTransport
 import Testing
 
 /// Single sign-on end to end through the gateway: SAML (SP-initiated login, the IdP's POST to the
-/// ACS) and JWT SSO, each ending in a session cookie that the edge then resolves.
-@Suite("Gateway: SAML and JWT single sign-on through the edge")
+/// ACS), JWT SSO and OpenID Connect (login, the provider's redirect back to the callback), each
+/// ending in a session cookie that the edge then resolves.
+@Suite("Gateway: SAML, JWT and OpenID Connect single sign-on through the edge")
 struct SSOEdgeTests {
     static let secret = JWTSSOTests.secret
 
     /// A gateway of its own in front of the suite's identity instances, with room for a signed SAML
     /// response in the default body class (the shared test edge allows 4 KiB) and sign-in counters
-    /// of its own. Beta's staff sign in with SAML or JWT.
-    static let gateway = Task<(edge: EdgeFixture, port: Int), any Error> {
+    /// of its own. Beta's staff sign in with SAML, JWT or OpenID Connect (a provider with a
+    /// certificate of the edge's test CA, which identity there trusts for OIDC).
+    static let gateway = Task<(edge: EdgeFixture, port: Int, provider: OIDCTestProvider), any Error> {
         let edge = try await EdgeFixture.shared.value
+        let provider = try await OIDCTestProvider.start(pki: edge.pki)
+        provider.register("beta-edge", OIDCTestProvider.Client(secret: secret, user: ["sub": "oidc-olga", "email": "olga@beta.test"],
+                                                               groups: ["helpdesk-agents"]))
         let endpoints: [String: Any] = ["regions": ["eu": ["identity": edge.identityEU], "us": ["identity": edge.identityUS]]]
         let policy = try EdgeFixture.policy().replacingOccurrences(of: "default: 4096", with: "default: 65536")
         let (port, _) = try await EdgeFixture.startGateway(pki: edge.pki, signingKey: .generate(), endpoints: endpoints, policy: policy,
@@ -26,11 +31,12 @@ struct SSOEdgeTests {
         let body: [String: Any] = [
             "saml_metadata": SAMLResponseTests.idp.metadataXML(), "group_roles": ["helpdesk-agents": "agent"],
             "jwt": ["issuer": "https://www.beta.test", "audience": "rampart-beta", "algorithm": "HS256", "shared_secret": secret],
+            "oidc": ["issuer": provider.issuer, "client_id": "beta-edge", "client_secret": secret],
         ]
         let configured = try await client.send(.POST, url: edge.identityEU + "/internal/v1/operator/tenants/beta/sso/staff",
                                                body: try JSONSerialization.data(withJSONObject: body))
         guard configured.status == 200 else { throw TestSetupError("SSO configuration failed: \(String(decoding: configured.body, as: UTF8.self))") }
-        return (edge, port)
+        return (edge, port, provider)
     }
 
     func host(_ port: Int) -> String { "beta.eu.localhost:\(port)" }
@@ -46,7 +52,7 @@ struct SSOEdgeTests {
     }
 
     @Test func samlSignInRunsThroughTheEdgeFromLoginToACS() async throws {
-        let (edge, port) = try await Self.gateway.value
+        let (edge, port, _) = try await Self.gateway.value
         let login = try await EdgeClient.request("https://\(host(port))/auth/saml/login?return_to=%2Ftickets", ca: edge.pki.caPath)
         #expect(login.status == 303, "\(login.text)")
         let location = try #require(login.headers["location"])
@@ -81,7 +87,7 @@ struct SSOEdgeTests {
     }
 
     @Test func jwtSignInRunsThroughTheEdgeAndReturnsOnlyToTheTenantsHost() async throws {
-        let (edge, port) = try await Self.gateway.value
+        let (edge, port, _) = try await Self.gateway.value
         let claims = JWTSSOTests.claims {
             $0["iss"] = "https://www.beta.test"; $0["aud"] = "rampart-beta"; $0["sub"] = "jo-site-1"; $0["email"] = "jo@beta.test"
         }
@@ -101,6 +107,35 @@ struct SSOEdgeTests {
             #expect(reply.status == 401)
             #expect(reply.text.contains("Single sign-on did not succeed"))
             #expect(Self.sessionCookie(reply) == nil)
+        }
+    }
+
+    @Test func oidcSignInRunsThroughTheEdgeFromLoginToCallback() async throws {
+        let (edge, port, _) = try await Self.gateway.value
+        let login = try await EdgeClient.request("https://\(host(port))/auth/oidc/login?return_to=%2Ftickets%2F3", ca: edge.pki.caPath)
+        #expect(login.status == 303, "\(login.text)")
+        let cookie = try #require(login.headers["set-cookie"])
+        #expect(cookie.hasPrefix("__Host-rampart_oidc=") && cookie.contains("SameSite=Lax") && cookie.contains("Secure") && cookie.contains("HttpOnly"))
+        let browser = String(cookie.dropFirst("__Host-rampart_oidc=".count).prefix { $0 != ";" })
+        // The provider answers at once and sends the browser back to the tenant's callback.
+        let authorized = try await EdgeClient.request(try #require(login.headers["location"]), ca: edge.pki.caPath)
+        #expect(authorized.status == 302, "\(authorized.text)")
+        let callback = try #require(authorized.headers["location"])
+        #expect(callback.hasPrefix("https://\(host(port))/auth/oidc/callback?"))
+        let signedIn = try await EdgeClient.request(callback, ca: edge.pki.caPath, headers: ["Cookie: __Host-rampart_oidc=\(browser)"])
+        #expect(signedIn.status == 303, "\(signedIn.text)")
+        #expect(signedIn.headers["location"] == "/tickets/3")
+        let me = try await me(edge, cookie: try #require(Self.sessionCookie(signedIn)))
+        #expect(me.status == 200, "\(me.text)")
+        #expect(me.json["authentication_method"] as? String == "sso")
+        #expect((me.json["user"] as? [String: Any])?["email"] as? String == "olga@beta.test")
+
+        // The same callback again, and without the browser's cookie: the generic refusal, no session.
+        for headers in [["Cookie: __Host-rampart_oidc=\(browser)"], []] {
+            let replay = try await EdgeClient.request(callback, ca: edge.pki.caPath, headers: headers)
+            #expect(replay.status == 401)
+            #expect(replay.text.contains("Single sign-on did not succeed"))
+            #expect(Self.sessionCookie(replay) == nil)
         }
     }
 }

@@ -50,6 +50,8 @@ struct RunningService {
             values["RAMPART_API_KEY_HASH_KEY"] = try writeFile(pki, "api-key-hash.key", Data(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString().utf8))
             values["RAMPART_ARGON2_MEMORY_KIB"] = "64"
             values["RAMPART_ARGON2_ITERATIONS"] = "1"
+            // OpenID Connect providers in tests serve certificates of the test CA.
+            values["RAMPART_OIDC_CA_FILE"] = pki.caPath
         }
         if service == .status {
             // Every instance of every default region, on a port nothing listens on: probes find them down.

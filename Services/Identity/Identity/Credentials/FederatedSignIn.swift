@@ -28,12 +28,16 @@ public enum FederatedOutcome: Sendable {
 /// A federated sign-in refused, with the precise reason for the log and the audit event.
 struct FederatedRefusal: Error, Equatable {
     let reason: String
+    /// A linked user to deactivate with the refusal (their groups no longer map to any role).
+    var deactivating: UUID? = nil
 }
 
 /// Turns a verified federated identity into a session, exactly as password sign-in ends: the
 /// account is found by (tenant, issuer, subject) — never by email — or provisioned just in time,
-/// must be active and of the audience's roles, must meet the tenant's second-factor rule, and gets a
-/// session and an `auth.signed_in` audit event in the same transaction.
+/// must be active, takes the role its current IdP groups map to (a changed mapping promotes or
+/// demotes it, ending its other sessions like an admin's change; no role at all refuses and
+/// deactivates it), must meet the tenant's second-factor rule, and gets a session and an
+/// `auth.signed_in` audit event in the same transaction.
 enum FederatedSignIn {
     /// Runs inside the caller's tenant transaction; throws `FederatedRefusal` to roll it back.
     static func start(
@@ -78,13 +82,20 @@ enum FederatedSignIn {
         guard fresh else { throw FederatedRefusal(reason: replayReason) }
     }
 
-    /// Records a refusal in its own transaction (the attempt's own was rolled back).
+    /// Records a refusal in its own transaction (the attempt's own was rolled back), deactivating
+    /// the user it names.
     static func recordRefusal(
         _ reason: String, protocolName: String, issuer: String?, subject: String?, tenant: Tenant, region: Region,
-        origin: PasswordSignIn.Origin, database: Database
+        origin: PasswordSignIn.Origin, database: Database, deactivating user: UUID? = nil
     ) async throws {
         database.logger.notice("sso.refused", metadata: ["reason": "\(reason)", "protocol": "\(protocolName)", "tenant.id": "\(tenant.id)"])
         try await database.withTenant(tenant.id) { connection in
+            if let user {
+                _ = try await UserRepository.deactivate(
+                    id: user, tenant: tenant.id, region: region,
+                    actor: systemActor(issuer: issuer, origin),
+                    requestID: origin.requestID, source: "ui", on: connection, logger: database.logger)
+            }
             var event = PasswordSignIn.event(tenant, region, email: subject.map { String($0.prefix(254)) } ?? "unknown", user: nil,
                                              origin: origin, action: "auth.sign_in_failed", outcome: "failure")
             event.actor.authenticationMethod = "sso"
@@ -103,7 +114,18 @@ enum FederatedSignIn {
             WHERE f.issuer = \(identity.issuer) AND f.subject = \(identity.subject) AND u.id = f.user_id
             RETURNING u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.created_at
             """, logger: logger)
-        if let user = try await UserRepository.users(linked).first { return user }
+        if var user = try await UserRepository.users(linked).first {
+            guard user.status == .active else { return user }
+            guard let role = role(for: identity.groups, configuration: configuration) else {
+                throw FederatedRefusal(reason: "no_role_for_groups", deactivating: user.id)
+            }
+            if role != user.role {
+                try await UserRepository.changeRole(id: user.id, to: role, tenant: tenant.id, region: region, actor: systemActor(issuer: identity.issuer, origin),
+                                                    requestID: origin.requestID, source: "ui", on: connection, logger: logger)
+                user.role = role
+            }
+            return user
+        }
         guard configuration.justInTimeProvisioning else { throw FederatedRefusal(reason: "not_provisioned") }
         guard let email = identity.email.flatMap(EmailAddress.init(rawValue:)) else { throw FederatedRefusal(reason: "email_missing_or_invalid") }
         guard let role = role(for: identity.groups, configuration: configuration) else { throw FederatedRefusal(reason: "no_role_for_groups") }
@@ -124,11 +146,16 @@ enum FederatedSignIn {
             """, logger: logger)
         try await AuditOutbox.append(AuditEvent(
             tenantID: tenant.id, region: region,
-            actor: .init(type: "system", id: "sso", displayName: identity.issuer, ip: origin.ip, authenticationMethod: "sso"),
+            actor: systemActor(issuer: identity.issuer, origin),
             action: "user.created", resource: .init(type: "user", id: user.id.uuidString.lowercased(), label: email.rawValue),
             changes: ["role": [nil, role.rawValue], "provisioned_by": [nil, identity.protocolName]], requestID: origin.requestID, source: "ui"
         ), on: connection, logger: logger)
         return user
+    }
+
+    /// Who acts when a sign-in provisions, re-roles or deactivates a user: the IdP, through SSO.
+    private static func systemActor(issuer: String?, _ origin: PasswordSignIn.Origin) -> AuditEvent.Actor {
+        .init(type: "system", id: "sso", displayName: issuer.map { String($0.prefix(1024)) }, ip: origin.ip, authenticationMethod: "sso")
     }
 
     /// The most privileged role any of the user's groups maps to, else the default role.

@@ -37,41 +37,34 @@ struct JWTSSOToken {
     static let maximumBytes = 8 * 1024
     static let maximumLifetime: TimeInterval = 300
     static let allowedSkew: TimeInterval = 60
-    /// Header fields a token may carry; anything else (a key or key location above all) is refused.
-    static let allowedHeaders: Set<String> = ["alg", "typ", "kid"]
 
     let settings: JWTSSOSettings
     let key: VerificationKey
     let now: Date
 
     func verify(_ token: String) throws(JWTSSOFailure) -> Claims {
-        guard token.utf8.count <= Self.maximumBytes else { throw .malformed }
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let headerData = Base64URL.decode(parts[0]), let payloadData = Base64URL.decode(parts[1]),
-              let signature = Base64URL.decode(parts[2]),
-              let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any],
-              let payload = try? JSONSerialization.jsonObject(with: payloadData) as? [String: Any]
-        else { throw .malformed }
-        guard Set(header.keys).isSubset(of: Self.allowedHeaders) else { throw .forbiddenHeader }
-        guard header["alg"] as? String == settings.algorithm.rawValue else { throw .algorithmNotAllowed }
-        let signingInput = Data(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
-        guard isValid(signature, for: signingInput) else { throw .signatureInvalid }
+        let jws: CompactJWS
+        do throws(CompactJWS.Failure) {
+            jws = try CompactJWS(token, maximumBytes: Self.maximumBytes)
+        } catch {
+            throw error == .forbiddenHeader ? .forbiddenHeader : .malformed
+        }
+        guard jws.algorithm == settings.algorithm.rawValue else { throw .algorithmNotAllowed }
+        guard isValid(jws.signature, for: jws.signingInput) else { throw .signatureInvalid }
 
+        let payload = jws.payload
         guard payload["iss"] as? String == settings.issuer else { throw .issuerMismatch }
-        let audiences = (payload["aud"] as? String).map { [$0] } ?? (payload["aud"] as? [String]) ?? []
-        guard audiences.contains(settings.audience) else { throw .audienceMismatch }
-        guard let issued = (payload["iat"] as? NSNumber)?.doubleValue, let expires = (payload["exp"] as? NSNumber)?.doubleValue,
-              expires > issued, expires - issued <= Self.maximumLifetime
+        guard jws.audiences.contains(settings.audience) else { throw .audienceMismatch }
+        guard let issued = jws.date("iat"), let expires = jws.date("exp"), expires > issued, expires - issued <= Self.maximumLifetime
         else { throw .lifetimeTooLong }
         guard issued <= now.timeIntervalSince1970 + Self.allowedSkew else { throw .notYetValid }
         guard expires > now.timeIntervalSince1970 - Self.allowedSkew else { throw .expired }
         guard let tokenID = payload["jti"] as? String, (1...256).contains(tokenID.utf8.count) else { throw .missingTokenID }
         let email = payload["email"] as? String
         guard let subject = (payload["sub"] as? String) ?? email, (1...512).contains(subject.utf8.count) else { throw .missingSubject }
-        let methods = (payload["amr"] as? [String]) ?? []
         return Claims(issuer: settings.issuer, subject: subject, tokenID: tokenID, expiresAt: Date(timeIntervalSince1970: expires),
                       email: email, name: payload["name"] as? String, groups: (payload["groups"] as? [String]) ?? [],
-                      multiFactor: methods.contains("mfa") || methods.contains("otp") || methods.contains("hwk"))
+                      multiFactor: jws.assertsMultiFactor)
     }
 
     private func isValid(_ signature: Data, for input: Data) -> Bool {

@@ -52,13 +52,15 @@ public struct JWTSignIn: Sendable {
                                  returnTo: returnTo)
             }
         } catch let refusal as FederatedRefusal {
-            return try await refuse(refusal.reason, issuer: claims.issuer, subject: claims.subject, tenant: tenant, origin: origin)
+            return try await refuse(refusal.reason, issuer: claims.issuer, subject: claims.subject,
+                                    tenant: tenant, origin: origin, deactivating: refusal.deactivating)
         }
     }
 
-    func refuse(_ reason: String, issuer: String?, subject: String?, tenant: Tenant, origin: PasswordSignIn.Origin) async throws -> FederatedOutcome {
+    func refuse(_ reason: String, issuer: String?, subject: String?, tenant: Tenant,
+                origin: PasswordSignIn.Origin, deactivating: UUID? = nil) async throws -> FederatedOutcome {
         try await FederatedSignIn.recordRefusal(reason, protocolName: "jwt", issuer: issuer, subject: subject, tenant: tenant, region: region,
-                                                origin: origin, database: database)
+                                                origin: origin, database: database, deactivating: deactivating)
         return .refused(reason: reason)
     }
 }

@@ -67,7 +67,8 @@ public struct SAMLSignIn: Sendable {
                                  returnTo: returnTo)
             }
         } catch let refusal as FederatedRefusal {
-            return try await refuse(refusal.reason, issuer: assertion.issuer, subject: assertion.subject, tenant: tenant, origin: origin)
+            return try await refuse(refusal.reason, issuer: assertion.issuer, subject: assertion.subject,
+                                    tenant: tenant, origin: origin, deactivating: refusal.deactivating)
         }
     }
 
@@ -105,9 +106,10 @@ public struct SAMLSignIn: Sendable {
     }
 
     /// Records a refusal (log and audit) and answers it.
-    func refuse(_ reason: String, issuer: String? = nil, subject: String? = nil, tenant: Tenant, origin: PasswordSignIn.Origin) async throws -> Outcome {
+    func refuse(_ reason: String, issuer: String? = nil, subject: String? = nil, tenant: Tenant,
+                origin: PasswordSignIn.Origin, deactivating: UUID? = nil) async throws -> Outcome {
         try await FederatedSignIn.recordRefusal(reason, protocolName: "saml", issuer: issuer, subject: subject, tenant: tenant, region: region,
-                                                origin: origin, database: database)
+                                                origin: origin, database: database, deactivating: deactivating)
         return .refused(reason: reason)
     }
 }

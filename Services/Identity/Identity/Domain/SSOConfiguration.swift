@@ -37,11 +37,33 @@ public enum SSOPreset: String, Codable, Sendable, CaseIterable {
     public var multiFactorContexts: [String] {
         switch self {
         case .entra: ["http://schemas.microsoft.com/claims/multipleauthn"]
-        case .okta, .onelogin, .custom: [
+        case .okta: [
+            "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
+            "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorUnregistered",
+            "https://refeds.org/profile/mfa",
+            // Okta's OIDC `acr` for a sign-in policy that required a second factor.
+            "urn:okta:loa:2fa:any",
+        ]
+        case .onelogin, .custom: [
             "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
             "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorUnregistered",
             "https://refeds.org/profile/mfa",
         ]
+        }
+    }
+}
+
+extension SSOPreset {
+    /// The ID-token claims the provider sends email, name and groups in (the same names for all
+    /// three; Entra sends `groups` as object ids when the app's `groupMembershipClaims` is set).
+    public var oidcClaims: SSOAttributeNames { SSOAttributeNames(email: "email", name: "name", groups: "groups") }
+
+    /// The scopes to ask for: Okta and OneLogin release groups under a `groups` scope; Entra puts
+    /// them in the token by app configuration and refuses unknown scopes.
+    public var oidcScopes: [String] {
+        switch self {
+        case .okta, .onelogin: ["openid", "email", "profile", "groups"]
+        case .entra, .custom: ["openid", "email", "profile"]
         }
     }
 }
@@ -88,9 +110,10 @@ public struct SAMLIdentityProviderSettings: Codable, Sendable, Equatable {
 public struct SSOConfiguration: Codable, Sendable, Equatable {
     public var audience: SSOAudience
     public var preset: SSOPreset
-    /// SAML 2.0, JWT SSO, or both; at least one.
+    /// SAML 2.0, JWT SSO, OpenID Connect, or several; at least one.
     public var saml: SAMLIdentityProviderSettings?
     public var jwt: JWTSSOSettings?
+    public var oidc: OIDCSettings?
     public var attributes: SSOAttributeNames
     /// IdP group → role for just-in-time provisioning; the first matching group in role order wins.
     public var groupRoles: [String: Role]
@@ -102,13 +125,15 @@ public struct SSOConfiguration: Codable, Sendable, Equatable {
     public var ssoRequiredRoles: [Role]
     /// Roles for which the IdP's multi-factor assertion replaces Rampart's own TOTP requirement.
     public var idpSecondFactorRoles: [Role]
+    /// SAML `AuthnContextClassRef` (or Entra's `authnmethodsreferences`) and OIDC `acr` values
+    /// that mean the IdP performed multi-factor authentication.
     public var multiFactorContexts: [String]
     /// The one account that may still sign in with a password when its role requires SSO
     /// (audited every time).
     public var breakGlassEmail: EmailAddress?
 
     enum CodingKeys: String, CodingKey {
-        case audience, preset, saml, jwt, attributes
+        case audience, preset, saml, jwt, oidc, attributes
         case groupRoles = "group_roles"
         case defaultRole = "default_role"
         case justInTimeProvisioning = "jit_provisioning"
@@ -121,7 +146,7 @@ public struct SSOConfiguration: Codable, Sendable, Equatable {
     /// What is wrong with the configuration, per field; empty when it can be saved.
     public func problems() -> [String: String] {
         var problems: [String: String] = [:]
-        if saml == nil && jwt == nil { problems["saml"] = "configure SAML, JWT SSO or both" }
+        if saml == nil && jwt == nil && oidc == nil { problems["saml"] = "configure SAML, JWT SSO, OpenID Connect or several" }
         if let saml {
             if saml.entityID.isEmpty || saml.entityID.utf8.count > 1024 { problems["saml.entity_id"] = "is required (at most 1024 bytes)" }
             if !Self.isHTTPS(saml.ssoURL) { problems["saml.sso_url"] = "must be an absolute https URL" }
@@ -131,6 +156,7 @@ public struct SSOConfiguration: Codable, Sendable, Equatable {
             }
         }
         if let jwt { problems.merge(jwt.problems()) { first, _ in first } }
+        if let oidc { problems.merge(oidc.problems()) { first, _ in first } }
         if let role = (Array(groupRoles.values) + (defaultRole.map { [$0] } ?? [])).first(where: { !audience.includes($0) }) {
             problems["group_roles"] = "role \(role.rawValue) is not a \(audience.rawValue) role"
         }

@@ -37,11 +37,42 @@ public struct SSOConfigurationInput: Codable, Sendable {
         }
     }
 
+    public struct OIDC: Codable, Sendable {
+        public var issuer: String
+        public var clientID: String
+        /// Sealed at once, never shown again. Omitted: the stored one stays.
+        public var clientSecret: String?
+        /// Default `client_secret_basic`.
+        public var clientAuthentication: OIDCClientAuthentication?
+        /// Default: the preset's.
+        public var scopes: [String]?
+        /// Default: the preset's claim names.
+        public var claims: SSOAttributeNames?
+
+        public init(issuer: String, clientID: String, clientSecret: String? = nil, clientAuthentication: OIDCClientAuthentication? = nil,
+                    scopes: [String]? = nil, claims: SSOAttributeNames? = nil) {
+            self.issuer = issuer
+            self.clientID = clientID
+            self.clientSecret = clientSecret
+            self.clientAuthentication = clientAuthentication
+            self.scopes = scopes
+            self.claims = claims
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case issuer, scopes, claims
+            case clientID = "client_id"
+            case clientSecret = "client_secret"
+            case clientAuthentication = "client_authentication"
+        }
+    }
+
     public var preset: SSOPreset?
     /// The IdP's metadata XML (an `EntityDescriptor`), instead of `saml.entity_id`, `sso_url`, `certificates`.
     public var samlMetadata: String?
     public var saml: SAML?
     public var jwt: JWT?
+    public var oidc: OIDC?
     public var attributes: SSOAttributeNames?
     public var groupRoles: [String: Role]?
     public var defaultRole: Role?
@@ -52,7 +83,7 @@ public struct SSOConfigurationInput: Codable, Sendable {
     public var breakGlassEmail: String?
 
     enum CodingKeys: String, CodingKey {
-        case preset, saml, jwt, attributes
+        case preset, saml, jwt, oidc, attributes
         case samlMetadata = "saml_metadata"
         case groupRoles = "group_roles"
         case defaultRole = "default_role"
@@ -90,6 +121,8 @@ public struct SSOConfigurationInput: Codable, Sendable {
         let configuration = SSOConfiguration(
             audience: audience, preset: preset, saml: identityProvider,
             jwt: jwt.map { JWTSSOSettings(issuer: $0.issuer, audience: $0.audience, algorithm: $0.algorithm, publicKeyPEM: $0.publicKey) },
+            oidc: oidc.map { OIDCSettings(issuer: $0.issuer, clientID: $0.clientID, clientAuthentication: $0.clientAuthentication ?? .clientSecretBasic,
+                                          scopes: $0.scopes ?? preset.oidcScopes, claims: $0.claims ?? preset.oidcClaims) },
             attributes: attributes ?? preset.attributes,
             groupRoles: groupRoles ?? [:], defaultRole: defaultRole ?? (audience == .customers ? .customer : nil),
             justInTimeProvisioning: justInTimeProvisioning ?? true, ssoRequiredRoles: ssoRequiredRoles ?? [],

@@ -59,9 +59,9 @@ struct SAMLRoutes: Sendable {
         }
     }
 
-    /// The browser's answer to a federated sign-in: a redirect with the session cookie, or the
-    /// one generic refusal page.
-    static func respond(to outcome: FederatedOutcome) -> Response {
+    /// The browser's answer to a federated sign-in: a redirect with the session cookie (clearing
+    /// the protocol's request cookie), or the one generic refusal page.
+    static func respond(to outcome: FederatedOutcome, clearing requestCookie: String = browserCookie) -> Response {
         switch outcome {
         case .refused:
             return refusedPage()
@@ -69,7 +69,7 @@ struct SAMLRoutes: Sendable {
             var response = Response(status: .seeOther)
             response.headers[.location] = returnTo
             response.headers[.cacheControl] = "no-store"
-            response.headers.append(HTTPField(name: .setCookie, value: "\(browserCookie)=; Path=/; Secure; HttpOnly; SameSite=None; Max-Age=0"))
+            response.headers.append(HTTPField(name: .setCookie, value: "\(requestCookie)=; Path=/; Secure; HttpOnly; Max-Age=0"))
             response.headers.append(HTTPField(name: .setCookie, value: SignInRoutes.sessionCookie(token: token, expiresAt: expiresAt)))
             return response
         }

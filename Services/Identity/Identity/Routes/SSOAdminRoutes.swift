@@ -31,11 +31,14 @@ struct SSOAdminRoutes: Sendable {
         var entityID: String
         var acsURL: String
         var metadataURL: String
+        /// The redirect URI to register with an OpenID Connect provider.
+        var oidcRedirectURI: String
 
         enum CodingKeys: String, CodingKey {
             case entityID = "entity_id"
             case acsURL = "acs_url"
             case metadataURL = "metadata_url"
+            case oidcRedirectURI = "oidc_redirect_uri"
         }
     }
 
@@ -76,8 +79,8 @@ struct SSOAdminRoutes: Sendable {
             throw Self.problem(problems)
         case .success(let configuration):
             do {
-                let saved = try await configurations.save(configuration, sharedSecret: input.jwt?.sharedSecret, tenant: tenant, actor: actor,
-                                                          requestID: requestID)
+                let saved = try await configurations.save(configuration, sharedSecret: input.jwt?.sharedSecret,
+                                                          clientSecret: input.oidc?.clientSecret, tenant: tenant, actor: actor, requestID: requestID)
                 return view(audience, configuration: saved, slug: slug)
             } catch let problems as SSOConfigurationProblems {
                 throw Self.problem(problems)
@@ -98,14 +101,17 @@ struct SSOAdminRoutes: Sendable {
         return views
     }
 
-    /// The view of a configuration: the sealed HS256 secret is never returned, only whether one is set.
+    /// The view of a configuration: sealed secrets (HS256, OIDC client) are never returned, only whether one is set.
     private func view(_ audience: SSOAudience, configuration: SSOConfiguration?, slug: TenantSlug) -> AudienceView {
         var configuration = configuration
         if configuration?.jwt?.sealedSecret != nil { configuration?.jwt?.sealedSecret = "set" }
-        let provider = SAMLServiceProvider(host: "\(slug).\(region).\(baseDomain)", audience: audience)
+        if configuration?.oidc?.sealedSecret != nil { configuration?.oidc?.sealedSecret = "set" }
+        let host = "\(slug).\(region).\(baseDomain)"
+        let provider = SAMLServiceProvider(host: host, audience: audience)
         return AudienceView(
             audience: audience,
-            serviceProvider: ServiceProviderView(entityID: provider.entityID, acsURL: provider.acsURL, metadataURL: provider.entityID),
+            serviceProvider: ServiceProviderView(entityID: provider.entityID, acsURL: provider.acsURL, metadataURL: provider.entityID,
+                                                 oidcRedirectURI: OIDCSignIn.redirectURI(host: host)),
             configuration: configuration, certificateFingerprints: configuration?.saml?.certificates.map(SAMLCertificate.fingerprint) ?? []
         )
     }

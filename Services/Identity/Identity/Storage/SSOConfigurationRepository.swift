@@ -40,24 +40,22 @@ public struct SSOConfigurationRepository: Sendable {
     }
 
     /// Stores `configuration` (already free of problems) and records the change. An HS256
-    /// configuration seals `sharedSecret`, or keeps the stored secret when none is given.
+    /// configuration seals `sharedSecret`, an OpenID Connect one `clientSecret`; either keeps the
+    /// stored secret when none is given.
     @discardableResult
-    public func save(_ configuration: SSOConfiguration, sharedSecret: String? = nil, tenant: TenantID, actor: AuditEvent.Actor,
-                     requestID: String?) async throws -> SSOConfiguration {
+    public func save(_ configuration: SSOConfiguration, sharedSecret: String? = nil, clientSecret: String? = nil, tenant: TenantID,
+                     actor: AuditEvent.Actor, requestID: String?) async throws -> SSOConfiguration {
         var configuration = configuration
         let before = try await load(tenant: tenant, audience: configuration.audience)
         if configuration.jwt?.algorithm == .hs256 {
-            if let sharedSecret {
-                guard sharedSecret.utf8.count >= Self.minimumSecretBytes, sharedSecret.utf8.count <= 1024 else {
-                    throw SSOConfigurationProblems(fields: ["jwt.shared_secret": "must be 32 to 1024 bytes"])
-                }
-                let sealed = try await keyring.seal(Data(sharedSecret.utf8), tenant: tenant, context: Self.secretContext(configuration.audience))
-                configuration.jwt?.sealedSecret = sealed.base64EncodedString()
-            } else if before?.jwt?.algorithm == .hs256, let kept = before?.jwt?.sealedSecret {
-                configuration.jwt?.sealedSecret = kept
-            } else {
-                throw SSOConfigurationProblems(fields: ["jwt.shared_secret": "is required for HS256"])
-            }
+            configuration.jwt?.sealedSecret = try await seal(
+                sharedSecret, keeping: before?.jwt?.algorithm == .hs256 ? before?.jwt?.sealedSecret : nil, field: "jwt.shared_secret",
+                minimumBytes: Self.minimumSecretBytes, tenant: tenant, context: Self.secretContext(configuration.audience))
+        }
+        if configuration.oidc != nil {
+            configuration.oidc?.sealedSecret = try await seal(
+                clientSecret, keeping: before?.oidc?.sealedSecret, field: "oidc.client_secret", minimumBytes: 1, tenant: tenant,
+                context: Self.clientSecretContext(configuration.audience))
         }
         let stored = configuration
         let text = String(decoding: try JSONEncoder.sorted.encode(stored), as: UTF8.self)
@@ -77,14 +75,37 @@ public struct SSOConfigurationRepository: Sendable {
         return stored
     }
 
+    /// A new secret sealed with the tenant's data key, else the one already stored; neither is a problem of `field`.
+    private func seal(_ secret: String?, keeping kept: String?, field: String, minimumBytes: Int, tenant: TenantID,
+                      context: SealContext) async throws -> String {
+        guard let secret else {
+            guard let kept else { throw SSOConfigurationProblems(fields: [field: "is required"]) }
+            return kept
+        }
+        guard (minimumBytes...1024).contains(secret.utf8.count) else {
+            throw SSOConfigurationProblems(fields: [field: "must be \(minimumBytes) to 1024 bytes"])
+        }
+        return try await keyring.seal(Data(secret.utf8), tenant: tenant, context: context).base64EncodedString()
+    }
+
     /// The HS256 secret of `audience`, opened with the tenant's data key.
     func sharedSecret(_ settings: JWTSSOSettings, tenant: TenantID, audience: SSOAudience) async throws -> SymmetricKey? {
         guard let sealed = settings.sealedSecret.flatMap({ Data(base64Encoded: $0) }) else { return nil }
         return SymmetricKey(data: try await keyring.open(sealed, tenant: tenant, context: Self.secretContext(audience)))
     }
 
+    /// The OpenID Connect client secret of `audience`, opened with the tenant's data key.
+    func clientSecret(_ settings: OIDCSettings, tenant: TenantID, audience: SSOAudience) async throws -> String? {
+        guard let sealed = settings.sealedSecret.flatMap({ Data(base64Encoded: $0) }) else { return nil }
+        return String(decoding: try await keyring.open(sealed, tenant: tenant, context: Self.clientSecretContext(audience)), as: UTF8.self)
+    }
+
     static func secretContext(_ audience: SSOAudience) -> SealContext {
         SealContext(table: "sso_configurations", column: "jwt_shared_secret", rowID: audience.rawValue)
+    }
+
+    static func clientSecretContext(_ audience: SSOAudience) -> SealContext {
+        SealContext(table: "sso_configurations", column: "oidc_client_secret", rowID: audience.rawValue)
     }
 
     /// Field → [before, after] for every top-level field that changed (certificates by SHA-256
@@ -106,6 +127,10 @@ public struct SSOConfigurationRepository: Sendable {
             }
             fields["jwt"] = configuration.jwt.map { jwt in
                 "\(jwt.issuer) \(jwt.audience) \(jwt.algorithm.rawValue) public_key=\(jwt.publicKeyPEM.map { SAMLCertificate.fingerprint(Data($0.utf8).base64EncodedString()) } ?? "none") secret=\(jwt.sealedSecret != nil ? "set" : "none")"
+            }
+            fields["oidc"] = configuration.oidc.map { oidc in
+                "\(oidc.issuer) \(oidc.clientID) \(oidc.clientAuthentication.rawValue) scopes=\(oidc.scopes.joined(separator: ",")) "
+                    + "claims=\(oidc.claims.email),\(oidc.claims.name),\(oidc.claims.groups) secret=\(oidc.sealedSecret != nil ? "set" : "none")"
             }
             return fields
         }

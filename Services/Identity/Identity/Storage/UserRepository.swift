@@ -75,51 +75,72 @@ public struct UserRepository: Sendable {
 
     /// Deactivates a user and, in the same transaction, revokes every session, API key and token they hold.
     public func deactivate(id: UUID, tenant: TenantID, actor: AuditEvent.Actor, requestID: String?) async throws {
-        let region = self.region
         try await database.withTenant(tenant) { connection in
-            let changed = try await connection.query("""
-                UPDATE users SET status = 'deactivated' WHERE id = \(id) AND status <> 'deactivated' RETURNING email
-                """, logger: database.logger)
-            var email: String?
-            for try await value in changed.decode(String.self) { email = value }
-            guard let email else { throw IdentityError.userNotFound }
-            try await connection.query("""
-                UPDATE api_keys SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL
-                """, logger: database.logger)
-            try await connection.query("""
-                UPDATE sessions SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL
-                """, logger: database.logger)
-            try await TokenRepository.revokeAll(user: id, on: connection, logger: database.logger)
-            try await AuditOutbox.append(AuditEvent(
-                tenantID: tenant, region: region, actor: actor, action: "user.deactivated",
-                resource: .init(type: "user", id: id.uuidString.lowercased(), label: email),
-                changes: ["status": ["active", "deactivated"]], requestID: requestID, source: "api"
-            ), on: connection, logger: database.logger)
+            guard try await Self.deactivate(id: id, tenant: tenant, region: region, actor: actor, requestID: requestID, source: "api",
+                                            on: connection, logger: database.logger)
+            else { throw IdentityError.userNotFound }
         }
+    }
+
+    /// Deactivates a user inside the caller's transaction (an admin, or a federated sign-in whose
+    /// groups no longer map to a role); `false` when there is no active-or-invited user `id`.
+    static func deactivate(
+        id: UUID, tenant: TenantID, region: Region, actor: AuditEvent.Actor, requestID: String?, source: String,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> Bool {
+        let changed = try await connection.query("""
+            UPDATE users SET status = 'deactivated' WHERE id = \(id) AND status <> 'deactivated' RETURNING email
+            """, logger: logger)
+        var email: String?
+        for try await value in changed.decode(String.self) { email = value }
+        guard let email else { return false }
+        try await connection.query("""
+            UPDATE api_keys SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL
+            """, logger: logger)
+        try await connection.query("""
+            UPDATE sessions SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL
+            """, logger: logger)
+        try await TokenRepository.revokeAll(user: id, on: connection, logger: logger)
+        try await AuditOutbox.append(AuditEvent(
+            tenantID: tenant, region: region, actor: actor, action: "user.deactivated",
+            resource: .init(type: "user", id: id.uuidString.lowercased(), label: email),
+            changes: ["status": ["active", "deactivated"]], requestID: requestID, source: source
+        ), on: connection, logger: logger)
+        return true
     }
 
     /// Changes a user's role. Their sessions and tokens end (they sign in again under the new
     /// role); API keys stay but never carry more than the new role grants.
     public func changeRole(id: UUID, to role: Role, tenant: TenantID, actor: AuditEvent.Actor, requestID: String?) async throws {
-        let region = self.region
         try await database.withTenant(tenant) { connection in
-            let rows = try await connection.query("""
-                UPDATE users u SET role = \(role.rawValue) FROM users old
-                WHERE u.id = \(id) AND old.id = u.id AND u.status <> 'deactivated'
-                RETURNING u.email, old.role
-                """, logger: database.logger)
-            var found: (String, String)?
-            for try await row in rows.decode((String, String).self) { found = row }
-            guard let (email, previous) = found else { throw IdentityError.userNotFound }
-            guard previous != role.rawValue else { return }
-            try await connection.query("UPDATE sessions SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL", logger: database.logger)
-            try await TokenRepository.revokeAll(user: id, on: connection, logger: database.logger)
-            try await AuditOutbox.append(AuditEvent(
-                tenantID: tenant, region: region, actor: actor, action: "user.role_changed",
-                resource: .init(type: "user", id: id.uuidString.lowercased(), label: email),
-                changes: ["role": [previous, role.rawValue]], requestID: requestID, source: "api"
-            ), on: connection, logger: database.logger)
+            try await Self.changeRole(id: id, to: role, tenant: tenant, region: region, actor: actor, requestID: requestID, source: "api",
+                                      on: connection, logger: database.logger)
         }
+    }
+
+    /// Changes a user's role inside the caller's transaction, ending their sessions and tokens and
+    /// recording `user.role_changed` when it differs (an admin's change, or a federated sign-in
+    /// following the IdP's groups).
+    static func changeRole(
+        id: UUID, to role: Role, tenant: TenantID, region: Region, actor: AuditEvent.Actor, requestID: String?, source: String,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let rows = try await connection.query("""
+            UPDATE users u SET role = \(role.rawValue) FROM users old
+            WHERE u.id = \(id) AND old.id = u.id AND u.status <> 'deactivated'
+            RETURNING u.email, old.role
+            """, logger: logger)
+        var found: (String, String)?
+        for try await row in rows.decode((String, String).self) { found = row }
+        guard let (email, previous) = found else { throw IdentityError.userNotFound }
+        guard previous != role.rawValue else { return }
+        try await connection.query("UPDATE sessions SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL", logger: logger)
+        try await TokenRepository.revokeAll(user: id, on: connection, logger: logger)
+        try await AuditOutbox.append(AuditEvent(
+            tenantID: tenant, region: region, actor: actor, action: "user.role_changed",
+            resource: .init(type: "user", id: id.uuidString.lowercased(), label: email),
+            changes: ["role": [previous, role.rawValue]], requestID: requestID, source: source
+        ), on: connection, logger: logger)
     }
 
     /// Lets a deactivated user sign in again; their old sessions and keys stay revoked.

@@ -1,0 +1,58 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import RampartCore
+import RampartTransport
+
+/// The OpenID Connect relying party at each tenant's host: `GET /auth/oidc/login` (authorization
+/// code with PKCE; `?audience=customers` selects the customers' provider) and `GET
+/// /auth/oidc/callback` (the provider's redirect back, for both audiences).
+struct OIDCRoutes: Sendable {
+    let tenants: TenantRepository
+    let signIn: OIDCSignIn
+    let region: Region
+    let baseDomain: String
+
+    /// Binds an authorization request to the browser that started it. The provider sends the
+    /// browser back with a top-level GET, which `SameSite=Lax` allows; it carries nothing but a random token.
+    static let browserCookie = "__Host-rampart_oidc"
+
+    func register(on router: Router<ServiceRequestContext>) {
+        router.get("/auth/oidc/login") { request, context -> Response in
+            let (tenant, forwarded, origin) = try await resolve(request, context)
+            let query = FormBody.parseQuery(request)
+            guard let audience = SSOAudience(rawValue: query["audience"] ?? SSOAudience.staff.rawValue) else {
+                throw ProblemError(status: .notFound, code: "not_found", title: "Not found")
+            }
+            switch try await signIn.start(tenant: tenant, audience: audience, host: forwarded.host,
+                                          returnTo: SignInPages.safeReturn(query["return_to"]), origin: origin) {
+            case nil:
+                throw ProblemError(status: .notFound, code: "sso_not_configured", title: "Single sign-on is not configured")
+            case .refused:
+                return SAMLRoutes.refusedPage()
+            case .redirect(let url, let browserToken):
+                var response = Response(status: .seeOther)
+                response.headers[.location] = url
+                response.headers[.cacheControl] = "no-store"
+                response.headers[.setCookie] = "\(Self.browserCookie)=\(browserToken); Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=\(Int(OIDCSignIn.requestLifetime))"
+                return response
+            }
+        }
+        router.get("/auth/oidc/callback") { request, context -> Response in
+            let (tenant, _, origin) = try await resolve(request, context)
+            let query = FormBody.parseQuery(request)
+            let outcome = try await signIn.finish(tenant: tenant, code: query["code"], state: query["state"], providerError: query["error"],
+                                                  browserToken: request.cookies[Self.browserCookie]?.value, origin: origin)
+            return SAMLRoutes.respond(to: outcome, clearing: Self.browserCookie)
+        }
+    }
+
+    /// The active tenant of the forwarded host.
+    private func resolve(_ request: Request, _ context: ServiceRequestContext) async throws -> (Tenant, ForwardedRequest, PasswordSignIn.Origin) {
+        let forwarded = try ForwardedRequest(request, context: context, region: region, baseDomain: baseDomain)
+        guard let tenant = try await tenants.find(slug: forwarded.tenant), tenant.status == .active else {
+            throw ProblemError(status: .notFound, code: "not_found", title: "Not found")
+        }
+        return (tenant, forwarded, PasswordSignIn.Origin(ip: forwarded.clientIP, userAgent: request.headers[.userAgent], requestID: context.requestID))
+    }
+}
