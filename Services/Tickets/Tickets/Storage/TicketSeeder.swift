@@ -76,7 +76,7 @@ public struct TicketSeeder: Sendable {
             rows.created.append(opening.createdAt)
             rows.updated.append(ticket.messages.map(\.createdAt).max() ?? opening.createdAt)
             var tokens: Set<Token> = []
-            for word in SearchTerms.words(in: ticket.subject) { tokens.insert(Token(token: SearchIndex.token(word, key: key), internal: false)) }
+            for word in SearchTerms.words(in: ticket.subject) { tokens.insert(Token(token: SearchIndex.token(word, key: key), staffOnly: false)) }
             for message in ticket.messages {
                 let messageID = UUIDv7.make(at: message.createdAt)
                 rows.messageIDs.append(messageID)
@@ -87,13 +87,13 @@ public struct TicketSeeder: Sendable {
                 rows.authors.append(message.author)
                 rows.messageCreated.append(message.createdAt)
                 for word in SearchTerms.words(in: message.body) {
-                    tokens.insert(Token(token: SearchIndex.token(word, key: key), internal: message.kind == .note))
+                    tokens.insert(Token(token: SearchIndex.token(word, key: key), staffOnly: message.kind == .note))
                 }
             }
             for token in tokens {
                 rows.tokens.append(token.token)
                 rows.tokenTickets.append(id)
-                rows.tokenInternal.append(token.internal)
+                rows.tokenStaffOnly.append(token.staffOnly)
             }
         }
         try await store.database.withTenant(tenant) { connection in
@@ -114,7 +114,7 @@ public struct TicketSeeder: Sendable {
             try await connection.query("""
                 INSERT INTO search_tokens (tenant_id, token, ticket_id, internal)
                 SELECT \(tenant.rawValue), token, ticket_id, internal
-                FROM unnest(\(rows.tokens)::bytea[], \(rows.tokenTickets)::uuid[], \(rows.tokenInternal)::boolean[]) AS s (token, ticket_id, internal)
+                FROM unnest(\(rows.tokens)::bytea[], \(rows.tokenTickets)::uuid[], \(rows.tokenStaffOnly)::boolean[]) AS s (token, ticket_id, internal)
                 """, logger: store.logger)
         }
         return rows.ticketIDs
@@ -123,7 +123,7 @@ public struct TicketSeeder: Sendable {
     /// One search token of a ticket, once per visibility.
     private struct Token: Hashable {
         var token: ByteBuffer
-        var internal: Bool
+        var staffOnly: Bool
     }
 
     /// The columns of one batch, as the arrays the INSERTs unnest.
@@ -132,6 +132,6 @@ public struct TicketSeeder: Sendable {
         var creators: [String] = [], created: [Date] = [], updated: [Date] = []
         var messageIDs: [UUID] = [], messageTickets: [UUID] = [], kinds: [String] = [], bodies: [ByteBuffer] = []
         var authorTypes: [String] = [], authors: [String] = [], messageCreated: [Date] = []
-        var tokens: [ByteBuffer] = [], tokenTickets: [UUID] = [], tokenInternal: [Bool] = []
+        var tokens: [ByteBuffer] = [], tokenTickets: [UUID] = [], tokenStaffOnly: [Bool] = []
     }
 }
