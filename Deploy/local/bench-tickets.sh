@@ -139,14 +139,14 @@ def row(results, op, path):
     return next(r for r in results if r["operation"] == op and r["path"] == path)
 lines, verdicts = [], []
 for op in names:
-    for path in ("direct", "gateway"):
-        a, b = row(m1["results"], op, path), row(m2["results"], op, path)
+    for route in ("direct", "gateway"):
+        a, b = row(m1["results"], op, route), row(m2["results"], op, route)
         ratio = b["p99_ms"] / a["p99_ms"] if a["p99_ms"] else float("inf")
         check = ""
         if op in ("list_first", "list_deep", "get"):
             check = "pass" if ratio <= 2 else "**fail**"
-            verdicts.append(f"{op} {path}: {check} ({ratio:.2f}×)")
-        lines.append(f"| {names[op]} | {path} | {a['per_second']:,.0f} | {a['p50_ms']:.2f} ms | {a['p99_ms']:.2f} ms "
+            verdicts.append(f"{op} {route}: {check} ({ratio:.2f}×)")
+        lines.append(f"| {names[op]} | {route} | {a['per_second']:,.0f} | {a['p50_ms']:.2f} ms | {a['p99_ms']:.2f} ms "
                      f"| {b['per_second']:,.0f} | {b['p50_ms']:.2f} ms | {b['p99_ms']:.2f} ms | {ratio:.2f}× {check} |")
 section = f"""<!-- tickets:begin -->
 ## Tickets at 10,000 and 1,000,000 (`make bench-tickets`)
