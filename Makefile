@@ -4,7 +4,7 @@ RUN_DIR := $(CURDIR)/.run
 TEST_PG_PORT ?= 55432
 RUN_PG_PORT ?= 55433
 
-.PHONY: run stop clean test build deps bench bench-gateway
+.PHONY: run stop clean test build deps bench bench-gateway bench-tickets
 
 deps:
 	@Deploy/local/install-deps.sh
@@ -27,6 +27,10 @@ bench: deps
 ## The gateway against nginx and nginx + ModSecurity/CRS with wrk on loopback (results in docs/benchmarks.md).
 bench-gateway: deps
 	@Deploy/local/bench-gateway.sh
+
+## The helpdesk API at 10k and 1M tickets across 1,000 tenants, direct and through the gateway (results in docs/benchmarks.md).
+bench-tickets: deps
+	@Deploy/local/bench-tickets.sh
 
 ## Remove all local state (databases, certificates, keys, logs).
 clean: stop

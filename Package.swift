@@ -184,7 +184,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "RampartBench",
-            dependencies: ["RampartCore", "RampartSecurity", "RampartTransport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            // `tickets seed` writes through the tickets library's own sealing and search-token code.
+            dependencies: ["RampartCore", "RampartSecurity", "RampartStorage", "RampartTransport", "Tickets",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "Benchmarks/RampartBench",
             swiftSettings: swiftSettings
         ),

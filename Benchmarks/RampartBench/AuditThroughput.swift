@@ -58,7 +58,7 @@ struct AuditThroughput: AsyncParsableCommand {
             }
             return try await group.reduce(0, +)
         }
-        let ingestSeconds = Self.seconds(ContinuousClock.now - started)
+        let ingestSeconds = Load.seconds(ContinuousClock.now - started)
         try await writer.shutdown()
 
         // Verification as `rampartctl audit verify` does it: fetch every row and checkpoint, recompute.
@@ -92,14 +92,10 @@ struct AuditThroughput: AsyncParsableCommand {
             try await reader.shutdown()
             throw ValidationError("the chain did not verify: \(broken)")
         }
-        let verifySeconds = Self.seconds(ContinuousClock.now - verifyStart)
+        let verifySeconds = Load.seconds(ContinuousClock.now - verifyStart)
         try await reader.shutdown()
         print(String(format: #"{"benchmark":"audit","ingested":%d,"ingest_seconds":%.2f,"ingest_per_second":%.0f,"batch":%d,"concurrency":%d,"verified":%d,"verify_seconds":%.2f,"verify_per_second":%.0f,"recompute_per_second":%.0f}"#,
                      stored, ingestSeconds, Double(stored) / ingestSeconds, batch, concurrency, verifier.verifiedRows, verifySeconds,
-                     Double(verifier.verifiedRows) / verifySeconds, Double(verifier.verifiedRows) / max(Self.seconds(computing), 0.000_001)))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+                     Double(verifier.verifiedRows) / verifySeconds, Double(verifier.verifiedRows) / max(Load.seconds(computing), 0.000_001)))
     }
 }

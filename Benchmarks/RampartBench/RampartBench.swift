@@ -9,7 +9,7 @@ import RampartTransport
 struct RampartBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rampart-bench", abstract: "Benchmarks of the running local platform.",
-        subcommands: [PrincipalResolution.self, AuditThroughput.self]
+        subcommands: [PrincipalResolution.self, AuditThroughput.self, TicketsBench.self]
     )
 }
 
@@ -38,35 +38,12 @@ struct PrincipalResolution: AsyncParsableCommand {
             try await client.shutdown()
             throw ValidationError("identity refused the credential (HTTP \(first.status))")
         }
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        let started = ContinuousClock.now
-        let results = try await withThrowingTaskGroup(of: [Duration].self) { group in
-            for _ in 0..<concurrency {
-                group.addTask {
-                    var latencies: [Duration] = []
-                    while ContinuousClock.now < deadline {
-                        let begin = ContinuousClock.now
-                        let reply = try await client.send(.POST, url: url, body: body)
-                        guard reply.status == 200 else { throw ValidationError("HTTP \(reply.status) during the run") }
-                        latencies.append(ContinuousClock.now - begin)
-                    }
-                    return latencies
-                }
-            }
-            var all: [Duration] = []
-            for try await latencies in group { all += latencies }
-            return all.sorted()
+        let result = try await Load.run(concurrency: concurrency, seconds: seconds) { _ in
+            let reply = try await client.send(.POST, url: url, body: body)
+            guard reply.status == 200 else { throw ValidationError("HTTP \(reply.status) during the run") }
         }
-        let elapsed = ContinuousClock.now - started
         try await client.shutdown()
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        func milliseconds(_ quantile: Double) -> Double {
-            guard !results.isEmpty else { return 0 }
-            let duration = results[min(results.count - 1, Int(Double(results.count) * quantile))]
-            return (Double(duration.components.seconds) * 1e3) + Double(duration.components.attoseconds) / 1e15
-        }
-        let rate = Double(results.count) / seconds
         print(String(format: #"{"benchmark":"principal_resolution","requests":%d,"seconds":%.2f,"per_second":%.0f,"p50_ms":%.2f,"p99_ms":%.2f,"concurrency":%d}"#,
-                     results.count, seconds, rate, milliseconds(0.5), milliseconds(0.99), concurrency))
+                     result.requests, result.seconds, result.perSecond, result.milliseconds(0.5), result.milliseconds(0.99), concurrency))
     }
 }

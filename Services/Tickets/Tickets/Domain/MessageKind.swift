@@ -1,5 +1,5 @@
 /// A public reply (seen by the customer) or an internal note (staff only).
-enum MessageKind: String, Codable, Sendable, CaseIterable {
+public enum MessageKind: String, Codable, Sendable, CaseIterable {
     case reply
     case note
 }

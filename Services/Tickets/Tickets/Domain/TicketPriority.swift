@@ -1,5 +1,5 @@
 /// How urgent a ticket is; `normal` unless set.
-enum TicketPriority: String, Codable, Sendable, CaseIterable {
+public enum TicketPriority: String, Codable, Sendable, CaseIterable {
     case low
     case normal
     case high

@@ -1,5 +1,5 @@
 /// Where a ticket stands. `closed` is final; nothing returns to `new`.
-enum TicketStatus: String, Codable, Sendable, CaseIterable {
+public enum TicketStatus: String, Codable, Sendable, CaseIterable {
     case new
     case open
     case awaitingCustomer = "awaiting_customer"

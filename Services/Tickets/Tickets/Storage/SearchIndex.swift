@@ -16,8 +16,18 @@ struct SearchIndex: Sendable {
 
     /// The tokens of `words` for `tenant`.
     func tokens(_ words: [String], tenant: TenantID) async throws -> [ByteBuffer] {
-        let key = try await store.keyring.derivedKey(for: tenant, purpose: Self.purpose)
-        return words.map { ByteBuffer(bytes: HMAC<SHA256>.authenticationCode(for: Data($0.utf8), using: key).prefix(16)) }
+        let key = try await key(for: tenant)
+        return words.map { Self.token($0, key: key) }
+    }
+
+    /// The tenant's search key, derived from its data key.
+    func key(for tenant: TenantID) async throws -> SymmetricKey {
+        try await store.keyring.derivedKey(for: tenant, purpose: Self.purpose)
+    }
+
+    /// One word's token under a tenant's search key.
+    static func token(_ word: String, key: SymmetricKey) -> ByteBuffer {
+        ByteBuffer(bytes: HMAC<SHA256>.authenticationCode(for: Data(word.utf8), using: key).prefix(16))
     }
 
     /// Indexes `text` for `ticket`; `staffOnly` tokens (from notes) match for staff only.
