@@ -34,6 +34,20 @@ parse_common() {
     [[ "$region" =~ ^[a-z0-9]{2,12}$ ]] || die "--region must be 2-12 lowercase letters or digits"
 }
 
+# The key-encryption key rotations' only option: --rotation NAME (sets $rotation), so a
+# rotation already done is recognised when the script runs again.
+parse_rotation() {
+    rotation=""
+    set -- "${rest[@]+"${rest[@]}"}"
+    while (($#)); do
+        case "$1" in
+            --rotation) rotation="${2:-}"; shift 2 ;;
+            *) die "unknown argument $1" ;;
+        esac
+    done
+    [[ "$rotation" =~ ^[a-z0-9][a-z0-9-]{2,40}$ ]] || die "--rotation must name the rotation (lowercase letters, digits, hyphens)"
+}
+
 kube() {
     if [ -n "$context" ]; then "$KUBECTL" --context "$context" "$@"; else "$KUBECTL" "$@"; fi
 }

@@ -14,15 +14,7 @@
 #   Deploy/scripts/rotate-kek-kubernetes.sh --region eu --context eu-prod --rotation 2026-q4 [--dry-run]
 source "$(dirname "$0")/lib.sh"
 parse_common "$@"
-rotation=""
-set -- "${rest[@]+"${rest[@]}"}"
-while (($#)); do
-    case "$1" in
-        --rotation) rotation="$2"; shift 2 ;;
-        *) die "unknown argument $1" ;;
-    esac
-done
-[[ "$rotation" =~ ^[a-z0-9][a-z0-9-]{2,40}$ ]] || die "--rotation must name the rotation (lowercase letters, digits, hyphens)"
+parse_rotation
 guard_region
 
 services=(identity tickets audit backup)

@@ -11,15 +11,7 @@
 # RAMPART_ETC (/etc/rampart) and RAMPART_STATE (/var/lib/rampart) move the host's paths.
 source "$(dirname "$0")/lib.sh"
 parse_common "$@"
-rotation=""
-set -- "${rest[@]+"${rest[@]}"}"
-while (($#)); do
-    case "$1" in
-        --rotation) rotation="$2"; shift 2 ;;
-        *) die "unknown argument $1" ;;
-    esac
-done
-[[ "$rotation" =~ ^[a-z0-9][a-z0-9-]{2,40}$ ]] || die "--rotation must name the rotation (lowercase letters, digits, hyphens)"
+parse_rotation
 etc="${RAMPART_ETC:-/etc/rampart}"
 state="${RAMPART_STATE:-/var/lib/rampart}"
 kek="$etc/kek.json"
