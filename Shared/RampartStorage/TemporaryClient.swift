@@ -11,24 +11,42 @@ extension Database {
         _ body: @escaping @Sendable (PostgresClient) async throws -> Result
     ) async throws -> Result {
         let client = PostgresClient(configuration: configuration(for: url, maximumConnections: 2), backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask {
-                await client.run()
-                return nil
+        return try await client.whileRunning {
+            try await withThrowingTaskGroup(of: Result.self) { group in
+                group.addTask {
+                    try await body(client)
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    throw DatabaseUnavailable(target: url.redacted)
+                }
+                defer { group.cancelAll() }
+                guard let result = try await group.next() else { throw DatabaseUnavailable(target: url.redacted) }
+                return result
             }
-            group.addTask {
-                try await body(client)
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw DatabaseUnavailable(target: url.redacted)
-            }
-            defer { group.cancelAll() }
-            while let next = try await group.next() {
-                if let result = next { return result }
-            }
-            throw DatabaseUnavailable(target: url.redacted)
         }
+    }
+}
+
+extension PostgresClient {
+    /// Runs `body` while this client runs, and stops the client only once `body` has returned.
+    ///
+    /// `PostgresClient.run()` shuts its pool down by itself when the service group it runs in
+    /// shuts down gracefully. A query that asked for a connection at that moment could wait
+    /// forever (a relay stopping in a test did, and the whole run with it). Run here, outside the
+    /// group's graceful-shutdown context, the pool hears of the shutdown only through its user:
+    /// `body` stops (it may watch the shutdown itself), then the pool closes.
+    public func whileRunning<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
+        let pool = Task.detached { await self.run() }
+        let result: Swift.Result<Result, any Error>
+        do {
+            result = .success(try await body())
+        } catch {
+            result = .failure(error)
+        }
+        pool.cancel()
+        await pool.value
+        return try result.get()
     }
 }
 

@@ -65,14 +65,14 @@ public struct OutboxRelay: Service {
     public func run() async throws {
         let client = PostgresClient(configuration: Database.configuration(for: database, maximumConnections: 2), backgroundLogger: logger)
         let http = InternalClient(tls: tls, timeout: .init(connect: .seconds(5), read: .seconds(20)))
-        await withDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
+        try await client.whileRunning {
             await cancelWhenGracefulShutdown {
                 await relayUntilCancelled(client: client, http: http)
             }
-            group.cancelAll()
         }
+        logger.debug("outbox.relay.stopping")
         try? await http.shutdown()
+        logger.debug("outbox.relay.stopped")
     }
 
     /// Rounds back to back while there is work, pausing when idle and backing off on failure.

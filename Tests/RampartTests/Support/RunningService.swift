@@ -38,7 +38,7 @@ struct RunningService {
             "RAMPART_TLS_KEY": tls.privateKeyPath,
             "RAMPART_ALLOWLIST": allowListPath,
             "RAMPART_PRINCIPAL_KEYS": jwksPath,
-            "RAMPART_LOG_LEVEL": "critical",
+            "RAMPART_LOG_LEVEL": TestDatabase.logLevel.rawValue,
         ]
         if service == .identity || service == .tickets || service == .audit || service == .backup {
             // One region's key store, shared as in an installation: audit seals with the key identity created.

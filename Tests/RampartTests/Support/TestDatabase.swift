@@ -56,9 +56,13 @@ struct TestDatabase {
 
     static let logger: Logger = {
         var logger = Logger(label: "test")
-        logger.logLevel = .critical
+        logger.logLevel = logLevel
         return logger
     }()
+
+    /// Tests log only what is critical; `RAMPART_TEST_LOG_LEVEL` (e.g. `debug`) shows more of the
+    /// services and their lifecycles when a run has to be understood.
+    static let logLevel: Logger.Level = ProcessInfo.processInfo.environment["RAMPART_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
 
     /// Runs `body` with a client connected as `url`.
     func with<R: Sendable>(_ url: DatabaseURL, _ body: @escaping @Sendable (PostgresClient) async throws -> R) async throws -> R {
