@@ -23,11 +23,14 @@ public enum ServiceApplication {
             verifier: runtime.principalVerifier, metrics: runtime.metrics
         ))
         var checks: [HealthRoutes.Check] = []
-        var services: [any Service] = extraServices
+        // A service group stops its services in reverse order: the database client comes first so
+        // that it closes last, after every loop that queries through it has stopped.
+        var services: [any Service] = []
         if let database = runtime.database, let runner = runtime.migrationRunner {
             checks += HealthRoutes.databaseChecks(database: database, migrations: runner)
             services.append(database.client)
         }
+        services += extraServices
         HealthRoutes(checks: checks, metrics: runtime.metrics).register(on: router)
         try routes(router)
 
