@@ -240,5 +240,14 @@ public enum TicketsMigrations {
                 ADD COLUMN closed_ticket_days integer CHECK (closed_ticket_days BETWEEN 30 AND 3650);
             """
         },
+        Migration(version: 5, name: "uploads_before_the_ticket") { context in
+            let s = context.schema
+            return """
+            -- An attachment for a ticket's first message is uploaded before the ticket exists: its
+            -- ticket_id stays NULL until the create links it. Unsent uploads expire (RetentionSweeper).
+            ALTER TABLE \(s).attachments ALTER COLUMN ticket_id DROP NOT NULL;
+            CREATE INDEX attachments_unsent ON \(s).attachments (tenant_id, uploaded_by, created_at) WHERE message_id IS NULL;
+            """
+        },
     ]
 }

@@ -9,9 +9,9 @@ struct TicketsAttachmentTests {
     static let boundary = "rampartBoundary7MA4YWxkTrZu0gW"
     static let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 0x42, count: 200))
 
-    /// A multipart body with `ticket_id` and one file.
-    static func form(ticket: String, filename: String, content: Data, extra: String = "") -> Data {
-        var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"ticket_id\"\r\n\r\n\(ticket)\r\n".utf8)
+    /// A multipart body with `ticket_id` (unless nil) and one file.
+    static func form(ticket: String?, filename: String, content: Data, extra: String = "") -> Data {
+        var body = Data(ticket.map { "--\(boundary)\r\nContent-Disposition: form-data; name=\"ticket_id\"\r\n\r\n\($0)\r\n" }?.utf8 ?? "".utf8)
         body += Data(extra.utf8)
         body += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
         body += content
@@ -19,7 +19,7 @@ struct TicketsAttachmentTests {
         return body
     }
 
-    func upload(_ h: H, _ actor: H.Actor, ticket: String, filename: String = "screenshot.png", content: Data = png, extra: String = "") async throws -> H.Reply {
+    func upload(_ h: H, _ actor: H.Actor, ticket: String?, filename: String = "screenshot.png", content: Data = png, extra: String = "") async throws -> H.Reply {
         try await h.send(actor, .POST, "/api/v1/attachments", body: Self.form(ticket: ticket, filename: filename, content: content, extra: extra),
                          contentType: "multipart/form-data; boundary=\(Self.boundary)")
     }
@@ -92,6 +92,84 @@ struct TicketsAttachmentTests {
             let stranger = H.Actor.customer(acme)
             #expect(try await upload(h, stranger, ticket: ticket).status == 404)
             #expect(try await h.send(stranger, .GET, "/api/v1/attachments/\(customerFile.id)").status == 404)
+        }
+    }
+
+    @Test func filesUploadedBeforeTheTicketGoOnItsFirstMessage() async throws {
+        try await H.with { h in
+            let customer = H.Actor.customer(acme), admin = H.Actor.admin(acme)
+            let uploaded = try await upload(h, customer, ticket: nil, filename: "receipt.pdf", content: Data("%PDF-1.7\n1 0 obj".utf8))
+            #expect(uploaded.status == 201)
+            #expect(uploaded.data["ticket_id"] == nil)
+            let expires = try #require(uploaded.time("expires_at"))
+            let created = try #require(uploaded.time("created_at"))
+            #expect(abs(expires.timeIntervalSince(created) - AttachmentRepository.unsentLifetime) < 1)
+            // Until it is sent, it is its uploader's alone: not staff's, not another customer's.
+            #expect(try await h.send(customer, .GET, "/api/v1/attachments/\(uploaded.id)").status == 200)
+            #expect(try await h.send(admin, .GET, "/api/v1/attachments/\(uploaded.id)").status == 404)
+            #expect(try await h.send(H.Actor.customer(acme), .GET, "/api/v1/attachments/\(uploaded.id)").status == 404)
+
+            let created201 = try await h.send(customer, .POST, "/api/v1/tickets",
+                                              json: #"{"subject":"Refund","message":{"body":"receipt attached","attachment_ids":["\#(uploaded.id)"]}}"#)
+            #expect(created201.status == 201)
+            let message = try #require(created201.json["message"] as? [String: Any])
+            #expect((message["attachments"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [uploaded.id])
+            let listed = try await h.send(admin, .GET, "/api/v1/tickets/\(created201.id)/messages").list.first
+            #expect((listed?["attachments"] as? [[String: Any]])?.first?["content_type"] as? String == "application/pdf")
+            let download = try await h.send(admin, .GET, "/api/v1/attachments/\(uploaded.id)")
+            #expect(download.status == 200)
+            #expect(download.body == Data("%PDF-1.7\n1 0 obj".utf8))
+            // Sent once only.
+            let again = try await h.send(customer, .POST, "/api/v1/tickets", json: #"{"subject":"Again","message":{"body":"b","attachment_ids":["\#(uploaded.id)"]}}"#)
+            #expect(again.status == 422)
+            #expect(again.fields == ["message.attachment_ids"])
+
+            // A reply may also take an upload made without a ticket.
+            let loose = try await upload(h, customer, ticket: nil)
+            #expect(try await h.send(customer, .POST, "/api/v1/tickets/\(created201.id)/messages", json: #"{"body":"one more","attachment_ids":["\#(loose.id)"]}"#).status == 201)
+        }
+    }
+
+    @Test func anotherUsersOrTenantsOrAnExpiredUploadIsTheSameErrorAsAnUnknownOneAndNothingIsCreated() async throws {
+        try await H.with { h in
+            let customer = H.Actor.customer(acme), admin = H.Actor.admin(acme)
+            let globex = H.Actor.customer(H.Tenant.make("globex"))
+            let staffUpload = try await upload(h, admin, ticket: nil).id
+            let foreignUpload = try await upload(h, globex, ticket: nil).id
+            let expired = try await upload(h, customer, ticket: nil).id
+            try await h.asSuperuser { client in
+                _ = try await client.query("UPDATE tickets.attachments SET created_at = now() - interval '25 hours' WHERE id = \(UUID(uuidString: expired)!)").collect()
+            }
+            let before = try await h.asSuperuser { try await $0.values("SELECT count(*)::integer FROM tickets.tickets", as: Int.self) }
+            var answers: Set<String> = []
+            for id in [staffUpload, foreignUpload, expired, UUID().uuidString.lowercased()] {
+                let reply = try await h.send(customer, .POST, "/api/v1/tickets", json: #"{"subject":"s","message":{"body":"b","attachment_ids":["\#(id)"]}}"#)
+                #expect(reply.status == 422)
+                #expect(reply.fields == ["message.attachment_ids"])
+                let messages = (reply.json["errors"] as? [[String: Any]])?.compactMap { $0["message"] as? String } ?? []
+                answers.insert("\(reply.code ?? "") \(reply.json["detail"] ?? "") \(messages)")
+            }
+            #expect(answers.count == 1)
+            // The staff upload is still unsent and usable by its uploader; nothing half-made stayed behind.
+            let after = try await h.asSuperuser { try await $0.values("SELECT count(*)::integer FROM tickets.tickets", as: Int.self) }
+            #expect(after == before)
+            #expect(try await h.send(admin, .POST, "/api/v1/tickets", json: #"{"subject":"s","message":{"body":"b","attachment_ids":["\#(staffUpload)"]}}"#).status == 201)
+            // Another tenant's uploader cannot reach acme's files either.
+            #expect(try await h.send(globex, .GET, "/api/v1/attachments/\(staffUpload)").status == 404)
+        }
+    }
+
+    @Test func oneUploaderHoldsAtMostFiftyUnsentUploads() async throws {
+        try await H.with { h in
+            let customer = H.Actor.customer(acme)
+            for index in 0..<AttachmentRepository.maximumUnsent {
+                #expect(try await upload(h, customer, ticket: nil, filename: "f\(index).png").status == 201)
+            }
+            let refused = try await upload(h, customer, ticket: nil)
+            #expect(refused.status == 409)
+            #expect(refused.code == "too_many_unsent_attachments")
+            // Others are not held back by this uploader.
+            #expect(try await upload(h, H.Actor.customer(acme), ticket: nil).status == 201)
         }
     }
 }

@@ -186,6 +186,11 @@ struct TicketsPermissionTests {
                 (.PATCH, "/api/v1/teams/\(team)", #"{"name":"X"}"#),
                 (.PATCH, "/api/v1/custom-fields/\(field)", #"{"label":"X"}"#),
                 (.GET, "/api/v1/attachments/\(attachment)", nil),
+                (.DELETE, "/api/v1/people/\(person)", nil),
+                (.DELETE, "/api/v1/organizations/\(organization)", nil),
+                (.DELETE, "/api/v1/departments/\(department)", nil),
+                (.DELETE, "/api/v1/teams/\(team)", nil),
+                (.DELETE, "/api/v1/custom-fields/\(field)", nil),
             ]
             for (method, path, body) in attempts {
                 let reply = try await h.send(g, method, path, json: body)
@@ -205,6 +210,14 @@ struct TicketsPermissionTests {
             // Acme's data is untouched.
             #expect(try await h.send(a, .GET, "/api/v1/tickets/\(ticket)").data["priority"] as? String == "normal")
             #expect(try await h.send(a, .GET, "/api/v1/organizations/\(organization)").data["name"] as? String == "Initech")
+            for path in ["people/\(person)", "departments/\(department)", "teams/\(team)"] {
+                #expect(try await h.send(a, .GET, "/api/v1/\(path)").status == 200, "\(path)")
+            }
+            #expect(try await h.send(a, .GET, "/api/v1/custom-fields").list.count == 1)
+            // Emptying globex's recycle bin leaves acme's alone.
+            #expect(try await h.send(a, .DELETE, "/api/v1/tickets/\(ticket)").status == 204)
+            #expect(try await h.send(g, .DELETE, "/api/v1/tickets/recycle-bin").data["deleted"] as? Int == 0)
+            #expect(try await h.send(a, .GET, "/api/v1/tickets?deleted=true").list.count == 1)
         }
     }
 }

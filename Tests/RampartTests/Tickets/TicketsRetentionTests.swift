@@ -68,7 +68,7 @@ struct TicketsRetentionTests {
             try await age(h, globexClosed, column: "updated_at", days: 500)
 
             let swept = try await sweep(h, acme.id)
-            #expect(swept == .init(fromRecycleBin: 1, closed: 1))
+            #expect(swept == .init(fromRecycleBin: 1, closed: 1, expiredUploads: 0))
             let remaining = try await strings(h, "SELECT id::text FROM tickets.tickets WHERE tenant_id = '\(acme.id)' ORDER BY id")
             #expect(Set(remaining) == Set([binnedRecently, closedRecently, openOld].map { $0.lowercased() }))
             // Their messages and search entries went with them.
@@ -80,12 +80,45 @@ struct TicketsRetentionTests {
                 WHERE tenant_id = '\(acme.id)' AND event->>'action' = 'tickets.retention_applied'
                 """)
             #expect(events == ["1/1"])
+            #expect(try await strings(h, """
+                SELECT event->'changes'->'expired_uploads_deleted'->>1 FROM tickets.outbox_events WHERE event->>'action' = 'tickets.retention_applied'
+                """) == ["0"])
 
             // globex's settings keep both of its tickets.
             let globexSwept = try await sweep(h, globex.id)
-            #expect(globexSwept == .init(fromRecycleBin: 0, closed: 0))
+            #expect(globexSwept == .init(fromRecycleBin: 0, closed: 0, expiredUploads: 0))
             #expect(try await count(h, "SELECT count(*)::int FROM tickets.tickets WHERE tenant_id = '\(globex.id)'") == 2)
             #expect(try await count(h, "SELECT count(*)::int FROM tickets.outbox_events WHERE tenant_id = '\(globex.id)' AND event->>'action' = 'tickets.retention_applied'") == 0)
+        }
+    }
+
+    @Test func uploadsNeverSentExpireAfterADayAndAreSwept() async throws {
+        try await H.with { h in
+            let acme = H.Tenant.make("acme")
+            let customer = H.Actor.customer(acme)
+            let ticket = try await h.ticket(customer)
+            var ids: [String] = []
+            for target in [nil, ticket, nil, nil] as [String?] {
+                let reply = try await h.send(customer, .POST, "/api/v1/attachments", body: TicketsAttachmentTests.form(ticket: target, filename: "a.txt", content: Data("a log".utf8)),
+                                             contentType: "multipart/form-data; boundary=\(TicketsAttachmentTests.boundary)")
+                #expect(reply.status == 201)
+                ids.append(reply.id)
+            }
+            let (orphan, unsentOnTicket, sent, fresh) = (ids[0], ids[1], ids[2], ids[3])
+            #expect(try await h.send(customer, .POST, "/api/v1/tickets/\(ticket)/messages", json: #"{"body":"log","attachment_ids":["\#(sent)"]}"#).status == 201)
+            try await h.asSuperuser { client in
+                _ = try await client.query(PostgresQuery(unsafeSQL: """
+                    UPDATE tickets.attachments SET created_at = now() - interval '25 hours' WHERE id IN ('\(orphan)', '\(unsentOnTicket)', '\(sent)')
+                    """)).collect()
+            }
+            let swept = try await sweep(h, acme.id)
+            #expect(swept == .init(fromRecycleBin: 0, closed: 0, expiredUploads: 2))
+            let remaining = try await strings(h, "SELECT id::text FROM tickets.attachments")
+            #expect(Set(remaining) == Set([sent, fresh].map { $0.lowercased() }))
+            #expect(try await strings(h, """
+                SELECT event->'changes'->'expired_uploads_deleted'->>1 FROM tickets.outbox_events WHERE event->>'action' = 'tickets.retention_applied'
+                """) == ["2"])
+            #expect(try await sweep(h, acme.id) == .init(fromRecycleBin: 0, closed: 0, expiredUploads: 0))
         }
     }
 }

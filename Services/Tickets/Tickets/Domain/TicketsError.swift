@@ -23,7 +23,12 @@ enum TicketsError: Error, Sendable {
     case idempotencyKeyInProgress
     case attachmentTooLarge(limit: Int)
     case attachmentTypeNotAllowed
-    case attachmentUnavailable(String)
+    /// Attachment ids a message may not take (unknown, someone else's, sent, expired), on `field`.
+    case attachmentUnavailable(field: String, String)
+    /// The uploader already holds as many unsent uploads as allowed.
+    case tooManyUnsentAttachments(limit: Int)
+    /// A directory entry still in use that the caller must resolve first (`code` names how).
+    case inUse(code: String, detail: String)
 
     /// The problem document this error answers with.
     var problem: ProblemError {
@@ -63,8 +68,13 @@ enum TicketsError: Error, Sendable {
         case .attachmentTypeNotAllowed:
             ProblemError(status: .unsupportedMediaType, code: "attachment_type_not_allowed", title: "Attachment type not allowed",
                          detail: "Allowed: PNG, JPEG, GIF and WebP images, PDF, plain text and ZIP archives (judged by content, not by name).")
-        case .attachmentUnavailable(let detail):
-            ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input", fieldErrors: [.init(field: "attachment_ids", message: detail)])
+        case .attachmentUnavailable(let field, let detail):
+            ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input", fieldErrors: [.init(field: field, message: detail)])
+        case .tooManyUnsentAttachments(let limit):
+            ProblemError(status: .conflict, code: "too_many_unsent_attachments", title: "Too many unsent attachments",
+                         detail: "You hold \(limit) uploads not yet sent; send them with a message or wait for them to expire.")
+        case .inUse(let code, let detail):
+            ProblemError(status: .conflict, code: code, title: "Still in use", detail: detail)
         }
     }
 }

@@ -3,7 +3,8 @@ import HTTPTypes
 import Hummingbird
 import RampartTransport
 
-/// `POST /api/v1/attachments` (multipart: `file` and `ticket_id`) and `GET /api/v1/attachments/{id}`.
+/// `POST /api/v1/attachments` (multipart: `file`, and `ticket_id` unless the upload is for a new
+/// ticket's first message) and `GET /api/v1/attachments/{id}`.
 struct AttachmentRoutes: Sendable {
     let attachments: AttachmentRepository
 
@@ -35,9 +36,13 @@ struct AttachmentRoutes: Sendable {
             let files = form.parts.filter { $0.name == "file" }
             let ticketParts = form.parts.filter { $0.name == "ticket_id" }
             if files.count != 1 || files.first?.filename == nil { errors.append(.init(field: "file", message: "Exactly one file, with a filename.")) }
-            let ticket = ticketParts.count == 1 ? UUID(uuidString: String(decoding: ticketParts[0].content, as: UTF8.self).trimmingCharacters(in: .whitespaces)) : nil
-            if ticket == nil { errors.append(.init(field: "ticket_id", message: "Exactly one ticket id.")) }
-            guard errors.isEmpty, let file = files.first, let ticket else { throw TicketsError.invalidInput(errors) }
+            // Without `ticket_id` the upload waits for the ticket its creator is about to open.
+            var ticket: UUID?
+            if !ticketParts.isEmpty {
+                ticket = ticketParts.count == 1 ? UUID(uuidString: String(decoding: ticketParts[0].content, as: UTF8.self).trimmingCharacters(in: .whitespaces)) : nil
+                if ticket == nil { errors.append(.init(field: "ticket_id", message: "One ticket id, or none for a new ticket's first message.")) }
+            }
+            guard errors.isEmpty, let file = files.first else { throw TicketsError.invalidInput(errors) }
             let record = try await attachments.upload(caller, ticket: ticket, filename: file.filename ?? "", content: Array(file.content), requestID: context.requestID)
             return try TicketsRequest.json(One(data: record), status: .created)
         }

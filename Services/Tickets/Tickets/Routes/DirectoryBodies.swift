@@ -33,6 +33,12 @@ struct PersonChanges: StrictBody, Sendable {
     }
 }
 
+/// `POST /api/v1/people/{id}/merge`: the person that remains.
+struct PersonMerge: StrictBody, Sendable {
+    var into: UUID
+    enum CodingKeys: String, CodingKey, CaseIterable { case into }
+}
+
 /// `POST` and `PATCH` of an organization.
 struct OrganizationBody: StrictBody, Sendable {
     var name: String

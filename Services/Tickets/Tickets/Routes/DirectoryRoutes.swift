@@ -5,7 +5,8 @@ import RampartTransport
 
 /// People, organizations, departments, teams, custom fields and the tenant's helpdesk settings.
 /// Staff read them (custom-field definitions: everyone, since customers fill them in); staff
-/// with write access change people and organizations; only admins change the rest.
+/// with write access change people and organizations; only admins change the rest and remove
+/// anything (a removal answers 204).
 struct DirectoryRoutes: Sendable {
     let people: PeopleRepository
     let departments: StaffGroupRepository
@@ -95,6 +96,24 @@ struct DirectoryRoutes: Sendable {
                                                  organization: body.organizationID, requestID: context.requestID)
             return try TicketsRequest.json(One(data: person))
         }
+        api.delete("people/{id}") { _, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            let id = try TicketsRequest.id(context, resource: "person")
+            _ = try await people.find(caller, id: id)
+            try caller.requireAdmin()
+            try await people.remove(caller, id: id, requestID: context.requestID)
+            return Response(status: .noContent)
+        }
+        api.post("people/{id}/merge") { request, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            let id = try TicketsRequest.id(context, resource: "person")
+            _ = try await people.find(caller, id: id)
+            try caller.requireAdmin()
+            let body = try await TicketsRequest.decode(PersonMerge.self, from: request)
+            return try TicketsRequest.json(One(data: try await people.merge(caller, id, into: body.into, requestID: context.requestID)))
+        }
     }
 
     private func registerOrganizations(on api: RouterGroup<AuthenticatedContext>) {
@@ -127,6 +146,15 @@ struct DirectoryRoutes: Sendable {
             try caller.requireWrite()
             let body = try await TicketsRequest.decode(OrganizationBody.self, from: request)
             return try TicketsRequest.json(One(data: try await people.saveOrganization(caller, id: id, name: try DirectoryRules.name(body.name), requestID: context.requestID)))
+        }
+        api.delete("organizations/{id}") { _, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            let id = try TicketsRequest.id(context, resource: "organization")
+            _ = try await people.organization(caller, id: id)
+            try caller.requireAdmin()
+            try await people.removeOrganization(caller, id: id, requestID: context.requestID)
+            return Response(status: .noContent)
         }
     }
 
@@ -162,6 +190,28 @@ struct DirectoryRoutes: Sendable {
             let body = try await TicketsRequest.decode(StaffGroupBody.self, from: request)
             return try TicketsRequest.json(One(data: try await save(repository, caller, id: id, name: body.name, body, requestID: context.requestID)))
         }
+        api.delete(RouterPath("\(path)/{id}")) { request, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireStaff()
+            let id = try TicketsRequest.id(context, resource: resource)
+            _ = try await repository.find(caller, id: id)
+            try caller.requireAdmin()
+            try await repository.remove(caller, id: id, moveTo: try Self.moveTo(request), requestID: context.requestID)
+            return Response(status: .noContent)
+        }
+    }
+
+    /// The optional `move_to` query parameter of a removal (the only one it takes).
+    static func moveTo(_ request: Request) throws -> UUID? {
+        let parameters = request.uri.queryParameters
+        let unknown = Set(parameters.map { String($0.key) }).subtracting(["move_to"]).sorted()
+        guard unknown.isEmpty else { throw TicketsError.invalidInput(unknown.map { .init(field: $0, message: "Unknown query parameter.") }) }
+        let values = parameters.getAll("move_to")
+        guard let raw = values.first else { return nil }
+        guard values.count == 1, let id = UUID(uuidString: raw) else {
+            throw TicketsError.invalidInput([.init(field: "move_to", message: "One id, given once.")])
+        }
+        return id
     }
 
     private func save(_ repository: StaffGroupRepository, _ caller: Caller, id: UUID?, name: String?, _ body: StaffGroupBody, requestID: String) async throws -> StaffGroup {
@@ -205,6 +255,12 @@ struct DirectoryRoutes: Sendable {
             let field = try await customFields.update(caller, id: id, label: try body.label.map { try DirectoryRules.name($0, field: "label", maximum: 100) },
                                                       options: try body.options.map(DirectoryRules.options), required: body.required, requestID: context.requestID)
             return try TicketsRequest.json(One(data: field))
+        }
+        api.delete("custom-fields/{id}") { _, context -> Response in
+            let caller = try Caller(context.principal)
+            try caller.requireAdmin()
+            try await customFields.remove(caller, id: try TicketsRequest.id(context, resource: "custom_field"), requestID: context.requestID)
+            return Response(status: .noContent)
         }
     }
 }

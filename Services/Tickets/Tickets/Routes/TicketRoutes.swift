@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import RampartTransport
 
-/// `/api/v1/tickets…` and `/api/v1/search`: tickets, their messages, the recycle bin.
+/// `/api/v1/tickets…` and `/api/v1/search`: tickets, their messages, the recycle bin (and emptying it).
 struct TicketRoutes: Sendable {
     let tickets: TicketRepository
     let messages: MessageRepository
@@ -18,6 +18,11 @@ struct TicketRoutes: Sendable {
     struct Created: Encodable, Sendable {
         var data: TicketView
         var message: MessageView
+    }
+
+    /// What emptying the recycle bin deleted.
+    struct EmptiedBin: Encodable, Sendable {
+        var deleted: Int
     }
 
     func register(on api: RouterGroup<AuthenticatedContext>) {
@@ -58,6 +63,10 @@ struct TicketRoutes: Sendable {
             let id = try TicketsRequest.id(context, resource: "ticket")
             _ = try await tickets.moveToBin(caller, id: id, restore: false, expected: try TicketsRequest.ifMatch(request), requestID: context.requestID)
             return Response(status: .noContent)
+        }
+        api.delete("tickets/recycle-bin") { _, context -> Response in
+            let deleted = try await tickets.emptyRecycleBin(try Caller(context.principal), requestID: context.requestID)
+            return try TicketsRequest.json(One(data: EmptiedBin(deleted: deleted)))
         }
         api.post("tickets/{id}/restore") { request, context -> Response in
             let caller = try Caller(context.principal)

@@ -55,6 +55,37 @@ struct CustomFieldRepository: Sendable {
             return field
         }
     }
+
+    /// Removes a definition and purges its values from every ticket (in the recycle bin too), in
+    /// one transaction: once it is gone, no ticket shows, takes or keeps a value for it. Each
+    /// ticket that held a value is resealed and changes version; one audit event has the count.
+    func remove(_ caller: Caller, id: UUID, requestID: String) async throws {
+        try await store.database.withTenant(caller.tenant) { connection in
+            let rows = try await connection.query("DELETE FROM custom_fields WHERE id = \(id) RETURNING key", logger: store.logger)
+            var removed: String?
+            for try await key in rows.decode(String.self) { removed = key }
+            guard let key = removed else { throw TicketsError.notFound(resource: "custom_field") }
+            // Locked rows are read at their latest version, so a concurrent PATCH that still saw the
+            // definition is purged after it commits, and one that starts now no longer sees it.
+            let sealed = try await connection.query("""
+                SELECT id, custom_fields_sealed FROM tickets WHERE custom_fields_sealed IS NOT NULL FOR UPDATE
+                """, logger: store.logger)
+            var tickets: [(UUID, Data)] = []
+            for try await row in sealed.decode((UUID, Data).self) { tickets.append(row) }
+            var purged = 0
+            for (ticket, data) in tickets {
+                var values = try await store.openCustomFields(data, tenant: caller.tenant, ticket: ticket)
+                guard values.removeValue(forKey: key) != nil else { continue }
+                let resealed = try await store.sealCustomFields(values, tenant: caller.tenant, ticket: ticket)
+                try await connection.query("""
+                    UPDATE tickets SET custom_fields_sealed = \(resealed), updated_at = now(), version = version + 1 WHERE id = \(ticket)
+                    """, logger: store.logger)
+                purged += 1
+            }
+            try await store.audit(caller, "custom_field.deleted", .init(type: "custom_field", id: id.uuidString.lowercased(), label: key),
+                                  changes: ["tickets_purged": [nil, String(purged)]], requestID: requestID, on: connection)
+        }
+    }
 }
 
 /// The tenant's helpdesk settings.

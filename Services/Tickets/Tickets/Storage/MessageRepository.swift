@@ -27,7 +27,7 @@ struct MessageRepository: Sendable {
             let settings = try await store.settings(on: connection)
             let body = try TicketRules.body(input, redactor: settings.redactor, field: "body")
             let message = try await Self.insert(caller, ticket: id, kind: input.kind, format: input.format, body: body.stored, store: store, on: connection)
-            let attached = try await attach(input.attachmentIDs, to: message.id, ticket: id, on: connection)
+            let attached = try await AttachmentRepository.link(input.attachmentIDs, to: message.id, ticket: id, field: "attachment_ids", store: store, on: connection)
             try await tickets.search.add(body.text, ticket: id, staffOnly: input.kind == .note, tenant: caller.tenant, on: connection)
 
             let status = input.kind == .reply ? ticket.status.afterReply(byStaff: caller.isStaff) : ticket.status
@@ -66,27 +66,6 @@ struct MessageRepository: Sendable {
         var created = Date()
         for try await value in rows.decode(Date.self) { created = value }
         return MessageView(id: id, ticketID: ticket, kind: kind, body: body, format: format, author: author, attachments: [], createdAt: created)
-    }
-
-    /// Links uploaded attachments to a new message: each must belong to this ticket, be unlinked,
-    /// and have been uploaded by the same principal.
-    private func attach(_ ids: [UUID], to message: UUID, ticket: UUID, on connection: PostgresConnection) async throws -> [MessageView.Attachment] {
-        guard !ids.isEmpty else { return [] }
-        guard ids.count <= 20, Set(ids).count == ids.count else { throw TicketsError.attachmentUnavailable("At most 20 distinct attachments.") }
-        let rows = try await connection.query("""
-            UPDATE attachments SET message_id = \(message)
-            WHERE id = ANY(\(ids)) AND ticket_id = \(ticket) AND message_id IS NULL
-              AND uploaded_by = (SELECT author_id FROM messages WHERE id = \(message))
-            RETURNING id, filename, content_type, size
-            """, logger: store.logger)
-        var attached: [MessageView.Attachment] = []
-        for try await (id, filename, type, size) in rows.decode((UUID, String, String, Int).self) {
-            attached.append(.init(id: id, filename: filename, contentType: type, size: size))
-        }
-        guard attached.count == ids.count else {
-            throw TicketsError.attachmentUnavailable("Each attachment must be one you uploaded to this ticket and not yet sent.")
-        }
-        return attached.sorted { $0.id.uuidString < $1.id.uuidString }
     }
 
     private func messages(ticket: UUID, includeNotes: Bool, tenant: TenantID, on connection: PostgresConnection) async throws -> [MessageView] {

@@ -132,6 +132,71 @@ struct PeopleRepository: Sendable {
         }
     }
 
+    /// Removes a person no ticket names (as requester or CC). A person with tickets is kept (409
+    /// `person_has_tickets`): their tickets would lose who asked; erasing a data subject is the
+    /// data-subject process's job, not a plain removal. A portal user's person is created again
+    /// the next time they use the helpdesk.
+    func remove(_ caller: Caller, id: UUID, requestID: String) async throws {
+        try await store.database.withTenant(caller.tenant) { connection in
+            let locked = try await connection.query("SELECT 1 FROM people WHERE id = \(id) FOR UPDATE", logger: store.logger)
+            guard try await locked.any() else { throw TicketsError.notFound(resource: "person") }
+            let tickets = try await connection.query("""
+                SELECT count(*)::integer FROM tickets WHERE requester_id = \(id) OR cc_ids @> ARRAY[\(id)]::uuid[]
+                """, logger: store.logger).integer()
+            guard tickets == 0 else {
+                throw TicketsError.inUse(code: "person_has_tickets",
+                                         detail: "\(tickets) tickets (open, closed or in the recycle bin) name this person as requester or CC; they cannot simply be removed.")
+            }
+            try await connection.query("DELETE FROM people WHERE id = \(id)", logger: store.logger)
+            try await store.audit(caller, "person.deleted", .init(type: "person", id: id.uuidString.lowercased()), requestID: requestID, on: connection)
+        }
+    }
+
+    /// Merges person `source` into `target` (the same customer entered twice): the tickets
+    /// `source` requested or was CC'd on name `target` instead (each changes version), `target`
+    /// takes `source`'s email, portal user and organization where it has none, and `source` is
+    /// removed. Two portal users cannot become one person (409 `people_both_portal_users`).
+    func merge(_ caller: Caller, _ source: UUID, into target: UUID, requestID: String) async throws -> Person {
+        guard source != target else { throw TicketsError.invalidInput([.init(field: "into", message: "Another person.")]) }
+        return try await store.database.withTenant(caller.tenant) { connection in
+            // Both rows locked in id order, so two merges of the same pair cannot deadlock.
+            let rows = try await connection.query("""
+                SELECT \(unescaped: Person.columns) FROM people WHERE id IN (\(source), \(target)) ORDER BY id FOR UPDATE
+                """, logger: store.logger)
+            let found = try await collect(rows) { try Person($0) }
+            guard let from = found.first(where: { $0.id == source }) else { throw TicketsError.notFound(resource: "person") }
+            guard let into = found.first(where: { $0.id == target }) else {
+                throw TicketsError.invalidInput([.init(field: "into", message: "No such person.")])
+            }
+            guard from.userID == nil || into.userID == nil else {
+                throw TicketsError.inUse(code: "people_both_portal_users", detail: "Both people are portal users; each keeps their own sign-in, so they cannot be merged.")
+            }
+            let requested = try await connection.query("""
+                WITH moved AS (UPDATE tickets SET requester_id = \(target), updated_at = now(), version = version + 1
+                               WHERE requester_id = \(source) RETURNING 1)
+                SELECT count(*)::integer FROM moved
+                """, logger: store.logger).integer()
+            let copied = try await connection.query("""
+                WITH moved AS (UPDATE tickets SET cc_ids = ARRAY(SELECT DISTINCT unnest(array_replace(cc_ids, \(source), \(target)))),
+                                      updated_at = now(), version = version + 1
+                               WHERE cc_ids @> ARRAY[\(source)]::uuid[] RETURNING 1)
+                SELECT count(*)::integer FROM moved
+                """, logger: store.logger).integer()
+            // The source goes first: its email and user id are unique and move to the target.
+            try await connection.query("DELETE FROM people WHERE id = \(source)", logger: store.logger)
+            try await connection.query("""
+                UPDATE people SET email = COALESCE(email, \(from.email)), user_id = COALESCE(user_id, \(from.userID)),
+                    organization_id = COALESCE(organization_id, \(from.organizationID)), updated_at = now()
+                WHERE id = \(target)
+                """, logger: store.logger)
+            try await store.audit(caller, "person.merged", .init(type: "person", id: target.uuidString.lowercased()),
+                                  changes: ["merged_from": [nil, source.uuidString.lowercased()], "tickets_requested": [nil, String(requested)],
+                                            "tickets_cc": [nil, String(copied)]],
+                                  requestID: requestID, on: connection)
+            return try await Self.find(target, store: store, on: connection)
+        }
+    }
+
     static func requireOrganization(_ id: UUID?, store: TicketStore, on connection: PostgresConnection) async throws {
         guard let id else { return }
         let rows = try await connection.query("SELECT 1 FROM organizations WHERE id = \(id)", logger: store.logger)
@@ -193,6 +258,30 @@ struct PeopleRepository: Sendable {
                                   .init(type: "organization", id: target.uuidString.lowercased()), requestID: requestID, on: connection)
         }
         return try await organization(caller, id: target)
+    }
+
+    /// Removes an organization: its people are detached (they stay, without an organization) and
+    /// its tickets no longer record it, so organization-wide visibility of them ends; requesters
+    /// keep seeing their own. Detached tickets change version; one audit event has the counts.
+    func removeOrganization(_ caller: Caller, id: UUID, requestID: String) async throws {
+        try await store.database.withTenant(caller.tenant) { connection in
+            let locked = try await connection.query("SELECT name FROM organizations WHERE id = \(id) FOR UPDATE", logger: store.logger)
+            var name: String?
+            for try await value in locked.decode(String.self) { name = value }
+            guard let name else { throw TicketsError.notFound(resource: "organization") }
+            let people = try await connection.query("""
+                WITH detached AS (UPDATE people SET organization_id = NULL, updated_at = now() WHERE organization_id = \(id) RETURNING 1)
+                SELECT count(*)::integer FROM detached
+                """, logger: store.logger).integer()
+            let tickets = try await connection.query("""
+                WITH detached AS (UPDATE tickets SET organization_id = NULL, updated_at = now(), version = version + 1 WHERE organization_id = \(id) RETURNING 1)
+                SELECT count(*)::integer FROM detached
+                """, logger: store.logger).integer()
+            try await connection.query("DELETE FROM organizations WHERE id = \(id)", logger: store.logger)
+            try await store.audit(caller, "organization.deleted", .init(type: "organization", id: id.uuidString.lowercased(), label: name),
+                                  changes: ["people_detached": [nil, String(people)], "tickets_detached": [nil, String(tickets)]],
+                                  requestID: requestID, on: connection)
+        }
     }
 
     /// Whether `table` has a row `id` (the table name is a constant of the caller's).

@@ -31,6 +31,8 @@ struct StaffGroupRepository: Sendable {
         var table: String { self == .department ? "departments" : "teams" }
         var memberTable: String { self == .department ? "department_agents" : "team_members" }
         var memberKey: String { self == .department ? "department_id" : "team_id" }
+        /// The tickets column that names a group of this kind.
+        var ticketColumn: String { memberKey }
         var slaColumns: String { self == .department ? "first_response_minutes, resolution_minutes" : "NULL::integer, NULL::integer" }
     }
 
@@ -112,6 +114,52 @@ struct StaffGroupRepository: Sendable {
                                   .init(type: kind.rawValue, id: target.uuidString.lowercased(), label: newName),
                                   changes: changes.isEmpty ? nil : changes, requestID: requestID, on: connection)
             return try await find(target, on: connection)
+        }
+    }
+
+    /// Removes a group; its tickets (open, closed or in the recycle bin) move to `moveTo`. A
+    /// department that still has tickets needs `moveTo` (409 `department_in_use`): a ticket
+    /// without a department drops out of its agents' reach, which an admin should decide with
+    /// eyes open. A team's tickets without `moveTo` simply lose their team (teams grant no reach).
+    /// Moved tickets take the new department's SLA, like a `PATCH` of `department`, and change
+    /// version. Members go with the group; one audit event records the move.
+    func remove(_ caller: Caller, id: UUID, moveTo: UUID?, requestID: String) async throws {
+        try await store.database.withTenant(caller.tenant) { connection in
+            // Taken first, so no ticket can start referring to the group while it goes.
+            let locked = try await connection.query("SELECT name FROM \(unescaped: kind.table) WHERE id = \(id) FOR UPDATE", logger: store.logger)
+            var name: String?
+            for try await value in locked.decode(String.self) { name = value }
+            guard let name else { throw TicketsError.notFound(resource: kind.rawValue) }
+            if let moveTo {
+                guard moveTo != id, try await !groups(after: moveTo, limit: 1, exact: true, on: connection).isEmpty else {
+                    throw TicketsError.invalidInput([.init(field: "move_to", message: "Another existing \(kind.rawValue) of this tenant.")])
+                }
+            }
+            let count = try await connection.query("""
+                SELECT count(*)::integer FROM tickets WHERE \(unescaped: kind.ticketColumn) = \(id)
+                """, logger: store.logger).integer()
+            if kind == .department, count > 0, moveTo == nil {
+                throw TicketsError.inUse(code: "department_in_use", detail: "\(count) tickets (open, closed or in the recycle bin) are in this department; give move_to to move them to another one.")
+            }
+            if count > 0 {
+                if kind == .department {
+                    try await connection.query("""
+                        UPDATE tickets t SET department_id = d.id,
+                            first_response_due_at = t.created_at + make_interval(mins => d.first_response_minutes),
+                            resolution_due_at = t.created_at + make_interval(mins => d.resolution_minutes),
+                            updated_at = now(), version = t.version + 1
+                        FROM departments d WHERE d.id = \(moveTo) AND t.department_id = \(id)
+                        """, logger: store.logger)
+                } else {
+                    try await connection.query("""
+                        UPDATE tickets SET team_id = \(moveTo), updated_at = now(), version = version + 1 WHERE team_id = \(id)
+                        """, logger: store.logger)
+                }
+            }
+            try await connection.query("DELETE FROM \(unescaped: kind.table) WHERE id = \(id)", logger: store.logger)
+            try await store.audit(caller, "\(kind.rawValue).deleted", .init(type: kind.rawValue, id: id.uuidString.lowercased(), label: name),
+                                  changes: ["tickets_moved": [nil, String(count)], "move_to": [nil, moveTo?.uuidString.lowercased()]].filter { $0.value[1] != nil },
+                                  requestID: requestID, on: connection)
         }
     }
 }

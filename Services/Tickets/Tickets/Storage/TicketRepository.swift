@@ -19,7 +19,8 @@ struct TicketRepository: Sendable {
 
     // MARK: Create
 
-    /// Creates a ticket and its first message atomically: both exist, or neither does.
+    /// Creates a ticket and its first message atomically: both exist, or neither does. The first
+    /// message may take attachments uploaded before the ticket existed.
     func create(_ caller: Caller, _ input: NewTicket, requestID: String) async throws -> (TicketView, MessageView) {
         try caller.requireWrite()
         if !caller.isStaff {
@@ -30,9 +31,6 @@ struct TicketRepository: Sendable {
             guard input.message.kind == .reply else {
                 throw TicketsError.fieldsNotAllowed(["message.kind"])
             }
-        }
-        guard input.message.attachmentIDs.isEmpty else {
-            throw TicketsError.invalidInput([.init(field: "message.attachment_ids", message: "Attach files to a reply once the ticket exists.")])
         }
         let subjectInput = try TicketRules.subject(input.subject)
         let labels = try TicketRules.labels(input.labels ?? [])
@@ -67,7 +65,7 @@ struct TicketRepository: Sendable {
             let id = UUIDv7.make()
             let tenant = caller.tenant
             let subjectSealed = try await store.seal(subject, tenant: tenant, table: "tickets", column: "subject", row: id)
-            let customSealed = try await sealCustomFields(custom, tenant: tenant, ticket: id)
+            let customSealed = try await store.sealCustomFields(custom, tenant: tenant, ticket: id)
             try await connection.query("""
                 INSERT INTO tickets (id, tenant_id, subject_sealed, priority, department_id, assignee_id, team_id, requester_id, organization_id,
                                      cc_ids, labels, custom_fields_sealed, created_by, first_response_due_at, resolution_due_at)
@@ -75,9 +73,11 @@ struct TicketRepository: Sendable {
                         \(input.teamID), \(requester), \(organization), \(Array(Set(ccIDs))), \(labels), \(customSealed), \(caller.principal.subject),
                         now() + make_interval(mins => \(sla.firstResponse)::integer), now() + make_interval(mins => \(sla.resolution)::integer))
                 """, logger: store.logger)
-            let message = try await MessageRepository.insert(
+            var message = try await MessageRepository.insert(
                 caller, ticket: id, kind: input.message.kind, format: input.message.format, body: body.stored, store: store, on: connection
             )
+            message.attachments = try await AttachmentRepository.link(input.message.attachmentIDs, to: message.id, ticket: id,
+                                                                      field: "message.attachment_ids", store: store, on: connection)
             try await search.add(subject, ticket: id, staffOnly: false, tenant: tenant, on: connection)
             try await search.add(body.text, ticket: id, staffOnly: input.message.kind == .note, tenant: tenant, on: connection)
             let resource = AuditEvent.Resource(type: "ticket", id: id.uuidString.lowercased())
@@ -121,9 +121,7 @@ struct TicketRepository: Sendable {
         let id: UUID = try row.get("id")
         let requesterID: UUID? = try row.get("requester_id")
         let customSealed: Data? = try row.get("custom_fields_sealed")
-        let custom = try await customSealed.asyncMap { sealed in
-            try JSONDecoder().decode([String: JSONValue].self, from: Data(try await store.open(sealed, tenant: tenant, table: "tickets", column: "custom_fields", row: id).utf8))
-        }
+        let custom = try await customSealed.asyncMap { try await store.openCustomFields($0, tenant: tenant, ticket: id) }
         return TicketView(
             id: id,
             subject: try await store.open(try row.get("subject_sealed"), tenant: tenant, table: "tickets", column: "subject", row: id),
@@ -178,7 +176,7 @@ struct TicketRepository: Sendable {
             }
 
             let subjectSealed = try await store.seal(subject, tenant: caller.tenant, table: "tickets", column: "subject", row: id)
-            let customSealed = try await sealCustomFields(custom, tenant: caller.tenant, ticket: id)
+            let customSealed = try await store.sealCustomFields(custom, tenant: caller.tenant, ticket: id)
             try await connection.query("""
                 UPDATE tickets SET subject_sealed = \(subjectSealed), status = \(status.rawValue), priority = \((changes.priority ?? current.priority).rawValue),
                     department_id = \(department), team_id = \(team), assignee_id = \(assignee), labels = \(labels), cc_ids = \(Array(Set(ccIDs))),
@@ -240,6 +238,21 @@ struct TicketRepository: Sendable {
         }
     }
 
+    /// Deletes every ticket in the tenant's recycle bin for good, now (admins), instead of waiting
+    /// for `recycle_bin_days`; messages, attachments and search entries go with them. Returns the
+    /// count; the audit event records it, even when the bin was already empty.
+    func emptyRecycleBin(_ caller: Caller, requestID: String) async throws -> Int {
+        try caller.requireAdmin()
+        return try await store.database.withTenant(caller.tenant) { connection in
+            let deleted = try await connection.query("""
+                WITH gone AS (DELETE FROM tickets WHERE deleted_at IS NOT NULL RETURNING 1) SELECT count(*)::integer FROM gone
+                """, logger: store.logger).integer()
+            try await store.audit(caller, "tickets.recycle_bin_emptied", .init(type: "ticket_recycle_bin", id: caller.tenant.description),
+                                  changes: ["deleted": [nil, String(deleted)]], requestID: requestID, on: connection)
+            return deleted
+        }
+    }
+
     // MARK: Helpers
 
     /// Checks that a department and team exist in the tenant; returns the department's SLA minutes.
@@ -257,12 +270,6 @@ struct TicketRepository: Sendable {
         }
         guard errors.isEmpty else { throw TicketsError.invalidInput(errors.map { .init(field: $0.0, message: $0.1) }) }
         return sla
-    }
-
-    func sealCustomFields(_ values: [String: JSONValue], tenant: TenantID, ticket: UUID) async throws -> Data? {
-        guard !values.isEmpty else { return nil }
-        let json = String(decoding: try TicketsRequest.encoder.encode(values), as: UTF8.self)
-        return try await store.seal(json, tenant: tenant, table: "tickets", column: "custom_fields", row: ticket)
     }
 
     /// Rebuilds a ticket's search tokens from its subject and every message.

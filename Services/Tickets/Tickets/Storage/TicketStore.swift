@@ -25,6 +25,19 @@ struct TicketStore: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Seals a ticket's custom-field values as one JSON object (nil when it has none).
+    func sealCustomFields(_ values: [String: JSONValue], tenant: TenantID, ticket: UUID) async throws -> Data? {
+        guard !values.isEmpty else { return nil }
+        let json = String(decoding: try TicketsRequest.encoder.encode(values), as: UTF8.self)
+        return try await seal(json, tenant: tenant, table: "tickets", column: "custom_fields", row: ticket)
+    }
+
+    /// Opens what ``sealCustomFields(_:tenant:ticket:)`` sealed.
+    func openCustomFields(_ sealed: Data, tenant: TenantID, ticket: UUID) async throws -> [String: JSONValue] {
+        let json = try await open(sealed, tenant: tenant, table: "tickets", column: "custom_fields", row: ticket)
+        return try JSONDecoder().decode([String: JSONValue].self, from: Data(json.utf8))
+    }
+
     /// Records `action` on `resource` in the outbox, inside the caller's transaction.
     func audit(_ caller: Caller, _ action: String, _ resource: AuditEvent.Resource, changes: [String: [String?]]? = nil,
                requestID: String, on connection: PostgresConnection) async throws {
@@ -61,6 +74,13 @@ extension PostgresRandomAccessRow {
 }
 
 extension PostgresRowSequence {
+    /// The first column of the first row as an integer (a `count(*)::integer`); 0 without rows.
+    func integer() async throws -> Int {
+        var value = 0
+        for try await first in decode(Int.self) { value = first }
+        return value
+    }
+
     /// Whether the query returned a row; reads them all, so the connection is free afterwards.
     func any() async throws -> Bool {
         var found = false
