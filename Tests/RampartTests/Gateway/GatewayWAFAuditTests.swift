@@ -79,6 +79,7 @@ struct GatewayWAFAuditTests {
         #expect(try await EdgeClient.request(base + "/api/v1/tickets", ca: pki.caPath).status == 401)
 
         try await Task.sleep(for: .seconds(1))
+        let expectedRequestIDs = Set(requestIDs + ["waf-audit-credential"])
         try await AuditFixture.with(database: database, pki: pki, port: auditPort) { audit in
             let principal = try audit.principal(tenant)
             var events: [[String: Any]] = []
@@ -89,7 +90,7 @@ struct GatewayWAFAuditTests {
             }
             #expect(arrived, "\(events.count) events arrived")
             let byRequest = Dictionary(uniqueKeysWithValues: events.compactMap { event in (event["request_id"] as? String).map { ($0, event) } })
-            #expect(Set(byRequest.keys) == Set(requestIDs + ["waf-audit-credential"]))
+            #expect(Set(byRequest.keys) == expectedRequestIDs)
 
             let event = try #require(byRequest["waf-audit-test-0"])
             #expect(event["service"] as? String == "gateway")
