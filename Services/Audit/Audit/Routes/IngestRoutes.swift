@@ -6,8 +6,9 @@ import RampartSecurity
 import RampartTransport
 
 /// `POST /internal/v1/events`: services deliver their outboxes' events here (allow-listed:
-/// identity, tickets, backup). The caller's certificate names the service recorded with each
-/// event. Refusals are counted by reason in `rampart_audit_batches_refused_total`.
+/// identity, tickets, backup; the gateway its WAF findings). The caller's certificate names the
+/// service recorded with each event. Refusals are counted by reason in
+/// `rampart_audit_batches_refused_total`.
 struct IngestRoutes: Sendable {
     let store: EventStore
 

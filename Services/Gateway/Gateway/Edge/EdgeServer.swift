@@ -17,11 +17,12 @@ public enum EdgeServer {
         settings: EdgeSettings, runtime: ServiceRuntime, inspection: (any EdgeInspection)? = nil,
         accessLog: AccessLog = AccessLog()
     ) throws -> [any Service] {
-        let inspection = try inspection ?? ShieldInspection(settings: settings, logger: runtime.logger)
         let policy = try EdgePolicy(contentsOf: settings.policyPath)
         let accessLog = accessLog.counting(in: runtime.metrics)
         let tls = try PublicTLS(certificatePath: settings.certificatePath, privateKeyPath: settings.privateKeyPath)
         let upstreams = try Upstreams(settings: settings, runtime: runtime, policy: policy)
+        let auditTrail = inspection == nil ? WAFAuditTrail(upstreams: upstreams, logger: runtime.logger) : nil
+        let inspection = try inspection ?? ShieldInspection(settings: settings, auditTrail: auditTrail, logger: runtime.logger)
         var logger = runtime.logger
         logger[metadataKey: "listener"] = "public"
         if policy.securityTxt.expires < .now {
@@ -78,7 +79,7 @@ public enum EdgeServer {
                 )
             },
             configuration: .init(address: .hostname(settings.host, port: settings.httpsPort), serverName: "rampart"),
-            services: [UpstreamLifecycle(upstreams: upstreams), statusFailover],
+            services: [UpstreamLifecycle(upstreams: upstreams), statusFailover] + (auditTrail.map { [$0] } ?? []),
             logger: logger
         )
         var services: [any Service] = [https]

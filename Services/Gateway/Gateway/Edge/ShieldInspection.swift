@@ -4,20 +4,24 @@ import RampartCore
 
 /// The edge's inspection: rate limits first (a table lookup), then the WAF's anomaly scoring
 /// over the request as received. A refusal is a 429 with the rate-limit headers, or a 403 that
-/// names only the request id — never the rule. Matches are logged as JSON lines by the WAF.
+/// names only the request id — never the rule. Matches are logged as JSON lines by the WAF; a
+/// finding on a tenant's host that reached the threshold also goes to the audit trail.
 public struct ShieldInspection: EdgeInspection {
     let waf: WAF
     let limiter: RateLimiter
+    /// Where blocks and detection-only findings on tenant hosts are queued for the tenant's audit log.
+    let auditTrail: WAFAuditTrail?
     let logger: Logger
 
-    public init(waf: WAF, limiter: RateLimiter, logger: Logger) {
+    public init(waf: WAF, limiter: RateLimiter, auditTrail: WAFAuditTrail? = nil, logger: Logger) {
         self.waf = waf
         self.limiter = limiter
+        self.auditTrail = auditTrail
         self.logger = logger
     }
 
     /// Loads the rules, the WAF policy and the rate limits named in `settings`.
-    public init(settings: EdgeSettings, logger: Logger) throws {
+    public init(settings: EdgeSettings, auditTrail: WAFAuditTrail?, logger: Logger) throws {
         let ruleSet: WAFRuleSet
         let policy: WAFPolicy
         let limits: RateLimitConfiguration
@@ -30,7 +34,7 @@ public struct ShieldInspection: EdgeInspection {
         do { limits = try RateLimitConfiguration(contentsOf: settings.rateLimitsPath) } catch {
             throw ConfigError(key: "RAMPART_RATE_LIMITS", reason: "\(error)")
         }
-        self.init(waf: WAF(ruleSet: ruleSet, policy: policy), limiter: RateLimiter(configuration: limits), logger: logger)
+        self.init(waf: WAF(ruleSet: ruleSet, policy: policy), limiter: RateLimiter(configuration: limits), auditTrail: auditTrail, logger: logger)
     }
 
     public func inspect(_ request: EdgeInspectionRequest) async -> InspectionVerdict {
@@ -67,6 +71,12 @@ public struct ShieldInspection: EdgeInspection {
         ))
         if !verdict.matches.isEmpty {
             verdict.log(to: logger, requestID: request.requestID, tenant: tenant, clientIP: request.clientIP)
+        }
+        if verdict.reachedThreshold, let auditTrail, case .tenant(let slug, let region) = request.host {
+            auditTrail.record(WAFAuditRecord(
+                verdict: verdict, tenant: slug, region: region, requestID: request.requestID, clientIP: request.clientIP,
+                userAgent: request.headers[.userAgent], method: request.method.rawValue, route: request.route.prefix
+            ))
         }
         guard !verdict.blocked else {
             return InspectionVerdict(refusal: EdgeProblem(.forbidden, code: "request_blocked", title: "Request blocked",

@@ -30,7 +30,7 @@ public struct WAF: Sendable {
             let rule = rules[position]
             matched[position] = true
             score += rule.severity.score
-            matches.append(WAFMatch(ruleID: rule.id, category: rule.category, target: target, fragment: fragment, score: rule.severity.score))
+            matches.append(WAFMatch(rule: rule, target: target, fragment: fragment))
         }
 
         let headers = HeaderSummary(request.headers)
