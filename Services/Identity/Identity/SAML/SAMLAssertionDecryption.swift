@@ -60,24 +60,25 @@ struct SAMLAssertionDecryption {
     /// The session key an `EncryptedKey` holds, when `pem`'s private key unwraps it (RSA-OAEP only).
     private func unwrap(_ encryptedKey: SAMLElement, with pem: String) -> [UInt8]? {
         guard let key = Self.privateKey(pem: pem) else { return nil }
-        return Self.decryptToBuffer(encryptedKey, key: key, transform: xmlSecOpenSSLTransformRsaOaepGetKlass())
+        return Self.decryptToBuffer(encryptedKey, mode: xmlEncCtxModeEncryptedKey, key: key, transform: xmlSecOpenSSLTransformRsaOaepGetKlass())
     }
 
     /// The plaintext of `encryptedData` under the session key, with only `transform` enabled.
     private static func decrypt(_ encryptedData: SAMLElement, sessionKey: [UInt8], transform: xmlSecTransformId?) -> [UInt8]? {
         let key = sessionKey.withUnsafeBufferPointer { xmlSecKeyReadMemory(xmlSecOpenSSLKeyDataAesGetKlass(), $0.baseAddress, UInt32($0.count)) }
         guard let key else { return nil }
-        return decryptToBuffer(encryptedData, key: key, transform: transform)
+        return decryptToBuffer(encryptedData, mode: xmlEncCtxModeEncryptedData, key: key, transform: transform)
     }
 
-    /// One libxmlsec1 decryption of `node` with `key` (owned by the context from here on), only
-    /// `transform` enabled and no URI of any kind.
-    private static func decryptToBuffer(_ node: SAMLElement, key: xmlSecKeyPtr, transform: xmlSecTransformId?) -> [UInt8]? {
+    /// One libxmlsec1 decryption of `node` (an `EncryptedKey` or `EncryptedData`, as `mode` says)
+    /// with `key` (owned by the context from here on), only `transform` enabled and no URI of any kind.
+    private static func decryptToBuffer(_ node: SAMLElement, mode: xmlEncCtxMode, key: xmlSecKeyPtr, transform: xmlSecTransformId?) -> [UInt8]? {
         guard let context = xmlSecEncCtxCreate(nil) else {
             xmlSecKeyDestroy(key)
             return nil
         }
         defer { xmlSecEncCtxDestroy(context) }
+        context.pointee.mode = mode
         context.pointee.encKey = key
         context.pointee.transformCtx.enabledUris = xmlSecTransformUriType(xmlSecTransformUriTypeNone)
         guard let transform, xmlSecPtrListAdd(&context.pointee.transformCtx.enabledTransforms, UnsafeMutableRawPointer(mutating: transform)) >= 0,
