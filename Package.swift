@@ -31,15 +31,17 @@ func sharedTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target
 /// the gateway terminates public TLS (SNI, NIO SSL) and proxies with AsyncHTTPClient; status
 /// hashes its stylesheet and runs probe and replication loops.
 let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Resource])] = [
-    // SAML signatures are verified with the system libxmlsec1 (`CXMLSec`), never by hand; JWT SSO
-    // and OpenID Connect verify RSA with CryptoExtras; OpenID Connect discovery, keys and the code
-    // exchange go over HTTPS with AsyncHTTPClient.
+    // SAML signatures are verified (and encrypted assertions decrypted) with the system libxmlsec1
+    // (`CXMLSec`), never by hand; JWT SSO and OpenID Connect verify RSA with CryptoExtras; OpenID
+    // Connect discovery, keys and the code exchange go over HTTPS with AsyncHTTPClient.
     "Identity": ([
         "CArgon2", "CXMLSec",
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "CryptoExtras", package: "swift-crypto"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        // The self-signed certificates of each tenant's own SSO keys (SAML metadata, JWKS).
+        .product(name: "X509", package: "swift-certificates"),
     ], [.copy("Resources/common-passwords.txt")]),
     // The edge (TLS, HTTP/2, proxying over mTLS); the WAF and rate limiter read YAML from Deploy/.
     "Gateway": ([

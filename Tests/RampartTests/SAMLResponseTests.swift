@@ -231,11 +231,11 @@ struct SAMLResponseTests {
         expect(#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" Version="2.0"/>"#, refusedWith: .notAResponse)
     }
 
-    @Test func refusesEncryptedAssertionsWhichAreNotSupported() throws {
+    @Test func refusesAnEncryptedAssertionWithoutAKeyToDecryptIt() throws {
         var spec = SAMLResponseSpec()
         spec.signed = false
         let encrypted = #"<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"/></saml:EncryptedAssertion>"#
-        expect(spec.responseXML(assertion: encrypted), refusedWith: .encryptedAssertionUnsupported)
+        expect(spec.responseXML(assertion: encrypted), refusedWith: .decryptionFailed)
     }
 
     // MARK: - Conditions

@@ -4,6 +4,7 @@ import Foundation
 @testable import Control
 @testable import Identity
 import RampartCore
+import RampartStorage
 import Testing
 
 /// SAML over identity's HTTP API, as the gateway forwards it: SP metadata, SP-initiated login
@@ -197,6 +198,111 @@ struct SAMLRoutesTests {
             let redirectURI = try #require((staff["service_provider"] as? [String: Any])?["oidc_redirect_uri"] as? String)
             #expect(redirectURI.hasPrefix("https://acme.eu.") && redirectURI.hasSuffix("/auth/oidc/callback"))
             #expect(!String(decoding: try JSONSerialization.data(withJSONObject: listed), as: UTF8.self).contains(secret))
+        }
+    }
+
+    /// The certificate of `use` in SP metadata (the first, that is the newest).
+    static func certificate(_ use: String, in metadata: String) throws -> String {
+        let descriptor = try #require(metadata.range(of: #"<md:KeyDescriptor use="\#(use)">"#))
+        let start = try #require(metadata.range(of: "<ds:X509Certificate>", range: descriptor.upperBound..<metadata.endIndex))
+        let end = try #require(metadata.range(of: "</ds:X509Certificate>", range: start.upperBound..<metadata.endIndex))
+        return String(metadata[start.upperBound..<end.lowerBound])
+    }
+
+    /// Whether `openssl` verifies an HTTP-Redirect signature (RSA-SHA256 over the raw
+    /// `SAMLRequest=…&RelayState=…&SigAlg=…`) with the public key of `certificate`.
+    static func opensslVerifies(query: String, certificate: String, in directory: URL) throws -> Bool {
+        let fields = query.split(separator: "&").map { $0.split(separator: "=", maxSplits: 1).map(String.init) }
+        let signed = fields.filter { $0[0] != "Signature" }.map { $0.joined(separator: "=") }.joined(separator: "&")
+        let signature = try #require(fields.first { $0[0] == "Signature" }?[1].removingPercentEncoding.flatMap { Data(base64Encoded: $0) })
+        let (data, sig, cert, key) = (directory.appendingPathComponent("signed.txt"), directory.appendingPathComponent("sig.bin"),
+                                      directory.appendingPathComponent("sp.crt"), directory.appendingPathComponent("sp.pub"))
+        try Data(signed.utf8).write(to: data)
+        try signature.write(to: sig)
+        try (SAMLCertificate.pem(base64DER: certificate) ?? "").write(to: cert, atomically: true, encoding: .utf8)
+        try SAMLTestIdP.run("/usr/bin/openssl", ["x509", "-in", cert.path, "-pubkey", "-noout", "-out", key.path])
+        let result = try Subprocess("/usr/bin/openssl", ["dgst", "-sha256", "-verify", key.path, "-signature", sig.path, data.path]).runHere()
+        return result.status == 0 && String(decoding: result.outputData, as: UTF8.self).contains("Verified OK")
+    }
+
+    /// Signed AuthnRequests verified by `openssl` against the metadata's signing certificate, and
+    /// an assertion encrypted to the metadata's encryption certificate signing in through the ACS
+    /// when the tenant requires encryption (a plain one is then refused); keys rotate by `rampartctl`.
+    @Test func signedRequestsVerifyWithTheMetadataCertificateAndEncryptedAssertionsSignIn() async throws {
+        try await OAuthWorld.with { world in
+            let (configured, _) = try await Self.configure(world, [
+                "saml_metadata": Self.idp.metadataXML(), "group_roles": ["helpdesk-agents": "agent"],
+                "saml": ["sign_authn_requests": true, "require_encrypted_assertions": true],
+            ])
+            #expect(configured == 200)
+            let metadata = try await world.call(.GET, "/auth/saml/metadata")
+            #expect(metadata.text.contains(#"AuthnRequestsSigned="true""#))
+            #expect(metadata.text.contains(#"<md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/>"#))
+            let signing = try Self.certificate("signing", in: metadata.text), encryption = try Self.certificate("encryption", in: metadata.text)
+            #expect(signing != encryption)
+            // The metadata is stable: the keys were made once.
+            #expect(try await world.call(.GET, "/auth/saml/metadata").text == metadata.text)
+
+            let login = try await world.call(.GET, "/auth/saml/login?return_to=%2Ftickets")
+            let location = try #require(login.headers.first(name: "location"))
+            let query = String(try #require(location.split(separator: "?", maxSplits: 1).last))
+            #expect(query.contains("&SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256&Signature="))
+            let directory = world.pki.directory.appendingPathComponent("redirect-\(UUID().uuidString.prefix(6))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            #expect(try Self.opensslVerifies(query: query, certificate: signing, in: directory))
+            // The same signature over a changed RelayState, or checked with the encryption certificate, does not verify.
+            #expect(try !Self.opensslVerifies(query: query.replacingOccurrences(of: "RelayState=%2Ftickets", with: "RelayState=%2Fadmin"),
+                                              certificate: signing, in: directory))
+            #expect(try !Self.opensslVerifies(query: query, certificate: encryption, in: directory))
+
+            let request = try Self.authnRequest(in: location)
+            let idRange = try #require(request.range(of: #"ID="_[0-9a-f]{32}""#, options: .regularExpression))
+            var spec = SAMLResponseSpec()
+            spec.inResponseTo = String(request[idRange].dropFirst(4).dropLast())
+            spec.attributes = [("email", ["enc@acme.test"]), ("groups", ["helpdesk-agents"])]
+            let browser = try #require(Self.cookie(SAMLRoutes.browserCookie, login.headers))
+            let cookie = [("Cookie", "\(SAMLRoutes.browserCookie)=\(browser)")]
+            // A plain signed assertion is refused when encryption is required (and the request survives it).
+            let plain = OAuthWorld.form(["SAMLResponse": Data(try spec.signed(by: Self.idp).utf8).base64EncodedString()])
+            #expect(try await world.call(.POST, "/auth/saml/acs", body: plain, headers: cookie).status == 401)
+            let encrypted = OAuthWorld.form(["SAMLResponse": Data(try SAMLEncryptionTests.encryptedResponse(spec, toCertificate: encryption).utf8)
+                .base64EncodedString()])
+            let done = try await world.call(.POST, "/auth/saml/acs", body: encrypted, headers: cookie)
+            #expect(done.status == 303, "\(done.text)")
+            #expect(done.headers.first(name: "location") == "/tickets" && Self.cookie("__Host-rampart_session", done.headers) != nil)
+
+            // rampartctl sso rotate-key: a new encryption certificate first, the old one still published and still decrypting.
+            let ctl = world.pki.directory.appendingPathComponent("ctl-\(UUID().uuidString.prefix(6))")
+            try FileManager.default.createDirectory(at: ctl, withIntermediateDirectories: true)
+            let endpoints = ctl.appendingPathComponent("endpoints.json")
+            try JSONSerialization.data(withJSONObject: ["regions": ["eu": ["identity": world.service.baseURL]]]).write(to: endpoints)
+            let tls = try world.pki.files(for: .operator("alice"))
+            let connection = ["--endpoints", endpoints.path, "--ca", tls.caCertificatePath, "--cert", tls.certificatePath, "--key", tls.privateKeyPath,
+                              "--region", "eu", "--tenant", "acme"]
+            var rotate = try SSOCommand.RotateKey.parse(connection + ["--use", "saml_encryption"])
+            try await rotate.run()
+            let rotated = try await world.call(.GET, "/auth/saml/metadata").text
+            #expect(try Self.certificate("encryption", in: rotated) != encryption)
+            #expect(rotated.components(separatedBy: #"use="encryption""#).count == 3 && rotated.contains(encryption))
+            let again = try await world.call(.GET, "/auth/saml/login?return_to=%2F")
+            let againRequest = try Self.authnRequest(in: try #require(again.headers.first(name: "location")))
+            let againID = try #require(againRequest.range(of: #"ID="_[0-9a-f]{32}""#, options: .regularExpression))
+            spec.inResponseTo = String(againRequest[againID].dropFirst(4).dropLast())
+            spec.assertionID = "_a" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+            let toOld = OAuthWorld.form(["SAMLResponse": Data(try SAMLEncryptionTests.encryptedResponse(spec, toCertificate: encryption).utf8)
+                .base64EncodedString()])
+            let againCookie = [("Cookie", "\(SAMLRoutes.browserCookie)=\(try #require(Self.cookie(SAMLRoutes.browserCookie, again.headers)))")]
+            #expect(try await world.call(.POST, "/auth/saml/acs", body: toOld, headers: againCookie).status == 303)
+            // Retiring the previous key ends the rollover: only the new certificate is published.
+            var retire = try SSOCommand.RotateKey.parse(connection + ["--use", "saml_encryption", "--retire-previous"])
+            try await retire.run()
+            #expect(!(try await world.call(.GET, "/auth/saml/metadata").text.contains(encryption)))
+            var unknown = try SSOCommand.RotateKey.parse(connection + ["--use", "everything"])
+            await #expect(throws: (any Error).self) { try await unknown.run() }
+
+            // The private_key_jwt JWKS of the tenant host: public RSA keys only.
+            let jwks = try await world.call(.GET, "/auth/oidc/jwks")
+            #expect(jwks.status == 200 && jwks.text.contains(#""kty":"RSA""#) && !jwks.text.contains(#""d":"#))
         }
     }
 }

@@ -6,8 +6,8 @@ import Foundation
 struct SSOCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sso",
-        abstract: "Configure a tenant's single sign-on (SAML 2.0, OpenID Connect) for staff or customers.",
-        subcommands: [SetConfiguration.self, Show.self]
+        abstract: "Configure a tenant's single sign-on (SAML 2.0, OpenID Connect) for staff or customers, and rotate its own SSO keys.",
+        subcommands: [SetConfiguration.self, Show.self, RotateKey.self]
     )
 
     struct SetConfiguration: AsyncParsableCommand {
@@ -23,11 +23,18 @@ struct SSOCommand: AsyncParsableCommand {
         @Option(help: "IdP signing certificate file (PEM); repeat for a rollover.") var samlCertificate: [String] = []
         @Flag(help: "Accept RSA-SHA1 signatures (legacy IdPs only).") var samlAllowSha1 = false
         @Flag(help: "Accept IdP-initiated (unsolicited) responses.") var samlAllowIdpInitiated = false
+        @Flag(help: "Refuse assertions that are not encrypted to the tenant's encryption certificate.") var samlRequireEncryptedAssertions = false
+        @Flag(help: "Sign AuthnRequests with the tenant's SAML signing key (RSA-SHA256).") var samlSignRequests = false
         @Option(help: "OpenID Connect issuer (https; its discovery document must name exactly this issuer).") var oidcIssuer: String?
         @Option(help: "OpenID Connect client id.") var oidcClientId: String?
         @Option(help: "File holding the OpenID Connect client secret (sealed by identity, never shown again; omitted: the stored one stays).")
         var oidcClientSecretFile: String?
-        @Option(help: "client_secret_basic (default) or client_secret_post.") var oidcClientAuth: String?
+        @Option(help: "client_secret_basic (default), client_secret_post, or private_key_jwt (the tenant's own key; no secret).")
+        var oidcClientAuth: String?
+        @Option(help: "prompt for every sign-in: login, consent, select_account (space-separated), or none.") var oidcPrompt: String?
+        @Option(help: "max_age in seconds: the provider's authentication may be at most that old.") var oidcMaxAge: Int?
+        @Flag(help: "Also read email, name and groups from the UserInfo endpoint.") var oidcUserinfo = false
+        @Flag(help: "Sign users out at the provider too (RP-initiated logout).") var oidcLogout = false
         @Option(help: "Scopes to request (comma-separated; default: the preset's).") var oidcScopes: String?
         @Option(help: "group=role mapping for just-in-time provisioning; repeatable.") var groupRole: [String] = []
         @Option(help: "Role of provisioned users whose groups map to none.") var defaultRole: String?
@@ -38,11 +45,13 @@ struct SSOCommand: AsyncParsableCommand {
 
         func run() async throws {
             var body: [String: Any] = ["preset": preset, "jit_provisioning": jitProvisioning]
+            let samlOptions: [String: Any] = ["allow_sha1": samlAllowSha1, "allow_idp_initiated": samlAllowIdpInitiated,
+                                              "require_encrypted_assertions": samlRequireEncryptedAssertions, "sign_authn_requests": samlSignRequests]
             if let samlMetadata {
                 body["saml_metadata"] = try String(contentsOfFile: samlMetadata, encoding: .utf8)
-                body["saml"] = ["allow_sha1": samlAllowSha1, "allow_idp_initiated": samlAllowIdpInitiated]
+                body["saml"] = samlOptions
             } else if samlEntityId != nil || samlSsoUrl != nil || !samlCertificate.isEmpty {
-                var saml: [String: Any] = ["allow_sha1": samlAllowSha1, "allow_idp_initiated": samlAllowIdpInitiated]
+                var saml = samlOptions
                 saml["entity_id"] = samlEntityId
                 saml["sso_url"] = samlSsoUrl
                 saml["certificates"] = try samlCertificate.map { try String(contentsOfFile: $0, encoding: .utf8) }
@@ -78,11 +87,33 @@ struct SSOCommand: AsyncParsableCommand {
             }
             oidc["client_authentication"] = oidcClientAuth
             oidc["scopes"] = oidcScopes.map(Self.list)
+            oidc["prompt"] = oidcPrompt
+            oidc["max_age"] = oidcMaxAge
+            oidc["userinfo"] = oidcUserinfo
+            oidc["logout"] = oidcLogout
             return oidc
         }
 
         static func list(_ text: String) -> [String] {
             text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+    }
+
+    struct RotateKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-key",
+            abstract: "Add a new current SSO key of the tenant (the previous one stays for the rollover), or retire the previous one."
+        )
+        @OptionGroup var operatorOptions: OperatorOptions
+        @Option(help: "Region.") var region: String
+        @Option(help: "Tenant slug.") var tenant: String
+        @Option(help: "saml_encryption, saml_signing or oidc_client.") var use: String
+        @Flag(help: "End the rollover: keep only the newest key.") var retirePrevious = false
+
+        func run() async throws {
+            let action = retirePrevious ? "retire" : "rotate"
+            print(OperatorClient.render(try await OperatorClient.call(operatorOptions, .POST, .identity, region: region,
+                                                                      path: "/internal/v1/operator/tenants/\(tenant)/sso/keys/\(use)/\(action)", body: [:])))
         }
     }
 

@@ -319,6 +319,43 @@ public enum IdentityMigrations {
             \(context.tenantPurge(tables: ["oidc_requests"] + purgedTables, finally: "DELETE FROM \(s).tenants WHERE id = p_tenant;"))
             """
         },
+        Migration(version: 9, name: "single_sign_on_keys") { context in
+            let s = context.schema
+            return """
+            -- Rampart's own key pairs for single sign-on, per tenant and use: SAML assertion
+            -- decryption, AuthnRequest signing, and OpenID Connect private_key_jwt. The private key
+            -- is sealed with the tenant's data key; at most two per use are kept (a rollover).
+            CREATE TABLE \(s).sso_keys (
+                id uuid PRIMARY KEY,
+                tenant_id uuid NOT NULL,
+                use text NOT NULL CHECK (use IN ('saml_encryption', 'saml_signing', 'oidc_client')),
+                certificate text NOT NULL,
+                sealed_private_key bytea NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+            );
+            CREATE INDEX sso_keys_use ON \(s).sso_keys (tenant_id, use, created_at DESC);
+            \(context.tenantIsolation(table: "sso_keys"))
+
+            -- What a callback must check that the request asked for: max_age and prompt=login.
+            ALTER TABLE \(s).oidc_requests ADD COLUMN max_age integer CHECK (max_age >= 0),
+                ADD COLUMN prompt text, ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();
+
+            -- The ID token of each session signed in through OpenID Connect (sealed), sent back to
+            -- the provider as id_token_hint when the user signs out (RP-initiated logout).
+            CREATE TABLE \(s).oidc_sessions (
+                session_id uuid PRIMARY KEY REFERENCES \(s).sessions (id),
+                tenant_id uuid NOT NULL,
+                audience text NOT NULL CHECK (audience IN ('staff', 'customers')),
+                issuer text NOT NULL,
+                sealed_id_token bytea NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            \(context.tenantIsolation(table: "oidc_sessions"))
+
+            DROP FUNCTION \(s).purge_tenant(uuid, boolean);
+            \(context.tenantPurge(tables: ["oidc_sessions", "sso_keys", "oidc_requests"] + purgedTables, finally: "DELETE FROM \(s).tenants WHERE id = p_tenant;"))
+            """
+        },
     ]
 
     /// The tenant tables `purge_tenant` empties since migration 7, children before parents.

@@ -64,16 +64,17 @@ public enum IdentityService {
         let invitations = InvitationRepository(database: database, region: region, hashKey: keys.apiKeyHashKey, hasher: hasher)
         UserAdminRoutes(tenants: tenants, users: users, sessions: sessions, invitations: invitations, baseDomain: runtime.config.baseDomain).register(on: router)
         InvitationPages(tenants: tenants, invitations: invitations, csrf: csrf, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
-        MeRoutes(users: users, passwords: passwords, sessions: sessions, region: region, csrf: csrf).register(on: router)
         let ssoConfigurations = SSOConfigurationRepository(database: database, region: region, keyring: keys.keyring)
+        let oidcTrustRoots = try runtime.config.source.optional("RAMPART_OIDC_CA_FILE").map { _ in try runtime.config.source.readableFile("RAMPART_OIDC_CA_FILE") }
+        let oidcSignIn = OIDCSignIn(database: database, region: region, configurations: ssoConfigurations,
+                                    providers: OIDCProviderDirectory(trustRootsFile: oidcTrustRoots))
+        MeRoutes(users: users, passwords: passwords, sessions: sessions, region: region, csrf: csrf, oidc: oidcSignIn,
+                 baseDomain: runtime.config.baseDomain).register(on: router)
         SAMLRoutes(tenants: tenants, signIn: SAMLSignIn(database: database, region: region, configurations: ssoConfigurations),
                    region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         JWTRoutes(tenants: tenants, signIn: JWTSignIn(database: database, region: region, configurations: ssoConfigurations),
                   region: region, baseDomain: runtime.config.baseDomain).register(on: router)
-        let oidcTrustRoots = try runtime.config.source.optional("RAMPART_OIDC_CA_FILE").map { _ in try runtime.config.source.readableFile("RAMPART_OIDC_CA_FILE") }
-        let oidcProviders = OIDCProviderDirectory(trustRootsFile: oidcTrustRoots)
-        OIDCRoutes(tenants: tenants, signIn: OIDCSignIn(database: database, region: region, configurations: ssoConfigurations, providers: oidcProviders),
-                   region: region, baseDomain: runtime.config.baseDomain).register(on: router)
+        OIDCRoutes(tenants: tenants, signIn: oidcSignIn, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         SSOAdminRoutes(tenants: tenants, configurations: ssoConfigurations, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
     }
 }

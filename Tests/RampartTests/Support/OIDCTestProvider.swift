@@ -37,6 +37,12 @@ final class OIDCTestProvider: Sendable {
         var signer: Signer = .rs256
         /// Edits header and claims just before signing.
         var tamper: @Sendable (inout [String: Any], inout [String: Any]) -> Void = { _, _ in }
+        /// `private_key_jwt`: the client's public keys by `kid`, as read from its JWKS.
+        var clientKeys: [String: _RSA.Signing.PublicKey] = [:]
+        /// What UserInfo answers besides `sub` (which it takes from `userInfoSubject`, else the ID token's).
+        var userInfo: [String: String] = [:]
+        var userInfoGroups: [String]?
+        var userInfoSubject: String?
     }
 
     private struct Grant {
@@ -50,6 +56,12 @@ final class OIDCTestProvider: Sendable {
         var clients: [String: Client] = [:]
         var grants: [String: Grant] = [:]
         var jwksFetches = 0
+        /// Access token → client id, for UserInfo.
+        var accessTokens: [String: String] = [:]
+        /// Client assertions' `jti`s, each accepted once.
+        var assertionIDs: Set<String> = []
+        /// The query of the last authorization request.
+        var lastAuthorization: [String: String] = [:]
     }
 
     let issuer: String
@@ -63,6 +75,7 @@ final class OIDCTestProvider: Sendable {
     }
 
     var jwksFetches: Int { state.withLock { $0.jwksFetches } }
+    var lastAuthorization: [String: String] { state.withLock { $0.lastAuthorization } }
 
     func register(_ clientID: String, _ client: Client) {
         state.withLock { $0.clients[clientID] = client }
@@ -100,6 +113,10 @@ final class OIDCTestProvider: Sendable {
             guard let provider = holder.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
             return provider.authorize(FormBody.parseQuery(request))
         }
+        router.get("/userinfo") { request, _ -> Response in
+            guard let provider = holder.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
+            return provider.userInfo(authorization: request.headers[.authorization])
+        }
         router.post("/token") { request, _ -> Response in
             guard let provider = holder.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
             let body = try await request.body.collect(upTo: 64 * 1024)
@@ -123,7 +140,8 @@ final class OIDCTestProvider: Sendable {
     private func discovery(advertisedIssuer: (@Sendable (String) -> String)?) -> [String: Any] {
         [
             "issuer": advertisedIssuer?(issuer) ?? issuer, "authorization_endpoint": issuer + "/authorize", "token_endpoint": issuer + "/token",
-            "jwks_uri": issuer + "/jwks", "response_types_supported": ["code"], "subject_types_supported": ["public"],
+            "jwks_uri": issuer + "/jwks", "userinfo_endpoint": issuer + "/userinfo", "end_session_endpoint": issuer + "/logout",
+            "response_types_supported": ["code"], "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256", "PS256", "ES256"], "code_challenge_methods_supported": ["S256"],
         ]
     }
@@ -146,6 +164,7 @@ final class OIDCTestProvider: Sendable {
               query["scope"]?.split(separator: " ").contains("openid") == true
         else { return Response(status: .badRequest) }
         let code = SessionRepository.newToken()
+        state.withLock { $0.lastAuthorization = query }
         state.withLock { $0.grants[code] = Grant(clientID: clientID, redirectURI: redirectURI, challenge: challenge, nonce: query["nonce"]) }
         var location = URLComponents(string: redirectURI)!
         location.queryItems = [URLQueryItem(name: "code", value: code), URLQueryItem(name: "state", value: query["state"])]
@@ -166,9 +185,12 @@ final class OIDCTestProvider: Sendable {
             clientID = decoded[..<colon].removingPercentEncoding
             secret = decoded[decoded.index(after: colon)...].removingPercentEncoding
         }
-        guard let clientID, let client = state.withLock({ $0.clients[clientID] }), secret == client.secret,
-              (client.authentication == .clientSecretBasic) == (authorization != nil)
-        else { return json(["error": "invalid_client"], status: .unauthorized) }
+        guard let clientID, let client = state.withLock({ $0.clients[clientID] }) else { return json(["error": "invalid_client"], status: .unauthorized) }
+        let authenticated = client.authentication == .privateKeyJWT
+            ? authorization == nil && secret == nil && form["client_assertion_type"] == OIDCClientAssertion.type
+                && acceptsAssertion(form["client_assertion"], clientID: clientID, keys: client.clientKeys)
+            : secret == client.secret && (client.authentication == .clientSecretBasic) == (authorization != nil)
+        guard authenticated else { return json(["error": "invalid_client"], status: .unauthorized) }
         guard form["grant_type"] == "authorization_code", let grant, grant.clientID == clientID, grant.redirectURI == form["redirect_uri"],
               let verifier = form["code_verifier"], PKCE.verify(verifier, challenge: grant.challenge)
         else { return json(["error": "invalid_grant"], status: .badRequest) }
@@ -178,8 +200,39 @@ final class OIDCTestProvider: Sendable {
         if !client.groups.isEmpty { claims["groups"] = client.groups }
         if !client.amr.isEmpty { claims["amr"] = client.amr }
         if let nonce = grant.nonce { claims["nonce"] = nonce }
-        return json(["access_token": SessionRepository.newToken(), "token_type": "Bearer", "expires_in": 300,
+        let accessToken = SessionRepository.newToken()
+        state.withLock { $0.accessTokens[accessToken] = clientID }
+        return json(["access_token": accessToken, "token_type": "Bearer", "expires_in": 300,
                      "id_token": sign(claims, signer: client.signer, tamper: client.tamper)])
+    }
+
+    /// A `private_key_jwt` client assertion as RFC 7523 says a server checks it: RS256 under a
+    /// registered `kid`, `iss` and `sub` the client, `aud` this token endpoint, unexpired, short-lived, `jti` once.
+    private func acceptsAssertion(_ assertion: String?, clientID: String, keys: [String: _RSA.Signing.PublicKey]) -> Bool {
+        guard let parts = assertion?.split(separator: ".", omittingEmptySubsequences: false), parts.count == 3,
+              let header = Base64URL.decode(parts[0]).flatMap({ try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }),
+              let claims = Base64URL.decode(parts[1]).flatMap({ try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }),
+              let signature = Base64URL.decode(parts[2]), header["alg"] as? String == "RS256",
+              let key = (header["kid"] as? String).flatMap({ keys[$0] }),
+              key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature),
+                                   for: SHA256.hash(data: Data((parts[0] + "." + parts[1]).utf8)), padding: .insecurePKCS1v1_5),
+              claims["iss"] as? String == clientID, claims["sub"] as? String == clientID, claims["aud"] as? String == issuer + "/token",
+              let issued = claims["iat"] as? Int, let expires = claims["exp"] as? Int, expires > Int(Date.now.timeIntervalSince1970),
+              expires - issued <= 300, let jti = claims["jti"] as? String
+        else { return false }
+        return state.withLock { $0.assertionIDs.insert(jti).inserted }
+    }
+
+    /// UserInfo for a Bearer access token this provider issued.
+    private func userInfo(authorization: String?) -> Response {
+        guard let authorization, authorization.hasPrefix("Bearer "),
+              let clientID = state.withLock({ $0.accessTokens[String(authorization.dropFirst(7))] }),
+              let client = state.withLock({ $0.clients[clientID] })
+        else { return json(["error": "invalid_token"], status: .unauthorized) }
+        var info: [String: Any] = ["sub": client.userInfoSubject ?? client.user["sub"] ?? "subject-1"]
+        for (name, value) in client.userInfo { info[name] = value }
+        if let groups = client.userInfoGroups { info["groups"] = groups }
+        return json(info)
     }
 
     /// A compact JWS of `claims` by `signer`.

@@ -1,4 +1,5 @@
 import Foundation
+@testable import Identity
 import RampartStorage
 
 /// A SAML identity provider for tests: an RSA key and self-signed certificate made with `openssl`,
@@ -150,4 +151,52 @@ struct SAMLResponseSpec {
 
     /// The response signed by `idp`.
     func signed(by idp: SAMLTestIdP) throws -> String { try idp.sign(responseXML()) }
+}
+
+/// XML Encryption as an IdP applies it to an assertion, done by the `xmlsec1` command-line tool.
+enum SAMLTestEncryption {
+    /// The content-encryption algorithms Rampart accepts.
+    enum Content: String, CaseIterable {
+        case aes128CBC = "http://www.w3.org/2001/04/xmlenc#aes128-cbc"
+        case aes256CBC = "http://www.w3.org/2001/04/xmlenc#aes256-cbc"
+        case aes128GCM = "http://www.w3.org/2009/xmlenc11#aes128-gcm"
+        case aes256GCM = "http://www.w3.org/2009/xmlenc11#aes256-gcm"
+
+        var sessionKey: String { self == .aes128CBC || self == .aes128GCM ? "aes-128" : "aes-256" }
+    }
+
+    static let oaep = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"
+
+    /// `assertion` (signed already, or not) encrypted to `certificate` (base64 DER) as an
+    /// `EncryptedAssertion`; with `keyBesideData`, the `EncryptedKey` follows the `EncryptedData`
+    /// instead of sitting in its `KeyInfo`, as several IdPs send it.
+    static func encryptedAssertion(_ assertion: String, to certificate: String, content: Content = .aes256GCM,
+                                   keyTransport: String = oaep, keyBesideData: Bool = false) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rampart-saml-enc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (data, template, cert) = (directory.appendingPathComponent("assertion.xml"), directory.appendingPathComponent("template.xml"),
+                                      directory.appendingPathComponent("sp.crt"))
+        try assertion.write(to: data, atomically: true, encoding: .utf8)
+        try (SAMLCertificate.pem(base64DER: certificate) ?? "").write(to: cert, atomically: true, encoding: .utf8)
+        let encryptedKey = """
+            <xenc:EncryptedKey xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"><xenc:EncryptionMethod Algorithm="\(keyTransport)"/>\
+            <xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedKey>
+            """
+        try """
+            <xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element">\
+            <xenc:EncryptionMethod Algorithm="\(content.rawValue)"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">\(encryptedKey)</ds:KeyInfo>\
+            <xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedData>
+            """.write(to: template, atomically: true, encoding: .utf8)
+        let output = String(decoding: try SAMLTestIdP.run("/usr/bin/xmlsec1", [
+            "--encrypt", "--pubkey-cert-pem", cert.path, "--session-key", content.sessionKey, "--xml-data", data.path, "--node-xpath", "/*", template.path,
+        ]), as: UTF8.self)
+        var encrypted = String(output[output.range(of: "<xenc:EncryptedData")!.lowerBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
+        if keyBesideData, let start = encrypted.range(of: "<ds:KeyInfo"), let end = encrypted.range(of: "</ds:KeyInfo>") {
+            let key = String(encrypted[encrypted.range(of: "<xenc:EncryptedKey")!.lowerBound..<encrypted.range(of: "</xenc:EncryptedKey>")!.upperBound])
+            encrypted.removeSubrange(start.lowerBound..<end.upperBound)
+            encrypted += key.replacingOccurrences(of: "<xenc:EncryptedKey>", with: #"<xenc:EncryptedKey xmlns:xenc="http://www.w3.org/2001/04/xmlenc#">"#)
+        }
+        return #"<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">"# + encrypted + "</saml:EncryptedAssertion>"
+    }
 }

@@ -28,7 +28,8 @@ public struct SAMLSignIn: Sendable {
         guard let saml = try await configurations.load(tenant: tenant.id, audience: provider.audience)?.saml else { return nil }
         let requestID = SAMLServiceProvider.newRequestID()
         let browserToken = SessionRepository.newToken()
-        guard let url = provider.redirect(to: saml, requestID: requestID, relayState: returnTo) else { return nil }
+        let signingKey = saml.signAuthnRequests ? try await configurations.keys.active(.samlSigning, tenant: tenant.id).first?.privateKey : nil
+        guard let url = provider.redirect(to: saml, requestID: requestID, relayState: returnTo, signingKey: signingKey) else { return nil }
         try await database.withTenant(tenant.id) { connection in
             try await connection.query("""
                 INSERT INTO saml_requests (id, tenant_id, audience, browser_hash, return_to, expires_at)
@@ -37,6 +38,15 @@ public struct SAMLSignIn: Sendable {
                 """, logger: database.logger)
         }
         return (url, browserToken)
+    }
+
+    /// The SP metadata of `provider`: the tenant's signing and encryption certificates (made on
+    /// first use), and whether its requests are signed.
+    public func metadata(tenant: Tenant, provider: SAMLServiceProvider) async throws -> String {
+        let saml = try await configurations.load(tenant: tenant.id, audience: provider.audience)?.saml
+        return provider.metadataXML(signingCertificates: try await configurations.keys.active(.samlSigning, tenant: tenant.id).map(\.certificate),
+                                    encryptionCertificates: try await configurations.keys.active(.samlEncryption, tenant: tenant.id).map(\.certificate),
+                                    signsRequests: saml?.signAuthnRequests ?? false)
     }
 
     /// Validates a posted `SAMLResponse` and signs the user in, or refuses with a precise reason
@@ -48,9 +58,13 @@ public struct SAMLSignIn: Sendable {
         guard let configuration = try await configurations.load(tenant: tenant.id, audience: provider.audience), let saml = configuration.saml else {
             return try await refuse("sso_not_configured", issuer: nil, subject: nil, tenant: tenant, origin: origin)
         }
+        // Existing keys only: a response can only have been encrypted to a key already published.
+        let decryptionKeys = try await configurations.keys.existing(.samlEncryption, tenant: tenant.id)
         let assertion: SAMLAssertion
         do throws(SAMLFailure) {
-            assertion = try SAMLResponseValidator(serviceProvider: provider, identityProvider: saml, now: now).validate(encoded: encodedResponse)
+            var validator = SAMLResponseValidator(serviceProvider: provider, identityProvider: saml, now: now)
+            validator.decryptionKeysPEM = decryptionKeys.map(\.privateKey.pemRepresentation)
+            assertion = try validator.validate(encoded: encodedResponse)
         } catch {
             return try await refuse(error.rawValue, issuer: saml.entityID, subject: nil, tenant: tenant, origin: origin)
         }

@@ -87,13 +87,31 @@ public struct SAMLIdentityProviderSettings: Codable, Sendable, Equatable {
     public var allowSHA1: Bool
     /// IdP-initiated (unsolicited) responses; off unless the tenant opts in.
     public var allowIdPInitiated: Bool
+    /// Refuse a plain (unencrypted) assertion; encrypted ones are accepted either way.
+    public var requireEncryptedAssertions: Bool
+    /// Sign AuthnRequests (HTTP-Redirect binding, RSA-SHA256) with the tenant's SAML signing key.
+    public var signAuthnRequests: Bool
 
-    public init(entityID: String, ssoURL: String, certificates: [String], allowSHA1: Bool = false, allowIdPInitiated: Bool = false) {
+    public init(entityID: String, ssoURL: String, certificates: [String], allowSHA1: Bool = false, allowIdPInitiated: Bool = false,
+                requireEncryptedAssertions: Bool = false, signAuthnRequests: Bool = false) {
         self.entityID = entityID
         self.ssoURL = ssoURL
         self.certificates = certificates
         self.allowSHA1 = allowSHA1
         self.allowIdPInitiated = allowIdPInitiated
+        self.requireEncryptedAssertions = requireEncryptedAssertions
+        self.signAuthnRequests = signAuthnRequests
+    }
+
+    // Configurations stored before an option existed read as that option off.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(entityID: try container.decode(String.self, forKey: .entityID), ssoURL: try container.decode(String.self, forKey: .ssoURL),
+                  certificates: try container.decode([String].self, forKey: .certificates),
+                  allowSHA1: try container.decodeIfPresent(Bool.self, forKey: .allowSHA1) ?? false,
+                  allowIdPInitiated: try container.decodeIfPresent(Bool.self, forKey: .allowIdPInitiated) ?? false,
+                  requireEncryptedAssertions: try container.decodeIfPresent(Bool.self, forKey: .requireEncryptedAssertions) ?? false,
+                  signAuthnRequests: try container.decodeIfPresent(Bool.self, forKey: .signAuthnRequests) ?? false)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -102,6 +120,8 @@ public struct SAMLIdentityProviderSettings: Codable, Sendable, Equatable {
         case certificates
         case allowSHA1 = "allow_sha1"
         case allowIdPInitiated = "allow_idp_initiated"
+        case requireEncryptedAssertions = "require_encrypted_assertions"
+        case signAuthnRequests = "sign_authn_requests"
     }
 }
 

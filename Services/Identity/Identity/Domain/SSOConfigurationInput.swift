@@ -11,6 +11,8 @@ public struct SSOConfigurationInput: Codable, Sendable {
         public var certificates: [String]?
         public var allowSHA1: Bool?
         public var allowIdPInitiated: Bool?
+        public var requireEncryptedAssertions: Bool?
+        public var signAuthnRequests: Bool?
 
         enum CodingKeys: String, CodingKey {
             case entityID = "entity_id"
@@ -18,6 +20,8 @@ public struct SSOConfigurationInput: Codable, Sendable {
             case certificates
             case allowSHA1 = "allow_sha1"
             case allowIdPInitiated = "allow_idp_initiated"
+            case requireEncryptedAssertions = "require_encrypted_assertions"
+            case signAuthnRequests = "sign_authn_requests"
         }
     }
 
@@ -48,6 +52,10 @@ public struct SSOConfigurationInput: Codable, Sendable {
         public var scopes: [String]?
         /// Default: the preset's claim names.
         public var claims: SSOAttributeNames?
+        public var prompt: String?
+        public var maxAge: Int?
+        public var userInfo: Bool?
+        public var logout: Bool?
 
         public init(issuer: String, clientID: String, clientSecret: String? = nil, clientAuthentication: OIDCClientAuthentication? = nil,
                     scopes: [String]? = nil, claims: SSOAttributeNames? = nil) {
@@ -60,10 +68,12 @@ public struct SSOConfigurationInput: Codable, Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case issuer, scopes, claims
+            case issuer, scopes, claims, prompt, logout
             case clientID = "client_id"
             case clientSecret = "client_secret"
             case clientAuthentication = "client_authentication"
+            case maxAge = "max_age"
+            case userInfo = "userinfo"
         }
     }
 
@@ -113,6 +123,8 @@ public struct SSOConfigurationInput: Codable, Sendable {
         }
         identityProvider?.allowSHA1 = saml?.allowSHA1 ?? false
         identityProvider?.allowIdPInitiated = saml?.allowIdPInitiated ?? false
+        identityProvider?.requireEncryptedAssertions = saml?.requireEncryptedAssertions ?? false
+        identityProvider?.signAuthnRequests = saml?.signAuthnRequests ?? false
         var breakGlass: EmailAddress?
         if let breakGlassEmail {
             breakGlass = EmailAddress(rawValue: breakGlassEmail)
@@ -122,7 +134,8 @@ public struct SSOConfigurationInput: Codable, Sendable {
             audience: audience, preset: preset, saml: identityProvider,
             jwt: jwt.map { JWTSSOSettings(issuer: $0.issuer, audience: $0.audience, algorithm: $0.algorithm, publicKeyPEM: $0.publicKey) },
             oidc: oidc.map { OIDCSettings(issuer: $0.issuer, clientID: $0.clientID, clientAuthentication: $0.clientAuthentication ?? .clientSecretBasic,
-                                          scopes: $0.scopes ?? preset.oidcScopes, claims: $0.claims ?? preset.oidcClaims) },
+                                          scopes: $0.scopes ?? preset.oidcScopes, claims: $0.claims ?? preset.oidcClaims, prompt: $0.prompt,
+                                          maxAge: $0.maxAge, userInfo: $0.userInfo ?? false, logout: $0.logout ?? false) },
             attributes: attributes ?? preset.attributes,
             groupRoles: groupRoles ?? [:], defaultRole: defaultRole ?? (audience == .customers ? .customer : nil),
             justInTimeProvisioning: justInTimeProvisioning ?? true, ssoRequiredRoles: ssoRequiredRoles ?? [],

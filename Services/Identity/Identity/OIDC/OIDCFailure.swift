@@ -22,4 +22,9 @@ enum OIDCFailure: String, Error, Equatable {
     case expired = "oidc_expired"
     case nonceMismatch = "oidc_nonce_mismatch"
     case subjectMissing = "oidc_subject_missing"
+    /// `max_age` was asked for and `auth_time` is missing or older; or `prompt=login` was asked
+    /// for and the user was not authenticated after the request started.
+    case authenticationTooOld = "oidc_authentication_too_old"
+    case userInfoFailed = "oidc_userinfo_failed"
+    case userInfoSubjectMismatch = "oidc_userinfo_subject_mismatch"
 }

@@ -23,6 +23,10 @@ struct OIDCIDToken {
     /// `acr` values that mean multi-factor authentication.
     let multiFactorContexts: [String]
     let now: Date
+    /// The request's `max_age`: `auth_time` must be present and at most that old.
+    var maxAge: Int? = nil
+    /// With `prompt=login`, when the request started: `auth_time` must be present and not earlier.
+    var reauthenticatedAfter: Date? = nil
 
     /// The algorithm a token's header names, if Rampart accepts it at all.
     static func algorithm(of jws: CompactJWS) throws(OIDCFailure) -> OIDCAlgorithm {
@@ -53,6 +57,11 @@ struct OIDCIDToken {
         guard issued <= now.timeIntervalSince1970 + Self.allowedSkew else { throw .notYetValid }
         guard expires > now.timeIntervalSince1970 - Self.allowedSkew else { throw .expired }
         guard payload["nonce"] as? String == nonce else { throw .nonceMismatch }
+        if maxAge != nil || reauthenticatedAfter != nil {
+            guard let authenticated = jws.date("auth_time"), authenticated <= now.timeIntervalSince1970 + Self.allowedSkew else { throw .authenticationTooOld }
+            if let maxAge, authenticated < now.timeIntervalSince1970 - Double(maxAge) - Self.allowedSkew { throw .authenticationTooOld }
+            if let reauthenticatedAfter, authenticated < reauthenticatedAfter.timeIntervalSince1970 - Self.allowedSkew { throw .authenticationTooOld }
+        }
         guard let subject = payload["sub"] as? String, (1...512).contains(subject.utf8.count) else { throw .subjectMissing }
         let unverified = (payload["email_verified"] as? Bool) == false
         let groups = (payload[settings.claims.groups] as? [String]) ?? (payload[settings.claims.groups] as? String).map { [$0] } ?? []
@@ -62,5 +71,22 @@ struct OIDCIDToken {
             email: unverified ? nil : payload[settings.claims.email] as? String, name: payload[settings.claims.name] as? String,
             groups: groups, multiFactor: jws.assertsMultiFactor || acr.map(multiFactorContexts.contains) == true
         )
+    }
+
+    /// `claims` with what the UserInfo response says (OpenID Connect Core §5.3.2): its `sub` must
+    /// equal the ID token's, or none of it is used; email (unless marked unverified), name and
+    /// groups it holds replace the ID token's.
+    func merging(userInfo data: Data, into claims: Claims) throws(OIDCFailure) -> Claims {
+        guard let info = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw .userInfoFailed }
+        guard info["sub"] as? String == claims.subject else { throw .userInfoSubjectMismatch }
+        var merged = claims
+        if (info["email_verified"] as? Bool) == false {
+            merged.email = nil
+        } else if let email = info[settings.claims.email] as? String {
+            merged.email = email
+        }
+        if let name = info[settings.claims.name] as? String { merged.name = name }
+        if let groups = (info[settings.claims.groups] as? [String]) ?? (info[settings.claims.groups] as? String).map({ [$0] }) { merged.groups = groups }
+        return merged
     }
 }

@@ -11,6 +11,24 @@ struct OIDCProviderMetadata: Sendable, Equatable {
     let authorizationEndpoint: String
     let tokenEndpoint: String
     let jwksURI: String
+    /// Absent when the provider has none (or not over `https`).
+    var userInfoEndpoint: String?
+    /// RP-initiated logout; absent when the provider has none (or not over `https`).
+    var endSessionEndpoint: String?
+}
+
+/// How Rampart proves to the token endpoint that it is the client.
+enum OIDCClientCredential: Sendable {
+    /// `client_secret_basic` or `client_secret_post`, as configured.
+    case secret(String)
+    /// `private_key_jwt`: a client assertion signed with the tenant's own key.
+    case assertion(String)
+}
+
+/// What the token endpoint answered.
+struct OIDCTokens: Sendable {
+    var idToken: String
+    var accessToken: String?
 }
 
 /// The providers' discovery documents and signing keys, fetched over HTTPS by identity and cached:
@@ -62,28 +80,47 @@ actor OIDCProviderDirectory {
     }
 
     /// Exchanges an authorization code at the token endpoint (with the PKCE verifier and the client
-    /// secret, by HTTP Basic or in the form) and returns the ID token.
-    func exchange(code: String, verifier: String, redirectURI: String, settings: OIDCSettings, clientSecret: String,
-                  metadata: OIDCProviderMetadata) async throws(OIDCFailure) -> String {
+    /// secret, by HTTP Basic or in the form, or a client assertion) and returns the tokens.
+    func exchange(code: String, verifier: String, redirectURI: String, settings: OIDCSettings, credential: OIDCClientCredential,
+                  metadata: OIDCProviderMetadata) async throws(OIDCFailure) -> OIDCTokens {
         var form = ["grant_type": "authorization_code", "code": code, "redirect_uri": redirectURI, "code_verifier": verifier]
         var request = HTTPClientRequest(url: metadata.tokenEndpoint)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.headers.add(name: "Accept", value: "application/json")
-        switch settings.clientAuthentication {
-        case .clientSecretBasic:
+        switch (settings.clientAuthentication, credential) {
+        case (.clientSecretBasic, .secret(let clientSecret)):
             // RFC 6749 §2.3.1: both parts form-encoded before base64.
             let credentials = Self.formEncode(settings.clientID) + ":" + Self.formEncode(clientSecret)
             request.headers.add(name: "Authorization", value: "Basic " + Data(credentials.utf8).base64EncodedString())
-        case .clientSecretPost:
+        case (.clientSecretPost, .secret(let clientSecret)):
             form["client_id"] = settings.clientID
             form["client_secret"] = clientSecret
+        case (.privateKeyJWT, .assertion(let assertion)):
+            form["client_id"] = settings.clientID
+            form["client_assertion_type"] = OIDCClientAssertion.type
+            form["client_assertion"] = assertion
+        default:
+            throw .clientSecretUnusable
         }
         request.body = .bytes(ByteBuffer(string: Self.form(form)))
         guard let (status, body) = try? await fetch(request), status == .ok,
               let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any], let idToken = json["id_token"] as? String
         else { throw .tokenExchangeFailed }
-        return idToken
+        return OIDCTokens(idToken: idToken, accessToken: json["access_token"] as? String)
+    }
+
+    /// The UserInfo response (JSON only; a signed or encrypted one is refused) for `accessToken`.
+    func userInfo(accessToken: String, metadata: OIDCProviderMetadata) async throws(OIDCFailure) -> Data {
+        guard let endpoint = metadata.userInfoEndpoint else { throw .userInfoFailed }
+        var request = HTTPClientRequest(url: endpoint)
+        request.headers.add(name: "Authorization", value: "Bearer " + accessToken)
+        request.headers.add(name: "Accept", value: "application/json")
+        guard let response = try? await http.execute(request, timeout: Self.requestTimeout), response.status == .ok,
+              response.headers["Content-Type"].first?.lowercased().hasPrefix("application/json") == true,
+              let body = try? await response.body.collect(upTo: Self.maximumDocumentBytes)
+        else { throw .userInfoFailed }
+        return Data(buffer: body)
     }
 
     private func entry(issuer: String, now: Date) async throws(OIDCFailure) -> Entry {
@@ -103,7 +140,10 @@ actor OIDCProviderDirectory {
         guard let authorization = json["authorization_endpoint"] as? String, let token = json["token_endpoint"] as? String,
               let jwks = json["jwks_uri"] as? String, [authorization, token, jwks].allSatisfy(SSOConfiguration.isHTTPS)
         else { throw .discoveryFailed }
-        return OIDCProviderMetadata(issuer: issuer, authorizationEndpoint: authorization, tokenEndpoint: token, jwksURI: jwks)
+        // Optional endpoints count only over https; otherwise the features that need them refuse.
+        let optional = { (name: String) in (json[name] as? String).flatMap { SSOConfiguration.isHTTPS($0) ? $0 : nil } }
+        return OIDCProviderMetadata(issuer: issuer, authorizationEndpoint: authorization, tokenEndpoint: token, jwksURI: jwks,
+                                    userInfoEndpoint: optional("userinfo_endpoint"), endSessionEndpoint: optional("end_session_endpoint"))
     }
 
     private func fetchKeys(_ metadata: OIDCProviderMetadata) async throws(OIDCFailure) -> [OIDCSigningKey] {

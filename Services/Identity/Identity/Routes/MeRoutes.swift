@@ -13,6 +13,9 @@ struct MeRoutes: Sendable {
     let sessions: SessionRepository
     let region: Region
     let csrf: CSRFToken
+    /// Ends the provider's session too when the signed-out session came from OpenID Connect.
+    let oidc: OIDCSignIn
+    let baseDomain: String
 
     struct Me: ResponseEncodable {
         struct TenantRef: Codable {
@@ -95,7 +98,13 @@ struct MeRoutes: Sendable {
                 throw ProblemError(status: .forbidden, code: "session_required", title: "Not signed in with a session")
             }
             try await sessions.revoke(user: user.id, sessionID: id, tenant: user.tenantID, actor: MeRoutes.actor(user, context.principal), region: region, requestID: context.requestID)
-            var response = Response(status: .noContent)
+            // RP-initiated logout: the client sends the browser to the provider's end-session URL.
+            let host = "\(context.principal.tenantSlug).\(region).\(baseDomain)"
+            let endSession = try await oidc.endSessionURL(sessionID: id, tenant: user.tenantID, host: host)
+            var response = endSession.map { url in
+                Response(status: .ok, body: .init(byteBuffer: ByteBuffer(data: (try? JSONSerialization.data(withJSONObject: ["end_session_url": url])) ?? Data())))
+            } ?? Response(status: .noContent)
+            if endSession != nil { response.headers[.contentType] = "application/json" }
             response.headers[.setCookie] = "\(SessionRepository.cookieName)=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
             return response
         }

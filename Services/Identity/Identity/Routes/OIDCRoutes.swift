@@ -5,8 +5,9 @@ import RampartCore
 import RampartTransport
 
 /// The OpenID Connect relying party at each tenant's host: `GET /auth/oidc/login` (authorization
-/// code with PKCE; `?audience=customers` selects the customers' provider) and `GET
-/// /auth/oidc/callback` (the provider's redirect back, for both audiences).
+/// code with PKCE; `?audience=customers` selects the customers' provider, `login_hint` is passed
+/// on), `GET /auth/oidc/callback` (the provider's redirect back, for both audiences) and `GET
+/// /auth/oidc/jwks` (the tenant's `private_key_jwt` public keys).
 struct OIDCRoutes: Sendable {
     let tenants: TenantRepository
     let signIn: OIDCSignIn
@@ -25,7 +26,7 @@ struct OIDCRoutes: Sendable {
                 throw ProblemError(status: .notFound, code: "not_found", title: "Not found")
             }
             switch try await signIn.start(tenant: tenant, audience: audience, host: forwarded.host,
-                                          returnTo: SignInPages.safeReturn(query["return_to"]), origin: origin) {
+                                          returnTo: SignInPages.safeReturn(query["return_to"]), loginHint: query["login_hint"], origin: origin) {
             case nil:
                 throw ProblemError(status: .notFound, code: "sso_not_configured", title: "Single sign-on is not configured")
             case .refused:
@@ -37,6 +38,16 @@ struct OIDCRoutes: Sendable {
                 response.headers[.setCookie] = "\(Self.browserCookie)=\(browserToken); Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=\(Int(OIDCSignIn.requestLifetime))"
                 return response
             }
+        }
+        // The public keys of the tenant's private_key_jwt client authentication, for its providers to fetch.
+        router.get("/auth/oidc/jwks") { request, context -> Response in
+            let (tenant, _, _) = try await resolve(request, context)
+            let keys = try await signIn.configurations.keys.active(.oidcClient, tenant: tenant.id)
+            var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(data: try JSONSerialization.data(
+                withJSONObject: try OIDCClientAssertion.jwks(keys), options: [.sortedKeys]))))
+            response.headers[.contentType] = "application/jwk-set+json"
+            response.headers[.cacheControl] = "max-age=300"
+            return response
         }
         router.get("/auth/oidc/callback") { request, context -> Response in
             let (tenant, _, origin) = try await resolve(request, context)

@@ -22,8 +22,8 @@ struct SAMLRoutes: Sendable {
 
     func register(on router: Router<ServiceRequestContext>) {
         router.get("/auth/saml/metadata") { request, context -> Response in
-            let (_, provider, _) = try await resolve(request, context)
-            var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: provider.metadataXML())))
+            let (tenant, provider, _) = try await resolve(request, context)
+            var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: try await signIn.metadata(tenant: tenant, provider: provider))))
             response.headers[.contentType] = "application/samlmetadata+xml"
             return response
         }

@@ -33,12 +33,32 @@ struct SSOAdminRoutes: Sendable {
         var metadataURL: String
         /// The redirect URI to register with an OpenID Connect provider.
         var oidcRedirectURI: String
+        /// The JWKS of the tenant's `private_key_jwt` keys, for the provider to fetch.
+        var oidcJWKSURI: String
+        /// Where the provider returns the browser after RP-initiated logout.
+        var oidcPostLogoutRedirectURI: String
+        /// The tenant's own keys by use (SHA-256 of each certificate, newest first); made on first use.
+        var keyFingerprints: [String: [String]] = [:]
 
         enum CodingKeys: String, CodingKey {
             case entityID = "entity_id"
             case acsURL = "acs_url"
             case metadataURL = "metadata_url"
             case oidcRedirectURI = "oidc_redirect_uri"
+            case oidcJWKSURI = "oidc_jwks_uri"
+            case oidcPostLogoutRedirectURI = "oidc_post_logout_redirect_uri"
+            case keyFingerprints = "key_sha256"
+        }
+    }
+
+    /// A tenant's own keys of one use after a rotation or retirement, newest (the signing one) first.
+    struct KeysView: Codable, Sendable, ResponseEncodable {
+        var use: SSOKeyUse
+        var certificateFingerprints: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case use
+            case certificateFingerprints = "certificate_sha256"
         }
     }
 
@@ -54,7 +74,22 @@ struct SSOAdminRoutes: Sendable {
             return try await save(input, audienceName: context.parameters.get("audience"), tenant: context.principal.tenantID,
                                   slug: context.principal.tenantSlug, actor: actor, requestID: context.requestID)
         }
+        // Rotation adds a new current key and keeps the previous one for the rollover; retiring ends it.
+        for action in ["rotate", "retire"] {
+            admin.post("keys/{use}/\(action)") { _, context -> KeysView in
+                let actor = try CredentialAdminRoutes.requireSecurityAdmin(context.principal)
+                return try await changeKeys(action, useName: context.parameters.get("use"), tenant: context.principal.tenantID, actor: actor,
+                                            requestID: context.requestID)
+            }
+        }
         let operators = router.group("/internal/v1/operator/tenants/{slug}/sso")
+        for action in ["rotate", "retire"] {
+            operators.post("keys/{use}/\(action)") { _, context -> KeysView in
+                let actor = try OperatorRoutes.operatorActor(context)
+                let tenant = try await operatorTenant(context)
+                return try await changeKeys(action, useName: context.parameters.get("use"), tenant: tenant.id, actor: actor, requestID: context.requestID)
+            }
+        }
         operators.get { _, context -> DataList<AudienceView> in
             _ = try OperatorRoutes.operatorActor(context)
             let tenant = try await operatorTenant(context)
@@ -88,6 +123,17 @@ struct SSOAdminRoutes: Sendable {
         }
     }
 
+    private func changeKeys(_ action: String, useName: String?, tenant: TenantID, actor: AuditEvent.Actor, requestID: String?) async throws -> KeysView {
+        guard let use = useName.flatMap(SSOKeyUse.init(rawValue:)) else {
+            throw ProblemError(status: .notFound, code: "not_found", title: "Not found",
+                               detail: "The key use is saml_encryption, saml_signing or oidc_client.")
+        }
+        let keys = action == "rotate"
+            ? try await configurations.keys.rotate(use, tenant: tenant, actor: actor, requestID: requestID)
+            : try await configurations.keys.retirePrevious(use, tenant: tenant, actor: actor, requestID: requestID)
+        return KeysView(use: use, certificateFingerprints: keys.map(\.fingerprint))
+    }
+
     static func problem(_ problems: SSOConfigurationProblems) -> ProblemError {
         ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input",
                      fieldErrors: problems.fields.sorted { $0.key < $1.key }.map { .init(field: $0.key, message: $0.value) })
@@ -95,8 +141,12 @@ struct SSOAdminRoutes: Sendable {
 
     private func views(tenant: TenantID, slug: TenantSlug) async throws -> [AudienceView] {
         var views: [AudienceView] = []
+        var keys: [String: [String]] = [:]
+        for use in SSOKeyUse.allCases { keys[use.rawValue] = try await configurations.keys.existing(use, tenant: tenant).map(\.fingerprint) }
         for audience in SSOAudience.allCases {
-            views.append(view(audience, configuration: try await configurations.load(tenant: tenant, audience: audience), slug: slug))
+            var view = view(audience, configuration: try await configurations.load(tenant: tenant, audience: audience), slug: slug)
+            view.serviceProvider.keyFingerprints = keys
+            views.append(view)
         }
         return views
     }
@@ -111,7 +161,8 @@ struct SSOAdminRoutes: Sendable {
         return AudienceView(
             audience: audience,
             serviceProvider: ServiceProviderView(entityID: provider.entityID, acsURL: provider.acsURL, metadataURL: provider.entityID,
-                                                 oidcRedirectURI: OIDCSignIn.redirectURI(host: host)),
+                                                 oidcRedirectURI: OIDCSignIn.redirectURI(host: host), oidcJWKSURI: "https://\(host)/auth/oidc/jwks",
+                                                 oidcPostLogoutRedirectURI: OIDCSignIn.postLogoutRedirectURI(host: host)),
             configuration: configuration, certificateFingerprints: configuration?.saml?.certificates.map(SAMLCertificate.fingerprint) ?? []
         )
     }

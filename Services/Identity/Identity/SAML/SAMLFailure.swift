@@ -7,7 +7,9 @@ public enum SAMLFailure: String, Error, Sendable, Equatable {
     case malformed = "malformed_xml"
     case documentTypeDeclaration = "dtd_refused"
     case notAResponse = "not_a_saml_response"
-    case encryptedAssertionUnsupported = "encrypted_assertion_unsupported"
+    /// One reason for every decryption failure (no key fits, padding, tag, plaintext), so none is an oracle.
+    case decryptionFailed = "encrypted_assertion_undecryptable"
+    case assertionNotEncrypted = "assertion_not_encrypted"
     case assertionCount = "not_exactly_one_assertion"
     case duplicateIDs = "duplicate_or_foreign_ids"
     case assertionNotSigned = "assertion_not_signed"

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Validates a SAML 2.0 `Response` posted to the ACS, in the order the sign-in depends on: size
-/// and safe parsing, the signature with pinned certificates only, then nothing but the element the
+/// and safe parsing, decryption of an encrypted assertion (with the tenant's own keys), the
+/// signature with pinned certificates only, then nothing but the element the
 /// verified reference points to (XML-signature-wrapping defence), then issuer, status,
 /// destination, recipient, audience, request correlation and time window. Outstanding-request
 /// consumption and the replay cache are database state and follow in `SAMLSignIn`.
@@ -9,6 +10,8 @@ struct SAMLResponseValidator {
     let serviceProvider: SAMLServiceProvider
     let identityProvider: SAMLIdentityProviderSettings
     let now: Date
+    /// The tenant's SAML encryption private keys (PEM), newest first; empty when it has none.
+    var decryptionKeysPEM: [String] = []
 
     /// Clock skew tolerated either side of the assertion's validity window.
     static let allowedSkew: TimeInterval = 120
@@ -43,7 +46,18 @@ struct SAMLResponseValidator {
     private func verifiedAssertion(in document: SAMLXMLDocument) throws(SAMLFailure) -> (response: SAMLElement, assertion: SAMLElement) {
         let p = Self.protocolNamespace, a = Self.assertionNamespace, ds = Self.signatureNamespace
         guard let response = document.root, response.is("Response", in: p), response.attribute("Version") == "2.0" else { throw .notAResponse }
-        guard response.descendants("EncryptedAssertion", in: a).isEmpty else { throw .encryptedAssertionUnsupported }
+        // Exactly one assertion, plain or encrypted, anywhere in the message: an encrypted one
+        // beside (or around) a plain one is a wrapping attempt whichever of them is signed.
+        let encrypted = response.descendants("EncryptedAssertion", in: a)
+        guard encrypted.count + response.descendants("Assertion", in: a).count == 1 else { throw .assertionCount }
+        if let encryptedAssertion = encrypted.first {
+            guard response.children("EncryptedAssertion", in: a) == [encryptedAssertion] else { throw .assertionCount }
+            guard SAMLAssertionDecryption(privateKeysPEM: decryptionKeysPEM).decrypt(encryptedAssertion, in: document) != nil else {
+                throw .decryptionFailed
+            }
+        } else if identityProvider.requireEncryptedAssertions {
+            throw .assertionNotEncrypted
+        }
         let assertions = response.descendants("Assertion", in: a)
         guard assertions.count == 1, let assertion = assertions.first, response.children("Assertion", in: a) == [assertion] else { throw .assertionCount }
         guard document.registerIDs() else { throw .duplicateIDs }

@@ -1,4 +1,5 @@
 import CXMLSec
+import CryptoExtras
 import Foundation
 import RampartCore
 
@@ -19,17 +20,31 @@ public struct SAMLServiceProvider: Sendable, Equatable {
     public var entityID: String { "https://\(host)/auth/saml/metadata\(audienceQuery)" }
     public var acsURL: String { "https://\(host)/auth/saml/acs\(audienceQuery)" }
 
-    /// SP metadata: entity id, ACS (HTTP-POST), and that assertions must be signed.
-    public func metadataXML() -> String {
-        """
+    /// SP metadata: entity id, ACS (HTTP-POST), that assertions must be signed, whether requests
+    /// are, and the tenant's own certificates — signing (AuthnRequests) and encryption (RSA-OAEP
+    /// with AES-GCM or AES-CBC), each one or two during a rollover, newest first.
+    public func metadataXML(signingCertificates: [String] = [], encryptionCertificates: [String] = [], signsRequests: Bool = false) -> String {
+        let methods = [SAMLAssertionDecryption.keyTransport] + SAMLAssertionDecryption.dataAlgorithmURIs
+        let keys = signingCertificates.map { Self.keyDescriptor(use: "signing", certificate: $0, methods: []) }
+            + encryptionCertificates.map { Self.keyDescriptor(use: "encryption", certificate: $0, methods: methods) }
+        return """
         <?xml version="1.0" encoding="UTF-8"?>
         <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="\(HTMLText.escape(entityID))">
-          <md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
-            <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified</md:NameIDFormat>
+          <md:SPSSODescriptor AuthnRequestsSigned="\(signsRequests)" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+        \(keys.joined())    <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified</md:NameIDFormat>
             <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="\(HTMLText.escape(acsURL))" index="0" isDefault="true"/>
           </md:SPSSODescriptor>
         </md:EntityDescriptor>
         """
+    }
+
+    private static func keyDescriptor(use: String, certificate: String, methods: [String]) -> String {
+        let methodXML = methods.map { "<md:EncryptionMethod Algorithm=\"\($0)\"/>" }.joined()
+        return """
+                <md:KeyDescriptor use="\(use)"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data>\
+            <ds:X509Certificate>\(certificate)</ds:X509Certificate></ds:X509Data></ds:KeyInfo>\(methodXML)</md:KeyDescriptor>
+
+            """
     }
 
     /// A new request id: `_` and 128 random bits in hex (an XML ID must not start with a digit).
@@ -38,8 +53,14 @@ public struct SAMLServiceProvider: Sendable, Equatable {
         return "_" + (0..<16).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
     }
 
-    /// The IdP URL that carries an AuthnRequest (deflated, base64, URL-encoded) and the relay state.
-    public func redirect(to identityProvider: SAMLIdentityProviderSettings, requestID: String, relayState: String, now: Date = .now) -> String? {
+    /// The `SigAlg` of signed AuthnRequests.
+    static let signatureAlgorithm = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+
+    /// The IdP URL that carries an AuthnRequest (deflated, base64, URL-encoded) and the relay
+    /// state; with `signingKey`, signed as the HTTP-Redirect binding signs (SAML bindings §3.4.4.1):
+    /// RSA-SHA256 over `SAMLRequest=…&RelayState=…&SigAlg=…` exactly as those bytes appear in the URL.
+    func redirect(to identityProvider: SAMLIdentityProviderSettings, requestID: String, relayState: String,
+                  signingKey: _RSA.Signing.PrivateKey? = nil, now: Date = .now) -> String? {
         let instant = ISO8601DateFormatter().string(from: now)
         let request = """
             <samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" \
@@ -47,15 +68,22 @@ public struct SAMLServiceProvider: Sendable, Equatable {
             AssertionConsumerServiceURL="\(HTMLText.escape(acsURL))" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST">\
             <saml:Issuer>\(HTMLText.escape(entityID))</saml:Issuer></samlp:AuthnRequest>
             """
-        guard let deflated = Self.deflate(Data(request.utf8)), var components = URLComponents(string: identityProvider.ssoURL) else { return nil }
-        components.queryItems = (components.queryItems ?? []) + [
-            URLQueryItem(name: "SAMLRequest", value: deflated.base64EncodedString()),
-            URLQueryItem(name: "RelayState", value: relayState),
-        ]
-        // URLComponents leaves `+` and `/` of base64 as they are; a query value needs them encoded.
-        components.percentEncodedQuery = components.percentEncodedQuery?
-            .replacingOccurrences(of: "+", with: "%2B").replacingOccurrences(of: "/", with: "%2F")
-        return components.string
+        guard let deflated = Self.deflate(Data(request.utf8)), URL(string: identityProvider.ssoURL) != nil else { return nil }
+        var query = "SAMLRequest=\(Self.queryValue(deflated.base64EncodedString()))&RelayState=\(Self.queryValue(relayState))"
+        if let signingKey {
+            query += "&SigAlg=\(Self.queryValue(Self.signatureAlgorithm))"
+            guard let signature = try? signingKey.signature(for: Data(query.utf8), padding: .insecurePKCS1v1_5) else { return nil }
+            query += "&Signature=\(Self.queryValue(signature.rawRepresentation.base64EncodedString()))"
+        }
+        return identityProvider.ssoURL + (identityProvider.ssoURL.contains("?") ? "&" : "?") + query
+    }
+
+    private static let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+
+    /// A query value percent-encoded except RFC 3986's unreserved characters, so the bytes signed
+    /// are the bytes sent.
+    static func queryValue(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
     }
 
     /// Raw DEFLATE (RFC 1951), as the HTTP-Redirect binding requires.

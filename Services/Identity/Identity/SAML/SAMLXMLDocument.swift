@@ -22,11 +22,10 @@ final class SAMLXMLDocument {
         guard xml.count <= Self.maximumBytes else { throw .tooLarge }
         // A DTD is how entities (billion laughs, external entities) and ID declarations get in;
         // SAML never needs one, so any is refused before the parser sees it.
-        if xml.range(of: Data("<!DOCTYPE".utf8)) != nil || xml.range(of: Data("<!ENTITY".utf8)) != nil { throw .documentTypeDeclaration }
-        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
+        if Self.declaresDocumentType(xml) { throw .documentTypeDeclaration }
         let parsed = xml.withUnsafeBytes { bytes -> xmlDocPtr? in
             guard let base = bytes.baseAddress else { return nil }
-            return xmlReadMemory(base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), "saml.xml", "UTF-8", options)
+            return xmlReadMemory(base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), "saml.xml", "UTF-8", Self.parseOptions)
         }
         guard let parsed else { throw .malformed }
         guard parsed.pointee.intSubset == nil, parsed.pointee.extSubset == nil, xmlDocGetRootElement(parsed) != nil else {
@@ -37,6 +36,14 @@ final class SAMLXMLDocument {
     }
 
     deinit { xmlFreeDoc(pointer) }
+
+    /// No network, no error output; entities are not substituted (there are none without a DTD).
+    static let parseOptions = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
+
+    /// Whether `xml` holds a DTD or an entity declaration anywhere (refused before any parsing).
+    static func declaresDocumentType(_ xml: Data) -> Bool {
+        xml.range(of: Data("<!DOCTYPE".utf8)) != nil || xml.range(of: Data("<!ENTITY".utf8)) != nil
+    }
 
     var root: SAMLElement? { xmlDocGetRootElement(pointer).map(SAMLElement.init) }
 

@@ -20,6 +20,9 @@ public struct SSOConfigurationRepository: Sendable {
         self.keyring = keyring
     }
 
+    /// The tenant's own single sign-on key pairs, in the same database and sealed with the same keyring.
+    public var keys: SSOKeyRepository { SSOKeyRepository(database: database, region: region, keyring: keyring) }
+
     /// Shared secrets shorter than this are refused (HS256 keys of at least the hash size, RFC 7518 §3.2).
     static let minimumSecretBytes = 32
 
@@ -52,7 +55,10 @@ public struct SSOConfigurationRepository: Sendable {
                 sharedSecret, keeping: before?.jwt?.algorithm == .hs256 ? before?.jwt?.sealedSecret : nil, field: "jwt.shared_secret",
                 minimumBytes: Self.minimumSecretBytes, tenant: tenant, context: Self.secretContext(configuration.audience))
         }
-        if configuration.oidc != nil {
+        if configuration.oidc?.clientAuthentication == .privateKeyJWT {
+            // The tenant's own key authenticates the client; no secret is kept.
+            configuration.oidc?.sealedSecret = nil
+        } else if configuration.oidc != nil {
             configuration.oidc?.sealedSecret = try await seal(
                 clientSecret, keeping: before?.oidc?.sealedSecret, field: "oidc.client_secret", minimumBytes: 1, tenant: tenant,
                 context: Self.clientSecretContext(configuration.audience))
@@ -122,7 +128,8 @@ public struct SSOConfigurationRepository: Sendable {
             }
             // Certificates by fingerprint; the sealed secret only as "set" (it is re-sealed on every save).
             fields["saml"] = configuration.saml.map { saml in
-                "\(saml.entityID) \(saml.ssoURL) sha1=\(saml.allowSHA1) idp_initiated=\(saml.allowIdPInitiated) certificates="
+                "\(saml.entityID) \(saml.ssoURL) sha1=\(saml.allowSHA1) idp_initiated=\(saml.allowIdPInitiated) "
+                    + "require_encrypted=\(saml.requireEncryptedAssertions) sign_requests=\(saml.signAuthnRequests) certificates="
                     + saml.certificates.map(SAMLCertificate.fingerprint).joined(separator: ",")
             }
             fields["jwt"] = configuration.jwt.map { jwt in
@@ -130,6 +137,7 @@ public struct SSOConfigurationRepository: Sendable {
             }
             fields["oidc"] = configuration.oidc.map { oidc in
                 "\(oidc.issuer) \(oidc.clientID) \(oidc.clientAuthentication.rawValue) scopes=\(oidc.scopes.joined(separator: ",")) "
+                    + "prompt=\(oidc.prompt ?? "unset") max_age=\(oidc.maxAge.map(String.init) ?? "unset") userinfo=\(oidc.userInfo) logout=\(oidc.logout) "
                     + "claims=\(oidc.claims.email),\(oidc.claims.name),\(oidc.claims.groups) secret=\(oidc.sealedSecret != nil ? "set" : "none")"
             }
             return fields
