@@ -101,12 +101,12 @@ struct BackupCommand: AsyncParsableCommand {
             if inPlace {
                 try await restore.inPlace(to: target)
                 let replayed = try await LedgerReplay.runAll(replays, socketDirectory: database.socketDirectory, port: database.port)
-                print("backup: \(cluster.region) restored in place to \(to); erasure ledger replayed (\(replayed) purged tenant(s))")
+                print("backup: \(cluster.region) restored in place to \(to); erasure ledger replayed (\(replayed) erasure(s))")
             } else if let scratch, let port {
                 try await restore.sideBySide(to: target, directory: scratch, port: port)
                 let replayed = try await LedgerReplay.runAll(replays, socketDirectory: scratch, port: port)
                 print("backup: \(cluster.region) as of \(to) is running in \(scratch) on 127.0.0.1:\(port) (stop it with pg_ctl -D \(scratch) stop); "
-                      + "erasure ledger replayed (\(replayed) purged tenant(s))")
+                      + "erasure ledger replayed (\(replayed) erasure(s))")
             }
         }
 
