@@ -6,12 +6,13 @@ import RampartStorage
 
 /// `rampartctl backup`: the state of a region's backups and a backup on demand (through the
 /// backup service), and the acts that need the database host itself: verifying the
-/// repositories and restoring to a moment, side by side or in place.
+/// repositories and restoring to a moment, side by side or in place; and the erasure ledger's
+/// replay over the network, for clusters restored by other means (Kubernetes).
 struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
         abstract: "Backups, verification and point-in-time restores of a region's database.",
-        subcommands: [Status.self, Run.self, Runs.self, Verify.self, Restore.self]
+        subcommands: [Status.self, Run.self, Runs.self, Verify.self, Restore.self, ReplayLedger.self]
     )
 
     struct Status: AsyncParsableCommand {
@@ -61,6 +62,35 @@ struct BackupCommand: AsyncParsableCommand {
                 throw ControlError("backup: verification failed: \(failure.message)")
             }
             print("backup: the repositories of \(cluster.region) (stanza \(target.pgBackRest.stanza)) verified")
+        }
+    }
+
+    struct ReplayLedger: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "replay-ledger",
+            abstract: "Replay an erasure ledger on a region database restored by other means (Kubernetes: the replay-erasure-ledger Job).",
+            discussion: """
+            Every purged tenant is purged again and every erased person erased again, as \
+            `backup restore` does after its own restores; connects as a superuser over TCP.
+            """
+        )
+        @Option(help: "File holding a superuser postgres:// URL; without it, the environment's RAMPART_SUPERUSER_URL.") var superuserUrlFile: String?
+        @Option(help: "The region.") var region: String
+        @Option(help: "The region's database; rampart_<region> by default.") var database: String?
+        @Option(help: "The region's erasure ledger (JSON Lines).") var ledger: String
+
+        func run() async throws {
+            let text = try superuserUrlFile.map { file in
+                guard let text = SecretFile.read(file) else { throw ControlError("cannot read \(file)") }
+                return text
+            } ?? ProcessInfo.processInfo.environment["RAMPART_SUPERUSER_URL"]
+            guard let text else { throw ControlError("give --superuser-url-file or RAMPART_SUPERUSER_URL") }
+            guard Region(rawValue: region) != nil else { throw ControlError("unknown region \(region)") }
+            let database = database ?? "rampart_\(region)"
+            var url = try DatabaseURL(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines), key: "--superuser-url-file")
+            url.database = database
+            let replayed = try await LedgerReplay.replay(ErasureLedger(path: ledger), superuser: url)
+            print("backup: erasure ledger replayed on \(database) (\(replayed) erasure(s))")
         }
     }
 

@@ -1,4 +1,7 @@
 import Foundation
+import Logging
+import PostgresNIO
+import RampartCore
 import RampartStorage
 
 /// A region's PostgreSQL cluster as its pgBackRest configuration describes it: where its files
@@ -147,7 +150,7 @@ struct LedgerReplay {
         let people = entries.filter { $0.kind == "person" }.compactMap { entry -> String? in
             guard let tenant = entry.tenantID, let ids = entry.people, !ids.isEmpty else { return nil }
             let list = ids.map { "'\($0.uuidString.lowercased())'::uuid" }.joined(separator: ", ")
-            return "ROW('\(tenant.uuidString.lowercased())'::uuid, ARRAY[\(list)], \(entry.deleteTickets == true))"
+            return "('\(tenant.uuidString.lowercased())'::uuid, ARRAY[\(list)]::uuid[], \(entry.deleteTickets == true))"
         }
         guard !tenants.isEmpty || !people.isEmpty else { return nil }
         let tenantList = tenants.map { "'\($0.uuidString.lowercased())'::uuid" }.joined(separator: ", ")
@@ -169,6 +172,19 @@ struct LedgerReplay {
             END
             $replay$
             """
+    }
+
+    /// Replays `ledger` on the database `superuser` names, over its network connection; returns
+    /// how many erasures the ledger names. A ledger that cannot be read stops it before anything runs.
+    static func replay(_ ledger: ErasureLedger, superuser: DatabaseURL) async throws -> Int {
+        let entries = try ledger.entries()
+        guard let statement = statement(for: entries) else { return 0 }
+        var logger = Logger(label: "rampartctl")
+        logger.logLevel = .error
+        try await Database.withTemporaryClient(superuser, logger: logger, timeout: .seconds(600)) { client in
+            _ = try await client.query(PostgresQuery(unsafeSQL: statement)).collect()
+        }
+        return entries.count
     }
 
     /// Replays on the cluster listening on `port` with its socket in `socketDirectory`; returns
