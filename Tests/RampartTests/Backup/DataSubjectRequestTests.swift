@@ -45,7 +45,7 @@ struct DataSubjectRequestTests {
         let (created, user) = try await region.send(.operator("alice"), .POST, region.identity.baseURL + "/internal/v1/operator/tenants/acme/users",
                                                     json: #"{"email":"grace.hopper@example.org","name":"Grace Hopper","role":"customer"}"#)
         #expect(created == 201, "\(user)")
-        let grace = try #require((user["id"] as? String)?.lowercased())
+        let grace = try #require(((user["user"] as? [String: Any])?["id"] as? String)?.lowercased())
         let staff = try token(region, tenant: acme, slug: "acme", kind: .admin, subject: "user:\(UUID().uuidString.lowercased())",
                               scopes: ["tickets:read", "tickets:write"], audience: .tickets)
         for (requester, subject, body) in [("grace.hopper@example.org\",\"name\":\"Grace Hopper", "Printer on fire", "Hopper Lane 1 smells of smoke"),
@@ -127,7 +127,7 @@ struct DataSubjectRequestTests {
             #expect(status == 200, "\(receipt)")
             #expect(receipt["ticket_content"] as? String == "keep")
             #expect(receipt["requested_by"] as? String == "operator:alice")
-            let people = try #require(receipt["people"] as? [String])
+            let people = try #require(receipt["people"] as? [String]).map { $0.lowercased() }
             #expect(people.count == 3) // her account, the person staff created, her portal person
 
             // No table holds her name or address; the other customer is untouched; her tickets stay (policy keep).
