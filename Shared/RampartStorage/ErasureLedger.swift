@@ -1,32 +1,46 @@
 import Foundation
 import RampartCore
 
-/// The ids of purged tenants, kept in a file outside the region databases (so outside their
-/// backups) and replayed after every restore, so that a restore cannot bring deleted data back.
+/// The ids of purged tenants and erased people, kept in a file outside the region databases (so
+/// outside their backups) and replayed after every restore, so that a restore cannot bring
+/// deleted data back.
 /// One JSON object per line, appended and flushed to disk before a purge counts as done; it holds
 /// ids and times only, never personal data.
 public struct ErasureLedger: Sendable {
     public struct Entry: Codable, Sendable, Equatable {
-        /// What was erased: `tenant`.
+        /// What was erased: `tenant` (`id` is the tenant) or `person` (`id` is the erasure's id).
         public var kind: String
         public var id: UUID
         public var region: Region
         public var erasedAt: Date
-        /// SHA-256 (hex) of the signed deletion certificate that records the erasure.
+        /// SHA-256 (hex) of the signed deletion certificate (a tenant) or of the erasure receipt
+        /// (a person) that records the erasure.
         public var certificateSHA256: String
+        /// A person's tenant.
+        public var tenantID: UUID?
+        /// A person's ids in the services (identity user ids, tickets person ids).
+        public var people: [UUID]?
+        /// Whether the person's requested tickets were deleted (the tenant's policy at the time).
+        public var deleteTickets: Bool?
 
-        public init(kind: String, id: UUID, region: Region, erasedAt: Date, certificateSHA256: String) {
+        public init(kind: String, id: UUID, region: Region, erasedAt: Date, certificateSHA256: String,
+                    tenantID: UUID? = nil, people: [UUID]? = nil, deleteTickets: Bool? = nil) {
             self.kind = kind
             self.id = id
             self.region = region
             self.erasedAt = erasedAt
             self.certificateSHA256 = certificateSHA256
+            self.tenantID = tenantID
+            self.people = people
+            self.deleteTickets = deleteTickets
         }
 
         enum CodingKeys: String, CodingKey {
-            case kind, id, region
+            case kind, id, region, people
             case erasedAt = "erased_at"
             case certificateSHA256 = "certificate_sha256"
+            case tenantID = "tenant_id"
+            case deleteTickets = "delete_tickets"
         }
     }
 

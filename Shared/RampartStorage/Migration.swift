@@ -102,6 +102,53 @@ public struct MigrationContext: Sendable {
         """
     }
 
+    /// `erase_person(tenant, subjects, delete_tickets, discard_outbox)`: anonymizes one person
+    /// (identity's user ids and tickets' person ids in `subjects`) in the service's schema by
+    /// running `steps`, and returns `{step: rows}`. It runs as the schema's owner with the tenant
+    /// set for row-level security; the runtime role may only call it. The same function serves a
+    /// live erasure and the erasure ledger's replay after a restore, so both do exactly the same.
+    /// With an outbox, it refuses while audit events naming the person still wait there (they
+    /// carry personal data in clear until audit seals it) unless `discard_outbox` (the replay,
+    /// which deletes them). `steps` see `p_tenant`, `p_subjects`, `p_refs` (the subjects as text
+    /// columns hold them: plain, `user:<id>` and `person:<id>`) and `p_delete_tickets`.
+    public func personErasure(steps: [(name: String, sql: String)], outbox: Bool) -> String {
+        let counted = steps.map { step in
+            """
+                \(step.sql);
+                GET DIAGNOSTICS n = ROW_COUNT;
+                erased := erased || jsonb_build_object('\(step.name)', n);
+            """
+        }.joined(separator: "\n")
+        let outboxCheck = !outbox ? "" : """
+                IF EXISTS (SELECT 1 FROM \(schema).outbox_events o WHERE o.tenant_id = p_tenant
+                           AND EXISTS (SELECT 1 FROM unnest(p_refs) r WHERE strpos(o.event::text, r) > 0)) THEN
+                    IF NOT p_discard_outbox THEN
+                        RAISE EXCEPTION 'audit events naming the person are still in the outbox' USING ERRCODE = 'RP409';
+                    END IF;
+                    DELETE FROM \(schema).outbox_events o WHERE o.tenant_id = p_tenant
+                        AND EXISTS (SELECT 1 FROM unnest(p_refs) r WHERE strpos(o.event::text, r) > 0);
+                END IF;
+            """
+        return """
+        CREATE FUNCTION \(schema).erase_person(p_tenant uuid, p_subjects uuid[], p_delete_tickets boolean DEFAULT false,
+                                               p_discard_outbox boolean DEFAULT false) RETURNS jsonb
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = \(schema), pg_temp AS $erase$
+        DECLARE
+            erased jsonb := '{}';
+            n bigint;
+            p_refs text[] := ARRAY(SELECT r FROM unnest(p_subjects) s, LATERAL (VALUES (s::text), ('user:' || s), ('person:' || s)) v(r));
+        BEGIN
+            PERFORM set_config('rampart.tenant_id', p_tenant::text, true);
+        \(outboxCheck)
+        \(counted)
+            RETURN erased;
+        END
+        $erase$;
+        REVOKE ALL ON FUNCTION \(schema).erase_person(uuid, uuid[], boolean, boolean) FROM PUBLIC;
+        GRANT EXECUTE ON FUNCTION \(schema).erase_person(uuid, uuid[], boolean, boolean) TO \(runtimeRole);
+        """
+    }
+
     /// Row-level security for a tenant table: enabled, forced (so even the owner is filtered)
     /// and a policy comparing `tenant_id` with the transaction's tenant for every command.
     public func tenantIsolation(table: String) -> String {

@@ -176,5 +176,24 @@ public enum AuditMigrations {
             ALTER TABLE \(s).alerts ADD COLUMN details text;
             """
         },
+        Migration(version: 3, name: "erased_people") { context in
+            let s = context.schema
+            return """
+            -- People erased by a data-subject request (identity user ids, tickets person ids). Their
+            -- events stay in the chain (the personal part is sealed inside the hashed record, so it
+            -- cannot be removed without breaking verification), but readers no longer open it.
+            CREATE TABLE \(s).erased_people (
+                tenant_id uuid NOT NULL,
+                person_id uuid NOT NULL,
+                erased_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (tenant_id, person_id)
+            );
+            \(context.tenantIsolation(table: "erased_people"))
+            REVOKE UPDATE, DELETE, TRUNCATE ON \(s).erased_people FROM \(context.runtimeRole);
+            \(context.personErasure(steps: [
+                ("erased_people", "INSERT INTO erased_people (tenant_id, person_id) SELECT p_tenant, unnest(p_subjects) ON CONFLICT DO NOTHING"),
+            ], outbox: false))
+            """
+        },
     ]
 }

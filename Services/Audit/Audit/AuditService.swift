@@ -50,6 +50,7 @@ public enum AuditService {
         public func register(on router: Router<ServiceRequestContext>) {
             IngestRoutes(store: store).register(on: router)
             OperatorAuditRoutes(store: store, checkpointer: checkpointer).register(on: router)
+            DataSubjectRoutes(holder: ActorDataRepository(store: store), service: .audit).register(on: router)
             AuditQueryRoutes(store: store, alerts: AlertRepository(store: store), activity: ActivityReport(store: store),
                              settings: SettingsRepository(database: store.database)).register(on: router)
         }

@@ -8,16 +8,18 @@ import ServiceLifecycle
 
 /// `rampart-backup`: the region cluster's backups (pgBackRest, two encrypted repositories) on
 /// their schedule, with every outcome recorded and the repositories' freshness exposed to
-/// operators, metrics and the status page. Restores are an operator's act (`rampartctl backup`).
+/// operators, metrics and the status page; tenant purges and customers' data-subject requests.
+/// Restores are an operator's act (`rampartctl backup`).
 public enum BackupService {
     /// Prepares the runtime (configuration files, database, migrations) and builds the application.
     public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: BackupMigrations.all)
         let scheduler = try makeScheduler(runtime: runtime)
         let purger = try makePurger(runtime: runtime)
+        let dataRequests = try makeDataRequests(runtime: runtime)
         let services: [any Service] = (scheduler.map { [$0] } ?? []) + (purger.map { [$0] } ?? [])
         return try ServiceApplication.build(runtime: runtime, services: services) { router in
-            try register(on: router, runtime: runtime, scheduler: scheduler, purger: purger)
+            try register(on: router, runtime: runtime, scheduler: scheduler, purger: purger, dataRequests: dataRequests)
         }
     }
 
@@ -25,24 +27,26 @@ public enum BackupService {
     /// certificate key and ledger (an instance that only backs up).
     public static func makePurger(runtime: ServiceRuntime, clock: @escaping @Sendable () -> Date = { Date() }) throws -> TenantPurger? {
         guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
+        guard let erasure = try ErasureSettings(runtime: runtime) else { return nil }
         let source = runtime.config.source
-        guard source.optional("RAMPART_BACKUP_ENDPOINTS") != nil else { return nil }
-        let region = runtime.config.region
-        let endpoints = try ServiceEndpoints.load(atPath: try source.readableFile("RAMPART_BACKUP_ENDPOINTS"), regions: [region], key: "RAMPART_BACKUP_ENDPOINTS")
         guard let keyData = FileManager.default.contents(atPath: try source.readableFile("RAMPART_BACKUP_SIGNING_KEY")),
               let signingKey = try? PrincipalSigningKey(fileContents: keyData)
         else { throw ConfigError(key: "RAMPART_BACKUP_SIGNING_KEY", reason: "is not a signing key file") }
-        let ledger = try source.required("RAMPART_ERASURE_LEDGER", expected: "an absolute path outside the database") { raw in
-            raw.hasPrefix("/") ? raw : nil
-        }
         let interval = try source.value("RAMPART_BACKUP_CHECK_SECONDS", default: Duration.seconds(60), expected: "seconds between schedule checks (1-3600)") { raw in
             Int(raw).flatMap { (1...3_600).contains($0) ? Duration.seconds($0) : nil }
         }
         return TenantPurger(
-            jobs: PurgeJobRepository(database: database), region: region, endpoints: endpoints[region] ?? [:], tls: runtime.tls,
-            keyring: try TenantKeyring.load(config: runtime.config), signingKey: signingKey, ledger: ErasureLedger(path: ledger),
+            jobs: PurgeJobRepository(database: database), region: runtime.config.region, endpoints: erasure.endpoints, tls: runtime.tls,
+            keyring: try TenantKeyring.load(config: runtime.config), signingKey: signingKey, ledger: erasure.ledger,
             logger: runtime.logger, checkInterval: interval, clock: clock
         )
+    }
+
+    /// The region's data-subject requests; `nil` when the configuration names no endpoints and ledger.
+    public static func makeDataRequests(runtime: ServiceRuntime) throws -> DataSubjectRequests? {
+        try ErasureSettings(runtime: runtime).map {
+            DataSubjectRequests(region: runtime.config.region, endpoints: $0.endpoints, tls: runtime.tls, ledger: $0.ledger, logger: runtime.logger)
+        }
     }
 
     /// The scheduler of the cluster the configuration names; `nil` when it names none.
@@ -56,10 +60,29 @@ public enum BackupService {
 
     /// Backup's routes on `router`; tests mount the same routes.
     public static func register(on router: Router<ServiceRequestContext>, runtime: ServiceRuntime, scheduler: BackupScheduler?,
-                                purger: TenantPurger? = nil) throws {
+                                purger: TenantPurger? = nil, dataRequests: DataSubjectRequests? = nil) throws {
         guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
         BackupRoutes(scheduler: scheduler, runs: BackupRunRepository(database: database), stanza: scheduler?.pgBackRest.stanza).register(on: router)
         PurgeRoutes(purger: purger, jobs: PurgeJobRepository(database: database)).register(on: router)
+        DataRequestRoutes(requests: dataRequests).register(on: router)
+    }
+}
+
+/// What purges and data-subject requests both need: the region's service URLs and the erasure
+/// ledger; `nil` when no endpoints are configured (an instance that only backs up).
+struct ErasureSettings {
+    let endpoints: [ServiceName: String]
+    let ledger: ErasureLedger
+
+    init?(runtime: ServiceRuntime) throws {
+        let source = runtime.config.source
+        guard source.optional("RAMPART_BACKUP_ENDPOINTS") != nil else { return nil }
+        let region = runtime.config.region
+        endpoints = try ServiceEndpoints.load(atPath: try source.readableFile("RAMPART_BACKUP_ENDPOINTS"), regions: [region],
+                                              key: "RAMPART_BACKUP_ENDPOINTS")[region] ?? [:]
+        ledger = ErasureLedger(path: try source.required("RAMPART_ERASURE_LEDGER", expected: "an absolute path outside the database") { raw in
+            raw.hasPrefix("/") ? raw : nil
+        })
     }
 }
 

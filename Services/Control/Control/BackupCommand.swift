@@ -6,12 +6,13 @@ import RampartStorage
 
 /// `rampartctl backup`: the state of a region's backups and a backup on demand (through the
 /// backup service), and the acts that need the database host itself: verifying the
-/// repositories and restoring to a moment, side by side or in place.
+/// repositories and restoring to a moment, side by side or in place; and the erasure ledger's
+/// replay over the network, for clusters restored by other means (Kubernetes).
 struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
         abstract: "Backups, verification and point-in-time restores of a region's database.",
-        subcommands: [Status.self, Run.self, Runs.self, Verify.self, Restore.self]
+        subcommands: [Status.self, Run.self, Runs.self, Verify.self, Restore.self, ReplayLedger.self]
     )
 
     struct Status: AsyncParsableCommand {
@@ -64,6 +65,35 @@ struct BackupCommand: AsyncParsableCommand {
         }
     }
 
+    struct ReplayLedger: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "replay-ledger",
+            abstract: "Replay an erasure ledger on a region database restored by other means (Kubernetes: the replay-erasure-ledger Job).",
+            discussion: """
+            Every purged tenant is purged again and every erased person erased again, as \
+            `backup restore` does after its own restores; connects as a superuser over TCP.
+            """
+        )
+        @Option(help: "File holding a superuser postgres:// URL; without it, the environment's RAMPART_SUPERUSER_URL.") var superuserUrlFile: String?
+        @Option(help: "The region.") var region: String
+        @Option(help: "The region's database; rampart_<region> by default.") var database: String?
+        @Option(help: "The region's erasure ledger (JSON Lines).") var ledger: String
+
+        func run() async throws {
+            let text = try superuserUrlFile.map { file in
+                guard let text = SecretFile.read(file) else { throw ControlError("cannot read \(file)") }
+                return text
+            } ?? ProcessInfo.processInfo.environment["RAMPART_SUPERUSER_URL"]
+            guard let text else { throw ControlError("give --superuser-url-file or RAMPART_SUPERUSER_URL") }
+            guard Region(rawValue: region) != nil else { throw ControlError("unknown region \(region)") }
+            let database = database ?? "rampart_\(region)"
+            var url = try DatabaseURL(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines), key: "--superuser-url-file")
+            url.database = database
+            let replayed = try await LedgerReplay.replay(ErasureLedger(path: ledger), superuser: url)
+            print("backup: erasure ledger replayed on \(database) (\(replayed) erasure(s))")
+        }
+    }
+
     struct Restore: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Restore a region's database to a moment (on the database host).",
@@ -101,12 +131,12 @@ struct BackupCommand: AsyncParsableCommand {
             if inPlace {
                 try await restore.inPlace(to: target)
                 let replayed = try await LedgerReplay.runAll(replays, socketDirectory: database.socketDirectory, port: database.port)
-                print("backup: \(cluster.region) restored in place to \(to); erasure ledger replayed (\(replayed) purged tenant(s))")
+                print("backup: \(cluster.region) restored in place to \(to); erasure ledger replayed (\(replayed) erasure(s))")
             } else if let scratch, let port {
                 try await restore.sideBySide(to: target, directory: scratch, port: port)
                 let replayed = try await LedgerReplay.runAll(replays, socketDirectory: scratch, port: port)
                 print("backup: \(cluster.region) as of \(to) is running in \(scratch) on 127.0.0.1:\(port) (stop it with pg_ctl -D \(scratch) stop); "
-                      + "erasure ledger replayed (\(replayed) purged tenant(s))")
+                      + "erasure ledger replayed (\(replayed) erasure(s))")
             }
         }
 

@@ -1,4 +1,7 @@
 import Foundation
+import Logging
+import PostgresNIO
+import RampartCore
 import RampartStorage
 
 /// A region's PostgreSQL cluster as its pgBackRest configuration describes it: where its files
@@ -124,40 +127,71 @@ struct PointInTimeRestore {
 }
 
 /// Replays the region's erasure ledger on a cluster just restored: every schema's
-/// `purge_tenant` runs again for every purged tenant, so rows a restore brought back are deleted
-/// before anyone reads them. (Their sealed columns are unreadable anyway: the tenants' keys are
-/// destroyed and live outside the backups.) Runs as the cluster owner over the Unix socket.
+/// `purge_tenant` runs again for every purged tenant and every schema's `erase_person` for every
+/// erased person, so rows a restore brought back are deleted or anonymized again before anyone
+/// reads them. (A purged tenant's sealed columns are unreadable anyway: its key is destroyed and
+/// lives outside the backups.) Runs as the cluster owner over the Unix socket.
 struct LedgerReplay {
     let cluster: DatabaseCluster
     let database: String
     let ledger: ErasureLedger
 
-    /// Replays every ledger in turn; returns how many purged tenants they name together.
+    /// Replays every ledger in turn; returns how many erasures (tenants and people) they name together.
     static func runAll(_ replays: [LedgerReplay], socketDirectory: String?, port: Int) async throws -> Int {
         var total = 0
         for replay in replays { total += try await replay.run(socketDirectory: socketDirectory, port: port) }
         return total
     }
 
-    /// Replays on the cluster listening on `port` with its socket in `socketDirectory`; returns
-    /// how many tenants the ledger names.
-    func run(socketDirectory: String?, port: Int) async throws -> Int {
-        let tenants = try ledger.entries().filter { $0.kind == "tenant" }.map(\.id)
-        guard !tenants.isEmpty else { return 0 }
-        // The ids are parsed UUIDs, so they are safe to write into the statement.
-        let list = tenants.map { "'\($0.uuidString.lowercased())'::uuid" }.joined(separator: ", ")
-        let statement = """
+    /// The statement that replays `entries` on a region database; `nil` when they name nothing.
+    /// Every value written into it is a parsed UUID or a boolean, so it is safe to inline.
+    static func statement(for entries: [ErasureLedger.Entry]) -> String? {
+        let tenants = entries.filter { $0.kind == "tenant" }.map(\.id)
+        let people = entries.filter { $0.kind == "person" }.compactMap { entry -> String? in
+            guard let tenant = entry.tenantID, let ids = entry.people, !ids.isEmpty else { return nil }
+            let list = ids.map { "'\($0.uuidString.lowercased())'::uuid" }.joined(separator: ", ")
+            return "('\(tenant.uuidString.lowercased())'::uuid, ARRAY[\(list)]::uuid[], \(entry.deleteTickets == true))"
+        }
+        guard !tenants.isEmpty || !people.isEmpty else { return nil }
+        let tenantList = tenants.map { "'\($0.uuidString.lowercased())'::uuid" }.joined(separator: ", ")
+        return """
             DO $replay$
-            DECLARE purge record; tenant uuid;
+            DECLARE f record; tenant uuid; person record;
             BEGIN
-                FOR purge IN SELECT n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = 'purge_tenant' LOOP
-                    FOREACH tenant IN ARRAY ARRAY[\(list)] LOOP
-                        EXECUTE format('SELECT %I.purge_tenant($1, true)', purge.nspname) USING tenant;
+                FOR f IN SELECT n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = 'purge_tenant' LOOP
+                    FOREACH tenant IN ARRAY ARRAY[\(tenantList)]::uuid[] LOOP
+                        EXECUTE format('SELECT %I.purge_tenant($1, true)', f.nspname) USING tenant;
+                    END LOOP;
+                END LOOP;
+                FOR f IN SELECT n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = 'erase_person' LOOP
+                    FOR person IN SELECT * FROM (VALUES \(people.isEmpty ? "(NULL::uuid, NULL::uuid[], false)" : people.joined(separator: ", "))) AS v(tenant, ids, delete_tickets)
+                                  WHERE v.tenant IS NOT NULL LOOP
+                        EXECUTE format('SELECT %I.erase_person($1, $2, $3, true)', f.nspname) USING person.tenant, person.ids, person.delete_tickets;
                     END LOOP;
                 END LOOP;
             END
             $replay$
             """
+    }
+
+    /// Replays `ledger` on the database `superuser` names, over its network connection; returns
+    /// how many erasures the ledger names. A ledger that cannot be read stops it before anything runs.
+    static func replay(_ ledger: ErasureLedger, superuser: DatabaseURL) async throws -> Int {
+        let entries = try ledger.entries()
+        guard let statement = statement(for: entries) else { return 0 }
+        var logger = Logger(label: "rampartctl")
+        logger.logLevel = .error
+        try await Database.withTemporaryClient(superuser, logger: logger, timeout: .seconds(600)) { client in
+            _ = try await client.query(PostgresQuery(unsafeSQL: statement)).collect()
+        }
+        return entries.count
+    }
+
+    /// Replays on the cluster listening on `port` with its socket in `socketDirectory`; returns
+    /// how many erasures the ledger names.
+    func run(socketDirectory: String?, port: Int) async throws -> Int {
+        let entries = try ledger.entries()
+        guard let statement = Self.statement(for: entries) else { return 0 }
         var arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-p", String(port), "-d", database, "-c", statement]
         if let socketDirectory { arguments = ["-h", socketDirectory] + arguments }
         // A restored cluster accepts connections only once recovery reached the target and it
@@ -165,7 +199,7 @@ struct LedgerReplay {
         let deadline = ContinuousClock.now + .seconds(600)
         while true {
             let result = try await Subprocess.asUser(cluster.pgBackRest.osUser, "/usr/bin/psql", arguments).run()
-            if result.status == 0 { return tenants.count }
+            if result.status == 0 { return entries.count }
             let recovering = ["not accepting connections", "starting up", "not yet accepting connections"].contains { result.errorOutput.contains($0) }
             guard recovering, ContinuousClock.now < deadline else {
                 throw ControlError("replaying the erasure ledger failed: \(result.errorOutput)")

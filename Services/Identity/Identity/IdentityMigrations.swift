@@ -356,6 +356,38 @@ public enum IdentityMigrations {
             \(context.tenantPurge(tables: ["oidc_sessions", "sso_keys", "oidc_requests"] + purgedTables, finally: "DELETE FROM \(s).tenants WHERE id = p_tenant;"))
             """
         },
+        Migration(version: 10, name: "person_erasure") { context in
+            // A customer's data-subject erasure: every credential, session (IPs, user agents) and
+            // federated link deleted, the account kept as an anonymized, deactivated row so ids in
+            // tickets and the audit log still point somewhere. Staff are never erased here.
+            let mine = "tenant_id = p_tenant AND user_id = ANY(p_subjects)"
+            return context.personErasure(steps: [
+                ("auth_throttle", """
+                    DELETE FROM auth_throttle WHERE tenant_id = p_tenant
+                        AND key IN (SELECT 'account:' || lower(email) FROM users WHERE tenant_id = p_tenant AND id = ANY(p_subjects) AND role = 'customer')
+                    """),
+                // The sealed ID tokens kept for signing out at the provider go with their sessions.
+                ("oidc_sessions", "DELETE FROM oidc_sessions WHERE tenant_id = p_tenant AND session_id IN (SELECT id FROM sessions WHERE \(mine))"),
+                ("sessions", "DELETE FROM sessions WHERE \(mine)"),
+                ("auth_challenges", "DELETE FROM auth_challenges WHERE \(mine)"),
+                ("recovery_codes", "DELETE FROM recovery_codes WHERE \(mine)"),
+                ("totp_credentials", "DELETE FROM totp_credentials WHERE \(mine)"),
+                ("invitations", "DELETE FROM invitations WHERE \(mine)"),
+                ("password_history", "DELETE FROM password_history WHERE \(mine)"),
+                ("tokens", """
+                    DELETE FROM tokens WHERE tenant_id = p_tenant
+                        AND (user_id = ANY(p_subjects) OR api_key_id IN (SELECT id FROM api_keys WHERE \(mine)))
+                    """),
+                ("authorization_codes", "DELETE FROM authorization_codes WHERE \(mine)"),
+                ("api_keys", "DELETE FROM api_keys WHERE \(mine)"),
+                ("federated_identities", "DELETE FROM federated_identities WHERE \(mine)"),
+                ("users", """
+                    UPDATE users SET email = 'erased-' || id || '@erased.invalid', name = 'Erased person', status = 'deactivated',
+                        password_hash = NULL, password_changed_at = NULL
+                    WHERE tenant_id = p_tenant AND id = ANY(p_subjects) AND role = 'customer'
+                    """),
+            ], outbox: true)
+        },
     ]
 
     /// The tenant tables `purge_tenant` empties since migration 7, children before parents.

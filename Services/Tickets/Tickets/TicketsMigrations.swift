@@ -249,5 +249,29 @@ public enum TicketsMigrations {
             CREATE INDEX attachments_unsent ON \(s).attachments (tenant_id, uploaded_by, created_at) WHERE message_id IS NULL;
             """
         },
+        Migration(version: 6, name: "person_erasure") { context in
+            let s = context.schema
+            let persons = "SELECT id FROM people WHERE tenant_id = p_tenant AND (id = ANY(p_subjects) OR user_id = ANY(p_subjects))"
+            return """
+            -- What a customer's erasure does with the tickets they requested: 'keep' them (the
+            -- requester becomes the anonymized person; subjects and messages stay, sealed) or
+            -- 'delete' them with their messages, attachments and search tokens.
+            ALTER TABLE \(s).settings
+                ADD COLUMN erasure_ticket_content text NOT NULL DEFAULT 'keep' CHECK (erasure_ticket_content IN ('keep', 'delete'));
+            \(context.personErasure(steps: [
+                ("tickets_deleted", "DELETE FROM tickets WHERE p_delete_tickets AND tenant_id = p_tenant AND requester_id IN (\(persons))"),
+                ("cc_removed", """
+                    UPDATE tickets SET cc_ids = ARRAY(SELECT c FROM unnest(cc_ids) c WHERE c NOT IN (\(persons)))
+                    WHERE tenant_id = p_tenant AND cc_ids && ARRAY(\(persons))
+                    """),
+                ("attachments_renamed", "UPDATE attachments SET filename = 'attachment-' || id WHERE tenant_id = p_tenant AND uploaded_by = ANY(p_refs)"),
+                ("idempotency_keys", "DELETE FROM idempotency_keys WHERE tenant_id = p_tenant AND principal = ANY(p_refs)"),
+                ("people", """
+                    UPDATE people SET name = 'Erased person', email = NULL, organization_id = NULL, updated_at = now()
+                    WHERE tenant_id = p_tenant AND id IN (\(persons))
+                    """),
+            ], outbox: true))
+            """
+        },
     ]
 }

@@ -26,6 +26,7 @@ public enum TicketsService {
         let tickets = TicketRepository(store: store, search: SearchIndex(store: store))
         try OpenAPIRoutes().register(on: router)
         TenantPurgeRoutes(database: database, service: .tickets).register(on: router)
+        DataSubjectRoutes(holder: CustomerDataStore(store: store), service: .tickets).register(on: router)
         let api = router.group("/api/v1")
             .add(middleware: TicketsErrorMiddleware<ServiceRequestContext>())
             .group(context: AuthenticatedContext.self)

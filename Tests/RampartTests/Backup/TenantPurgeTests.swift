@@ -25,7 +25,8 @@ final class MovableClock: Sendable {
 struct TenantPurgeTests {
     let eu = Region(rawValue: "eu")!
 
-    /// identity, tickets and audit (with their outbox relays) and backup's purger, on one region database.
+    /// identity, tickets and audit (with their outbox relays) and backup's purger and data-subject
+    /// requests, on one region database.
     struct Region1: Sendable {
         let database: TestDatabase
         let pki: TestPKI
@@ -101,7 +102,8 @@ struct TenantPurgeTests {
                         routes: { router, runtime in
                             let purger = try BackupService.makePurger(runtime: runtime, clock: { clock.now })
                             purgerBox.withLock { $0 = purger }
-                            try BackupService.register(on: router, runtime: runtime, scheduler: nil, purger: purger)
+                            try BackupService.register(on: router, runtime: runtime, scheduler: nil, purger: purger,
+                                                       dataRequests: try BackupService.makeDataRequests(runtime: runtime))
                         }
                     ) { backup in
                         let purger = try #require(purgerBox.withLock { $0 })

@@ -53,6 +53,7 @@ struct OperatorScriptTests {
         ("security-incident.sh", ["--work-dir", "WORK", "--stop", "tickets"] + incident),
         ("cancel-tenant.sh", ["--work-dir", "WORK", "--tenant", "acme"]),
         ("rotate-kek-kubernetes.sh", ["--rotation", "2026-q4"]),
+        ("replay-ledger-kubernetes.sh", []),
     ]
 
     func arguments(_ arguments: [String], _ scratch: Scratch) -> [String] {

@@ -15,7 +15,7 @@ extension EventStore {
             ipIndex = index
         }
         let logger = database.logger
-        let records = try await database.withTenant(tenant) { connection in
+        let (records, erased) = try await database.withTenant(tenant) { connection in
             var records: [String] = []
             let rows = try await connection.query("""
                 SELECT record FROM events
@@ -34,13 +34,23 @@ extension EventStore {
                 ORDER BY seq DESC LIMIT \(limit)
                 """, logger: logger)
             for try await record in rows.decode(String.self) { records.append(record) }
-            return records
+            return (records, try await erasedPeople(on: connection))
         }
         var views: [EventView] = []
         for text in records {
-            views.append(try await view(try AuditRecord(canonicalJSON: text), tenant: tenant))
+            views.append(try await view(try AuditRecord(canonicalJSON: text), tenant: tenant, erasedPeople: erased))
         }
         return views
+    }
+
+    /// The people of the transaction's tenant erased by a data-subject request, as events name
+    /// them (``DataSubject/references``).
+    func erasedPeople(on connection: PostgresConnection) async throws -> Set<String> {
+        var ids = Set<UUID>()
+        for try await id in try await connection.query("SELECT person_id FROM erased_people", logger: database.logger).decode(UUID.self) {
+            ids.insert(id)
+        }
+        return Set(DataSubject(ids: ids).references)
     }
 
     /// The blind index of `ip`, or `nil` when the tenant's key is gone (nothing can match then).
@@ -52,10 +62,14 @@ extension EventStore {
         }
     }
 
-    /// A record with its personal part opened, or marked erased.
-    func view(_ record: AuditRecord, tenant: TenantID) async throws -> EventView {
+    /// A record with its personal part opened, or marked erased: the tenant's key is gone, or the
+    /// event's actor or resource is a person in `erasedPeople`.
+    func view(_ record: AuditRecord, tenant: TenantID, erasedPeople: Set<String> = []) async throws -> EventView {
         guard let sealed = record.personal.flatMap({ Data(base64Encoded: $0) }) else {
             return EventView(record: record, personal: nil, erased: false)
+        }
+        if erasedPeople.contains(record.actor.id.lowercased()) || erasedPeople.contains(record.resource.id.lowercased()) {
+            return EventView(record: record, personal: nil, erased: true)
         }
         do {
             let opened = try await keyring.open(sealed, tenant: tenant, context: PersonalData.sealContext(record.id))

@@ -5,8 +5,8 @@ import RampartSecurity
 import RampartTransport
 
 /// What the region's backup service asks identity while it purges tenants: the cancelled
-/// tenants with the end of their grace period (backup decides by its clock), one tenant's state, and the deletion of identity's rows
-/// of a cancelled tenant (the tenant's registry row last). Only backup reaches these.
+/// tenants with the end of their grace period (backup decides by its clock), one tenant's state, the deletion of identity's rows
+/// of a cancelled tenant (the tenant's registry row last), and data-subject requests' part in identity. Only backup reaches these.
 struct TenantLifecycleRoutes: Sendable {
     let tenants: TenantRepository
 
@@ -27,6 +27,7 @@ struct TenantLifecycleRoutes: Sendable {
                                    detail: "Only a cancelled tenant can be purged.")
             }
         }.register(on: router)
+        DataSubjectRoutes(holder: CustomerDataRepository(database: tenants.database), service: .identity).register(on: router)
     }
 
     static func requireBackup(_ context: ServiceRequestContext) throws {

@@ -11,6 +11,8 @@ struct TicketSettings: Codable, Sendable, Equatable {
     var recycleBinDays = 30
     /// Days after its last change a closed ticket is deleted for good (30–3650); 0 keeps closed tickets.
     var closedTicketDays = 0
+    /// What a customer's data-subject erasure does with the tickets they requested.
+    var erasureTicketContent = ErasureTicketContent.keep
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case customersSeeOrganization = "customers_see_organization"
@@ -19,10 +21,18 @@ struct TicketSettings: Codable, Sendable, Equatable {
         case attachmentMaxBytes = "attachment_max_bytes"
         case recycleBinDays = "recycle_bin_days"
         case closedTicketDays = "closed_ticket_days"
+        case erasureTicketContent = "erasure_ticket_content"
     }
 
     var redactor: CardRedactor { CardRedactor(keepFirst: cardKeepFirst, keepLast: cardKeepLast) }
 
     /// The hard ceiling on attachments: the gateway's upload body class.
     static let attachmentCeiling = 25 * 1024 * 1024
+}
+
+/// The tenant's policy for a customer's tickets when the customer is erased: `keep` them (the
+/// default: the helpdesk's record stays, the requester becomes an anonymized person) or `delete`
+/// them with their messages and attachments.
+enum ErasureTicketContent: String, Codable, Sendable {
+    case keep, delete
 }

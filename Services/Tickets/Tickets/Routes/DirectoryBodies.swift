@@ -96,6 +96,7 @@ struct SettingsChanges: StrictBody, Sendable {
     var attachmentMaxBytes: Int?
     var recycleBinDays: Int?
     var closedTicketDays: Int?
+    var erasureTicketContent: ErasureTicketContent?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case customersSeeOrganization = "customers_see_organization"
@@ -104,6 +105,7 @@ struct SettingsChanges: StrictBody, Sendable {
         case attachmentMaxBytes = "attachment_max_bytes"
         case recycleBinDays = "recycle_bin_days"
         case closedTicketDays = "closed_ticket_days"
+        case erasureTicketContent = "erasure_ticket_content"
     }
 }
 

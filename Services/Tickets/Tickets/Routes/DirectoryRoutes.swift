@@ -40,6 +40,7 @@ struct DirectoryRoutes: Sendable {
             next.attachmentMaxBytes = changes.attachmentMaxBytes ?? next.attachmentMaxBytes
             next.recycleBinDays = changes.recycleBinDays ?? next.recycleBinDays
             next.closedTicketDays = changes.closedTicketDays ?? next.closedTicketDays
+            next.erasureTicketContent = changes.erasureTicketContent ?? next.erasureTicketContent
             var errors: [ProblemDetailsField] = []
             if !(0...6).contains(next.cardKeepFirst) { errors.append(.init(field: "card_keep_first", message: "0 to 6 digits.")) }
             if !(0...4).contains(next.cardKeepLast) { errors.append(.init(field: "card_keep_last", message: "0 to 4 digits.")) }

@@ -101,13 +101,14 @@ struct SettingsRepository: Sendable {
             let old = try await store.settings(on: connection)
             try await connection.query("""
                 INSERT INTO settings (tenant_id, customers_see_organization, card_keep_first, card_keep_last, attachment_max_bytes,
-                                      recycle_bin_days, closed_ticket_days)
+                                      recycle_bin_days, closed_ticket_days, erasure_ticket_content)
                 VALUES (\(caller.tenant.rawValue), \(settings.customersSeeOrganization), \(settings.cardKeepFirst), \(settings.cardKeepLast),
-                        \(settings.attachmentMaxBytes), \(settings.recycleBinDays), \(settings.closedTicketDays == 0 ? nil : settings.closedTicketDays))
+                        \(settings.attachmentMaxBytes), \(settings.recycleBinDays), \(settings.closedTicketDays == 0 ? nil : settings.closedTicketDays),
+                        \(settings.erasureTicketContent.rawValue))
                 ON CONFLICT (tenant_id) DO UPDATE SET customers_see_organization = EXCLUDED.customers_see_organization,
                     card_keep_first = EXCLUDED.card_keep_first, card_keep_last = EXCLUDED.card_keep_last,
                     attachment_max_bytes = EXCLUDED.attachment_max_bytes, recycle_bin_days = EXCLUDED.recycle_bin_days,
-                    closed_ticket_days = EXCLUDED.closed_ticket_days, updated_at = now()
+                    closed_ticket_days = EXCLUDED.closed_ticket_days, erasure_ticket_content = EXCLUDED.erasure_ticket_content, updated_at = now()
                 """, logger: store.logger)
             let changes: [String: [String?]] = [
                 "customers_see_organization": ["\(old.customersSeeOrganization)", "\(settings.customersSeeOrganization)"],
@@ -116,6 +117,7 @@ struct SettingsRepository: Sendable {
                 "attachment_max_bytes": ["\(old.attachmentMaxBytes)", "\(settings.attachmentMaxBytes)"],
                 "recycle_bin_days": ["\(old.recycleBinDays)", "\(settings.recycleBinDays)"],
                 "closed_ticket_days": ["\(old.closedTicketDays)", "\(settings.closedTicketDays)"],
+                "erasure_ticket_content": [old.erasureTicketContent.rawValue, settings.erasureTicketContent.rawValue],
             ].filter { $0.value[0] != $0.value[1] }
             try await store.audit(caller, "ticket_settings.updated", .init(type: "ticket_settings", id: caller.tenant.description),
                                   changes: changes, requestID: requestID, on: connection)

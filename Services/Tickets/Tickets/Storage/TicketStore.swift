@@ -49,11 +49,12 @@ struct TicketStore: Sendable {
     /// The tenant's helpdesk settings (defaults when it never changed them).
     func settings(on connection: PostgresConnection) async throws -> TicketSettings {
         let rows = try await connection.query("""
-            SELECT customers_see_organization, card_keep_first, card_keep_last, attachment_max_bytes, recycle_bin_days, closed_ticket_days FROM settings
+            SELECT customers_see_organization, card_keep_first, card_keep_last, attachment_max_bytes, recycle_bin_days, closed_ticket_days,
+                   erasure_ticket_content FROM settings
             """, logger: logger)
-        for try await (organization, first, last, maxBytes, recycleBin, closed) in rows.decode((Bool, Int, Int, Int, Int, Int?).self) {
+        for try await (organization, first, last, maxBytes, recycleBin, closed, erasure) in rows.decode((Bool, Int, Int, Int, Int, Int?, String).self) {
             return TicketSettings(customersSeeOrganization: organization, cardKeepFirst: first, cardKeepLast: last, attachmentMaxBytes: maxBytes,
-                                  recycleBinDays: recycleBin, closedTicketDays: closed ?? 0)
+                                  recycleBinDays: recycleBin, closedTicketDays: closed ?? 0, erasureTicketContent: ErasureTicketContent(rawValue: erasure) ?? .keep)
         }
         return TicketSettings()
     }

@@ -1,0 +1,192 @@
+import Crypto
+import Foundation
+import Logging
+import NIOHTTP1
+import RampartCore
+import RampartSecurity
+import RampartStorage
+import RampartTransport
+
+/// Data-subject requests of one region's customers: a copy of everything the services hold about
+/// one person, or their erasure. Backup resolves the person (an id or an address) to every id
+/// and address the services know them by, asks identity, tickets and audit over their
+/// allow-listed internal routes, records every request in the tenant's audit log, and writes each
+/// erasure to the erasure ledger (ids only) so a restore replays it.
+public struct DataSubjectRequests: Sendable {
+    /// The services that find people by id or address, asked in turn until nothing new turns up.
+    static let finders: [ServiceName] = [.tickets, .identity]
+    /// The services holding personal data, in the order they export and erase.
+    static let holders: [ServiceName] = [.tickets, .identity, .audit]
+
+    let region: Region
+    let endpoints: [ServiceName: String]
+    let tls: InternalTLS
+    let ledger: ErasureLedger
+    let logger: Logger
+    /// How long an erasure waits for audit events about the person to leave the services' outboxes.
+    var outboxPatience: Duration = .seconds(20)
+
+    public init(region: Region, endpoints: [ServiceName: String], tls: InternalTLS, ledger: ErasureLedger, logger: Logger) {
+        self.region = region
+        self.endpoints = endpoints
+        self.tls = tls
+        self.ledger = ledger
+        self.logger = logger
+    }
+
+    /// Everything the services hold about the person `key` names in `tenant`, as one JSON
+    /// document. The request is in the tenant's audit log before any data leaves.
+    public func export(tenant: TenantID, key: String, requester: AuditEvent.Actor, requestID: String?) async throws -> Data {
+        try await withClient { client in
+            let subject = try await resolve(key, tenant: tenant, client)
+            try await audit("person.exported", subject: subject, tenant: tenant, requester: requester, requestID: requestID, client)
+            var services: [String: Any] = [:]
+            for service in Self.holders {
+                let reply = try await post(client, service, tenant, "export", subject)
+                services[service.rawValue] = ((try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any])?["data"] ?? NSNull()
+            }
+            let document: [String: Any] = [
+                "format": "rampart.person-export.v1", "tenant_id": tenant.description, "region": region.rawValue,
+                "generated_at": Date().ISO8601Format(), "person": ["ids": subject.ids.map { $0.uuidString.lowercased() }.sorted(), "emails": subject.emails.sorted()],
+                "services": services,
+            ]
+            return try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+        }
+    }
+
+    /// Anonymizes the person `key` names in `tenant` in every service, records the erasure in the
+    /// erasure ledger and in the tenant's audit log, and returns the receipt.
+    public func erase(tenant: TenantID, key: String, requester: AuditEvent.Actor, requestID: String?) async throws -> PersonErasureReceipt {
+        try await withClient { client in
+            let subject = DataSubject(ids: try await resolve(key, tenant: tenant, client).ids)
+            var erased: [DataSubjectErasure] = []
+            for service in Self.holders {
+                let reply = try await erasing(client, service, tenant, subject)
+                erased.append(try JSONDecoder().decode(DataSubjectErasure.self, from: reply.body))
+            }
+            let receipt = PersonErasureReceipt(
+                id: UUIDv7.make(), tenantID: tenant, region: region, people: subject.ids.sorted { $0.uuidString < $1.uuidString },
+                requestedBy: "\(requester.type):\(requester.id)", erased: erased,
+                ticketContent: erased.compactMap(\.ticketContent).first ?? "keep", erasedAt: Date()
+            )
+            try ledger.append(.init(kind: "person", id: receipt.id, region: region, erasedAt: receipt.erasedAt,
+                                    certificateSHA256: SHA256.hash(data: try receipt.canonicalJSON()).map { String(format: "%02x", $0) }.joined(),
+                                    tenantID: tenant.rawValue, people: receipt.people, deleteTickets: receipt.ticketContent == "delete"))
+            try await audit("person.erased", subject: subject, tenant: tenant, requester: requester, requestID: requestID, client)
+            logger.notice("data_request.erased", metadata: ["tenant": "\(tenant)", "erasure": "\(receipt.id)"])
+            return receipt
+        }
+    }
+
+    /// Every id and address of the person `key` names: each finder is asked with what is known
+    /// so far, until an answer adds nothing. Nobody found is a 404 (also for another tenant's person).
+    func resolve(_ key: String, tenant: TenantID, _ client: InternalClient) async throws -> DataSubject {
+        var subject = DataSubject(key: key)
+        var found = DataSubject()
+        for _ in 0..<3 {
+            for service in Self.finders {
+                found = found.union(try JSONDecoder().decode(DataSubject.self, from: try await post(client, service, tenant, "find", subject).body))
+            }
+            let next = subject.union(found)
+            if next == subject { break }
+            subject = next
+        }
+        guard !found.ids.isEmpty else {
+            throw ProblemError(status: .notFound, code: "person_not_found", title: "No such person",
+                               detail: "No customer of this tenant has this id or address.")
+        }
+        return found
+    }
+
+    /// An erasure in one service, retried while audit events about the person wait in its outbox.
+    private func erasing(_ client: InternalClient, _ service: ServiceName, _ tenant: TenantID, _ subject: DataSubject) async throws -> InternalClient.Reply {
+        let deadline = ContinuousClock.now + outboxPatience
+        while true {
+            do {
+                return try await post(client, service, tenant, "erase", subject)
+            } catch let problem as ProblemError where problem.code == "outbox_pending" && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
+    }
+
+    /// The request as an event of the tenant's chain: who asked, which person (by id), no personal data.
+    private func audit(_ action: String, subject: DataSubject, tenant: TenantID, requester: AuditEvent.Actor, requestID: String?,
+                       _ client: InternalClient) async throws {
+        let person = subject.ids.map { $0.uuidString.lowercased() }.sorted().first ?? ""
+        let event = AuditEvent(tenantID: tenant, region: region, actor: requester, action: action,
+                               resource: .init(type: "person", id: person), requestID: requestID,
+                               source: requester.type == "operator" ? "system" : "api")
+        let body = try DeletionCertificate.encoder.encode(["events": [event]])
+        _ = try await send(client, .POST, .audit, "/internal/v1/events", body: body)
+    }
+
+    private func post(_ client: InternalClient, _ service: ServiceName, _ tenant: TenantID, _ verb: String, _ subject: DataSubject) async throws -> InternalClient.Reply {
+        try await send(client, .POST, service, "/internal/v1/tenants/\(tenant)/data-subjects/\(verb)", body: try JSONEncoder().encode(subject))
+    }
+
+    /// One call; a service's refusal (4xx) is passed on as it is, anything else is a 502.
+    private func send(_ client: InternalClient, _ method: HTTPMethod, _ service: ServiceName, _ path: String, body: Data) async throws -> InternalClient.Reply {
+        guard let base = endpoints[service] else {
+            throw ProblemError(status: .badGateway, code: "service_unavailable", title: "Service unavailable", detail: "No URL of \(service) in region \(region).")
+        }
+        let reply: InternalClient.Reply
+        do {
+            reply = try await client.send(method, url: base + path, body: body)
+        } catch {
+            throw ProblemError(status: .badGateway, code: "service_unavailable", title: "Service unavailable", detail: "\(service) did not answer.")
+        }
+        struct Problem: Decodable { var code: String?; var title: String?; var detail: String? }
+        switch reply.status {
+        case 200..<300:
+            return reply
+        case 400..<500 where reply.status != 403:
+            let problem = try? JSONDecoder().decode(Problem.self, from: reply.body)
+            throw ProblemError(status: .init(code: reply.status), code: problem?.code ?? "request_refused", title: problem?.title ?? "Request refused",
+                               detail: problem?.detail)
+        default:
+            logger.error("data_request.service_failed", metadata: ["service": "\(service)", "status": "\(reply.status)"])
+            throw ProblemError(status: .badGateway, code: "service_unavailable", title: "Service unavailable", detail: "\(service) answered \(reply.status).")
+        }
+    }
+
+    /// Runs `body` with a client of its own, closed afterwards: requests are rare, connections are not kept.
+    private func withClient<R>(_ body: (InternalClient) async throws -> R) async throws -> R {
+        let client = InternalClient(tls: tls)
+        do {
+            let result = try await body(client)
+            try? await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+}
+
+/// What one erasure did, returned to whoever asked and hashed into the erasure ledger: ids,
+/// counts, the ticket policy applied and times — no personal data.
+public struct PersonErasureReceipt: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var tenantID: TenantID
+    public var region: Region
+    public var people: [UUID]
+    public var requestedBy: String
+    public var erased: [DataSubjectErasure]
+    /// `keep` or `delete`: what happened to the tickets the person requested.
+    public var ticketContent: String
+    public var erasedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, region, people, erased
+        case tenantID = "tenant_id"
+        case requestedBy = "requested_by"
+        case ticketContent = "ticket_content"
+        case erasedAt = "erased_at"
+    }
+
+    /// Sorted keys, ISO 8601 times: the bytes the ledger's hash covers.
+    func canonicalJSON() throws -> Data {
+        try DeletionCertificate.encoder.encode(self)
+    }
+}
