@@ -19,12 +19,12 @@ let swiftSettings: [SwiftSetting] = [
 
 /// Every service library sees the whole of `Shared`, never another service.
 let sharedProducts: [Target.Dependency] = [
-    "RampartCore", "RampartStorage", "RampartSecurity", "RampartTransport",
+    "RampartCore", "RampartStorage", "RampartSecurity", "RampartTransport", "RampartWeb",
 ]
 
 /// A library of `Shared/`, used by every service.
-func sharedTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
-    .target(name: name, dependencies: dependencies, path: "Shared/\(name)", swiftSettings: swiftSettings)
+func sharedTarget(_ name: String, _ dependencies: [Target.Dependency], resources: [Resource]? = nil) -> Target {
+    .target(name: name, dependencies: dependencies, path: "Shared/\(name)", resources: resources, swiftSettings: swiftSettings)
 }
 
 /// What a service needs beyond `Shared`: identity hashes passwords with the system libargon2;
@@ -40,7 +40,7 @@ let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Reso
         .product(name: "CryptoExtras", package: "swift-crypto"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
-    ], [.copy("Resources/common-passwords.txt")]),
+    ], [.copy("Resources/common-passwords.txt"), .copy("Resources/Templates")]),
     // The edge (TLS, HTTP/2, proxying over mTLS); the WAF and rate limiter read YAML from Deploy/.
     "Gateway": ([
         .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -124,6 +124,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
     ],
     targets: [
         .systemLibrary(
@@ -165,6 +166,12 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
+        // The pages' kit: layout, partials, stylesheet and script, security headers, forms and CSRF.
+        sharedTarget("RampartWeb", ["RampartCore", "RampartSecurity"] + [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], resources: [.copy("Templates"), .copy("Assets")]),
         .target(
             name: "Control",
             dependencies: sharedProducts + [
