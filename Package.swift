@@ -76,7 +76,7 @@ let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Reso
     "Tickets": ([
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-    ], [.copy("Resources/openapi.json")]),
+    ], [.copy("Resources/openapi.json"), .copy("Resources/Templates")]),
 ]
 
 func serviceTargets(_ name: String, executable: String) -> [Target] {
@@ -221,7 +221,7 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
             path: "Tests/RampartTests",
-            exclude: ["Fixtures"],
+            exclude: ["Fixtures", "Web/browser_suite.py"],
             swiftSettings: swiftSettings
         ),
     ] + services.flatMap { serviceTargets($0.name, executable: $0.executable) }
