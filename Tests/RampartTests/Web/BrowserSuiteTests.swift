@@ -57,7 +57,8 @@ struct BrowserSuiteTests {
         }
         let endpoints: [String: Any] = ["regions": ["eu": ["identity": identity, "tickets": tickets, "audit": "https://127.0.0.1:\(try RunningService.freePort())"]]]
         let shipped = try String(contentsOfFile: EdgeFixture.shippedPolicyPath, encoding: .utf8)
-        let (values, (_, httpsPort, _)) = try EdgeFixture.gatewayValues(pki: pki, signingKey: signingKey, endpoints: endpoints, policy: shipped)
+        var (values, (_, httpsPort, _)) = try EdgeFixture.gatewayValues(pki: pki, signingKey: signingKey, endpoints: endpoints, policy: shipped)
+        values["RAMPART_EDGE_REGIONS"] = Self.eu.rawValue
         let config = try ServiceConfig(service: .gateway, source: ConfigSource(values: values))
         let gateway = try await GatewayService.buildApplication(config, accessLog: AccessLog(sink: EdgeFixture.CapturedLines().sink))
         let group = ServiceGroup(configuration: .init(services: [gateway], logger: TestDatabase.logger))
@@ -130,7 +131,6 @@ struct BrowserSuiteTests {
         let script = Self.repository.appendingPathComponent("Tests/RampartTests/Web/browser_suite.py").path
         let result = try await Subprocess("/usr/bin/env", ["python3", script, configuration.path], workingDirectory: Self.repository.path).run()
         #expect(result.status == 0, "browser suite failed:\n\(result.output)\n\(result.errorOutput)")
-        await group.triggerGracefulShutdown()
     }
 
     func directoryFile(_ pki: TestPKI, _ name: String) -> URL {

@@ -208,16 +208,15 @@ struct AgentPages: Sendable {
             let changes = try TicketEditor.changes(form.fields, from: ticket, definitions: definitions)
             if !changes.isEmpty {
                 let input = try FormProblem.decode(TicketChanges.self, changes, fields: TicketEditor.fieldIDs)
-                _ = try await FormProblem.catching(fields: TicketEditor.fieldIDs) {
-                    try await kit.tickets.update(session.caller, id: id, input, expected: form.fields["version"].flatMap(Int.init), requestID: context.requestID)
-                }
+                _ = try await kit.tickets.update(session.caller, id: id, input, expected: form.fields["version"].flatMap(Int.init), requestID: context.requestID)
             }
             return PageRedirect.seeOther("/agent/tickets/\(id.uuidString.lowercased())?done=saved")
         } catch TicketsError.versionMismatch {
             return try await ticketPage(session, id: id, draft: Draft(properties: form.fields), flashes: [
                 Flash(error: "Someone changed this ticket after you opened it. The page now shows the current ticket; your choices are kept below — check them and save again."),
             ], status: .conflict)
-        } catch let problem as FormProblem {
+        } catch {
+            guard let problem = FormProblem(error, fields: TicketEditor.fieldIDs) else { throw error }
             return try await ticketPage(session, id: id, draft: Draft(properties: form.fields, problem: problem),
                                         flashes: [Flash(error: problem.summary)], status: .unprocessableContent)
         }
