@@ -182,7 +182,9 @@ struct TicketsPagesTests {
             Self.assertPageHeaders(mine.headers)
             #expect(mine.html.contains("Invoice wrong") && !mine.html.contains("<script src="), "the portal needs no script")
             let ticket = try await page(harness, customer, path)
-            #expect(ticket.html.contains("Line 3 is twice.") && ticket.html.contains("We fixed it.") && ticket.html.contains("scan.png"), "\(ticket.status) \(ticket.html)")
+            // The files came as a message of their own, which the customer reads through the API too.
+            #expect(try await harness.send(customer, .GET, "/api/v1/tickets/\(id)/messages").list.count == 3)
+            #expect(ticket.html.contains("Line 3 is twice.") && ticket.html.contains("We fixed it.") && ticket.html.contains("scan.png"))
             #expect(!ticket.html.contains("SECRETNOTEWORD") && !ticket.html.contains("internal.png") && !ticket.html.contains("Internal note"))
             let reply = try await post(harness, customer, "/portal/messages/\(id)", [("csrf_token", customer.csrfToken ?? ""), ("body", "Thanks!")])
             #expect(reply.status == 303)

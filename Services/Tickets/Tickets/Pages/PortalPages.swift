@@ -29,6 +29,9 @@ struct PortalPages: Sendable {
 
     static let done = ["created": "Thank you: your request was received.", "replied": "Your reply was sent."]
 
+    /// The text of the message that carries a new request's files.
+    static let filesNote = "Files attached to this request."
+
     /// The session of a customer; staff belong in the agent console.
     private func customer(_ request: Request, _ context: ServiceRequestContext) throws -> TicketsPages.Session {
         let session = try kit.session(request, context)
@@ -106,7 +109,7 @@ struct PortalPages: Sendable {
         let path = "/portal/tickets/\(ticket.id.uuidString.lowercased())"
         guard !form.files.isEmpty else { return PageRedirect.seeOther(path + "?done=created") }
         do {
-            _ = try await kit.send(.reply, body: "", files: form.files, ticket: ticket.id, session, requestID: context.requestID)
+            _ = try await kit.send(.reply, body: Self.filesNote, files: form.files, ticket: ticket.id, session, requestID: context.requestID)
             return PageRedirect.seeOther(path + "?done=created")
         } catch let problem as FormProblem {
             return try await ticketPage(session, id: ticket.id, reply: "", problem: nil, flashes: [
