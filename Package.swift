@@ -19,12 +19,12 @@ let swiftSettings: [SwiftSetting] = [
 
 /// Every service library sees the whole of `Shared`, never another service.
 let sharedProducts: [Target.Dependency] = [
-    "RampartCore", "RampartStorage", "RampartSecurity", "RampartTransport",
+    "RampartCore", "RampartStorage", "RampartSecurity", "RampartTransport", "RampartWeb",
 ]
 
 /// A library of `Shared/`, used by every service.
-func sharedTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
-    .target(name: name, dependencies: dependencies, path: "Shared/\(name)", swiftSettings: swiftSettings)
+func sharedTarget(_ name: String, _ dependencies: [Target.Dependency], resources: [Resource]? = nil) -> Target {
+    .target(name: name, dependencies: dependencies, path: "Shared/\(name)", resources: resources, swiftSettings: swiftSettings)
 }
 
 /// What a service needs beyond `Shared`: identity hashes passwords with the system libargon2;
@@ -42,7 +42,7 @@ let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Reso
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
         // The self-signed certificates of each tenant's own SSO keys (SAML metadata, JWKS).
         .product(name: "X509", package: "swift-certificates"),
-    ], [.copy("Resources/common-passwords.txt")]),
+    ], [.copy("Resources/common-passwords.txt"), .copy("Resources/Templates")]),
     // The edge (TLS, HTTP/2, proxying over mTLS); the WAF and rate limiter read YAML from Deploy/.
     "Gateway": ([
         .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -78,7 +78,7 @@ let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Reso
     "Tickets": ([
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-    ], [.copy("Resources/openapi.json")]),
+    ], [.copy("Resources/openapi.json"), .copy("Resources/Templates")]),
 ]
 
 func serviceTargets(_ name: String, executable: String) -> [Target] {
@@ -126,6 +126,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", exact: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
     ],
     targets: [
         .systemLibrary(
@@ -167,6 +168,12 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
+        // The pages' kit: layout, partials, stylesheet and script, security headers, forms and CSRF.
+        sharedTarget("RampartWeb", ["RampartCore", "RampartSecurity"] + [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], resources: [.copy("Templates"), .copy("Assets")]),
         .target(
             name: "Control",
             dependencies: sharedProducts + [
@@ -216,7 +223,7 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
             path: "Tests/RampartTests",
-            exclude: ["Fixtures"],
+            exclude: ["Fixtures", "Web/browser_suite.py"],
             swiftSettings: swiftSettings
         ),
     ] + services.flatMap { serviceTargets($0.name, executable: $0.executable) }

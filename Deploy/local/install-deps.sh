@@ -4,7 +4,9 @@
 set -euo pipefail
 
 # gdb and procps: the test watchdog prints the stacks of a test run that stopped making progress.
-packages=(postgresql postgresql-client libargon2-dev libxmlsec1-dev xmlsec1 pkg-config pgbackrest socat nftables iproute2 curl gdb procps)
+# chromium and chromium-driver: the browser suite (Tests/RampartTests/Web, docs/web.md).
+packages=(postgresql postgresql-client libargon2-dev libxmlsec1-dev xmlsec1 pkg-config pgbackrest socat nftables iproute2 curl gdb procps
+          chromium chromium-driver)
 # kubectl (its built-in kustomize renders the overlays) comes with the machine image; Debian's own
 # package is the fallback, though its kustomize may be too old (Deploy/check says so if it is).
 command -v kubectl >/dev/null || packages+=(kubernetes-client)
@@ -32,6 +34,12 @@ fi
 if ! python3 -c "import mmdb_writer, maxminddb" 2>/dev/null; then
     echo "install-deps: installing mmdb-writer and maxminddb (GeoIP test databases)"
     python3 -m pip install -q mmdb-writer maxminddb 2>/dev/null || python3 -m pip install -q --break-system-packages mmdb-writer maxminddb
+fi
+
+# The browser suite drives Chromium with Selenium's WebDriver client.
+if ! python3 -c "import selenium" 2>/dev/null; then
+    echo "install-deps: installing selenium (browser suite)"
+    python3 -m pip install -q selenium 2>/dev/null || python3 -m pip install -q --break-system-packages selenium
 fi
 
 # The deployment checks' validators (Deploy/check/validate-deployment.sh), in a virtual environment

@@ -83,7 +83,10 @@ struct IdentityPagesTests {
             // The QR code on the page encodes exactly the enrollment URI (the encoder itself is checked against python-qrcode).
             let uri = try #require(enroll.text.range(of: #"<a href=""#).map { String(enroll.text[$0.upperBound...].prefix { $0 != "\"" }) })
                 .replacingOccurrences(of: "&amp;", with: "&")
-            #expect(enroll.text.contains(try QRCode(text: uri, correction: .medium).svg(label: "QR code to add this account to an authenticator app")))
+            // An SVG image in a data: URL, so no markup is written into the page unescaped.
+            let image = try #require(enroll.text.range(of: #"<img src="data:image/svg+xml;base64,"#).map { String(enroll.text[$0.upperBound...].prefix { $0 != "\"" }) })
+            #expect(String(decoding: try #require(Data(base64Encoded: image)), as: UTF8.self)
+                == (try QRCode(text: uri, correction: .medium).svg(label: "QR code to add this account to an authenticator app")))
             let key = try #require(enroll.text.range(of: "Key: <code>").map { String(enroll.text[$0.upperBound...].prefix { $0 != "<" }) })
             let totp = TOTP(secret: try #require(IdentityRoutesTests.base32Decode(key)))
             let step = totp.step(at: .now)

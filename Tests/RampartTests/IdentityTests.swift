@@ -32,7 +32,8 @@ struct IdentityFixture: Sendable {
             let fixture = IdentityFixture(
                 tenants: tenants, users: UserRepository(database: database, region: region, hasher: PasswordHasher(parameters: .testing)),
                 apiKeys: apiKeys, issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, sessions: SessionRepository(database: database),
-                                                           tokens: TokenRepository(database: database, region: region, hashKey: SymmetricKey(size: .bits256)), signingKey: signingKey),
+                                                           tokens: TokenRepository(database: database, region: region, hashKey: SymmetricKey(size: .bits256)), signingKey: signingKey,
+                                                           csrf: CSRFToken(key: SymmetricKey(size: .bits256))),
                 signingKey: signingKey, database: database, testDatabase: db
             )
             return try await body(fixture)

@@ -5,6 +5,7 @@ import RampartCore
 import RampartSecurity
 import RampartStorage
 import RampartTransport
+import RampartWeb
 
 /// `rampart-identity`: tenants, users, roles, passwords, API keys and principal resolution
 /// (sessions, TOTP, OAuth and single sign-on build on these).
@@ -34,6 +35,9 @@ public enum IdentityService {
         let sessions = SessionRepository(database: database)
         let twoFactor = TwoFactorRepository(database: database, region: region, keyring: keys.keyring, codeHashKey: keys.apiKeyHashKey)
         let csrf = CSRFToken(key: keys.apiKeyHashKey)
+        let pages = IdentityPages(templates: try WebTemplates(serviceDirectory: Bundle.module.url(forResource: "Templates", withExtension: nil)))
+        // The product's stylesheet and script; the edge sends /assets/ to identity on every tenant host.
+        pages.templates.assets.register(on: router)
         router.add(middleware: CSRFMiddleware(csrf: csrf, formRoutes: [
             "/login", "/login/totp", "/oauth/authorize", "/account/password", "/account/two-factor", "/account/two-factor/confirm", "/invitation",
             // The IdP's cross-site POST: bound to the browser by its own cookie and the signed InResponseTo.
@@ -45,11 +49,11 @@ public enum IdentityService {
         TenantLifecycleRoutes(tenants: tenants).register(on: router)
         TenantDirectoryRoutes(tenants: tenants).register(on: router)
         let grants = OAuthGrants(database: database, region: region, hashKey: keys.apiKeyHashKey)
-        PrincipalRoutes(issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, sessions: sessions, tokens: tokens, signingKey: keys.signingKey),
+        PrincipalRoutes(issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, sessions: sessions, tokens: tokens, signingKey: keys.signingKey, csrf: csrf),
                         csrf: csrf).register(on: router)
         OAuthRoutes(tenants: tenants, clients: clients, grants: grants, tokens: tokens, keySet: keys.signingKey.publicKeySet,
                     region: region, baseDomain: runtime.config.baseDomain).register(on: router)
-        AuthorizeRoutes(tenants: tenants, users: users, clients: clients, grants: grants, csrf: csrf, region: region,
+        AuthorizeRoutes(tenants: tenants, users: users, clients: clients, grants: grants, csrf: csrf, pages: pages, region: region,
                         baseDomain: runtime.config.baseDomain).register(on: router)
         TokenRoutes(users: users, apiKeys: apiKeys, tokens: tokens).register(on: router)
         CredentialAdminRoutes(users: users, apiKeys: apiKeys, clients: clients).register(on: router)
@@ -59,22 +63,22 @@ public enum IdentityService {
         TwoFactorRoutes(users: users, twoFactor: twoFactor, passwords: passwords, sessions: sessions).register(on: router)
         SecuritySettingsRoutes(database: database, region: region).register(on: router)
         SignInPages(tenants: tenants, signIn: PasswordSignIn(database: database, region: region, hasher: hasher, twoFactor: twoFactor),
-                    csrf: csrf, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
-        AccountPages(users: users, passwords: passwords, twoFactor: twoFactor, sessions: sessions, csrf: csrf).register(on: router)
+                    csrf: csrf, pages: pages, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
+        AccountPages(users: users, passwords: passwords, twoFactor: twoFactor, sessions: sessions, csrf: csrf, pages: pages).register(on: router)
         let invitations = InvitationRepository(database: database, region: region, hashKey: keys.apiKeyHashKey, hasher: hasher)
         UserAdminRoutes(tenants: tenants, users: users, sessions: sessions, invitations: invitations, baseDomain: runtime.config.baseDomain).register(on: router)
-        InvitationPages(tenants: tenants, invitations: invitations, csrf: csrf, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
+        InvitationPages(tenants: tenants, invitations: invitations, csrf: csrf, pages: pages, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         let ssoConfigurations = SSOConfigurationRepository(database: database, region: region, keyring: keys.keyring)
         let oidcTrustRoots = try runtime.config.source.optional("RAMPART_OIDC_CA_FILE").map { _ in try runtime.config.source.readableFile("RAMPART_OIDC_CA_FILE") }
         let oidcSignIn = OIDCSignIn(database: database, region: region, configurations: ssoConfigurations,
                                     providers: OIDCProviderDirectory(trustRootsFile: oidcTrustRoots))
         MeRoutes(users: users, passwords: passwords, sessions: sessions, region: region, csrf: csrf, oidc: oidcSignIn,
                  baseDomain: runtime.config.baseDomain).register(on: router)
-        SAMLRoutes(tenants: tenants, signIn: SAMLSignIn(database: database, region: region, configurations: ssoConfigurations),
+        SAMLRoutes(tenants: tenants, signIn: SAMLSignIn(database: database, region: region, configurations: ssoConfigurations), pages: pages,
                    region: region, baseDomain: runtime.config.baseDomain).register(on: router)
-        JWTRoutes(tenants: tenants, signIn: JWTSignIn(database: database, region: region, configurations: ssoConfigurations),
+        JWTRoutes(tenants: tenants, signIn: JWTSignIn(database: database, region: region, configurations: ssoConfigurations), pages: pages,
                   region: region, baseDomain: runtime.config.baseDomain).register(on: router)
-        OIDCRoutes(tenants: tenants, signIn: oidcSignIn, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
+        OIDCRoutes(tenants: tenants, signIn: oidcSignIn, pages: pages, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         SSOAdminRoutes(tenants: tenants, configurations: ssoConfigurations, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
     }
 }

@@ -4,6 +4,7 @@ import RampartCore
 import RampartSecurity
 import RampartStorage
 import RampartTransport
+import RampartWeb
 
 /// `rampart-tickets`: the helpdesk — tickets and their messages, people, organizations,
 /// departments, teams, custom fields, attachments and search, sealed at rest with each tenant's key.
@@ -30,11 +31,18 @@ public enum TicketsService {
         let api = router.group("/api/v1")
             .add(middleware: TicketsErrorMiddleware<ServiceRequestContext>())
             .group(context: AuthenticatedContext.self)
-        TicketRoutes(tickets: tickets, messages: MessageRepository(store: store, tickets: tickets),
-                     idempotency: IdempotencyStore(store: store)).register(on: api)
-        DirectoryRoutes(people: PeopleRepository(store: store), departments: StaffGroupRepository(store: store, kind: .department),
-                        teams: StaffGroupRepository(store: store, kind: .team), customFields: CustomFieldRepository(store: store),
+        let messages = MessageRepository(store: store, tickets: tickets)
+        let departments = StaffGroupRepository(store: store, kind: .department)
+        let teams = StaffGroupRepository(store: store, kind: .team)
+        let customFields = CustomFieldRepository(store: store)
+        let attachments = AttachmentRepository(store: store, tickets: tickets)
+        TicketRoutes(tickets: tickets, messages: messages, idempotency: IdempotencyStore(store: store)).register(on: api)
+        DirectoryRoutes(people: PeopleRepository(store: store), departments: departments, teams: teams, customFields: customFields,
                         settings: SettingsRepository(store: store)).register(on: api)
-        AttachmentRoutes(attachments: AttachmentRepository(store: store, tickets: tickets)).register(on: api)
+        AttachmentRoutes(attachments: attachments).register(on: api)
+        // The agent console and the customer portal, over the same repositories.
+        TicketsPages(pages: try WebTemplates(serviceDirectory: Bundle.module.url(forResource: "Templates", withExtension: nil)),
+                     tickets: tickets, messages: messages, attachments: attachments, departments: departments, teams: teams,
+                     customFields: customFields).register(on: router)
     }
 }

@@ -40,11 +40,14 @@ public struct Principal: Codable, Sendable, Equatable {
     public var tokenID: String?
     /// The OAuth client acting, for OAuth access tokens.
     public var clientID: String?
+    /// For session principals: the session's anti-CSRF token (`CSRFToken`), which forms rendered
+    /// by any service carry and check, so no service but identity needs identity's key.
+    public var csrfToken: String?
 
     public init(
         tenantID: TenantID, tenantSlug: TenantSlug, region: Region, subject: String, kind: Kind,
         roles: [String], scopes: [String], authenticationMethod: AuthenticationMethod, sessionID: String? = nil,
-        tokenID: String? = nil, clientID: String? = nil
+        tokenID: String? = nil, clientID: String? = nil, csrfToken: String? = nil
     ) {
         self.tenantID = tenantID
         self.tenantSlug = tenantSlug
@@ -57,6 +60,7 @@ public struct Principal: Codable, Sendable, Equatable {
         self.sessionID = sessionID
         self.tokenID = tokenID
         self.clientID = clientID
+        self.csrfToken = csrfToken
     }
 
     /// Whether the principal was granted `scope` (for example `tickets:read`).

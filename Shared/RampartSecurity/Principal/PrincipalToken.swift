@@ -42,6 +42,8 @@ public enum PrincipalToken {
         var sid: String?
         var tid: String?
         var client_id: String?
+        /// The session's anti-CSRF token (session principals only).
+        var csrf: String?
     }
 
     /// Signs `principal` for `audience`, valid for `lifetime` seconds (at most five minutes).
@@ -55,7 +57,8 @@ public enum PrincipalToken {
             exp: issued + Int64(min(lifetime, maximumLifetime)), jti: UUID().uuidString.lowercased(),
             sub: principal.subject, tenant_id: principal.tenantID, tenant_slug: principal.tenantSlug,
             region: principal.region, kind: principal.kind, roles: principal.roles, scopes: principal.scopes,
-            amr: principal.authenticationMethod, sid: principal.sessionID, tid: principal.tokenID, client_id: principal.clientID
+            amr: principal.authenticationMethod, sid: principal.sessionID, tid: principal.tokenID, client_id: principal.clientID,
+            csrf: principal.csrfToken
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -130,7 +133,8 @@ public struct PrincipalVerifier: Sendable {
         return Principal(
             tenantID: claims.tenant_id, tenantSlug: claims.tenant_slug, region: claims.region,
             subject: claims.sub, kind: claims.kind, roles: claims.roles, scopes: claims.scopes,
-            authenticationMethod: claims.amr, sessionID: claims.sid, tokenID: claims.tid, clientID: claims.client_id
+            authenticationMethod: claims.amr, sessionID: claims.sid, tokenID: claims.tid, clientID: claims.client_id,
+            csrfToken: claims.csrf
         )
     }
 }

@@ -116,6 +116,43 @@ struct GatewayEdgeAuthTests {
         #expect(account.text.contains("Change your password"))
     }
 
+    @Test func aPageLoadWithoutASessionGoesToSignInAndComesBackWhereItWas() async throws {
+        let edge = try await fixture()
+        let page = url(edge, "acme.eu.localhost", "/agent/tickets?view=mine&status=open")
+        let html = "Accept: text/html,application/xhtml+xml,*/*;q=0.8"
+        // No session, or one that expired or was forged: sent to sign in, with the page to come back to.
+        for cookie in [[String](), ["Cookie: __Host-rampart_session=expired-or-forged"]] {
+            let reply = try await EdgeClient.request(page, ca: edge.pki.caPath, headers: [html] + cookie)
+            #expect(reply.status == 303, "\(cookie)")
+            #expect(reply.headers["location"] == "/login?return_to=%2Fagent%2Ftickets%3Fview%3Dmine%26status%3Dopen")
+            #expect(reply.headers["cache-control"] == "no-store")
+        }
+        // API clients and state changes keep the 401 problem document.
+        for (method, headers) in [("GET", ["Accept: application/json"]), ("GET", [String]()), ("POST", [html])] {
+            let reply = try await EdgeClient.request(page, method: method, ca: edge.pki.caPath, headers: headers)
+            #expect(reply.status == 401, "\(method) \(headers)")
+            #expect(reply.headers["content-type"] == "application/problem+json")
+        }
+        // Identity's sign-in page takes the path back, signs in and returns there.
+        let location = try #require(try await EdgeClient.request(page, ca: edge.pki.caPath, headers: [html]).headers["location"])
+        let login = try await EdgeClient.request(url(edge, "acme.eu.localhost", location), ca: edge.pki.caPath, headers: [html])
+        #expect(login.status == 200)
+        #expect(IdentityPagesTests.field("return_to", in: login.text) == "/agent/tickets?view=mine&amp;status=open")
+        let nonce = try #require(login.headers["set-cookie"]).dropFirst("__Host-rampart_login=".count).prefix { $0 != ";" }
+        let csrf = try #require(IdentityPagesTests.field("csrf_token", in: login.text))
+        let form = OAuthWorld.form(["email": "ada@acme.test", "password": edge.acmePassword, "csrf_token": csrf, "return_to": "/agent/tickets?view=mine&status=open"])
+        let signedIn = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/login"), method: "POST", ca: edge.pki.caPath,
+                                                    headers: ["Content-Type: application/x-www-form-urlencoded", "Cookie: __Host-rampart_login=\(nonce)"],
+                                                    body: Data(form.utf8))
+        #expect(signedIn.status == 303)
+        #expect(signedIn.headers["location"] == "/agent/tickets?view=mine&status=open")
+        // Another host is never a way back.
+        for hostile in ["%2F%2Fevil.example%2Fx", "https%3A%2F%2Fevil.example%2F"] {
+            let other = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/login?return_to=\(hostile)"), ca: edge.pki.caPath, headers: [html])
+            #expect(IdentityPagesTests.field("return_to", in: other.text) == "/", "\(hostile)")
+        }
+    }
+
     @Test func theEdgeRefusesAnAttackWithARequestIDAndPassesAnOrdinaryReply() async throws {
         let edge = try await fixture()
         let key = "Authorization: Bearer \(edge.acmeKey)"

@@ -6,6 +6,7 @@ import HummingbirdTLS
 @testable import Identity
 import NIOSSL
 import RampartSecurity
+import RampartWeb
 import Synchronization
 
 /// A real OpenID Connect provider on loopback, over TLS with a certificate from the test CA:

@@ -27,8 +27,19 @@ struct TicketsHarness: Sendable {
         var subject: String
         var roles: [String]
         var scopes: [String]
+        /// A browser session and its anti-CSRF token, as identity signs them into session principals.
+        var sessionID: String? = nil
+        var csrfToken: String? = nil
 
         var userID: UUID? { Caller.userID(subject) }
+
+        /// The same user signed in with a browser: a session whose token `csrf` derives.
+        func inBrowser(_ csrf: CSRFToken = CSRFToken(key: .init(size: .bits256))) -> Actor {
+            var browser = self
+            browser.sessionID = UUID().uuidString.lowercased()
+            browser.csrfToken = browser.sessionID.map(csrf.token(for:))
+            return browser
+        }
 
         static func admin(_ tenant: Tenant) -> Actor {
             Actor(tenant: tenant.id, slug: tenant.slug, kind: .admin, subject: "user:\(UUID().uuidString.lowercased())", roles: ["admin"],
@@ -95,7 +106,8 @@ struct TicketsHarness: Sendable {
     func principal(_ actor: Actor) throws -> String {
         let principal = Principal(tenantID: actor.tenant, tenantSlug: TenantSlug(rawValue: actor.slug)!, region: Self.region, subject: actor.subject,
                                   kind: actor.kind, roles: actor.roles, scopes: actor.scopes,
-                                  authenticationMethod: actor.kind == .apiClient ? .apiKey : .password)
+                                  authenticationMethod: actor.kind == .apiClient ? .apiKey : .password, sessionID: actor.sessionID,
+                                  csrfToken: actor.csrfToken)
         return try PrincipalToken.sign(principal, audience: .tickets, key: signingKey)
     }
 

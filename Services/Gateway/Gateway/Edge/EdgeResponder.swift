@@ -41,6 +41,8 @@ public struct EdgeResponder: HTTPResponder {
         var response: Response
         do {
             response = try await handle(request, context: context, connection: connection, requestID: requestID, entry: &entry)
+        } catch let redirect as SignInRedirect {
+            response = redirect.response
         } catch let problem as EdgeProblem {
             response = problem.response(requestID: requestID)
             // The rest of an oversized body is not read: an HTTP/1.1 connection ends after the answer.
@@ -104,7 +106,8 @@ public struct EdgeResponder: HTTPResponder {
         }
         var principal: String?
         if route.auth != .none {
-            principal = try await authenticate(request, route: route, tenant: tenant, region: region, clientIP: context.clientIP, requestID: requestID)
+            principal = try await authenticate(request, target: target, route: route, tenant: tenant, region: region, clientIP: context.clientIP,
+                                               requestID: requestID)
         }
         guard let target = upstreams.target(route.service, in: region) else { throw EdgeProblem.serviceUnavailable }
         let response = try await proxy.forward(
@@ -160,15 +163,21 @@ public struct EdgeResponder: HTTPResponder {
     }
 
     /// The principal for the route's service, or `nil` on an optional route without a usable credential.
-    private func authenticate(_ request: Request, route: EdgePolicy.Route, tenant: TenantSlug, region: Region, clientIP: String?, requestID: String) async throws -> String? {
+    /// A required one that is missing or refused is a 401, or for a page load the way to sign in.
+    private func authenticate(_ request: Request, target: String, route: EdgePolicy.Route, tenant: TenantSlug, region: Region, clientIP: String?,
+                              requestID: String) async throws -> String? {
         let required = route.auth == .required
+        func refusal(invalid: Bool) -> any Error {
+            if let redirect = SignInRedirect.forPageLoad(request, target: target) { return redirect }
+            return EdgeProblem.unauthorized(invalid: invalid)
+        }
         let credential: EdgeCredential
         switch EdgeCredential.extract(from: request.headers) {
         case .absent:
-            if required { throw EdgeProblem.unauthorized(invalid: false) }
+            if required { throw refusal(invalid: false) }
             return nil
         case .malformed:
-            if required { throw EdgeProblem.unauthorized(invalid: true) }
+            if required { throw refusal(invalid: true) }
             return nil
         case .present(let found):
             credential = found
@@ -182,7 +191,7 @@ public struct EdgeResponder: HTTPResponder {
             }
             return token
         case .refused:
-            if required { throw EdgeProblem.unauthorized(invalid: true) }
+            if required { throw refusal(invalid: true) }
             return nil
         case .unavailable:
             throw EdgeProblem.authenticationUnavailable

@@ -10,15 +10,19 @@ public struct PrincipalIssuer: Sendable {
     public let sessions: SessionRepository
     public let tokens: TokenRepository
     public let signingKey: PrincipalSigningKey
+    /// Derives the session's anti-CSRF token that session principals carry.
+    public let csrf: CSRFToken
     /// How long an issued principal lives (at most five minutes).
     public let lifetime: TimeInterval
 
-    public init(tenants: TenantRepository, apiKeys: APIKeyRepository, sessions: SessionRepository, tokens: TokenRepository, signingKey: PrincipalSigningKey, lifetime: TimeInterval = 120) {
+    public init(tenants: TenantRepository, apiKeys: APIKeyRepository, sessions: SessionRepository, tokens: TokenRepository, signingKey: PrincipalSigningKey, csrf: CSRFToken,
+                lifetime: TimeInterval = 120) {
         self.tenants = tenants
         self.apiKeys = apiKeys
         self.sessions = sessions
         self.tokens = tokens
         self.signingKey = signingKey
+        self.csrf = csrf
         self.lifetime = min(lifetime, PrincipalToken.maximumLifetime)
     }
 
@@ -51,7 +55,7 @@ public struct PrincipalIssuer: Sendable {
             tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "user:\(user.id.uuidString.lowercased())",
             kind: kind, roles: session.secondFactorPending ? [] : [user.role.rawValue], scopes: session.secondFactorPending ? [] : user.role.permissions.compactMap(\.scope).sorted(),
             authenticationMethod: Principal.AuthenticationMethod(rawValue: session.authenticationMethod) ?? .password,
-            sessionID: session.id.uuidString.lowercased()
+            sessionID: session.id.uuidString.lowercased(), csrfToken: csrf.token(for: session.id.uuidString.lowercased())
         )
         let token = try PrincipalToken.sign(principal, audience: audience, key: signingKey, lifetime: lifetime)
         return .success(Issued(token: token, principal: principal, expiresIn: Int(lifetime)))

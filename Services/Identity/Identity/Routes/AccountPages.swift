@@ -4,6 +4,7 @@ import Hummingbird
 import RampartCore
 import RampartSecurity
 import RampartTransport
+import RampartWeb
 
 /// The signed-in user's own pages: `/account/password` (change the password) and
 /// `/account/two-factor` (add an authenticator app: password again, then secret and QR code,
@@ -14,6 +15,7 @@ struct AccountPages: Sendable {
     let twoFactor: TwoFactorRepository
     let sessions: SessionRepository
     let csrf: CSRFToken
+    let pages: IdentityPages
 
     func register(on router: Router<ServiceRequestContext>) {
         router.get("/account/password") { request, context -> Response in
@@ -23,7 +25,7 @@ struct AccountPages: Sendable {
         }
         router.post("/account/password") { request, context -> Response in
             guard let (user, session, principal) = try await signedIn(context) else { return Self.signInFirst(request) }
-            guard let form = try? await FormBody.read(request), csrf.verify(form["csrf_token"], for: session) else { return Self.expired() }
+            guard let form = try? await FormBody.read(request), csrf.verify(form["csrf_token"], for: session) else { return expired() }
             let new = form.fields["new_password"] ?? ""
             guard new == form.fields["confirm_password"] else {
                 return passwordPage(session: session, errors: ["The new passwords do not match."], status: .unprocessableContent)
@@ -45,13 +47,13 @@ struct AccountPages: Sendable {
         router.get("/account/two-factor") { request, context -> Response in
             guard let (user, session, _) = try await signedIn(context) else { return Self.signInFirst(request) }
             if try await twoFactor.isEnabled(user) {
-                return HTMLPage(title: "Two-factor authentication", body: "<p>Two-factor authentication is on for your account.</p>").response()
+                return pages.message("Two-factor authentication", ["Two-factor authentication is on for your account."])
             }
             return startPage(session: session, error: nil)
         }
         router.post("/account/two-factor") { request, context -> Response in
             guard let (user, session, principal) = try await signedIn(context) else { return Self.signInFirst(request) }
-            guard let form = try? await FormBody.read(request), csrf.verify(form["csrf_token"], for: session) else { return Self.expired() }
+            guard let form = try? await FormBody.read(request), csrf.verify(form["csrf_token"], for: session) else { return expired() }
             switch try await passwords.reauthenticate(user: user, password: form.fields["current_password"] ?? "") {
             case .wrongPassword: return startPage(session: session, error: "The current password is incorrect.", status: .unprocessableContent)
             case .throttled: return startPage(session: session, error: "Too many attempts. Wait a few minutes and try again.", status: .tooManyRequests)
@@ -62,31 +64,26 @@ struct AccountPages: Sendable {
                 let uri = totp.provisioningURI(issuer: "Rampart (\(principal.tenantSlug))", account: user.email.rawValue)
                 return enrollPage(session: session, secret: Base32.encode(totp.secret), uri: uri, error: nil)
             } catch TwoFactorRepository.TwoFactorError.alreadyEnabled {
-                return HTMLPage(title: "Two-factor authentication", body: "<p>Two-factor authentication is already on.</p>").response(status: .conflict)
+                return pages.message("Two-factor authentication", ["Two-factor authentication is already on."], status: .conflict)
             }
         }
         router.post("/account/two-factor/confirm") { request, context -> Response in
             guard let (user, session, principal) = try await signedIn(context) else { return Self.signInFirst(request) }
-            guard let form = try? await FormBody.read(request), csrf.verify(form["csrf_token"], for: session) else { return Self.expired() }
+            guard let form = try? await FormBody.read(request), csrf.verify(form["csrf_token"], for: session) else { return expired() }
             let code = (form["code"] ?? "").replacingOccurrences(of: " ", with: "")
             do {
                 let codes = try await twoFactor.confirm(user, code: code, actor: MeRoutes.actor(user, principal), requestID: context.requestID)
-                let list = codes.map { "<li><code>\(HTMLPage.escape($0))</code></li>" }.joined()
-                var response = HTMLPage(title: "Save your recovery codes", body: """
-                    <p>Two-factor authentication is on. Each of these codes signs you in once if you lose your device. Store them somewhere safe: they are not shown again.</p>
-                    <ul>\(list)</ul>
-                    <p><a href="/">Continue</a></p>
-                    """).response()
+                var response = pages.page("Save your recovery codes", template: "identity/recovery-codes", values: ["codes": codes])
                 if let id = UUID(uuidString: session), let (token, expiresAt) = try await sessions.rotate(sessionID: id, user: user, method: "totp", ip: nil) {
                     response.headers[.setCookie] = SignInRoutes.sessionCookie(token: token, expiresAt: expiresAt)
                 }
                 return response
             } catch TwoFactorRepository.TwoFactorError.wrongCode {
-                return HTMLPage(title: "Two-factor authentication", body: HTMLPage.alert("That code did not work; check the time on your device and start again.")
-                    + #"<p><a href="/account/two-factor">Start again</a></p>"#).response(status: .unprocessableContent)
+                return pages.message("Two-factor authentication", error: "That code did not work; check the time on your device and start again.",
+                                     links: [Link("Start again", "/account/two-factor")], status: .unprocessableContent)
             } catch {
-                return HTMLPage(title: "Two-factor authentication", body: HTMLPage.alert("No enrollment is in progress.")
-                    + #"<p><a href="/account/two-factor">Start again</a></p>"#).response(status: .conflict)
+                return pages.message("Two-factor authentication", error: "No enrollment is in progress.",
+                                     links: [Link("Start again", "/account/two-factor")], status: .conflict)
             }
         }
     }
@@ -100,61 +97,41 @@ struct AccountPages: Sendable {
     }
 
     private func passwordPage(session: String, errors: [String], notice: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
-        let list = errors.isEmpty ? "" : #"<div class="error" role="alert"><ul>"# + errors.map { "<li>\(HTMLPage.escape($0))</li>" }.joined() + "</ul></div>"
-        return HTMLPage(title: "Change your password", body: """
-            \(notice.map { "<p role=\"status\">\(HTMLPage.escape($0))</p>" } ?? "")\(list)
-            <form method="post" action="/account/password">\(HTMLPage.hidden("csrf_token", csrf.token(for: session)))
-            <label for="current_password">Current password</label>
-            <input type="password" id="current_password" name="current_password" autocomplete="current-password" required>
-            <label for="new_password">New password</label>
-            <input type="password" id="new_password" name="new_password" autocomplete="new-password" required aria-describedby="rules">
-            <p id="rules">Use at least 12 characters. A few unrelated words make a strong, memorable password.</p>
-            <label for="confirm_password">Repeat the new password</label>
-            <input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" required>
-            <button type="submit">Change password</button>
-            </form>
-            """).response(status: status)
+        pages.form("Change your password", action: "/account/password", csrfToken: csrf.token(for: session), fields: [
+            FormField("current_password", label: "Current password", control: .input(type: "password"), required: true, autocomplete: "current-password"),
+            FormField("new_password", label: "New password", control: .input(type: "password"),
+                      hint: "Use at least 12 characters. A few unrelated words make a strong, memorable password.", required: true, autocomplete: "new-password"),
+            FormField("confirm_password", label: "Repeat the new password", control: .input(type: "password"), required: true, autocomplete: "new-password"),
+        ], buttons: [.init("Change password")], errors: errors, notice: notice, status: status)
     }
 
     private func startPage(session: String, error: String?, status: HTTPResponse.Status = .ok) -> Response {
-        HTMLPage(title: "Add an authenticator app", body: """
-            \(HTMLPage.alert(error))
-            <p>Confirm your password to set up two-factor authentication.</p>
-            <form method="post" action="/account/two-factor">\(HTMLPage.hidden("csrf_token", csrf.token(for: session)))
-            <label for="current_password">Current password</label>
-            <input type="password" id="current_password" name="current_password" autocomplete="current-password" required autofocus>
-            <button type="submit">Continue</button>
-            </form>
-            """).response(status: status)
+        pages.form("Add an authenticator app", action: "/account/two-factor", csrfToken: csrf.token(for: session),
+                   paragraphs: ["Confirm your password to set up two-factor authentication."], fields: [
+                       FormField("current_password", label: "Current password", control: .input(type: "password"), required: true, autofocus: true,
+                                 autocomplete: "current-password"),
+                   ], buttons: [.init("Continue")], errors: error.map { [$0] } ?? [], status: status)
     }
 
     private func enrollPage(session: String, secret: String, uri: String, error: String?) -> Response {
-        var response = HTMLPage(title: "Scan the code", body: """
-            \(HTMLPage.alert(error))
-            <p>Scan this code with your authenticator app, or enter the key by hand.</p>
-            \(Self.qrCode(uri))
-            <p>Key: <code>\(HTMLPage.escape(secret))</code></p>
-            <p><a href="\(HTMLPage.escape(uri))">Open in an authenticator app on this device</a></p>
-            <form method="post" action="/account/two-factor/confirm">\(HTMLPage.hidden("csrf_token", csrf.token(for: session)))
-            <label for="code">Code shown in the app</label>
-            <input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required autofocus>
-            <button type="submit">Turn on</button>
-            </form>
-            """).response()
-        response.headers[.cacheControl] = "no-store"
-        return response
+        pages.page("Scan the code", template: "identity/enroll", values: [
+            "qrCode": Self.qrCode(uri), "secret": secret, "uri": uri,
+            "fields": [FormField("code", label: "Code shown in the app", required: true, autofocus: true, autocomplete: "one-time-code", inputMode: "numeric")],
+        ], csrfToken: csrf.token(for: session), errors: error.map { [$0] } ?? [])
     }
 
-    /// The enrollment URI as an inline SVG QR code (markup, so the page's CSP needs no image source).
+    /// The enrollment URI as a QR code: an SVG image in a `data:` URL (the page CSP allows
+    /// `img-src data:`), so no markup is written into the page unescaped.
     static func qrCode(_ uri: String) -> String {
-        (try? QRCode(text: uri, correction: .medium))?.svg(label: "QR code to add this account to an authenticator app") ?? ""
+        let svg = (try? QRCode(text: uri, correction: .medium))?.svg(label: "QR code to add this account to an authenticator app") ?? ""
+        return "data:image/svg+xml;base64," + Data(svg.utf8).base64EncodedString()
     }
 
     static func signInFirst(_ request: Request) -> Response {
         AuthorizeRoutes.redirect("/login?return_to=" + (request.uri.path.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "/"))
     }
 
-    static func expired() -> Response {
-        HTMLPage(title: "Form expired", body: HTMLPage.alert("This form has expired. Reload the page and try again.")).response(status: .forbidden)
+    private func expired() -> Response {
+        pages.message("Form expired", error: "This form has expired. Reload the page and try again.", status: .forbidden)
     }
 }

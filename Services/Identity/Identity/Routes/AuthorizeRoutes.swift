@@ -3,6 +3,7 @@ import Hummingbird
 import RampartCore
 import RampartSecurity
 import RampartTransport
+import RampartWeb
 
 /// `GET /oauth/authorize` shows a signed-in user the consent page for a partner application;
 /// `POST /oauth/authorize` records their decision and sends the browser back to the client with
@@ -14,6 +15,7 @@ struct AuthorizeRoutes: Sendable {
     let clients: OAuthClientRepository
     let grants: OAuthGrants
     let csrf: CSRFToken
+    let pages: IdentityPages
     let region: Region
     let baseDomain: String
 
@@ -23,7 +25,7 @@ struct AuthorizeRoutes: Sendable {
         }
         router.post("/oauth/authorize") { request, context -> Response in
             guard let form = try? await FormBody.read(request) else {
-                return Self.errorPage("The form could not be read. Start again from the application.")
+                return errorPage("The form could not be read. Start again from the application.")
             }
             return try await handle(request, context, fields: form.fields, decision: form["decision"] ?? "", csrfToken: form["csrf_token"])
         }
@@ -32,11 +34,11 @@ struct AuthorizeRoutes: Sendable {
     private func handle(_ request: Request, _ context: ServiceRequestContext, fields: [String: String], decision: String?, csrfToken: String? = nil) async throws -> Response {
         let forwarded = try ForwardedRequest(request, context: context, region: region, baseDomain: baseDomain)
         guard let tenant = try await tenants.find(slug: forwarded.tenant), tenant.status == .active else {
-            return Self.errorPage("This application cannot be authorized here.")
+            return errorPage("This application cannot be authorized here.")
         }
         let parsed: AuthorizationRequest
         switch try await AuthorizationRequest.parse(fields, tenant: tenant.id, clients: clients) {
-        case .page(let message): return Self.errorPage(message)
+        case .page(let message): return errorPage(message)
         case .redirect(let error, let target): return Self.redirect(target.error(error, issuer: "https://\(forwarded.host)"))
         case .valid(let valid): parsed = valid
         }
@@ -47,7 +49,7 @@ struct AuthorizeRoutes: Sendable {
         }
         guard principal.tenantID == tenant.id, let sessionID = principal.sessionID,
               let user = try await MeRoutes.user(of: principal, users: users), user.status == .active
-        else { return Self.errorPage("Sign in to your account in a browser to authorize applications.", status: .forbidden) }
+        else { return errorPage("Sign in to your account in a browser to authorize applications.", status: .forbidden) }
         let scopes = parsed.requestedScopes.filter { principal.has(scope: $0) }
         guard !scopes.isEmpty else { return Self.redirect(parsed.error(.init(.invalidScope, "None of the requested scopes are available to you."), issuer: "https://\(forwarded.host)")) }
 
@@ -55,7 +57,7 @@ struct AuthorizeRoutes: Sendable {
             return consentPage(parsed, scopes: scopes, user: user, csrfToken: csrf.token(for: sessionID))
         }
         guard csrf.verify(csrfToken, for: sessionID) else {
-            return Self.errorPage("This form has expired. Start again from the application.", status: .forbidden)
+            return errorPage("This form has expired. Start again from the application.", status: .forbidden)
         }
         guard decision == "approve" else {
             return Self.redirect(parsed.error(.init(.accessDenied, "The user denied the request."), issuer: "https://\(forwarded.host)"))
@@ -68,23 +70,17 @@ struct AuthorizeRoutes: Sendable {
     }
 
     private func consentPage(_ request: AuthorizationRequest, scopes: [String], user: User, csrfToken: String) -> Response {
-        let items = scopes.map { "<li>\(HTMLPage.escape(Self.describe($0)))</li>" }.joined()
-        let fields = [
-            HTMLPage.hidden("response_type", "code"), HTMLPage.hidden("client_id", request.client.id),
-            HTMLPage.hidden("redirect_uri", request.redirectURI), HTMLPage.hidden("scope", request.requestedScopes.joined(separator: " ")),
-            HTMLPage.hidden("state", request.state), HTMLPage.hidden("code_challenge", request.codeChallenge),
-            HTMLPage.hidden("code_challenge_method", request.codeChallenge == nil ? nil : "S256"), HTMLPage.hidden("csrf_token", csrfToken),
-        ].joined()
-        let host = URLComponents(string: request.redirectURI)?.host ?? ""
-        return HTMLPage(title: "Authorize \(request.client.name)", body: """
-            <p><strong>\(HTMLPage.escape(request.client.name))</strong> wants to access your account <strong>\(HTMLPage.escape(user.email.rawValue))</strong>. It will be able to:</p>
-            <ul>\(items)</ul>
-            <p>You will be sent back to <code>\(HTMLPage.escape(host))</code>. You can revoke this access at any time.</p>
-            <form method="post" action="/oauth/authorize">\(fields)
-            <button type="submit" name="decision" value="approve">Allow</button>
-            <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
-            </form>
-            """).response()
+        let hidden: [(String, String?)] = [
+            ("response_type", "code"), ("client_id", request.client.id), ("redirect_uri", request.redirectURI),
+            ("scope", request.requestedScopes.joined(separator: " ")), ("state", request.state), ("code_challenge", request.codeChallenge),
+            ("code_challenge_method", request.codeChallenge == nil ? nil : "S256"),
+        ]
+        // The answer redirects to the client's own host: the form may not be limited to this one.
+        return pages.page("Authorize \(request.client.name)", template: "identity/consent", values: [
+            "client": request.client.name, "account": user.email.rawValue, "scopes": scopes.map(Self.describe),
+            "host": URLComponents(string: request.redirectURI)?.host ?? "",
+            "hidden": hidden.compactMap { name, value in value.map { IdentityPages.Hidden(name: name, value: $0) } },
+        ], csrfToken: csrfToken, formTargets: .anyRedirect)
     }
 
     static func describe(_ scope: String) -> String {
@@ -98,8 +94,8 @@ struct AuthorizeRoutes: Sendable {
         }
     }
 
-    static func errorPage(_ message: String, status: HTTPResponse.Status = .badRequest) -> Response {
-        HTMLPage(title: "Authorization failed", body: HTMLPage.alert(message)).response(status: status)
+    private func errorPage(_ message: String, status: HTTPResponse.Status = .badRequest) -> Response {
+        pages.message("Authorization failed", error: message, status: status)
     }
 
     static func redirect(_ location: String) -> Response {

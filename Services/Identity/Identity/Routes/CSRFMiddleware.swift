@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import RampartSecurity
 import RampartTransport
 
 /// Refuses a state-changing request authenticated by a session cookie unless it carries the

@@ -4,6 +4,7 @@ import Hummingbird
 import RampartCore
 import RampartSecurity
 import RampartTransport
+import RampartWeb
 
 /// `GET/POST /invitation?token=…`: an invited user chooses a password (the tenant's policy
 /// applies, every broken rule explained) and is signed in. The form is bound to a pre-session
@@ -12,6 +13,7 @@ struct InvitationPages: Sendable {
     let tenants: TenantRepository
     let invitations: InvitationRepository
     let csrf: CSRFToken
+    let pages: IdentityPages
     let region: Region
     let baseDomain: String
 
@@ -21,7 +23,7 @@ struct InvitationPages: Sendable {
             let token = FormBody.parseQuery(request)["token"] ?? ""
             guard let tenant = try await tenants.find(slug: forwarded.tenant), tenant.status == .active,
                   let user = try await invitations.pending(token, tenant: tenant.id)
-            else { return Self.invalid() }
+            else { return invalid() }
             let (nonce, cookie) = SignInPages.newNonce()
             var response = page(user: user, token: token, nonce: nonce, errors: [])
             response.headers.append(cookie)
@@ -29,11 +31,11 @@ struct InvitationPages: Sendable {
         }
         router.post("/invitation") { request, context -> Response in
             let forwarded = try ForwardedRequest(request, context: context, region: region, baseDomain: baseDomain)
-            guard let form = try? await FormBody.read(request), let nonce = SignInPages.verifiedNonce(request, form, csrf: csrf) else { return SignInPages.expired() }
+            guard let form = try? await FormBody.read(request), let nonce = SignInPages.verifiedNonce(request, form, csrf: csrf) else { return pages.signInExpired() }
             let token = form["token"] ?? ""
             guard let tenant = try await tenants.find(slug: forwarded.tenant), tenant.status == .active,
                   let user = try await invitations.pending(token, tenant: tenant.id)
-            else { return Self.invalid() }
+            else { return invalid() }
             let password = form.fields["password"] ?? ""
             guard password == form.fields["confirm_password"] else {
                 return page(user: user, token: token, nonce: nonce, errors: ["The passwords do not match."], status: .unprocessableContent)
@@ -50,27 +52,22 @@ struct InvitationPages: Sendable {
             case .failure(.weakPassword(let violations)):
                 return page(user: user, token: token, nonce: nonce, errors: violations.map(\.message), status: .unprocessableContent)
             case .failure(.invalidInvitation):
-                return Self.invalid()
+                return invalid()
             }
         }
     }
 
     private func page(user: User, token: String, nonce: String, errors: [String], status: HTTPResponse.Status = .ok) -> Response {
-        let list = errors.isEmpty ? "" : #"<div class="error" role="alert"><ul>"# + errors.map { "<li>\(HTMLPage.escape($0))</li>" }.joined() + "</ul></div>"
-        return HTMLPage(title: "Welcome, \(user.name)", body: """
-            \(list)<p>Choose a password for <strong>\(HTMLPage.escape(user.email.rawValue))</strong>.</p>
-            <form method="post" action="/invitation">\(HTMLPage.hidden("csrf_token", csrf.token(for: "login:" + nonce)))\(HTMLPage.hidden("token", token))
-            <label for="password">New password</label>
-            <input type="password" id="password" name="password" autocomplete="new-password" required autofocus aria-describedby="rules">
-            <p id="rules">Use at least 12 characters. A few unrelated words make a strong, memorable password.</p>
-            <label for="confirm_password">Repeat the password</label>
-            <input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" required>
-            <button type="submit">Set password and sign in</button>
-            </form>
-            """).response(status: status)
+        pages.form("Welcome, \(user.name)", action: "/invitation", csrfToken: csrf.token(for: "login:" + nonce),
+                   paragraphs: ["Choose a password for \(user.email.rawValue)."], hidden: [("token", token)], fields: [
+                       FormField("password", label: "New password", control: .input(type: "password"),
+                                 hint: "Use at least 12 characters. A few unrelated words make a strong, memorable password.",
+                                 required: true, autofocus: true, autocomplete: "new-password"),
+                       FormField("confirm_password", label: "Repeat the password", control: .input(type: "password"), required: true, autocomplete: "new-password"),
+                   ], buttons: [.init("Set password and sign in")], errors: errors, status: status)
     }
 
-    static func invalid() -> Response {
-        HTMLPage(title: "Invitation not valid", body: HTMLPage.alert("This invitation link is not valid any more. Ask your administrator for a new one.")).response(status: .notFound)
+    private func invalid() -> Response {
+        pages.message("Invitation not valid", error: "This invitation link is not valid any more. Ask your administrator for a new one.", status: .notFound)
     }
 }

@@ -3,12 +3,14 @@ import HTTPTypes
 import Hummingbird
 import RampartCore
 import RampartTransport
+import RampartWeb
 
 /// `GET /auth/jwt?jwt=…&return_to=…[&audience=customers]` at a tenant's host: JWT SSO. Success
 /// starts a session and returns the browser to `return_to` on the tenant's own host only.
 struct JWTRoutes: Sendable {
     let tenants: TenantRepository
     let signIn: JWTSignIn
+    let pages: IdentityPages
     let region: Region
     let baseDomain: String
 
@@ -22,7 +24,7 @@ struct JWTRoutes: Sendable {
             let origin = PasswordSignIn.Origin(ip: forwarded.clientIP, userAgent: request.headers[.userAgent], requestID: context.requestID)
             let outcome = try await signIn.finish(tenant: tenant, audience: audience, token: query["jwt"] ?? "",
                                                   returnTo: Self.returnPath(query["return_to"], host: forwarded.host), origin: origin)
-            return SAMLRoutes.respond(to: outcome)
+            return SAMLRoutes.respond(to: outcome, pages: pages)
         }
     }
 

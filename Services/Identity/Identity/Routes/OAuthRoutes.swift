@@ -4,6 +4,7 @@ import Hummingbird
 import RampartCore
 import RampartSecurity
 import RampartTransport
+import RampartWeb
 
 /// The OAuth 2.0 endpoints partners call at a tenant's host: token (RFC 6749), introspection
 /// (RFC 7662), revocation (RFC 7009), server metadata (RFC 8414) and the JWKS. Errors follow

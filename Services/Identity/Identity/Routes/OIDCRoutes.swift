@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import RampartCore
 import RampartTransport
+import RampartWeb
 
 /// The OpenID Connect relying party at each tenant's host: `GET /auth/oidc/login` (authorization
 /// code with PKCE; `?audience=customers` selects the customers' provider, `login_hint` is passed
@@ -11,6 +12,7 @@ import RampartTransport
 struct OIDCRoutes: Sendable {
     let tenants: TenantRepository
     let signIn: OIDCSignIn
+    let pages: IdentityPages
     let region: Region
     let baseDomain: String
 
@@ -30,7 +32,7 @@ struct OIDCRoutes: Sendable {
             case nil:
                 throw ProblemError(status: .notFound, code: "sso_not_configured", title: "Single sign-on is not configured")
             case .refused:
-                return SAMLRoutes.refusedPage()
+                return pages.signInFailed()
             case .redirect(let url, let browserToken):
                 var response = Response(status: .seeOther)
                 response.headers[.location] = url
@@ -54,7 +56,7 @@ struct OIDCRoutes: Sendable {
             let query = FormBody.parseQuery(request)
             let outcome = try await signIn.finish(tenant: tenant, code: query["code"], state: query["state"], providerError: query["error"],
                                                   browserToken: request.cookies[Self.browserCookie]?.value, origin: origin)
-            return SAMLRoutes.respond(to: outcome, clearing: Self.browserCookie)
+            return SAMLRoutes.respond(to: outcome, pages: pages, clearing: Self.browserCookie)
         }
     }
 

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import RampartCore
 import RampartTransport
+import RampartWeb
 
 /// The SAML service provider at each tenant's host: `GET /auth/saml/metadata`, `GET
 /// /auth/saml/login` (SP-initiated, HTTP-Redirect) and `POST /auth/saml/acs` (HTTP-POST).
@@ -10,6 +11,7 @@ import RampartTransport
 struct SAMLRoutes: Sendable {
     let tenants: TenantRepository
     let signIn: SAMLSignIn
+    let pages: IdentityPages
     let region: Region
     let baseDomain: String
 
@@ -48,23 +50,23 @@ struct SAMLRoutes: Sendable {
                 form = try await FormBody.read(request, limit: SAMLXMLDocument.maximumBytes / 3 * 4 + 8192)
             } catch {
                 let reason = error == .tooLarge ? SAMLFailure.tooLarge : .missingResponse
-                return Self.respond(to: try await signIn.refuse(reason.rawValue, tenant: tenant, origin: origin))
+                return Self.respond(to: try await signIn.refuse(reason.rawValue, tenant: tenant, origin: origin), pages: pages)
             }
             guard let encoded = form["SAMLResponse"] else {
-                return Self.respond(to: try await signIn.refuse(SAMLFailure.missingResponse.rawValue, tenant: tenant, origin: origin))
+                return Self.respond(to: try await signIn.refuse(SAMLFailure.missingResponse.rawValue, tenant: tenant, origin: origin), pages: pages)
             }
             return Self.respond(to: try await signIn.finish(tenant: tenant, provider: provider, encodedResponse: encoded,
                                                             browserToken: request.cookies[Self.browserCookie]?.value,
-                                                            relayState: form["RelayState"], origin: origin))
+                                                            relayState: form["RelayState"], origin: origin), pages: pages)
         }
     }
 
     /// The browser's answer to a federated sign-in: a redirect with the session cookie (clearing
     /// the protocol's request cookie), or the one generic refusal page.
-    static func respond(to outcome: FederatedOutcome, clearing requestCookie: String = browserCookie) -> Response {
+    static func respond(to outcome: FederatedOutcome, pages: IdentityPages, clearing requestCookie: String = browserCookie) -> Response {
         switch outcome {
         case .refused:
-            return refusedPage()
+            return pages.signInFailed()
         case .signedIn(_, let token, _, let expiresAt, let returnTo):
             var response = Response(status: .seeOther)
             response.headers[.location] = returnTo
@@ -82,10 +84,5 @@ struct SAMLRoutes: Sendable {
         guard let audience = SSOAudience(rawValue: audienceName), let tenant = try await tenants.find(slug: forwarded.tenant), tenant.status == .active
         else { throw ProblemError(status: .notFound, code: "not_found", title: "Not found") }
         return (tenant, SAMLServiceProvider(host: forwarded.host, audience: audience), forwarded)
-    }
-
-    static func refusedPage() -> Response {
-        HTMLPage(title: "Sign-in failed", body: HTMLPage.alert(refusedMessage) + #"<p><a href="/login">Back to sign-in</a></p>"#)
-            .response(status: .unauthorized)
     }
 }

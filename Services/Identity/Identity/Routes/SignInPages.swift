@@ -5,6 +5,7 @@ import Hummingbird
 import RampartCore
 import RampartSecurity
 import RampartTransport
+import RampartWeb
 
 /// The server-rendered sign-in at a tenant's host: `GET/POST /login` (email and password) and
 /// `POST /login/totp` (the second factor). Forms carry an anti-CSRF token bound to a short-lived
@@ -14,6 +15,7 @@ struct SignInPages: Sendable {
     let tenants: TenantRepository
     let signIn: PasswordSignIn
     let csrf: CSRFToken
+    let pages: IdentityPages
     let region: Region
     let baseDomain: String
 
@@ -30,7 +32,7 @@ struct SignInPages: Sendable {
         }
         router.post("/login") { request, context -> Response in
             let forwarded = try ForwardedRequest(request, context: context, region: region, baseDomain: baseDomain)
-            guard let form = try? await FormBody.read(request), let nonce = Self.verifiedNonce(request, form, csrf: csrf) else { return Self.expired() }
+            guard let form = try? await FormBody.read(request), let nonce = Self.verifiedNonce(request, form, csrf: csrf) else { return pages.signInExpired() }
             let returnTo = Self.safeReturn(form["return_to"])
             let email = form["email"] ?? ""
             let password = form.fields["password"] ?? ""
@@ -48,7 +50,7 @@ struct SignInPages: Sendable {
         }
         router.post("/login/totp") { request, context -> Response in
             let forwarded = try ForwardedRequest(request, context: context, region: region, baseDomain: baseDomain)
-            guard let form = try? await FormBody.read(request), let nonce = Self.verifiedNonce(request, form, csrf: csrf) else { return Self.expired() }
+            guard let form = try? await FormBody.read(request), let nonce = Self.verifiedNonce(request, form, csrf: csrf) else { return pages.signInExpired() }
             let returnTo = Self.safeReturn(form["return_to"])
             let challenge = form["challenge"] ?? ""
             let code = (form["code"] ?? "").replacingOccurrences(of: " ", with: "")
@@ -102,45 +104,23 @@ struct SignInPages: Sendable {
     }
 
     private func loginPage(tenant: TenantSlug, returnTo: String, email: String?, nonce: String, error: String?, status: HTTPResponse.Status = .ok) -> Response {
-        HTMLPage(title: "Sign in to \(tenant.rawValue)", body: """
-            \(HTMLPage.alert(error))
-            <form method="post" action="/login">
-            \(HTMLPage.hidden("csrf_token", csrf.token(for: "login:" + nonce)))\(HTMLPage.hidden("return_to", returnTo))
-            <label for="email">Email address</label>
-            <input type="email" id="email" name="email" autocomplete="username" required value="\(HTMLPage.escape(email ?? ""))"\(error == nil ? " autofocus" : "")>
-            <label for="password">Password</label>
-            <input type="password" id="password" name="password" autocomplete="current-password" required\(error == nil ? "" : " autofocus")>
-            <button type="submit">Sign in</button>
-            </form>
-            """).response(status: status)
+        pages.form("Sign in to \(tenant.rawValue)", action: "/login", csrfToken: csrf.token(for: "login:" + nonce), hidden: [("return_to", returnTo)], fields: [
+            FormField("email", label: "Email address", control: .input(type: "email"), value: email, required: true, autofocus: error == nil, autocomplete: "username"),
+            FormField("password", label: "Password", control: .input(type: "password"), required: true, autofocus: error != nil, autocomplete: "current-password"),
+        ], buttons: [.init("Sign in")], errors: error.map { [$0] } ?? [], status: status)
     }
 
     private func totpPage(tenant: TenantSlug, challenge: String, returnTo: String, nonce: String, error: String?, status: HTTPResponse.Status = .ok) -> Response {
-        HTMLPage(title: "Two-factor authentication", body: """
-            \(HTMLPage.alert(error))
-            <p>Enter the six-digit code from your authenticator app, or one of your recovery codes.</p>
-            <form method="post" action="/login/totp">
-            \(HTMLPage.hidden("csrf_token", csrf.token(for: "login:" + nonce)))\(HTMLPage.hidden("return_to", returnTo))\(HTMLPage.hidden("challenge", challenge))
-            <label for="code">Authentication code</label>
-            <input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required autofocus>
-            <button type="submit">Verify</button>
-            </form>
-            """).response(status: status)
-    }
-
-    static func expired() -> Response {
-        var response = HTMLPage(title: "Sign in", body: HTMLPage.alert("This form has expired. Reload the page and try again.")
-            + #"<p><a href="/login">Back to sign-in</a></p>"#).response(status: .forbidden)
-        response.headers.append(HTTPField(name: .setCookie, value: "\(nonceCookie)=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"))
-        return response
+        pages.form("Two-factor authentication", action: "/login/totp", csrfToken: csrf.token(for: "login:" + nonce),
+                   paragraphs: ["Enter the six-digit code from your authenticator app, or one of your recovery codes."],
+                   hidden: [("return_to", returnTo), ("challenge", challenge)], fields: [
+                       FormField("code", label: "Authentication code", required: true, autofocus: true, autocomplete: "one-time-code", inputMode: "numeric"),
+                   ], buttons: [.init("Verify")], errors: error.map { [$0] } ?? [], status: status)
     }
 
     /// A local path to return to after sign-in; anything else (other hosts, `//`, schemes,
     /// backslashes, control characters) becomes `/`.
     static func safeReturn(_ candidate: String?) -> String {
-        guard let candidate, candidate.utf8.count <= 2000, candidate.hasPrefix("/"), !candidate.hasPrefix("//"),
-              !candidate.contains("\\"), !candidate.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
-        else { return "/" }
-        return candidate
+        Link.safePath(candidate)
     }
 }

@@ -49,15 +49,21 @@ struct AttachmentRoutes: Sendable {
         api.get("attachments/{id}") { _, context -> Response in
             let caller = try Caller(context.principal)
             let (record, content) = try await attachments.download(caller, id: try TicketsRequest.id(context, resource: "attachment"))
-            let headers: HTTPFields = [
-                .contentType: record.contentType,
-                .contentDisposition: Self.disposition(record.filename),
-                .cacheControl: "private, no-store",
-                .contentSecurityPolicy: "default-src 'none'; sandbox",
-                .xContentTypeOptions: "nosniff",
-            ]
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: content)))
+            return Self.download(record, content)
         }
+    }
+
+    /// An attachment's bytes as a download (never shown inline, never sniffed, never cached),
+    /// for the API and the pages alike.
+    static func download(_ record: AttachmentRecord, _ content: Data) -> Response {
+        let headers: HTTPFields = [
+            .contentType: record.contentType,
+            .contentDisposition: Self.disposition(record.filename),
+            .cacheControl: "private, no-store",
+            .contentSecurityPolicy: "default-src 'none'; sandbox",
+            .xContentTypeOptions: "nosniff",
+        ]
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: content)))
     }
 
     /// RFC 8187 `attr-char`s that need no percent-encoding (ASCII letters, digits, `.-_`).

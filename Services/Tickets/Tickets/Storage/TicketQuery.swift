@@ -46,6 +46,8 @@ struct TicketQuery: Sendable {
     var priorities: [String]?
     var department: UUID?
     var assignee: UUID?
+    /// `assignee=none`: only tickets nobody is assigned to.
+    var unassigned = false
     var requester: UUID?
     var organization: UUID?
     var label: String?
@@ -96,7 +98,11 @@ struct TicketQuery: Sendable {
         statuses = list("status", TicketStatus.self)
         priorities = list("priority", TicketPriority.self)
         department = uuid("department")
-        assignee = uuid("assignee")
+        if values["assignee"] == "none" {
+            unassigned = true
+        } else {
+            assignee = uuid("assignee")
+        }
         requester = uuid("requester")
         organization = uuid("organization")
         label = values["label"]?.lowercased()
@@ -148,6 +154,7 @@ extension TicketRepository {
                   AND (\(query.priorities)::text[] IS NULL OR t.priority = ANY(\(query.priorities)))
                   AND (\(query.department)::uuid IS NULL OR t.department_id = \(query.department))
                   AND (\(query.assignee)::uuid IS NULL OR t.assignee_id = \(query.assignee))
+                  AND (NOT \(query.unassigned) OR t.assignee_id IS NULL)
                   AND (\(query.requester)::uuid IS NULL OR t.requester_id = \(query.requester))
                   AND (\(query.organization)::uuid IS NULL OR t.organization_id = \(query.organization))
                   AND (\(query.label)::text IS NULL OR \(query.label) = ANY(t.labels))

@@ -1,10 +1,13 @@
 import Crypto
 import Foundation
-import RampartSecurity
 
 /// Anti-CSRF tokens bound to a session: an HMAC of the session id under identity's key, so a
 /// token is useless without the session and cannot be computed without the key. Every
 /// cookie-authenticated state change (forms and JSON alike) must carry it.
+///
+/// Only identity holds the key. It hands the session's token to the gateway (which checks
+/// `X-CSRF-Token`) and signs it into the session's principal (`Principal.csrfToken`), so a
+/// service that renders forms checks the very same token without the key (`FormCSRF`).
 public struct CSRFToken: Sendable {
     let key: SymmetricKey
 

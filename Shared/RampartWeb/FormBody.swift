@@ -1,18 +1,22 @@
 import Foundation
 import Hummingbird
 
-/// An `application/x-www-form-urlencoded` body as OAuth and the sign-in pages send it: each
-/// parameter at most once (RFC 6749 §3.2), bounded in size, percent-decoded.
-struct FormBody: Sendable {
-    let fields: [String: String]
+/// An `application/x-www-form-urlencoded` body as OAuth and the server-rendered pages send it:
+/// each parameter at most once (RFC 6749 §3.2), bounded in size, percent-decoded.
+public struct FormBody: Sendable {
+    public let fields: [String: String]
+
+    public init(fields: [String: String]) {
+        self.fields = fields
+    }
 
     /// Why a body is not a form this server accepts.
-    enum Failure: Error, Equatable {
+    public enum Failure: Error, Equatable {
         case wrongContentType, tooLarge, malformed, repeated(String)
     }
 
     /// Reads and parses the request body (at most `limit` bytes).
-    static func read(_ request: Request, limit: Int = 16 * 1024) async throws(Failure) -> FormBody {
+    public static func read(_ request: Request, limit: Int = 16 * 1024) async throws(Failure) -> FormBody {
         guard request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else { throw .wrongContentType }
         let buffer: ByteBuffer
         do {
@@ -24,7 +28,7 @@ struct FormBody: Sendable {
     }
 
     /// Parses `a=1&b=two+words`; a repeated name, broken escape or invalid UTF-8 is refused.
-    static func parse(_ text: String) throws(Failure) -> FormBody {
+    public static func parse(_ text: String) throws(Failure) -> FormBody {
         var fields: [String: String] = [:]
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -36,7 +40,7 @@ struct FormBody: Sendable {
     }
 
     /// The request's query string as form fields; empty when malformed or repeated.
-    static func parseQuery(_ request: Request) -> [String: String] {
+    public static func parseQuery(_ request: Request) -> [String: String] {
         (try? parse(request.uri.query ?? ""))?.fields ?? [:]
     }
 
@@ -45,7 +49,16 @@ struct FormBody: Sendable {
     }
 
     /// The non-empty value of `name`, if present.
-    subscript(_ name: String) -> String? {
+    public subscript(_ name: String) -> String? {
         fields[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+extension FormBody {
+    /// Whether a field of this name is never shown back to the user or kept after a refusal
+    /// (passwords, tokens, sign-in challenges).
+    public static func isSecret(_ name: String) -> Bool {
+        let lowered = name.lowercased()
+        return ["password", "token", "secret", "challenge"].contains { lowered.contains($0) }
     }
 }

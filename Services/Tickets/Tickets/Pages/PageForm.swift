@@ -1,0 +1,46 @@
+import Foundation
+import Hummingbird
+import RampartWeb
+
+/// A form the agent console or portal posted: `application/x-www-form-urlencoded`, or
+/// `multipart/form-data` when it carries files. Text fields as a `FormBody` (each name once),
+/// chosen files apart; the empty part a browser sends for "no file chosen" is dropped.
+struct PageForm: Sendable {
+    struct File: Sendable {
+        let filename: String
+        let content: [UInt8]
+    }
+
+    let fields: FormBody
+    let files: [File]
+
+    /// Text fields are small; the whole body (files included) stays within the gateway's upload class.
+    static let maximumBytes = TicketSettings.attachmentCeiling + 64 * 1024
+
+    /// The posted form, or `nil` when it is not a well-formed form of either kind.
+    static func read(_ request: Request) async -> PageForm? {
+        let contentType = request.headers[.contentType] ?? ""
+        guard let boundary = MultipartForm.boundary(contentType: contentType) else {
+            return (try? await FormBody.read(request, limit: 512 * 1024)).map { PageForm(fields: FormBody(fields: $0.fields.mapValues(plain)), files: []) }
+        }
+        guard let buffer = try? await request.body.collect(upTo: maximumBytes),
+              let multipart = MultipartForm(Array(buffer.readableBytesView), boundary: boundary)
+        else { return nil }
+        var fields: [String: String] = [:]
+        var files: [File] = []
+        for part in multipart.parts {
+            if let filename = part.filename {
+                if !filename.isEmpty || !part.content.isEmpty { files.append(File(filename: filename, content: Array(part.content))) }
+                continue
+            }
+            guard fields[part.name] == nil, let value = String(validating: part.content, as: UTF8.self) else { return nil }
+            fields[part.name] = plain(value)
+        }
+        return PageForm(fields: FormBody(fields: fields), files: files)
+    }
+
+    /// Browsers send textarea line ends as CRLF; what was typed is kept with plain newlines.
+    private static func plain(_ value: String) -> String {
+        value.replacingOccurrences(of: "\r\n", with: "\n")
+    }
+}
