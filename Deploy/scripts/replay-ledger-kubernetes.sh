@@ -19,10 +19,23 @@ replay() {
     [ -n "$image" ] || die "cannot read the image identity runs"
     sed -e "s|image: registry.example.com/rampart/rampart:.*|image: $image|" -e "s|--region, REGION,|--region, $region,|" \
         "$DEPLOY/kubernetes/jobs/replay-erasure-ledger.yaml" >"$work/job.yaml"
+    # The Job reads the superuser's URL from a file (never an environment variable): a Secret
+    # made from rampart-db-superuser for this run and deleted after it. The generated password is
+    # letters and digits only (provision-region.sh), safe in a URL.
+    local user password
+    user="$(kube -n rampart get secret rampart-db-superuser -o 'jsonpath={.data.username}' | base64 -d)"
+    password="$(kube -n rampart get secret rampart-db-superuser -o 'jsonpath={.data.password}' | base64 -d)"
+    [ -n "$user" ] && [ -n "$password" ] || die "cannot read the database superuser's Secret rampart-db-superuser"
+    (umask 077 && printf 'postgres://%s:%s@rampart-db-rw.rampart.svc:5432/postgres?sslmode=require' "$user" "$password" >"$work/url")
     kube -n rampart delete job replay-erasure-ledger --ignore-not-found >/dev/null
+    kube -n rampart delete secret rampart-ledger-replay --ignore-not-found >/dev/null
+    kube -n rampart create secret generic rampart-ledger-replay --from-file=url="$work/url" >/dev/null
+    rm -f "$work/url"
     kube apply -f "$work/job.yaml" >/dev/null
-    kube -n rampart wait --for=condition=complete job/replay-erasure-ledger --timeout=60m \
-        || die "the replay Job did not complete (kubectl -n rampart logs job/replay-erasure-ledger): keep the services stopped"
+    local completed=0
+    kube -n rampart wait --for=condition=complete job/replay-erasure-ledger --timeout=60m && completed=1
+    kube -n rampart delete secret rampart-ledger-replay --ignore-not-found >/dev/null
+    [ "$completed" = 1 ] || die "the replay Job did not complete (kubectl -n rampart logs job/replay-erasure-ledger): keep the services stopped"
     kube -n rampart logs job/replay-erasure-ledger
 }
 
