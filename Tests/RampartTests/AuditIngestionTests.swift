@@ -114,13 +114,15 @@ struct AuditIngestionTests {
         try await AuditFixture.with { fixture in
             let tenant = try await fixture.tenant()
             let body = try AuditFixture.batch([AuditFixture.event(tenant)])
-            for caller in [CallerIdentity.service(.gateway, AuditFixture.eu), .service(.status, AuditFixture.eu), .operator("mallory"),
-                           .service(.identity, Region(rawValue: "us")!)] {
+            for caller in [CallerIdentity.service(.status, AuditFixture.eu), .operator("mallory"),
+                           .service(.identity, Region(rawValue: "us")!), .service(.gateway, Region(rawValue: "us")!)] {
                 let (status, problem) = try await fixture.send(as: caller, body: body)
                 #expect(status == 403, "\(caller)")
                 #expect(problem["code"] as? String == "caller_not_allowed")
             }
-            for caller in [CallerIdentity.service(.identity, AuditFixture.eu), .service(.tickets, AuditFixture.eu), .service(.backup, AuditFixture.eu)] {
+            // The gateway writes the WAF's findings (docs/gateway.md).
+            for caller in [CallerIdentity.service(.identity, AuditFixture.eu), .service(.tickets, AuditFixture.eu), .service(.backup, AuditFixture.eu),
+                           .service(.gateway, AuditFixture.eu)] {
                 #expect(try await fixture.send(as: caller, body: body).0 == 200)
             }
             // The operator API is for operators only.

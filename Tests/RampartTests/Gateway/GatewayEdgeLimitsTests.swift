@@ -41,7 +41,9 @@ struct GatewayEdgeLimitsTests {
                                               request: "GET /.well-known/security.txt HTTP/1.1\r\nHost: status.localhost\r\n\r\n")
         let elapsed = start.duration(to: .now)
         #expect(output.hasPrefix("HTTP/1.1 200"))
-        #expect(elapsed >= .milliseconds(1400) && elapsed < .seconds(6), "\(elapsed)")
+        // The client gives up after 10 s by itself: ending well before that means the server
+        // closed the idle connection (starting the client's TLS costs seconds in a busy suite).
+        #expect(elapsed >= .milliseconds(1400) && elapsed < .seconds(9), "\(elapsed)")
     }
 
     @Test func aServiceThatDoesNotAnswerInTimeIs504() async throws {
