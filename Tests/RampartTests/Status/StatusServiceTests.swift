@@ -16,7 +16,12 @@ struct StatusServiceTests {
 
     @Test func thePageShowsAServiceDownThenARegionDown() async throws {
         try await StatusFixture.with { fixture in
-            let healthy = try await fixture.probe(eu)
+            // A probe slower than the latency threshold reads as degraded: on a machine busy with
+            // the rest of the suite (the browser suite above all) the baseline gets a few tries.
+            var healthy = try await fixture.probe(eu)
+            for _ in 0..<4 where !healthy.values.allSatisfy({ $0 == .operational }) {
+                healthy = try await fixture.probe(eu)
+            }
             #expect(healthy.count == 12)
             #expect(healthy.values.allSatisfy { $0 == .operational })
             let page = try await fixture.send(eu, .GET, "/")
