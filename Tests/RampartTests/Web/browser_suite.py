@@ -70,6 +70,9 @@ def documents_checked():
         if message["method"] != "Network.responseReceived" or message["params"]["type"] != "Document":
             continue
         response = message["params"]["response"]
+        # Chromium's own start page (`data:,`) shows up here at times; only Rampart's pages count.
+        if not response["url"].startswith(BASE):
+            continue
         headers = {name.lower(): value for name, value in response["headers"].items()}
         csp = headers.get("content-security-policy", "")
         pages_seen.append(response["url"])
