@@ -90,7 +90,8 @@ def open_page(path):
 
 
 def text():
-    return driver.find_element(By.TAG_NAME, "body").text
+    # Right after a form's submit the next page may not have a body yet: wait for it.
+    return WebDriverWait(driver, 10).until(lambda d: d.find_element(By.TAG_NAME, "body")).text
 
 
 def click_button(label):
