@@ -1,0 +1,47 @@
+/// The admin console's sections. Each service renders its own (identity: security, tickets:
+/// helpdesk settings, audit: the log), and every admin page shows this one list, so the console
+/// reads as one product across services. The gateway routes the prefixes
+/// (`/admin/security`, `/admin/helpdesk`, `/admin/audit`) to their services (`edge.yaml`).
+public enum AdminSection: String, CaseIterable, Sendable {
+    case users, policies, sso, apiKeys, oauthClients
+    case departments, customFields, redaction
+    case auditLog, alerts
+
+    public var label: String {
+        switch self {
+        case .users: "Users"
+        case .policies: "Policies"
+        case .sso: "Single sign-on"
+        case .apiKeys: "API keys"
+        case .oauthClients: "OAuth clients"
+        case .departments: "Departments"
+        case .customFields: "Custom fields"
+        case .redaction: "Card redaction"
+        case .auditLog: "Audit log"
+        case .alerts: "Alerts"
+        }
+    }
+
+    public var path: String {
+        switch self {
+        case .users: "/admin/security/users"
+        case .policies: "/admin/security/policies"
+        case .sso: "/admin/security/sso"
+        case .apiKeys: "/admin/security/api-keys"
+        case .oauthClients: "/admin/security/oauth-clients"
+        case .departments: "/admin/helpdesk/departments"
+        case .customFields: "/admin/helpdesk/custom-fields"
+        case .redaction: "/admin/helpdesk/redaction"
+        case .auditLog: "/admin/audit/log"
+        case .alerts: "/admin/audit/alerts"
+        }
+    }
+}
+
+extension PageHeader {
+    /// The bar of every admin page, with `current` marked.
+    public static func admin(tenant: String, who: String, current: AdminSection) -> PageHeader {
+        PageHeader(home: AdminSection.users.path, tenant: tenant, navLabel: "Administration",
+                   links: AdminSection.allCases.map { Link($0.label, $0.path, current: $0 == current) }, who: who)
+    }
+}
