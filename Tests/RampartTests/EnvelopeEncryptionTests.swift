@@ -23,6 +23,14 @@ struct EnvelopeEncryptionTests {
         #expect(try await ring.open(sealed, tenant: tenant, context: context) == secret)
     }
 
+    @Test func anEmptyValueSealsAndOpensAndATruncatedOneDoesNot() async throws {
+        let ring = try keyring()
+        let sealed = try await ring.seal(Data(), tenant: tenant, context: context)
+        #expect(sealed.count == 1 + 12 + 16)
+        #expect(try await ring.open(sealed, tenant: tenant, context: context) == Data())
+        await #expect(throws: EnvelopeError.cannotOpen) { try await ring.open(sealed.dropLast(), tenant: tenant, context: context) }
+    }
+
     @Test func valueMovedToAnotherRowColumnOrTableFailsToOpen() async throws {
         let ring = try keyring()
         let sealed = try await ring.seal(secret, tenant: tenant, context: context)

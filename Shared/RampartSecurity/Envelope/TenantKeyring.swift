@@ -38,7 +38,8 @@ public actor TenantKeyring {
 
     /// Opens a value sealed by ``seal(_:tenant:context:)`` for exactly the same tenant and context.
     public func open(_ sealed: Data, tenant: TenantID, context: SealContext) async throws -> Data {
-        guard sealed.first == Self.formatVersion, sealed.count > 1 + 12 + 16 else { throw EnvelopeError.cannotOpen }
+        // Version byte, nonce and tag: exactly that for an empty value (a message of files only).
+        guard sealed.first == Self.formatVersion, sealed.count >= 1 + 12 + 16 else { throw EnvelopeError.cannotOpen }
         let key = try await dataKey(for: tenant, create: false)
         do {
             let box = try AES.GCM.SealedBox(combined: sealed.dropFirst())
