@@ -33,6 +33,8 @@ public enum WebHeaders {
         headers[.cacheControl] = "no-store"
         headers[.xContentTypeOptions] = "nosniff"
         headers[.xFrameOptions] = "DENY"
-        headers[.referrerPolicy] = "no-referrer"
+        // Other sites learn nothing; our own forms name their page, which the gateway reads to
+        // bring a browser whose session ended back to it after signing in.
+        headers[.referrerPolicy] = "same-origin"
     }
 }

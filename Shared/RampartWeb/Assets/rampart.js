@@ -1,5 +1,6 @@
-// Rampart's one script: keyboard shortcuts for pages that offer them. Everything it does is also
-// reachable without it (links, buttons, form fields); it never sends anything itself.
+// Rampart's one script: keyboard shortcuts for pages that offer them, and drafts of what is typed
+// in a text area. Everything it does is also reachable without it (links, buttons, form fields);
+// it never sends anything itself.
 (function () {
   "use strict";
   function typing(target) {
@@ -47,4 +48,41 @@
     }
     if (handled) { event.preventDefault(); }
   });
+
+  // Drafts: what is typed in a text area is kept in this tab's session storage until its form was
+  // sent and answered with `done=` (the helpdesk's "sent" pages), so a session that ended meanwhile
+  // (sign in again, come back to the page) loses nothing. Nothing leaves the browser.
+  var sentKey = "rampart.drafts.sent";
+  function draftKey(area) { return "rampart.draft:" + location.pathname + "#" + area.id; }
+  function sentKeys() {
+    try { return JSON.parse(sessionStorage.getItem(sentKey) || "[]"); } catch (error) { return []; }
+  }
+  try {
+    if (/[?&]done=/.test(location.search)) {
+      sentKeys().forEach(function (key) { sessionStorage.removeItem(key); });
+      sessionStorage.removeItem(sentKey);
+    }
+    Array.prototype.forEach.call(document.querySelectorAll("form textarea[id]"), function (area) {
+      var key = draftKey(area);
+      var kept = sessionStorage.getItem(key);
+      if (kept && area.value === "") {
+        area.value = kept;
+        var notice = document.createElement("p");
+        notice.className = "hint";
+        notice.setAttribute("role", "status");
+        notice.textContent = "Restored what you typed here before; it has not been sent yet.";
+        area.parentNode.insertBefore(notice, area);
+      }
+      area.addEventListener("input", function () {
+        if (area.value) { sessionStorage.setItem(key, area.value); } else { sessionStorage.removeItem(key); }
+      });
+      area.form.addEventListener("submit", function () {
+        var sent = sentKeys();
+        if (sent.indexOf(key) < 0) { sent.push(key); }
+        sessionStorage.setItem(sentKey, JSON.stringify(sent));
+      });
+    });
+  } catch (error) {
+    // No session storage (disabled, full): the forms work as they do without the script.
+  }
 }());

@@ -133,6 +133,28 @@ struct GatewayEdgeAuthTests {
             #expect(reply.status == 401, "\(method) \(headers)")
             #expect(reply.headers["content-type"] == "application/problem+json")
         }
+        // A form sent from one of our pages goes to sign in and back to the page it was on (its
+        // same-origin Referer); another origin's Referer, or none, comes back to `/` only.
+        let formPost = url(edge, "acme.eu.localhost", "/agent/messages/0193c1de-0000-7000-8000-000000000001?kind=reply")
+        let formType = "Content-Type: application/x-www-form-urlencoded"
+        let ticketPage = url(edge, "acme.eu.localhost", "/agent/tickets/0193c1de-0000-7000-8000-000000000001?view=mine#reply")
+        for (referer, back) in [
+            ([ "Referer: \(ticketPage)"], "%2Fagent%2Ftickets%2F0193c1de-0000-7000-8000-000000000001%3Fview%3Dmine"),
+            (["Referer: https://evil.example/agent/tickets/1"], "%2F"),
+            (["Referer: https://acme.eu.localhost.evil.example:\(edge.httpsPort)/x"], "%2F"),
+            ([String](), "%2F"),
+        ] {
+            let reply = try await EdgeClient.request(formPost, method: "POST", ca: edge.pki.caPath, headers: [html, formType] + referer,
+                                                     body: Data("body=kept".utf8))
+            #expect(reply.status == 303, "\(referer)")
+            #expect(reply.headers["location"] == "/login?return_to=\(back)", "\(referer)")
+        }
+        // Not a form (JSON), or a route whose CSRF token travels in a header (the API): the 401 stays.
+        for (target, type) in [(formPost, "Content-Type: application/json"), (url(edge, "acme.eu.localhost", "/api/v1/tickets"), formType)] {
+            let reply = try await EdgeClient.request(target, method: "POST", ca: edge.pki.caPath, headers: [html, type, "Referer: \(ticketPage)"],
+                                                     body: Data("body=kept".utf8))
+            #expect(reply.status == 401, "\(target) \(type)")
+        }
         // Identity's sign-in page takes the path back, signs in and returns there.
         let location = try #require(try await EdgeClient.request(page, ca: edge.pki.caPath, headers: [html]).headers["location"])
         let login = try await EdgeClient.request(url(edge, "acme.eu.localhost", location), ca: edge.pki.caPath, headers: [html])

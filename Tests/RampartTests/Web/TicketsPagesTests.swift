@@ -56,6 +56,7 @@ struct TicketsPagesTests {
             == "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
         #expect(headers.first(name: "cache-control") == "no-store")
         #expect(headers.first(name: "content-type") == "text/html; charset=utf-8")
+        #expect(headers.first(name: "referrer-policy") == "same-origin")
     }
 
     @Test func theAgentWorksATicketEndToEnd() async throws {
@@ -180,10 +181,12 @@ struct TicketsPagesTests {
             let mine = try await page(harness, customer, "/portal?done=created")
             #expect(mine.status == 200)
             Self.assertPageHeaders(mine.headers)
-            #expect(mine.html.contains("Invoice wrong") && !mine.html.contains("<script src="), "the portal needs no script")
+            #expect(mine.html.contains("Invoice wrong") && mine.html.contains(#"<script src="/assets/rampart.js"#), "the portal keeps drafts")
             let ticket = try await page(harness, customer, path)
-            // The files came as a message of their own, which the customer reads through the API too.
-            #expect(try await harness.send(customer, .GET, "/api/v1/tickets/\(id)/messages").list.count == 3)
+            // The files are on the request's first message, which the customer reads through the API too.
+            let messages = try await harness.send(customer, .GET, "/api/v1/tickets/\(id)/messages").list
+            #expect(messages.count == 2)
+            #expect((messages.first?["attachments"] as? [[String: Any]])?.map { $0["filename"] as? String } == ["scan.png"])
             #expect(ticket.html.contains("Line 3 is twice.") && ticket.html.contains("We fixed it.") && ticket.html.contains("scan.png"))
             #expect(!ticket.html.contains("SECRETNOTEWORD") && !ticket.html.contains("internal.png") && !ticket.html.contains("Internal note"))
             let reply = try await post(harness, customer, "/portal/messages/\(id)", [("csrf_token", customer.csrfToken ?? ""), ("body", "Thanks!")])

@@ -19,6 +19,7 @@ from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 config = json.load(open(sys.argv[1]))
@@ -94,8 +95,16 @@ def text():
     return WebDriverWait(driver, 10).until(lambda d: d.find_element(By.TAG_NAME, "body")).text
 
 
+def follow(element):
+    """Clicks a link or a form's button and waits until the next page replaced this one (on a
+    busy machine the old page is still there for a while after the click)."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+
+
 def click_button(label):
-    driver.find_element(By.XPATH, f"//button[normalize-space()='{label}']").click()
+    follow(driver.find_element(By.XPATH, f"//button[normalize-space()='{label}']"))
 
 
 def no_alert():
@@ -123,7 +132,7 @@ try:
     sign_in(customer["email"], customer["password"], "/portal")
     check(driver.current_url == BASE + "/portal", "the customer comes back to the portal after signing in")
     shot("portal-list")
-    driver.find_element(By.LINK_TEXT, "Submit a new request").click()
+    follow(driver.find_element(By.LINK_TEXT, "Submit a new request"))
     attachment = os.path.join(SHOTS, "receipt.png")
     with open(attachment, "wb") as out:
         out.write(base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="))
@@ -139,6 +148,25 @@ try:
     open_page("/portal")
     check("Card was charged twice" in text(), "the request is in the customer's list")
 
+    # The session ends while a reply is being written: signing in again brings the customer back
+    # to the request with the reply still in its field (the script's draft), and it is sent.
+    follow(driver.find_element(By.LINK_TEXT, "Card was charged twice"))
+    request_url = driver.current_url
+    driver.find_element(By.ID, "reply-body").send_keys("Any news on the refund?")
+    driver.delete_cookie("__Host-rampart_session")
+    click_button("Send reply")
+    check(driver.current_url.startswith(BASE + "/login?return_to="), f"a reply sent after the session ended goes to sign-in ({driver.current_url.replace(BASE, '')})")
+    driver.find_element(By.ID, "email").send_keys(customer["email"])
+    driver.find_element(By.ID, "password").send_keys(customer["password"])
+    click_button("Sign in")
+    check(driver.current_url == request_url, f"signing in again comes back to the request ({driver.current_url.replace(BASE, '')})")
+    kept = driver.find_element(By.ID, "reply-body").get_attribute("value")
+    check(kept == "Any news on the refund?", "the unsent reply is back in its field")
+    shot("portal-draft-restored")
+    click_button("Send reply")
+    check("Your reply was sent." in text() and "Any news on the refund?" in text(), "the kept reply is sent")
+    check(driver.find_element(By.ID, "reply-body").get_attribute("value") == "", "a sent reply's draft is gone")
+
     # The agent signs in with password and TOTP and works a ticket.
     agent = config["agent"]
     sign_in(agent["email"], agent["password"], "/agent/tickets?view=all")
@@ -148,13 +176,13 @@ try:
         time.sleep(1)
     driver.find_element(By.ID, "code").send_keys(totp(agent["totp_secret"], int(time.time()) // 30))
     click_button("Verify")
-    check(driver.current_url == BASE + "/agent/tickets?view=all", "the agent comes back to the list after signing in")
+    check(driver.current_url == BASE + "/agent/tickets?view=all", f"the agent comes back to the list after signing in ({driver.current_url.replace(BASE, '')}: {text()[:300]})")
     check(config["work_subject"] in text(), "the department's ticket is listed")
     shot("agent-list")
     driver.find_element(By.TAG_NAME, "body").send_keys("j")
     focused = driver.execute_script("return document.activeElement && document.activeElement.closest('[data-row]') !== null")
     check(focused, "the j shortcut moves to the first ticket")
-    driver.find_element(By.LINK_TEXT, config["work_subject"]).click()
+    follow(driver.find_element(By.LINK_TEXT, config["work_subject"]))
     check(config["work_subject"] in driver.title, "the ticket opens")
     driver.find_element(By.ID, "reply-body").send_keys("We refunded the second charge.")
     click_button("Send reply")

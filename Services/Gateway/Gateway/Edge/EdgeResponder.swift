@@ -106,7 +106,7 @@ public struct EdgeResponder: HTTPResponder {
         }
         var principal: String?
         if route.auth != .none {
-            principal = try await authenticate(request, target: target, route: route, tenant: tenant, region: region, clientIP: context.clientIP,
+            principal = try await authenticate(request, target: target, authority: authority, route: route, tenant: tenant, region: region, clientIP: context.clientIP,
                                                requestID: requestID)
         }
         guard let target = upstreams.target(route.service, in: region) else { throw EdgeProblem.serviceUnavailable }
@@ -164,11 +164,11 @@ public struct EdgeResponder: HTTPResponder {
 
     /// The principal for the route's service, or `nil` on an optional route without a usable credential.
     /// A required one that is missing or refused is a 401, or for a page load the way to sign in.
-    private func authenticate(_ request: Request, target: String, route: EdgePolicy.Route, tenant: TenantSlug, region: Region, clientIP: String?,
+    private func authenticate(_ request: Request, target: String, authority: String, route: EdgePolicy.Route, tenant: TenantSlug, region: Region, clientIP: String?,
                               requestID: String) async throws -> String? {
         let required = route.auth == .required
         func refusal(invalid: Bool) -> any Error {
-            if let redirect = SignInRedirect.forPageLoad(request, target: target) { return redirect }
+            if let redirect = SignInRedirect.forBrowser(request, target: target, authority: authority, route: route) { return redirect }
             return EdgeProblem.unauthorized(invalid: invalid)
         }
         let credential: EdgeCredential

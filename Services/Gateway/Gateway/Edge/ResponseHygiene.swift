@@ -16,7 +16,10 @@ public enum ResponseHygiene {
         headers[.requestID] = requestID
         if https { headers[.strictTransportSecurity] = strictTransportSecurity }
         headers[.xContentTypeOptions] = "nosniff"
-        headers[.referrerPolicy] = "strict-origin-when-cross-origin"
+        // A service's own policy is kept when it tells other origins nothing (pages: same-origin).
+        if let own = headers[.referrerPolicy], own == "same-origin" || own == "no-referrer" {} else {
+            headers[.referrerPolicy] = "strict-origin-when-cross-origin"
+        }
         headers[.xFrameOptions] = "DENY"
         let isHTML = headers[.contentType]?.lowercased().hasPrefix("text/html") == true
         // A service that renders its own pages may send a stricter policy (identity's allow no

@@ -29,9 +29,6 @@ struct PortalPages: Sendable {
 
     static let done = ["created": "Thank you: your request was received.", "replied": "Your reply was sent."]
 
-    /// The text of the message that carries a new request's files.
-    static let filesNote = "Files attached to this request."
-
     /// The session of a customer; staff belong in the agent console.
     private func customer(_ request: Request, _ context: ServiceRequestContext) throws -> TicketsPages.Session {
         let session = try kit.session(request, context)
@@ -42,6 +39,8 @@ struct PortalPages: Sendable {
     private func decorate(_ page: inout WebPage, _ session: TicketsPages.Session, section: String) {
         page.width = .wide
         page.csrfToken = session.csrfToken
+        // The script keeps drafts of what customers type (a session that ends meanwhile loses nothing).
+        page.script = true
         page.header = PageHeader(home: "/portal", tenant: session.principal.tenantSlug.rawValue, navLabel: "Support", links: [
             Link("My requests", "/portal", current: section == "list"),
             Link("New request", "/portal/new", current: section == "new"),
@@ -86,37 +85,30 @@ struct PortalPages: Sendable {
         return kit.pages.response(page, status: status)
     }
 
-    /// A new request: the ticket and its first message through the API's checks; files follow
-    /// as a second message right after it (the API attaches files to messages of an existing ticket).
+    /// A new request: the files are uploaded first (unsent, the customer's alone), then the
+    /// ticket is created with them on its first message, through the API's checks. A request
+    /// then refused leaves those uploads unsent; they expire like any upload never sent.
     private func submit(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let session = try customer(request, context)
         let posted = await PageForm.read(request)
         guard let form = posted, FormCSRF.accepts(form.fields, from: session.principal) else {
             return try newPage(session, form: posted?.fields, problem: nil, flashes: [TicketsPages.expired], status: .forbidden)
         }
-        let fields = ["message.body": "body", "message": "body"]
+        let fields = ["message.body": "body", "message": "body", "message.attachment_ids": "files"]
         let ticket: TicketView
         do {
+            let files = try await kit.upload(form.files, ticket: nil, session, requestID: context.requestID)
             let input = try FormProblem.decode(NewTicket.self, [
                 "subject": form.fields["subject"] ?? "",
-                "message": ["body": form.fields["body"] ?? "", "format": MessageFormat.text.rawValue],
+                "message": ["body": form.fields["body"] ?? "", "format": MessageFormat.text.rawValue,
+                            "attachment_ids": files.map { $0.uuidString.lowercased() }],
                 "priority": form.fields["priority"] ?? TicketPriority.normal.rawValue,
             ], fields: fields)
             ticket = try await FormProblem.catching(fields: fields) { try await kit.tickets.create(session.caller, input, requestID: context.requestID).0 }
         } catch let problem as FormProblem {
             return try newPage(session, form: form.fields, problem: problem, status: .unprocessableContent)
         }
-        let path = "/portal/tickets/\(ticket.id.uuidString.lowercased())"
-        guard !form.files.isEmpty else { return PageRedirect.seeOther(path + "?done=created") }
-        do {
-            _ = try await kit.send(.reply, body: Self.filesNote, files: form.files, ticket: ticket.id, session, requestID: context.requestID)
-            return PageRedirect.seeOther(path + "?done=created")
-        } catch let problem as FormProblem {
-            return try await ticketPage(session, id: ticket.id, reply: "", problem: nil, flashes: [
-                Flash(notice: "Your request was received."),
-                Flash(error: "But the files were not attached: \(problem.summary) You can attach other files with a reply."),
-            ])
-        }
+        return PageRedirect.seeOther("/portal/tickets/\(ticket.id.uuidString.lowercased())?done=created")
     }
 
     private func ticketPage(_ session: TicketsPages.Session, id: UUID, reply: String, problem: FormProblem?, flashes: [Flash],

@@ -47,9 +47,9 @@ struct TicketsPages: Sendable {
         return try await departments.list(caller, after: nil, limit: 100).map { ($0.id, $0.name) }
     }
 
-    /// Uploads the chosen files to `ticket`; an upload the helpdesk refuses (type, size, reach)
+    /// Uploads the chosen files to `ticket` (nil: for a ticket about to be created); an upload the helpdesk refuses (type, size, reach)
     /// becomes an error of the `files` field.
-    func upload(_ files: [PageForm.File], ticket: UUID, _ session: Session, requestID: String) async throws -> [UUID] {
+    func upload(_ files: [PageForm.File], ticket: UUID?, _ session: Session, requestID: String) async throws -> [UUID] {
         var ids: [UUID] = []
         for file in files {
             do {
