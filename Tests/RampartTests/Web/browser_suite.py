@@ -75,10 +75,21 @@ def documents_checked():
         if not response["url"].startswith(BASE):
             continue
         headers = {name.lower(): value for name, value in response["headers"].items()}
-        csp = headers.get("content-security-policy", "")
         pages_seen.append(response["url"])
-        check("default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp,
-              f"CSP on {response['url'].replace(BASE, '')} ({response['status']})")
+        check(strict_csp(headers), f"CSP on {response['url'].replace(BASE, '')} ({response['status']})")
+
+
+def strict_csp(headers):
+    """Whether a document's headers carry the product's strict policy."""
+    csp = headers.get("content-security-policy", "")
+    return "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+
+
+# The check itself refuses what it must refuse: no policy, a lax one, inline script allowed.
+check(not strict_csp({}) and not strict_csp({"content-security-policy": "default-src 'self'; frame-ancestors 'none'"})
+      and not strict_csp({"content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; frame-ancestors 'none'"})
+      and strict_csp({"content-security-policy": "default-src 'none'; script-src 'self'; frame-ancestors 'none'"}),
+      "the CSP check refuses a missing or lax policy")
 
 
 def shot(name):
