@@ -37,8 +37,11 @@ case "${1:-start}" in
 stop)
     [ -d "$run" ] || exit 0
     stop_services
-    "$root/Deploy/local/offsite-s3.sh" stop "$run/offsite-s3" || true
+    # PostgreSQL first: its shutdown archives the last WAL segment to both repositories, and the
+    # off-site store keeps objects in memory only while it runs. The other way round the archive
+    # command fails, the shutdown outlasts pg_ctl's wait and the next start finds it half down.
     "$root/Deploy/local/postgres.sh" stop "$run/pg" || true
+    "$root/Deploy/local/offsite-s3.sh" stop "$run/offsite-s3" || true
     echo "rampart: stopped"
     ;;
 start)
