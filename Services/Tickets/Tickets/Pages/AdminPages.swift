@@ -110,7 +110,7 @@ struct AdminPages: Sendable {
 
     /// Every form of the console: the CSRF check (refused: 403 with the form and what was typed),
     /// then `apply`, which answers where to go (303); an input error shows the form again, its
-    /// fields marked and kept (422 or the API's status).
+    /// fields marked and kept (422).
     private func submit(_ request: Request, _ context: ServiceRequestContext, render: Render,
                         apply: (TicketsPages.Session, FormBody) async throws -> String) async throws -> Response {
         let session = try adminSession(request, context)
