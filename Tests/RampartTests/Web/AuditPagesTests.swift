@@ -110,7 +110,10 @@ struct AuditPagesTests {
             let customer = try fixture.principal(acme, kind: .customer, subject: "customer-1", scopes: [], csrfToken: Self.csrf)
             // An admin's key that cannot read the log is refused too.
             let narrowAdmin = try fixture.principal(acme, scopes: ["users:write"], csrfToken: Self.csrf)
-            for principal in [agent, customer, narrowAdmin] {
+            // The scope alone is not enough: the pages are the admin role's (an agent's token that
+            // somehow carried audit:read still gets no console).
+            let agentWithScope = try fixture.principal(acme, kind: .agent, subject: "agent-2", scopes: ["audit:read"], csrfToken: Self.csrf)
+            for principal in [agent, customer, narrowAdmin, agentWithScope] {
                 for path in ["/admin/audit", "/admin/audit/log", "/admin/audit/alerts"] {
                     let refused = try await page(fixture, principal, path)
                     #expect(refused.status == 403 && refused.html.contains("Not allowed"), "\(path)")
