@@ -79,6 +79,8 @@ let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Reso
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ], [.copy("Resources/openapi.json"), .copy("Resources/Templates")]),
+    // Audit renders its admin pages (the log viewer, alerts) with the shared kit.
+    "Audit": ([], [.copy("Resources/Templates")]),
 ]
 
 func serviceTargets(_ name: String, executable: String) -> [Target] {

@@ -4,6 +4,7 @@ import RampartCore
 import RampartSecurity
 import RampartStorage
 import RampartTransport
+import RampartWeb
 
 /// `rampart-audit`: the tamper-evident audit log (ingestion from every service's outbox,
 /// per-tenant hash chains, hourly signed checkpoints), its query API for tenant admins, agent
@@ -26,6 +27,8 @@ public enum AuditService {
         public let checkpointer: Checkpointer
         public let scanner: AlertScanner
         public let scheduler: AuditScheduler
+        /// The kit with audit's own page templates (the admin console's log viewer and alerts).
+        let pages: WebTemplates
 
         /// `geoIP` turns on the impossible-travel rule.
         public init(runtime: ServiceRuntime, keys: AuditKeys, geoIP: GeoIPLocator?, clock: @escaping @Sendable () -> Date = { .now }) throws {
@@ -38,6 +41,7 @@ public enum AuditService {
             let retention = Retention(database: database, keyring: keys.keyring)
             let scanner = AlertScanner(store: store, geoIP: geoIP)
             self.scanner = scanner
+            pages = try WebTemplates(serviceDirectory: Bundle.module.url(forResource: "Templates", withExtension: nil))
             if geoIP == nil { runtime.logger.notice("audit.impossible_travel.disabled", metadata: ["reason": "\(GeoIPLocator.configKey) not set"]) }
             scheduler = AuditScheduler(jobs: [
                 .init(name: "checkpoints") { now in try await checkpointer.run(now: now) },
@@ -53,6 +57,7 @@ public enum AuditService {
             DataSubjectRoutes(holder: ActorDataRepository(store: store), service: .audit).register(on: router)
             AuditQueryRoutes(store: store, alerts: AlertRepository(store: store), activity: ActivityReport(store: store),
                              settings: SettingsRepository(database: store.database)).register(on: router)
+            AuditPages(pages: pages, store: store, alerts: AlertRepository(store: store)).register(on: router)
         }
     }
 }

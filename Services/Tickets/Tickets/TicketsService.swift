@@ -37,12 +37,13 @@ public enum TicketsService {
         let customFields = CustomFieldRepository(store: store)
         let attachments = AttachmentRepository(store: store, tickets: tickets)
         TicketRoutes(tickets: tickets, messages: messages, idempotency: IdempotencyStore(store: store)).register(on: api)
+        let settings = SettingsRepository(store: store)
         DirectoryRoutes(people: PeopleRepository(store: store), departments: departments, teams: teams, customFields: customFields,
-                        settings: SettingsRepository(store: store)).register(on: api)
+                        settings: settings).register(on: api)
         AttachmentRoutes(attachments: attachments).register(on: api)
-        // The agent console and the customer portal, over the same repositories.
+        // The agent console, the customer portal and the helpdesk's admin pages, over the same repositories.
         TicketsPages(pages: try WebTemplates(serviceDirectory: Bundle.module.url(forResource: "Templates", withExtension: nil)),
                      tickets: tickets, messages: messages, attachments: attachments, departments: departments, teams: teams,
-                     customFields: customFields).register(on: router)
+                     customFields: customFields, settings: settings).register(on: router)
     }
 }

@@ -84,10 +84,11 @@ struct AuditFixture: Sendable {
     }
 
     /// Sends a request and answers the whole reply.
-    func raw(_ method: HTTPMethod, _ path: String, as caller: CallerIdentity = .service(.gateway, eu), principal: String? = nil, body: Data? = nil) async throws -> InternalClient.Reply {
+    func raw(_ method: HTTPMethod, _ path: String, as caller: CallerIdentity = .service(.gateway, eu), principal: String? = nil, body: Data? = nil,
+             contentType: String = "application/json") async throws -> InternalClient.Reply {
         let client = InternalClient(tls: try InternalTLS(files: try pki.files(for: caller)))
         do {
-            let reply = try await client.send(method, url: audit.baseURL + path, principal: principal, body: body)
+            let reply = try await client.send(method, url: audit.baseURL + path, principal: principal, body: body, contentType: contentType)
             try await client.shutdown()
             return reply
         } catch {
@@ -96,11 +97,13 @@ struct AuditFixture: Sendable {
         }
     }
 
-    /// A principal of `tenant` addressed to audit, as the gateway forwards it.
+    /// A principal of `tenant` addressed to audit, as the gateway forwards it; `csrfToken` is the
+    /// browser session's anti-CSRF token identity signs in (none: a session without one).
     func principal(_ tenant: TenantID, kind: Principal.Kind = .admin, subject: String = "admin-1",
-                   scopes: [String] = ["audit:read", "security:write", "users:write"]) throws -> String {
+                   scopes: [String] = ["audit:read", "security:write", "users:write"], csrfToken: String? = nil) throws -> String {
         try PrincipalToken.sign(Principal(tenantID: tenant, tenantSlug: TenantSlug(rawValue: "acme")!, region: Self.eu, subject: subject, kind: kind,
-                                          roles: [kind.rawValue], scopes: scopes, authenticationMethod: .password, sessionID: "s-1"),
+                                          roles: [kind.rawValue], scopes: scopes, authenticationMethod: .password, sessionID: "s-1",
+                                          csrfToken: csrfToken),
                                 audience: .audit, key: principalKey)
     }
 

@@ -44,7 +44,7 @@ struct AuditQueryRoutes: Sendable {
                 let events = try await store.events(tenant: principal.tenantID, filter: filter, before: before, limit: limit + 1)
                 let data = Array(events.prefix(limit))
                 let next = events.count > limit ? data.last.map { last in
-                    "/api/v1/audit/events?" + (filter.queryItems(query) + ["limit=\(limit)", "cursor=\(Base64URL.encode(Data(String(last.seq).utf8)))"]).joined(separator: "&")
+                    "/api/v1/audit/events?" + (filter.queryItems(query) + ["limit=\(limit)", "cursor=\(Self.cursor(after: last))"]).joined(separator: "&")
                 } : nil
                 return try AuditRequest.json(Page(data: data, meta: .init(count: data.count, limit: limit), links: .init(next: next)))
             }
@@ -103,20 +103,12 @@ struct AuditQueryRoutes: Sendable {
             let principal = try AuditRequest.requireReader(context)
             return try await AuditRequest.run {
                 let query = request.uri.queryParameters
-                guard let status = AlertRepository.Status(rawValue: query.get("status") ?? "open") else {
-                    throw AuditError.invalidQuery(field: "status", message: "must be open, acknowledged or all")
-                }
+                let status = try Self.alertStatus(query)
                 let limit = try Self.limit(query)
-                let before = try query.get("cursor").map { raw -> UUID in
-                    guard let id = Base64URL.decode(raw).flatMap({ UUID(uuidString: String(decoding: $0, as: UTF8.self)) }) else {
-                        throw AuditError.invalidQuery(field: "cursor", message: "is not a cursor this API gave")
-                    }
-                    return id
-                }
-                let found = try await alerts.list(tenant: principal.tenantID, status: status, before: before, limit: limit + 1)
+                let found = try await alerts.list(tenant: principal.tenantID, status: status, before: try Self.alertCursor(query), limit: limit + 1)
                 let data = Array(found.prefix(limit))
                 let next = found.count > limit ? data.last.map {
-                    "/api/v1/audit/alerts?status=\(status.rawValue)&limit=\(limit)&cursor=\(Base64URL.encode(Data($0.id.uuidString.utf8)))"
+                    "/api/v1/audit/alerts?status=\(status.rawValue)&limit=\(limit)&cursor=\(Self.cursor(after: $0))"
                 } : nil
                 return try AuditRequest.json(Page(data: data, meta: .init(count: data.count, limit: limit), links: .init(next: next)))
             }
@@ -164,6 +156,34 @@ struct AuditQueryRoutes: Sendable {
             throw AuditError.invalidQuery(field: "cursor", message: "is not a cursor this API gave")
         }
         return value
+    }
+
+    /// The events cursor after `event`.
+    static func cursor(after event: EventView) -> String {
+        Base64URL.encode(Data(String(event.seq).utf8))
+    }
+
+    /// `status` of the alerts list: open (the default), acknowledged or all.
+    static func alertStatus(_ query: Parameters) throws -> AlertRepository.Status {
+        guard let status = AlertRepository.Status(rawValue: query.get("status") ?? "open") else {
+            throw AuditError.invalidQuery(field: "status", message: "must be open, acknowledged or all")
+        }
+        return status
+    }
+
+    /// The alerts cursor: the last alert's id, base64url.
+    static func alertCursor(_ query: Parameters) throws -> UUID? {
+        try query.get("cursor").map { raw -> UUID in
+            guard let id = Base64URL.decode(raw).flatMap({ UUID(uuidString: String(decoding: $0, as: UTF8.self)) }) else {
+                throw AuditError.invalidQuery(field: "cursor", message: "is not a cursor this API gave")
+            }
+            return id
+        }
+    }
+
+    /// The alerts cursor after `alert`.
+    static func cursor(after alert: AlertRepository.Alert) -> String {
+        Base64URL.encode(Data(alert.id.uuidString.utf8))
     }
 
     static func date(_ query: Parameters, _ name: String) throws -> Date? {

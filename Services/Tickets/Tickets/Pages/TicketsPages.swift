@@ -6,8 +6,8 @@ import RampartSecurity
 import RampartTransport
 import RampartWeb
 
-/// The helpdesk's pages: the agent console (`/agent`, `AgentPages`) and the customer portal
-/// (`/portal`, `PortalPages`), rendered with the shared kit over the same repositories as the
+/// The helpdesk's pages: the agent console (`/agent`, `AgentPages`), the customer portal
+/// (`/portal`, `PortalPages`) and the helpdesk's admin pages (`/admin/helpdesk`, `AdminPages`), rendered with the shared kit over the same repositories as the
 /// API, so every rule (reach, permissions, sealing, sanitizing, audit) is the API's own.
 /// Forms are plain posts answered with 303; their CSRF token is checked here (`csrf: form` at the edge).
 struct TicketsPages: Sendable {
@@ -18,10 +18,13 @@ struct TicketsPages: Sendable {
     let departments: StaffGroupRepository
     let teams: StaffGroupRepository
     let customFields: CustomFieldRepository
+    let settings: SettingsRepository
 
     func register(on router: Router<ServiceRequestContext>) {
         AgentPages(kit: self).register(on: router.group("/agent").add(middleware: PageErrorMiddleware(pages: pages, home: Link("Back to the ticket list", "/agent"))))
         PortalPages(kit: self).register(on: router.group("/portal").add(middleware: PageErrorMiddleware(pages: pages, home: Link("Back to your requests", "/portal"))))
+        AdminPages(kit: self, settings: settings).register(on: router.group(RouterPath(AdminPages.root))
+            .add(middleware: PageErrorMiddleware(pages: pages, home: Link("Back to the admin console", AdminSection.departments.path))))
     }
 
     /// Who is looking: the verified principal and what it may do. Without one (only possible

@@ -1,4 +1,6 @@
 import Foundation
+import RampartCore
+import RampartTransport
 
 /// `POST /api/v1/people`.
 struct NewPerson: StrictBody, Sendable {
@@ -139,5 +141,73 @@ enum DirectoryRules {
             throw TicketsError.invalidInput([.init(field: "options", message: "1 to 100 distinct options of 1–100 characters.")])
         }
         return trimmed
+    }
+}
+
+extension SettingsChanges {
+    /// `current` with these changes, checked: the one rule of `PATCH /api/v1/tickets/settings`
+    /// and of the admin console's settings form.
+    func applied(to current: TicketSettings) throws -> TicketSettings {
+        var next = current
+        next.customersSeeOrganization = customersSeeOrganization ?? next.customersSeeOrganization
+        next.cardKeepFirst = cardKeepFirst ?? next.cardKeepFirst
+        next.cardKeepLast = cardKeepLast ?? next.cardKeepLast
+        next.attachmentMaxBytes = attachmentMaxBytes ?? next.attachmentMaxBytes
+        next.recycleBinDays = recycleBinDays ?? next.recycleBinDays
+        next.closedTicketDays = closedTicketDays ?? next.closedTicketDays
+        next.erasureTicketContent = erasureTicketContent ?? next.erasureTicketContent
+        var errors: [ProblemDetailsField] = []
+        if !(0...6).contains(next.cardKeepFirst) { errors.append(.init(field: "card_keep_first", message: "0 to 6 digits.")) }
+        if !(0...4).contains(next.cardKeepLast) { errors.append(.init(field: "card_keep_last", message: "0 to 4 digits.")) }
+        if !(1024...TicketSettings.attachmentCeiling).contains(next.attachmentMaxBytes) {
+            errors.append(.init(field: "attachment_max_bytes", message: "1024 to \(TicketSettings.attachmentCeiling) bytes."))
+        }
+        if !(1...3_650).contains(next.recycleBinDays) { errors.append(.init(field: "recycle_bin_days", message: "1 to 3650 days.")) }
+        if next.closedTicketDays != 0, !(30...3_650).contains(next.closedTicketDays) {
+            errors.append(.init(field: "closed_ticket_days", message: "30 to 3650 days, or 0 to keep closed tickets."))
+        }
+        guard errors.isEmpty else { throw TicketsError.invalidInput(errors) }
+        return next
+    }
+}
+
+extension NewCustomField {
+    /// The definition this body asks for, checked (the API's `POST` and the admin console's form).
+    func definition() throws -> CustomFieldDefinition {
+        guard key.range(of: "^[a-z][a-z0-9_]{0,39}$", options: .regularExpression) != nil else {
+            throw TicketsError.invalidInput([.init(field: "key", message: "1–40 of a-z, 0-9 and _, starting with a letter.")])
+        }
+        let choices = type == .singleChoice || type == .multipleChoice
+        guard choices == (options != nil) else {
+            throw TicketsError.invalidInput([.init(field: "options", message: choices ? "Required for choice fields." : "Only choice fields have options.")])
+        }
+        return CustomFieldDefinition(id: UUIDv7.make(), key: key, label: try DirectoryRules.name(label, field: "label", maximum: 100),
+                                     type: type, options: try options.map(DirectoryRules.options) ?? [], required: required ?? false)
+    }
+}
+
+extension CustomFieldRepository {
+    /// Applies `changes` to field `id`, checked as the API checks them.
+    func update(_ caller: Caller, id: UUID, _ changes: CustomFieldChanges, requestID: String) async throws -> CustomFieldDefinition {
+        try await update(caller, id: id, label: try changes.label.map { try DirectoryRules.name($0, field: "label", maximum: 100) },
+                         options: try changes.options.map(DirectoryRules.options), required: changes.required, requestID: requestID)
+    }
+}
+
+extension StaffGroupRepository {
+    /// Creates (`id` nil: a name is required) or changes a department or team from `body`, with
+    /// the API's checks: SLA only on departments, minutes in range, at most 500 agents.
+    func save(_ caller: Caller, id: UUID?, _ body: StaffGroupBody, requestID: String) async throws -> StaffGroup {
+        if id == nil, body.name == nil { throw TicketsError.invalidInput([.init(field: "name", message: "Required.")]) }
+        if kind == .team {
+            let refused = [body.firstResponseMinutes.isAbsent ? nil : "first_response_minutes", body.resolutionMinutes.isAbsent ? nil : "resolution_minutes"].compactMap { $0 }
+            guard refused.isEmpty else { throw TicketsError.invalidInput(refused.map { .init(field: $0, message: "Teams have no SLA; set it on a department.") }) }
+        }
+        try DirectoryRules.minutes(body.firstResponseMinutes, field: "first_response_minutes")
+        try DirectoryRules.minutes(body.resolutionMinutes, field: "resolution_minutes")
+        guard (body.agentIDs ?? []).count <= 500 else { throw TicketsError.invalidInput([.init(field: "agent_ids", message: "At most 500 agents.")]) }
+        return try await save(caller, id: id, name: try body.name.map { try DirectoryRules.name($0, maximum: 100) },
+                              firstResponseMinutes: body.firstResponseMinutes, resolutionMinutes: body.resolutionMinutes,
+                              agents: body.agentIDs, requestID: requestID)
     }
 }

@@ -33,25 +33,7 @@ struct DirectoryRoutes: Sendable {
             let caller = try Caller(context.principal)
             try caller.requireAdmin()
             let changes = try await TicketsRequest.decode(SettingsChanges.self, from: request)
-            var next = try await settings.get(caller)
-            next.customersSeeOrganization = changes.customersSeeOrganization ?? next.customersSeeOrganization
-            next.cardKeepFirst = changes.cardKeepFirst ?? next.cardKeepFirst
-            next.cardKeepLast = changes.cardKeepLast ?? next.cardKeepLast
-            next.attachmentMaxBytes = changes.attachmentMaxBytes ?? next.attachmentMaxBytes
-            next.recycleBinDays = changes.recycleBinDays ?? next.recycleBinDays
-            next.closedTicketDays = changes.closedTicketDays ?? next.closedTicketDays
-            next.erasureTicketContent = changes.erasureTicketContent ?? next.erasureTicketContent
-            var errors: [ProblemDetailsField] = []
-            if !(0...6).contains(next.cardKeepFirst) { errors.append(.init(field: "card_keep_first", message: "0 to 6 digits.")) }
-            if !(0...4).contains(next.cardKeepLast) { errors.append(.init(field: "card_keep_last", message: "0 to 4 digits.")) }
-            if !(1024...TicketSettings.attachmentCeiling).contains(next.attachmentMaxBytes) {
-                errors.append(.init(field: "attachment_max_bytes", message: "1024 to \(TicketSettings.attachmentCeiling) bytes."))
-            }
-            if !(1...3_650).contains(next.recycleBinDays) { errors.append(.init(field: "recycle_bin_days", message: "1 to 3650 days.")) }
-            if next.closedTicketDays != 0, !(30...3_650).contains(next.closedTicketDays) {
-                errors.append(.init(field: "closed_ticket_days", message: "30 to 3650 days, or 0 to keep closed tickets."))
-            }
-            guard errors.isEmpty else { throw TicketsError.invalidInput(errors) }
+            let next = try changes.applied(to: try await settings.get(caller))
             return try TicketsRequest.json(One(data: try await settings.save(caller, next, requestID: context.requestID)))
         }
     }
@@ -173,8 +155,7 @@ struct DirectoryRoutes: Sendable {
             let caller = try Caller(context.principal)
             try caller.requireAdmin()
             let body = try await TicketsRequest.decode(StaffGroupBody.self, from: request)
-            guard let name = body.name else { throw TicketsError.invalidInput([.init(field: "name", message: "Required.")]) }
-            let group = try await save(repository, caller, id: nil, name: name, body, requestID: context.requestID)
+            let group = try await repository.save(caller, id: nil, body, requestID: context.requestID)
             return try TicketsRequest.json(One(data: group), status: .created)
         }
         api.get(RouterPath("\(path)/{id}")) { _, context -> Response in
@@ -189,7 +170,7 @@ struct DirectoryRoutes: Sendable {
             _ = try await repository.find(caller, id: id)
             try caller.requireAdmin()
             let body = try await TicketsRequest.decode(StaffGroupBody.self, from: request)
-            return try TicketsRequest.json(One(data: try await save(repository, caller, id: id, name: body.name, body, requestID: context.requestID)))
+            return try TicketsRequest.json(One(data: try await repository.save(caller, id: id, body, requestID: context.requestID)))
         }
         api.delete(RouterPath("\(path)/{id}")) { request, context -> Response in
             let caller = try Caller(context.principal)
@@ -215,19 +196,6 @@ struct DirectoryRoutes: Sendable {
         return id
     }
 
-    private func save(_ repository: StaffGroupRepository, _ caller: Caller, id: UUID?, name: String?, _ body: StaffGroupBody, requestID: String) async throws -> StaffGroup {
-        if repository.kind == .team {
-            let refused = [body.firstResponseMinutes.isAbsent ? nil : "first_response_minutes", body.resolutionMinutes.isAbsent ? nil : "resolution_minutes"].compactMap { $0 }
-            guard refused.isEmpty else { throw TicketsError.invalidInput(refused.map { .init(field: $0, message: "Teams have no SLA; set it on a department.") }) }
-        }
-        try DirectoryRules.minutes(body.firstResponseMinutes, field: "first_response_minutes")
-        try DirectoryRules.minutes(body.resolutionMinutes, field: "resolution_minutes")
-        guard (body.agentIDs ?? []).count <= 500 else { throw TicketsError.invalidInput([.init(field: "agent_ids", message: "At most 500 agents.")]) }
-        return try await repository.save(caller, id: id, name: try name.map { try DirectoryRules.name($0, maximum: 100) },
-                                         firstResponseMinutes: body.firstResponseMinutes, resolutionMinutes: body.resolutionMinutes,
-                                         agents: body.agentIDs, requestID: requestID)
-    }
-
     private func registerCustomFields(on api: RouterGroup<AuthenticatedContext>) {
         api.get("custom-fields") { request, context -> Response in
             let list = try await customFields.list(try Caller(context.principal))
@@ -237,15 +205,7 @@ struct DirectoryRoutes: Sendable {
             let caller = try Caller(context.principal)
             try caller.requireAdmin()
             let body = try await TicketsRequest.decode(NewCustomField.self, from: request)
-            guard body.key.range(of: "^[a-z][a-z0-9_]{0,39}$", options: .regularExpression) != nil else {
-                throw TicketsError.invalidInput([.init(field: "key", message: "1–40 of a-z, 0-9 and _, starting with a letter.")])
-            }
-            let choices = body.type == .singleChoice || body.type == .multipleChoice
-            guard choices == (body.options != nil) else {
-                throw TicketsError.invalidInput([.init(field: "options", message: choices ? "Required for choice fields." : "Only choice fields have options.")])
-            }
-            let field = CustomFieldDefinition(id: UUIDv7.make(), key: body.key, label: try DirectoryRules.name(body.label, field: "label", maximum: 100),
-                                              type: body.type, options: try body.options.map(DirectoryRules.options) ?? [], required: body.required ?? false)
+            let field = try body.definition()
             return try TicketsRequest.json(One(data: try await customFields.create(caller, field, requestID: context.requestID)), status: .created)
         }
         api.patch("custom-fields/{id}") { request, context -> Response in
@@ -253,8 +213,7 @@ struct DirectoryRoutes: Sendable {
             try caller.requireAdmin()
             let id = try TicketsRequest.id(context, resource: "custom_field")
             let body = try await TicketsRequest.decode(CustomFieldChanges.self, from: request)
-            let field = try await customFields.update(caller, id: id, label: try body.label.map { try DirectoryRules.name($0, field: "label", maximum: 100) },
-                                                      options: try body.options.map(DirectoryRules.options), required: body.required, requestID: context.requestID)
+            let field = try await customFields.update(caller, id: id, body, requestID: context.requestID)
             return try TicketsRequest.json(One(data: field))
         }
         api.delete("custom-fields/{id}") { _, context -> Response in

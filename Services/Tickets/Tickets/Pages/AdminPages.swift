@@ -1,0 +1,376 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import RampartCore
+import RampartTransport
+import RampartWeb
+
+/// The helpdesk's part of the admin console at `/admin/helpdesk`: departments (SLA targets,
+/// removal with the API's `move_to` rule), custom field definitions and the tenant's ticket
+/// settings (card redaction and the rest). Tenant admins only (`Caller.isAdmin`, which the API
+/// requires for every change): agents and customers get the 403 page. Forms are decoded into
+/// the API's own bodies and go through the same checks and repositories
+/// (`StaffGroupRepository.save`, `NewCustomField.definition`, `SettingsChanges.applied`), so every
+/// rule and audit event is the API's.
+struct AdminPages: Sendable {
+    let kit: TicketsPages
+    let settings: SettingsRepository
+
+    static let root = "/admin/helpdesk"
+
+    func register(on admin: RouterGroup<ServiceRequestContext>) {
+        admin.get { request, context -> Response in
+            _ = try adminSession(request, context)
+            return PageRedirect.seeOther(AdminSection.departments.path)
+        }
+        admin.get("departments") { request, context in
+            try await departmentsPage(try adminSession(request, context), form: nil, problem: nil, flashes: TicketsPages.doneFlash(request, Self.done))
+        }
+        admin.post("departments") { request, context in
+            try await submit(request, context, render: { try await departmentsPage($0, form: $1, problem: $2, flashes: $3, status: $4) }) { session, form in
+                let group = try await kit.departments.save(session.caller, id: nil, try Self.staffGroupBody(form, creating: true), requestID: context.requestID)
+                return "\(AdminSection.departments.path)/\(group.id.uuidString.lowercased())?done=created"
+            }
+        }
+        admin.get("departments/{id}") { request, context in
+            try await departmentPage(try adminSession(request, context), id: try Self.id(context), form: nil, problem: nil,
+                                     flashes: TicketsPages.doneFlash(request, Self.done))
+        }
+        admin.post("departments/{id}") { request, context in
+            let id = try Self.id(context)
+            return try await submit(request, context, render: { try await departmentPage($0, id: id, form: $1, problem: $2, flashes: $3, status: $4) }) { session, form in
+                _ = try await kit.departments.save(session.caller, id: id, try Self.staffGroupBody(form, creating: false), requestID: context.requestID)
+                return "\(AdminSection.departments.path)/\(id.uuidString.lowercased())?done=saved"
+            }
+        }
+        admin.post("departments/{id}/remove") { request, context in
+            let id = try Self.id(context)
+            return try await submit(request, context, render: { try await departmentPage($0, id: id, form: nil, problem: $2, flashes: $3, status: $4) }) { session, form in
+                _ = try await kit.departments.find(session.caller, id: id)
+                let target = try Self.optionalID(form["move_to"], field: "move_to")
+                try await kit.departments.remove(session.caller, id: id, moveTo: target, requestID: context.requestID)
+                return AdminSection.departments.path + "?done=removed"
+            }
+        }
+        admin.get("custom-fields") { request, context in
+            try await customFieldsPage(try adminSession(request, context), form: nil, problem: nil, flashes: TicketsPages.doneFlash(request, Self.done))
+        }
+        admin.post("custom-fields") { request, context in
+            try await submit(request, context, render: { try await customFieldsPage($0, form: $1, problem: $2, flashes: $3, status: $4) }) { session, form in
+                let definition = try FormProblem.decode(NewCustomField.self, Self.customFieldObject(form, creating: true)).definition()
+                let field = try await kit.customFields.create(session.caller, definition, requestID: context.requestID)
+                return "\(AdminSection.customFields.path)/\(field.id.uuidString.lowercased())?done=created"
+            }
+        }
+        admin.get("custom-fields/{id}") { request, context in
+            try await customFieldPage(try adminSession(request, context), id: try Self.id(context), form: nil, problem: nil,
+                                      flashes: TicketsPages.doneFlash(request, Self.done))
+        }
+        admin.post("custom-fields/{id}") { request, context in
+            let id = try Self.id(context)
+            return try await submit(request, context, render: { try await customFieldPage($0, id: id, form: $1, problem: $2, flashes: $3, status: $4) }) { session, form in
+                let field = Self.row(try await customField(session, id: id))
+                let changes = try FormProblem.decode(CustomFieldChanges.self, Self.customFieldObject(form, creating: false, hasOptions: field.hasOptions))
+                _ = try await kit.customFields.update(session.caller, id: id, changes, requestID: context.requestID)
+                return "\(AdminSection.customFields.path)/\(id.uuidString.lowercased())?done=saved"
+            }
+        }
+        admin.post("custom-fields/{id}/remove") { request, context in
+            let id = try Self.id(context)
+            return try await submit(request, context, render: { try await customFieldPage($0, id: id, form: nil, problem: $2, flashes: $3, status: $4) }) { session, _ in
+                try await kit.customFields.remove(session.caller, id: id, requestID: context.requestID)
+                return AdminSection.customFields.path + "?done=removed"
+            }
+        }
+        admin.get("redaction") { request, context in
+            try await settingsPage(try adminSession(request, context), form: nil, problem: nil, flashes: TicketsPages.doneFlash(request, Self.done))
+        }
+        admin.post("redaction") { request, context in
+            try await submit(request, context, render: { try await settingsPage($0, form: $1, problem: $2, flashes: $3, status: $4) }) { session, form in
+                let changes = try FormProblem.decode(SettingsChanges.self, Self.settingsObject(form))
+                let next = try await FormProblem.catching { try changes.applied(to: try await settings.get(session.caller)) }
+                _ = try await settings.save(session.caller, next, requestID: context.requestID)
+                return AdminSection.redaction.path + "?done=saved"
+            }
+        }
+    }
+
+    static let done = ["created": "Created.", "saved": "Changes saved.", "removed": "Removed."]
+
+    /// The session of a tenant admin; anyone else gets the 403 page.
+    private func adminSession(_ request: Request, _ context: ServiceRequestContext) throws -> TicketsPages.Session {
+        let session = try kit.session(request, context)
+        try session.caller.requireAdmin()
+        return session
+    }
+
+    /// A page's form and what to show with it after a refusal: the form as posted, its field
+    /// errors, flashes and the status.
+    typealias Render = (TicketsPages.Session, FormBody?, FormProblem?, [Flash], HTTPResponse.Status) async throws -> Response
+
+    /// Every form of the console: the CSRF check (refused: 403 with the form and what was typed),
+    /// then `apply`, which answers where to go (303); an input error shows the form again, its
+    /// fields marked and kept (422).
+    private func submit(_ request: Request, _ context: ServiceRequestContext, render: Render,
+                        apply: (TicketsPages.Session, FormBody) async throws -> String) async throws -> Response {
+        let session = try adminSession(request, context)
+        let posted = await PageForm.read(request)
+        guard let form = posted?.fields, FormCSRF.accepts(form, from: session.principal) else {
+            return try await render(session, posted?.fields, nil, [TicketsPages.expired], .forbidden)
+        }
+        do {
+            return PageRedirect.seeOther(try await FormProblem.catching { try await apply(session, form) })
+        } catch let problem as FormProblem {
+            return try await render(session, form, problem, [Flash(error: problem.summary)], .unprocessableContent)
+        }
+    }
+
+    private func decorate(_ page: inout WebPage, _ session: TicketsPages.Session, _ section: AdminSection, flashes: [Flash]) {
+        page.width = .wide
+        page.csrfToken = session.csrfToken
+        page.header = .admin(tenant: session.principal.tenantSlug.rawValue, who: "Signed in as admin", current: section)
+        page.flashes = flashes
+    }
+
+    // MARK: Departments
+
+    /// A department in the list.
+    struct DepartmentRow {
+        let href: String
+        let name: String
+        let firstResponse: String
+        let resolution: String
+        let agents: String
+    }
+
+    private func departmentsPage(_ session: TicketsPages.Session, form: FormBody?, problem: FormProblem?, flashes: [Flash],
+                                 status: HTTPResponse.Status = .ok) async throws -> Response {
+        let groups = try await kit.departments.list(session.caller, after: nil, limit: 200)
+        var page = WebPage(title: "Departments", template: "admin/departments", values: [
+            "rows": groups.map {
+                DepartmentRow(href: "\(AdminSection.departments.path)/\($0.id.uuidString.lowercased())", name: $0.name,
+                              firstResponse: Self.minutesLabel($0.firstResponseMinutes), resolution: Self.minutesLabel($0.resolutionMinutes),
+                              agents: String($0.agentIDs.count))
+            },
+            "fields": Self.departmentFields(form, problem: problem),
+        ])
+        decorate(&page, session, .departments, flashes: flashes)
+        return kit.pages.response(page, status: status)
+    }
+
+    private func departmentPage(_ session: TicketsPages.Session, id: UUID, form: FormBody?, problem: FormProblem?, flashes: [Flash],
+                                status: HTTPResponse.Status = .ok) async throws -> Response {
+        let group = try await kit.departments.find(session.caller, id: id)
+        let others = try await kit.departments.list(session.caller, after: nil, limit: 200).filter { $0.id != id }
+        let shown = form ?? FormBody(fields: [
+            "name": group.name, "first_response_minutes": group.firstResponseMinutes.map(String.init) ?? "",
+            "resolution_minutes": group.resolutionMinutes.map(String.init) ?? "",
+        ])
+        let path = "\(AdminSection.departments.path)/\(id.uuidString.lowercased())"
+        var page = WebPage(title: "Department: \(group.name)", template: "admin/department", values: [
+            "action": path,
+            "removeAction": path + "/remove",
+            "fields": Self.departmentFields(shown, problem: form == nil ? nil : problem),
+            "moveTo": FormField("move_to", label: "Move its tickets to", control: .select(
+                [.init("", "No other department (only when it has no tickets)", selected: true)] + others.map { .init($0.id.uuidString.lowercased(), $0.name, selected: false) }
+            ), error: problem?.error("move_to"), hint: "A department that still has tickets can only be removed by moving them; they take the new department's SLA."),
+        ])
+        decorate(&page, session, .departments, flashes: flashes)
+        return kit.pages.response(page, status: status)
+    }
+
+    static func departmentFields(_ form: FormBody?, problem: FormProblem?) -> [FormField] {
+        [
+            FormField("name", label: "Name", value: form?["name"], error: problem?.error("name"), required: true),
+            FormField("first_response_minutes", label: "First response due after (minutes)", value: form?["first_response_minutes"],
+                      error: problem?.error("first_response_minutes"), hint: "Empty: no first-response target", inputMode: "numeric"),
+            FormField("resolution_minutes", label: "Resolution due after (minutes)", value: form?["resolution_minutes"],
+                      error: problem?.error("resolution_minutes"), hint: "Empty: no resolution target", inputMode: "numeric"),
+        ]
+    }
+
+    /// The API's department body from the form: an empty SLA field clears the target (is left
+    /// out on creation); anything that is not a whole number reaches the API's decoder as text,
+    /// which names the field.
+    static func staffGroupBody(_ form: FormBody, creating: Bool) throws -> StaffGroupBody {
+        var object: [String: Any] = ["name": form["name"] ?? ""]
+        for key in ["first_response_minutes", "resolution_minutes"] {
+            let raw = (form[key] ?? "").trimmingCharacters(in: .whitespaces)
+            if raw.isEmpty {
+                if !creating { object[key] = NSNull() }
+            } else {
+                object[key] = number(raw)
+            }
+        }
+        return try FormProblem.decode(StaffGroupBody.self, object)
+    }
+
+    static func minutesLabel(_ minutes: Int?) -> String {
+        guard let minutes else { return "—" }
+        return minutes % 60 == 0 ? "\(minutes / 60) h" : "\(minutes) min"
+    }
+
+    // MARK: Custom fields
+
+    /// A custom field definition as the pages show it.
+    struct FieldRow {
+        let href: String
+        let key: String
+        let label: String
+        let type: String
+        let options: String
+        let required: String
+        let hasOptions: Bool
+    }
+
+    static func typeLabel(_ type: CustomFieldDefinition.FieldType) -> String {
+        switch type {
+        case .text: "Text"
+        case .number: "Number"
+        case .date: "Date"
+        case .singleChoice: "One choice"
+        case .multipleChoice: "Several choices"
+        }
+    }
+
+    static func row(_ field: CustomFieldDefinition) -> FieldRow {
+        FieldRow(href: "\(AdminSection.customFields.path)/\(field.id.uuidString.lowercased())", key: field.key, label: field.label,
+                 type: typeLabel(field.type), options: field.options.joined(separator: ", "), required: field.required ? "Yes" : "No",
+                 hasOptions: field.type == .singleChoice || field.type == .multipleChoice)
+    }
+
+    private func customField(_ session: TicketsPages.Session, id: UUID) async throws -> CustomFieldDefinition {
+        guard let field = try await kit.customFields.list(session.caller).first(where: { $0.id == id }) else {
+            throw TicketsError.notFound(resource: "custom_field")
+        }
+        return field
+    }
+
+    private func customFieldsPage(_ session: TicketsPages.Session, form: FormBody?, problem: FormProblem?, flashes: [Flash],
+                                  status: HTTPResponse.Status = .ok) async throws -> Response {
+        let type = form?["type"] ?? CustomFieldDefinition.FieldType.text.rawValue
+        var page = WebPage(title: "Custom fields", template: "admin/custom-fields", values: [
+            "rows": try await kit.customFields.list(session.caller).map(Self.row),
+            "fields": [
+                FormField("key", label: "Key", value: form?["key"], error: problem?.error("key"),
+                          hint: "How the API names it: 1–40 of a-z, 0-9 and _, starting with a letter; it cannot change later", required: true),
+                FormField("label", label: "Label", value: form?["label"], error: problem?.error("label"), required: true),
+                FormField("type", label: "Type", control: .select(CustomFieldDefinition.FieldType.allCases.map {
+                    .init($0.rawValue, Self.typeLabel($0), selected: $0.rawValue == type)
+                }), error: problem?.error("type")),
+                Self.optionsField(form, problem: problem),
+                Self.requiredField(form?["required"] == "true", problem: problem),
+            ],
+        ])
+        decorate(&page, session, .customFields, flashes: flashes)
+        return kit.pages.response(page, status: status)
+    }
+
+    private func customFieldPage(_ session: TicketsPages.Session, id: UUID, form: FormBody?, problem: FormProblem?, flashes: [Flash],
+                                 status: HTTPResponse.Status = .ok) async throws -> Response {
+        let definition = try await customField(session, id: id)
+        let field = Self.row(definition)
+        let shown = form ?? FormBody(fields: ["label": definition.label, "options": definition.options.joined(separator: "\n"),
+                                              "required": String(definition.required)])
+        let errors = form == nil ? nil : problem
+        var fields = [FormField("label", label: "Label", value: shown["label"], error: errors?.error("label"), required: true)]
+        if field.hasOptions { fields.append(Self.optionsField(shown, problem: errors)) }
+        fields.append(Self.requiredField(shown["required"] == "true", problem: errors))
+        let path = "\(AdminSection.customFields.path)/\(id.uuidString.lowercased())"
+        var page = WebPage(title: "Custom field: \(definition.label)", template: "admin/custom-field", values: [
+            "field": field, "action": path, "removeAction": path + "/remove", "fields": fields,
+        ])
+        decorate(&page, session, .customFields, flashes: flashes)
+        return kit.pages.response(page, status: status)
+    }
+
+    static func optionsField(_ form: FormBody?, problem: FormProblem?) -> FormField {
+        FormField("options", label: "Choices", control: .textarea(rows: 5), value: form?["options"], error: problem?.error("options"),
+                  hint: "Choice fields only: one per line, 1 to 100 distinct choices")
+    }
+
+    static func requiredField(_ required: Bool, problem: FormProblem?) -> FormField {
+        FormField("required", label: "Required on every ticket", control: .select([
+            .init("false", "No", selected: !required), .init("true", "Yes", selected: required),
+        ]), error: problem?.error("required"))
+    }
+
+    /// The API's custom-field body from the form: choices one per line (left out when none are
+    /// typed, so the API's "choices only on choice fields" rule speaks for itself).
+    static func customFieldObject(_ form: FormBody, creating: Bool, hasOptions: Bool = true) -> [String: Any] {
+        var object: [String: Any] = ["label": form["label"] ?? "", "required": form["required"] == "true"]
+        if creating {
+            object["key"] = form["key"] ?? ""
+            object["type"] = form["type"] ?? ""
+        }
+        let options = (form["options"] ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if hasOptions, !options.isEmpty || !creating { object["options"] = options }
+        return object
+    }
+
+    // MARK: Settings
+
+    private func settingsPage(_ session: TicketsPages.Session, form: FormBody?, problem: FormProblem?, flashes: [Flash],
+                              status: HTTPResponse.Status = .ok) async throws -> Response {
+        let current = try await settings.get(session.caller)
+        let shown = form ?? FormBody(fields: [
+            "card_keep_first": String(current.cardKeepFirst), "card_keep_last": String(current.cardKeepLast),
+            "customers_see_organization": String(current.customersSeeOrganization), "attachment_max_bytes": String(current.attachmentMaxBytes),
+            "recycle_bin_days": String(current.recycleBinDays), "closed_ticket_days": String(current.closedTicketDays),
+            "erasure_ticket_content": current.erasureTicketContent.rawValue,
+        ])
+        func number(_ name: String, _ label: String, hint: String) -> FormField {
+            FormField(name, label: label, value: shown[name], error: problem?.error(name), hint: hint, required: true, inputMode: "numeric")
+        }
+        func choice(_ name: String, _ label: String, _ options: [(String, String)]) -> FormField {
+            FormField(name, label: label, control: .select(options.map { .init($0.0, $0.1, selected: shown[name] == $0.0) }), error: problem?.error(name))
+        }
+        var page = WebPage(title: "Card redaction and ticket settings", template: "admin/redaction", values: [
+            "redaction": [
+                number("card_keep_first", "Digits kept at the start", hint: "0 to 6. Card numbers in tickets are masked when stored; these digits stay visible"),
+                number("card_keep_last", "Digits kept at the end", hint: "0 to 4"),
+            ],
+            "others": [
+                choice("customers_see_organization", "Customers see their organization's tickets", [("false", "No, only their own"), ("true", "Yes")]),
+                number("attachment_max_bytes", "Largest attachment (bytes)", hint: "1024 to \(TicketSettings.attachmentCeiling)"),
+                number("recycle_bin_days", "Days a deleted ticket stays in the recycle bin", hint: "1 to 3650"),
+                number("closed_ticket_days", "Days after which closed tickets are deleted", hint: "30 to 3650, or 0 to keep closed tickets"),
+                choice("erasure_ticket_content", "When a customer's data is erased, their tickets' content is",
+                       [("keep", "Kept (the customer's details are removed)"), ("delete", "Deleted")]),
+            ],
+        ])
+        decorate(&page, session, .redaction, flashes: flashes)
+        return kit.pages.response(page, status: status)
+    }
+
+    /// The API's settings body from the form (every field sent, numbers as numbers).
+    static func settingsObject(_ form: FormBody) -> [String: Any] {
+        var object: [String: Any] = [:]
+        for key in ["card_keep_first", "card_keep_last", "attachment_max_bytes", "recycle_bin_days", "closed_ticket_days"] {
+            object[key] = number((form[key] ?? "").trimmingCharacters(in: .whitespaces))
+        }
+        object["customers_see_organization"] = form["customers_see_organization"] == "true"
+        object["erasure_ticket_content"] = form["erasure_ticket_content"] ?? ""
+        return object
+    }
+
+    // MARK: Values
+
+    /// A whole number as a JSON number; anything else stays text for the API's decoder to name.
+    static func number(_ raw: String) -> Any {
+        Int(raw).map { $0 as Any } ?? raw
+    }
+
+    /// The `{id}` of a console path (anything else: not found).
+    static func id(_ context: ServiceRequestContext) throws -> UUID {
+        guard let raw = context.parameters.get("id"), let id = UUID(uuidString: raw) else { throw TicketsError.notFound(resource: "admin page") }
+        return id
+    }
+
+    /// An optional id chosen in a form (empty: none).
+    static func optionalID(_ raw: String?, field: String) throws -> UUID? {
+        guard let raw, !raw.isEmpty else { return nil }
+        guard let id = UUID(uuidString: raw) else { throw FormProblem(summary: "Please correct the fields marked below.", errors: [field: "Not one of the choices."]) }
+        return id
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import NIOHTTP1
+import RampartCore
+import RampartSecurity
+@testable import Tickets
+import Testing
+
+/// The helpdesk's admin pages (`/admin/helpdesk`: departments, custom fields, card redaction and
+/// ticket settings) against the real service and database, called as the gateway with
+/// browser-session principals, as `TicketsPagesTests` does.
+@Suite("Web: admin console, helpdesk settings")
+struct AdminHelpdeskPagesTests {
+    typealias Actor = TicketsHarness.Actor
+    static let tenant = TicketsHarness.Tenant.make("acme")
+    static let other = TicketsHarness.Tenant.make("globex")
+    static let xss = TicketsPagesTests.xss
+
+    func page(_ harness: TicketsHarness, _ actor: Actor, _ path: String) async throws -> (status: Int, html: String, headers: HTTPHeaders) {
+        let reply = try await harness.send(actor, .GET, path, contentType: "text/html")
+        return (reply.status, String(decoding: reply.body, as: UTF8.self), reply.headers)
+    }
+
+    /// A urlencoded form post, the session's token added unless `token` says otherwise.
+    func post(_ harness: TicketsHarness, _ actor: Actor, _ path: String, _ fields: [(String, String)], token: String?? = .none) async throws
+        -> (status: Int, html: String, location: String?) {
+        let csrf = token ?? actor.csrfToken
+        let all = fields + (csrf.map { [("csrf_token", $0)] } ?? [])
+        let reply = try await harness.send(actor, .POST, path, body: TicketsPagesTests.form(all), contentType: "application/x-www-form-urlencoded")
+        return (reply.status, String(decoding: reply.body, as: UTF8.self), reply.headers.first(name: "location"))
+    }
+
+    /// The audit events tickets wrote for `action`, as their JSON text.
+    func events(_ harness: TicketsHarness, _ action: String) async throws -> [String] {
+        try await harness.asSuperuser { client in
+            try await client.values("SELECT event::text FROM tickets.outbox_events WHERE event->>'action' = \(action) ORDER BY occurred_at", as: String.self)
+        }
+    }
+
+    @Test func adminsManageDepartmentsWithTheAPIsRulesAndAudit() async throws {
+        try await TicketsHarness.with { harness in
+            let admin = Actor.admin(Self.tenant).inBrowser()
+            let list = try await page(harness, admin, "/admin/helpdesk/departments")
+            #expect(list.status == 200)
+            TicketsPagesTests.assertPageHeaders(list.headers)
+            #expect(list.html.contains(#"<a href="/admin/helpdesk/departments" aria-current="page">Departments</a>"#))
+            #expect(list.html.contains(#"href="/admin/audit/log""#), "one admin bar across services")
+
+            let created = try await post(harness, admin, "/admin/helpdesk/departments", [("name", "Billing"), ("first_response_minutes", "60"), ("resolution_minutes", "")])
+            #expect(created.status == 303)
+            let path = try #require(created.location?.split(separator: "?").first.map(String.init))
+            let id = String(path.dropFirst("/admin/helpdesk/departments/".count))
+            let api = try await harness.send(admin, .GET, "/api/v1/departments/\(id)")
+            #expect(api.data["name"] as? String == "Billing" && api.data["first_response_minutes"] as? Int == 60)
+            #expect(api.data["resolution_minutes"] is NSNull || api.data["resolution_minutes"] == nil)
+            #expect(try await events(harness, "department.created").count == 1)
+
+            // Renamed, one SLA cleared and one set, through the API's body and checks.
+            let edit = try await page(harness, admin, path + "?done=created")
+            #expect(edit.html.contains("Created.") && edit.html.contains(#"value="Billing""#))
+            let saved = try await post(harness, admin, path, [("name", "Billing & Refunds"), ("first_response_minutes", ""), ("resolution_minutes", "480")])
+            #expect(saved.status == 303)
+            let changed = try await harness.send(admin, .GET, "/api/v1/departments/\(id)")
+            #expect(changed.data["name"] as? String == "Billing & Refunds" && changed.data["resolution_minutes"] as? Int == 480)
+            #expect(changed.data["first_response_minutes"] == nil || changed.data["first_response_minutes"] is NSNull)
+            #expect(try await events(harness, "department.updated").count == 1)
+
+            // Bad input: field errors, what was typed kept, nothing changed.
+            let bad = try await post(harness, admin, path, [("name", "Kept name"), ("first_response_minutes", "soon"), ("resolution_minutes", "0")])
+            #expect(bad.status == 422)
+            #expect(bad.html.contains(#"id="first_response_minutes-error""#) && bad.html.contains(#"value="Kept name""#) && bad.html.contains(#"value="soon""#))
+            let duplicate = try await post(harness, admin, "/admin/helpdesk/departments", [("name", "Billing & Refunds")])
+            #expect(duplicate.status == 422 && duplicate.html.contains(#"id="name-error""#))
+            #expect(try await harness.send(admin, .GET, "/api/v1/departments").list.count == 1)
+
+            // The API's removal rule: a department with tickets only goes by moving them.
+            let support = try await post(harness, admin, "/admin/helpdesk/departments", [("name", "Support")])
+            let supportID = try #require(support.location?.split(separator: "?").first.map { String($0.dropFirst("/admin/helpdesk/departments/".count)) })
+            _ = try await harness.ticket(admin, extra: #","department":"\#(id)""#)
+            let refused = try await post(harness, admin, path + "/remove", [("move_to", "")])
+            #expect(refused.status == 422 && refused.html.contains("Billing &amp; Refunds"))
+            #expect(try await harness.send(admin, .GET, "/api/v1/departments/\(id)").status == 200)
+            let removed = try await post(harness, admin, path + "/remove", [("move_to", supportID)])
+            #expect(removed.status == 303 && removed.location == "/admin/helpdesk/departments?done=removed")
+            #expect(try await harness.send(admin, .GET, "/api/v1/departments/\(id)").status == 404)
+            #expect(try await events(harness, "department.deleted").count == 1)
+        }
+    }
+
+    @Test func customFieldsAreCreatedEditedAndRemoved() async throws {
+        try await TicketsHarness.with { harness in
+            let admin = Actor.admin(Self.tenant).inBrowser()
+            let created = try await post(harness, admin, "/admin/helpdesk/custom-fields", [
+                ("key", "plan"), ("label", "Plan"), ("type", "single_choice"), ("options", "Free\r\nPro\r\n\r\nEnterprise"), ("required", "false"),
+            ])
+            #expect(created.status == 303)
+            let path = try #require(created.location?.split(separator: "?").first.map(String.init))
+            let fields = try await harness.send(admin, .GET, "/api/v1/custom-fields")
+            #expect(fields.list.first?["options"] as? [String] == ["Free", "Pro", "Enterprise"])
+            #expect(try await events(harness, "custom_field.created").count == 1)
+
+            // The API's rules speak through the form: choices only on choice fields, keys shaped.
+            let badKey = try await post(harness, admin, "/admin/helpdesk/custom-fields", [("key", "Bad Key"), ("label", "Kept label"), ("type", "text")])
+            #expect(badKey.status == 422 && badKey.html.contains(#"id="key-error""#) && badKey.html.contains(#"value="Kept label""#))
+            let textWithChoices = try await post(harness, admin, "/admin/helpdesk/custom-fields", [("key", "note"), ("label", "Note"), ("type", "text"), ("options", "a")])
+            #expect(textWithChoices.status == 422 && textWithChoices.html.contains(#"id="options-error""#))
+
+            let saved = try await post(harness, admin, path, [("label", "Customer plan"), ("options", "Free\nPro"), ("required", "true")])
+            #expect(saved.status == 303)
+            let field = try #require(try await harness.send(admin, .GET, "/api/v1/custom-fields").list.first)
+            #expect(field["label"] as? String == "Customer plan" && field["required"] as? Bool == true && field["options"] as? [String] == ["Free", "Pro"])
+            #expect(try await events(harness, "custom_field.updated").count == 1)
+
+            let removed = try await post(harness, admin, path + "/remove", [])
+            #expect(removed.status == 303)
+            #expect(try await harness.send(admin, .GET, "/api/v1/custom-fields").list.isEmpty)
+            #expect(try await events(harness, "custom_field.deleted").count == 1)
+        }
+    }
+
+    @Test func cardRedactionAndTicketSettingsAreSavedAndAudited() async throws {
+        try await TicketsHarness.with { harness in
+            let admin = Actor.admin(Self.tenant).inBrowser()
+            let form = try await page(harness, admin, "/admin/helpdesk/redaction")
+            #expect(form.status == 200 && form.html.contains(#"name="card_keep_first" value="6""#))
+            let values = [("card_keep_first", "0"), ("card_keep_last", "4"), ("customers_see_organization", "true"), ("attachment_max_bytes", "2048"),
+                          ("recycle_bin_days", "7"), ("closed_ticket_days", "0"), ("erasure_ticket_content", "delete")]
+            let saved = try await post(harness, admin, "/admin/helpdesk/redaction", values)
+            #expect(saved.status == 303 && saved.location == "/admin/helpdesk/redaction?done=saved")
+            let settings = try await harness.send(admin, .GET, "/api/v1/tickets/settings")
+            #expect(settings.data["card_keep_first"] as? Int == 0 && settings.data["customers_see_organization"] as? Bool == true)
+            #expect(settings.data["erasure_ticket_content"] as? String == "delete" && settings.data["attachment_max_bytes"] as? Int == 2048)
+            let audited = try await events(harness, "ticket_settings.updated")
+            #expect(audited.count == 1 && audited[0].contains("card_keep_first"))
+
+            // A card number in a new ticket is masked by the new rule: none of the first six digits
+            // stay visible (the default keeps them).
+            let ticket = try await harness.ticket(admin, subject: "Card 4111 1111 1111 1111")
+            let subject = try #require((try await harness.send(admin, .GET, "/api/v1/tickets/\(ticket)")).data["subject"] as? String)
+            #expect(!subject.contains("4111 11") && subject.hasSuffix("1111"), "\(subject)")
+
+            let bad = try await post(harness, admin, "/admin/helpdesk/redaction", values.map { $0.0 == "card_keep_first" ? ($0.0, "9") : $0 })
+            #expect(bad.status == 422 && bad.html.contains(#"id="card_keep_first-error""#) && bad.html.contains(#"name="card_keep_first" value="9""#))
+            #expect((try await harness.send(admin, .GET, "/api/v1/tickets/settings")).data["card_keep_first"] as? Int == 0)
+        }
+    }
+
+    @Test func hostileNamesAreEscaped() async throws {
+        try await TicketsHarness.with { harness in
+            let admin = Actor.admin(Self.tenant).inBrowser()
+            // Created through the API, as any admin or API key could.
+            let name = String(Self.xss.prefix(100))
+            #expect(try await harness.send(admin, .POST, "/api/v1/departments", json: #"{"name":\#(TicketsHarness.quoted(name))}"#).status == 201)
+            #expect(try await harness.send(admin, .POST, "/api/v1/custom-fields",
+                                           json: #"{"key":"x","label":\#(TicketsHarness.quoted(name)),"type":"single_choice","options":[\#(TicketsHarness.quoted(Self.xss))]}"#).status == 201)
+            for path in ["/admin/helpdesk/departments", "/admin/helpdesk/custom-fields"] {
+                let html = try await page(harness, admin, path).html
+                #expect(!html.contains("<script>window.pwned") && !html.contains("<img src=x"), "\(path)")
+                #expect(html.contains("&lt;script&gt;window.pwned=1&lt;/script&gt;"), "\(path)")
+            }
+        }
+    }
+
+    @Test func formsWithoutTheSessionsTokenChangeNothingAndKeepWhatWasTyped() async throws {
+        try await TicketsHarness.with { harness in
+            let admin = Actor.admin(Self.tenant).inBrowser()
+            let other = admin.inBrowser()
+            for token in [String?.none, "", other.csrfToken] {
+                let department = try await post(harness, admin, "/admin/helpdesk/departments", [("name", "Typed department")], token: .some(token))
+                #expect(department.status == 403 && department.html.contains("security token") && department.html.contains(#"value="Typed department""#))
+                let field = try await post(harness, admin, "/admin/helpdesk/custom-fields", [("key", "typed_key"), ("label", "Typed label"), ("type", "text")],
+                                           token: .some(token))
+                #expect(field.status == 403 && field.html.contains(#"value="typed_key""#))
+                let settings = try await post(harness, admin, "/admin/helpdesk/redaction", [("card_keep_first", "3")], token: .some(token))
+                #expect(settings.status == 403 && settings.html.contains(#"name="card_keep_first" value="3""#))
+            }
+            #expect(try await harness.send(admin, .GET, "/api/v1/departments").list.isEmpty)
+            #expect(try await harness.send(admin, .GET, "/api/v1/custom-fields").list.isEmpty)
+            #expect((try await harness.send(admin, .GET, "/api/v1/tickets/settings")).data["card_keep_first"] as? Int == 6)
+        }
+    }
+
+    @Test func onlyTheTenantsAdminsReachTheConsole() async throws {
+        try await TicketsHarness.with { harness in
+            let admin = Actor.admin(Self.tenant).inBrowser()
+            let department = try await harness.send(admin, .POST, "/api/v1/departments", json: #"{"name":"Billing"}"#).id
+            let field = try await harness.send(admin, .POST, "/api/v1/custom-fields", json: #"{"key":"plan","label":"Plan","type":"text"}"#).id
+            let paths = ["/admin/helpdesk", "/admin/helpdesk/departments", "/admin/helpdesk/departments/\(department)", "/admin/helpdesk/custom-fields",
+                         "/admin/helpdesk/custom-fields/\(field)", "/admin/helpdesk/redaction"]
+            for actor in [Actor.agent(Self.tenant).inBrowser(), Actor.readOnly(Self.tenant).inBrowser(), Actor.customer(Self.tenant).inBrowser()] {
+                for path in paths {
+                    let refused = try await page(harness, actor, path)
+                    #expect(refused.status == 403 && refused.html.contains("Not allowed"), "\(actor.roles) \(path)")
+                }
+                #expect(try await post(harness, actor, "/admin/helpdesk/departments/\(department)/remove", []).status == 403)
+                #expect(try await post(harness, actor, "/admin/helpdesk/redaction", [("card_keep_first", "0")]).status == 403)
+            }
+            #expect(try await harness.send(admin, .GET, "/api/v1/departments/\(department)").status == 200)
+
+            // Another tenant's admin: the same ids are not found, and nothing of them changes.
+            let foreign = Actor.admin(Self.other).inBrowser()
+            for path in ["/admin/helpdesk/departments/\(department)", "/admin/helpdesk/custom-fields/\(field)", "/admin/helpdesk/departments/not-an-id"] {
+                #expect(try await page(harness, foreign, path).status == 404, "\(path)")
+            }
+            #expect(try await post(harness, foreign, "/admin/helpdesk/departments/\(department)", [("name", "Hijacked")]).status == 404)
+            #expect(try await post(harness, foreign, "/admin/helpdesk/departments/\(department)/remove", []).status == 404)
+            #expect(try await post(harness, foreign, "/admin/helpdesk/custom-fields/\(field)", [("label", "Hijacked")]).status == 404)
+            #expect(try await post(harness, foreign, "/admin/helpdesk/custom-fields/\(field)/remove", []).status == 404)
+            #expect(try await harness.send(admin, .GET, "/api/v1/departments/\(department)").data["name"] as? String == "Billing")
+            #expect(try await harness.send(admin, .GET, "/api/v1/custom-fields").list.first?["label"] as? String == "Plan")
+        }
+    }
+}
