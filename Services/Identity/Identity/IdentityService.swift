@@ -39,10 +39,10 @@ public enum IdentityService {
         // The product's stylesheet and script; the edge sends /assets/ to identity on every tenant host.
         pages.templates.assets.register(on: router)
         router.add(middleware: CSRFMiddleware(csrf: csrf, formRoutes: [
-            "/login", "/login/totp", "/oauth/authorize", "/account/password", "/account/two-factor", "/account/two-factor/confirm", "/invitation",
+            "/login", "/login/totp", "/logout", "/oauth/authorize", "/account/password", "/account/two-factor", "/account/two-factor/confirm", "/invitation",
             // The IdP's cross-site POST: bound to the browser by its own cookie and the signed InResponseTo.
             "/auth/saml/acs",
-        ]))
+        ], formPrefixes: [AdminPages.prefix]))
         let tokens = TokenRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
         let clients = OAuthClientRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
         OperatorRoutes(tenants: tenants, users: users, apiKeys: apiKeys, clients: clients).register(on: router)
@@ -56,30 +56,36 @@ public enum IdentityService {
         AuthorizeRoutes(tenants: tenants, users: users, clients: clients, grants: grants, csrf: csrf, pages: pages, region: region,
                         baseDomain: runtime.config.baseDomain).register(on: router)
         TokenRoutes(users: users, apiKeys: apiKeys, tokens: tokens).register(on: router)
-        CredentialAdminRoutes(users: users, apiKeys: apiKeys, clients: clients).register(on: router)
+        let credentialAdmin = CredentialAdminRoutes(users: users, apiKeys: apiKeys, clients: clients)
+        credentialAdmin.register(on: router)
         SignInRoutes(tenants: tenants, signIn: PasswordSignIn(database: database, region: region, hasher: hasher, twoFactor: twoFactor),
                      region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         let passwords = PasswordChange(database: database, region: region, hasher: hasher)
         TwoFactorRoutes(users: users, twoFactor: twoFactor, passwords: passwords, sessions: sessions).register(on: router)
-        SecuritySettingsRoutes(database: database, region: region).register(on: router)
+        let securitySettings = SecuritySettingsRoutes(database: database, region: region)
+        securitySettings.register(on: router)
         SignInPages(tenants: tenants, signIn: PasswordSignIn(database: database, region: region, hasher: hasher, twoFactor: twoFactor),
                     csrf: csrf, pages: pages, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         AccountPages(users: users, passwords: passwords, twoFactor: twoFactor, sessions: sessions, csrf: csrf, pages: pages).register(on: router)
         let invitations = InvitationRepository(database: database, region: region, hashKey: keys.apiKeyHashKey, hasher: hasher)
-        UserAdminRoutes(tenants: tenants, users: users, sessions: sessions, invitations: invitations, baseDomain: runtime.config.baseDomain).register(on: router)
+        let userAdmin = UserAdminRoutes(tenants: tenants, users: users, sessions: sessions, invitations: invitations, baseDomain: runtime.config.baseDomain)
+        userAdmin.register(on: router)
         InvitationPages(tenants: tenants, invitations: invitations, csrf: csrf, pages: pages, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         let ssoConfigurations = SSOConfigurationRepository(database: database, region: region, keyring: keys.keyring)
         let oidcTrustRoots = try runtime.config.source.optional("RAMPART_OIDC_CA_FILE").map { _ in try runtime.config.source.readableFile("RAMPART_OIDC_CA_FILE") }
         let oidcSignIn = OIDCSignIn(database: database, region: region, configurations: ssoConfigurations,
                                     providers: OIDCProviderDirectory(trustRootsFile: oidcTrustRoots))
-        MeRoutes(users: users, passwords: passwords, sessions: sessions, region: region, csrf: csrf, oidc: oidcSignIn,
+        MeRoutes(users: users, passwords: passwords, sessions: sessions, region: region, csrf: csrf, oidc: oidcSignIn, pages: pages,
                  baseDomain: runtime.config.baseDomain).register(on: router)
         SAMLRoutes(tenants: tenants, signIn: SAMLSignIn(database: database, region: region, configurations: ssoConfigurations), pages: pages,
                    region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         JWTRoutes(tenants: tenants, signIn: JWTSignIn(database: database, region: region, configurations: ssoConfigurations), pages: pages,
                   region: region, baseDomain: runtime.config.baseDomain).register(on: router)
         OIDCRoutes(tenants: tenants, signIn: oidcSignIn, pages: pages, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
-        SSOAdminRoutes(tenants: tenants, configurations: ssoConfigurations, region: region, baseDomain: runtime.config.baseDomain).register(on: router)
+        let ssoAdmin = SSOAdminRoutes(tenants: tenants, configurations: ssoConfigurations, region: region, baseDomain: runtime.config.baseDomain)
+        ssoAdmin.register(on: router)
+        AdminPages(pages: pages, users: users, apiKeys: apiKeys, clients: clients, userAdmin: userAdmin, settings: securitySettings,
+                   credentials: credentialAdmin, sso: ssoAdmin).register(on: router)
     }
 }
 

@@ -24,6 +24,7 @@ struct EdgePolicyTests {
             ("/api/v1/api-keys", .identity, .required), ("/api/v1/oauth-clients", .identity, .required), ("/api/v1/security", .identity, .required),
             ("/api/v1/sso", .identity, .required), ("/api/v1/tickets/42/messages", .tickets, .required), ("/api/v1/people", .tickets, .required),
             ("/api/v1/organizations/7", .tickets, .required), ("/api/v1/audit/events", .audit, .required), ("/api/v1/exports", .backup, .required),
+            ("/admin", .identity, .required), ("/admin/security/api-keys", .identity, .required),
         ]
         for (path, service, auth) in expected {
             let route = try #require(table.route(for: path), "\(path)")
@@ -32,6 +33,10 @@ struct EdgePolicyTests {
         }
         #expect(table.route(for: "/oauth/token")?.forwardAuthorization == true)
         #expect(table.route(for: "/api/v1/me")?.forwardAuthorization != true)
+        // The sign-out button and the admin console's forms carry the CSRF token in a field.
+        for path in ["/logout", "/admin", "/admin/security/users"] {
+            #expect(table.route(for: path)?.csrf == .form, "\(path)")
+        }
         for unrouted in ["/", "/api/v1/ticketsx", "/api/v2/tickets", "/internal/v1/principal", "/metrics", "/.well-known/other"] {
             #expect(table.route(for: unrouted) == nil, "\(unrouted)")
         }
@@ -61,9 +66,9 @@ struct EdgePolicyTests {
     @Test(arguments: [
         ("version: 2", "unsupported version"),
         ("cache_ttl_seconds: 30", "cache_ttl_seconds: 31"),
-        ("{prefix: /logout, service: identity, auth: optional}", "{prefix: logout, service: identity, auth: optional}"),
-        ("{prefix: /logout, service: identity, auth: optional}", "{prefix: /logout, service: gateway, auth: optional}"),
-        ("{prefix: /logout, service: identity, auth: optional}", "{prefix: /logout, service: identity, auth: sometimes}"),
+        ("{prefix: /logout, service: identity, auth: optional, csrf: form}", "{prefix: logout, service: identity, auth: optional, csrf: form}"),
+        ("{prefix: /logout, service: identity, auth: optional, csrf: form}", "{prefix: /logout, service: gateway, auth: optional, csrf: form}"),
+        ("{prefix: /logout, service: identity, auth: optional, csrf: form}", "{prefix: /logout, service: identity, auth: sometimes, csrf: form}"),
         ("{prefix: /login, service: identity, auth: optional, csrf: form, rate_class: sign_in}", "{prefix: /login, service: identity, auth: optional, csrf: cookie, rate_class: sign_in}"),
         ("{prefix: /api/v1/people, service: tickets, auth: required}", "{prefix: /api/v1/people, service: tickets, auth: required, body: huge}"),
         ("contact: [mailto:security@rampart.example]", "contact: [security@rampart.example]"),

@@ -11,7 +11,7 @@ import Testing
 @testable import Tickets
 
 /// The browser suite: the region's real identity and tickets and the gateway on loopback, a tenant
-/// with an agent (TOTP on), a customer and tickets, and `browser_suite.py` driving headless
+/// with an agent (TOTP on), a customer, an admin and tickets, and `browser_suite.py` driving headless
 /// Chromium through the edge over TLS (docs/web.md). Skipped, loudly, only where Chromium is
 /// missing and `CI` is unset; in CI a missing browser fails the run.
 @Suite("Web: browser suite (headless Chromium through the gateway)", .serialized)
@@ -126,6 +126,7 @@ struct BrowserSuiteTests {
             "chromium": Self.chromium, "chromedriver": Self.chromedriver,
             "agent": ["email": "agent@acme.test", "password": Self.password, "totp_secret": secret, "totp_used_step": step],
             "customer": ["email": "customer@acme.test", "password": Self.password],
+            "admin": ["email": "admin@acme.test", "password": Self.password],
             "work_ticket": work, "work_subject": "Refund for a double charge", "xss_ticket": xss,
         ]).write(to: configuration)
         let script = Self.repository.appendingPathComponent("Tests/RampartTests/Web/browser_suite.py").path

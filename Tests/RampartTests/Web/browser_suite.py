@@ -224,6 +224,49 @@ try:
     check(len(driver.find_elements(By.CSS_SELECTOR, "main script, main img[onerror]")) == 0, "no script or handler element is in the page")
     shot("agent-xss-ticket")
 
+    # An admin changes the password policy and creates an API key: its secret shown once, then only its prefix.
+    admin = config["admin"]
+    sign_in(admin["email"], admin["password"], "/admin")
+    check(driver.current_url == BASE + "/admin/security/users", "the admin comes back to the console's users after signing in")
+    check("admin@acme.test" in text() and "agent@acme.test" in text(), "the tenant's users are listed")
+    shot("admin-users")
+    driver.find_element(By.LINK_TEXT, "Policies").click()
+    Select(driver.find_element(By.ID, "staff-preset")).select_by_value("custom")
+    length = driver.find_element(By.ID, "staff-minimum_length")
+    length.clear()
+    length.send_keys("14")
+    driver.find_element(By.CSS_SELECTOR, "form[action='/admin/security/policies/staff'] button[type=submit]").click()
+    check("Password policy for staff saved." in text(), "the staff password policy is saved")
+    check(driver.find_element(By.ID, "staff-minimum_length").get_attribute("value") == "14", "the policy shows the new minimum length")
+    shot("admin-policies")
+    driver.find_element(By.LINK_TEXT, "API keys").click()
+    driver.find_element(By.ID, "key-name").send_keys("Reporting export")
+    click_button("Create API key")
+    secret = driver.find_element(By.ID, "secret").text
+    check(secret.startswith("rk_") and len(secret) > 40, "the new key's secret is shown")
+    check("shown only this once" in text(), "the page says the secret is shown once")
+    shot("admin-api-key-created")
+    driver.find_element(By.LINK_TEXT, "Back to API keys").click()
+    prefix = "rk_" + secret[3:].split("_")[0] + "_"
+    check(secret not in driver.page_source and secret[-20:] not in driver.page_source, "the list never shows the secret again")
+    check(prefix in text() and "Reporting export" in text(), "the list shows the key by its prefix")
+    shot("admin-api-keys")
+    for section, name in [("Single sign-on", "admin-sso"), ("OAuth clients", "admin-oauth-clients")]:
+        driver.find_element(By.LINK_TEXT, section).click()
+        check(driver.title.startswith(section), f"the {section} page opens")
+        shot(name)
+
+    # Signing out ends the session: back to sign-in, and the old cookie no longer works.
+    old_cookie = driver.get_cookie("__Host-rampart_session")
+    check(old_cookie is not None, "the admin has a session cookie")
+    click_button("Sign out")
+    check(driver.current_url == BASE + "/login", "signing out goes back to sign-in")
+    check(driver.get_cookie("__Host-rampart_session") is None, "the session cookie is cleared")
+    driver.add_cookie({"name": old_cookie["name"], "value": old_cookie["value"], "path": "/", "secure": True, "httpOnly": True})
+    open_page("/admin/security/users")
+    check(driver.current_url.startswith(BASE + "/login?return_to="), "the old session cookie no longer opens the console")
+    shot("admin-signed-out")
+
     # The customer follows the worked ticket: the reply, never the note.
     sign_in(customer["email"], customer["password"], "/portal/tickets/" + config["work_ticket"])
     page = text()

@@ -60,23 +60,13 @@ struct CredentialAdminRoutes: Sendable {
             return DataList(data: try await apiKeys.list(tenant: context.principal.tenantID))
         }
         keys.post { request, context -> EditedResponse<OperatorRoutes.CreatedAPIKey> in
-            let actor = try Self.requireSecurityAdmin(context.principal)
+            try Self.requireSecurityAdmin(context.principal)
             let body = try await IdentityRequest.decode(CreateAPIKey.self, from: request, context: context)
-            guard let user = try await users.find(id: body.userID, tenant: context.principal.tenantID), user.status == .active else {
-                throw IdentityError.userNotFound.problem
-            }
-            try Self.requireHeld(body.scopes, by: context.principal)
-            let (record, credential) = try await IdentityRequest.run {
-                try await apiKeys.create(for: user, name: body.name, scopes: body.scopes, allowedCIDRs: body.allowedCIDRs ?? [],
-                                         expiresAt: body.expiresAt, actor: actor, requestID: context.requestID)
-            }
-            return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders, response: .init(key: credential.presented, record: record))
+            return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders,
+                                  response: try await createAPIKey(body, principal: context.principal, requestID: context.requestID))
         }
         keys.delete("{id}") { _, context -> Response in
-            let actor = try Self.requireSecurityAdmin(context.principal)
-            guard try await apiKeys.revoke(id: context.parameters.get("id") ?? "", tenant: context.principal.tenantID, actor: actor, requestID: context.requestID) else {
-                throw IdentityError.apiKeyNotFound.problem
-            }
+            try await revokeAPIKey(context.parameters.get("id") ?? "", principal: context.principal, requestID: context.requestID)
             return Response(status: .noContent)
         }
 
@@ -86,17 +76,54 @@ struct CredentialAdminRoutes: Sendable {
             return DataList(data: try await clients.list(tenant: context.principal.tenantID))
         }
         oauth.post { request, context -> EditedResponse<CreatedClient> in
-            let actor = try Self.requireSecurityAdmin(context.principal)
+            try Self.requireSecurityAdmin(context.principal)
             let body = try await IdentityRequest.decode(CreateClient.self, from: request, context: context)
-            try Self.requireHeld(body.scopes, by: context.principal)
-            return try await Self.createClient(body, tenant: context.principal.tenantID, clients: clients, actor: actor, requestID: context.requestID)
+            return try await createClient(body, principal: context.principal, requestID: context.requestID)
         }
         oauth.delete("{id}") { _, context -> Response in
-            let actor = try Self.requireSecurityAdmin(context.principal)
-            guard try await clients.revoke(id: context.parameters.get("id") ?? "", tenant: context.principal.tenantID, actor: actor, requestID: context.requestID) else {
-                throw IdentityError.oauthClientNotFound.problem
-            }
+            try await deleteClient(context.parameters.get("id") ?? "", principal: context.principal, requestID: context.requestID)
             return Response(status: .noContent)
+        }
+    }
+
+    // The rules of each change, shared by the API above and the admin console's pages (`AdminCredentialPages`).
+
+    /// Creates a key for an active user of the caller's tenant, with scopes the caller holds;
+    /// the answer carries the secret, once.
+    func createAPIKey(_ body: CreateAPIKey, principal: Principal, requestID: String) async throws -> OperatorRoutes.CreatedAPIKey {
+        let actor = try Self.requireSecurityAdmin(principal)
+        guard let user = try await users.find(id: body.userID, tenant: principal.tenantID), user.status == .active else {
+            throw IdentityError.userNotFound.problem
+        }
+        try Self.requireHeld(body.scopes, by: principal)
+        let (record, credential) = try await IdentityRequest.run {
+            try await apiKeys.create(for: user, name: body.name, scopes: body.scopes, allowedCIDRs: body.allowedCIDRs ?? [],
+                                     expiresAt: body.expiresAt, actor: actor, requestID: requestID)
+        }
+        return .init(key: credential.presented, record: record)
+    }
+
+    /// Revokes key `id` of the caller's tenant, and every token exchanged from it.
+    func revokeAPIKey(_ id: String, principal: Principal, requestID: String) async throws {
+        let actor = try Self.requireSecurityAdmin(principal)
+        guard try await apiKeys.revoke(id: id, tenant: principal.tenantID, actor: actor, requestID: requestID) else {
+            throw IdentityError.apiKeyNotFound.problem
+        }
+    }
+
+    /// Registers a client of the caller's tenant with scopes the caller holds; a confidential
+    /// client's secret is in the answer, once.
+    func createClient(_ body: CreateClient, principal: Principal, requestID: String) async throws -> EditedResponse<CreatedClient> {
+        let actor = try Self.requireSecurityAdmin(principal)
+        try Self.requireHeld(body.scopes, by: principal)
+        return try await Self.createClient(body, tenant: principal.tenantID, clients: clients, actor: actor, requestID: requestID)
+    }
+
+    /// Deletes client `id` of the caller's tenant, revoking its tokens and codes.
+    func deleteClient(_ id: String, principal: Principal, requestID: String) async throws {
+        let actor = try Self.requireSecurityAdmin(principal)
+        guard try await clients.revoke(id: id, tenant: principal.tenantID, actor: actor, requestID: requestID) else {
+            throw IdentityError.oauthClientNotFound.problem
         }
     }
 

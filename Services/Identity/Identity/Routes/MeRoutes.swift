@@ -3,6 +3,7 @@ import Hummingbird
 import RampartCore
 import RampartSecurity
 import RampartTransport
+import RampartWeb
 
 /// `GET /api/v1/me`: the caller as the platform sees them; `POST /api/v1/me/password`: change
 /// one's own password (current password, tenant policy, history), which ends every session and
@@ -15,6 +16,8 @@ struct MeRoutes: Sendable {
     let csrf: CSRFToken
     /// Ends the provider's session too when the signed-out session came from OpenID Connect.
     let oidc: OIDCSignIn
+    /// For the sign-out form's answer.
+    let pages: IdentityPages
     let baseDomain: String
 
     struct Me: ResponseEncodable {
@@ -93,19 +96,28 @@ struct MeRoutes: Sendable {
         }
         // Sign-out: ends the session the request came with; the gateway clears the cookie.
         router.group("/auth/logout", context: AuthenticatedContext.self).post { _, context -> Response in
-            let user = try await MeRoutes.sessionUser(context, users: users)
-            guard let raw = context.principal.sessionID, let id = UUID(uuidString: raw) else {
-                throw ProblemError(status: .forbidden, code: "session_required", title: "Not signed in with a session")
-            }
-            try await sessions.revoke(user: user.id, sessionID: id, tenant: user.tenantID, actor: MeRoutes.actor(user, context.principal), region: region, requestID: context.requestID)
-            // RP-initiated logout: the client sends the browser to the provider's end-session URL.
-            let host = "\(context.principal.tenantSlug).\(region).\(baseDomain)"
-            let endSession = try await oidc.endSessionURL(sessionID: id, tenant: user.tenantID, host: host)
+            let endSession = try await signOut(context.principal, requestID: context.requestID)
             var response = endSession.map { url in
                 Response(status: .ok, body: .init(byteBuffer: ByteBuffer(data: (try? JSONSerialization.data(withJSONObject: ["end_session_url": url])) ?? Data())))
             } ?? Response(status: .noContent)
             if endSession != nil { response.headers[.contentType] = "application/json" }
-            response.headers[.setCookie] = "\(SessionRepository.cookieName)=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
+            response.headers[.setCookie] = Self.clearedSessionCookie
+            return response
+        }
+        // The same as a form (the sign-out button of every page's header bar), with the session's
+        // CSRF token in a field: back to sign-in, or a page linking to the provider's own sign-out
+        // (a form's redirect may not leave the site under the pages' CSP `form-action 'self'`).
+        router.post("/logout") { request, context -> Response in
+            guard let principal = context.principal, principal.sessionID != nil else { return AuthorizeRoutes.redirect("/login") }
+            guard let form = try? await FormBody.read(request), FormCSRF.accepts(form, from: principal) else {
+                return pages.message("Sign out", error: "This form has expired. Reload the page and try again.", links: [Link("Back", "/")], status: .forbidden)
+            }
+            let endSession = try await signOut(principal, requestID: context.requestID)
+            var response = endSession.map { url in
+                pages.message("Signed out", ["You are signed out of Rampart. Your identity provider may still keep you signed in there."],
+                              links: [Link("Sign out at your identity provider too", url), Link("Sign in again", "/login")])
+            } ?? AuthorizeRoutes.redirect("/login")
+            response.headers[.setCookie] = Self.clearedSessionCookie
             return response
         }
         router.group("/api/v1/me/password", context: AuthenticatedContext.self).post { request, context -> Response in
@@ -139,6 +151,19 @@ struct MeRoutes: Sendable {
     }
 
     /// The signed-in user behind a session principal (API keys and tokens cannot manage sessions).
+    /// Ends the session `principal` came with (audited) and returns the OpenID Connect
+    /// provider's end-session URL when the session came from a provider configured for logout.
+    private func signOut(_ principal: Principal, requestID: String) async throws -> String? {
+        guard [.password, .totp, .sso].contains(principal.authenticationMethod), let raw = principal.sessionID, let id = UUID(uuidString: raw),
+              let user = try await Self.user(of: principal, users: users), user.status == .active
+        else { throw ProblemError(status: .forbidden, code: "session_required", title: "Not signed in with a session") }
+        try await sessions.revoke(user: user.id, sessionID: id, tenant: user.tenantID, actor: Self.actor(user, principal), region: region, requestID: requestID)
+        return try await oidc.endSessionURL(sessionID: id, tenant: user.tenantID, host: "\(principal.tenantSlug).\(region).\(baseDomain)")
+    }
+
+    /// Clears the session cookie in the browser.
+    static let clearedSessionCookie = "\(SessionRepository.cookieName)=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
+
     static func sessionUser(_ context: AuthenticatedContext, users: UserRepository) async throws -> User {
         guard [.password, .totp, .sso].contains(context.principal.authenticationMethod), context.principal.sessionID != nil,
               let user = try await user(of: context.principal, users: users), user.status == .active

@@ -104,7 +104,8 @@ struct SSOAdminRoutes: Sendable {
         }
     }
 
-    private func save(_ input: SSOConfigurationInput, audienceName: String?, tenant: TenantID, slug: TenantSlug, actor: AuditEvent.Actor,
+    /// Validates and stores one audience's configuration; shared by the APIs and the admin console.
+    func save(_ input: SSOConfigurationInput, audienceName: String?, tenant: TenantID, slug: TenantSlug, actor: AuditEvent.Actor,
                       requestID: String?) async throws -> AudienceView {
         guard let audience = audienceName.flatMap(SSOAudience.init(rawValue:)) else {
             throw ProblemError(status: .notFound, code: "not_found", title: "Not found", detail: "The audience is staff or customers.")
@@ -139,7 +140,7 @@ struct SSOAdminRoutes: Sendable {
                      fieldErrors: problems.fields.sorted { $0.key < $1.key }.map { .init(field: $0.key, message: $0.value) })
     }
 
-    private func views(tenant: TenantID, slug: TenantSlug) async throws -> [AudienceView] {
+    func views(tenant: TenantID, slug: TenantSlug) async throws -> [AudienceView] {
         var views: [AudienceView] = []
         var keys: [String: [String]] = [:]
         for use in SSOKeyUse.allCases { keys[use.rawValue] = try await configurations.keys.existing(use, tenant: tenant).map(\.fingerprint) }

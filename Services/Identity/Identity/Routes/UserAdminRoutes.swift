@@ -42,21 +42,12 @@ struct UserAdminRoutes: Sendable {
         }
         group.post { request, context -> EditedResponse<OperatorRoutes.CreatedUser> in
             let actor = try Self.requireAdmin(context.principal)
-            guard let tenant = try await tenants.find(slug: context.principal.tenantSlug), tenant.id == context.principal.tenantID else {
-                throw IdentityError.tenantNotFound.problem
-            }
             let body = try await IdentityRequest.decode(OperatorRoutes.CreateUser.self, from: request, context: context)
             if body.invite == true {
-                guard body.password == nil, body.role.permissions.compactMap(\.scope).allSatisfy(context.principal.has(scope:)) else {
-                    throw ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input",
-                                       fieldErrors: [.init(field: "password", message: "An invited user chooses their own password.")])
-                }
-                let (user, token) = try await IdentityRequest.run {
-                    try await invitations.invite(tenant: tenant, email: body.email, name: body.name, role: body.role, actor: actor, requestID: context.requestID)
-                }
                 return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders,
-                                      response: .init(user: user, invitationURL: invitationURL(request, context, token)))
+                                      response: try await invite(body, principal: context.principal, forwardedHost: Self.forwardedHost(request), requestID: context.requestID))
             }
+            let tenant = try await tenant(of: context.principal)
             // No escalation: a caller may only create users whose role grants nothing it lacks.
             let granted = Set(body.role.permissions.compactMap(\.scope))
             guard granted.isSubset(of: Set(context.principal.scopes)) else {
@@ -70,12 +61,7 @@ struct UserAdminRoutes: Sendable {
             return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders, response: .init(user: user, password: generated))
         }
         group.post("{id}/deactivate") { _, context -> Response in
-            let actor = try Self.requireAdmin(context.principal)
-            let id = try Self.userID(context)
-            guard context.principal.subject != "user:\(id.uuidString.lowercased())" else {
-                throw ProblemError(status: .conflict, code: "cannot_deactivate_self", title: "You cannot deactivate yourself")
-            }
-            try await IdentityRequest.run { try await users.deactivate(id: id, tenant: context.principal.tenantID, actor: actor, requestID: context.requestID) }
+            try await deactivate(try Self.userID(context), principal: context.principal, requestID: context.requestID)
             return Response(status: .noContent)
         }
         group.post("{id}/sessions/revoke") { _, context -> Response in
@@ -86,17 +72,10 @@ struct UserAdminRoutes: Sendable {
             return Response(status: .noContent)
         }
         group.post("{id}/role") { request, context -> Response in
-            let actor = try Self.requireAdmin(context.principal)
+            try Self.requireAdmin(context.principal)
             let id = try Self.userID(context)
             let body = try await IdentityRequest.decode(ChangeRole.self, from: request, context: context)
-            guard Set(body.role.permissions.compactMap(\.scope)).isSubset(of: Set(context.principal.scopes)) else {
-                throw ProblemError(status: .forbidden, code: "role_exceeds_caller", title: "Role exceeds your own permissions",
-                                   detail: "You cannot give a user permissions you do not hold.")
-            }
-            guard context.principal.subject != "user:\(id.uuidString.lowercased())" else {
-                throw ProblemError(status: .conflict, code: "cannot_change_own_role", title: "You cannot change your own role")
-            }
-            try await IdentityRequest.run { try await users.changeRole(id: id, to: body.role, tenant: context.principal.tenantID, actor: actor, requestID: context.requestID) }
+            try await changeRole(of: id, to: body.role, principal: context.principal, requestID: context.requestID)
             return Response(status: .noContent)
         }
         group.post("{id}/invitation") { request, context -> EditedResponse<OperatorRoutes.CreatedUser> in
@@ -104,19 +83,75 @@ struct UserAdminRoutes: Sendable {
             let id = try Self.userID(context)
             let token = try await IdentityRequest.run { try await invitations.reissue(userID: id, tenant: context.principal.tenantID, actor: actor, requestID: context.requestID) }
             guard let user = try await users.find(id: id, tenant: context.principal.tenantID) else { throw IdentityError.userNotFound.problem }
-            return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders, response: .init(user: user, invitationURL: invitationURL(request, context, token)))
+            return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders,
+                                  response: .init(user: user, invitationURL: invitationURL(Self.forwardedHost(request), context.principal, token)))
         }
         group.post("{id}/reactivate") { _, context -> Response in
-            let actor = try Self.requireAdmin(context.principal)
-            try await IdentityRequest.run { try await users.reactivate(id: try Self.userID(context), tenant: context.principal.tenantID, actor: actor, requestID: context.requestID) }
+            try await reactivate(try Self.userID(context), principal: context.principal, requestID: context.requestID)
             return Response(status: .noContent)
         }
     }
 
+    // The rules of each change, shared by the API above and the admin console's pages (`AdminUserPages`).
+
+    /// The principal's own tenant, active.
+    func tenant(of principal: Principal) async throws -> Tenant {
+        guard let tenant = try await tenants.find(slug: principal.tenantSlug), tenant.id == principal.tenantID else {
+            throw IdentityError.tenantNotFound.problem
+        }
+        return tenant
+    }
+
+    /// Creates `body.email` as invited and returns the link that lets them choose a password.
+    /// No password may be given, and no role that grants what the caller lacks.
+    func invite(_ body: OperatorRoutes.CreateUser, principal: Principal, forwardedHost: String?, requestID: String) async throws -> OperatorRoutes.CreatedUser {
+        let actor = try Self.requireAdmin(principal)
+        let tenant = try await tenant(of: principal)
+        guard body.password == nil, body.role.permissions.compactMap(\.scope).allSatisfy(principal.has(scope:)) else {
+            throw ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input",
+                               fieldErrors: [.init(field: "password", message: "An invited user chooses their own password.")])
+        }
+        let (user, token) = try await IdentityRequest.run {
+            try await invitations.invite(tenant: tenant, email: body.email, name: body.name, role: body.role, actor: actor, requestID: requestID)
+        }
+        return .init(user: user, invitationURL: invitationURL(forwardedHost, principal, token))
+    }
+
+    /// Gives user `id` another role: never one beyond the caller's own, never the caller's own role.
+    func changeRole(of id: UUID, to role: Role, principal: Principal, requestID: String) async throws {
+        let actor = try Self.requireAdmin(principal)
+        guard Set(role.permissions.compactMap(\.scope)).isSubset(of: Set(principal.scopes)) else {
+            throw ProblemError(status: .forbidden, code: "role_exceeds_caller", title: "Role exceeds your own permissions",
+                               detail: "You cannot give a user permissions you do not hold.")
+        }
+        guard principal.subject != "user:\(id.uuidString.lowercased())" else {
+            throw ProblemError(status: .conflict, code: "cannot_change_own_role", title: "You cannot change your own role")
+        }
+        try await IdentityRequest.run { try await users.changeRole(id: id, to: role, tenant: principal.tenantID, actor: actor, requestID: requestID) }
+    }
+
+    /// Deactivates user `id` (not the caller): their sessions, keys and tokens end with it.
+    func deactivate(_ id: UUID, principal: Principal, requestID: String) async throws {
+        let actor = try Self.requireAdmin(principal)
+        guard principal.subject != "user:\(id.uuidString.lowercased())" else {
+            throw ProblemError(status: .conflict, code: "cannot_deactivate_self", title: "You cannot deactivate yourself")
+        }
+        try await IdentityRequest.run { try await users.deactivate(id: id, tenant: principal.tenantID, actor: actor, requestID: requestID) }
+    }
+
+    func reactivate(_ id: UUID, principal: Principal, requestID: String) async throws {
+        let actor = try Self.requireAdmin(principal)
+        try await IdentityRequest.run { try await users.reactivate(id: id, tenant: principal.tenantID, actor: actor, requestID: requestID) }
+    }
+
+    /// The host the request came to, as the gateway forwards it.
+    static func forwardedHost(_ request: Request) -> String? {
+        HTTPField.Name("X-Forwarded-Host").flatMap { request.headers[$0] }
+    }
+
     /// The link an invitee opens: on the host the admin used (through the gateway), else the tenant's canonical host.
-    private func invitationURL(_ request: Request, _ context: AuthenticatedContext, _ token: String) -> String {
-        let principal = context.principal
-        let forwarded = HTTPField.Name("X-Forwarded-Host").flatMap { request.headers[$0] }.flatMap { host in
+    private func invitationURL(_ forwardedHost: String?, _ principal: Principal, _ token: String) -> String {
+        let forwarded = forwardedHost.flatMap { host in
             ForwardedRequest.tenant(fromHost: host, region: principal.region, baseDomain: baseDomain) == principal.tenantSlug ? host.lowercased() : nil
         }
         let host = forwarded ?? "\(principal.tenantSlug).\(principal.region).\(baseDomain)"
