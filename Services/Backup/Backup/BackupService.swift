@@ -26,14 +26,15 @@ public enum BackupService {
 
     /// The purger of the region's tenants; `nil` when the configuration names no endpoints,
     /// certificate key and ledger (an instance that only backs up). It deletes `exporter`'s
-    /// archives of a purged tenant too.
+    /// archives of a purged tenant too, and shares its keyring: one per process, so a destroyed
+    /// key is forgotten by both at once.
     public static func makePurger(runtime: ServiceRuntime, exporter: TenantExporter? = nil,
                                   clock: @escaping @Sendable () -> Date = { Date() }) throws -> TenantPurger? {
         guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
         guard let erasure = try ErasureSettings(runtime: runtime) else { return nil }
         return TenantPurger(
             jobs: PurgeJobRepository(database: database), region: runtime.config.region, endpoints: erasure.endpoints, tls: runtime.tls,
-            keyring: try TenantKeyring.load(config: runtime.config), signingKey: try signingKey(runtime), ledger: erasure.ledger,
+            keyring: try exporter?.keyring ?? TenantKeyring.load(config: runtime.config), signingKey: try signingKey(runtime), ledger: erasure.ledger,
             logger: runtime.logger, checkInterval: try checkInterval(runtime), exporter: exporter, clock: clock
         )
     }
