@@ -198,7 +198,7 @@ struct TenantPurgeTests {
             #expect(job.state == .completed, "\(job.lastError ?? "")")
             #expect(job.attempts == 2)
             #expect(job.reason == .gracePeriodEnded)
-            #expect(job.deleted.map(\.service) == ["tickets", "identity"])
+            #expect(job.deleted.map(\.service) == ["backup", "tickets", "identity"])
 
             // Nothing of acme is left in identity or tickets; globex is untouched.
             #expect(try await region.rows(of: acme, in: "tickets").isEmpty)
