@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import NIOHTTP1
 @testable import Backup
+@testable import Control
 import RampartCore
 import RampartSecurity
 import RampartStorage
@@ -214,6 +215,25 @@ struct TenantExportTests {
             let busy = try await call(region, .POST, "/api/v1/exports", principal: foreign)
             #expect(busy.status == 409)
             #expect(json(busy)["code"] as? String == "export_running")
+
+            // An operator's export (rampartctl tenant export) downloads an archive that rampartctl export verify accepts.
+            let files = try region.pki.files(for: .operator("alice"))
+            let out = region.pki.directory.appendingPathComponent("operator-export.tar").path
+            let endpoints = region.pki.directory.appendingPathComponent("endpoints-operator.json")
+            try JSONSerialization.data(withJSONObject: ["regions": ["eu": ["backup": region.backup.baseURL, "identity": region.identity.baseURL]]]).write(to: endpoints)
+            try await TenantCommand.Export.parse([
+                "--endpoints", endpoints.path, "--ca", files.caCertificatePath,
+                "--cert", files.certificatePath, "--key", files.privateKeyPath, "--region", "eu", "--tenant", acme, "--out", out,
+            ]).run()
+            let jwks = region.pki.directory.appendingPathComponent("export-jwks.json").path
+            try region.certificateKey.publicKeySet.jwks().write(to: URL(fileURLWithPath: jwks))
+            try await ExportCommand.Verify.parse([out, "--key", jwks]).run()
+            let otherKey = region.pki.directory.appendingPathComponent("other-jwks.json").path
+            try PrincipalSigningKey.generate().publicKeySet.jwks().write(to: URL(fileURLWithPath: otherKey))
+            await #expect(throws: ControlError.self) { try await ExportCommand.Verify.parse([out, "--key", otherKey]).run() }
+            let operatorEvents: [String] = try await region.audit.superuserValues(
+                "SELECT actor_type || ':' || action FROM audit.events WHERE tenant_id = '\(acme)' AND actor_type = 'operator' AND resource_type = 'export' ORDER BY seq")
+            #expect(operatorEvents == ["operator:export.requested", "operator:export.downloaded"])
 
             // After its lifetime (7 days) the download is refused; the sweep removes the row and the file.
             region.clock.advance(days: 8)

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import RampartCore
 import RampartSecurity
+import RampartTransport
 
 /// Writes one export archive: members go into the tar as they come, each hashed for the
 /// manifest, the tar into the sealed file; ``finish(region:signingKey:)`` adds the signed

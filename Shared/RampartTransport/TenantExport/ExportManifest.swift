@@ -20,6 +20,12 @@ public struct ExportManifest: Codable, Sendable, Equatable {
         public var path: String
         public var size: Int
         public var sha256: String
+
+        public init(path: String, size: Int, sha256: String) {
+            self.path = path
+            self.size = size
+            self.sha256 = sha256
+        }
     }
 
     public var format = ExportManifest.format
@@ -38,10 +44,26 @@ public struct ExportManifest: Codable, Sendable, Equatable {
         case createdAt = "created_at"
     }
 
-    /// The manifest's bytes (sorted keys, ISO 8601 times): what is hashed, signed and stored.
-    func canonicalJSON() throws -> Data {
-        try DeletionCertificate.encoder.encode(self)
+    public init(exportID: UUID, tenantID: TenantID, region: Region, createdAt: Date, rows: [String: Int], files: [File]) {
+        self.exportID = exportID
+        self.tenantID = tenantID
+        self.region = region
+        self.createdAt = createdAt
+        self.rows = rows
+        self.files = files
     }
+
+    /// The manifest's bytes (sorted keys, ISO 8601 times): what is hashed, signed and stored.
+    public func canonicalJSON() throws -> Data {
+        try Self.encoder.encode(self)
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
 
     /// `manifest.sig`: the key's id and the signature, base64url.
     struct Signature: Codable {
@@ -54,11 +76,12 @@ public struct ExportManifest: Codable, Sendable, Equatable {
         }
     }
 
-    static func signature(of manifest: Data, with key: PrincipalSigningKey) throws -> Data {
-        try DeletionCertificate.encoder.encode(Signature(keyID: key.keyID, signature: Base64URL.encode(try key.signature(for: signatureDomain + manifest))))
+    /// `manifest.sig` for the manifest's bytes.
+    public static func signature(of manifest: Data, with key: PrincipalSigningKey) throws -> Data {
+        try encoder.encode(Signature(keyID: key.keyID, signature: Base64URL.encode(try key.signature(for: signatureDomain + manifest))))
     }
 
-    static func hex(_ digest: SHA256.Digest) -> String {
+    public static func hex(_ digest: SHA256.Digest) -> String {
         digest.map { String(format: "%02x", $0) }.joined()
     }
 
@@ -90,7 +113,9 @@ public struct ExportManifest: Codable, Sendable, Equatable {
         guard let signature = try? JSONDecoder().decode(Signature.self, from: signatureBytes), let key = keys.key(id: signature.keyID),
               let raw = Base64URL.decode(signature.signature), key.isValidSignature(raw, for: signatureDomain + manifestBytes)
         else { throw ExportVerificationError.badSignature }
-        guard let manifest = try? DeletionCertificate.decoder.decode(ExportManifest.self, from: manifestBytes), manifest.format == format else {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        guard let manifest = try? decoder.decode(ExportManifest.self, from: manifestBytes), manifest.format == format else {
             throw ExportVerificationError.badSignature
         }
         for file in manifest.files {
