@@ -169,6 +169,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The pages' kit: layout, partials, stylesheet and script, security headers, forms and CSRF.
         sharedTarget("RampartWeb", ["RampartCore", "RampartSecurity"] + [

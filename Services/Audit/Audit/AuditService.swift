@@ -55,6 +55,7 @@ public enum AuditService {
             IngestRoutes(store: store).register(on: router)
             OperatorAuditRoutes(store: store, checkpointer: checkpointer).register(on: router)
             DataSubjectRoutes(holder: ActorDataRepository(store: store), service: .audit).register(on: router)
+            TenantExportRoutes(exporter: TenantAuditExport(store: store)).register(on: router)
             AuditQueryRoutes(store: store, alerts: AlertRepository(store: store), activity: ActivityReport(store: store),
                              settings: SettingsRepository(database: store.database)).register(on: router)
             AuditPages(pages: pages, store: store, alerts: AlertRepository(store: store)).register(on: router)

@@ -51,5 +51,29 @@ public enum BackupMigrations {
             REVOKE DELETE, TRUNCATE ON \(s).purge_jobs FROM \(context.runtimeRole);
             """
         },
+        Migration(version: 3, name: "tenant_exports") { context in
+            let s = context.schema
+            return """
+            -- Tenant exports (portability archives): state, size, the signed manifest's digest and
+            -- expiry. The archive itself is a sealed file under RAMPART_EXPORT_DIR; ids, times and
+            -- counts only here. Deleted when they expire and when the tenant is purged.
+            CREATE TABLE \(s).tenant_exports (
+                id uuid PRIMARY KEY,
+                tenant_id uuid NOT NULL,
+                state text NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'completed', 'failed')),
+                requested_by text NOT NULL CHECK (length(requested_by) <= 300),
+                requested_at timestamptz NOT NULL,
+                completed_at timestamptz,
+                expires_at timestamptz NOT NULL,
+                size bigint,
+                manifest_sha256 text CHECK (manifest_sha256 ~ '^[0-9a-f]{64}$'),
+                error text CHECK (length(error) <= 600)
+            );
+            CREATE INDEX tenant_exports_recent ON \(s).tenant_exports (tenant_id, requested_at DESC);
+            -- One export being built per tenant at a time.
+            CREATE UNIQUE INDEX tenant_exports_one_running ON \(s).tenant_exports (tenant_id) WHERE state = 'running';
+            \(context.tenantIsolation(table: "tenant_exports"))
+            """
+        },
     ]
 }

@@ -8,38 +8,68 @@ import ServiceLifecycle
 
 /// `rampart-backup`: the region cluster's backups (pgBackRest, two encrypted repositories) on
 /// their schedule, with every outcome recorded and the repositories' freshness exposed to
-/// operators, metrics and the status page; tenant purges and customers' data-subject requests.
+/// operators, metrics and the status page; tenant purges, tenant exports and customers' data-subject requests.
 /// Restores are an operator's act (`rampartctl backup`).
 public enum BackupService {
     /// Prepares the runtime (configuration files, database, migrations) and builds the application.
     public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: BackupMigrations.all)
         let scheduler = try makeScheduler(runtime: runtime)
-        let purger = try makePurger(runtime: runtime)
+        let exporter = try makeExporter(runtime: runtime)
+        let purger = try makePurger(runtime: runtime, exporter: exporter)
         let dataRequests = try makeDataRequests(runtime: runtime)
-        let services: [any Service] = (scheduler.map { [$0] } ?? []) + (purger.map { [$0] } ?? [])
+        let services: [any Service] = [scheduler as (any Service)?, purger, exporter].compactMap { $0 }
         return try ServiceApplication.build(runtime: runtime, services: services) { router in
-            try register(on: router, runtime: runtime, scheduler: scheduler, purger: purger, dataRequests: dataRequests)
+            try register(on: router, runtime: runtime, scheduler: scheduler, purger: purger, dataRequests: dataRequests, exporter: exporter)
         }
     }
 
     /// The purger of the region's tenants; `nil` when the configuration names no endpoints,
-    /// certificate key and ledger (an instance that only backs up).
-    public static func makePurger(runtime: ServiceRuntime, clock: @escaping @Sendable () -> Date = { Date() }) throws -> TenantPurger? {
+    /// certificate key and ledger (an instance that only backs up). It deletes `exporter`'s
+    /// archives of a purged tenant too, and shares its keyring: one per process, so a destroyed
+    /// key is forgotten by both at once.
+    public static func makePurger(runtime: ServiceRuntime, exporter: TenantExporter? = nil,
+                                  clock: @escaping @Sendable () -> Date = { Date() }) throws -> TenantPurger? {
         guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
         guard let erasure = try ErasureSettings(runtime: runtime) else { return nil }
-        let source = runtime.config.source
-        guard let keyData = FileManager.default.contents(atPath: try source.readableFile("RAMPART_BACKUP_SIGNING_KEY")),
-              let signingKey = try? PrincipalSigningKey(fileContents: keyData)
-        else { throw ConfigError(key: "RAMPART_BACKUP_SIGNING_KEY", reason: "is not a signing key file") }
-        let interval = try source.value("RAMPART_BACKUP_CHECK_SECONDS", default: Duration.seconds(60), expected: "seconds between schedule checks (1-3600)") { raw in
-            Int(raw).flatMap { (1...3_600).contains($0) ? Duration.seconds($0) : nil }
-        }
         return TenantPurger(
             jobs: PurgeJobRepository(database: database), region: runtime.config.region, endpoints: erasure.endpoints, tls: runtime.tls,
-            keyring: try TenantKeyring.load(config: runtime.config), signingKey: signingKey, ledger: erasure.ledger,
-            logger: runtime.logger, checkInterval: interval, clock: clock
+            keyring: try exporter?.keyring ?? TenantKeyring.load(config: runtime.config), signingKey: try signingKey(runtime), ledger: erasure.ledger,
+            logger: runtime.logger, checkInterval: try checkInterval(runtime), exporter: exporter, clock: clock
         )
+    }
+
+    /// The builder of tenant exports; `nil` when the configuration names no endpoints or no
+    /// `RAMPART_EXPORT_DIR`. The manifest is signed with the deletion certificates' key.
+    public static func makeExporter(runtime: ServiceRuntime, clock: @escaping @Sendable () -> Date = { Date() }) throws -> TenantExporter? {
+        guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
+        let source = runtime.config.source
+        guard let erasure = try ErasureSettings(runtime: runtime), source.optional("RAMPART_EXPORT_DIR") != nil else { return nil }
+        let directory = try source.required("RAMPART_EXPORT_DIR", expected: "an absolute path for the sealed export archives") { raw in
+            raw.hasPrefix("/") ? raw : nil
+        }
+        let days = try source.value("RAMPART_EXPORT_DAYS", default: 7.0, expected: "days an export can be downloaded (1-90)") { raw in
+            Double(raw).flatMap { (1...90).contains($0) ? $0 : nil }
+        }
+        return TenantExporter(
+            services: erasure.endpoints, region: runtime.config.region, tls: runtime.tls, exports: TenantExportRepository(database: database),
+            keyring: try TenantKeyring.load(config: runtime.config), signingKey: try signingKey(runtime), directory: directory,
+            lifetime: days * 86_400, logger: runtime.logger, checkInterval: try checkInterval(runtime), clock: clock
+        )
+    }
+
+    /// The install's Ed25519 key for what backup attests: deletion certificates and export manifests.
+    static func signingKey(_ runtime: ServiceRuntime) throws -> PrincipalSigningKey {
+        guard let keyData = FileManager.default.contents(atPath: try runtime.config.source.readableFile("RAMPART_BACKUP_SIGNING_KEY")),
+              let signingKey = try? PrincipalSigningKey(fileContents: keyData)
+        else { throw ConfigError(key: "RAMPART_BACKUP_SIGNING_KEY", reason: "is not a signing key file") }
+        return signingKey
+    }
+
+    static func checkInterval(_ runtime: ServiceRuntime) throws -> Duration {
+        try runtime.config.source.value("RAMPART_BACKUP_CHECK_SECONDS", default: Duration.seconds(60), expected: "seconds between schedule checks (1-3600)") { raw in
+            Int(raw).flatMap { (1...3_600).contains($0) ? Duration.seconds($0) : nil }
+        }
     }
 
     /// The region's data-subject requests; `nil` when the configuration names no endpoints and ledger.
@@ -60,11 +90,12 @@ public enum BackupService {
 
     /// Backup's routes on `router`; tests mount the same routes.
     public static func register(on router: Router<ServiceRequestContext>, runtime: ServiceRuntime, scheduler: BackupScheduler?,
-                                purger: TenantPurger? = nil, dataRequests: DataSubjectRequests? = nil) throws {
+                                purger: TenantPurger? = nil, dataRequests: DataSubjectRequests? = nil, exporter: TenantExporter? = nil) throws {
         guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
         BackupRoutes(scheduler: scheduler, runs: BackupRunRepository(database: database), stanza: scheduler?.pgBackRest.stanza).register(on: router)
         PurgeRoutes(purger: purger, jobs: PurgeJobRepository(database: database)).register(on: router)
         DataRequestRoutes(requests: dataRequests).register(on: router)
+        ExportRoutes(exporter: exporter).register(on: router)
     }
 }
 

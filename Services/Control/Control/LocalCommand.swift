@@ -147,6 +147,7 @@ public struct LocalInstallation {
                     lines.append("RAMPART_BACKUP_ENDPOINTS=\(path("endpoints.json"))")
                     lines.append("RAMPART_BACKUP_SIGNING_KEY=\(keys.deletionSigningKeyPath)")
                     lines.append("RAMPART_ERASURE_LEDGER=\(path("ledger", "\(region).jsonl"))")
+                    lines.append("RAMPART_EXPORT_DIR=\(path("exports", region.rawValue))")
                 }
                 if service.ownsSchema {
                     lines.append("RAMPART_DATABASE_URL=\(try databases.url(service: service, region: region, database: database, owner: false).urlString)")

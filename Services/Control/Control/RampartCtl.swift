@@ -9,7 +9,7 @@ public struct RampartCtl: AsyncParsableCommand {
         subcommands: [
             LocalCommand.self, PKICommand.self, KeysCommand.self, DatabaseCommand.self,
             PolicyCommand.self, ProbeCommand.self, HealthCommand.self, AuditCommand.self, TenantCommand.self, UserCommand.self, APIKeyCommand.self, OAuthClientCommand.self, SSOCommand.self,
-            BackupCommand.self, PersonCommand.self,
+            BackupCommand.self, PersonCommand.self, ExportCommand.self,
             StatusCommand.self,
         ]
     )

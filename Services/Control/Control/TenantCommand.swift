@@ -7,7 +7,7 @@ struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant",
         abstract: "Manage tenants (each lives in exactly one region).",
-        subcommands: [Create.self, List.self, Suspend.self, Reinstate.self, Cancel.self, Purge.self, Purges.self]
+        subcommands: [Create.self, List.self, Suspend.self, Reinstate.self, Cancel.self, Purge.self, Purges.self, Export.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -105,6 +105,41 @@ struct TenantCommand: AsyncParsableCommand {
 
         func run() async throws {
             print(OperatorClient.render(try await OperatorClient.call(operatorOptions, .GET, .backup, region: region, path: "/internal/v1/backup/purges")))
+        }
+    }
+}
+
+/// `rampartctl tenant export`: a tenant's export archive built by the region's backup service,
+/// waited for and downloaded (the request and the download are in the tenant's audit log).
+extension TenantCommand {
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Build a tenant's export archive and download it (check it with rampartctl export verify).")
+        @OptionGroup var operatorOptions: OperatorOptions
+        @Option(help: "Region.") var region: String
+        @Option(help: "Tenant slug (resolved through identity) or tenant id.") var tenant: String
+        @Option(help: "Write the archive to this file (mode 0600).") var out: String?
+
+        func run() async throws {
+            guard let regionValue = Region(rawValue: region) else { throw ControlError("unknown region \(region)") }
+            let (tenantID, archive) = try await OperatorClient.with(operatorOptions) { client -> (TenantID, Data) in
+                let tenantID = try await AuditVerification.resolveTenant(tenant, region: regionValue, client: client)
+                let started = try await client.call(.POST, .backup, region: region, path: "/internal/v1/backup/exports", body: ["tenant_id": tenantID.description])
+                guard let id = (started as? [String: Any])?["id"] as? String else { throw ControlError("the backup service answered no export id") }
+                let exportPath = "/internal/v1/backup/exports/\(tenantID)/\(id)"
+                while true {
+                    let export = try await client.call(.GET, .backup, region: region, path: exportPath) as? [String: Any]
+                    switch export?["state"] as? String {
+                    case "completed": return (tenantID, try await client.data(.GET, .backup, region: region, path: exportPath + "/download"))
+                    case "running": try await Task.sleep(for: .seconds(1))
+                    default: throw ControlError("the export failed: \(export?["error"] as? String ?? "unknown error")")
+                    }
+                }
+            }
+            let path = out ?? "rampart-export-\(tenantID).tar"
+            guard FileManager.default.createFile(atPath: path, contents: archive, attributes: [.posixPermissions: 0o600]) else {
+                throw ControlError("cannot write \(path)")
+            }
+            print("tenant: export written to \(path) (\(archive.count) bytes)")
         }
     }
 }

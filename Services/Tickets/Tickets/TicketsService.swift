@@ -28,6 +28,7 @@ public enum TicketsService {
         try OpenAPIRoutes().register(on: router)
         TenantPurgeRoutes(database: database, service: .tickets).register(on: router)
         DataSubjectRoutes(holder: CustomerDataStore(store: store), service: .tickets).register(on: router)
+        TenantExportRoutes(exporter: TenantTicketsExport(store: store)).register(on: router)
         let api = router.group("/api/v1")
             .add(middleware: TicketsErrorMiddleware<ServiceRequestContext>())
             .group(context: AuthenticatedContext.self)

@@ -86,7 +86,7 @@ public struct ServiceConfig: Sendable {
     public static let backupKeys: Set<String> = [
         "RAMPART_PGBACKREST_CONFIG", "RAMPART_PGBACKREST_STANZA", "RAMPART_PGBACKREST_USER",
         "RAMPART_BACKUP_FULL_HOURS", "RAMPART_BACKUP_DIFF_HOURS", "RAMPART_BACKUP_CHECK_SECONDS",
-        "RAMPART_BACKUP_ENDPOINTS", "RAMPART_BACKUP_SIGNING_KEY", "RAMPART_ERASURE_LEDGER",
+        "RAMPART_BACKUP_ENDPOINTS", "RAMPART_BACKUP_SIGNING_KEY", "RAMPART_ERASURE_LEDGER", "RAMPART_EXPORT_DIR", "RAMPART_EXPORT_DAYS",
     ]
 
     /// The status service's probe and page keys; parsed by the status service itself from ``source``.

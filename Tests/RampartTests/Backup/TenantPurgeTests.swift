@@ -35,6 +35,7 @@ struct TenantPurgeTests {
         let tickets: RunningService
         let backup: RunningService
         let purger: TenantPurger
+        let exporter: TenantExporter
         let clock: MovableClock
         let ledgerPath: String
         let certificateKey: PrincipalSigningKey
@@ -75,7 +76,7 @@ struct TenantPurgeTests {
         let principalKey = PrincipalSigningKey.generate()
         let auditURL = "https://127.0.0.1:\(auditPort)"
         let relay: @Sendable (ServiceRuntime) throws -> [any Service] = { OutboxRelay.services(for: $0, settings: OutboxRelayTests.fast) }
-        let purgerBox = Mutex<TenantPurger?>(nil)
+        let purgerBox = Mutex<(TenantPurger, TenantExporter)?>(nil)
         return try await AuditFixture.with(database: database, pki: pki, port: auditPort) { audit in
             try await RunningService.with(
                 .identity, region: eu, pki: pki, signingKey: principalKey, database: database, migrations: IdentityMigrations.all,
@@ -98,17 +99,19 @@ struct TenantPurgeTests {
                         .backup, region: eu, pki: pki, signingKey: principalKey, database: database, migrations: BackupMigrations.all,
                         extraConfig: [
                             "RAMPART_BACKUP_ENDPOINTS": endpoints.path, "RAMPART_BACKUP_SIGNING_KEY": keyFile.path, "RAMPART_ERASURE_LEDGER": ledgerPath,
+                            "RAMPART_EXPORT_DIR": pki.directory.appendingPathComponent("exports").path,
                         ],
                         routes: { router, runtime in
-                            let purger = try BackupService.makePurger(runtime: runtime, clock: { clock.now })
-                            purgerBox.withLock { $0 = purger }
+                            let exporter = try BackupService.makeExporter(runtime: runtime, clock: { clock.now })
+                            let purger = try BackupService.makePurger(runtime: runtime, exporter: exporter, clock: { clock.now })
+                            purgerBox.withLock { $0 = try? (#require(purger), #require(exporter)) }
                             try BackupService.register(on: router, runtime: runtime, scheduler: nil, purger: purger,
-                                                       dataRequests: try BackupService.makeDataRequests(runtime: runtime))
+                                                       dataRequests: try BackupService.makeDataRequests(runtime: runtime), exporter: exporter)
                         }
                     ) { backup in
-                        let purger = try #require(purgerBox.withLock { $0 })
+                        let (purger, exporter) = try #require(purgerBox.withLock { $0 })
                         return try await body(Region1(database: database, pki: pki, audit: audit, identity: identity, tickets: tickets, backup: backup,
-                                                      purger: purger, clock: clock, ledgerPath: ledgerPath, certificateKey: certificateKey,
+                                                      purger: purger, exporter: exporter, clock: clock, ledgerPath: ledgerPath, certificateKey: certificateKey,
                                                       principalKey: principalKey))
                     }
                 }
@@ -195,7 +198,7 @@ struct TenantPurgeTests {
             #expect(job.state == .completed, "\(job.lastError ?? "")")
             #expect(job.attempts == 2)
             #expect(job.reason == .gracePeriodEnded)
-            #expect(job.deleted.map(\.service) == ["tickets", "identity"])
+            #expect(job.deleted.map(\.service) == ["backup", "tickets", "identity"])
 
             // Nothing of acme is left in identity or tickets; globex is untouched.
             #expect(try await region.rows(of: acme, in: "tickets").isEmpty)

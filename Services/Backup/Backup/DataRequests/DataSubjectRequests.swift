@@ -18,20 +18,16 @@ public struct DataSubjectRequests: Sendable {
     /// The services holding personal data, in the order they export and erase.
     static let holders: [ServiceName] = [.tickets, .identity, .audit]
 
-    let region: Region
-    let endpoints: [ServiceName: String]
-    let tls: InternalTLS
+    let services: RegionServices
     let ledger: ErasureLedger
-    let logger: Logger
+    var region: Region { services.region }
+    var logger: Logger { services.logger }
     /// How long an erasure waits for audit events about the person to leave the services' outboxes.
     var outboxPatience: Duration = .seconds(20)
 
     public init(region: Region, endpoints: [ServiceName: String], tls: InternalTLS, ledger: ErasureLedger, logger: Logger) {
-        self.region = region
-        self.endpoints = endpoints
-        self.tls = tls
+        services = RegionServices(region: region, endpoints: endpoints, tls: tls, logger: logger)
         self.ledger = ledger
-        self.logger = logger
     }
 
     /// Everything the services hold about the person `key` names in `tenant`, as one JSON
@@ -114,53 +110,15 @@ public struct DataSubjectRequests: Sendable {
     private func audit(_ action: String, subject: DataSubject, tenant: TenantID, requester: AuditEvent.Actor, requestID: String?,
                        _ client: InternalClient) async throws {
         let person = subject.ids.map { $0.uuidString.lowercased() }.sorted().first ?? ""
-        let event = AuditEvent(tenantID: tenant, region: region, actor: requester, action: action,
-                               resource: .init(type: "person", id: person), requestID: requestID,
-                               source: requester.type == "operator" ? "system" : "api")
-        let body = try DeletionCertificate.encoder.encode(["events": [event]])
-        _ = try await send(client, .POST, .audit, "/internal/v1/events", body: body)
+        try await services.audit(action, resource: .init(type: "person", id: person), tenant: tenant, requester: requester, requestID: requestID, client)
     }
 
     private func post(_ client: InternalClient, _ service: ServiceName, _ tenant: TenantID, _ verb: String, _ subject: DataSubject) async throws -> InternalClient.Reply {
-        try await send(client, .POST, service, "/internal/v1/tenants/\(tenant)/data-subjects/\(verb)", body: try JSONEncoder().encode(subject))
+        try await services.send(client, .POST, service, "/internal/v1/tenants/\(tenant)/data-subjects/\(verb)", body: try JSONEncoder().encode(subject))
     }
 
-    /// One call; a service's refusal (4xx) is passed on as it is, anything else is a 502.
-    private func send(_ client: InternalClient, _ method: HTTPMethod, _ service: ServiceName, _ path: String, body: Data) async throws -> InternalClient.Reply {
-        guard let base = endpoints[service] else {
-            throw ProblemError(status: .badGateway, code: "service_unavailable", title: "Service unavailable", detail: "No URL of \(service) in region \(region).")
-        }
-        let reply: InternalClient.Reply
-        do {
-            reply = try await client.send(method, url: base + path, body: body)
-        } catch {
-            throw ProblemError(status: .badGateway, code: "service_unavailable", title: "Service unavailable", detail: "\(service) did not answer.")
-        }
-        struct Problem: Decodable { var code: String?; var title: String?; var detail: String? }
-        switch reply.status {
-        case 200..<300:
-            return reply
-        case 400..<500 where reply.status != 403:
-            let problem = try? JSONDecoder().decode(Problem.self, from: reply.body)
-            throw ProblemError(status: .init(code: reply.status), code: problem?.code ?? "request_refused", title: problem?.title ?? "Request refused",
-                               detail: problem?.detail)
-        default:
-            logger.error("data_request.service_failed", metadata: ["service": "\(service)", "status": "\(reply.status)"])
-            throw ProblemError(status: .badGateway, code: "service_unavailable", title: "Service unavailable", detail: "\(service) answered \(reply.status).")
-        }
-    }
-
-    /// Runs `body` with a client of its own, closed afterwards: requests are rare, connections are not kept.
     private func withClient<R>(_ body: (InternalClient) async throws -> R) async throws -> R {
-        let client = InternalClient(tls: tls)
-        do {
-            let result = try await body(client)
-            try? await client.shutdown()
-            return result
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
+        try await services.withClient(body)
     }
 }
 

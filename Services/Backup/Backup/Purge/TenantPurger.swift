@@ -29,12 +29,14 @@ public struct TenantPurger: Service {
     let ledger: ErasureLedger
     let logger: Logger
     let checkInterval: Duration
+    /// The tenant's export archives, deleted with its rows; `nil` when exports are not configured.
+    let exporter: TenantExporter?
     /// Decides what is due (grace periods, retries); what happened is recorded at the real time.
     let clock: @Sendable () -> Date
 
     public init(jobs: PurgeJobRepository, region: Region, endpoints: [ServiceName: String], tls: InternalTLS, keyring: TenantKeyring,
                 signingKey: PrincipalSigningKey, ledger: ErasureLedger, logger: Logger, checkInterval: Duration,
-                clock: @escaping @Sendable () -> Date = { Date() }) {
+                exporter: TenantExporter? = nil, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.jobs = jobs
         self.region = region
         self.endpoints = endpoints
@@ -44,6 +46,7 @@ public struct TenantPurger: Service {
         self.ledger = ledger
         self.logger = logger
         self.checkInterval = checkInterval
+        self.exporter = exporter
         self.clock = clock
     }
 
@@ -120,6 +123,11 @@ public struct TenantPurger: Service {
                 try await jobs.save(job)
                 logger.warning("purge.abandoned", metadata: ["tenant": "\(job.tenantID)"])
                 return job
+            }
+            // Backup's own rows first: the tenant's export archives, which no one may download any more.
+            if let exporter, !job.deleted.contains(where: { $0.service == ServiceName.backup.rawValue }) {
+                job.deleted.append(try await exporter.purge(job.tenantID))
+                try await jobs.save(job)
             }
             for service in Self.dataServices where !job.deleted.contains(where: { $0.service == service.rawValue }) {
                 job.deleted.append(try await deleteData(of: job.tenantID, in: service, client))

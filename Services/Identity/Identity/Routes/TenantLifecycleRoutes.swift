@@ -6,7 +6,7 @@ import RampartTransport
 
 /// What the region's backup service asks identity while it purges tenants: the cancelled
 /// tenants with the end of their grace period (backup decides by its clock), one tenant's state, the deletion of identity's rows
-/// of a cancelled tenant (the tenant's registry row last), and data-subject requests' part in identity. Only backup reaches these.
+/// of a cancelled tenant (the tenant's registry row last), data-subject requests' and tenant exports' part in identity. Only backup reaches these.
 struct TenantLifecycleRoutes: Sendable {
     let tenants: TenantRepository
 
@@ -28,6 +28,7 @@ struct TenantLifecycleRoutes: Sendable {
             }
         }.register(on: router)
         DataSubjectRoutes(holder: CustomerDataRepository(database: tenants.database), service: .identity).register(on: router)
+        TenantExportRoutes(exporter: TenantIdentityExport(database: tenants.database)).register(on: router)
     }
 
     static func requireBackup(_ context: ServiceRequestContext) throws {

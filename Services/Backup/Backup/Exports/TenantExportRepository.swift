@@ -1,0 +1,112 @@
+import Foundation
+import PostgresNIO
+import RampartCore
+import RampartStorage
+
+/// One tenant export: its state, and once built the archive's size, the SHA-256 of its signed
+/// manifest and when it stops being downloadable.
+public struct TenantExport: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable { case running, completed, failed }
+
+    public let id: UUID
+    public let tenantID: TenantID
+    public var state: State
+    public let requestedBy: String
+    public let requestedAt: Date
+    public var completedAt: Date?
+    public var expiresAt: Date
+    /// The archive's size in bytes (the tar as downloaded, not the sealed file).
+    public var size: Int64?
+    public var manifestSHA256: String?
+    public var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, state, size, error
+        case tenantID = "tenant_id"
+        case requestedBy = "requested_by"
+        case requestedAt = "requested_at"
+        case completedAt = "completed_at"
+        case expiresAt = "expires_at"
+        case manifestSHA256 = "manifest_sha256"
+    }
+}
+
+/// The `tenant_exports` table, always read and written inside the tenant's transaction
+/// (row-level security): one tenant never sees another's exports.
+public struct TenantExportRepository: Sendable {
+    let database: Database
+
+    static let columns = "id, tenant_id, state, requested_by, requested_at, completed_at, expires_at, size, manifest_sha256, error"
+
+    /// A new running export; `nil` when the tenant already has one running.
+    func start(tenant: TenantID, requestedBy: String, at now: Date, expiresAt: Date) async throws -> TenantExport? {
+        let export = TenantExport(id: UUIDv7.make(at: now), tenantID: tenant, state: .running, requestedBy: requestedBy, requestedAt: now,
+                                  expiresAt: expiresAt)
+        do {
+            try await database.withTenant(tenant) { connection in
+                _ = try await connection.query("""
+                    INSERT INTO tenant_exports (id, tenant_id, requested_by, requested_at, expires_at)
+                    VALUES (\(export.id), \(tenant.rawValue), \(requestedBy), \(now), \(expiresAt))
+                    """, logger: database.logger)
+            }
+            return export
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            return nil
+        }
+    }
+
+    func find(_ id: UUID, tenant: TenantID) async throws -> TenantExport? {
+        try await select(tenant, "WHERE id = \(id)").first
+    }
+
+    func list(tenant: TenantID, limit: Int = 50) async throws -> [TenantExport] {
+        try await select(tenant, "ORDER BY requested_at DESC LIMIT \(limit)")
+    }
+
+    /// Records how the build ended.
+    func finish(_ export: TenantExport) async throws {
+        let error = export.error.map { String($0.prefix(600)) }
+        try await database.withTenant(export.tenantID) { connection in
+            _ = try await connection.query("""
+                UPDATE tenant_exports SET state = \(export.state.rawValue), completed_at = \(export.completedAt), expires_at = \(export.expiresAt),
+                    size = \(export.size), manifest_sha256 = \(export.manifestSHA256), error = \(error)
+                WHERE id = \(export.id)
+                """, logger: database.logger)
+        }
+    }
+
+    /// Deletes the tenant's exports expired by `now` (all of them when `now` is `nil`) and
+    /// those still running from before `interruptedBefore` (cut off by a stop); returns their ids.
+    func delete(tenant: TenantID, expiredBy now: Date?, interruptedBefore: Date? = nil) async throws -> [UUID] {
+        try await database.withTenant(tenant) { connection in
+            var ids: [UUID] = []
+            for try await id in try await connection.query("""
+                DELETE FROM tenant_exports
+                WHERE \(now)::timestamptz IS NULL OR expires_at <= \(now)
+                   OR (state = 'running' AND requested_at < \(interruptedBefore))
+                RETURNING id
+                """, logger: database.logger).decode(UUID.self) {
+                ids.append(id)
+            }
+            return ids
+        }
+    }
+
+    private func select(_ tenant: TenantID, _ tail: PostgresQuery) async throws -> [TenantExport] {
+        try await database.withTenant(tenant) { connection in
+            let query = PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM tenant_exports " + tail.sql, binds: tail.binds)
+            var exports: [TenantExport] = []
+            for try await row in try await connection.query(query, logger: database.logger) {
+                let c = row.makeRandomAccess()
+                guard let state = TenantExport.State(rawValue: try c[2].decode(String.self)) else { continue }
+                exports.append(TenantExport(
+                    id: try c[0].decode(UUID.self), tenantID: TenantID(rawValue: try c[1].decode(UUID.self)), state: state,
+                    requestedBy: try c[3].decode(String.self), requestedAt: try c[4].decode(Date.self), completedAt: try c[5].decode(Date?.self),
+                    expiresAt: try c[6].decode(Date.self), size: try c[7].decode(Int64?.self), manifestSHA256: try c[8].decode(String?.self),
+                    error: try c[9].decode(String?.self)
+                ))
+            }
+            return exports
+        }
+    }
+}
