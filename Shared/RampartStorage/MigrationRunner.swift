@@ -28,7 +28,7 @@ public struct MigrationRunner: Sendable {
 
     /// The checksum recorded for a migration: SHA-256 of its rendered SQL.
     func checksum(_ migration: Migration) -> String {
-        SHA256.hash(data: Array(migration.sql(context).utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Array(migration.sql(context).utf8)))
     }
 
     /// Applies every pending migration in one transaction; returns the versions applied now.

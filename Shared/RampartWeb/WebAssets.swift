@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import RampartCore
 
 /// The product's one stylesheet and one script (`Assets/` of this library), served by every
 /// service that renders pages at `/assets/rampart.css` and `/assets/rampart.js`. Pages link them
@@ -23,7 +24,7 @@ public struct WebAssets: Sendable {
             self.path = path
             self.contentType = contentType
             self.bytes = bytes
-            version = String(SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined().prefix(16))
+            version = String(Hex.encode(SHA256.hash(data: bytes)).prefix(16))
         }
     }
 

@@ -84,7 +84,7 @@ public struct AuditCheckpoint: Codable, Sendable, Equatable {
 
     /// The bytes signed: a domain tag, region, tenant, hour, sequence and head hash, one per line.
     static func signedMessage(tenant: TenantID, region: Region, hour: Date, seq: Int64, headHash: Data) -> Data {
-        let hex = headHash.map { String(format: "%02x", $0) }.joined()
+        let hex = Hex.encode(headHash)
         return Data("rampart.audit.checkpoint.v1\n\(region)\n\(tenant)\n\(Int64(hour.timeIntervalSince1970))\n\(seq)\n\(hex)".utf8)
     }
 }

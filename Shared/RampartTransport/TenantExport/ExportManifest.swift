@@ -82,7 +82,7 @@ public struct ExportManifest: Codable, Sendable, Equatable {
     }
 
     public static func hex(_ digest: SHA256.Digest) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
+        Hex.encode(digest)
     }
 
     /// Checks a downloaded (plaintext) archive: the manifest's signature under `keys`, then every

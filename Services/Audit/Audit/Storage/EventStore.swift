@@ -204,24 +204,3 @@ struct ChainRows {
         hashes.append(Hex.encode(hash))
     }
 }
-
-/// Lowercase hexadecimal, as hashes travel between Swift and SQL (`encode`/`decode(…, 'hex')`).
-enum Hex {
-    static func encode(_ data: Data) -> String {
-        data.map { String(format: "%02x", $0) }.joined()
-    }
-
-    static func decode(_ text: String) -> Data? {
-        guard text.utf8.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count / 2)
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        return Data(bytes)
-    }
-}

@@ -66,7 +66,7 @@ public struct DataSubjectRequests: Sendable {
                 ticketContent: erased.compactMap(\.ticketContent).first ?? "keep", erasedAt: Date()
             )
             try ledger.append(.init(kind: "person", id: receipt.id, region: region, erasedAt: receipt.erasedAt,
-                                    certificateSHA256: SHA256.hash(data: try receipt.canonicalJSON()).map { String(format: "%02x", $0) }.joined(),
+                                    certificateSHA256: Hex.encode(SHA256.hash(data: try receipt.canonicalJSON())),
                                     tenantID: tenant.rawValue, people: receipt.people, deleteTickets: receipt.ticketContent == "delete"))
             try await audit("person.erased", subject: subject, tenant: tenant, requester: requester, requestID: requestID, client)
             logger.notice("data_request.erased", metadata: ["tenant": "\(tenant)", "erasure": "\(receipt.id)"])

@@ -50,7 +50,7 @@ public struct SAMLServiceProvider: Sendable, Equatable {
     /// A new request id: `_` and 128 random bits in hex (an XML ID must not start with a digit).
     public static func newRequestID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return "_" + (0..<16).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+        return "_" + Hex.encode((0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 
     /// The `SigAlg` of signed AuthnRequests.

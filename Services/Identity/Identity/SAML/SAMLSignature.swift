@@ -1,6 +1,7 @@
 import CXMLSec
 import Crypto
 import Foundation
+import RampartCore
 
 /// Verifies an enveloped XML signature with libxmlsec1 against pinned certificates only, and
 /// says which element it covers.
@@ -104,7 +105,7 @@ enum SAMLCertificate {
 
     /// SHA-256 of the DER, in hex: how audit events and `sso show` name a certificate.
     static func fingerprint(_ base64DER: String) -> String {
-        SHA256.hash(data: Data(base64Encoded: base64DER) ?? Data()).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data(base64Encoded: base64DER) ?? Data()))
     }
 
     /// Base64 DER of a PEM certificate or of base64 DER, whitespace removed; `nil` if neither.
