@@ -15,7 +15,7 @@ import sys
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -102,8 +102,14 @@ def open_page(path):
 
 
 def text():
-    # Right after a form's submit the next page may not have a body yet: wait for it.
-    return WebDriverWait(driver, 10).until(lambda d: d.find_element(By.TAG_NAME, "body")).text
+    # Right after a form's submit the next page may not have a body yet, or the old one may go
+    # stale while it is read (seen under load): wait for a body that reads.
+    def body_text(d):
+        try:
+            return d.find_element(By.TAG_NAME, "body").text
+        except StaleElementReferenceException:
+            return False
+    return WebDriverWait(driver, 10).until(body_text)
 
 
 def follow(element):
