@@ -16,6 +16,11 @@ struct RegionServices: Sendable {
 
     /// Runs `body` with a client of its own, closed afterwards: requests are rare, connections are not kept.
     func withClient<R>(_ body: (InternalClient) async throws -> R) async throws -> R {
+        try await Self.withClient(tls: tls, body)
+    }
+
+    /// Runs `body` with a client under `tls`, closed afterwards whatever `body` does.
+    static func withClient<R>(tls: InternalTLS, _ body: (InternalClient) async throws -> R) async throws -> R {
         let client = InternalClient(tls: tls)
         do {
             let result = try await body(client)

@@ -77,15 +77,7 @@ public struct TenantPurger: Service {
 
     /// Runs `body` with a client of its own, closed afterwards: purges are rare, connections are not kept.
     private func withClient<R>(_ body: (InternalClient) async throws -> R) async throws -> R {
-        let client = InternalClient(tls: tls)
-        do {
-            let result = try await body(client)
-            try? await client.shutdown()
-            return result
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
+        try await RegionServices.withClient(tls: tls, body)
     }
 
     /// An operator's purge of `tenant`: refused unless the tenant is cancelled and, without
