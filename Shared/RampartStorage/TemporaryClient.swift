@@ -5,9 +5,11 @@ import RampartCore
 
 extension Database {
     /// Runs `body` with a client for `url` that lives only as long as `body`, bounded by
-    /// `timeout` so an unreachable database fails start-up instead of hanging it.
+    /// `timeout` so an unreachable database fails start-up instead of hanging it. The bound is
+    /// generous: a server busy with other databases' start-ups (a test run, a region's restart)
+    /// is slow, not gone, and a refused connection fails at once anyway.
     public static func withTemporaryClient<Result: Sendable>(
-        _ url: DatabaseURL, logger: Logger, timeout: Duration = .seconds(15),
+        _ url: DatabaseURL, logger: Logger, timeout: Duration = .seconds(60),
         _ body: @escaping @Sendable (PostgresClient) async throws -> Result
     ) async throws -> Result {
         let client = PostgresClient(configuration: configuration(for: url, maximumConnections: 2), backgroundLogger: logger)
@@ -51,9 +53,10 @@ extension PostgresClient {
 }
 
 extension Database {
-    /// One connection attempt to `url`, bounded by `timeout`: an unreachable server or a refused
-    /// login fails at once with a clear reason, where a pool would keep retrying.
-    public static func probe(_ url: DatabaseURL, logger: Logger, timeout: Duration = .seconds(10)) async throws {
+    /// One connection attempt to `url`, bounded by `timeout`: a refused connection or login fails
+    /// at once with a clear reason, where a pool would keep retrying; a server that does not answer
+    /// fails after `timeout` (a minute: a busy server answers late, and 10 s failed test runs).
+    public static func probe(_ url: DatabaseURL, logger: Logger, timeout: Duration = .seconds(60)) async throws {
         let tls: PostgresConnection.Configuration.TLS
         switch url.tlsMode {
         case .disable:
