@@ -15,11 +15,10 @@ import sys
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+from selenium.common.exceptions import NoAlertPresentException, WebDriverException, StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 config = json.load(open(sys.argv[1]))
@@ -117,7 +116,16 @@ def follow(element):
     busy machine the old page is still there for a while after the click)."""
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+
+    def replaced(_):
+        # Chromium reports a node of a page that is gone either as stale or as "does not belong to
+        # the document" (a plain WebDriverException): both mean the next page is there.
+        try:
+            old.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+    WebDriverWait(driver, 30).until(replaced)
 
 
 def click_button(label):
