@@ -21,7 +21,7 @@ struct GatewayEdgeLimitsTests {
     static let shared = Task<Limited, any Error> {
         let pki = try TestPKI()
         // eu's status service is a TLS server that reads requests and never answers.
-        let silent = try await SilentUpstream.start(pki: pki)
+        let silent = try await SilentUpstream.start(pki: pki).port
         let endpoints: [String: Any] = ["regions": ["eu": ["status": "https://127.0.0.1:\(silent)"], "us": [String: String]()]]
         let (port, _) = try await EdgeFixture.startGateway(
             pki: pki, signingKey: .generate(), endpoints: endpoints,
@@ -159,26 +159,5 @@ struct GatewayEdgeLimitsTests {
         let again = try await connect(port)
         #expect(await !closes(again, within: .milliseconds(500)))
         try? await again.close()
-    }
-}
-
-/// A TLS server (certificate from the test CA) that reads whatever arrives and never answers.
-enum SilentUpstream {
-    static func start(pki: TestPKI) async throws -> Int {
-        let files = try pki.files(for: .service(.status, EdgeFixture.eu))
-        let tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMFile(files.certificatePath).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(file: files.privateKeyPath, format: .pem))
-        )
-        let context = try NIOSSLContext(configuration: tls)
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        guard let port = server.localAddress?.port else { throw TestSetupError("no port") }
-        return port
     }
 }
