@@ -76,16 +76,6 @@ public struct Link: Sendable {
         self.href = href
         self.current = current
     }
-
-    /// `candidate` when it is a path on this host, otherwise `/`: never another host (`//x`),
-    /// a scheme, a backslash or a control character, so no link or redirect built from input
-    /// leaves the site.
-    public static func safePath(_ candidate: String?) -> String {
-        guard let candidate, candidate.utf8.count <= 2000, candidate.hasPrefix("/"), !candidate.hasPrefix("//"),
-              !candidate.contains("\\"), !candidate.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
-        else { return "/" }
-        return candidate
-    }
 }
 
 /// A message above a page's content; `items` lists several problems under one summary.

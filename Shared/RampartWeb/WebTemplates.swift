@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Mustache
+import RampartCore
 
 /// The templates a service renders its pages with: the kit's layout and partials (`layout`,
 /// `header`, `field`, `flash`, `csrf`, `pagination`, `message`, `form-expired`) plus the
@@ -81,7 +82,7 @@ public struct WebTemplates: Sendable {
             .sorted { $0.key < $1.key }
             .map { KeptField(name: $0.key, value: $0.value) }
         var page = WebPage(title: "This form has expired", template: "form-expired",
-                           values: ["kept": kept, "hasKept": !kept.isEmpty, "back": Link.safePath(back)])
+                           values: ["kept": kept, "hasKept": !kept.isEmpty, "back": LocalPath.safe(back)])
         page.header = header
         if header != nil { page.width = .wide }
         page.flashes = [Flash(error: "Your changes were not saved: the form's security token did not match your session.")]

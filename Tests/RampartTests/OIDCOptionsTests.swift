@@ -46,9 +46,10 @@ struct OIDCOptionsTests {
             }
             #expect(try await userCount(f, acme) == 0)
             provider.update("acme-fresh") { $0.tamper = { _, claims in claims["auth_time"] = Int(Date.now.timeIntervalSince1970) } }
-            // (That prompt=login is sent is checked on the start URL above: the provider is shared with
-            // OIDCTests, which run in parallel, so its last authorization may be another test's.)
             guard case .signedIn = try await oidc.signIn(flow, acme) else { Issue.record("a fresh sign-in was refused"); return }
+            // What the provider itself received on that sign-in.
+            let received = provider.lastAuthorization(of: "acme-fresh")
+            #expect(received?["prompt"] == "login" && received?["max_age"] == "300", "\(received ?? [:])")
 
             var bad = SAMLSignInTests.input { $0.samlMetadata = nil }
             for (prompt, maxAge) in [("none login", 60), ("sometimes", 60), ("login", -1), ("login", 40_000_000)] {

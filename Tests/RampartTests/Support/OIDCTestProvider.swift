@@ -61,8 +61,9 @@ final class OIDCTestProvider: Sendable {
         var accessTokens: [String: String] = [:]
         /// Client assertions' `jti`s, each accepted once.
         var assertionIDs: Set<String> = []
-        /// The query of the last authorization request.
-        var lastAuthorization: [String: String] = [:]
+        /// The query of each client's last authorization request (clients are one per test, so
+        /// tests running in parallel do not read each other's).
+        var lastAuthorization: [String: [String: String]] = [:]
     }
 
     let issuer: String
@@ -76,7 +77,7 @@ final class OIDCTestProvider: Sendable {
     }
 
     var jwksFetches: Int { state.withLock { $0.jwksFetches } }
-    var lastAuthorization: [String: String] { state.withLock { $0.lastAuthorization } }
+    func lastAuthorization(of clientID: String) -> [String: String]? { state.withLock { $0.lastAuthorization[clientID] } }
 
     func register(_ clientID: String, _ client: Client) {
         state.withLock { $0.clients[clientID] = client }
@@ -165,7 +166,7 @@ final class OIDCTestProvider: Sendable {
               query["scope"]?.split(separator: " ").contains("openid") == true
         else { return Response(status: .badRequest) }
         let code = SessionRepository.newToken()
-        state.withLock { $0.lastAuthorization = query }
+        state.withLock { $0.lastAuthorization[clientID] = query }
         state.withLock { $0.grants[code] = Grant(clientID: clientID, redirectURI: redirectURI, challenge: challenge, nonce: query["nonce"]) }
         var location = URLComponents(string: redirectURI)!
         location.queryItems = [URLQueryItem(name: "code", value: code), URLQueryItem(name: "state", value: query["state"])]

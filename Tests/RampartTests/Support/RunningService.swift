@@ -9,6 +9,7 @@ import RampartSecurity
 import RampartStorage
 import RampartTransport
 import ServiceLifecycle
+import Synchronization
 
 /// A service instance on loopback, built exactly as its executable builds it, for the length of a test.
 struct RunningService {
@@ -154,15 +155,30 @@ struct RunningService {
         }
     }
 
-    /// A TCP port that was free a moment ago.
+    /// A TCP port that was free a moment ago, for a test's listener. It lies below the kernel's
+    /// ephemeral range, so none of the suite's outgoing connections (thousands, each taking an
+    /// ephemeral local port) can take it before the listener binds it; and one run never hands
+    /// the same port out twice, so parallel tests do not collide either.
     static func freePort() throws -> Int {
-        let socket = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).wait()
-        let port = socket.localAddress?.port ?? 0
-        try socket.close().wait()
-        guard port > 0 else { throw TestSetupError("no free port") }
-        return port
+        for _ in 0..<500 {
+            let port = Int.random(in: listenerPorts)
+            guard handedOut.withLock({ $0.insert(port).inserted }) else { continue }
+            if let socket = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: port).wait() {
+                try socket.close().wait()
+                return port
+            }
+        }
+        throw TestSetupError("no free port")
     }
+
+    /// From 10000 up to the start of the kernel's ephemeral range (`ip_local_port_range`).
+    private static let listenerPorts: ClosedRange<Int> = {
+        let range = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)
+        let ephemeralStart = range?.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32768
+        return 10000...max(ephemeralStart - 1, 20000)
+    }()
+
+    private static let handedOut = Mutex<Set<Int>>([])
 
     static func waitUntilListening(port: Int) async throws {
         for _ in 0..<200 {

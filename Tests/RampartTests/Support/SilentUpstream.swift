@@ -32,7 +32,8 @@ final class SilentUpstream: Sendable {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            // A test's port (not an ephemeral one), so another service can take it over after `stop()`.
+            .bind(host: "127.0.0.1", port: try RunningService.freePort()).get()
         guard let port = listener.localAddress?.port else { throw TestSetupError("no port") }
         return SilentUpstream(port: port, listener: listener, accepted: accepted)
     }

@@ -143,11 +143,11 @@ struct WebKitTests {
 
     @Test(arguments: ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", "/ok\u{0}x", "", "evil"])
     func linksBuiltFromInputNeverLeaveTheSite(_ candidate: String) {
-        #expect(Link.safePath(candidate) == "/")
+        #expect(LocalPath.safe(candidate) == "/")
     }
 
     @Test func localPathsAreKept() {
-        #expect(Link.safePath("/agent/tickets/1?view=mine") == "/agent/tickets/1?view=mine")
+        #expect(LocalPath.safe("/agent/tickets/1?view=mine") == "/agent/tickets/1?view=mine")
     }
 
     /// `{{{…}}}` and `{{&…}}` write a value unescaped: allowed only for sanitizer output.

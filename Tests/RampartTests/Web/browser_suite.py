@@ -15,7 +15,7 @@ import sys
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException, WebDriverException, StaleElementReferenceException
+from selenium.common.exceptions import NoAlertPresentException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -100,13 +100,18 @@ def open_page(path):
     driver.get(BASE + path)
 
 
+# How Chromium answers for a node of a page that is gone: either as stale or as "does not belong
+# to the document" (a plain WebDriverException). Both mean another page is taking its place.
+PAGE_GONE = WebDriverException
+
+
 def text():
-    # Right after a form's submit the next page may not have a body yet, or the old one may go
-    # stale while it is read (seen under load): wait for a body that reads.
+    """The page's text. Right after a form's submit the next page may not have a body yet, or the
+    old one may go while it is read (seen under load): wait for a body that reads."""
     def body_text(d):
         try:
             return d.find_element(By.TAG_NAME, "body").text
-        except StaleElementReferenceException:
+        except PAGE_GONE:
             return False
     return WebDriverWait(driver, 10).until(body_text)
 
@@ -118,12 +123,10 @@ def follow(element):
     element.click()
 
     def replaced(_):
-        # Chromium reports a node of a page that is gone either as stale or as "does not belong to
-        # the document" (a plain WebDriverException): both mean the next page is there.
         try:
             old.is_enabled()
             return False
-        except WebDriverException:
+        except PAGE_GONE:
             return True
     WebDriverWait(driver, 30).until(replaced)
 

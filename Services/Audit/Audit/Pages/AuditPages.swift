@@ -42,7 +42,7 @@ struct AuditPages: Sendable {
     static func admin(_ request: Request, _ context: ServiceRequestContext) throws -> Principal {
         guard let principal = context.principal else {
             let path = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
-            throw AuditPageErrors.Redirect(location: "/login?return_to=" + (Link.safePath(path).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "%2F"))
+            throw AuditPageErrors.Redirect(location: LocalPath.signIn(returningTo: path))
         }
         guard principal.roles.contains("admin"), principal.has(scope: "audit:read") else {
             throw AuditError.permissionDenied("Only the tenant's admins read the audit log.")

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import RampartCore
 
 /// A browser opening a page that needs a session, without one or with one that expired, is sent
 /// to sign in and then back where it was: 303 to `/login?return_to=<path and query>` instead of
@@ -29,8 +30,7 @@ struct SignInRedirect: Error, Sendable {
     }
 
     private init(returningTo path: String) {
-        // Identity checks return_to again (a local path only) before it redirects back.
-        location = "/login?return_to=" + (path.addingPercentEncoding(withAllowedCharacters: Self.queryValueAllowed) ?? "%2F")
+        location = LocalPath.signIn(returningTo: path)
     }
 
     private static func isForm(_ contentType: String?) -> Bool {
@@ -42,18 +42,12 @@ struct SignInRedirect: Error, Sendable {
     static func formPage(referer: String?, authority: String) -> String {
         let origin = "https://" + authority.lowercased()
         guard let referer, referer.lowercased().hasPrefix(origin + "/") else { return "/" }
-        let path = String(referer.dropFirst(origin.count)).split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
-        guard !path.hasPrefix("//"), path.utf8.count <= 2000,
-              path.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && $0 != "\\" })
-        else { return "/" }
-        return path
+        let path = String(referer.dropFirst(origin.count)).split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
+        return LocalPath.safe(path)
     }
 
     /// The answer: no body, never cached.
     var response: Response {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
     }
-
-    /// Unreserved characters (RFC 3986): everything else in the path is percent-encoded.
-    static let queryValueAllowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
 }

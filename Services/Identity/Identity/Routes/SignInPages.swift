@@ -121,6 +121,6 @@ struct SignInPages: Sendable {
     /// A local path to return to after sign-in; anything else (other hosts, `//`, schemes,
     /// backslashes, control characters) becomes `/`.
     static func safeReturn(_ candidate: String?) -> String {
-        Link.safePath(candidate)
+        LocalPath.safe(candidate)
     }
 }

@@ -90,7 +90,7 @@ struct TicketsPages: Sendable {
 
     /// A query string from ordered pairs, values percent-encoded.
     static func query(_ pairs: [(String, String)]) -> String {
-        pairs.isEmpty ? "" : "?" + pairs.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .pageQueryValue) ?? "")" }.joined(separator: "&")
+        pairs.isEmpty ? "" : "?" + pairs.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .uriUnreserved) ?? "")" }.joined(separator: "&")
     }
 
     /// Why a form was refused for its CSRF token; the page shows the form again with what was typed.
@@ -107,16 +107,11 @@ struct PageRedirect: Error {
     let location: String
 
     static func signIn(returningTo path: String) -> PageRedirect {
-        PageRedirect(location: "/login?return_to=" + (Link.safePath(path).addingPercentEncoding(withAllowedCharacters: .pageQueryValue) ?? "%2F"))
+        PageRedirect(location: LocalPath.signIn(returningTo: path))
     }
 
     /// 303 to `location`.
     static func seeOther(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
     }
-}
-
-extension CharacterSet {
-    /// Unreserved characters (RFC 3986), left as they are in a query value.
-    static let pageQueryValue = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
 }

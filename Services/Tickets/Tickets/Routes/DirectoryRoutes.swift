@@ -67,11 +67,7 @@ struct DirectoryRoutes: Sendable {
             return try TicketsRequest.json(One(data: try await people.find(caller, id: try TicketsRequest.id(context, resource: "person"))))
         }
         api.patch("people/{id}") { request, context -> Response in
-            let caller = try Caller(context.principal)
-            try caller.requireStaff()
-            let id = try TicketsRequest.id(context, resource: "person")
-            _ = try await people.find(caller, id: id)
-            try caller.requireWrite()
+            let (caller, id) = try await Self.existing(context, resource: "person", find: people.find(_:id:)) { try $0.requireWrite() }
             let body = try await TicketsRequest.decode(PersonChanges.self, from: request)
             var email = body.email
             if case .set(let raw) = email { email = .set(try DirectoryRules.email(raw)) }
@@ -80,20 +76,12 @@ struct DirectoryRoutes: Sendable {
             return try TicketsRequest.json(One(data: person))
         }
         api.delete("people/{id}") { _, context -> Response in
-            let caller = try Caller(context.principal)
-            try caller.requireStaff()
-            let id = try TicketsRequest.id(context, resource: "person")
-            _ = try await people.find(caller, id: id)
-            try caller.requireAdmin()
+            let (caller, id) = try await Self.existing(context, resource: "person", find: people.find(_:id:)) { try $0.requireAdmin() }
             try await people.remove(caller, id: id, requestID: context.requestID)
             return Response(status: .noContent)
         }
         api.post("people/{id}/merge") { request, context -> Response in
-            let caller = try Caller(context.principal)
-            try caller.requireStaff()
-            let id = try TicketsRequest.id(context, resource: "person")
-            _ = try await people.find(caller, id: id)
-            try caller.requireAdmin()
+            let (caller, id) = try await Self.existing(context, resource: "person", find: people.find(_:id:)) { try $0.requireAdmin() }
             let body = try await TicketsRequest.decode(PersonMerge.self, from: request)
             return try TicketsRequest.json(One(data: try await people.merge(caller, id, into: body.into, requestID: context.requestID)))
         }
@@ -122,20 +110,12 @@ struct DirectoryRoutes: Sendable {
             return try TicketsRequest.json(One(data: try await people.organization(caller, id: try TicketsRequest.id(context, resource: "organization"))))
         }
         api.patch("organizations/{id}") { request, context -> Response in
-            let caller = try Caller(context.principal)
-            try caller.requireStaff()
-            let id = try TicketsRequest.id(context, resource: "organization")
-            _ = try await people.organization(caller, id: id)
-            try caller.requireWrite()
+            let (caller, id) = try await Self.existing(context, resource: "organization", find: people.organization(_:id:)) { try $0.requireWrite() }
             let body = try await TicketsRequest.decode(OrganizationBody.self, from: request)
             return try TicketsRequest.json(One(data: try await people.saveOrganization(caller, id: id, name: try DirectoryRules.name(body.name), requestID: context.requestID)))
         }
         api.delete("organizations/{id}") { _, context -> Response in
-            let caller = try Caller(context.principal)
-            try caller.requireStaff()
-            let id = try TicketsRequest.id(context, resource: "organization")
-            _ = try await people.organization(caller, id: id)
-            try caller.requireAdmin()
+            let (caller, id) = try await Self.existing(context, resource: "organization", find: people.organization(_:id:)) { try $0.requireAdmin() }
             try await people.removeOrganization(caller, id: id, requestID: context.requestID)
             return Response(status: .noContent)
         }
@@ -164,23 +144,28 @@ struct DirectoryRoutes: Sendable {
             return try TicketsRequest.json(One(data: try await repository.find(caller, id: try TicketsRequest.id(context, resource: resource))))
         }
         api.patch(RouterPath("\(path)/{id}")) { request, context -> Response in
-            let caller = try Caller(context.principal)
-            try caller.requireStaff()
-            let id = try TicketsRequest.id(context, resource: resource)
-            _ = try await repository.find(caller, id: id)
-            try caller.requireAdmin()
+            let (caller, id) = try await Self.existing(context, resource: resource, find: repository.find(_:id:)) { try $0.requireAdmin() }
             let body = try await TicketsRequest.decode(StaffGroupBody.self, from: request)
             return try TicketsRequest.json(One(data: try await repository.save(caller, id: id, body, requestID: context.requestID)))
         }
         api.delete(RouterPath("\(path)/{id}")) { request, context -> Response in
-            let caller = try Caller(context.principal)
-            try caller.requireStaff()
-            let id = try TicketsRequest.id(context, resource: resource)
-            _ = try await repository.find(caller, id: id)
-            try caller.requireAdmin()
+            let (caller, id) = try await Self.existing(context, resource: resource, find: repository.find(_:id:)) { try $0.requireAdmin() }
             try await repository.remove(caller, id: id, moveTo: try Self.moveTo(request), requestID: context.requestID)
             return Response(status: .noContent)
         }
+    }
+
+    /// The caller and the id of an item a staff member changes or removes: it must exist for the
+    /// caller first (404, so nobody learns of what they may not see), then `allowed` decides (403).
+    static func existing<Item>(
+        _ context: AuthenticatedContext, resource: String, find: (Caller, UUID) async throws -> Item, allowed: (Caller) throws -> Void
+    ) async throws -> (Caller, UUID) {
+        let caller = try Caller(context.principal)
+        try caller.requireStaff()
+        let id = try TicketsRequest.id(context, resource: resource)
+        _ = try await find(caller, id)
+        try allowed(caller)
+        return (caller, id)
     }
 
     /// The optional `move_to` query parameter of a removal (the only one it takes).
