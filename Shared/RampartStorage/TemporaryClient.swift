@@ -20,7 +20,7 @@ extension Database {
                 }
                 group.addTask {
                     try await Task.sleep(for: timeout)
-                    throw DatabaseUnavailable(target: url.redacted)
+                    throw DatabaseUnavailable(target: url.redacted, reason: "did not finish within \(timeout) (unreachable or too busy)")
                 }
                 defer { group.cancelAll() }
                 guard let result = try await group.next() else { throw DatabaseUnavailable(target: url.redacted) }
@@ -78,12 +78,13 @@ extension Database {
                     if let state = error.serverInfo?[.sqlState] {
                         throw DatabaseUnavailable(target: url.redacted, reason: "refused the connection (SQLSTATE \(state))")
                     }
-                    throw DatabaseUnavailable(target: url.redacted)
+                    // No answer from the server itself (refused, reset, closed): the transport's reason.
+                    throw DatabaseUnavailable(target: url.redacted, reason: "is unreachable (\(error.code)\(error.underlying.map { ": \($0)" } ?? ""))")
                 }
             }
             group.addTask {
                 try await Task.sleep(for: timeout)
-                throw DatabaseUnavailable(target: url.redacted)
+                throw DatabaseUnavailable(target: url.redacted, reason: "did not answer within \(timeout)")
             }
             defer { group.cancelAll() }
             try await group.next()

@@ -198,7 +198,7 @@ extension RunningService {
         let port = try freePort()
         let values = try configValues(service: service, region: region, port: port, pki: pki, jwksPath: jwks.path, database: database, signingKey: signingKey)
         let config = try ServiceConfig(service: service, source: ConfigSource(values: values))
-        let runtime = try await ServiceRuntime.prepare(config: config, migrations: migrations)
+        let runtime = try await StartupGate.pass { try await ServiceRuntime.prepare(config: config, migrations: migrations) }
         // Waits for the listener's own report of its bind, as ``with`` does.
         let (bound, boundContinuation) = AsyncStream<Void>.makeStream()
         let app = try ServiceApplication.build(runtime: runtime, routes: { try routes($0, runtime) }, onListening: { boundContinuation.yield() })

@@ -91,7 +91,7 @@ final class StatusFixture: Sendable {
     /// Starts one instance on its fixed port.
     func start(_ service: ServiceName, in region: Region) async throws {
         let config = try config(service, in: region)
-        let runtime = try await ServiceRuntime.prepare(config: config, migrations: service == .status ? StatusMigrations.all : [])
+        let runtime = try await StartupGate.pass { try await ServiceRuntime.prepare(config: config, migrations: service == .status ? StatusMigrations.all : []) }
         let status: StatusInstance? = service == .status
             ? try StatusInstance(runtime: runtime, settings: try StatusSettings(config: config), clock: clock, pageFreshness: .zero, databaseWait: .seconds(1))
             : nil

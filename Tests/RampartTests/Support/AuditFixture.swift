@@ -114,7 +114,7 @@ struct AuditFixture: Sendable {
 
     /// Runs `body` with audit's own repositories on its runtime database, with `clock` as their time.
     func withParts<R: Sendable>(clock: @escaping @Sendable () -> Date = { .now }, _ body: @escaping @Sendable (AuditService.Parts) async throws -> R) async throws -> R {
-        let runtime = try await ServiceRuntime.prepare(config: audit.config, migrations: AuditMigrations.all)
+        let runtime = try await StartupGate.pass { try await ServiceRuntime.prepare(config: audit.config, migrations: AuditMigrations.all) }
         let parts = try AuditService.Parts(runtime: runtime, keys: try AuditKeys(config: audit.config), geoIP: try GeoIPLocator.load(config: audit.config),
                                            clock: clock)
         guard let database = runtime.database else { throw TestSetupError("audit has no database") }

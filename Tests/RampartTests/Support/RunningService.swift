@@ -120,7 +120,7 @@ struct RunningService {
                                       signingKey: signingKey, auditURL: auditURL)
             .merging(extraConfig) { _, extra in extra }
         let config = try ServiceConfig(service: service, source: ConfigSource(values: values))
-        let runtime = try await ServiceRuntime.prepare(config: config, migrations: migrations)
+        let runtime = try await StartupGate.pass { try await ServiceRuntime.prepare(config: config, migrations: migrations) }
         // The listener reports its own bind: a port taken meanwhile by another test's service
         // fails this start instead of sending the test to that service.
         let (bound, boundContinuation) = AsyncStream<Void>.makeStream()

@@ -31,7 +31,7 @@ struct TestDatabase {
         guard let name = SQLIdentifier("\(token)_\(region)") else { throw TestSetupError("bad database name") }
         let secrets = FileManager.default.temporaryDirectory.appendingPathComponent("rampart-test-\(token)").path
         let database = TestDatabase(superuser: superuser, region: region, name: name, rolePrefix: String(token), secretsDirectory: secrets)
-        try await database.databases.provision(region: region, database: name)
+        try await StartupGate.pass { try await database.databases.provision(region: region, database: name) }
         return database
     }
 
