@@ -82,13 +82,15 @@ struct TicketsHarness: Sendable {
     /// an identity started by the test); `routes` receives the registered routes. With
     /// `identityURL`, the pages ask that identity's staff directory for names.
     static func with<R: Sendable>(routes seen: (@Sendable ([String]) -> Void)? = nil, pki given: TestPKI? = nil, database shared: TestDatabase? = nil,
-                                  identityURL: String? = nil, _ body: @escaping @Sendable (TicketsHarness) async throws -> R) async throws -> R {
+                                  identityURL: String? = nil, staffSettings: StaffDirectory.Settings = .init(),
+                                  _ body: @escaping @Sendable (TicketsHarness) async throws -> R) async throws -> R {
         let pki = try given ?? TestPKI()
         let signingKey = PrincipalSigningKey.generate()
         let database: TestDatabase
         if let shared { database = shared } else { database = try await TestDatabase.make() }
         let staff = try identityURL.map {
-            StaffDirectory(identityURL: $0, tls: try InternalTLS(files: try pki.files(for: .service(.tickets, region))), logger: TestDatabase.logger)
+            StaffDirectory(identityURL: $0, tls: try InternalTLS(files: try pki.files(for: .service(.tickets, region))), logger: TestDatabase.logger,
+                           settings: staffSettings)
         } ?? StaffDirectory()
         return try await RunningService.with(
             .tickets, region: region, pki: pki, signingKey: signingKey, database: database, migrations: TicketsMigrations.all,

@@ -80,6 +80,8 @@ struct StaffNamesPagesTests {
 
                 let mePage = try await page(harness, admin, "/agent/me")
                 #expect(mePage.html.contains("<dt>Name</dt><dd>Ada Admin</dd>"))
+                let helpdesk = try await page(harness, admin, "/admin/helpdesk/departments")
+                #expect(helpdesk.status == 200 && helpdesk.html.contains("Signed in as Ada Admin"))
 
                 // Customers still see "Support", never an agent's name.
                 let portal = try await page(harness, customer.inBrowser(), "/portal/tickets/\(ticket)")
@@ -118,11 +120,41 @@ struct StaffNamesPagesTests {
             #expect(opened.html.contains("<dt>Assignee</dt><dd>Agent \(short)</dd>"))
             #expect(opened.html.contains("<span>Agent \(short)</span>"))
             #expect(opened.html.contains("Admin \(PageModels.shortID(admin.subject))"))
-            // Within the retry pause the next page does not wait again.
+            // Within the retry pause the next page does not wait, nor call identity again.
+            let calls = upstream?.connections
             let again = ContinuousClock.now
             #expect(try await page(harness, admin, "/agent/tickets?view=all").status == 200)
             #expect(ContinuousClock.now - again < .seconds(1))
+            #expect(upstream?.connections == calls)
         }
         await upstream?.stop()
+    }
+
+    /// Names already known stay on the pages while identity is away; a refresh that fails keeps them.
+    @Test func namesSurviveIdentityGoingAway() async throws {
+        let pki = try TestPKI()
+        let database = try await TestDatabase.make()
+        let port = try RunningService.freePort()
+        var settings = StaffDirectory.Settings()
+        settings.freshFor = .zero
+        settings.retryAfter = .zero
+        try await TicketsHarness.with(pki: pki, database: database, identityURL: "https://127.0.0.1:\(port)", staffSettings: settings) { harness in
+            let (admin, ticket) = try await RunningService.with(
+                .identity, region: TicketsHarness.region, pki: pki, signingKey: .generate(), database: database, migrations: IdentityMigrations.all,
+                port: port, routes: { router, runtime in try IdentityService.register(on: router, runtime: runtime, keys: try IdentityKeys(config: runtime.config)) }
+            ) { identity in
+                let acme = try await StaffDirectoryTests.createTenant("acme", [("Ada Admin", "admin"), ("Bob Builder", "agent")], identity: identity, pki: pki)
+                let tenant = TicketsHarness.Tenant(id: try #require(TenantID(acme.tenant)), slug: "acme")
+                let admin = Actor.admin(tenant, id: try #require(acme.ids["Ada Admin"].flatMap(UUID.init(uuidString:)))).inBrowser()
+                let ticket = try await harness.ticket(Actor.customer(tenant)).lowercased()
+                #expect(try await harness.send(admin, .PATCH, "/api/v1/tickets/\(ticket)", json: #"{"assignee_id":"\#(acme.ids["Bob Builder"] ?? "")"}"#).status == 200)
+                #expect(try await page(harness, admin, "/agent/tickets/\(ticket)").html.contains("<dt>Assignee</dt><dd>Bob Builder</dd>"))
+                return (admin, ticket)
+            }
+            // Identity has stopped; every page asks again (nothing is fresh) and keeps the names it had.
+            let opened = try await page(harness, admin, "/agent/tickets/\(ticket)")
+            #expect(opened.status == 200)
+            #expect(opened.html.contains("<dt>Assignee</dt><dd>Bob Builder</dd>") && opened.html.contains("Ada Admin"))
+        }
     }
 }
