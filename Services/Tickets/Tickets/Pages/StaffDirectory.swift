@@ -18,11 +18,11 @@ import ServiceLifecycle
 /// kept (none at first: pages show short ids) and identity is asked again after
 /// ``Settings/retryAfter``. Runs as a service only to close its connection pool at shutdown.
 public actor StaffDirectory: Service {
-    /// A staff user as identity lists them (never a customer, never an email address).
+    /// A staff user as identity lists them (never a customer, never an email address); the
+    /// pages need the name and whether they may still sign in (assignee choices).
     struct Member: Decodable, Sendable, Equatable {
         let id: UUID
         let name: String
-        let role: String
         let active: Bool
     }
 
