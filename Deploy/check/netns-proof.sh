@@ -6,7 +6,7 @@
 #   gateway host  10.77.0.10  runs the real rampart-gateway (internal mutual-TLS listener, :9100)
 #                             and loads Deploy/systemd/nftables/rampart.nft with the hosts below
 #   status host   10.77.0.15  the allow-list lets status read every service's /healthz
-#   tickets host  10.77.0.12  the allow-list lets tickets call audit only, never the gateway
+#   tickets host  10.77.0.12  the allow-list lets tickets call audit and identity, never the gateway
 #
 # It shows: without the rules, the tickets host reaches the listener and only the application
 # (the allow-list, 403) refuses it; with the rules, the status host's call still succeeds while

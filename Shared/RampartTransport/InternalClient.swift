@@ -25,11 +25,12 @@ public struct InternalClient: Sendable {
         public let body: Data
     }
 
-    /// Sends one request; `principal` is a signed principal token to forward, if any.
+    /// Sends one request; `principal` is a signed principal token to forward, if any; `deadline`
+    /// bounds connecting, sending and the answer's head (the body: the client's read timeout).
     public func send(
         _ method: HTTPMethod = .GET, url: String, principal: String? = nil, requestID: String? = nil,
         body: Data? = nil, contentType: String = "application/json", headers: [(String, String)] = [],
-        maximumBodyBytes: Int = 4 * 1024 * 1024
+        maximumBodyBytes: Int = 4 * 1024 * 1024, deadline: TimeAmount = .seconds(30)
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: url)
         request.method = method
@@ -40,7 +41,7 @@ public struct InternalClient: Sendable {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let response = try await http.execute(request, timeout: .seconds(30))
+        let response = try await http.execute(request, timeout: deadline)
         let collected = try await response.body.collect(upTo: maximumBodyBytes)
         return Reply(status: Int(response.status.code), headers: response.headers, body: Data(collected.readableBytesView))
     }

@@ -39,10 +39,18 @@ struct ConfigurationTests {
         ("RAMPART_DATABASE_URL", nil), ("RAMPART_DATABASE_URL", "mysql://x@y/z"), ("RAMPART_DATABASE_URL", "postgres://@host/db"),
         ("RAMPART_TLS_CERT", "/nonexistent.crt"), ("RAMPART_REGIONS", "us,,eu"), ("RAMPART_REGIONS", "us,us,eu"),
         ("RAMPART_LOG_LEVEL", "loud"), ("RAMPART_BASE_DOMAIN", "Bad Domain"), ("RAMPART_SHUTDOWN_GRACE_SECONDS", "-1"),
+        ("RAMPART_AUDIT_URL", "http://127.0.0.1:9103"), ("RAMPART_IDENTITY_URL", "http://127.0.0.1:9101"), ("RAMPART_IDENTITY_URL", "identity:9101"),
     ] as [(String, String?)])
     func badOrMissingKeyIsNamedInTheError(_ key: String, _ value: String?) throws {
         let error = #expect(throws: ConfigError.self) { try load([key: value]) }
         #expect(error?.key == key)
+    }
+
+    /// Tickets' staff directory: identity's internal URL, optional (without it, pages show short ids).
+    @Test func identityURLIsOptionalAndNormalized() throws {
+        #expect(try load([:]).identityURL == nil)
+        #expect(try load(["RAMPART_IDENTITY_URL": "https://127.0.0.1:9101/"]).identityURL == "https://127.0.0.1:9101")
+        #expect(try load(["RAMPART_IDENTITY_URL": "https://identity:9443"]).identityURL == "https://identity:9443")
     }
 
     @Test func addingARegionIsConfigurationOnly() throws {

@@ -142,6 +142,10 @@ public struct LocalInstallation {
                 if service == .audit {
                     lines.append("RAMPART_AUDIT_SIGNING_KEY=\(keys.auditSigningKeyPath)")
                 }
+                if service == .tickets {
+                    // The staff directory: agents' and admins' names on the console's pages.
+                    lines.append("RAMPART_IDENTITY_URL=https://127.0.0.1:\(port(of: .identity, in: region))")
+                }
                 if service == .backup {
                     // Tenant purges: the region's services, the certificate key, the ledger outside the databases.
                     lines.append("RAMPART_BACKUP_ENDPOINTS=\(path("endpoints.json"))")

@@ -48,6 +48,7 @@ public enum IdentityService {
         OperatorRoutes(tenants: tenants, users: users, apiKeys: apiKeys, clients: clients).register(on: router)
         TenantLifecycleRoutes(tenants: tenants).register(on: router)
         TenantDirectoryRoutes(tenants: tenants).register(on: router)
+        StaffDirectoryRoutes(users: users).register(on: router)
         let grants = OAuthGrants(database: database, region: region, hashKey: keys.apiKeyHashKey)
         PrincipalRoutes(issuer: PrincipalIssuer(tenants: tenants, apiKeys: apiKeys, sessions: sessions, tokens: tokens, signingKey: keys.signingKey, csrf: csrf),
                         csrf: csrf).register(on: router)

@@ -15,13 +15,16 @@ public enum TicketsService {
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: TicketsMigrations.all)
         guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
         let sweeper = RetentionSweeper(store: TicketStore(database: database, keyring: keyring, region: config.region), logger: runtime.logger)
-        return try ServiceApplication.build(runtime: runtime, services: OutboxRelay.services(for: runtime) + [sweeper]) { router in
-            try register(on: router, runtime: runtime, keyring: keyring)
+        let staff = StaffDirectory.make(for: runtime)
+        return try ServiceApplication.build(runtime: runtime, services: OutboxRelay.services(for: runtime) + [sweeper, staff]) { router in
+            try register(on: router, runtime: runtime, keyring: keyring, staff: staff)
         }
     }
 
-    /// The helpdesk's routes on `router`; tests mount the same routes.
-    public static func register(on router: Router<ServiceRequestContext>, runtime: ServiceRuntime, keyring: TenantKeyring) throws {
+    /// The helpdesk's routes on `router`; tests mount the same routes. `staff` names agents and
+    /// admins on the pages (it must run as a service when it asks identity; without it, short ids).
+    public static func register(on router: Router<ServiceRequestContext>, runtime: ServiceRuntime, keyring: TenantKeyring,
+                                staff: StaffDirectory = StaffDirectory()) throws {
         guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
         let store = TicketStore(database: database, keyring: keyring, region: runtime.config.region)
         let tickets = TicketRepository(store: store, search: SearchIndex(store: store))
@@ -45,6 +48,6 @@ public enum TicketsService {
         // The agent console, the customer portal and the helpdesk's admin pages, over the same repositories.
         TicketsPages(pages: try WebTemplates(serviceDirectory: Bundle.module.url(forResource: "Templates", withExtension: nil)),
                      tickets: tickets, messages: messages, attachments: attachments, departments: departments, teams: teams,
-                     customFields: customFields, settings: settings).register(on: router)
+                     customFields: customFields, settings: settings, staff: staff).register(on: router)
     }
 }

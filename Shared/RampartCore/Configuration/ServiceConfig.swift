@@ -23,6 +23,9 @@ public struct ServiceConfig: Sendable {
     public var outboxDatabase: DatabaseURL?
     /// The region's audit service (`https://…`, internal), where the outbox relay delivers.
     public var auditURL: String?
+    /// Tickets only: the region's identity service (`https://…`, internal), whose staff
+    /// directory gives the agent console people's names; without it pages show short ids.
+    public var identityURL: String?
     /// Audit only: the Ed25519 key that signs chain checkpoints (generated per install).
     public var auditSigningKeyPath: String?
     /// Internal CA certificate, this instance's certificate and key (PEM files).
@@ -65,7 +68,7 @@ public struct ServiceConfig: Sendable {
         "RAMPART_REGION", "RAMPART_REGIONS", "RAMPART_BASE_DOMAIN",
         "RAMPART_LISTEN_HOST", "RAMPART_LISTEN_PORT",
         "RAMPART_DATABASE_URL", "RAMPART_MIGRATION_DATABASE_URL",
-        "RAMPART_OUTBOX_DATABASE_URL", "RAMPART_AUDIT_URL", "RAMPART_AUDIT_SIGNING_KEY", "RAMPART_AUDIT_GEOIP_DB",
+        "RAMPART_OUTBOX_DATABASE_URL", "RAMPART_AUDIT_URL", "RAMPART_IDENTITY_URL", "RAMPART_AUDIT_SIGNING_KEY", "RAMPART_AUDIT_GEOIP_DB",
         "RAMPART_TLS_CA", "RAMPART_TLS_CERT", "RAMPART_TLS_KEY",
         "RAMPART_ALLOWLIST", "RAMPART_PRINCIPAL_KEYS",
         "RAMPART_KEK_FILE", "RAMPART_KEYSTORE_DIR",
@@ -137,12 +140,8 @@ public struct ServiceConfig: Sendable {
         outboxDatabase = try source.optional("RAMPART_OUTBOX_DATABASE_URL").map {
             try DatabaseURL(parsing: $0, key: "RAMPART_OUTBOX_DATABASE_URL")
         }
-        auditURL = try source.optional("RAMPART_AUDIT_URL").map { raw in
-            guard raw.hasPrefix("https://"), URL(string: raw)?.host != nil else {
-                throw ConfigError(key: "RAMPART_AUDIT_URL", reason: "must be an https:// URL of the audit service")
-            }
-            return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
-        }
+        auditURL = try Self.internalURL(source, "RAMPART_AUDIT_URL", of: .audit)
+        identityURL = try Self.internalURL(source, "RAMPART_IDENTITY_URL", of: .identity)
         auditSigningKeyPath = try source.optional("RAMPART_AUDIT_SIGNING_KEY").map { _ in try source.readableFile("RAMPART_AUDIT_SIGNING_KEY") }
         tls = TLSFiles(
             caCertificatePath: try source.readableFile("RAMPART_TLS_CA"),
@@ -166,6 +165,16 @@ public struct ServiceConfig: Sendable {
         }
         shutdownGracePeriod = try source.value("RAMPART_SHUTDOWN_GRACE_SECONDS", default: .seconds(25), expected: "a whole number of seconds (1-600)") { raw in
             Int(raw).flatMap { (1...600).contains($0) ? Duration.seconds($0) : nil }
+        }
+    }
+
+    /// Another service's internal base URL under `key` (optional): `https://host[:port]`, no trailing `/`.
+    private static func internalURL(_ source: ConfigSource, _ key: String, of service: ServiceName) throws -> String? {
+        try source.optional(key).map { raw in
+            guard raw.hasPrefix("https://"), URL(string: raw)?.host != nil else {
+                throw ConfigError(key: key, reason: "must be an https:// URL of the \(service) service")
+            }
+            return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
         }
     }
 }

@@ -37,23 +37,24 @@ struct PolicyRenderTests {
     @Test func kubernetesIngressAdmitsOnlyListedCallers() throws {
         let rendered = KubernetesNetworkPolicies(flows: NetworkFlow.flows(in: try shipped), peerCIDRs: []).render()
         let identity = try document("allow-to-identity", in: rendered)
-        for caller in ["gateway", "backup", "status", "rampartctl", "identity"] {
+        for caller in ["gateway", "tickets", "backup", "status", "rampartctl", "identity"] {
             #expect(identity.contains("app.kubernetes.io/name: \(caller)\n"), "\(caller) may call identity")
         }
-        // Tickets and audit never call identity: no rule names them.
-        #expect(!identity.contains("app.kubernetes.io/name: tickets\n"))
+        // Audit never calls identity: no rule names it.
         #expect(!identity.contains("app.kubernetes.io/name: audit\n"))
         #expect(identity.contains("policyTypes: [Ingress]"))
         #expect(identity.contains("port: \(KubernetesNetworkPolicies.internalPort)}"))
         // Nothing may open a connection to the gateway's internal port but status, operators and itself.
         let gateway = try document("allow-to-gateway", in: rendered)
         #expect(gateway.components(separatedBy: "- from:").count - 1 == 3)
-        // Egress mirrors ingress: tickets may reach audit (events) and itself (its probe), nothing else.
+        // Egress mirrors ingress: tickets may reach identity (the staff directory), audit (events)
+        // and itself (its probe), nothing else.
         let tickets = try document("allow-from-tickets", in: rendered)
         #expect(tickets.contains("policyTypes: [Egress]"))
         #expect(tickets.contains("# tickets -> audit"))
-        #expect(!tickets.contains("# tickets -> identity"))
-        #expect(tickets.components(separatedBy: "- to:").count - 1 == 2)
+        #expect(tickets.contains("# tickets -> identity"))
+        #expect(!tickets.contains("# tickets -> gateway") && !tickets.contains("# tickets -> backup"))
+        #expect(tickets.components(separatedBy: "- to:").count - 1 == 3)
     }
 
     @Test func onlyCrossRegionFlowsAdmitPeerNetworks() throws {
@@ -77,7 +78,8 @@ struct PolicyRenderTests {
         #expect(lines.contains("tcp dport \(identityPort) ip saddr @gateway accept comment \"gateway -> identity\""))
         #expect(lines.contains("tcp dport \(auditPort) ip saddr @tickets accept comment \"tickets -> audit\""))
         #expect(lines.contains("tcp dport \(identityPort) ip saddr @status_peers accept comment \"status (other regions) -> identity\""))
-        #expect(!lines.contains { $0.hasPrefix("tcp dport \(identityPort) ip saddr @tickets ") })
+        #expect(lines.contains("tcp dport \(identityPort) ip saddr @tickets accept comment \"tickets -> identity\""))
+        #expect(!lines.contains { $0.hasPrefix("tcp dport \(identityPort) ip saddr @audit ") })
         #expect(!lines.contains { $0.hasPrefix("tcp dport \(identityPort) ip saddr @gateway_peers ") })
         // Every accept comes before the final drop of the whole internal port range.
         let drop = try #require(lines.firstIndex(of: "tcp dport 9100-9105 counter drop comment \"not in the allow-list\""))

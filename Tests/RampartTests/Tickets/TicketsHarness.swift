@@ -41,8 +41,8 @@ struct TicketsHarness: Sendable {
             return browser
         }
 
-        static func admin(_ tenant: Tenant) -> Actor {
-            Actor(tenant: tenant.id, slug: tenant.slug, kind: .admin, subject: "user:\(UUID().uuidString.lowercased())", roles: ["admin"],
+        static func admin(_ tenant: Tenant, id: UUID = UUID()) -> Actor {
+            Actor(tenant: tenant.id, slug: tenant.slug, kind: .admin, subject: "user:\(id.uuidString.lowercased())", roles: ["admin"],
                   scopes: ["audit:read", "security:write", "tickets:read", "tickets:write", "users:write"])
         }
         static func agent(_ tenant: Tenant, id: UUID = UUID()) -> Actor {
@@ -78,15 +78,25 @@ struct TicketsHarness: Sendable {
         var fields: [String] { (json["errors"] as? [[String: Any]])?.compactMap { $0["field"] as? String } ?? [] }
     }
 
-    /// Runs `body` against a fresh service and database; `routes` receives the registered routes.
-    static func with<R: Sendable>(routes seen: (@Sendable ([String]) -> Void)? = nil, _ body: @escaping @Sendable (TicketsHarness) async throws -> R) async throws -> R {
-        let pki = try TestPKI()
+    /// Runs `body` against a fresh service and database (or `database`, with `pki`, shared with
+    /// an identity started by the test); `routes` receives the registered routes. With
+    /// `identityURL`, the pages ask that identity's staff directory for names.
+    static func with<R: Sendable>(routes seen: (@Sendable ([String]) -> Void)? = nil, pki given: TestPKI? = nil, database shared: TestDatabase? = nil,
+                                  identityURL: String? = nil, staffSettings: StaffDirectory.Settings = .init(),
+                                  _ body: @escaping @Sendable (TicketsHarness) async throws -> R) async throws -> R {
+        let pki = try given ?? TestPKI()
         let signingKey = PrincipalSigningKey.generate()
-        let database = try await TestDatabase.make()
+        let database: TestDatabase
+        if let shared { database = shared } else { database = try await TestDatabase.make() }
+        let staff = try identityURL.map {
+            StaffDirectory(identityURL: $0, tls: try InternalTLS(files: try pki.files(for: .service(.tickets, region))), logger: TestDatabase.logger,
+                           settings: staffSettings)
+        } ?? StaffDirectory()
         return try await RunningService.with(
             .tickets, region: region, pki: pki, signingKey: signingKey, database: database, migrations: TicketsMigrations.all,
+            services: { _ in [staff] },
             routes: { router, runtime in
-                try TicketsService.register(on: router, runtime: runtime, keyring: try TenantKeyring.load(config: runtime.config))
+                try TicketsService.register(on: router, runtime: runtime, keyring: try TenantKeyring.load(config: runtime.config), staff: staff)
                 seen?(router.routes.map { "\($0.method.rawValue) \($0.path)" })
             }
         ) { service in

@@ -32,3 +32,12 @@ extension User {
         self.init(id: id, tenantID: TenantID(rawValue: tenantID), email: email, name: name, role: role, status: status, createdAt: createdAt)
     }
 }
+
+/// A staff user as colleagues see them in the helpdesk: no email address, nothing else.
+public struct StaffMember: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var role: Role
+    /// Whether they may sign in (not invited-only, not deactivated).
+    public var active: Bool
+}

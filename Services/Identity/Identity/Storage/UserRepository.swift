@@ -171,6 +171,25 @@ public struct UserRepository: Sendable {
         }
     }
 
+    /// A tenant's staff (admins, agents, read-only agents) by id, at most `limit` after
+    /// `afterID`: what a colleague sees of them, for tickets' staff directory. Never customers.
+    public func staff(tenant: TenantID, afterID: UUID?, limit: Int) async throws -> [StaffMember] {
+        let roles = Role.allCases.filter(\.isStaff).map(\.rawValue)
+        let after = afterID ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+        return try await database.withTenant(tenant) { connection in
+            var members: [StaffMember] = []
+            let rows = try await connection.query("""
+                SELECT id, name, role, status FROM users
+                WHERE role = ANY(\(roles)) AND id > \(after) ORDER BY id LIMIT \(limit)
+                """, logger: database.logger)
+            for try await (id, name, role, status) in rows.decode((UUID, String, String, String).self) {
+                guard let role = Role(rawValue: role), role.isStaff else { continue }
+                members.append(StaffMember(id: id, name: name, role: role, active: status == User.Status.active.rawValue))
+            }
+            return members
+        }
+    }
+
     static func users(_ rows: PostgresRowSequence) async throws -> [User] {
         var users: [User] = []
         for try await (id, tenant, email, name, role, status, created) in rows.decode((UUID, UUID, String, String, String, String, Date).self) {

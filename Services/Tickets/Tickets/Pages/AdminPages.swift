@@ -125,10 +125,13 @@ struct AdminPages: Sendable {
         }
     }
 
-    private func decorate(_ page: inout WebPage, _ session: TicketsPages.Session, _ section: AdminSection, flashes: [Flash]) {
+    /// The admin bar (who by name, when identity's directory names them), the CSRF token, the flashes.
+    private func decorate(_ page: inout WebPage, _ session: TicketsPages.Session, _ section: AdminSection, flashes: [Flash]) async {
         page.width = .wide
         page.csrfToken = session.csrfToken
-        page.header = .admin(tenant: session.principal.tenantSlug.rawValue, who: "Signed in as admin", current: section)
+        let staff = await kit.staffNames(session)
+        let name = session.userID.flatMap { staff.members[$0]?.name } ?? "admin"
+        page.header = .admin(tenant: session.principal.tenantSlug.rawValue, who: "Signed in as \(name)", current: section)
         page.flashes = flashes
     }
 
@@ -154,7 +157,7 @@ struct AdminPages: Sendable {
             },
             "fields": Self.departmentFields(form, problem: problem),
         ])
-        decorate(&page, session, .departments, flashes: flashes)
+        await decorate(&page, session, .departments, flashes: flashes)
         return kit.pages.response(page, status: status)
     }
 
@@ -175,7 +178,7 @@ struct AdminPages: Sendable {
                 [.init("", "No other department (only when it has no tickets)", selected: true)] + others.map { .init($0.id.uuidString.lowercased(), $0.name, selected: false) }
             ), error: problem?.error("move_to"), hint: "A department that still has tickets can only be removed by moving them; they take the new department's SLA."),
         ])
-        decorate(&page, session, .departments, flashes: flashes)
+        await decorate(&page, session, .departments, flashes: flashes)
         return kit.pages.response(page, status: status)
     }
 
@@ -262,7 +265,7 @@ struct AdminPages: Sendable {
                 Self.requiredField(form?["required"] == "true", problem: problem),
             ],
         ])
-        decorate(&page, session, .customFields, flashes: flashes)
+        await decorate(&page, session, .customFields, flashes: flashes)
         return kit.pages.response(page, status: status)
     }
 
@@ -280,7 +283,7 @@ struct AdminPages: Sendable {
         var page = WebPage(title: "Custom field: \(definition.label)", template: "admin/custom-field", values: [
             "field": field, "action": path, "removeAction": path + "/remove", "fields": fields,
         ])
-        decorate(&page, session, .customFields, flashes: flashes)
+        await decorate(&page, session, .customFields, flashes: flashes)
         return kit.pages.response(page, status: status)
     }
 
@@ -339,7 +342,7 @@ struct AdminPages: Sendable {
                        [("keep", "Kept (the customer's details are removed)"), ("delete", "Deleted")]),
             ],
         ])
-        decorate(&page, session, .redaction, flashes: flashes)
+        await decorate(&page, session, .redaction, flashes: flashes)
         return kit.pages.response(page, status: status)
     }
 

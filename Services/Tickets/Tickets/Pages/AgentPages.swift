@@ -68,13 +68,15 @@ struct AgentPages: Sendable {
         let words = given["q"]
         if let words { parameters.append(("q", words)) }
         let departments = try await kit.departmentNames(session.caller)
+        let staff = await kit.staffNames(session)
         var rows: [PageModels.Row] = []
         var next: String?
         var problem: FormProblem?
         do {
             let (found, cursor) = try await kit.tickets.list(session.caller, try TicketQuery(parameters, search: words != nil))
             let names = Dictionary(departments, uniquingKeysWith: { first, _ in first })
-            rows = found.map { PageModels.row($0, href: "/agent/tickets/\($0.id.uuidString.lowercased())", departments: names, viewer: session.principal.subject) }
+            rows = found.map { PageModels.row($0, href: "/agent/tickets/\($0.id.uuidString.lowercased())", departments: names, viewer: session.principal.subject,
+                                            names: staff) }
             next = cursor.map { cursor in
                 "/agent/tickets" + TicketsPages.query([("view", view.rawValue)] + kept.filter { $0.0 != "cursor" } + [("cursor", cursor.encoded)])
             }
@@ -99,7 +101,7 @@ struct AgentPages: Sendable {
             "pagination": Pagination(first: given["cursor"] == nil ? nil : "/agent/tickets" + TicketsPages.query([("view", view.rawValue)] + kept.filter { $0.0 != "cursor" }),
                                      next: next),
         ])
-        decorate(&page, session, section: "tickets")
+        decorate(&page, session, staff, section: "tickets")
         if let problem { page.flashes = [Flash(error: problem.summary, items: problem.errors.values.sorted())] }
         return kit.pages.response(page, status: problem == nil ? .ok : .unprocessableContent)
     }
@@ -133,15 +135,21 @@ struct AgentPages: Sendable {
         }
     }
 
-    /// The header, the shortcuts script and the CSRF token every agent page has.
-    private func decorate(_ page: inout WebPage, _ session: TicketsPages.Session, section: String) {
+    /// The header (who is signed in, by name), the shortcuts script and the CSRF token every agent page has.
+    private func decorate(_ page: inout WebPage, _ session: TicketsPages.Session, _ staff: PageModels.StaffNames, section: String) {
         page.width = .wide
         page.script = true
         page.csrfToken = session.csrfToken
         page.header = PageHeader(home: "/agent", tenant: session.principal.tenantSlug.rawValue, navLabel: "Agent console", links: [
             Link("Tickets", "/agent/tickets", current: section == "tickets"),
             Link("Me", "/agent/me", current: section == "me"),
-        ], who: "\(session.principal.kind == .admin ? "Admin" : "Agent") \(PageModels.shortID(session.principal.subject))")
+        ], who: Self.who(session, staff))
+    }
+
+    /// The signed-in user's name, or their role and short id when identity did not name them.
+    static func who(_ session: TicketsPages.Session, _ staff: PageModels.StaffNames) -> String {
+        if let id = session.userID, let member = staff.members[id] { return member.name }
+        return "\(session.principal.kind == .admin ? "Admin" : "Agent") \(PageModels.shortID(session.principal.subject))"
     }
 
     // MARK: The ticket page
@@ -163,14 +171,16 @@ struct AgentPages: Sendable {
         let teams = try await kit.teams.list(caller, after: nil, limit: 100).map { ($0.id, $0.name) }
         let members = try await ticket.departmentID.asyncMap { try await kit.departments.find(caller, id: $0).agentIDs } ?? []
         let definitions = try await kit.customFields.list(caller)
-        let editor = TicketEditor(ticket: ticket, departments: departments, teams: teams, members: members, definitions: definitions, viewer: session.userID)
+        let staff = await kit.staffNames(session)
+        let editor = TicketEditor(ticket: ticket, departments: departments, teams: teams, members: members, definitions: definitions,
+                                  viewer: session.userID, names: staff)
         let names = Dictionary(departments, uniquingKeysWith: { first, _ in first })
         var facts = [
             PageModels.Fact(label: "Status", value: PageModels.statusLabel(ticket.status)),
             PageModels.Fact(label: "Priority", value: PageModels.priorityLabel(ticket.priority)),
             PageModels.Fact(label: "Requester", value: ticket.requester.map(PageModels.requesterName) ?? "—"),
             PageModels.Fact(label: "Department", value: ticket.departmentID.map { names[$0] ?? "Other department" } ?? "—"),
-            PageModels.Fact(label: "Assignee", value: PageModels.assigneeLabel(ticket.assigneeID, viewer: session.principal.subject)),
+            PageModels.Fact(label: "Assignee", value: PageModels.assigneeLabel(ticket.assigneeID, viewer: session.principal.subject, names: staff)),
             PageModels.Fact(label: "Labels", value: ticket.labels.isEmpty ? "—" : ticket.labels.joined(separator: ", ")),
             PageModels.Fact(label: "Created", value: PageModels.time(ticket.createdAt)),
             PageModels.Fact(label: "Updated", value: PageModels.time(ticket.updatedAt)),
@@ -181,7 +191,8 @@ struct AgentPages: Sendable {
             "ticketID": id.uuidString.lowercased(),
             "version": String(ticket.version),
             "facts": facts,
-            "messages": PageModels.messages(conversation, ticket: ticket, viewer: session.principal.subject, staffView: true, attachmentBase: "/agent/attachments"),
+            "messages": PageModels.messages(conversation, ticket: ticket, viewer: session.principal.subject, staffView: true, names: staff,
+                                           attachmentBase: "/agent/attachments"),
             "canWrite": caller.canWrite,
             "isOpen": ticket.status != .closed,
             "reply": FormField("body", label: "Public reply (the customer sees it)", control: .textarea(rows: 6), value: draft.reply,
@@ -190,7 +201,7 @@ struct AgentPages: Sendable {
                               error: draft.problem?.error("note-body"), id: "note-body"),
             "properties": editor.fields(draft.properties, problem: draft.problem),
         ])
-        decorate(&page, session, section: "tickets")
+        decorate(&page, session, staff, section: "tickets")
         page.flashes = flashes
         return kit.pages.response(page, status: status)
     }
@@ -257,8 +268,10 @@ struct AgentPages: Sendable {
             let (found, next) = try await kit.tickets.list(session.caller, try TicketQuery([("assignee", me), ("status", statuses), ("limit", "100")], search: false))
             counts.append(Link("\(label): \(found.count)\(next == nil ? "" : "+")", "/agent/tickets" + TicketsPages.query([("view", View.mine.rawValue), ("status", statuses)])))
         }
+        let staff = await kit.staffNames(session)
         var page = WebPage(title: "Me", template: "agent/me", values: [
             "facts": [
+                PageModels.Fact(label: "Name", value: Self.who(session, staff)),
                 PageModels.Fact(label: "User id", value: principal.subject),
                 PageModels.Fact(label: "Role", value: principal.roles.joined(separator: ", ")),
                 PageModels.Fact(label: "Signed in with", value: principal.authenticationMethod.rawValue),
@@ -269,7 +282,7 @@ struct AgentPages: Sendable {
             "eventsHref": "/api/v1/audit/events" + TicketsPages.query([("actor", principal.subject)]),
             "activityHref": "/api/v1/audit/activity" + TicketsPages.query([("agent", principal.subject)]),
         ])
-        decorate(&page, session, section: "me")
+        decorate(&page, session, staff, section: "me")
         return kit.pages.response(page)
     }
 }

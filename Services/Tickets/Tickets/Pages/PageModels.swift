@@ -47,20 +47,48 @@ enum PageModels {
         let value: String
     }
 
-    static func row(_ ticket: TicketView, href: String, departments: [UUID: String], viewer: String?) -> Row {
+    /// Staff by user id as identity's directory names them (``StaffDirectory``). Anyone it did not
+    /// name — identity unreachable or not configured, a user beyond the directory's bound — shows
+    /// as a short id, as before names existed; a page never fails for want of a name.
+    struct StaffNames {
+        let members: [UUID: StaffDirectory.Member]
+
+        /// Nobody named: the portal's (customers see "Support").
+        static let none = StaffNames(members: [:])
+
+        /// A staff user's name, or "Agent 1a2b3c4d".
+        func name(_ id: UUID) -> String {
+            members[id]?.name ?? "Agent \(shortID(id.uuidString))"
+        }
+
+        /// A principal subject's name: a user's (as ``name(_:)``), or "API client" for a key or OAuth client.
+        func name(subject: String) -> String {
+            Caller.userID(subject).map(name) ?? "API client"
+        }
+
+        /// Whether identity still lets the user sign in; `true` when it did not say.
+        func isActive(_ id: UUID) -> Bool {
+            members[id]?.active ?? true
+        }
+    }
+
+    static func row(_ ticket: TicketView, href: String, departments: [UUID: String], viewer: String?, names: StaffNames) -> Row {
         Row(href: href, subject: ticket.subject, requester: ticket.requester.map(requesterName) ?? "—",
             status: statusLabel(ticket.status), priority: priorityLabel(ticket.priority), priorityKey: ticket.priority.rawValue,
             department: ticket.departmentID.map { departments[$0] ?? "Other department" } ?? "—",
-            assignee: assigneeLabel(ticket.assigneeID, viewer: viewer), updated: time(ticket.updatedAt), timestamp: Timestamp.format(ticket.updatedAt))
+            assignee: assigneeLabel(ticket.assigneeID, viewer: viewer, names: names), updated: time(ticket.updatedAt), timestamp: Timestamp.format(ticket.updatedAt))
     }
 
-    /// The conversation as `viewer` (a principal subject) sees it; `attachmentBase` is the area's download path.
-    static func messages(_ messages: [MessageView], ticket: TicketView, viewer: String, staffView: Bool, attachmentBase: String) -> [Message] {
+    /// The conversation as `viewer` (a principal subject) sees it; `attachmentBase` is the area's
+    /// download path; `names` names staff authors for staff (customers see "Support").
+    static func messages(_ messages: [MessageView], ticket: TicketView, viewer: String, staffView: Bool, names: StaffNames,
+                         attachmentBase: String) -> [Message] {
         messages.map { message in
             let html = message.format == .html
             return Message(
                 id: message.id.uuidString.lowercased(), kindLabel: message.kind == .note ? "Internal note" : (staffView ? "Public reply" : "Reply"),
-                isNote: message.kind == .note, author: author(message.author, ticket: ticket, viewer: viewer, staffView: staffView),
+                isNote: message.kind == .note,
+                author: author(message.author, ticket: ticket, viewer: viewer, staffView: staffView, names: names),
                 time: time(message.createdAt), timestamp: Timestamp.format(message.createdAt), isHTML: html,
                 text: html ? "" : message.body,
                 // Sanitized when stored; sanitized again here so what reaches the page never depends on old data.
@@ -73,13 +101,13 @@ enum PageModels {
         }
     }
 
-    static func author(_ author: MessageView.Author, ticket: TicketView, viewer: String, staffView: Bool) -> String {
+    static func author(_ author: MessageView.Author, ticket: TicketView, viewer: String, staffView: Bool, names: StaffNames) -> String {
         if author.id == viewer { return "You" }
         if author.type == "customer" {
             return staffView ? ticket.requester.map(requesterName) ?? "Customer" : "Customer"
         }
-        // Customers see "Support"; staff see which agent (tickets knows agents by id only).
-        return staffView ? "Agent \(shortID(author.id))" : "Support"
+        // Customers see "Support" (agents' names are not theirs to learn); staff see who.
+        return staffView ? names.name(subject: author.id) : "Support"
     }
 
     static func requesterName(_ requester: TicketView.Requester) -> String {
@@ -87,10 +115,10 @@ enum PageModels {
         return requester.name
     }
 
-    static func assigneeLabel(_ assignee: UUID?, viewer: String?) -> String {
+    static func assigneeLabel(_ assignee: UUID?, viewer: String?, names: StaffNames) -> String {
         guard let assignee else { return "Unassigned" }
         if let viewer, viewer == "user:\(assignee.uuidString.lowercased())" { return "You" }
-        return "Agent \(shortID(assignee.uuidString))"
+        return names.name(assignee)
     }
 
     /// The first 8 characters of an id (after a `user:` prefix).

@@ -57,7 +57,7 @@ struct PortalPages: Sendable {
             throw PageRedirect(location: "/portal")
         }
         var page = WebPage(title: "Your requests", template: "portal/list", values: [
-            "rows": found.map { PageModels.row($0, href: "/portal/tickets/\($0.id.uuidString.lowercased())", departments: [:], viewer: nil) },
+            "rows": found.map { PageModels.row($0, href: "/portal/tickets/\($0.id.uuidString.lowercased())", departments: [:], viewer: nil, names: .none) },
             "pagination": Pagination(first: cursor == nil ? nil : "/portal", next: next.map { "/portal" + TicketsPages.query([("cursor", $0.encoded)]) }),
         ])
         decorate(&page, session, section: "list")
@@ -122,7 +122,8 @@ struct PortalPages: Sendable {
                 PageModels.Fact(label: "Submitted", value: PageModels.time(ticket.createdAt)),
                 PageModels.Fact(label: "Reference", value: PageModels.shortID(id.uuidString)),
             ],
-            "messages": PageModels.messages(conversation, ticket: ticket, viewer: session.principal.subject, staffView: false, attachmentBase: "/portal/attachments"),
+            "messages": PageModels.messages(conversation, ticket: ticket, viewer: session.principal.subject, staffView: false, names: .none,
+                                           attachmentBase: "/portal/attachments"),
             "isOpen": ticket.status != .closed,
             "reply": FormField("body", label: "Your reply", control: .textarea(rows: 6), value: reply, error: problem?.error("reply-body"), id: "reply-body"),
         ])

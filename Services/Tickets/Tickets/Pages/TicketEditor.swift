@@ -12,6 +12,7 @@ struct TicketEditor {
     let members: [UUID]
     let definitions: [CustomFieldDefinition]
     let viewer: UUID?
+    let names: PageModels.StaffNames
 
     /// API field names → the form's field ids, for errors.
     static let fieldIDs = [
@@ -28,9 +29,7 @@ struct TicketEditor {
         let statuses = TicketStatus.allCases.filter { ticket.status.canMove(to: $0) }
         var assignees: [(String, String)] = [("", "Unassigned")]
         if let viewer { assignees.append((viewer.uuidString.lowercased(), "Me")) }
-        for agent in ([ticket.assigneeID].compactMap { $0 } + members) where agent != viewer && !assignees.contains(where: { $0.0 == agent.uuidString.lowercased() }) {
-            assignees.append((agent.uuidString.lowercased(), "Agent \(PageModels.shortID(agent.uuidString))"))
-        }
+        assignees += assigneeChoices()
         var fields = [
             select("status", "Status", statuses.map { ($0.rawValue, PageModels.statusLabel($0)) }, current: ticket.status.rawValue),
             select("priority", "Priority", TicketPriority.allCases.map { ($0.rawValue, PageModels.priorityLabel($0)) }, current: ticket.priority.rawValue),
@@ -60,6 +59,21 @@ struct TicketEditor {
             }
         }
         return fields
+    }
+
+    /// The department's members identity still lets sign in, and the current assignee, by name
+    /// (the viewer is "Me", first): sorted by name, a name two people share followed by a short id.
+    func assigneeChoices() -> [(String, String)] {
+        var seen: Set<UUID> = viewer.map { [$0] } ?? []
+        var people: [(id: UUID, name: String)] = []
+        for agent in [ticket.assigneeID].compactMap({ $0 }) + members.filter(names.isActive) where seen.insert(agent).inserted {
+            people.append((agent, names.name(agent)))
+        }
+        let shared = Dictionary(grouping: people, by: \.name).filter { $0.value.count > 1 }
+        return people
+            .map { person in (person.id, shared[person.name] == nil ? person.name : "\(person.name) (\(PageModels.shortID(person.id.uuidString)))") }
+            .sorted { $0.1.localizedStandardCompare($1.1) == .orderedAscending }
+            .map { ($0.0.uuidString.lowercased(), $0.1) }
     }
 
     /// The `PATCH` body of what `form` changes on `ticket` (empty: nothing to do).

@@ -19,6 +19,7 @@ struct TicketsPages: Sendable {
     let teams: StaffGroupRepository
     let customFields: CustomFieldRepository
     let settings: SettingsRepository
+    let staff: StaffDirectory
 
     func register(on router: Router<ServiceRequestContext>) {
         AgentPages(kit: self).register(on: router.group("/agent").add(middleware: PageErrorMiddleware(pages: pages, home: Link("Back to the ticket list", "/agent"))))
@@ -42,6 +43,13 @@ struct TicketsPages: Sendable {
             throw PageRedirect.signIn(returningTo: request.uri.path + (request.uri.query.map { "?" + $0 } ?? ""))
         }
         return Session(principal: principal, caller: try Caller(principal))
+    }
+
+    /// The names of the tenant's staff, for staff only (customers see "Support"); short ids
+    /// wherever identity could not name someone.
+    func staffNames(_ session: Session) async -> PageModels.StaffNames {
+        guard session.caller.isStaff else { return .none }
+        return PageModels.StaffNames(members: await staff.members(of: session.principal.tenantID))
     }
 
     /// Department names by id (at most the first 100), for lists and selects.
