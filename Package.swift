@@ -33,9 +33,11 @@ func sharedTarget(_ name: String, _ dependencies: [Target.Dependency], resources
 let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Resource])] = [
     // SAML signatures are verified (and encrypted assertions decrypted) with the system libxmlsec1
     // (`CXMLSec`), never by hand; JWT SSO and OpenID Connect verify RSA with CryptoExtras; OpenID
-    // Connect discovery, keys and the code exchange go over HTTPS with AsyncHTTPClient.
+    // Connect discovery, keys and the code exchange go over HTTPS with AsyncHTTPClient; a loop
+    // sweeps the ID tokens of ended OpenID Connect sessions.
     "Identity": ([
         "CArgon2", "CXMLSec",
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "CryptoExtras", package: "swift-crypto"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -2,6 +2,7 @@ import Crypto
 import CryptoExtras
 import Foundation
 @testable import Identity
+import PostgresNIO
 import RampartCore
 import RampartSecurity
 import RampartStorage
@@ -162,6 +163,55 @@ struct OIDCOptionsTests {
             guard case .signedIn(_, _, let localSession, _, _) = try await oidc.signIn(local, acme) else { Issue.record("refused"); return }
             #expect(try await local.endSessionURL(sessionID: localSession, tenant: acme.id, host: "acme.eu.localhost:8443") == nil)
             #expect(try await f.database.withTenant(acme.id) { try await $0.values("SELECT count(*)::int FROM oidc_sessions", as: Int.self) } == [0])
+        }
+    }
+
+    /// Sessions that end without a sign-out lose their sealed ID token to the sweep: idle too
+    /// long, past their absolute lifetime, or revoked go; a live one stays; a run for one tenant
+    /// leaves another tenant's rows, and the service's run over every tenant takes those too.
+    @Test func sweepDeletesTheIDTokensOfEndedSessionsOnlyAndPerTenant() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme"), globex = try await f.tenant("globex")
+            let sessions = SessionRepository(database: f.database)
+            // A session of a new agent with an ID-token row as the callback stores it.
+            @Sendable func signedIn(_ tenant: Tenant, _ email: String) async throws -> (token: String, id: UUID) {
+                let user = try await f.user(tenant, email, role: .agent)
+                return try await f.database.withTenant(tenant.id) { connection in
+                    let session = try await SessionRepository.start(for: user, method: "sso", ip: nil, userAgent: nil, settings: SecuritySettings(),
+                                                                    on: connection, logger: TestDatabase.logger)
+                    try await connection.query("""
+                        INSERT INTO oidc_sessions (session_id, tenant_id, audience, issuer, sealed_id_token)
+                        VALUES (\(session.id), \(tenant.id.rawValue), 'staff', 'https://idp.test', \(Data("sealed".utf8)))
+                        """, logger: TestDatabase.logger)
+                    return (session.token, session.id)
+                }
+            }
+            @Sendable func remaining(_ tenant: Tenant) async throws -> Set<UUID> {
+                Set(try await f.database.withTenant(tenant.id) { try await $0.values("SELECT session_id FROM oidc_sessions", as: UUID.self) })
+            }
+            @Sendable func age(_ tenant: Tenant, _ session: UUID, _ column: String) async throws {
+                try await f.database.withTenant(tenant.id) { connection in
+                    try await connection.query("""
+                        UPDATE sessions SET \(unescaped: column) = now() - interval '1 minute' WHERE id = \(session)
+                        """, logger: TestDatabase.logger)
+                }
+            }
+            let live = try await signedIn(acme, "live@acme.test"), idle = try await signedIn(acme, "idle@acme.test")
+            let old = try await signedIn(acme, "old@acme.test"), revoked = try await signedIn(acme, "revoked@acme.test")
+            let other = try await signedIn(globex, "idle@globex.test")
+            try await age(acme, idle.id, "idle_expires_at")
+            try await age(acme, old.id, "absolute_expires_at")
+            try await age(globex, other.id, "idle_expires_at")
+            try await sessions.revoke(sessionToken: revoked.token, tenant: acme.id)
+
+            let sweeper = OIDCSessionSweeper(database: f.database, tenants: f.tenants, logger: TestDatabase.logger)
+            #expect(try await sweeper.sweep(acme.id) == 3)
+            #expect(try await remaining(acme) == [live.id])
+            #expect(try await remaining(globex) == [other.id])
+            #expect(try await sessions.resolve(token: live.token, tenant: acme.id) != nil)
+            await sweeper.sweepAll()
+            #expect(try await remaining(globex).isEmpty)
+            #expect(try await remaining(acme) == [live.id])
         }
     }
 }

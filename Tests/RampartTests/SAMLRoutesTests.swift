@@ -1,4 +1,6 @@
+import ArgumentParser
 import AsyncHTTPClient
+import Crypto
 import NIOHTTP1
 import Foundation
 @testable import Control
@@ -33,6 +35,25 @@ struct SAMLRoutesTests {
 
     static func cookie(_ name: String, _ headers: HTTPHeaders) -> String? {
         IdentityPagesTests.cookie(name, from: headers[canonicalForm: "set-cookie"].map(String.init))
+    }
+
+    /// `rampartctl`'s connection options as operator alice against this world's identity, and a
+    /// folder for the files a command reads.
+    static func commandLine(_ world: OAuthWorld) throws -> (directory: URL, connection: [String]) {
+        let directory = world.pki.directory.appendingPathComponent("ctl-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let endpoints = directory.appendingPathComponent("endpoints.json")
+        try JSONSerialization.data(withJSONObject: ["regions": ["eu": ["identity": world.service.baseURL]]]).write(to: endpoints)
+        let tls = try world.pki.files(for: .operator("alice"))
+        return (directory, ["--endpoints", endpoints.path, "--ca", tls.caCertificatePath, "--cert", tls.certificatePath, "--key", tls.privateKeyPath])
+    }
+
+    /// acme's staff audience as the operator API shows it (its `configuration`, `service_provider`, …).
+    static func staff(_ world: OAuthWorld) async throws -> [String: Any] {
+        let (status, listed) = try await IdentityRoutesTests().send(world.pki, as: .operator("alice"), .GET,
+                                                                    world.service.baseURL + "/internal/v1/operator/tenants/acme/sso", json: nil)
+        #expect(status == 200)
+        return try #require((listed["data"] as? [[String: Any]])?.first)
     }
 
     @Test func spInitiatedSignInRunsFromLoginThroughTheACSAndRefusesAReplayGenerically() async throws {
@@ -123,14 +144,9 @@ struct SAMLRoutesTests {
     /// API's configuration, validated and audited like an admin's change.
     @Test func setImportsMetadataWithPresetMappingAndRolesAndShowReadsItBack() async throws {
         try await OAuthWorld.with { world in
-            let directory = world.pki.directory.appendingPathComponent("ctl-\(UUID().uuidString.prefix(6))")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let endpoints = directory.appendingPathComponent("endpoints.json")
-            try JSONSerialization.data(withJSONObject: ["regions": ["eu": ["identity": world.service.baseURL]]]).write(to: endpoints)
+            let (directory, connection) = try Self.commandLine(world)
             let metadata = directory.appendingPathComponent("idp.xml")
             try SAMLResponseTests.idp.metadataXML().write(to: metadata, atomically: true, encoding: .utf8)
-            let tls = try world.pki.files(for: .operator("alice"))
-            let connection = ["--endpoints", endpoints.path, "--ca", tls.caCertificatePath, "--cert", tls.certificatePath, "--key", tls.privateKeyPath]
 
             var set = try SSOCommand.SetConfiguration.parse(connection + [
                 "--region", "eu", "--tenant", "acme", "--audience", "staff", "--preset", "okta", "--saml-metadata", metadata.path,
@@ -141,10 +157,7 @@ struct SAMLRoutesTests {
             var show = try SSOCommand.Show.parse(connection + ["--region", "eu", "--tenant", "acme"])
             try await show.run()
 
-            let (status, listed) = try await IdentityRoutesTests().send(world.pki, as: .operator("alice"), .GET,
-                                                                        world.service.baseURL + "/internal/v1/operator/tenants/acme/sso", json: nil)
-            #expect(status == 200)
-            let staff = try #require((listed["data"] as? [[String: Any]])?.first?["configuration"] as? [String: Any])
+            let staff = try #require(try await Self.staff(world)["configuration"] as? [String: Any])
             #expect(staff["preset"] as? String == "okta")
             #expect((staff["saml"] as? [String: Any])?["entity_id"] as? String == SAMLResponseTests.idp.entityID)
             #expect(staff["group_roles"] as? [String: String] == ["helpdesk-admins": "admin", "helpdesk-agents": "agent"])
@@ -157,9 +170,7 @@ struct SAMLRoutesTests {
                 "--region", "eu", "--tenant", "acme", "--saml-metadata", metadata.path, "--group-role", "buyers=customer",
             ])
             await #expect(throws: (any Error).self) { try await bad.run() }
-            let (_, after) = try await IdentityRoutesTests().send(world.pki, as: .operator("alice"), .GET,
-                                                                  world.service.baseURL + "/internal/v1/operator/tenants/acme/sso", json: nil)
-            #expect(((after["data"] as? [[String: Any]])?.first?["configuration"] as? [String: Any])?["group_roles"] as? [String: String]
+            #expect((try await Self.staff(world)["configuration"] as? [String: Any])?["group_roles"] as? [String: String]
                     == ["helpdesk-admins": "admin", "helpdesk-agents": "agent"])
         }
     }
@@ -168,15 +179,10 @@ struct SAMLRoutesTests {
     /// never shown again; the configuration keeps it when a later `set` names no secret file.
     @Test func setConfiguresOpenIDConnectWithASecretFromAFileThatIsNeverShown() async throws {
         try await OAuthWorld.with { world in
-            let directory = world.pki.directory.appendingPathComponent("ctl-\(UUID().uuidString.prefix(6))")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let endpoints = directory.appendingPathComponent("endpoints.json")
-            try JSONSerialization.data(withJSONObject: ["regions": ["eu": ["identity": world.service.baseURL]]]).write(to: endpoints)
+            let (directory, connection) = try Self.commandLine(world)
             let secretFile = directory.appendingPathComponent("client-secret.txt")
             let secret = "oidc client secret from a file"
             try (secret + "\n").write(to: secretFile, atomically: true, encoding: .utf8)
-            let tls = try world.pki.files(for: .operator("alice"))
-            let connection = ["--endpoints", endpoints.path, "--ca", tls.caCertificatePath, "--cert", tls.certificatePath, "--key", tls.privateKeyPath]
             let oidc = ["--region", "eu", "--tenant", "acme", "--preset", "okta", "--oidc-issuer", "https://acme.okta.example",
                         "--oidc-client-id", "0oa-rampart", "--group-role", "helpdesk-agents=agent"]
             var set = try SSOCommand.SetConfiguration.parse(connection + oidc + ["--oidc-client-secret-file", secretFile.path])
@@ -187,17 +193,90 @@ struct SAMLRoutesTests {
             var orphan = try SSOCommand.SetConfiguration.parse(connection + ["--region", "eu", "--tenant", "acme", "--oidc-client-id", "x"])
             await #expect(throws: (any Error).self) { try await orphan.run() }
 
-            let (status, listed) = try await IdentityRoutesTests().send(world.pki, as: .operator("alice"), .GET,
-                                                                        world.service.baseURL + "/internal/v1/operator/tenants/acme/sso", json: nil)
-            #expect(status == 200)
-            let staff = try #require((listed["data"] as? [[String: Any]])?.first)
+            let staff = try await Self.staff(world)
             let configured = try #require((staff["configuration"] as? [String: Any])?["oidc"] as? [String: Any])
             #expect(configured["issuer"] as? String == "https://acme.okta.example" && configured["client_id"] as? String == "0oa-rampart")
             #expect(configured["sealed_secret"] as? String == "set" && configured["scopes"] as? [String] == ["openid", "email", "groups"])
             #expect((configured["claims"] as? [String: String])?["groups"] == "groups")
             let redirectURI = try #require((staff["service_provider"] as? [String: Any])?["oidc_redirect_uri"] as? String)
             #expect(redirectURI.hasPrefix("https://acme.eu.") && redirectURI.hasSuffix("/auth/oidc/callback"))
-            #expect(!String(decoding: try JSONSerialization.data(withJSONObject: listed), as: UTF8.self).contains(secret))
+            #expect(!String(decoding: try JSONSerialization.data(withJSONObject: staff), as: UTF8.self).contains(secret))
+        }
+    }
+
+    /// `rampartctl sso set --jwt-…`: the HS256 secret comes from a file and signs a user in through
+    /// `/auth/jwt`; ES256 takes the site's PEM public key. A missing, unreadable or empty secret
+    /// file and an algorithm with the other kind of key are refused with a message naming the
+    /// cause, and change nothing; neither `set` nor `show` ever prints the secret.
+    @Test func setConfiguresJWTSSOFromFilesAndNeverShowsTheSecret() async throws {
+        try await OAuthWorld.with { world in
+            let (directory, connection) = try Self.commandLine(world)
+            let secret = "a JWT SSO secret from a file, well over 32 bytes"
+            let file = { (name: String, text: String) throws -> String in
+                let url = directory.appendingPathComponent(name)
+                try text.write(to: url, atomically: true, encoding: .utf8)
+                return url.path
+            }
+            let secretFile = try file("jwt-secret.txt", secret + "\n"), emptyFile = try file("empty.txt", " \n")
+            let p256 = P256.Signing.PrivateKey()
+            let p256File = try file("site-p256.pem", p256.publicKey.pemRepresentation), rsaFile = try file("site-rsa.pem", JWTSSOTests.rsaPublicKey)
+            let jwt = ["--region", "eu", "--tenant", "acme", "--jwt-issuer", "https://www.acme.test", "--jwt-audience", "rampart-acme",
+                       "--group-role", "helpdesk-agents=agent"]
+            let set = { (options: [String]) async throws -> String in try await SSOCommand.SetConfiguration.parse(connection + jwt + options).rendered() }
+            // A token of the site for sam (a new user), signed by `sign` under `alg`; answers the sign-in's status and session cookie.
+            let signIn = { (alg: String, sign: (Data) throws -> Data) async throws -> (Int, String?) in
+                let claims = JWTSSOTests.claims { $0["sub"] = "site-user-sam"; $0["email"] = "sam@acme.test" }
+                let answer = try await world.call(.GET, "/auth/jwt?jwt=\(try JWTSSOTests.token(header: ["alg": alg], claims: claims, sign: sign))&return_to=%2Ftickets")
+                #expect(answer.status != 303 || answer.headers.first(name: "location") == "/tickets")
+                return (answer.status, Self.cookie("__Host-rampart_session", answer.headers))
+            }
+
+            let saved = try await set(["--jwt-algorithm", "hs256", "--jwt-secret-file", secretFile])
+            let shown = try await SSOCommand.Show.parse(connection + ["--region", "eu", "--tenant", "acme"]).rendered()
+            for output in [saved, shown] {
+                #expect(!output.contains(secret) && !output.contains(String(secret.prefix(16))))
+                let staff = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+                let configured = try #require(((staff["data"] as? [[String: Any]])?.first ?? staff)["configuration"] as? [String: Any])
+                #expect(configured["jwt"] as? [String: String] == ["issuer": "https://www.acme.test", "audience": "rampart-acme", "algorithm": "HS256",
+                                                                    "sealed_secret": "set"])
+            }
+            let (hsStatus, hsSession) = try await signIn("HS256", JWTSSOTests.hs256(secret))
+            #expect(hsStatus == 303 && hsSession != nil)
+            #expect(try await signIn("HS256", JWTSSOTests.hs256("another secret of more than thirty-two bytes")).0 == 401)
+
+            let before = OperatorClient.render(try await Self.staff(world))
+            let refusals: [([String], String)] = [
+                (["--jwt-algorithm", "HS256", "--jwt-secret-file", directory.appendingPathComponent("missing.txt").path], "does not exist"),
+                (["--jwt-algorithm", "HS256", "--jwt-secret-file", directory.path], "is a folder"),
+                (["--jwt-algorithm", "HS256", "--jwt-secret-file", emptyFile], "is empty"),
+                (["--jwt-algorithm", "ES256", "--jwt-public-key-file", p256File, "--jwt-secret-file", secretFile], "jwt.shared_secret: is not used with ES256"),
+                (["--jwt-algorithm", "HS256", "--jwt-secret-file", secretFile, "--jwt-public-key-file", p256File], "jwt.public_key: is not used with HS256"),
+                (["--jwt-algorithm", "ES256", "--jwt-public-key-file", rsaFile], "jwt.public_key: must be a P-256 public key"),
+                (["--jwt-algorithm", "RS256", "--jwt-public-key-file", p256File], "jwt.public_key: must be an RSA public key"),
+                (["--jwt-algorithm", "ES256", "--jwt-public-key-file", secretFile], "jwt.public_key: must be a P-256 public key"),
+            ]
+            for (options, message) in refusals {
+                do {
+                    _ = try await set(options)
+                    Issue.record("accepted \(options)")
+                } catch {
+                    #expect("\(error)".contains(message), "\(error)")
+                    #expect(!"\(error)".contains(secret))
+                }
+            }
+            await #expect(throws: ValidationError.self) { try await SSOCommand.SetConfiguration.parse(connection + ["--region", "eu", "--tenant", "acme",
+                                                                                                                  "--jwt-secret-file", secretFile]).rendered() }
+            #expect(OperatorClient.render(try await Self.staff(world)) == before)
+            #expect(try await signIn("HS256", JWTSSOTests.hs256(secret)).0 == 303)
+
+            _ = try await set(["--jwt-algorithm", "ES256", "--jwt-public-key-file", p256File])
+            #expect(try await signIn("ES256") { try p256.signature(for: $0).rawRepresentation }.0 == 303)
+            // Only the configured algorithm: the old secret signs nobody in any more.
+            #expect(try await signIn("HS256", JWTSSOTests.hs256(secret)).0 == 401)
+
+            // Two changes, each audited as the operator's like an admin's; the refusals wrote nothing.
+            let events = try await AdminPagesTests.outbox(world).filter { $0.contains("\"sso_configuration.updated\"") }
+            #expect(events.count == 2 && events.allSatisfy { $0.contains("\"operator\"") && !$0.contains(secret) })
         }
     }
 
@@ -272,13 +351,7 @@ struct SAMLRoutesTests {
             #expect(done.headers.first(name: "location") == "/tickets" && Self.cookie("__Host-rampart_session", done.headers) != nil)
 
             // rampartctl sso rotate-key: a new encryption certificate first, the old one still published and still decrypting.
-            let ctl = world.pki.directory.appendingPathComponent("ctl-\(UUID().uuidString.prefix(6))")
-            try FileManager.default.createDirectory(at: ctl, withIntermediateDirectories: true)
-            let endpoints = ctl.appendingPathComponent("endpoints.json")
-            try JSONSerialization.data(withJSONObject: ["regions": ["eu": ["identity": world.service.baseURL]]]).write(to: endpoints)
-            let tls = try world.pki.files(for: .operator("alice"))
-            let connection = ["--endpoints", endpoints.path, "--ca", tls.caCertificatePath, "--cert", tls.certificatePath, "--key", tls.privateKeyPath,
-                              "--region", "eu", "--tenant", "acme"]
+            let connection = try Self.commandLine(world).connection + ["--region", "eu", "--tenant", "acme"]
             var rotate = try SSOCommand.RotateKey.parse(connection + ["--use", "saml_encryption"])
             try await rotate.run()
             let rotated = try await world.call(.GET, "/auth/saml/metadata").text

@@ -6,7 +6,7 @@ import Foundation
 struct SSOCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sso",
-        abstract: "Configure a tenant's single sign-on (SAML 2.0, OpenID Connect) for staff or customers, and rotate its own SSO keys.",
+        abstract: "Configure a tenant's single sign-on (SAML 2.0, JWT SSO, OpenID Connect) for staff or customers, and rotate its own SSO keys.",
         subcommands: [SetConfiguration.self, Show.self, RotateKey.self]
     )
 
@@ -25,6 +25,12 @@ struct SSOCommand: AsyncParsableCommand {
         @Flag(help: "Accept IdP-initiated (unsolicited) responses.") var samlAllowIdpInitiated = false
         @Flag(help: "Refuse assertions that are not encrypted to the tenant's encryption certificate.") var samlRequireEncryptedAssertions = false
         @Flag(help: "Sign AuthnRequests with the tenant's SAML signing key (RSA-SHA256).") var samlSignRequests = false
+        @Option(help: "JWT SSO: the issuer (iss) the tenant's site puts in its tokens.") var jwtIssuer: String?
+        @Option(help: "JWT SSO: the audience (aud) its tokens must name.") var jwtAudience: String?
+        @Option(help: "JWT SSO: HS256, RS256 or ES256, the only algorithm accepted.") var jwtAlgorithm: String?
+        @Option(help: "JWT SSO, HS256: file holding the shared secret, 32 to 1024 bytes (sealed by identity, never shown again; omitted: the stored one stays).")
+        var jwtSecretFile: String?
+        @Option(help: "JWT SSO, RS256 or ES256: the site's public key file (PEM).") var jwtPublicKeyFile: String?
         @Option(help: "OpenID Connect issuer (https; its discovery document must name exactly this issuer).") var oidcIssuer: String?
         @Option(help: "OpenID Connect client id.") var oidcClientId: String?
         @Option(help: "File holding the OpenID Connect client secret (sealed by identity, never shown again; omitted: the stored one stays).")
@@ -44,19 +50,25 @@ struct SSOCommand: AsyncParsableCommand {
         @Option(help: "The one account that may still use a password when its role requires SSO.") var breakGlassEmail: String?
 
         func run() async throws {
+            print(try await rendered())
+        }
+
+        /// What `run` prints: the saved configuration as identity answers it (secrets only as "set").
+        func rendered() async throws -> String {
             var body: [String: Any] = ["preset": preset, "jit_provisioning": jitProvisioning]
             let samlOptions: [String: Any] = ["allow_sha1": samlAllowSha1, "allow_idp_initiated": samlAllowIdpInitiated,
                                               "require_encrypted_assertions": samlRequireEncryptedAssertions, "sign_authn_requests": samlSignRequests]
             if let samlMetadata {
-                body["saml_metadata"] = try String(contentsOfFile: samlMetadata, encoding: .utf8)
+                body["saml_metadata"] = try OperatorFile.text(samlMetadata, option: "--saml-metadata")
                 body["saml"] = samlOptions
             } else if samlEntityId != nil || samlSsoUrl != nil || !samlCertificate.isEmpty {
                 var saml = samlOptions
                 saml["entity_id"] = samlEntityId
                 saml["sso_url"] = samlSsoUrl
-                saml["certificates"] = try samlCertificate.map { try String(contentsOfFile: $0, encoding: .utf8) }
+                saml["certificates"] = try samlCertificate.map { try OperatorFile.text($0, option: "--saml-certificate") }
                 body["saml"] = saml
             }
+            if let jwt = try jwtBody() { body["jwt"] = jwt }
             if let oidc = try oidcBody() { body["oidc"] = oidc }
             var mapping: [String: String] = [:]
             for pair in groupRole {
@@ -69,12 +81,29 @@ struct SSOCommand: AsyncParsableCommand {
             body["sso_required_roles"] = ssoRequiredRoles.map(Self.list)
             body["idp_second_factor_roles"] = idpSecondFactorRoles.map(Self.list)
             body["break_glass_email"] = breakGlassEmail
-            print(OperatorClient.render(try await OperatorClient.call(operatorOptions, .POST, .identity, region: region,
-                                                                      path: "/internal/v1/operator/tenants/\(tenant)/sso/\(audience)", body: body)))
+            return OperatorClient.render(try await OperatorClient.call(operatorOptions, .POST, .identity, region: region,
+                                                                       path: "/internal/v1/operator/tenants/\(tenant)/sso/\(audience)", body: body))
+        }
+
+        /// The `jwt` object, or `nil` without `--jwt-issuer`. Identity checks it like an admin's
+        /// (an algorithm with the other kind of key is refused there); the secret is read from a
+        /// file so it never appears in a command line or shell history.
+        func jwtBody() throws -> [String: Any]? {
+            guard let jwtIssuer else {
+                guard jwtAudience == nil, jwtAlgorithm == nil, jwtSecretFile == nil, jwtPublicKeyFile == nil else {
+                    throw ValidationError("--jwt-audience, --jwt-algorithm, --jwt-secret-file and --jwt-public-key-file need --jwt-issuer")
+                }
+                return nil
+            }
+            guard let jwtAudience, let jwtAlgorithm else { throw ValidationError("--jwt-issuer needs --jwt-audience and --jwt-algorithm") }
+            var jwt: [String: Any] = ["issuer": jwtIssuer, "audience": jwtAudience, "algorithm": jwtAlgorithm.uppercased()]
+            jwt["shared_secret"] = try jwtSecretFile.map { try OperatorFile.text($0, option: "--jwt-secret-file") }
+            jwt["public_key"] = try jwtPublicKeyFile.map { try OperatorFile.text($0, option: "--jwt-public-key-file") }
+            return jwt
         }
 
         /// The `oidc` object, or `nil` without `--oidc-issuer`. The secret is read from a file so it
-        /// never appears in a command line or shell history; surrounding whitespace is dropped.
+        /// never appears in a command line or shell history.
         func oidcBody() throws -> [String: Any]? {
             guard let oidcIssuer else {
                 guard oidcClientId == nil, oidcClientSecretFile == nil else { throw ValidationError("--oidc-client-id and --oidc-client-secret-file need --oidc-issuer") }
@@ -82,9 +111,7 @@ struct SSOCommand: AsyncParsableCommand {
             }
             guard let oidcClientId else { throw ValidationError("--oidc-issuer needs --oidc-client-id") }
             var oidc: [String: Any] = ["issuer": oidcIssuer, "client_id": oidcClientId]
-            if let oidcClientSecretFile {
-                oidc["client_secret"] = try String(contentsOfFile: oidcClientSecretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            }
+            oidc["client_secret"] = try oidcClientSecretFile.map { try OperatorFile.text($0, option: "--oidc-client-secret-file") }
             oidc["client_authentication"] = oidcClientAuth
             oidc["scopes"] = oidcScopes.map(Self.list)
             oidc["prompt"] = oidcPrompt
@@ -124,8 +151,13 @@ struct SSOCommand: AsyncParsableCommand {
         @Option(help: "Tenant slug.") var tenant: String
 
         func run() async throws {
-            print(OperatorClient.render(try await OperatorClient.call(operatorOptions, .GET, .identity, region: region,
-                                                                      path: "/internal/v1/operator/tenants/\(tenant)/sso")))
+            print(try await rendered())
+        }
+
+        /// What `run` prints: both audiences as identity answers them (secrets only as "set").
+        func rendered() async throws -> String {
+            OperatorClient.render(try await OperatorClient.call(operatorOptions, .GET, .identity, region: region,
+                                                                path: "/internal/v1/operator/tenants/\(tenant)/sso"))
         }
     }
 }

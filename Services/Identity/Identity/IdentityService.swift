@@ -14,7 +14,9 @@ public enum IdentityService {
     public static func buildApplication(_ config: ServiceConfig) async throws -> some ApplicationProtocol {
         let keys = try IdentityKeys(config: config)
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: IdentityMigrations.all)
-        return try ServiceApplication.build(runtime: runtime, services: OutboxRelay.services(for: runtime)) { router in
+        guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
+        let sweeper = OIDCSessionSweeper(database: database, tenants: TenantRepository(database: database, region: config.region), logger: runtime.logger)
+        return try ServiceApplication.build(runtime: runtime, services: OutboxRelay.services(for: runtime) + [sweeper]) { router in
             try register(on: router, runtime: runtime, keys: keys)
         }
     }

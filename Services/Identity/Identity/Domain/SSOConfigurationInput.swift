@@ -125,6 +125,8 @@ public struct SSOConfigurationInput: Codable, Sendable {
         identityProvider?.allowIdPInitiated = saml?.allowIdPInitiated ?? false
         identityProvider?.requireEncryptedAssertions = saml?.requireEncryptedAssertions ?? false
         identityProvider?.signAuthnRequests = saml?.signAuthnRequests ?? false
+        // Refused rather than dropped: whoever sent a secret for RS256/ES256 meant another algorithm.
+        if let jwt, jwt.algorithm != .hs256, jwt.sharedSecret != nil { problems["jwt.shared_secret"] = "is not used with \(jwt.algorithm.rawValue)" }
         var breakGlass: EmailAddress?
         if let breakGlassEmail {
             breakGlass = EmailAddress(rawValue: breakGlassEmail)
