@@ -25,9 +25,9 @@ struct OIDCTests {
     /// A sign-in flow for `tenant` whose staff use the test provider as `clientID` (registered there as `client`).
     func configure(
         _ f: IdentityFixture, _ tenant: Tenant, clientID: String, client: OIDCTestProvider.Client = agent,
-        _ change: (inout SSOConfigurationInput) -> Void = { _ in }
+        provider own: OIDCTestProvider? = nil, _ change: (inout SSOConfigurationInput) -> Void = { _ in }
     ) async throws -> OIDCSignIn {
-        let provider = try await Self.provider.value
+        let provider = if let own { own } else { try await Self.provider.value }
         provider.register(clientID, client)
         let store = try FileKeyStore(directory: FileManager.default.temporaryDirectory.appendingPathComponent("rampart-ks-\(UUID().uuidString)"))
         let configurations = SSOConfigurationRepository(database: f.database, region: tenant.region, keyring: TenantKeyring(keys: .generate(), store: store))
@@ -198,8 +198,10 @@ struct OIDCTests {
     @Test func anUnknownKeyIDRefetchesTheKeysAtMostOnceAMinute() async throws {
         try await IdentityFixture.with { f in
             let acme = try await f.tenant("acme")
-            let flow = try await configure(f, acme, clientID: "acme-kid", client: { var c = Self.agent; c.signer = .unpublishedKey; return c }())
-            let provider = try await Self.provider.value
+            // A provider of its own: the shared one's key fetches count every parallel test's.
+            let provider = try await OIDCTestProvider.start(pki: Self.pki)
+            let flow = try await configure(f, acme, clientID: "acme-kid", client: { var c = Self.agent; c.signer = .unpublishedKey; return c }(),
+                                           provider: provider)
             #expect(reason(try await signIn(flow, acme)) == "oidc_unknown_key")
             let fetched = provider.jwksFetches
             // Within the minute: no refetch however many forged kids arrive.
