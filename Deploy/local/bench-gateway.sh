@@ -285,9 +285,11 @@ wait_ready() { # $1: port, $2: name, $3: log
 }
 # CPU time (user + system, in clock ticks) of a process and its children (nginx workers).
 cpu_ticks() {
-    local total=0 pid
+    local total=0 pid ticks
     for pid in "$1" $(pgrep -P "$1" || true); do
-        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+        # A child may end between the listing and the read.
+        ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || true)
+        total=$((total + ${ticks:-0}))
     done
     echo "$total"
 }
