@@ -9,8 +9,9 @@
 #
 # Each gets wrk (Debian) with a GET and a 1 KB JSON POST. Printed and recorded in
 # docs/benchmarks.md: requests/s, p50/p99, the edge process's CPU time per request, the ratios,
-# and the WAF's own CPU time per benign request (GatewayWAFBench). Everything runs as release
-# builds; nginx runs as www-data from its own temporary configuration.
+# and the WAF's own CPU time per benign request (GatewayWAFBench). Both measured programs
+# are release builds (RAMPART_SCRATCH_PATH may name another build folder to reuse); nginx runs as
+# www-data from its own temporary configuration.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,11 +38,18 @@ if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null || [ ! -f "$mods
     [ -n "$guard_created" ] && rm -f /usr/sbin/policy-rc.d
 fi
 
-echo "bench-gateway: release build of rampart-gateway, rampartctl and GatewayWAFBench"
-for product in rampart-gateway rampartctl GatewayWAFBench; do
+echo "bench-gateway: release build of rampart-gateway and GatewayWAFBench"
+for product in rampart-gateway GatewayWAFBench; do
     swift build --package-path "$root" --scratch-path "$scratch" -c release --product "$product" >/dev/null
 done
 bin=$(swift build --package-path "$root" --scratch-path "$scratch" -c release --show-bin-path)
+# rampartctl only writes the run's PKI and keys: the debug build (`make build`'s) does, or the one
+# RAMPART_CTL names, so a release build of the control tool is not needed.
+rampartctl=${RAMPART_CTL:-}
+if [ -z "$rampartctl" ]; then
+    swift build --package-path "$root" --product rampartctl >/dev/null
+    rampartctl="$(swift build --package-path "$root" --show-bin-path)/rampartctl"
+fi
 
 work=$(mktemp -d /tmp/rampart-bench-gateway.XXXXXX)
 chmod 755 "$work"
@@ -71,8 +79,8 @@ upstream_port=$(free_port) gateway_internal_port=$(free_port)
 port_a=$(free_port) port_b=$(free_port) port_c=$(free_port) port_d=$(free_port)
 
 # --- PKI and keys: a CA of its own, the eu gateway's and a service's certificates --------------
-"$bin/rampartctl" pki init --dir "$work/pki" --regions eu >/dev/null
-"$bin/rampartctl" keys init --dir "$work/keys" >/dev/null
+"$rampartctl" pki init --dir "$work/pki" --regions eu >/dev/null
+"$rampartctl" keys init --dir "$work/keys" >/dev/null
 mkdir -p "$work/nginx-pki"
 for name in ca.crt tickets-eu.crt tickets-eu.key gateway-eu.crt gateway-eu.key gateway-public.crt gateway-public.key; do
     cp "$work/pki/$name" "$work/nginx-pki/$name"
@@ -277,9 +285,11 @@ wait_ready() { # $1: port, $2: name, $3: log
 }
 # CPU time (user + system, in clock ticks) of a process and its children (nginx workers).
 cpu_ticks() {
-    local total=0 pid
+    local total=0 pid ticks
     for pid in "$1" $(pgrep -P "$1" || true); do
-        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+        # A child may end between the listing and the read.
+        ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || true)
+        total=$((total + ${ticks:-0}))
     done
     echo "$total"
 }

@@ -1,4 +1,8 @@
+import Dispatch
 import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
 import RampartCore
 import RampartTransport
 
@@ -8,6 +12,25 @@ import RampartTransport
 /// authentication, rate limits and the WAF (``ShieldInspection``), size and time limits, security
 /// headers, proxying and the access log (see docs/gateway.md, docs/gateway-waf.md, docs/rate-limits.md).
 public enum GatewayService {
+    /// Runs the `rampart-gateway` process from a synchronous `main`. NIO's event loops become
+    /// Swift's global executor before any task exists (from an `async` `main` the install comes
+    /// too late to take effect), so the responder, the upstream pool and the channels they drive
+    /// share the event loops' threads instead of handing every request between two thread pools.
+    public static func runProcess() -> Never {
+        let installed = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        Task.detached {
+            await ServiceMain.run(.gateway) { config in
+                // Checked, not assumed: this task itself runs on one of the event loops.
+                let onEventLoops = installed && MultiThreadedEventLoopGroup.currentEventLoop != nil
+                Logger(label: "rampart-gateway").info("gateway.executor", metadata: [
+                    "executor": "\(onEventLoops ? "nio-event-loops" : "swift-global-pool")",
+                ])
+                return try await buildApplication(config)
+            }
+        }
+        dispatchMain()
+    }
+
     /// Prepares the runtime and builds the application (internal listener plus public edge);
     /// `accessLog` is where the edge's access lines go (standard output unless a test captures them).
     public static func buildApplication(_ config: ServiceConfig, accessLog: AccessLog = AccessLog()) async throws -> some ApplicationProtocol {

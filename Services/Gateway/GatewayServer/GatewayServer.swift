@@ -1,9 +1,10 @@
 import Gateway
-import RampartTransport
 
+/// Synchronous on purpose: the gateway installs NIO's event loops as Swift's global executor
+/// before any task exists (``GatewayService/runProcess()``).
 @main
 struct GatewayServer {
-    static func main() async {
-        await ServiceMain.run(.gateway) { config in try await GatewayService.buildApplication(config) }
+    static func main() {
+        GatewayService.runProcess()
     }
 }

@@ -46,6 +46,8 @@ struct GatewayEdgeProcessTests {
         #expect(access.last?["http.route"] as? String == "/api/v1/exports")
         #expect(!outcome.stdout.contains("hidden"))
         #expect(lines.contains { $0.contains("\"edge.configured\"") })
+        // The synchronous main installed NIO's event loops as Swift's global executor in time.
+        #expect(lines.contains { $0.contains("\"gateway.executor\"") && $0.contains("\"nio-event-loops\"") })
         #expect(metrics.contains(#"route="edge:/api/v1/exports",status="401""#), "\(metrics.prefix(2000))")
     }
 }

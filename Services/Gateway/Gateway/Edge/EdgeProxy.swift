@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Hummingbird
 import Logging
 import NIOCore
@@ -7,8 +6,8 @@ import NIOPosix
 import RampartCore
 import RampartTransport
 
-/// Forwards a public request to one service instance over mutual TLS (a pooled keep-alive
-/// client) and streams the answer back; failures become 502/503/504 problems.
+/// Forwards a public request to one service instance over mutual TLS (a kept-alive connection
+/// of ``UpstreamPool``) and streams the answer back; failures become 502/503/504 problems.
 public struct EdgeProxy: Sendable {
     let responseTimeout: TimeAmount
     let logger: Logger
@@ -34,64 +33,96 @@ public struct EdgeProxy: Sendable {
         }
     }
 
+    /// Sends the request on a pooled connection of `eventLoop` (the client connection's) and
+    /// answers with the service's response, its body streamed as the client takes it.
     func forward(
         _ request: Request, body: Body, route: EdgePolicy.Route, to target: UpstreamTarget, authority: String,
-        clientIP: String?, requestID: String, principal: String?
+        clientIP: String?, requestID: String, principal: String?, on eventLoop: any EventLoop
     ) async throws -> Response {
-        var outbound = HTTPClientRequest(url: target.baseURL + (request.head.path ?? "/"))
-        outbound.method = HTTPMethod(rawValue: request.method.rawValue)
-        for (name, value) in ForwardedHeaders.upstreamRequest(
+        let forwarded = ForwardedHeaders.upstreamRequest(
             from: request.headers, authority: authority, clientIP: clientIP, requestID: requestID,
             principal: principal, forwardAuthorization: route.forwardAuthorization == true
-        ) {
-            outbound.headers.add(name: name, value: value)
-        }
+        )
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(forwarded.count + 2)
+        headers.add(name: "Host", value: target.address.authority)
+        for (name, value) in forwarded { headers.add(name: name, value: value) }
+        let method = HTTPMethod(rawValue: request.method.rawValue)
         switch body {
         case .none:
-            break
+            if Self.expectsBody(method) { headers.add(name: "Content-Length", value: "0") }
         case .buffered(let buffer):
-            outbound.body = .bytes(buffer)
-        case .streamed(let stream, let length, let limit):
-            outbound.body = .stream(BoundedBody(base: stream, limit: limit), length: length.map { .known(Int64($0)) } ?? .unknown)
+            headers.add(name: "Content-Length", value: String(buffer.readableBytes))
+        case .streamed(_, let length?, _):
+            headers.add(name: "Content-Length", value: String(length))
+        case .streamed(_, nil, _):
+            headers.add(name: "Transfer-Encoding", value: "chunked")
         }
+        let head = HTTPRequestHead(version: .http1_1, method: method, uri: request.head.path ?? "/", headers: headers)
 
-        let response: HTTPClientResponse
+        let response: HTTPResponseHead
+        let exchange: UpstreamExchange
         do {
-            response = try await target.client.http.execute(outbound, timeout: responseTimeout)
+            let connection = try await target.pool.connection(to: target.address, on: eventLoop).get()
+            exchange = UpstreamExchange(eventLoop: connection.channel.eventLoop, timeout: responseTimeout)
+            switch body {
+            case .none:
+                connection.send(head, body: nil, complete: true, exchange: exchange)
+            case .buffered(let buffer):
+                connection.send(head, body: buffer, complete: true, exchange: exchange)
+            case .streamed(let stream, _, let limit):
+                connection.send(head, body: nil, complete: false, exchange: exchange)
+                do {
+                    for try await part in BoundedBody(base: stream, limit: limit) { try await connection.sendBodyPart(part).get() }
+                } catch {
+                    exchange.abandon()
+                    throw error
+                }
+                connection.sendEnd()
+            }
+            response = try await exchange.responseHead()
         } catch let problem as EdgeProblem {
             throw problem
         } catch {
             throw problem(for: error, service: target.service, region: target.region)
         }
-        var headers = ForwardedHeaders.clientResponse(from: response.headers.map { ($0.name, $0.value) })
-        headers[.cacheControl] = headers[.cacheControl] ?? "no-store"
+        var responseHeaders = ForwardedHeaders.clientResponse(from: response.headers.map { ($0.name, $0.value) })
+        responseHeaders[.cacheControl] = responseHeaders[.cacheControl] ?? "no-store"
         let length = response.headers.first(name: "content-length").flatMap { Int($0) }
-        let upstreamBody = response.body
         let isHead = request.method == .head
+        let reader = UpstreamBodyReader(exchange: exchange)
         return Response(
             status: HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase),
-            headers: headers,
+            headers: responseHeaders,
             body: ResponseBody(contentLength: isHead ? nil : length) { writer in
-                if !isHead { try await writer.write(upstreamBody) }
+                do {
+                    while let part = try await reader.next() { try await writer.write(part) }
+                } catch {
+                    reader.abandon()
+                    throw error
+                }
                 try await writer.finish(nil)
             }
         )
     }
 
+    /// Methods whose requests carry a body by definition: one without gets `Content-Length: 0`.
+    private static func expectsBody(_ method: HTTPMethod) -> Bool {
+        ![.GET, .HEAD, .DELETE, .OPTIONS, .TRACE, .CONNECT].contains(method)
+    }
+
     /// 504 when the service took too long, 502 when it could not be reached or broke off.
     private func problem(for error: any Error, service: ServiceName, region: Region) -> EdgeProblem {
         let metadata: Logger.Metadata = ["service": "\(service)", "upstream.region": "\(region)", "error.type": "\(type(of: error))"]
-        if let client = error as? HTTPClientError {
-            switch client {
-            case .deadlineExceeded, .readTimeout:
-                logger.warning("edge.upstream.timeout", metadata: metadata)
-                return .upstreamTimeout
-            case .connectTimeout, .remoteConnectionClosed, .getConnectionFromPoolTimeout, .tlsHandshakeTimeout:
-                logger.warning("edge.upstream.unreachable", metadata: metadata)
-                return .upstreamUnreachable
-            default:
-                break
-            }
+        switch error as? UpstreamError {
+        case .timeout:
+            logger.warning("edge.upstream.timeout", metadata: metadata)
+            return .upstreamTimeout
+        case .closed:
+            logger.warning("edge.upstream.unreachable", metadata: metadata)
+            return .upstreamUnreachable
+        case .abandoned, nil:
+            break
         }
         if error is NIOConnectionError || error is ChannelError || (error as? IOError) != nil {
             logger.warning("edge.upstream.unreachable", metadata: metadata)
@@ -99,5 +130,27 @@ public struct EdgeProxy: Sendable {
         }
         logger.warning("edge.upstream.failed", metadata: metadata)
         return .upstreamFailed
+    }
+}
+
+/// The response body's reader: a response the client never took (its body never written, or
+/// cut off) is abandoned, so its connection does not stay half-read.
+final class UpstreamBodyReader: Sendable {
+    private let exchange: UpstreamExchange
+
+    init(exchange: UpstreamExchange) {
+        self.exchange = exchange
+    }
+
+    func next() async throws -> ByteBuffer? {
+        try await exchange.next()
+    }
+
+    func abandon() {
+        exchange.abandon()
+    }
+
+    deinit {
+        exchange.abandon()
     }
 }

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import RampartCore
 import RampartSecurity
 import RampartTransport
@@ -102,7 +103,7 @@ public struct EdgeResponder: HTTPResponder {
 
         guard let tenant, case .tenant(_, let region) = host else {
             return try await forwardToStatus(request, body: body, route: route, authority: authority, clientIP: context.clientIP,
-                                             requestID: requestID, entry: &entry)
+                                             requestID: requestID, eventLoop: context.channel.eventLoop, entry: &entry)
         }
         var principal: String?
         if route.auth != .none {
@@ -112,7 +113,7 @@ public struct EdgeResponder: HTTPResponder {
         guard let target = upstreams.target(route.service, in: region) else { throw EdgeProblem.serviceUnavailable }
         let response = try await proxy.forward(
             request, body: body, route: route, to: target, authority: authority, clientIP: context.clientIP,
-            requestID: requestID, principal: principal
+            requestID: requestID, principal: principal, on: context.channel.eventLoop
         )
         // Identity set or cleared the session cookie (sign-out, password change): the principal
         // cached for the credential this request came with must not outlive that session.
@@ -128,14 +129,14 @@ public struct EdgeResponder: HTTPResponder {
     /// request is never answered twice) and left out until its health check passes again.
     private func forwardToStatus(
         _ request: Request, body: EdgeProxy.Body, route: EdgePolicy.Route, authority: String, clientIP: String?, requestID: String,
-        entry: inout AccessLog.Entry
+        eventLoop: any EventLoop, entry: inout AccessLog.Entry
     ) async throws -> Response {
         let candidates = statusFailover.candidates()
         for (position, target) in candidates.enumerated() {
             entry.region = target.region.rawValue
             do {
                 return try await proxy.forward(request, body: body, route: route, to: target, authority: authority, clientIP: clientIP,
-                                               requestID: requestID, principal: nil)
+                                               requestID: requestID, principal: nil, on: eventLoop)
             } catch let problem as EdgeProblem
                 where problem.code == EdgeProblem.upstreamUnreachable.code && position < candidates.count - 1 && body.isReplayable {
                 statusFailover.markUnreachable(target)

@@ -29,7 +29,7 @@ public enum EdgeServer {
             logger.warning("edge.security_txt.expired")
         }
         let config = runtime.config
-        let statusFailover = StatusFailover(
+        let statusFailover = try StatusFailover(
             endpoints: upstreams.statusEndpoints, ownRegion: config.region, policy: policy.statusFailover, upstream: policy.upstream,
             tls: runtime.tls, logger: logger
         )

@@ -17,7 +17,9 @@ import Synchronization
 /// allow-list lets the gateway reach the status service across regions (GET and HEAD only).
 final class StatusFailover: Service, Sendable {
     let instances: [UpstreamTarget]
+    /// For the health checks; requests go through the instances' pool.
     private let client: InternalClient
+    private let pool: UpstreamPool
     /// Per instance: whether its last health check failed. Unchecked instances count as healthy.
     private let down: Mutex<[Bool]>
     private let interval: Duration
@@ -27,16 +29,18 @@ final class StatusFailover: Service, Sendable {
     /// The instances of `endpoints` in failover order: `ownRegion`, then `policy.order`; regions
     /// without a status endpoint are left out.
     init(endpoints: [Region: String], ownRegion: Region, policy: EdgePolicy.StatusFailoverSettings, upstream: EdgePolicy.Upstream,
-         tls: InternalTLS, logger: Logger) {
+         tls: InternalTLS, logger: Logger) throws {
         let client = InternalClient(tls: tls, timeout: .init(
             connect: .milliseconds(Int64(upstream.connectTimeoutMilliseconds)), read: .milliseconds(Int64(upstream.responseTimeoutMilliseconds))
         ))
+        let pool = try UpstreamPool(tls: tls, connectTimeout: .milliseconds(Int64(upstream.connectTimeoutMilliseconds)))
         var seen = Set<Region>()
         instances = ([ownRegion] + policy.order).compactMap { region in
             guard seen.insert(region).inserted, let baseURL = endpoints[region] else { return nil }
-            return UpstreamTarget(region: region, service: .status, baseURL: baseURL, client: client)
+            return UpstreamTarget(region: region, service: .status, baseURL: baseURL, pool: pool)
         }
         self.client = client
+        self.pool = pool
         down = Mutex([Bool](repeating: false, count: instances.count))
         interval = .milliseconds(policy.healthIntervalMilliseconds)
         timeout = .milliseconds(Int64(policy.healthTimeoutMilliseconds))
@@ -58,7 +62,7 @@ final class StatusFailover: Service, Sendable {
         record(position, healthy: false)
     }
 
-    /// Checks every instance each interval until the gateway shuts down, then closes the pool.
+    /// Checks every instance each interval until the gateway shuts down, then closes the client and pool.
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
@@ -71,6 +75,7 @@ final class StatusFailover: Service, Sendable {
             }
         }
         try? await client.shutdown()
+        await pool.shutdown()
     }
 
     /// Whether `instance` answers `GET /healthz` with 200 within the health timeout.

@@ -6,13 +6,17 @@ import RampartTransport
 import ServiceLifecycle
 
 /// The internal services of every region this edge fronts: their URLs (from an
-/// `endpoints.json`-shaped file) and one mutual-TLS client per region, presenting that region's
-/// gateway certificate, so each region's services see their own region's gateway.
+/// `endpoints.json`-shaped file), one mutual-TLS client per region for the edge's own calls and
+/// one connection pool per region for proxied requests, both presenting that region's gateway
+/// certificate, so each region's services see their own region's gateway.
 public struct Upstreams: Sendable {
-    /// One region's services and the client that reaches them.
+    /// One region's services and the client and pool that reach them.
     public struct RegionUpstreams: Sendable {
         public let endpoints: [ServiceName: String]
         public let client: InternalClient
+        /// Where proxied requests go, per service.
+        let targets: [ServiceName: UpstreamTarget]
+        let pool: UpstreamPool
     }
 
     public let regions: [Region: RegionUpstreams]
@@ -45,7 +49,14 @@ public struct Upstreams: Sendable {
                 endpoints[service] = try Self.baseURL(url, region: region.rawValue, service: name)
             }
             let tls = try Self.tls(for: region, settings: settings, runtime: runtime)
-            regions[region] = RegionUpstreams(endpoints: endpoints, client: InternalClient(tls: tls, timeout: timeout))
+            let pool = try UpstreamPool(tls: tls, connectTimeout: timeout.connect ?? .seconds(5))
+            var targets: [ServiceName: UpstreamTarget] = [:]
+            for (service, baseURL) in endpoints {
+                targets[service] = UpstreamTarget(region: region, service: service, baseURL: baseURL, pool: pool)
+            }
+            regions[region] = RegionUpstreams(
+                endpoints: endpoints, client: InternalClient(tls: tls, timeout: timeout), targets: targets, pool: pool
+            )
         }
         self.regions = regions
         var statusEndpoints: [Region: String] = [:]
@@ -58,7 +69,8 @@ public struct Upstreams: Sendable {
 
     /// `url` without a trailing `/`, when it is an `https://host:port` URL.
     private static func baseURL(_ url: String, region: String, service: String) throws -> String {
-        guard let parsed = URL(string: url), parsed.scheme == "https", parsed.host != nil, parsed.path.isEmpty || parsed.path == "/" else {
+        guard let parsed = URL(string: url), parsed.scheme == "https", parsed.host != nil, parsed.path.isEmpty || parsed.path == "/",
+              UpstreamPool.Address(baseURL: url) != nil else {
             throw ConfigError(key: "RAMPART_UPSTREAMS", reason: "\(region)/\(service) is not an https://host:port URL")
         }
         return url.hasSuffix("/") ? String(url.dropLast()) : url
@@ -66,8 +78,7 @@ public struct Upstreams: Sendable {
 
     /// Where `service` of `region` is reached, when this edge fronts the region and it has one.
     func target(_ service: ServiceName, in region: Region) -> UpstreamTarget? {
-        guard let upstream = regions[region], let baseURL = upstream.endpoints[service] else { return nil }
-        return UpstreamTarget(region: region, service: service, baseURL: baseURL, client: upstream.client)
+        regions[region]?.targets[service]
     }
 
     private static func tls(for region: Region, settings: EdgeSettings, runtime: ServiceRuntime) throws -> InternalTLS {
@@ -90,19 +101,33 @@ public struct Upstreams: Sendable {
         return tls
     }
 
-    /// Closes every pool; run by ``UpstreamLifecycle`` at shutdown.
+    /// Closes every client and pool; run by ``UpstreamLifecycle`` at shutdown.
     func shutdown() async {
-        for upstream in regions.values { try? await upstream.client.shutdown() }
+        for upstream in regions.values {
+            try? await upstream.client.shutdown()
+            await upstream.pool.shutdown()
+        }
     }
 }
 
-/// One service instance a request can be forwarded to, and the client that reaches it.
+/// One service instance a request can be forwarded to, and the pool that reaches it.
 struct UpstreamTarget: Sendable {
     let region: Region
     let service: ServiceName
     /// `https://host:port`, without a trailing `/`.
     let baseURL: String
-    let client: InternalClient
+    let address: UpstreamPool.Address
+    let pool: UpstreamPool
+
+    /// `nil` when `baseURL` names no host (``Upstreams`` refuses such a file).
+    init?(region: Region, service: ServiceName, baseURL: String, pool: UpstreamPool) {
+        guard let address = UpstreamPool.Address(baseURL: baseURL) else { return nil }
+        self.region = region
+        self.service = service
+        self.baseURL = baseURL
+        self.address = address
+        self.pool = pool
+    }
 }
 
 /// Keeps the upstream clients for the life of the process and closes their pools at shutdown.

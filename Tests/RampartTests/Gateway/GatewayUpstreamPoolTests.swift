@@ -1,0 +1,125 @@
+import Foundation
+@testable import Gateway
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import RampartCore
+import Synchronization
+import Testing
+
+/// The proxy's own upstream pool (``UpstreamPool``): requests reuse kept-alive connections, and a
+/// service whose certificate does not chain to the internal CA gets no request. Each case has a
+/// gateway of its own whose eu status instance is the server under test.
+@Suite("Gateway: upstream connection pool")
+struct GatewayUpstreamPoolTests {
+    /// A gateway whose `status.localhost` goes to `port`.
+    static func gateway(pki: TestPKI, statusPort: Int) async throws -> Int {
+        let endpoints: [String: Any] = ["regions": ["eu": ["status": "https://127.0.0.1:\(statusPort)"], "us": [String: String]()]]
+        let (port, _) = try await EdgeFixture.startGateway(
+            pki: pki, signingKey: .generate(), endpoints: endpoints, policy: try EdgeFixture.policy(), accessLog: AccessLog(sink: .init { _ in })
+        )
+        return port
+    }
+
+    @Test func requestsReuseKeptAliveUpstreamConnections() async throws {
+        let pki = try TestPKI()
+        let upstream = try await KeepAliveUpstream.start(pki: pki)
+        let port = try await Self.gateway(pki: pki, statusPort: upstream.port)
+        let url = "https://status.localhost:\(port)/probe"
+        // Eight requests on one client connection, one after the other.
+        let reply = try await EdgeClient.request(url, ca: pki.caPath, extra: Array(repeating: url, count: 7))
+        // The first answer's head, then its body and the seven others' heads and bodies.
+        #expect(reply.status == 200)
+        #expect(reply.text.hasPrefix(#"{"ok":true}"#))
+        #expect(reply.text.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 8)
+        let served = upstream.probes
+        #expect(served.requests == 8)
+        // One connection per event loop at most (the health checks use a client of their own).
+        #expect(served.connections >= 1 && served.connections <= 2, "\(served.connections) connections for 8 requests")
+    }
+
+    @Test func aServiceCertificateFromAnotherCAIsRefused() async throws {
+        let pki = try TestPKI()
+        // Another CA of the same name, and a TLS server presenting its eu status certificate.
+        let rogue = try TestPKI()
+        let impostor = try await SilentUpstream.start(pki: rogue)
+        let port = try await Self.gateway(pki: pki, statusPort: impostor.port)
+        let reply = try await EdgeClient.request("https://status.localhost:\(port)/", ca: pki.caPath)
+        #expect(reply.status == 502)
+        #expect(reply.json["code"] as? String == "upstream_failed")
+        #expect(reply.headers["content-type"] == "application/problem+json")
+    }
+}
+
+/// A TLS server (certificate from the test CA) speaking HTTP/1.1 with keep-alive, answering every
+/// request `{"ok":true}` and counting, per connection, the requests for `/probe`.
+final class KeepAliveUpstream: Sendable {
+    let port: Int
+    private let counts: Counts
+
+    private init(port: Int, counts: Counts) {
+        self.port = port
+        self.counts = counts
+    }
+
+    static func start(pki: TestPKI) async throws -> KeepAliveUpstream {
+        let files = try pki.files(for: .service(.status, EdgeFixture.eu))
+        let tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(files.certificatePath).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: files.privateKeyPath, format: .pem))
+        )
+        let context = try NIOSSLContext(configuration: tls)
+        let counts = Counts()
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(Responder(counts: counts, connection: ObjectIdentifier(channel)))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        guard let port = listener.localAddress?.port else { throw TestSetupError("no port") }
+        return KeepAliveUpstream(port: port, counts: counts)
+    }
+
+    /// Requests for `/probe` so far, per connection.
+    final class Counts: Sendable {
+        let probes = Mutex<[ObjectIdentifier: Int]>([:])
+    }
+
+    /// How many `/probe` requests arrived and on how many connections.
+    var probes: (requests: Int, connections: Int) {
+        counts.probes.withLock { ($0.values.reduce(0, +), $0.count) }
+    }
+
+    final class Responder: ChannelInboundHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+
+        let counts: Counts
+        let connection: ObjectIdentifier
+
+        init(counts: Counts, connection: ObjectIdentifier) {
+            self.counts = counts
+            self.connection = connection
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                if head.uri == "/probe" { counts.probes.withLock { $0[connection, default: 0] += 1 } }
+            case .body:
+                break
+            case .end:
+                let body = ByteBuffer(string: #"{"ok":true}"#)
+                var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", "\(body.readableBytes)")])
+                headers.add(name: "Connection", value: "keep-alive")
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            }
+        }
+    }
+}
