@@ -51,15 +51,7 @@ struct StaffDirectoryTests {
     }
 
     static func call<R: Sendable>(_ pki: TestPKI, as caller: CallerIdentity, _ body: (InternalClient) async throws -> R) async throws -> R {
-        let client = InternalClient(tls: try InternalTLS(files: try pki.files(for: caller)))
-        do {
-            let result = try await body(client)
-            try await client.shutdown()
-            return result
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
+        try await BrowserSuiteTests.withClient(try InternalTLS(files: try pki.files(for: caller)), body)
     }
 
     static func json(_ data: Data) -> [String: Any] {

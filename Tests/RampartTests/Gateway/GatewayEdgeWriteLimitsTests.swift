@@ -94,12 +94,7 @@ struct GatewayEdgeWriteLimitsTests {
 /// of `bodyBytes` zero bytes, written as fast as the connection takes it, then closes.
 enum BulkUpstream {
     static func start(pki: TestPKI, bodyBytes: Int) async throws -> Int {
-        let files = try pki.files(for: .service(.status, EdgeFixture.eu))
-        let tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMFile(files.certificatePath).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(file: files.privateKeyPath, format: .pem))
-        )
-        let context = try NIOSSLContext(configuration: tls)
+        let context = try SilentUpstream.serverContext(pki)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -64,12 +64,7 @@ final class KeepAliveUpstream: Sendable {
     }
 
     static func start(pki: TestPKI) async throws -> KeepAliveUpstream {
-        let files = try pki.files(for: .service(.status, EdgeFixture.eu))
-        let tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMFile(files.certificatePath).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(file: files.privateKeyPath, format: .pem))
-        )
-        let context = try NIOSSLContext(configuration: tls)
+        let context = try SilentUpstream.serverContext(pki)
         let counts = Counts()
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in

@@ -17,12 +17,7 @@ final class SilentUpstream: Sendable {
     }
 
     static func start(pki: TestPKI) async throws -> SilentUpstream {
-        let files = try pki.files(for: .service(.status, EdgeFixture.eu))
-        let tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMFile(files.certificatePath).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(file: files.privateKeyPath, format: .pem))
-        )
-        let context = try NIOSSLContext(configuration: tls)
+        let context = try SilentUpstream.serverContext(pki)
         let accepted = Accepted()
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -41,6 +36,16 @@ final class SilentUpstream: Sendable {
     /// The connections the listener took.
     private final class Accepted: Sendable {
         let channels = Mutex<[any Channel]>([])
+    }
+
+    /// The TLS context of a test server posing as a service (status, eu): its certificate is
+    /// from the test CA, so the gateway's upstream checks accept it.
+    static func serverContext(_ pki: TestPKI) throws -> NIOSSLContext {
+        let files = try pki.files(for: .service(.status, EdgeFixture.eu))
+        return try NIOSSLContext(configuration: TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(files.certificatePath).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: files.privateKeyPath, format: .pem))
+        ))
     }
 
     /// How many connections it has taken so far.
