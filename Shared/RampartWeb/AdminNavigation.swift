@@ -4,8 +4,8 @@
 /// (`/admin/security`, `/admin/helpdesk`, `/admin/audit`) to their services (`edge.yaml`).
 public enum AdminSection: String, CaseIterable, Sendable {
     case users, policies, sso, apiKeys, oauthClients
-    case departments, customFields, redaction
-    case auditLog, alerts
+    case departments, teams, customFields, redaction
+    case auditLog, alerts, auditSettings
 
     public var label: String {
         switch self {
@@ -15,10 +15,12 @@ public enum AdminSection: String, CaseIterable, Sendable {
         case .apiKeys: "API keys"
         case .oauthClients: "OAuth clients"
         case .departments: "Departments"
+        case .teams: "Teams"
         case .customFields: "Custom fields"
         case .redaction: "Card redaction"
         case .auditLog: "Audit log"
         case .alerts: "Alerts"
+        case .auditSettings: "Audit settings"
         }
     }
 
@@ -30,10 +32,12 @@ public enum AdminSection: String, CaseIterable, Sendable {
         case .apiKeys: "/admin/security/api-keys"
         case .oauthClients: "/admin/security/oauth-clients"
         case .departments: "/admin/helpdesk/departments"
+        case .teams: "/admin/helpdesk/teams"
         case .customFields: "/admin/helpdesk/custom-fields"
         case .redaction: "/admin/helpdesk/redaction"
         case .auditLog: "/admin/audit/log"
         case .alerts: "/admin/audit/alerts"
+        case .auditSettings: "/admin/audit/settings"
         }
     }
 }

@@ -27,15 +27,19 @@ struct AllowListTests {
         #expect(try !shipped.allows(.service(.tickets, eu), method: "GET", path: "/internal/v1/events", service: .audit, region: eu))
     }
 
-    /// Tickets reads identity's staff directory (names for the console) and nothing else of identity.
-    @Test func shippedPolicyLetsTicketsReadOnlyTheStaffDirectory() throws {
+    /// Tickets and audit read identity's staff directory (names for the console and the log
+    /// viewer) and nothing else of identity.
+    @Test func shippedPolicyLetsTicketsAndAuditReadOnlyTheStaffDirectory() throws {
         let tenant = UUID().uuidString.lowercased()
-        #expect(try shipped.allows(.service(.tickets, eu), method: "GET", path: "/internal/v1/staff-directory/\(tenant)", service: .identity, region: eu))
-        #expect(try !shipped.allows(.service(.tickets, eu), method: "POST", path: "/internal/v1/staff-directory/\(tenant)", service: .identity, region: eu))
-        #expect(try !shipped.allows(.service(.tickets, us), method: "GET", path: "/internal/v1/staff-directory/\(tenant)", service: .identity, region: eu))
-        #expect(try !shipped.allows(.service(.tickets, eu), method: "GET", path: "/internal/v1/tenants/\(tenant)", service: .identity, region: eu))
-        #expect(try !shipped.allows(.service(.tickets, eu), method: "GET", path: "/api/v1/users", service: .identity, region: eu))
-        for caller in [CallerIdentity.service(.gateway, eu), .service(.audit, eu), .service(.backup, eu), .service(.status, eu), .operator("alice")] {
+        for service in [ServiceName.tickets, .audit] {
+            #expect(try shipped.allows(.service(service, eu), method: "GET", path: "/internal/v1/staff-directory/\(tenant)", service: .identity, region: eu))
+            #expect(try !shipped.allows(.service(service, eu), method: "POST", path: "/internal/v1/staff-directory/\(tenant)", service: .identity, region: eu))
+            #expect(try !shipped.allows(.service(service, us), method: "GET", path: "/internal/v1/staff-directory/\(tenant)", service: .identity, region: eu))
+            #expect(try !shipped.allows(.service(service, eu), method: "GET", path: "/internal/v1/tenants/\(tenant)", service: .identity, region: eu))
+            #expect(try !shipped.allows(.service(service, eu), method: "GET", path: "/api/v1/users", service: .identity, region: eu))
+            #expect(try !shipped.allows(.service(service, eu), method: "GET", path: "/internal/v1/principal", service: .identity, region: eu))
+        }
+        for caller in [CallerIdentity.service(.gateway, eu), .service(.backup, eu), .service(.status, eu), .operator("alice")] {
             #expect(try !shipped.allows(caller, method: "GET", path: "/internal/v1/staff-directory/\(tenant)", service: .identity, region: eu), "\(caller)")
         }
     }

@@ -106,17 +106,21 @@ struct StaffDirectoryTests {
         }
     }
 
-    @Test func onlyTicketsMayAsk() async throws {
+    @Test func onlyTicketsAndAuditMayAsk() async throws {
         try await Self.withDirectory { identity, pki, _, acme, _ in
-            for caller in [CallerIdentity.service(.gateway, Self.eu), .service(.audit, Self.eu), .service(.backup, Self.eu), .service(.status, Self.eu),
+            let audit = try await Self.directory(identity, pki, as: .service(.audit, Self.eu), tenant: acme.tenant)
+            #expect(audit.status == 200 && audit.body.contains("Ada Admin"), "audit's log viewer names staff too")
+            for caller in [CallerIdentity.service(.gateway, Self.eu), .service(.backup, Self.eu), .service(.status, Self.eu),
                            .service(.identity, Self.eu), .operator("alice")] {
                 let refused = try await Self.directory(identity, pki, as: caller, tenant: acme.tenant)
                 #expect(refused.status == 403, "\(caller)")
                 #expect(!refused.body.contains("Ada Admin"), "\(caller)")
             }
-            // Tickets of another region is not this region's caller.
-            let foreign = try await Self.directory(identity, pki, as: .service(.tickets, Region(rawValue: "us")!), tenant: acme.tenant)
-            #expect(foreign.status == 403)
+            // Tickets or audit of another region is not this region's caller.
+            for service in [ServiceName.tickets, .audit] {
+                let foreign = try await Self.directory(identity, pki, as: .service(service, Region(rawValue: "us")!), tenant: acme.tenant)
+                #expect(foreign.status == 403, "\(service)")
+            }
         }
     }
 

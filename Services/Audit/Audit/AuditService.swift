@@ -15,8 +15,8 @@ public enum AuditService {
         let keys = try AuditKeys(config: config)
         let geoIP = try GeoIPLocator.load(config: config)
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: AuditMigrations.all)
-        let parts = try Parts(runtime: runtime, keys: keys, geoIP: geoIP)
-        return try ServiceApplication.build(runtime: runtime, services: [parts.scheduler]) { router in
+        let parts = try Parts(runtime: runtime, keys: keys, geoIP: geoIP, staff: StaffDirectory.make(for: runtime))
+        return try ServiceApplication.build(runtime: runtime, services: [parts.scheduler, parts.staff]) { router in
             parts.register(on: router)
         }
     }
@@ -27,11 +27,16 @@ public enum AuditService {
         public let checkpointer: Checkpointer
         public let scanner: AlertScanner
         public let scheduler: AuditScheduler
+        /// Names the log viewer's staff actors (and the admin signed in); it must run as a service
+        /// when it asks identity. Without it, actors the event does not name show by id.
+        public let staff: StaffDirectory
         /// The kit with audit's own page templates (the admin console's log viewer and alerts).
         let pages: WebTemplates
 
         /// `geoIP` turns on the impossible-travel rule.
-        public init(runtime: ServiceRuntime, keys: AuditKeys, geoIP: GeoIPLocator?, clock: @escaping @Sendable () -> Date = { .now }) throws {
+        public init(runtime: ServiceRuntime, keys: AuditKeys, geoIP: GeoIPLocator?, staff: StaffDirectory = StaffDirectory(),
+                    clock: @escaping @Sendable () -> Date = { .now }) throws {
+            self.staff = staff
             guard let database = runtime.database else { throw ConfigError(key: "RAMPART_DATABASE_URL", reason: "is required") }
             let region = runtime.config.region
             let store = EventStore(database: database, region: region, keyring: keys.keyring, clock: clock)
@@ -56,9 +61,9 @@ public enum AuditService {
             OperatorAuditRoutes(store: store, checkpointer: checkpointer).register(on: router)
             DataSubjectRoutes(holder: ActorDataRepository(store: store), service: .audit).register(on: router)
             TenantExportRoutes(exporter: TenantAuditExport(store: store)).register(on: router)
-            AuditQueryRoutes(store: store, alerts: AlertRepository(store: store), activity: ActivityReport(store: store),
-                             settings: SettingsRepository(database: store.database)).register(on: router)
-            AuditPages(pages: pages, store: store, alerts: AlertRepository(store: store)).register(on: router)
+            let settings = SettingsRepository(database: store.database)
+            AuditQueryRoutes(store: store, alerts: AlertRepository(store: store), activity: ActivityReport(store: store), settings: settings).register(on: router)
+            AuditPages(pages: pages, store: store, alerts: AlertRepository(store: store), staff: staff, settings: settings).register(on: router)
         }
     }
 }

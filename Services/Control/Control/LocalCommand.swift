@@ -142,8 +142,8 @@ public struct LocalInstallation {
                 if service == .audit {
                     lines.append("RAMPART_AUDIT_SIGNING_KEY=\(keys.auditSigningKeyPath)")
                 }
-                if service == .tickets {
-                    // The staff directory: agents' and admins' names on the console's pages.
+                if service == .tickets || service == .audit {
+                    // The staff directory: agents' and admins' names on the console's and the log's pages.
                     lines.append("RAMPART_IDENTITY_URL=https://127.0.0.1:\(port(of: .identity, in: region))")
                 }
                 if service == .backup {

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 @testable import Gateway
 import Hummingbird
@@ -170,6 +171,8 @@ enum EchoRoutes {
         var principalSubject: String?
         var headers: [String: String]
         var bodyBytes: Int
+        /// SHA-256 of the body as the service received it (hex).
+        var bodySHA256: String
     }
 
     static func register(on router: Router<ServiceRequestContext>) {
@@ -178,7 +181,8 @@ enum EchoRoutes {
             for field in request.headers { headers[field.name.canonicalName, default: ""] += (headers[field.name.canonicalName] == nil ? "" : ", ") + field.value }
             let body = try await request.body.collect(upTo: 1 << 20)
             return Echo(principalTenant: context.principal?.tenantSlug.rawValue, principalSubject: context.principal?.subject,
-                        headers: headers, bodyBytes: body.readableBytes)
+                        headers: headers, bodyBytes: body.readableBytes,
+                        bodySHA256: SHA256.hash(data: Data(body.readableBytesView)).map { String(format: "%02x", $0) }.joined())
         }
         router.get("/api/v1/tickets/echo", use: echo)
         router.post("/api/v1/tickets/echo", use: echo)

@@ -25,6 +25,9 @@ struct EdgePolicyTests {
             ("/api/v1/sso", .identity, .required), ("/api/v1/tickets/42/messages", .tickets, .required), ("/api/v1/people", .tickets, .required),
             ("/api/v1/organizations/7", .tickets, .required), ("/api/v1/audit/events", .audit, .required), ("/api/v1/exports", .backup, .required),
             ("/admin", .identity, .required), ("/admin/security/api-keys", .identity, .required),
+            ("/admin/helpdesk/teams", .tickets, .required), ("/admin/audit/settings", .audit, .required),
+            ("/account/sessions", .identity, .optional), ("/account/activity", .audit, .required),
+            ("/portal/tickets", .tickets, .required), ("/agent/messages/1", .tickets, .required),
         ]
         for (path, service, auth) in expected {
             let route = try #require(table.route(for: path), "\(path)")

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 @testable import Gateway
 import NIOCore
@@ -215,6 +216,55 @@ struct GatewayEdgeAuthTests {
         let ticket = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/tickets/echo"), method: "POST", ca: edge.pki.caPath,
                                             headers: [key, "Content-Type: application/json"], body: Data(count: 5000))
         #expect(ticket.status == 413)
+    }
+
+    /// A multipart form too large to read whole (the upload class) has its fields read and
+    /// inspected before any of it is forwarded — up to the first file, whose name is inspected
+    /// too — then reaches the service byte for byte; fields before the first file larger than
+    /// the inspection bound are refused (413).
+    @Test func aMultipartUploadsFieldsAreInspectedBeforeItsFilesStreamThrough() async throws {
+        let edge = try await fixture()
+        let key = "Authorization: Bearer \(edge.acmeKey)"
+        let boundary = "----RampartTestBoundary7MA4YWxk"
+        func form(_ parts: [(name: String, filename: String?, content: Data)]) -> Data {
+            var body = Data()
+            for part in parts {
+                body += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(part.name)\"".utf8)
+                if let filename = part.filename { body += Data("; filename=\"\(filename)\"\r\nContent-Type: application/octet-stream".utf8) }
+                body += Data("\r\n\r\n".utf8) + part.content + Data("\r\n".utf8)
+            }
+            return body + Data("--\(boundary)--\r\n".utf8)
+        }
+        func send(_ body: Data, chunked: Bool = false) async throws -> EdgeClient.Reply {
+            try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/attachments/echo"), method: "POST", ca: edge.pki.caPath,
+                                         headers: [key, "Content-Type: multipart/form-data; boundary=\(boundary)"] + (chunked ? ["Transfer-Encoding: chunked"] : []),
+                                         body: body)
+        }
+        // 40 KB of file: more than is read whole here (16 KiB), within the upload class (64 KiB).
+        let file = Data((0..<40_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let attacks: [(String, Data)] = [
+            ("script in a field before the file", form([("csrf_token", nil, Data("abc".utf8)), ("body", nil, Data("<script>alert(document.cookie)</script>".utf8)),
+                                                        ("files", "report.pdf", file)])),
+            ("a traversal in the file's name", form([("body", nil, Data("See the attached report.".utf8)), ("files", "../../../etc/passwd", file)])),
+            ("script in a form without files", form([("body", nil, Data("<script>alert(document.cookie)</script>".utf8))])),
+        ]
+        for (label, body) in attacks {
+            for chunked in [false, true] {
+                let refused = try await send(body, chunked: chunked)
+                #expect(refused.status == 403 && refused.json["code"] as? String == "request_blocked", "\(label), chunked \(chunked)")
+            }
+        }
+        let ordinary = form([("csrf_token", nil, Data("abc".utf8)), ("body", nil, Data("Thanks, the invoice for March is attached.".utf8)),
+                             ("files", "invoice-march.pdf", file), ("files", "scan.png", file.prefix(9_000))])
+        for chunked in [false, true] {
+            let passed = try await send(ordinary, chunked: chunked)
+            #expect(passed.status == 200, "chunked \(chunked)")
+            #expect(passed.json["bodyBytes"] as? Int == ordinary.count)
+            #expect(passed.json["bodySHA256"] as? String == SHA256.hash(data: ordinary).map { String(format: "%02x", $0) }.joined(), "forwarded byte for byte")
+        }
+        // Fields before the first file larger than what is read whole: refused, not streamed past inspection.
+        let crowded = try await send(form([("body", nil, Data(repeating: 0x61, count: 20_000)), ("files", "a.pdf", file.prefix(1_000))]))
+        #expect(crowded.status == 413 && crowded.json["code"] as? String == "body_too_large")
     }
 
     @Test func tooManyOrTooLargeHeadersAre431() async throws {

@@ -23,19 +23,25 @@ struct AuditFixture: Sendable {
 
     /// Runs audit (its real routes) for the length of `body`, with `extraConfig` over the usual
     /// configuration. Its scheduler is not started: tests run checkpoints, alert rules and
-    /// retention themselves, at the times they choose.
+    /// retention themselves, at the times they choose. With `identityURL`, the pages ask that
+    /// identity's staff directory for names, as `RAMPART_IDENTITY_URL` makes the service do.
     static func with<R: Sendable>(
-        database: TestDatabase? = nil, pki: TestPKI? = nil, port: Int? = nil, extraConfig: [String: String] = [:],
+        database: TestDatabase? = nil, pki: TestPKI? = nil, port: Int? = nil, extraConfig: [String: String] = [:], identityURL: String? = nil,
         _ body: @escaping @Sendable (AuditFixture) async throws -> R
     ) async throws -> R {
         let database = if let database { database } else { try await TestDatabase.make() }
         let pki = try pki ?? TestPKI()
         let principalKey = PrincipalSigningKey.generate()
+        let staff = try identityURL.map {
+            StaffDirectory(identityURL: $0, tls: try InternalTLS(files: try pki.files(for: .service(.audit, eu))), logger: TestDatabase.logger)
+        } ?? StaffDirectory()
         return try await RunningService.with(
             .audit, region: eu, pki: pki, signingKey: principalKey, database: database, migrations: AuditMigrations.all, extraConfig: extraConfig,
             port: port,
+            services: { _ in [staff] },
             routes: { router, runtime in
-                try AuditService.Parts(runtime: runtime, keys: AuditKeys(config: runtime.config), geoIP: GeoIPLocator.load(config: runtime.config))
+                try AuditService.Parts(runtime: runtime, keys: AuditKeys(config: runtime.config), geoIP: GeoIPLocator.load(config: runtime.config),
+                                       staff: staff)
                     .register(on: router)
             }
         ) { audit in try await body(AuditFixture(database: database, pki: pki, audit: audit, principalKey: principalKey)) }

@@ -1,12 +1,13 @@
 import Foundation
+@testable import Identity
 import NIOHTTP1
 import RampartCore
 import RampartSecurity
 @testable import Tickets
 import Testing
 
-/// The helpdesk's admin pages (`/admin/helpdesk`: departments, custom fields, card redaction and
-/// ticket settings) against the real service and database, called as the gateway with
+/// The helpdesk's admin pages (`/admin/helpdesk`: departments, teams and their members, custom
+/// fields, card redaction and ticket settings) against the real service and database, called as the gateway with
 /// browser-session principals, as `TicketsPagesTests` does.
 @Suite("Web: admin console, helpdesk settings")
 struct AdminHelpdeskPagesTests {
@@ -86,6 +87,110 @@ struct AdminHelpdeskPagesTests {
         }
     }
 
+    /// A department's or team's members as the API lists them, lowercased.
+    func members(_ harness: TicketsHarness, _ admin: Actor, _ path: String) async throws -> Set<String> {
+        Set((try await harness.send(admin, .GET, "/api/v1/\(path)").data["agent_ids"] as? [String] ?? []).map { $0.lowercased() })
+    }
+
+    /// Whether the members form offers `id` (checked or not).
+    static func offers(_ html: String, _ id: String, checked: Bool) -> Bool {
+        html.contains(#"name="member_\#(id)" value="on"\#(checked ? " checked" : "")>"#)
+    }
+
+    /// Departments' and teams' members are chosen by name from identity's staff directory (the
+    /// real identity): active staff offered with their role, customers and deactivated people not
+    /// (unless they are members now: then kept, marked); the form replaces the members through
+    /// the API's body, audited; a refused form keeps what was ticked and changes nothing.
+    @Test func departmentAndTeamMembersAreChosenByNameFromTheStaffDirectory() async throws {
+        let pki = try TestPKI()
+        let database = try await TestDatabase.make()
+        try await RunningService.with(
+            .identity, region: TicketsHarness.region, pki: pki, signingKey: .generate(), database: database, migrations: IdentityMigrations.all,
+            routes: { router, runtime in try IdentityService.register(on: router, runtime: runtime, keys: try IdentityKeys(config: runtime.config)) }
+        ) { identity in
+            let acme = try await StaffDirectoryTests.createTenant("acme", [
+                ("Ada Admin", "admin"), ("Bob Builder", "agent"), ("Ann Archer", "agent"), ("Rita Reader", "read_only_agent"), ("Dora Departed", "agent"),
+                ("Carl Customer", "customer"),
+            ], identity: identity, pki: pki)
+            let ids = acme.ids
+            _ = try await database.with(database.superuserHere) { client in
+                try await client.query("UPDATE identity.users SET status = 'deactivated' WHERE id = \(UUID(uuidString: ids["Dora Departed"]!)!)")
+            }
+            try await TicketsHarness.with(pki: pki, database: database, identityURL: identity.baseURL) { harness in
+                let tenant = TicketsHarness.Tenant(id: try #require(TenantID(acme.tenant)), slug: "acme")
+                let admin = Actor.admin(tenant, id: UUID(uuidString: ids["Ada Admin"]!)!).inBrowser()
+                let created = try await post(harness, admin, "/admin/helpdesk/departments", [("name", "Billing")])
+                let path = try #require(created.location?.split(separator: "?").first.map(String.init))
+                let department = String(path.dropFirst("/admin/helpdesk/departments/".count))
+
+                let opened = try await page(harness, admin, path)
+                #expect(opened.status == 200)
+                for name in ["Ada Admin", "Ann Archer", "Bob Builder", "Rita Reader"] {
+                    #expect(Self.offers(opened.html, ids[name]!, checked: false), "\(name) offered")
+                }
+                #expect(opened.html.contains("<span>Rita Reader</span> <span class=\"muted\">Read-only agent</span>"))
+                #expect(!opened.html.contains("Carl Customer") && !opened.html.contains("Dora Departed"), "customers and deactivated staff are not offered")
+                let ann = try #require(opened.html.range(of: "<span>Ann Archer</span>")), bob = try #require(opened.html.range(of: "<span>Bob Builder</span>"))
+                #expect(ann.lowerBound < bob.lowerBound, "by name")
+
+                // Ticked Ann and Bob: the API's members, audited with the ids before and after.
+                let saved = try await post(harness, admin, path + "/members", [("member_\(ids["Bob Builder"]!)", "on"), ("member_\(ids["Ann Archer"]!)", "on")])
+                #expect(saved.status == 303 && saved.location == path + "?done=members")
+                #expect(try await members(harness, admin, "departments/\(department)") == [ids["Bob Builder"]!, ids["Ann Archer"]!])
+                let audited = try await events(harness, "department.updated")
+                #expect(audited.count == 1 && audited[0].lowercased().contains(ids["Bob Builder"]!))
+                let after = try await page(harness, admin, path + "?done=members")
+                #expect(after.html.contains("Members saved.") && Self.offers(after.html, ids["Bob Builder"]!, checked: true)
+                        && Self.offers(after.html, ids["Rita Reader"]!, checked: false))
+
+                // A deactivated member stays listed, ticked and marked, so saving keeps them.
+                let dora = ids["Dora Departed"]!
+                #expect(try await harness.send(admin, .PATCH, "/api/v1/departments/\(department)", json: #"{"agent_ids":["\#(dora)"]}"#).status == 200)
+                let kept = try await page(harness, admin, path)
+                #expect(Self.offers(kept.html, dora, checked: true) && kept.html.contains("<span>Dora Departed</span> <span class=\"muted\">Agent, deactivated</span>"))
+
+                // Refused forms change nothing: a stale token keeps what was ticked; a made-up choice is a field error.
+                let stale = try await post(harness, admin, path + "/members", [("member_\(ids["Rita Reader"]!)", "on")], token: .some("stale"))
+                #expect(stale.status == 403 && Self.offers(stale.html, ids["Rita Reader"]!, checked: true) && Self.offers(stale.html, dora, checked: false))
+                let madeUp = try await post(harness, admin, path + "/members", [("member_'; DROP TABLE teams; --", "on")])
+                #expect(madeUp.status == 422 && madeUp.html.contains(#"id="members-error""#))
+                #expect(try await members(harness, admin, "departments/\(department)") == [dora])
+                // Not an admin, or another tenant's admin: nothing changes.
+                #expect(try await post(harness, Actor.agent(tenant).inBrowser(), path + "/members", [("member_\(ids["Bob Builder"]!)", "on")]).status == 403)
+                #expect(try await post(harness, Actor.admin(Self.other).inBrowser(), path + "/members", []).status == 404)
+                #expect(try await members(harness, admin, "departments/\(department)") == [dora])
+
+                // Teams: the same pages without SLA fields; removed without a target, their tickets keep no team.
+                let teams = try await page(harness, admin, "/admin/helpdesk/teams")
+                #expect(teams.status == 200 && teams.html.contains(#"<a href="/admin/helpdesk/teams" aria-current="page">Teams</a>"#)
+                        && teams.html.contains("No teams yet.") && !teams.html.contains("first_response_minutes"))
+                let team = try await post(harness, admin, "/admin/helpdesk/teams", [("name", "Night shift")])
+                let teamPath = try #require(team.location?.split(separator: "?").first.map(String.init))
+                #expect(teamPath.hasPrefix("/admin/helpdesk/teams/"))
+                let teamID = String(teamPath.dropFirst("/admin/helpdesk/teams/".count))
+                #expect(try await post(harness, admin, teamPath + "/members", [("member_\(ids["Ann Archer"]!)", "on")]).status == 303)
+                #expect(try await members(harness, admin, "teams/\(teamID)") == [ids["Ann Archer"]!])
+                #expect(try await events(harness, "team.updated").count == 1)
+                let ticket = try await harness.ticket(admin, extra: #","team_id":"\#(teamID)""#)
+                let removed = try await post(harness, admin, teamPath + "/remove", [("move_to", "")])
+                #expect(removed.status == 303 && removed.location == "/admin/helpdesk/teams?done=removed")
+                #expect(try await harness.send(admin, .GET, "/api/v1/teams/\(teamID)").status == 404)
+                let teamless = try await harness.send(admin, .GET, "/api/v1/tickets/\(ticket)")
+                #expect(teamless.status == 200 && (teamless.data["team_id"] == nil || teamless.data["team_id"] is NSNull))
+            }
+
+            // No staff directory: the current members by short id, the form still saves them.
+            try await TicketsHarness.with(pki: pki, database: database) { harness in
+                let tenant = TicketsHarness.Tenant(id: try #require(TenantID(acme.tenant)), slug: "acme")
+                let admin = Actor.admin(tenant).inBrowser()
+                let department = try #require(try await harness.send(admin, .GET, "/api/v1/departments").list.first?["id"] as? String)
+                let unnamed = try await page(harness, admin, "/admin/helpdesk/departments/\(department)")
+                #expect(unnamed.status == 200 && unnamed.html.contains("Staff names are not available right now"))
+                #expect(Self.offers(unnamed.html, ids["Dora Departed"]!, checked: true) && !Self.offers(unnamed.html, ids["Bob Builder"]!, checked: false))
+            }
+        }
+    }
+
     @Test func customFieldsAreCreatedEditedAndRemoved() async throws {
         try await TicketsHarness.with { harness in
             let admin = Actor.admin(Self.tenant).inBrowser()
@@ -152,7 +257,8 @@ struct AdminHelpdeskPagesTests {
             #expect(try await harness.send(admin, .POST, "/api/v1/departments", json: #"{"name":\#(TicketsHarness.quoted(name))}"#).status == 201)
             #expect(try await harness.send(admin, .POST, "/api/v1/custom-fields",
                                            json: #"{"key":"x","label":\#(TicketsHarness.quoted(name)),"type":"single_choice","options":[\#(TicketsHarness.quoted(Self.xss))]}"#).status == 201)
-            for path in ["/admin/helpdesk/departments", "/admin/helpdesk/custom-fields"] {
+            #expect(try await harness.send(admin, .POST, "/api/v1/teams", json: #"{"name":\#(TicketsHarness.quoted(name))}"#).status == 201)
+            for path in ["/admin/helpdesk/departments", "/admin/helpdesk/teams", "/admin/helpdesk/custom-fields"] {
                 let html = try await page(harness, admin, path).html
                 #expect(!html.contains("<script>window.pwned") && !html.contains("<img src=x"), "\(path)")
                 #expect(html.contains("&lt;script&gt;window.pwned=1&lt;/script&gt;"), "\(path)")
@@ -184,7 +290,9 @@ struct AdminHelpdeskPagesTests {
             let admin = Actor.admin(Self.tenant).inBrowser()
             let department = try await harness.send(admin, .POST, "/api/v1/departments", json: #"{"name":"Billing"}"#).id
             let field = try await harness.send(admin, .POST, "/api/v1/custom-fields", json: #"{"key":"plan","label":"Plan","type":"text"}"#).id
-            let paths = ["/admin/helpdesk", "/admin/helpdesk/departments", "/admin/helpdesk/departments/\(department)", "/admin/helpdesk/custom-fields",
+            let team = try await harness.send(admin, .POST, "/api/v1/teams", json: #"{"name":"Night shift"}"#).id
+            let paths = ["/admin/helpdesk", "/admin/helpdesk/departments", "/admin/helpdesk/departments/\(department)", "/admin/helpdesk/teams",
+                         "/admin/helpdesk/teams/\(team)", "/admin/helpdesk/custom-fields",
                          "/admin/helpdesk/custom-fields/\(field)", "/admin/helpdesk/redaction"]
             for actor in [Actor.agent(Self.tenant).inBrowser(), Actor.readOnly(Self.tenant).inBrowser(), Actor.customer(Self.tenant).inBrowser()] {
                 for path in paths {
@@ -203,6 +311,10 @@ struct AdminHelpdeskPagesTests {
             }
             #expect(try await post(harness, foreign, "/admin/helpdesk/departments/\(department)", [("name", "Hijacked")]).status == 404)
             #expect(try await post(harness, foreign, "/admin/helpdesk/departments/\(department)/remove", []).status == 404)
+            #expect(try await post(harness, foreign, "/admin/helpdesk/teams/\(team)", [("name", "Hijacked")]).status == 404)
+            #expect(try await post(harness, foreign, "/admin/helpdesk/teams/\(team)/members", []).status == 404)
+            #expect(try await post(harness, foreign, "/admin/helpdesk/teams/\(team)/remove", []).status == 404)
+            #expect(try await harness.send(admin, .GET, "/api/v1/teams/\(team)").data["name"] as? String == "Night shift")
             #expect(try await post(harness, foreign, "/admin/helpdesk/custom-fields/\(field)", [("label", "Hijacked")]).status == 404)
             #expect(try await post(harness, foreign, "/admin/helpdesk/custom-fields/\(field)/remove", []).status == 404)
             #expect(try await harness.send(admin, .GET, "/api/v1/departments/\(department)").data["name"] as? String == "Billing")

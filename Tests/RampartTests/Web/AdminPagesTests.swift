@@ -1,6 +1,7 @@
 import Foundation
 @testable import Identity
 import NIOHTTP1
+import PostgresNIO
 import RampartCore
 import RampartStorage
 import RampartTransport
@@ -37,12 +38,17 @@ struct AdminPagesTests {
 
     /// The tenant's audit events waiting in identity's outbox, as text.
     static func outbox(_ world: OAuthWorld) async throws -> [String] {
+        try await tenantValues(world, "SELECT event::text FROM outbox_events ORDER BY occurred_at, id")
+    }
+
+    /// One text column of `sql`, read in acme's transaction (row-level security) in identity's database.
+    static func tenantValues(_ world: OAuthWorld, _ sql: String) async throws -> [String] {
         let me = try await world.call(.GET, "/api/v1/me", principal: world.principal)
         let tenant = try #require(((me.json["tenant"] as? [String: Any])?["id"] as? String).flatMap(UUID.init(uuidString:)).map(TenantID.init(rawValue:)))
         let url = try DatabaseURL(parsing: try #require(world.service.config.source.optional("RAMPART_DATABASE_URL")), key: "RAMPART_DATABASE_URL")
         return try await Database.withTemporaryClient(url, logger: TestDatabase.logger, timeout: .seconds(60)) { client in
             try await Database(client: client, logger: TestDatabase.logger).withTenant(tenant) {
-                try await $0.values("SELECT event::text FROM outbox_events ORDER BY occurred_at, id", as: String.self)
+                try await $0.values(PostgresQuery(unsafeSQL: sql), as: String.self)
             }
         }
     }
@@ -157,6 +163,61 @@ struct AdminPagesTests {
         }
     }
 
+    /// The users list is searched by name or email (any case, wildcards literal) and role, in the
+    /// page and the API alike; paging keeps the search; bad filters are clear refusals.
+    @Test func usersAreSearchedByNameOrEmailAndRoleInThePageAndTheAPI() async throws {
+        try await OAuthWorld.with { world in
+            let routes = IdentityRoutesTests()
+            for (email, name, role) in [("grace.hopper@acme.test", "Grace Hopper", "agent"), ("alan@acme.test", "Alan Turing", "admin"),
+                                        ("under_score@acme.test", "Percent 100%", "customer"), ("ada@acme.test", "Ada Byron", "read_only_agent")] {
+                let (created, _) = try await routes.send(world.pki, as: .operator("alice"), .POST, world.service.baseURL + "/internal/v1/operator/tenants/acme/users",
+                                                         json: #"{"email":"\#(email)","name":"\#(name)","role":"\#(role)"}"#)
+                #expect(created == 201)
+            }
+            func page(_ query: String) async throws -> String {
+                let answer = try await world.call(.GET, "/admin/security/users" + query, principal: world.principal)
+                #expect(answer.status == 200, "\(query)")
+                return answer.text
+            }
+            let hopper = try await page("?q=HOPPER")
+            #expect(hopper.contains("grace.hopper@acme.test") && !hopper.contains("alan@acme.test") && hopper.contains("Users matching the search"))
+            #expect(hopper.contains(#"name="q" value="HOPPER""#) && hopper.contains(#"<a class="button secondary" href="/admin/security/users">Show all</a>"#))
+            let percent = try await page("?q=%25")
+            #expect(percent.contains("under_score@acme.test") && !percent.contains("grace.hopper@acme.test"), "% is a character, not a wildcard")
+            let underscore = try await page("?q=_")
+            #expect(underscore.contains("under_score@acme.test") && !underscore.contains("alan@acme.test"), "_ is a character, not a wildcard")
+            let admins = try await page("?role=admin")
+            #expect(admins.contains("alan@acme.test") && !admins.contains("grace.hopper@acme.test"))
+            let searchRole = try #require(admins.range(of: #"id="search-role""#).flatMap { start in
+                admins.range(of: "</select>", range: start.upperBound..<admins.endIndex).map { admins[start.upperBound..<$0.lowerBound] }
+            })
+            #expect(searchRole.contains(#"<option value="admin" selected>"#) && !searchRole.contains(#"<option value="" selected>"#), "the search keeps its role")
+            let both = try await page("?q=a&role=read_only_agent")
+            #expect(both.contains("ada@acme.test") && !both.contains("alan@acme.test"))
+            #expect(try await page("?q=nobody-here").contains("No user matches the search."))
+            let hostile = try await page("?q=%3Cscript%3Ewindow.pwned%3D1%3C%2Fscript%3E")
+            #expect(!hostile.contains("<script>window.pwned") && hostile.contains("&lt;script&gt;window.pwned=1&lt;/script&gt;"))
+            let unfiltered = try await page("")
+            #expect(unfiltered.contains("grace.hopper@acme.test") && unfiltered.contains("alan@acme.test") && !unfiltered.contains("Show all"))
+
+            // The API: the same filter; the next page keeps it; bad filters are 400 problems.
+            let api = try await world.call(.GET, "/api/v1/users?q=acme.test&role=&limit=1", principal: world.principal)
+            #expect(api.status == 200 && (api.json["data"] as? [[String: Any]])?.count == 1)
+            let next = try #require((api.json["links"] as? [String: Any])?["next"] as? String)
+            #expect(next.contains("q=acme.test") && !next.contains("role="))
+            let second = try await world.call(.GET, next, principal: world.principal)
+            #expect(second.status == 200 && (second.json["data"] as? [[String: Any]])?.first?["email"] as? String != (api.json["data"] as? [[String: Any]])?.first?["email"] as? String)
+            let agents = try await world.call(.GET, "/api/v1/users?role=agent", principal: world.principal)
+            #expect((agents.json["data"] as? [[String: Any]])?.compactMap { $0["email"] as? String } == ["grace.hopper@acme.test"])
+            let injected = try await world.call(.GET, "/api/v1/users?q=%27%20OR%201%3D1%20--", principal: world.principal)
+            #expect(injected.status == 200 && (injected.json["data"] as? [[String: Any]])?.isEmpty == true)
+            for bad in ["role=owner", "q=" + String(repeating: "a", count: 255)] {
+                let refused = try await world.call(.GET, "/api/v1/users?" + bad, principal: world.principal)
+                #expect(refused.status == 400 && refused.json["code"] as? String == "invalid_query", "\(bad)")
+            }
+        }
+    }
+
     @Test func thePasswordPolicyFormChangesThePolicyAuditedAndExplainsBadValuesNextToThem() async throws {
         try await OAuthWorld.with { world in
             var fields = ["preset": "custom", "minimum_length": "14", "maximum_length": "128", "history_depth": "3", "maximum_age_days": "",
@@ -249,6 +310,64 @@ struct AdminPagesTests {
         }
     }
 
+    /// Rotating a confidential client's secret: the new one shown once (API and page), the old
+    /// one refused at once, issued tokens kept or (asked) revoked, each rotation audited without
+    /// the secret; public clients, other tenants' clients, agents and forms without the session's
+    /// token change nothing.
+    @Test func aClientSecretIsRotatedShownOnceAndTheOldOneStopsWorkingAtOnce() async throws {
+        try await OAuthWorld.with { world in
+            let (clientID, first) = try await world.client(scopes: ["tickets:read"])
+            let original = try #require(first)
+            func token(_ secret: String) async throws -> String? {
+                let issued = try await world.call(.POST, "/oauth/token", body: OAuthWorld.form(["grant_type": "client_credentials", "client_id": clientID,
+                                                                                              "client_secret": secret, "scope": "tickets:read"]))
+                return issued.status == 200 ? issued.json["access_token"] as? String : nil
+            }
+            func active(_ access: String, _ secret: String) async throws -> Bool {
+                let answer = try await world.call(.POST, "/oauth/introspect", body: OAuthWorld.form(["token": access, "client_id": clientID, "client_secret": secret]))
+                return answer.json["active"] as? Bool == true
+            }
+            let early = try #require(try await token(original))
+
+            // The API: the new secret once, no-store; the old one refused; issued tokens kept.
+            let rotated = try await world.call(.POST, "/api/v1/oauth-clients/\(clientID)/secret", body: "{}", contentType: "application/json", principal: world.principal)
+            #expect(rotated.status == 200 && rotated.headers.first(name: "cache-control") == "no-store")
+            let second = try #require(rotated.json["client_secret"] as? String)
+            #expect(second.hasPrefix("rcs_\(clientID)_") && second != original)
+            #expect(try await token(original) == nil, "the old secret stops at once")
+            let later = try #require(try await token(second))
+            #expect(try await active(early, second), "tokens issued before are kept unless asked")
+
+            // The page, revoking issued tokens too.
+            let page = try await post(world, "/admin/security/oauth-clients/\(clientID)/secret", ["tokens": "revoke"])
+            #expect(page.status == 200 && page.headers.first(name: "cache-control") == "no-store" && page.text.contains("Every token issued to the client was revoked."))
+            let third = try #require(page.text.range(of: #"<code id="secret">"#).map { String(page.text[$0.upperBound...].prefix { $0 != "<" }) })
+            #expect(third.hasPrefix("rcs_\(clientID)_") && third != second)
+            #expect(try await token(second) == nil)
+            #expect(try await !active(early, third), "revoked with the rotation")
+            #expect(try await !active(later, third), "revoked with the rotation")
+            let list = try await world.call(.GET, "/admin/security/oauth-clients", principal: world.principal)
+            #expect(list.text.contains(">Rotate secret</button>") && !list.text.contains(third))
+
+            let events = try await Self.outbox(world).filter { $0.contains("oauth_client.secret_rotated") }
+            #expect(events.count == 2 && !events.contains { $0.contains(second) || $0.contains(third) })
+
+            // Refusals that change nothing.
+            let (publicID, _) = try await world.client(public: true)
+            let publicClient = try await world.call(.POST, "/api/v1/oauth-clients/\(publicID)/secret", body: "{}", contentType: "application/json", principal: world.principal)
+            #expect(publicClient.status == 409 && publicClient.json["code"] as? String == "public_client")
+            let (globexID, _) = try await world.client(tenant: "globex")
+            let foreign = try await world.call(.POST, "/api/v1/oauth-clients/\(globexID)/secret", body: "{}", contentType: "application/json", principal: world.principal)
+            #expect(foreign.status == 404)
+            let agent = try await Self.signIn(world, email: "agent@acme.test", role: .agent)
+            let refused = try await world.call(.POST, "/api/v1/oauth-clients/\(clientID)/secret", body: "{}", contentType: "application/json", principal: agent.principal)
+            #expect(refused.status == 403)
+            let stale = try await post(world, "/admin/security/oauth-clients/\(clientID)/secret", ["tokens": "keep"], csrf: "stale-token")
+            #expect(stale.status == 403 && !stale.text.contains("rcs_"))
+            #expect(try await token(third) != nil, "the last secret still works")
+        }
+    }
+
     @Test func theSSOPageOffersThePresetsAndTheMetadataAndSavesThroughTheAPIsChecks() async throws {
         try await OAuthWorld.with { world in
             let page = try await world.call(.GET, "/admin/security/sso", principal: world.principal)
@@ -268,6 +387,143 @@ struct AdminPagesTests {
             #expect(after.text.contains("OpenID Connect (https://login.example.test/tenant/v2.0)"))
             #expect(!after.text.contains("s3cret-value"))
             #expect(try await Self.outbox(world).contains { $0.contains("sso_configuration.updated") && !$0.contains("s3cret-value") })
+        }
+    }
+
+    /// The SSO form covers every setting (JWT SSO, SAML options, attribute names, group mappings,
+    /// roles held to SSO or the IdP's second factor) and saving it keeps what it does not show:
+    /// the stored IdP when the metadata field is empty, stored secrets when their fields are
+    /// empty. Bad mappings and roles are field errors with the text kept; the tenant's own keys
+    /// rotate and retire from the page, audited.
+    @Test func theSSOFormSetsEverySettingAndKeepsWhatItDoesNotShow() async throws {
+        try await OAuthWorld.with { world in
+            let idp = try SAMLTestIdP()
+            let put = try await world.call(.PUT, "/api/v1/sso/staff", body: try String(decoding: JSONSerialization.data(withJSONObject: [
+                "preset": "okta", "saml_metadata": idp.metadataXML(), "group_roles": ["Support": "agent"], "default_role": "agent",
+            ]), as: UTF8.self), contentType: "application/json", principal: world.principal)
+            #expect(put.status == 200, "\(put.text)")
+            func staff() async throws -> [String: Any] {
+                let answer = try await world.call(.GET, "/api/v1/sso", principal: world.principal)
+                let views = try #require(answer.json["data"] as? [[String: Any]])
+                return try #require(views.first { $0["audience"] as? String == "staff" })
+            }
+            func configuration() async throws -> [String: Any] { try await staff()["configuration"] as? [String: Any] ?? [:] }
+            let page = try await world.call(.GET, "/admin/security/sso", principal: world.principal)
+            #expect(page.text.contains("An identity provider is stored (https://idp.test/saml)") && page.text.contains("Support = agent"))
+            #expect(page.text.contains("<td>Group mappings</td><td>Support → Agent</td>"))
+
+            // What the browser posts: the stored IdP kept (metadata left empty), mappings and roles changed, JWT SSO added.
+            let secret = "a-shared-secret-of-at-least-32-bytes!!"
+            var fields = ["preset": "okta", "saml_enabled": "yes", "saml_metadata": "", "saml_idp_initiated": "no", "saml_encrypted": "yes",
+                          "saml_sign_requests": "no", "saml_sha1": "no", "oidc_enabled": "no", "oidc_issuer": "", "oidc_client_id": "",
+                          "jwt_enabled": "yes", "jwt_issuer": "https://www.acme.test", "jwt_audience": "rampart", "jwt_algorithm": "HS256",
+                          "jwt_shared_secret": secret, "jwt_public_key": "", "attr_email": "", "attr_name": "", "attr_groups": "",
+                          "group_roles": "Support = agent\r\nAdmins = admin", "default_role": "agent", "jit_provisioning": "yes",
+                          "sso_required_roles": "agent", "idp_second_factor_roles": "admin agent", "break_glass_email": ""]
+            let saved = try await post(world, "/admin/security/sso/staff", fields)
+            #expect(saved.status == 303, "\(saved.text)")
+            var stored = try await configuration()
+            #expect((stored["saml"] as? [String: Any])?["entity_id"] as? String == "https://idp.test/saml", "the IdP kept")
+            #expect((stored["saml"] as? [String: Any])?["require_encrypted_assertions"] as? Bool == true)
+            #expect(stored["group_roles"] as? [String: String] == ["Support": "agent", "Admins": "admin"])
+            #expect(stored["sso_required_roles"] as? [String] == ["agent"] && Set(stored["idp_second_factor_roles"] as? [String] ?? []) == ["admin", "agent"])
+            #expect((stored["jwt"] as? [String: Any])?["issuer"] as? String == "https://www.acme.test")
+            #expect((stored["jwt"] as? [String: Any])?["sealed_secret"] as? String == "set")
+            let sealed = try await Self.tenantValues(world, "SELECT configuration::text FROM sso_configurations")
+            #expect(!sealed.contains { $0.contains(secret) }, "the secret is sealed")
+
+            // Saved again with the secret field empty: still set (and still signing in is possible with it).
+            fields["jwt_shared_secret"] = ""
+            #expect(try await post(world, "/admin/security/sso/staff", fields).status == 303)
+            #expect(((try await configuration())["jwt"] as? [String: Any])?["sealed_secret"] as? String == "set")
+
+            // Bad mappings and roles: field errors, the text kept, nothing changed.
+            var bad = fields
+            bad["group_roles"] = "Support agent"
+            bad["sso_required_roles"] = "agent owner"
+            let refused = try await post(world, "/admin/security/sso/staff", bad)
+            #expect(refused.status == 422 && refused.text.contains(#"id="staff-group_roles-error""#) && refused.text.contains(#"id="staff-sso_required_roles-error""#))
+            #expect(refused.text.contains("Support agent</textarea>") && refused.text.contains(#"value="agent owner""#))
+            #expect((try await configuration())["group_roles"] as? [String: String] == ["Support": "agent", "Admins": "admin"])
+
+            // SAML switched off, JWT stays.
+            fields["saml_enabled"] = "no"
+            #expect(try await post(world, "/admin/security/sso/staff", fields).status == 303)
+            stored = try await configuration()
+            #expect(stored["saml"] == nil || stored["saml"] is NSNull)
+            #expect(stored["jwt"] is [String: Any])
+            #expect(try await Self.outbox(world).filter { $0.contains("sso_configuration.updated") }.allSatisfy { !$0.contains(secret) })
+
+            // The tenant's own keys: rotate gives two (the rollover), retire leaves the newest.
+            func keys() async throws -> [String] {
+                ((try await staff()["service_provider"] as? [String: Any])?["key_sha256"] as? [String: [String]])?["saml_signing"] ?? []
+            }
+            #expect(try await post(world, "/admin/security/sso/keys/saml_signing/rotate", [:]).status == 303)
+            let rotated = try await keys()
+            #expect(rotated.count == 2)
+            let listed = try await world.call(.GET, "/admin/security/sso?done=rotated-saml_signing", principal: world.principal)
+            #expect(listed.text.contains("A new SAML request signing key is in use") && listed.text.contains(">Retire the previous key</button>"))
+            #expect(try await post(world, "/admin/security/sso/keys/saml_signing/retire", [:]).status == 303)
+            #expect(try await keys() == [rotated[0]])
+            #expect(try await post(world, "/admin/security/sso/keys/saml_signing/rotate", [:], csrf: "stale").status == 403)
+            #expect(try await keys().count == 1)
+            let keyEvents = try await Self.outbox(world)
+            #expect(keyEvents.contains { $0.contains("sso_key.rotated") } && keyEvents.contains { $0.contains("sso_key.retired") })
+        }
+    }
+
+    /// `/account/sessions`: where the user is signed in, this device marked; another device
+    /// signed out on its own, or all but this one; never this device (the sign-out button does
+    /// that), never another user's session; the session's token required.
+    @Test func usersSeeTheirSessionsAndSignOutOtherDevices() async throws {
+        try await OAuthWorld.with { world in
+            let (principal, csrf, mine) = try await Self.signIn(world, email: "sam@acme.test", role: .agent)
+            func signInAgain(_ email: String = "sam@acme.test") async throws -> String {
+                let signedIn = try await world.call(.POST, "/auth/password", body: #"{"email":"\#(email)","password":"\#(OAuthWorld.password)"}"#,
+                                                    contentType: "application/json", headers: [("User-Agent", "Second laptop")])
+                #expect(signedIn.status == 200)
+                return try #require(IdentityPagesTests.cookie("__Host-rampart_session", from: signedIn.headers[canonicalForm: "set-cookie"].map(String.init)))
+            }
+            func alive(_ session: String) async throws -> Bool {
+                try await world.call(.POST, "/internal/v1/principal", body: #"{"tenant":"acme","session":"\#(session)","audience":"identity"}"#,
+                                     contentType: "application/json").status == 200
+            }
+            func revokeActions(_ html: String) -> [String] {
+                html.components(separatedBy: #"action="/account/sessions/"#).dropFirst().map { "/account/sessions/" + $0.prefix { $0 != "\"" } }
+                    .filter { $0.hasSuffix("/revoke") }
+            }
+            let second = try await signInAgain()
+            let page = try await world.call(.GET, "/account/sessions", principal: principal)
+            #expect(page.status == 200 && page.text.components(separatedBy: "<strong>This device</strong>").count == 2 && page.text.contains("Second laptop"))
+            let actions = revokeActions(page.text)
+            #expect(actions.count == 1, "one other device")
+            // The token is required; then that device is signed out, audited.
+            #expect(try await world.call(.POST, try #require(actions.first), body: OAuthWorld.form([:]), principal: principal).status == 403)
+            #expect(try await alive(second))
+            let revoked = try await world.call(.POST, try #require(actions.first), body: OAuthWorld.form(["csrf_token": csrf]), principal: principal)
+            #expect(revoked.status == 303 && revoked.headers.first(name: "location") == "/account/sessions?done=one")
+            #expect(try await !alive(second))
+            #expect(try await Self.outbox(world).contains { $0.contains("\"session.revoked\"") })
+
+            // Not this device, not someone else's session: 404, nothing ended.
+            let me = try await world.call(.GET, "/api/v1/me/sessions", principal: principal)
+            let own = try #require((me.json["data"] as? [[String: Any]])?.first?["id"] as? String)
+            #expect(try await world.call(.POST, "/account/sessions/\(own)/revoke", body: OAuthWorld.form(["csrf_token": csrf]), principal: principal).status == 404)
+            let (otherPrincipal, _, otherSession) = try await Self.signIn(world, email: "olga@acme.test", role: .agent)
+            let theirs = try #require(((try await world.call(.GET, "/api/v1/me/sessions", principal: otherPrincipal)).json["data"] as? [[String: Any]])?.first?["id"] as? String)
+            #expect(try await world.call(.POST, "/account/sessions/\(theirs)/revoke", body: OAuthWorld.form(["csrf_token": csrf]), principal: principal).status == 404)
+            #expect(try await alive(otherSession))
+
+            // All other devices at once; this one stays.
+            let third = try await signInAgain(), fourth = try await signInAgain()
+            let others = try await world.call(.POST, "/account/sessions/revoke-others", body: OAuthWorld.form(["csrf_token": csrf]), principal: principal)
+            #expect(others.status == 303)
+            #expect(try await !alive(third))
+            #expect(try await !alive(fourth))
+            #expect(try await alive(mine), "this device stays signed in")
+            #expect(try await (world.call(.GET, "/account/sessions", principal: principal)).text.contains("Every other device was signed out."))
+            #expect(try await Self.outbox(world).contains { $0.contains("session.revoked_others") })
+            #expect(try await alive(otherSession), "another user's sessions are untouched")
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
 @testable import Audit
+@testable import Identity
 import RampartCore
 import RampartSecurity
 import Testing
@@ -100,6 +101,163 @@ struct AuditPagesTests {
             let actions: [String] = try await fixture.superuserValues("SELECT action FROM audit.events WHERE tenant_id = '\(acme)' AND action = 'alert.acknowledged'")
             #expect(actions.count == 1, "acknowledged once, in the tenant's chain")
             #expect(try await page(fixture, admin, "/admin/audit/alerts?status=bogus").status == 422)
+        }
+    }
+
+    /// Staff actors the events name by id only are shown by the name identity's staff directory
+    /// gives them now (as `user:{id}` or a bare id), as are the admin signed in and who
+    /// acknowledged an alert; an event's own sealed name comes first; customers and unknown ids
+    /// stay ids; a name is escaped like every value. Identity down: ids, and the page still 200.
+    @Test func staffActorsTheSignedInAdminAndAcknowledgersShowByName() async throws {
+        let pki = try TestPKI()
+        let database = try await TestDatabase.make()
+        let hostile = "Zed <script>window.pwned=5</script>"
+        try await RunningService.with(
+            .identity, region: AuditFixture.eu, pki: pki, signingKey: .generate(), database: database, migrations: IdentityMigrations.all,
+            routes: { router, runtime in try IdentityService.register(on: router, runtime: runtime, keys: try IdentityKeys(config: runtime.config)) }
+        ) { identity in
+            let acme = try await StaffDirectoryTests.createTenant("acme", [("Ada Admin", "admin"), ("Bob Builder", "agent"), (hostile, "agent"),
+                                                                           ("Carl Customer", "customer")], identity: identity, pki: pki)
+            let tenant = try #require(TenantID(acme.tenant))
+            let (ada, bob, zed, carl) = (acme.ids["Ada Admin"]!, acme.ids["Bob Builder"]!, acme.ids[hostile]!, acme.ids["Carl Customer"]!)
+            @Sendable func event(_ action: String, _ type: String, _ id: String, named: String? = nil, outcome: String = "success") -> AuditEvent {
+                var event = AuditFixture.event(tenant, action: action, actorType: type, actorID: id, ip: "203.0.113.7", outcome: outcome)
+                event.actor.displayName = named
+                return event
+            }
+            try await AuditFixture.with(database: database, pki: pki, identityURL: identity.baseURL) { fixture in
+                try await AuditQueryTests.ingest(fixture, [
+                    event("ticket.updated", "agent", "user:\(bob)"),
+                    event("user.updated", "admin", ada),
+                    event("ticket.replied", "agent", "user:\(zed)"),
+                    event("ticket.created", "customer", "user:\(carl)"),
+                    event("ticket.assigned", "agent", "user:\(bob)", named: "Robert at the time"),
+                ] + (0..<10).map { _ in event("auth.sign_in_failed", "anonymous", "unknown", outcome: "failure") })
+                let admin = try fixture.principal(tenant, subject: "user:\(ada)", csrfToken: Self.csrf)
+
+                let log = try await page(fixture, admin, "/admin/audit/log?actor_type=agent")
+                #expect(log.status == 200)
+                #expect(log.html.contains("<td>Bob Builder<br><span class=\"muted\">agent · user:\(bob)</span>"), "an agent known by id, named")
+                #expect(log.html.contains("<td>Robert at the time<br>"), "the event's own name comes first")
+                #expect(log.html.contains("<td>Zed &lt;script&gt;window.pwned=5&lt;/script&gt;<br>") && !log.html.contains("<script>window.pwned"))
+                #expect(log.html.contains("Signed in as Ada Admin"))
+                let admins = try await page(fixture, admin, "/admin/audit/log?actor_type=admin")
+                #expect(admins.html.contains("<td>Ada Admin<br><span class=\"muted\">admin · \(ada)</span>"), "a bare user id, named")
+                let customers = try await page(fixture, admin, "/admin/audit/log?actor_type=customer")
+                #expect(customers.html.contains("<td>user:\(carl)<br>") && !customers.html.contains("Carl Customer"), "the directory never names a customer")
+
+                // Who acknowledged an alert, by name.
+                #expect(try await fixture.withParts { try await $0.scanner.run(tenant: tenant) } == 1)
+                let open = try await page(fixture, admin, "/admin/audit/alerts")
+                let action = try #require(open.html.range(of: #"action="/admin/audit/alerts/"#).map { "/admin/audit/alerts/" + open.html[$0.upperBound...].prefix { $0 != "\"" } })
+                #expect(try await post(fixture, admin, action, token: Self.csrf).status == 303)
+                #expect(try await page(fixture, admin, "/admin/audit/alerts?status=acknowledged").html.contains("by Ada Admin"))
+            }
+
+            // Identity not answering: the same log, actors by id.
+            let closed = try RunningService.freePort()
+            try await AuditFixture.with(database: database, pki: pki, identityURL: "https://127.0.0.1:\(closed)") { fixture in
+                try await AuditQueryTests.ingest(fixture, [event("ticket.updated", "agent", "user:\(bob)")])
+                let log = try await page(fixture, try fixture.principal(tenant, subject: "user:\(ada)", csrfToken: Self.csrf), "/admin/audit/log")
+                #expect(log.status == 200 && log.html.contains("<td>user:\(bob)<br>") && !log.html.contains("Bob Builder"))
+                #expect(log.html.contains("Signed in as admin"))
+            }
+        }
+    }
+
+    /// Audit settings from the console: the stored values, a change saved through the API's
+    /// repository and recorded in the tenant's chain, every bad field explained at once with what
+    /// was typed kept, and refusals (token, permission, role) that change nothing.
+    @Test func auditSettingsAreChangedWithTheAPIsRulesAndRecorded() async throws {
+        try await AuditFixture.with { fixture in
+            let acme = try await fixture.tenant()
+            let admin = try fixture.principal(acme, csrfToken: Self.csrf)
+            let shown = try await page(fixture, admin, "/admin/audit/settings")
+            #expect(shown.status == 200 && shown.headers["content-security-policy"]?.contains("default-src 'none'") == true)
+            #expect(shown.html.contains(#"<a href="/admin/audit/settings" aria-current="page">Audit settings</a>"#))
+            #expect(shown.html.contains(#"name="retention_days" value="365""#) && shown.html.contains(#"name="time_zone" value="UTC""#))
+
+            var values = ["retention_days": "90", "brute_force_threshold": "10", "spraying_threshold": "10", "export_threshold": "5",
+                          "business_hours_start": "8", "business_hours_end": "18", "time_zone": "Europe/Berlin",
+                          "travel_speed_kmh": "1000", "travel_min_distance_km": "500"]
+            func send(_ values: [String: String], token: String?, as principal: String) async throws -> (status: Int, html: String, location: String?) {
+                let fields = values.merging(token.map { ["csrf_token": $0] } ?? [:]) { $1 }
+                let body = fields.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+                let reply = try await fixture.raw(.POST, "/admin/audit/settings", principal: principal, body: Data(body.utf8), contentType: "application/x-www-form-urlencoded")
+                return (reply.status, String(decoding: reply.body, as: UTF8.self), reply.headers.first(name: "location"))
+            }
+            let saved = try await send(values, token: Self.csrf, as: admin)
+            #expect(saved.status == 303 && saved.location == "/admin/audit/settings?done=saved")
+            let api = try await fixture.get("/api/v1/audit/settings", principal: admin)
+            #expect(api.1["retention_days"] as? Int == 90 && api.1["time_zone"] as? String == "Europe/Berlin" && api.1["business_hours_end"] as? Int == 18)
+            let recorded: [String] = try await fixture.superuserValues(
+                "SELECT action FROM audit.events WHERE tenant_id = '\(acme)' AND action = 'audit_settings.updated'")
+            #expect(recorded.count == 1)
+            #expect(try await page(fixture, admin, "/admin/audit/settings?done=saved").html.contains("Audit settings saved."))
+
+            // Three bad fields at once: each explained, what was typed kept, nothing stored.
+            values["retention_days"] = "soon"
+            values["business_hours_end"] = "5"
+            values["time_zone"] = "Mars/Olympus"
+            let bad = try await send(values, token: Self.csrf, as: admin)
+            #expect(bad.status == 422)
+            for field in ["retention_days", "business_hours_end", "time_zone"] {
+                #expect(bad.html.contains(#"id="\#(field)-error""#), "\(field)")
+            }
+            #expect(bad.html.contains(#"value="soon""#) && bad.html.contains(#"value="Mars/Olympus""#) && !bad.html.contains(#"id="spraying_threshold-error""#))
+            // Without the session's token: 403, the values kept, nothing stored.
+            for token in [nil, "forged"] {
+                let refused = try await send(values, token: token, as: admin)
+                #expect(refused.status == 403 && refused.html.contains("security token") && refused.html.contains(#"value="Mars/Olympus""#))
+            }
+            // An admin without the security permission reads them but cannot change them; agents get nothing.
+            let reader = try fixture.principal(acme, subject: "admin-2", scopes: ["audit:read"], csrfToken: Self.csrf)
+            let readOnly = try await page(fixture, reader, "/admin/audit/settings")
+            #expect(readOnly.status == 200 && readOnly.html.contains("needs the security permission") && !readOnly.html.contains("Save settings"))
+            values["retention_days"] = "30"
+            values["business_hours_end"] = "18"
+            values["time_zone"] = "UTC"
+            #expect(try await send(values, token: Self.csrf, as: reader).status == 403)
+            let agent = try fixture.principal(acme, kind: .agent, subject: "agent-1", scopes: ["tickets:read"], csrfToken: Self.csrf)
+            #expect(try await page(fixture, agent, "/admin/audit/settings").status == 403)
+            #expect(try await send(values, token: Self.csrf, as: agent).status == 403)
+            #expect(try await fixture.get("/api/v1/audit/settings", principal: admin).1["retention_days"] as? Int == 90)
+            // Another tenant's settings are its own.
+            let globex = try fixture.principal(try await fixture.tenant(), csrfToken: Self.csrf)
+            #expect(try await page(fixture, globex, "/admin/audit/settings").html.contains(#"name="retention_days" value="365""#))
+        }
+    }
+
+    /// `/account/activity`: a staff user's own events (under either form of their id), never
+    /// anyone else's, without `audit:read`; customers and API keys refused; no session → sign in.
+    @Test func staffReadTheirOwnActivityAndNothingElse() async throws {
+        try await AuditFixture.with { fixture in
+            let acme = try await fixture.tenant()
+            let me = UUID().uuidString.lowercased(), colleague = UUID().uuidString.lowercased()
+            @Sendable func event(_ action: String, _ actor: String, resource: String) -> AuditEvent {
+                var event = AuditFixture.event(acme, action: action, actorType: "agent", actorID: actor, resourceID: resource)
+                event.resource.label = resource
+                return event
+            }
+            try await AuditQueryTests.ingest(fixture, [
+                event("ticket.replied", "user:\(me)", resource: "my-reply"), event("user.password_changed", me, resource: "my-password"),
+                event("ticket.deleted", "user:\(colleague)", resource: "their-delete"),
+            ])
+            var elsewhere = AuditFixture.event(try await fixture.tenant(), action: "ticket.replied", actorType: "agent", actorID: "user:\(me)", resourceID: "other-tenant")
+            elsewhere.resource.label = "other-tenant"
+            try await AuditQueryTests.ingest(fixture, [elsewhere])
+            let agent = try fixture.principal(acme, kind: .agent, subject: "user:\(me)", scopes: ["tickets:read", "tickets:write"], csrfToken: Self.csrf)
+            let mine = try await page(fixture, agent, "/account/activity")
+            #expect(mine.status == 200 && mine.headers["content-security-policy"]?.contains("default-src 'none'") == true)
+            #expect(mine.html.contains("my-reply") && mine.html.contains("my-password") && mine.html.contains("ticket.replied"))
+            #expect(!mine.html.contains("their-delete") && !mine.html.contains("other-tenant"))
+            #expect(mine.html.contains(#"<a href="/agent/me" aria-current="page">Me</a>"#))
+            for refused in [try fixture.principal(acme, kind: .customer, subject: "user:\(UUID())", scopes: [], csrfToken: Self.csrf),
+                            try fixture.principal(acme, kind: .apiClient, subject: "api_key:abc", scopes: ["audit:read"])] {
+                #expect(try await page(fixture, refused, "/account/activity").status == 403)
+            }
+            let anonymous = try await fixture.raw(.GET, "/account/activity?cursor=9")
+            #expect(anonymous.status == 303 && anonymous.headers.first(name: "location") == "/login?return_to=%2Faccount%2Factivity%3Fcursor%3D9")
         }
     }
 

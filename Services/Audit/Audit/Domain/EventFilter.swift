@@ -5,6 +5,9 @@ import Hummingbird
 public struct EventFilter: Sendable, Equatable {
     /// The actor's id (a user, API key or OAuth client).
     public var actor: String?
+    /// Any of these actor ids: one person under each form services record them by
+    /// (`user:{id}` and the bare id); set by the pages, not by the API's parameters.
+    public var anyActor: [String]?
     public var actorType: String?
     /// An exact action (`user.created`) or a family (`auth.*`).
     public var action: String?

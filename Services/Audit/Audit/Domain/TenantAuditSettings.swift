@@ -51,16 +51,24 @@ public struct TenantAuditSettings: Codable, Sendable, Equatable {
 
     /// The first invalid field, if any, with what is wrong.
     func invalidField() -> (String, String)? {
-        if !(30...3650).contains(retentionDays) { return ("retention_days", "must be 30 to 3650") }
-        if !(2...1000).contains(bruteForceThreshold) { return ("brute_force_threshold", "must be 2 to 1000") }
-        if !(2...1000).contains(sprayingThreshold) { return ("spraying_threshold", "must be 2 to 1000") }
-        if !(1...1000).contains(exportThreshold) { return ("export_threshold", "must be 1 to 1000") }
-        if !(0...23).contains(businessHoursStart) { return ("business_hours_start", "must be 0 to 23") }
-        if !(1...24).contains(businessHoursEnd) || businessHoursEnd <= businessHoursStart { return ("business_hours_end", "must be after business_hours_start, at most 24") }
-        if TimeZone(identifier: timeZone) == nil { return ("time_zone", "must be an IANA time zone such as Europe/Berlin") }
-        if !(100...20000).contains(travelSpeedKmh) { return ("travel_speed_kmh", "must be 100 to 20000") }
-        if !(0...20000).contains(travelMinDistanceKm) { return ("travel_min_distance_km", "must be 0 to 20000") }
-        return nil
+        invalidFields().first
+    }
+
+    /// Every invalid field, in the order of the settings, with what is wrong.
+    func invalidFields() -> [(String, String)] {
+        var invalid: [(String, String)] = []
+        if !(30...3650).contains(retentionDays) { invalid.append(("retention_days", "must be 30 to 3650")) }
+        if !(2...1000).contains(bruteForceThreshold) { invalid.append(("brute_force_threshold", "must be 2 to 1000")) }
+        if !(2...1000).contains(sprayingThreshold) { invalid.append(("spraying_threshold", "must be 2 to 1000")) }
+        if !(1...1000).contains(exportThreshold) { invalid.append(("export_threshold", "must be 1 to 1000")) }
+        if !(0...23).contains(businessHoursStart) { invalid.append(("business_hours_start", "must be 0 to 23")) }
+        if !(1...24).contains(businessHoursEnd) || businessHoursEnd <= businessHoursStart {
+            invalid.append(("business_hours_end", "must be after business_hours_start, at most 24"))
+        }
+        if TimeZone(identifier: timeZone) == nil { invalid.append(("time_zone", "must be an IANA time zone such as Europe/Berlin")) }
+        if !(100...20000).contains(travelSpeedKmh) { invalid.append(("travel_speed_kmh", "must be 100 to 20000")) }
+        if !(0...20000).contains(travelMinDistanceKm) { invalid.append(("travel_min_distance_km", "must be 0 to 20000")) }
+        return invalid
     }
 
     /// Whether `date` falls inside business hours on a weekday, in the tenant's time zone.

@@ -14,10 +14,17 @@ import RampartWeb
 /// an admin sees — personal data opened with the tenant key, or marked erased — and the
 /// `alert.acknowledged` event are the API's. Every value is escaped by the templates: audit
 /// metadata (names, user agents, labels) is whatever a caller once sent.
+///
+/// Staff actors an event does not name (most services record a user by id), the admin signed in
+/// and who acknowledged an alert are named from identity's staff directory (``StaffDirectory``):
+/// today's name of someone who is still staff, never a customer's, and short ids when identity
+/// does not answer. An event's own sealed name comes first; erased events stay unnamed.
 struct AuditPages: Sendable {
     let pages: WebTemplates
     let store: EventStore
     let alerts: AlertRepository
+    let staff: StaffDirectory
+    let settings: SettingsRepository
 
     static let root = "/admin/audit"
     /// Events per page of the log.
@@ -35,6 +42,15 @@ struct AuditPages: Sendable {
                                  flashes: FormBody.parseQuery(request)["done"] == "acknowledged" ? [Flash(notice: "Alert acknowledged.")] : [])
         }
         admin.post("alerts/{id}/acknowledge") { request, context in try await acknowledge(request, context) }
+        admin.get("settings") { request, context in
+            let principal = try Self.admin(request, context)
+            let flashes = FormBody.parseQuery(request)["done"] == "saved" ? [Flash(notice: "Audit settings saved.")] : []
+            return try await settingsPage(principal, form: nil, errors: [:], flashes: flashes)
+        }
+        admin.post("settings") { request, context in try await saveSettings(request, context) }
+        router.group(RouterPath(Self.activityPath)).add(middleware: AuditPageErrors(pages: pages)).get { request, context in
+            try await activity(request, context)
+        }
     }
 
     /// The principal of a tenant admin who may read the log; anyone else is refused (403 page),
@@ -54,11 +70,28 @@ struct AuditPages: Sendable {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
     }
 
-    private func decorate(_ page: inout WebPage, _ principal: Principal, _ section: AdminSection, flashes: [Flash]) {
+    private func decorate(_ page: inout WebPage, _ principal: Principal, _ section: AdminSection, names: StaffNames, flashes: [Flash]) {
         page.width = .wide
         page.csrfToken = FormCSRF.token(for: principal)
-        page.header = .admin(tenant: principal.tenantSlug.rawValue, who: "Signed in as admin", current: section)
+        page.header = .admin(tenant: principal.tenantSlug.rawValue, who: "Signed in as \(names.name(ofActor: principal.subject) ?? "admin")", current: section)
         page.flashes = flashes
+    }
+
+    /// The tenant's staff by user id, as identity names them now.
+    struct StaffNames {
+        let members: [UUID: StaffDirectory.Member]
+
+        /// The name of the staff user an actor id stands for: `user:{id}` (a principal's
+        /// subject) or a bare user id; `nil` for anyone else (API keys, clients, customers,
+        /// operators, services, people no longer staff).
+        func name(ofActor id: String) -> String? {
+            let raw = id.hasPrefix("user:") ? String(id.dropFirst(5)) : id
+            return UUID(uuidString: raw).flatMap { members[$0]?.name }
+        }
+    }
+
+    private func staffNames(_ principal: Principal) async -> StaffNames {
+        StaffNames(members: await staff.members(of: principal.tenantID))
     }
 
     // MARK: The log
@@ -88,9 +121,11 @@ struct AuditPages: Sendable {
         let erased: Bool
         let requestID: String
 
-        init(_ event: EventView) {
+        init(_ event: EventView, names: StaffNames) {
             time = event.occurredAt
-            actor = event.actor.displayName ?? event.actor.id
+            // Personal data erased: the event stays unnamed, whatever the directory says now.
+            let erased = event.personalData == "erased"
+            actor = event.actor.displayName ?? (erased ? nil : names.name(ofActor: event.actor.id)) ?? event.actor.id
             actorDetail = "\(event.actor.type) · \(event.actor.id)"
             ip = event.actor.ip ?? ""
             hasIP = event.actor.ip != nil
@@ -105,7 +140,7 @@ struct AuditPages: Sendable {
                 Change(name: $0.key, from: $0.value.first.flatMap { $0 } ?? "—", to: $0.value.dropFirst().first.flatMap { $0 } ?? "—")
             }
             hasChanges = !changes.isEmpty
-            erased = event.personalData == "erased"
+            self.erased = erased
             requestID = event.requestID ?? ""
         }
     }
@@ -125,6 +160,7 @@ struct AuditPages: Sendable {
 
     private func log(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let principal = try Self.admin(request, context)
+        let names = await staffNames(principal)
         // A filter form sends its empty fields too; the API's filter wants only the given ones.
         let given = Parameters(request.uri.queryParameters.filter { !$0.value.isEmpty && (EventFilter.parameters.contains(String($0.key)) || $0.key == "cursor") })
         var rows: [EventRow] = []
@@ -136,7 +172,7 @@ struct AuditPages: Sendable {
             filterItems = filter.queryItems(given)
             let events = try await store.events(tenant: principal.tenantID, filter: filter, before: try AuditQueryRoutes.cursor(given), limit: Self.pageSize + 1)
             let shown = events.prefix(Self.pageSize)
-            rows = shown.map(EventRow.init)
+            rows = shown.map { EventRow($0, names: names) }
             if events.count > Self.pageSize, let last = shown.last {
                 next = AdminSection.auditLog.path + "?" + (filterItems + ["cursor=\(AuditQueryRoutes.cursor(after: last))"]).joined(separator: "&")
             }
@@ -160,7 +196,7 @@ struct AuditPages: Sendable {
             "isFiltered": !query.isEmpty,
             "pagination": Pagination(first: given.get("cursor") == nil ? nil : AdminSection.auditLog.path + (query.isEmpty ? "" : "?" + query), next: next),
         ])
-        decorate(&page, principal, .auditLog, flashes: errors.isEmpty ? [] : [Flash(error: "Please correct the filter marked below.", items: errors.values.sorted())])
+        decorate(&page, principal, .auditLog, names: names, flashes: errors.isEmpty ? [] : [Flash(error: "Please correct the filter marked below.", items: errors.values.sorted())])
         return pages.response(page, status: errors.isEmpty ? .ok : .unprocessableContent)
     }
 
@@ -181,7 +217,7 @@ struct AuditPages: Sendable {
         let acknowledged: String
         let action: String
 
-        init(_ alert: AlertRepository.Alert) {
+        init(_ alert: AlertRepository.Alert, names: StaffNames) {
             id = alert.id.uuidString.lowercased()
             raised = AuditRecord.timestamp(alert.raisedAt)
             rule = alert.rule
@@ -194,7 +230,9 @@ struct AuditPages: Sendable {
             } ?? ""
             hasTravel = alert.travel != nil
             isOpen = alert.acknowledgedAt == nil
-            acknowledged = alert.acknowledgedAt.map { "\(AuditRecord.timestamp($0)) by \(alert.acknowledgedBy ?? "—")" } ?? ""
+            acknowledged = alert.acknowledgedAt.map {
+                "\(AuditRecord.timestamp($0)) by \(alert.acknowledgedBy.map { names.name(ofActor: $0) ?? $0 } ?? "—")"
+            } ?? ""
             action = "\(AdminSection.alerts.path)/\(id)/acknowledge"
         }
     }
@@ -203,17 +241,18 @@ struct AuditPages: Sendable {
         let shown = try AuditQueryRoutes.alertStatus(query)
         let before = try AuditQueryRoutes.alertCursor(query)
         let found = try await alerts.list(tenant: principal.tenantID, status: shown, before: before, limit: Self.pageSize + 1)
+        let names = await staffNames(principal)
         let rows = found.prefix(Self.pageSize)
         let base = AdminSection.alerts.path + "?status=\(shown.rawValue)"
         var page = WebPage(title: "Alerts", template: "audit/alerts", values: [
             "views": [(AlertRepository.Status.open, "Open"), (.acknowledged, "Acknowledged"), (.all, "All")].map {
                 Link($0.1, AdminSection.alerts.path + "?status=\($0.0.rawValue)", current: $0.0 == shown)
             },
-            "rows": rows.map(AlertRow.init),
+            "rows": rows.map { AlertRow($0, names: names) },
             "pagination": Pagination(first: before == nil ? nil : base,
                                      next: found.count > Self.pageSize ? rows.last.map { base + "&cursor=\(AuditQueryRoutes.cursor(after: $0))" } : nil),
         ])
-        decorate(&page, principal, .alerts, flashes: flashes)
+        decorate(&page, principal, .alerts, names: names, flashes: flashes)
         return pages.response(page, status: status)
     }
 
@@ -230,6 +269,136 @@ struct AuditPages: Sendable {
         _ = try await alerts.acknowledge(id, tenant: principal.tenantID, actor: AuditRequest.actor(principal), requestID: context.requestID)
         return Self.seeOther(AdminSection.alerts.path + "?done=acknowledged")
     }
+}
+
+extension AuditPages {
+    // MARK: One's own activity
+
+    /// Where staff read their own trail (linked from the agent console's Me page).
+    static let activityPath = "/account/activity"
+
+    /// The signed-in staff user's own events, newest first, 50 a page: what they did and from
+    /// where, as the log records it (their IPs and user agents are their own data). Admins and
+    /// agents, without needing `audit:read`; customers, API keys and anyone not signed in as a
+    /// user get the 403 page or sign-in.
+    func activity(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
+        guard let principal = context.principal else {
+            let path = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+            throw AuditPageErrors.Redirect(location: LocalPath.signIn(returningTo: path))
+        }
+        guard [.admin, .agent].contains(principal.kind), principal.subject.hasPrefix("user:"),
+              let user = UUID(uuidString: String(principal.subject.dropFirst(5))) else {
+            throw AuditError.permissionDenied("Only staff signed in as themselves have an activity page.")
+        }
+        let query = Parameters(request.uri.queryParameters.filter { $0.key == "cursor" })
+        var filter = EventFilter()
+        filter.anyActor = [principal.subject, user.uuidString.lowercased()]
+        let events = try await store.events(tenant: principal.tenantID, filter: filter, before: try AuditQueryRoutes.cursor(query), limit: Self.pageSize + 1)
+        let shown = events.prefix(Self.pageSize)
+        let names = await staffNames(principal)
+        let next = events.count > Self.pageSize ? shown.last.map { "\(Self.activityPath)?cursor=\(AuditQueryRoutes.cursor(after: $0))" } : nil
+        var page = WebPage(title: "My activity", template: "audit/activity", values: [
+            "rows": shown.map { EventRow($0, names: names) },
+            "pagination": Pagination(first: query.get("cursor") == nil ? nil : Self.activityPath, next: next),
+        ])
+        page.width = .wide
+        page.header = PageHeader(home: "/agent", tenant: principal.tenantSlug.rawValue, navLabel: "Agent console", links: [
+            Link("Tickets", "/agent/tickets"), Link("Me", "/agent/me", current: true),
+        ], who: names.name(ofActor: principal.subject) ?? "\(principal.kind == .admin ? "Admin" : "Agent")")
+        return pages.response(page, status: .ok)
+    }
+
+    // MARK: Settings
+
+    /// The settings form's fields in the API's names, grouped as the page shows them:
+    /// (group, [(name, label, hint)]).
+    static let settingsGroups: [(String, [(String, String, String)])] = [
+        ("Retention", [("retention_days", "Keep events for (days)", "30 to 3650. Older events are deleted, the chain cut at a signed checkpoint.")]),
+        ("Alert thresholds", [
+            ("brute_force_threshold", "Failed sign-ins of one user from one IP in 10 minutes", "2 to 1000; a brute-force alert"),
+            ("spraying_threshold", "Users failing from one IP in 30 minutes", "2 to 1000; a password-spraying alert"),
+            ("export_threshold", "Exports by one actor in 24 hours always allowed", "1 to 1000; above it and the actor's usual rate, a mass-export alert"),
+        ]),
+        ("Business hours", [
+            ("business_hours_start", "Start (hour)", "0 to 23; admin actions outside business hours on weekdays raise a low alert"),
+            ("business_hours_end", "End (hour)", "1 to 24, after the start"),
+            ("time_zone", "Time zone", "An IANA time zone, such as Europe/Berlin"),
+        ]),
+        ("Impossible travel", [
+            ("travel_speed_kmh", "Fastest believable travel (km/h)", "100 to 20000; sign-ins further apart than this speed allows raise an alert"),
+            ("travel_min_distance_km", "Ignore sign-ins closer than (km)", "0 to 20000; GeoIP itself is often hundreds of kilometres off"),
+        ]),
+    ]
+
+    /// One group of the settings form.
+    struct SettingsGroup {
+        let legend: String
+        let fields: [FormField]
+    }
+
+    /// The settings form: the stored settings, or (`form`) what was posted, with `errors` by field.
+    func settingsPage(_ principal: Principal, form: FormBody?, errors: [String: String], flashes: [Flash],
+                      status: HTTPResponse.Status = .ok) async throws -> Response {
+        let names = await staffNames(principal)
+        let stored = try SettingsRepository.fields(try await settings.settings(tenant: principal.tenantID))
+        let groups = Self.settingsGroups.map { legend, fields in
+            SettingsGroup(legend: legend, fields: fields.map { name, label, hint in
+                FormField(name, label: label, value: form.map { $0.fields[name] ?? "" } ?? stored[name], error: errors[name], hint: hint, required: true,
+                          inputMode: name == "time_zone" ? nil : "numeric")
+            })
+        }
+        var page = WebPage(title: "Audit settings", template: "audit/settings", values: [
+            "groups": groups,
+            "action": AdminSection.auditSettings.path,
+            "mayChange": principal.has(scope: "security:write"),
+        ])
+        decorate(&page, principal, .auditSettings, names: names, flashes: flashes)
+        return pages.response(page, status: status)
+    }
+
+    /// A posted settings form: the session's token, then every field checked at once; stored
+    /// (and recorded as `audit_settings.updated`) through the API's repository.
+    func saveSettings(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
+        let principal = try Self.admin(request, context)
+        guard principal.has(scope: "security:write") else {
+            throw AuditError.permissionDenied("Changing audit settings needs the admin.security permission.")
+        }
+        let form = try? await FormBody.read(request)
+        guard let form, FormCSRF.accepts(form, from: principal) else {
+            return try await settingsPage(principal, form: form, errors: [:], flashes: [Self.expiredSettings], status: .forbidden)
+        }
+        var wanted = try await settings.settings(tenant: principal.tenantID)
+        var errors: [String: String] = [:]
+        func number(_ name: String, _ apply: (inout TenantAuditSettings, Int) -> Void) {
+            guard let value = form[name].flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else {
+                errors[name] = "Enter a whole number."
+                return
+            }
+            apply(&wanted, value)
+        }
+        number("retention_days") { $0.retentionDays = $1 }
+        number("brute_force_threshold") { $0.bruteForceThreshold = $1 }
+        number("spraying_threshold") { $0.sprayingThreshold = $1 }
+        number("export_threshold") { $0.exportThreshold = $1 }
+        number("business_hours_start") { $0.businessHoursStart = $1 }
+        number("business_hours_end") { $0.businessHoursEnd = $1 }
+        number("travel_speed_kmh") { $0.travelSpeedKmh = $1 }
+        number("travel_min_distance_km") { $0.travelMinDistanceKm = $1 }
+        wanted.timeZone = (form["time_zone"] ?? "").trimmingCharacters(in: .whitespaces)
+        for (name, message) in wanted.invalidFields() where errors[name] == nil {
+            errors[name] = "This " + name.replacingOccurrences(of: "_", with: " ") + " " + message.replacingOccurrences(of: "_", with: " ") + "."
+        }
+        guard errors.isEmpty else {
+            return try await settingsPage(principal, form: form, errors: errors,
+                                          flashes: [Flash(error: "Nothing was saved: please correct the fields marked below.", items: errors.values.sorted())],
+                                          status: .unprocessableContent)
+        }
+        _ = try await settings.update(wanted, tenant: principal.tenantID, actor: AuditRequest.actor(principal), requestID: context.requestID, store: store)
+        return Self.seeOther(AdminSection.auditSettings.path + "?done=saved")
+    }
+
+    /// Why a settings form was refused for its CSRF token.
+    static let expiredSettings = Flash(error: "Nothing was saved: this form's security token does not match your session (it was opened before you signed in again, or in another session). Your values are kept below; save again.")
 }
 
 /// Errors of audit's pages as pages: a redirect to sign in, or a short page (not found, not

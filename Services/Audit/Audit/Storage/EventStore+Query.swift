@@ -22,6 +22,7 @@ extension EventStore {
                 WHERE tenant_id = \(tenant.rawValue)
                   AND (\(before)::int8 IS NULL OR seq < \(before))
                   AND (\(filter.actor)::text IS NULL OR actor_id = \(filter.actor))
+                  AND (\(filter.anyActor)::text[] IS NULL OR actor_id = ANY(\(filter.anyActor)))
                   AND (\(filter.actorType)::text IS NULL OR actor_type = \(filter.actorType))
                   AND (\(filter.exactAction)::text IS NULL OR action = \(filter.exactAction))
                   AND (\(filter.actionPrefix)::text IS NULL OR starts_with(action, \(filter.actionPrefix)))

@@ -23,9 +23,25 @@ public struct EdgeInspectionRequest: Sendable {
     public let headers: HTTPFields
     /// The matched route.
     public let route: EdgePolicy.Route
-    /// The whole body when its size class is inspectable (`limits.inspect_body_bytes`); `nil`
-    /// when the body streams past inspection or there is none.
+    /// The whole body when its size class is inspectable (`limits.inspect_body_bytes`), the head
+    /// of a multipart form that carries files (its fields, up to the first file); `nil` when the
+    /// body streams past inspection or there is none.
     public let body: ByteBuffer?
+    /// Whether `body` is only the beginning of the request's body.
+    public let bodyIsTruncated: Bool
+
+    public init(requestID: String, clientIP: String?, host: EdgeHost, method: HTTPRequest.Method, target: String, headers: HTTPFields,
+                route: EdgePolicy.Route, body: ByteBuffer?, bodyIsTruncated: Bool = false) {
+        self.requestID = requestID
+        self.clientIP = clientIP
+        self.host = host
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.route = route
+        self.body = body
+        self.bodyIsTruncated = bodyIsTruncated
+    }
 }
 
 /// An inspection's decision, with what the access log records about it.

@@ -17,13 +17,23 @@ public struct EdgeProxy: Sendable {
         case none
         /// Read whole (and inspected).
         case buffered(ByteBuffer)
-        /// Streamed to the upstream, failing with 413 past `limit`.
-        case streamed(RequestBody, length: Int?, limit: Int)
+        /// Streamed to the upstream after `head` (read first, for inspection), failing with 413
+        /// past `limit` in all.
+        case streamed(RequestBody, head: ByteBuffer?, length: Int?, limit: Int)
 
-        /// What inspection gets to see.
+        /// What inspection gets to see: the whole body, or the head of a streamed one.
         var inspectable: ByteBuffer? {
-            if case .buffered(let buffer) = self { return buffer }
-            return nil
+            switch self {
+            case .buffered(let buffer): buffer
+            case .streamed(_, let head, _, _): head
+            case .none: nil
+            }
+        }
+
+        /// Whether inspection sees only the beginning of the body.
+        var isTruncated: Bool {
+            if case .streamed(_, _?, _, _) = self { return true }
+            return false
         }
 
         /// Whether the body can be sent again (to another instance): it is not a stream.
@@ -53,9 +63,9 @@ public struct EdgeProxy: Sendable {
             if Self.expectsBody(method) { headers.add(name: "Content-Length", value: "0") }
         case .buffered(let buffer):
             headers.add(name: "Content-Length", value: String(buffer.readableBytes))
-        case .streamed(_, let length?, _):
+        case .streamed(_, _, let length?, _):
             headers.add(name: "Content-Length", value: String(length))
-        case .streamed(_, nil, _):
+        case .streamed(_, _, nil, _):
             headers.add(name: "Transfer-Encoding", value: "chunked")
         }
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: request.head.path ?? "/", headers: headers)
@@ -70,10 +80,11 @@ public struct EdgeProxy: Sendable {
                 connection.send(head, body: nil, complete: true, exchange: exchange)
             case .buffered(let buffer):
                 connection.send(head, body: buffer, complete: true, exchange: exchange)
-            case .streamed(let stream, _, let limit):
+            case .streamed(let stream, let start, _, let limit):
                 connection.send(head, body: nil, complete: false, exchange: exchange)
                 do {
-                    for try await part in BoundedBody(base: stream, limit: limit) { try await connection.sendBodyPart(part).get() }
+                    if let start { try await connection.sendBodyPart(start).get() }
+                    for try await part in BoundedBody(base: stream, limit: limit - (start?.readableBytes ?? 0)) { try await connection.sendBodyPart(part).get() }
                 } catch {
                     exchange.abandon()
                     throw error

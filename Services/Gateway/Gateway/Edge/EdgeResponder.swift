@@ -95,7 +95,7 @@ public struct EdgeResponder: HTTPResponder {
         let body = try await readBody(request, route: route)
         let verdict = await inspection.inspect(EdgeInspectionRequest(
             requestID: requestID, clientIP: context.clientIP, host: host, method: request.method, target: target,
-            headers: request.headers, route: route, body: body.inspectable
+            headers: request.headers, route: route, body: body.inspectable, bodyIsTruncated: body.isTruncated
         ))
         entry.wafScore = verdict.wafScore
         entry.rateLimit = verdict.rateLimit
@@ -146,7 +146,8 @@ public struct EdgeResponder: HTTPResponder {
     }
 
     /// The request body as the route's size class allows: read whole when inspectable, streamed
-    /// (and counted) otherwise; 413 past the class limit.
+    /// (and counted) otherwise — a multipart form's fields before its first file read first, for
+    /// inspection (``MultipartHead``); 413 past the class limit.
     private func readBody(_ request: Request, route: EdgePolicy.Route) async throws -> EdgeProxy.Body {
         let limit = policy.bodyLimits[route.body ?? "default"] ?? 0
         let declared = request.headers[.contentLength].flatMap { Int($0) }
@@ -154,7 +155,17 @@ public struct EdgeResponder: HTTPResponder {
         if let declared, declared > limit { throw EdgeProblem.bodyTooLarge }
         guard chunked || (declared ?? 0) > 0 else { return .none }
         guard limit <= policy.limits.inspectBodyBytes else {
-            return .streamed(request.body, length: declared, limit: limit)
+            guard let boundary = request.headers[.contentType].flatMap(MultipartScanner.boundary(inContentType:)),
+                  request.headers[.contentType]?.lowercased().hasPrefix("multipart/form-data") == true else {
+                return .streamed(request.body, head: nil, length: declared, limit: limit)
+            }
+            let reader = RequestBodyReader(request.body)
+            switch try await MultipartHead.read(reader, boundary: boundary, bound: policy.limits.inspectBodyBytes) {
+            case .whole(let body):
+                return .buffered(body)
+            case .head(let head):
+                return .streamed(reader.remaining, head: head, length: declared, limit: limit)
+            }
         }
         do {
             return .buffered(try await request.body.collect(upTo: limit))

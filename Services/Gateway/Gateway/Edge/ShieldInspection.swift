@@ -67,7 +67,7 @@ public struct ShieldInspection: EdgeInspection {
         let verdict = waf.inspect(InspectedRequest(
             method: request.method.rawValue, rawPath: String(target[0]), rawQuery: target.count > 1 ? String(target[1]) : nil,
             headers: request.headers.map { ($0.name.rawName, $0.value) },
-            body: request.body.map { ArraySlice($0.readableBytesView) }, bodyIsTruncated: false, tenant: tenant, routeClass: routeClass
+            body: request.body.map { ArraySlice($0.readableBytesView) }, bodyIsTruncated: request.bodyIsTruncated, tenant: tenant, routeClass: routeClass
         ))
         if !verdict.matches.isEmpty {
             verdict.log(to: logger, requestID: request.requestID, tenant: tenant, clientIP: request.clientIP)

@@ -35,9 +35,9 @@ public struct SecretCredential: Sendable, Equatable {
     static let idLength = 16
     static let secretLength = 43
 
-    /// A new random credential of `kind`.
-    public static func generate(_ kind: Kind) -> SecretCredential {
-        SecretCredential(kind: kind, id: newID(), secret: SymmetricKey(size: .bits256).withUnsafeBytes { Base64URL.encode($0) })
+    /// A new random credential of `kind`; with `id`, a new secret for that record (a rotation).
+    public static func generate(_ kind: Kind, id: String? = nil) -> SecretCredential {
+        SecretCredential(kind: kind, id: id ?? newID(), secret: SymmetricKey(size: .bits256).withUnsafeBytes { Base64URL.encode($0) })
     }
 
     /// 16 random characters of `[a-z0-9]` (about 82 bits): record ids that are safe in URLs and logs.

@@ -17,4 +17,5 @@ public enum IdentityError: Error, Equatable, Sendable {
     case invalidRedirectURI(String)
     case apiKeyNotFound
     case oauthClientNotFound
+    case publicClientHasNoSecret
 }

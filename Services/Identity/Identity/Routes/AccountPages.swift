@@ -6,9 +6,11 @@ import RampartSecurity
 import RampartTransport
 import RampartWeb
 
-/// The signed-in user's own pages: `/account/password` (change the password) and
+/// The signed-in user's own pages: `/account/password` (change the password),
 /// `/account/two-factor` (add an authenticator app: password again, then secret and QR code,
-/// then a first code, then the recovery codes). Every form carries the session's CSRF token.
+/// then a first code, then the recovery codes) and `/account/sessions` (where they are signed
+/// in, each device signed out on its own or all but this one). Every form carries the session's
+/// CSRF token.
 struct AccountPages: Sendable {
     let users: UserRepository
     let passwords: PasswordChange
@@ -43,6 +45,32 @@ struct AccountPages: Sendable {
             case .throttled:
                 return passwordPage(session: session, errors: ["Too many attempts. Wait a few minutes and try again."], status: .tooManyRequests)
             }
+        }
+        router.get("/account/sessions") { request, context -> Response in
+            guard let (user, session, _) = try await signedIn(context) else { return Self.signInFirst(request) }
+            let done = FormBody.parseQuery(request)["done"]
+            return try await sessionsPage(user: user, session: session,
+                                          notice: done == "one" ? "That device was signed out." : done == "others" ? "Every other device was signed out." : nil)
+        }
+        router.post("/account/sessions/{id}/revoke") { request, context -> Response in
+            guard let (user, session, principal) = try await signedIn(context) else { return Self.signInFirst(request) }
+            guard let form = try? await FormBody.read(request), csrf.verify(form["csrf_token"], for: session) else { return expired() }
+            // This device signs out with the sign-out button; another's id (or a gone one) ends nothing.
+            guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)), id.uuidString.lowercased() != session.lowercased(),
+                  try await sessions.revoke(user: user.id, sessionID: id, tenant: user.tenantID, actor: MeRoutes.actor(user, principal),
+                                            region: principal.region, requestID: context.requestID) == 1
+            else {
+                return try await sessionsPage(user: user, session: session, errors: ["That session is not one of your other devices (any more)."],
+                                              status: .notFound)
+            }
+            return AuthorizeRoutes.redirect("/account/sessions?done=one")
+        }
+        router.post("/account/sessions/revoke-others") { request, context -> Response in
+            guard let (user, session, principal) = try await signedIn(context) else { return Self.signInFirst(request) }
+            guard let form = try? await FormBody.read(request), csrf.verify(form["csrf_token"], for: session) else { return expired() }
+            try await sessions.revoke(user: user.id, sessionID: nil, keeping: UUID(uuidString: session), tenant: user.tenantID,
+                                      actor: MeRoutes.actor(user, principal), region: principal.region, requestID: context.requestID)
+            return AuthorizeRoutes.redirect("/account/sessions?done=others")
         }
         router.get("/account/two-factor") { request, context -> Response in
             guard let (user, session, _) = try await signedIn(context) else { return Self.signInFirst(request) }
@@ -94,6 +122,34 @@ struct AccountPages: Sendable {
               let user = try await MeRoutes.user(of: principal, users: users), user.status == .active
         else { return nil }
         return (user, session, principal)
+    }
+
+    /// One session as a row of the sessions page.
+    struct SessionRow {
+        let device: String
+        let ip: String
+        let signedIn: String
+        let lastActive: String
+        let method: String
+        let isCurrent: Bool
+        let action: String
+    }
+
+    private func sessionsPage(user: User, session: String, notice: String? = nil, errors: [String] = [],
+                              status: HTTPResponse.Status = .ok) async throws -> Response {
+        let listed = try await sessions.list(user: user.id, tenant: user.tenantID)
+        let rows = listed.map { item in
+            SessionRow(device: item.userAgent.map { String($0.prefix(160)) } ?? "Unknown device", ip: item.ip ?? "—",
+                       signedIn: item.createdAt.formatted(.iso8601), lastActive: item.lastSeenAt.formatted(.iso8601),
+                       method: item.authenticationMethod, isCurrent: item.id.uuidString.lowercased() == session.lowercased(),
+                       action: "/account/sessions/\(item.id.uuidString.lowercased())/revoke")
+        }
+        var page = WebPage(title: "Where you are signed in", template: "identity/sessions", values: [
+            "rows": rows, "hasOthers": rows.contains { !$0.isCurrent },
+        ])
+        page.csrfToken = csrf.token(for: session)
+        page.flashes = IdentityPages.flashes(errors: errors, notice: notice)
+        return pages.templates.response(page, status: status)
     }
 
     private func passwordPage(session: String, errors: [String], notice: String? = nil, status: HTTPResponse.Status = .ok) -> Response {

@@ -7,12 +7,23 @@ struct AdminContent {
     var secret = ""
     var intro: [String] = []
     var links: [AdminLink] = []
+    var search: AdminSearch?
     var tables: [AdminTable] = []
     var forms: [AdminForm] = []
 
     var values: [String: Any] {
-        ["hasSecret": !secret.isEmpty, "secretLabel": secretLabel, "secret": secret, "intro": intro, "links": links, "tables": tables, "forms": forms]
+        ["hasSecret": !secret.isEmpty, "secretLabel": secretLabel, "secret": secret, "intro": intro, "links": links,
+         "search": search.map { [$0] } ?? [], "tables": tables, "forms": forms]
     }
+}
+
+/// A search form above a section's tables: a `GET` of the same page with its fields (no CSRF
+/// token: it changes nothing), and a way back to everything when a search is shown.
+struct AdminSearch {
+    let action: String
+    let label: String
+    let isFiltered: Bool
+    let fields: [FormField]
 }
 
 /// A link of a section page; `download` names the file a browser saves it as.

@@ -73,6 +73,18 @@ extension AdminPages {
             content.links = [AdminLink("Back to OAuth clients", path)]
             return render("OAuth client created", admin, content, status: .created)
         }
+        page(router, .post, path + "/{id}/secret", .oauthClients) { request, context, admin in
+            let form = try await posted(request, admin, back: path)
+            let rotated = try await credentials.rotateClientSecret(context.parameters.get("id") ?? "", revokeTokens: form["tokens"] == "revoke",
+                                                                   principal: admin.principal, requestID: context.requestID)
+            var content = Content()
+            content.intro = ["Client \(rotated.client.name) has a new secret; the old one no longer works. "
+                + (form["tokens"] == "revoke" ? "Every token issued to the client was revoked." : "Tokens already issued to the client stay valid until they expire.")]
+            content.secretLabel = "The new client secret:"
+            content.secret = rotated.clientSecret ?? ""
+            content.links = [AdminLink("Back to OAuth clients", path)]
+            return render("Client secret rotated", admin, content)
+        }
         page(router, .post, path + "/{id}/delete", .oauthClients) { request, context, admin in
             _ = try await posted(request, admin, back: path)
             try await credentials.deleteClient(context.parameters.get("id") ?? "", principal: admin.principal, requestID: context.requestID)
@@ -142,7 +154,13 @@ extension AdminPages {
         let rows = try await clients.list(tenant: admin.principal.tenantID).map { client in
             AdminRow(cells: [client.name, client.id, client.confidential ? "Confidential" : "Public", client.redirectURIs.joined(separator: " "),
                              client.scopes.joined(separator: " "), Self.time(client.createdAt), client.revokedAt == nil ? "Active" : "Deleted \(Self.time(client.revokedAt))"],
-                     actions: client.revokedAt == nil ? [AdminAction("Delete", "\(path)/\(client.id)/delete", secondary: true)] : [])
+                     actions: client.revokedAt != nil ? [] : (client.confidential ? [
+                         AdminAction("Rotate secret", "\(path)/\(client.id)/secret", fields: [
+                             FormField("tokens", label: "Issued tokens", control: .select([
+                                 .init("keep", "Keep them", selected: true), .init("revoke", "Revoke them too", selected: false),
+                             ]), id: "tokens-\(client.id)"),
+                         ]),
+                     ] : []) + [AdminAction("Delete", "\(path)/\(client.id)/delete", secondary: true)])
         }
         var content = Content()
         content.intro = ["Applications that act for your users after they consent (authorization code with PKCE). A confidential client's secret is shown once, when it is registered."]

@@ -5,8 +5,9 @@ import RampartCore
 import RampartTransport
 import RampartWeb
 
-/// Users and roles: the tenant's users (50 a page, by email), a role change, deactivation and
-/// reactivation per row, and an invitation form whose answer shows the invitation link once.
+/// Users and roles: the tenant's users (50 a page, by email), searched by name or email and
+/// role (`?q=&role=`, the API's filter), a role change, deactivation and reactivation per row,
+/// and an invitation form whose answer shows the invitation link once.
 extension AdminPages {
     static let userNotices = ["role": "Role changed. The user's sessions ended; they sign in again under the new role.",
                               "deactivated": "User deactivated. Their sessions, API keys and tokens were revoked.",
@@ -77,9 +78,12 @@ extension AdminPages {
     private func usersPage(_ request: Request, _ admin: Admin, invitation: FormBody = FormBody(fields: [:]), refused: Refused = Refused(),
                            notice: String? = nil) async throws -> Response {
         let path = AdminSection.users.path
-        let after = FormBody.parseQuery(request)["after"]
+        let query = FormBody.parseQuery(request)
+        let after = query["after"]
         let limit = 50
-        let found = try await users.list(tenant: admin.principal.tenantID, afterEmail: after, limit: limit + 1)
+        // The search form's own values are kept as typed; a text too long is cut to the bound.
+        let filter = UserFilter(text: query["q"].map { String($0.prefix(UserFilter.maximumText)) }, role: query["role"].flatMap(Role.init(rawValue:)))
+        let found = try await users.list(tenant: admin.principal.tenantID, afterEmail: after, limit: limit + 1, filter: filter)
         let shown = found.prefix(limit)
         let rows = shown.map { user -> AdminRow in
             let id = user.id.uuidString.lowercased()
@@ -96,12 +100,20 @@ extension AdminPages {
         }
         var content = Content()
         content.intro = ["Changing a role ends that user's sessions and tokens; deactivating revokes their sessions, API keys and tokens. You cannot change your own account here."]
-        content.tables = [AdminTable(caption: "Users of this tenant, by email", headers: ["Name", "Email", "Role", "Status", "Actions"], rows: rows,
-                                     empty: "No users.")]
+        content.search = AdminSearch(action: path, label: "Search users", isFiltered: !filter.isEmpty, fields: [
+            FormField("q", label: "Name or email contains", control: .input(type: "search"), value: filter.text, autocomplete: "off"),
+            FormField("role", label: "Role", control: .select([.init("", "Any role", selected: filter.role == nil)] + Role.allCases.map {
+                .init($0.rawValue, Self.roleLabel($0), selected: $0 == filter.role)
+            }), id: "search-role"),
+        ])
+        let filterQuery = filter.queryItems.map { "&" + $0 }.joined()
+        content.tables = [AdminTable(caption: filter.isEmpty ? "Users of this tenant, by email" : "Users matching the search, by email",
+                                     headers: ["Name", "Email", "Role", "Status", "Actions"], rows: rows,
+                                     empty: filter.isEmpty ? "No users." : "No user matches the search.")]
         if found.count > limit, let last = shown.last {
-            content.links.append(AdminLink("Next page", "\(path)?after=\(last.email.rawValue.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"))
+            content.links.append(AdminLink("Next page", "\(path)?after=\(last.email.rawValue.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")\(filterQuery)"))
         }
-        if after != nil { content.links.append(AdminLink("First page", path)) }
+        if after != nil { content.links.append(AdminLink("First page", filter.isEmpty ? path : "\(path)?" + filter.queryItems.joined(separator: "&"))) }
         content.forms = [AdminForm(id: "invite", heading: "Invite a user", paragraphs: ["They receive no email: you get a link to send them, valid once for seven days."],
                                    action: path, fields: [
                                        FormField("email", label: "Email", control: .input(type: "email"), value: invitation.fields["email"],

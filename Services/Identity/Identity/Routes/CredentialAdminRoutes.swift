@@ -84,6 +84,35 @@ struct CredentialAdminRoutes: Sendable {
             try await deleteClient(context.parameters.get("id") ?? "", principal: context.principal, requestID: context.requestID)
             return Response(status: .noContent)
         }
+        oauth.post("{id}/secret") { request, context -> EditedResponse<CreatedClient> in
+            try Self.requireSecurityAdmin(context.principal)
+            let body = try await IdentityRequest.decode(RotateSecret.self, from: request, context: context)
+            return EditedResponse(status: .ok, headers: IdentityRequest.secretHeaders,
+                                  response: try await rotateClientSecret(context.parameters.get("id") ?? "", revokeTokens: body.revokeTokens ?? false,
+                                                                         principal: context.principal, requestID: context.requestID))
+        }
+    }
+
+    /// The body of `POST /api/v1/oauth-clients/{id}/secret`.
+    struct RotateSecret: Decodable {
+        /// Also revoke every token and unused code issued to the client (default: keep them).
+        var revokeTokens: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case revokeTokens = "revoke_tokens"
+        }
+    }
+
+    /// A new secret for confidential client `id` of the caller's tenant, in the answer once; the
+    /// old secret stops working at once.
+    func rotateClientSecret(_ id: String, revokeTokens: Bool, principal: Principal, requestID: String) async throws -> CreatedClient {
+        let actor = try Self.requireSecurityAdmin(principal)
+        guard let (client, secret) = try await IdentityRequest.run({
+            try await clients.rotateSecret(id: id, revokeTokens: revokeTokens, tenant: principal.tenantID, actor: actor, requestID: requestID)
+        }) else {
+            throw IdentityError.oauthClientNotFound.problem
+        }
+        return CreatedClient(clientID: client.id, clientSecret: secret, client: client)
     }
 
     // The rules of each change, shared by the API above and the admin console's pages (`AdminCredentialPages`).

@@ -46,6 +46,9 @@ extension IdentityError {
             ProblemError(status: .notFound, code: "api_key_not_found", title: "API key not found")
         case .oauthClientNotFound:
             ProblemError(status: .notFound, code: "oauth_client_not_found", title: "OAuth client not found")
+        case .publicClientHasNoSecret:
+            ProblemError(status: .conflict, code: "public_client", title: "Public client",
+                         detail: "A public client has no secret to rotate: it proves itself with PKCE.")
         }
     }
 }

@@ -124,7 +124,7 @@ struct SSOAdminRoutes: Sendable {
         }
     }
 
-    private func changeKeys(_ action: String, useName: String?, tenant: TenantID, actor: AuditEvent.Actor, requestID: String?) async throws -> KeysView {
+    func changeKeys(_ action: String, useName: String?, tenant: TenantID, actor: AuditEvent.Actor, requestID: String?) async throws -> KeysView {
         guard let use = useName.flatMap(SSOKeyUse.init(rawValue:)) else {
             throw ProblemError(status: .notFound, code: "not_found", title: "Not found",
                                detail: "The key use is saml_encryption, saml_signing or oidc_client.")

@@ -5,18 +5,21 @@ import RampartTransport
 
 /// `GET /internal/v1/staff-directory/{tenant}?after={id}&limit={n}`: the tenant's staff — admins,
 /// agents and read-only agents — as a colleague sees them (id, name, role, whether they may sign
-/// in), so tickets can show people by name in the agent console; tickets knows them by id only.
+/// in), so tickets' agent console and audit's log viewer can show people by name; they know them
+/// by id only.
 /// Never customers, never email addresses. Read inside the tenant's transaction (row-level
 /// security), so another tenant's id lists that tenant's staff and nothing of this one; a tenant
 /// this region does not hold lists nobody.
 ///
-/// Only tickets may call it: the allow-list admits tickets to this prefix alone (not to the
+/// Only tickets and audit may call it: the allow-list admits them to this prefix alone (not to the
 /// `/internal/v1/tenants/` routes backup uses), and the route checks the caller again.
 /// Paged by id: at most ``maximumLimit`` a page; `next` is the `after` of the following page.
 struct StaffDirectoryRoutes: Sendable {
     let users: UserRepository
 
     static let maximumLimit = 500
+    /// The services that show staff by name: tickets' console and audit's log viewer.
+    static let callers: Set<ServiceName> = [.tickets, .audit]
 
     struct Page: ResponseEncodable {
         var data: [StaffMember]
@@ -26,7 +29,7 @@ struct StaffDirectoryRoutes: Sendable {
 
     func register(on router: Router<ServiceRequestContext>) {
         router.get("/internal/v1/staff-directory/{tenant}") { request, context -> Page in
-            guard case .service(.tickets, _) = context.caller else {
+            guard case .service(let service, _) = context.caller, Self.callers.contains(service) else {
                 throw ProblemError(status: .forbidden, code: "caller_not_allowed", title: "Caller not allowed")
             }
             let tenant = try TenantLifecycleRoutes.tenantID(context)

@@ -35,9 +35,18 @@ struct UserAdminRoutes: Sendable {
             try Self.requireAdmin(context.principal)
             let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 1), 200)
             let cursor = request.uri.queryParameters.get("cursor").flatMap { Data(base64Encoded: String($0)) }.map { String(decoding: $0, as: UTF8.self) }
-            let page = try await users.list(tenant: context.principal.tenantID, afterEmail: cursor, limit: limit + 1)
+            let filter: UserFilter
+            do {
+                filter = try UserFilter(q: request.uri.queryParameters.get("q"), role: request.uri.queryParameters.get("role"))
+            } catch let invalid as UserFilter.Invalid {
+                throw ProblemError(status: .badRequest, code: "invalid_query", title: "Invalid query", detail: "\(invalid.field) \(invalid.message).")
+            }
+            let page = try await users.list(tenant: context.principal.tenantID, afterEmail: cursor, limit: limit + 1, filter: filter)
             let data = Array(page.prefix(limit))
-            let next = page.count > limit ? data.last.map { "/api/v1/users?limit=\(limit)&cursor=\(Data($0.email.rawValue.utf8).base64EncodedString().addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" } : nil
+            let next = page.count > limit ? data.last.map {
+                (["/api/v1/users?limit=\(limit)"] + filter.queryItems
+                    + ["cursor=\(Data($0.email.rawValue.utf8).base64EncodedString().addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"]).joined(separator: "&")
+            } : nil
             return Page(data: data, meta: .init(count: data.count), links: .init(next: next))
         }
         group.post { request, context -> EditedResponse<OperatorRoutes.CreatedUser> in

@@ -96,6 +96,35 @@ public struct OAuthClientRepository: Sendable {
         }
     }
 
+    /// Gives confidential client `id` a new secret, returned once; the old one stops working at
+    /// once. With `revokeTokens`, every token and unused code issued to the client is revoked
+    /// too (a secret that leaked may have been used to get them). `nil` when the tenant has no
+    /// such live client; a public client has no secret to rotate.
+    public func rotateSecret(id: String, revokeTokens: Bool, tenant: TenantID, actor: AuditEvent.Actor, requestID: String?) async throws -> (OAuthClient, secret: String)? {
+        guard SecretCredential.isID(id) else { return nil }
+        let region = self.region
+        let secret = SecretCredential.generate(.clientSecret, id: id)
+        return try await database.withTenant(tenant) { connection in
+            let current = try await Self.clients(connection.query("""
+                SELECT id, tenant_id, name, confidential, redirect_uris, scopes, created_at, revoked_at
+                FROM oauth_clients WHERE id = \(id) AND revoked_at IS NULL FOR UPDATE
+                """, logger: database.logger))
+            guard let client = current.first else { return nil }
+            guard client.confidential else { throw IdentityError.publicClientHasNoSecret }
+            try await connection.query("UPDATE oauth_clients SET secret_hash = \(secret.secretHash(using: hashKey)) WHERE id = \(id)", logger: database.logger)
+            if revokeTokens {
+                try await connection.query("UPDATE tokens SET revoked_at = now() WHERE client_id = \(id) AND revoked_at IS NULL", logger: database.logger)
+                try await connection.query("UPDATE authorization_codes SET used_at = now() WHERE client_id = \(id) AND used_at IS NULL", logger: database.logger)
+            }
+            try await AuditOutbox.append(AuditEvent(
+                tenantID: tenant, region: region, actor: actor, action: "oauth_client.secret_rotated",
+                resource: .init(type: "oauth_client", id: id, label: client.name), changes: ["tokens_revoked": [nil, String(revokeTokens)]],
+                requestID: requestID, source: actor.type == "operator" ? "system" : "api"
+            ), on: connection, logger: database.logger)
+            return (client, secret.presented)
+        }
+    }
+
     /// Revokes a client and every token and code issued to it.
     public func revoke(id: String, tenant: TenantID, actor: AuditEvent.Actor, requestID: String?) async throws -> Bool {
         guard SecretCredential.isID(id) else { return false }

@@ -113,20 +113,24 @@ public struct SessionRepository: Sendable {
         }
     }
 
-    /// Revokes sessions of `user`: one by id, or all of them; returns how many ended.
+    /// Revokes sessions of `user`: one by id, or all of them but `keeping` (none: all); returns
+    /// how many ended.
     @discardableResult
-    public func revoke(user: UUID, sessionID: UUID?, tenant: TenantID, actor: AuditEvent.Actor, region: Region, requestID: String?) async throws -> Int {
+    public func revoke(user: UUID, sessionID: UUID?, keeping: UUID? = nil, tenant: TenantID, actor: AuditEvent.Actor, region: Region,
+                       requestID: String?) async throws -> Int {
         try await database.withTenant(tenant) { connection in
             let rows = try await connection.query("""
                 UPDATE sessions SET revoked_at = now()
                 WHERE user_id = \(user) AND revoked_at IS NULL AND (\(sessionID)::uuid IS NULL OR id = \(sessionID))
+                  AND (\(keeping)::uuid IS NULL OR id <> \(keeping))
                 RETURNING id
                 """, logger: database.logger)
             var count = 0
             for try await _ in rows.decode(UUID.self) { count += 1 }
             if count > 0 {
+                let action = sessionID != nil ? "session.revoked" : keeping != nil ? "session.revoked_others" : "session.revoked_all"
                 try await AuditOutbox.append(AuditEvent(
-                    tenantID: tenant, region: region, actor: actor, action: sessionID == nil ? "session.revoked_all" : "session.revoked",
+                    tenantID: tenant, region: region, actor: actor, action: action,
                     resource: .init(type: "user", id: user.uuidString.lowercased()), changes: ["sessions": [String(count), "0"]],
                     requestID: requestID, source: "api"
                 ), on: connection, logger: database.logger)

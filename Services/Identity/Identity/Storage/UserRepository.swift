@@ -161,12 +161,17 @@ public struct UserRepository: Sendable {
         }
     }
 
-    /// A tenant's users, by email, at most `limit` after `afterEmail` (cursor pagination).
-    public func list(tenant: TenantID, afterEmail: String?, limit: Int) async throws -> [User] {
+    /// A tenant's users, by email, at most `limit` after `afterEmail` (cursor pagination);
+    /// with `filter`, only those whose email or name contains its text (any case; `%` and `_`
+    /// are plain characters) and who hold its role.
+    public func list(tenant: TenantID, afterEmail: String?, limit: Int, filter: UserFilter = UserFilter()) async throws -> [User] {
         try await database.withTenant(tenant) { connection in
             try await Self.users(connection.query("""
                 SELECT id, tenant_id, email, name, role, status, created_at FROM users
-                WHERE email > \(afterEmail ?? "") ORDER BY email LIMIT \(limit)
+                WHERE email > \(afterEmail ?? "")
+                  AND (\(filter.pattern)::text IS NULL OR email ILIKE \(filter.pattern) OR name ILIKE \(filter.pattern))
+                  AND (\(filter.role?.rawValue)::text IS NULL OR role = \(filter.role?.rawValue))
+                ORDER BY email LIMIT \(limit)
                 """, logger: database.logger))
         }
     }

@@ -6,8 +6,8 @@ import RampartTransport
 import RampartWeb
 
 /// The helpdesk's part of the admin console at `/admin/helpdesk`: departments (SLA targets,
-/// removal with the API's `move_to` rule), custom field definitions and the tenant's ticket
-/// settings (card redaction and the rest). Tenant admins only (`Caller.isAdmin`, which the API
+/// members, removal with the API's `move_to` rule), teams (members, removal), custom field
+/// definitions and the tenant's ticket settings (card redaction and the rest). Tenant admins only (`Caller.isAdmin`, which the API
 /// requires for every change): agents and customers get the 403 page. Forms are decoded into
 /// the API's own bodies and go through the same checks and repositories
 /// (`StaffGroupRepository.save`, `NewCustomField.definition`, `SettingsChanges.applied`), so every
@@ -23,35 +23,7 @@ struct AdminPages: Sendable {
             _ = try adminSession(request, context)
             return PageRedirect.seeOther(AdminSection.departments.path)
         }
-        admin.get("departments") { request, context in
-            try await departmentsPage(try adminSession(request, context), form: nil, problem: nil, flashes: TicketsPages.doneFlash(request, Self.done))
-        }
-        admin.post("departments") { request, context in
-            try await submit(request, context, render: { try await departmentsPage($0, form: $1, problem: $2, flashes: $3, status: $4) }) { session, form in
-                let group = try await kit.departments.save(session.caller, id: nil, try Self.staffGroupBody(form, creating: true), requestID: context.requestID)
-                return "\(AdminSection.departments.path)/\(group.id.uuidString.lowercased())?done=created"
-            }
-        }
-        admin.get("departments/{id}") { request, context in
-            try await departmentPage(try adminSession(request, context), id: try Self.id(context), form: nil, problem: nil,
-                                     flashes: TicketsPages.doneFlash(request, Self.done))
-        }
-        admin.post("departments/{id}") { request, context in
-            let id = try Self.id(context)
-            return try await submit(request, context, render: { try await departmentPage($0, id: id, form: $1, problem: $2, flashes: $3, status: $4) }) { session, form in
-                _ = try await kit.departments.save(session.caller, id: id, try Self.staffGroupBody(form, creating: false), requestID: context.requestID)
-                return "\(AdminSection.departments.path)/\(id.uuidString.lowercased())?done=saved"
-            }
-        }
-        admin.post("departments/{id}/remove") { request, context in
-            let id = try Self.id(context)
-            return try await submit(request, context, render: { try await departmentPage($0, id: id, form: nil, problem: $2, flashes: $3, status: $4) }) { session, form in
-                _ = try await kit.departments.find(session.caller, id: id)
-                let target = try Self.optionalID(form["move_to"], field: "move_to")
-                try await kit.departments.remove(session.caller, id: id, moveTo: target, requestID: context.requestID)
-                return AdminSection.departments.path + "?done=removed"
-            }
-        }
+        for group in Self.groups { registerGroup(group, on: admin) }
         admin.get("custom-fields") { request, context in
             try await customFieldsPage(try adminSession(request, context), form: nil, problem: nil, flashes: TicketsPages.doneFlash(request, Self.done))
         }
@@ -95,10 +67,10 @@ struct AdminPages: Sendable {
         }
     }
 
-    static let done = ["created": "Created.", "saved": "Changes saved.", "removed": "Removed."]
+    static let done = ["created": "Created.", "saved": "Changes saved.", "removed": "Removed.", "members": "Members saved."]
 
     /// The session of a tenant admin; anyone else gets the 403 page.
-    private func adminSession(_ request: Request, _ context: ServiceRequestContext) throws -> TicketsPages.Session {
+    func adminSession(_ request: Request, _ context: ServiceRequestContext) throws -> TicketsPages.Session {
         let session = try kit.session(request, context)
         try session.caller.requireAdmin()
         return session
@@ -111,7 +83,7 @@ struct AdminPages: Sendable {
     /// Every form of the console: the CSRF check (refused: 403 with the form and what was typed),
     /// then `apply`, which answers where to go (303); an input error shows the form again, its
     /// fields marked and kept (422).
-    private func submit(_ request: Request, _ context: ServiceRequestContext, render: Render,
+    func submit(_ request: Request, _ context: ServiceRequestContext, render: Render,
                         apply: (TicketsPages.Session, FormBody) async throws -> String) async throws -> Response {
         let session = try adminSession(request, context)
         let posted = await PageForm.read(request)
@@ -126,91 +98,13 @@ struct AdminPages: Sendable {
     }
 
     /// The admin bar (who by name, when identity's directory names them), the CSRF token, the flashes.
-    private func decorate(_ page: inout WebPage, _ session: TicketsPages.Session, _ section: AdminSection, flashes: [Flash]) async {
+    func decorate(_ page: inout WebPage, _ session: TicketsPages.Session, _ section: AdminSection, flashes: [Flash]) async {
         page.width = .wide
         page.csrfToken = session.csrfToken
         let staff = await kit.staffNames(session)
         let name = session.userID.flatMap { staff.members[$0]?.name } ?? "admin"
         page.header = .admin(tenant: session.principal.tenantSlug.rawValue, who: "Signed in as \(name)", current: section)
         page.flashes = flashes
-    }
-
-    // MARK: Departments
-
-    /// A department in the list.
-    struct DepartmentRow {
-        let href: String
-        let name: String
-        let firstResponse: String
-        let resolution: String
-        let agents: String
-    }
-
-    private func departmentsPage(_ session: TicketsPages.Session, form: FormBody?, problem: FormProblem?, flashes: [Flash],
-                                 status: HTTPResponse.Status = .ok) async throws -> Response {
-        let groups = try await kit.departments.list(session.caller, after: nil, limit: 200)
-        var page = WebPage(title: "Departments", template: "admin/departments", values: [
-            "rows": groups.map {
-                DepartmentRow(href: "\(AdminSection.departments.path)/\($0.id.uuidString.lowercased())", name: $0.name,
-                              firstResponse: Self.minutesLabel($0.firstResponseMinutes), resolution: Self.minutesLabel($0.resolutionMinutes),
-                              agents: String($0.agentIDs.count))
-            },
-            "fields": Self.departmentFields(form, problem: problem),
-        ])
-        await decorate(&page, session, .departments, flashes: flashes)
-        return kit.pages.response(page, status: status)
-    }
-
-    private func departmentPage(_ session: TicketsPages.Session, id: UUID, form: FormBody?, problem: FormProblem?, flashes: [Flash],
-                                status: HTTPResponse.Status = .ok) async throws -> Response {
-        let group = try await kit.departments.find(session.caller, id: id)
-        let others = try await kit.departments.list(session.caller, after: nil, limit: 200).filter { $0.id != id }
-        let shown = form ?? FormBody(fields: [
-            "name": group.name, "first_response_minutes": group.firstResponseMinutes.map(String.init) ?? "",
-            "resolution_minutes": group.resolutionMinutes.map(String.init) ?? "",
-        ])
-        let path = "\(AdminSection.departments.path)/\(id.uuidString.lowercased())"
-        var page = WebPage(title: "Department: \(group.name)", template: "admin/department", values: [
-            "action": path,
-            "removeAction": path + "/remove",
-            "fields": Self.departmentFields(shown, problem: form == nil ? nil : problem),
-            "moveTo": FormField("move_to", label: "Move its tickets to", control: .select(
-                [.init("", "No other department (only when it has no tickets)", selected: true)] + others.map { .init($0.id.uuidString.lowercased(), $0.name, selected: false) }
-            ), error: problem?.error("move_to"), hint: "A department that still has tickets can only be removed by moving them; they take the new department's SLA."),
-        ])
-        await decorate(&page, session, .departments, flashes: flashes)
-        return kit.pages.response(page, status: status)
-    }
-
-    static func departmentFields(_ form: FormBody?, problem: FormProblem?) -> [FormField] {
-        [
-            FormField("name", label: "Name", value: form?["name"], error: problem?.error("name"), required: true),
-            FormField("first_response_minutes", label: "First response due after (minutes)", value: form?["first_response_minutes"],
-                      error: problem?.error("first_response_minutes"), hint: "Empty: no first-response target", inputMode: "numeric"),
-            FormField("resolution_minutes", label: "Resolution due after (minutes)", value: form?["resolution_minutes"],
-                      error: problem?.error("resolution_minutes"), hint: "Empty: no resolution target", inputMode: "numeric"),
-        ]
-    }
-
-    /// The API's department body from the form: an empty SLA field clears the target (is left
-    /// out on creation); anything that is not a whole number reaches the API's decoder as text,
-    /// which names the field.
-    static func staffGroupBody(_ form: FormBody, creating: Bool) throws -> StaffGroupBody {
-        var object: [String: Any] = ["name": form["name"] ?? ""]
-        for key in ["first_response_minutes", "resolution_minutes"] {
-            let raw = (form[key] ?? "").trimmingCharacters(in: .whitespaces)
-            if raw.isEmpty {
-                if !creating { object[key] = NSNull() }
-            } else {
-                object[key] = number(raw)
-            }
-        }
-        return try FormProblem.decode(StaffGroupBody.self, object)
-    }
-
-    static func minutesLabel(_ minutes: Int?) -> String {
-        guard let minutes else { return "—" }
-        return minutes % 60 == 0 ? "\(minutes / 60) h" : "\(minutes) min"
     }
 
     // MARK: Custom fields

@@ -279,8 +279,7 @@ struct AgentPages: Sendable {
                 PageModels.Fact(label: "Permissions here", value: principal.scopes.filter { $0.hasPrefix("tickets:") }.joined(separator: ", ")),
             ],
             "counts": counts,
-            "eventsHref": "/api/v1/audit/events" + TicketsPages.query([("actor", principal.subject)]),
-            "activityHref": "/api/v1/audit/activity" + TicketsPages.query([("agent", principal.subject)]),
+            "isAdmin": principal.kind == .admin,
         ])
         decorate(&page, session, staff, section: "me")
         return kit.pages.response(page)

@@ -5,6 +5,11 @@ import RampartWeb
 /// A form the agent console or portal posted: `application/x-www-form-urlencoded`, or
 /// `multipart/form-data` when it carries files. Text fields as a `FormBody` (each name once),
 /// chosen files apart; the empty part a browser sends for "no file chosen" is dropped.
+///
+/// A multipart form's text fields must all come before its first file, as browsers send the
+/// console's forms (their file input is last): the edge's WAF reads such a form's fields up to
+/// the first file before streaming the rest, so a text field after a file was never inspected
+/// and the form is refused.
 struct PageForm: Sendable {
     struct File: Sendable {
         let filename: String
@@ -28,12 +33,14 @@ struct PageForm: Sendable {
         else { return nil }
         var fields: [String: String] = [:]
         var files: [File] = []
+        var sawFile = false
         for part in multipart.parts {
             if let filename = part.filename {
+                sawFile = true
                 if !filename.isEmpty || !part.content.isEmpty { files.append(File(filename: filename, content: Array(part.content))) }
                 continue
             }
-            guard fields[part.name] == nil, let value = String(validating: part.content, as: UTF8.self) else { return nil }
+            guard !sawFile, fields[part.name] == nil, let value = String(validating: part.content, as: UTF8.self) else { return nil }
             fields[part.name] = plain(value)
         }
         return PageForm(fields: FormBody(fields: fields), files: files)

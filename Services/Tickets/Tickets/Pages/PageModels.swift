@@ -1,5 +1,6 @@
 import Foundation
 import RampartSecurity
+import RampartTransport
 import RampartWeb
 
 /// What the helpdesk's templates read: tickets, messages and attachments as display text.

@@ -4,14 +4,13 @@ import Metrics
 import NIOCore
 import RampartCore
 import RampartSecurity
-import RampartTransport
 import ServiceLifecycle
 
-/// The names of a tenant's staff, for the agent console: tickets knows agents and admins by user
-/// id only, identity owns their names. Asked of identity's staff directory
-/// (`GET /internal/v1/staff-directory/{tenant}`, mutual TLS, the allow-list's one tickets → identity
-/// rule) and kept per tenant for ``Settings/freshFor``, so most pages cost no round trip; one ask
-/// per tenant at a time, however many pages wait for it.
+/// The names of a tenant's staff, for pages that know agents and admins by user id only (tickets'
+/// agent console, audit's log viewer); identity owns their names. Asked of identity's staff
+/// directory (`GET /internal/v1/staff-directory/{tenant}`, mutual TLS, the allow-list's
+/// tickets → identity and audit → identity rules) and kept per tenant for ``Settings/freshFor``,
+/// so most pages cost no round trip; one ask per tenant at a time, however many pages wait for it.
 ///
 /// Names are a convenience, never a reason for an error page: when identity is not configured,
 /// unreachable, slow (``Settings/deadline``) or answers anything else, the tenant's last names are
@@ -20,10 +19,12 @@ import ServiceLifecycle
 public actor StaffDirectory: Service {
     /// A staff user as identity lists them (never a customer, never an email address); the
     /// pages need the name and whether they may still sign in (assignee choices).
-    struct Member: Decodable, Sendable, Equatable {
-        let id: UUID
-        let name: String
-        let active: Bool
+    public struct Member: Decodable, Sendable, Equatable {
+        public let id: UUID
+        public let name: String
+        /// `admin`, `agent` or `read_only_agent`.
+        public let role: String
+        public let active: Bool
     }
 
     /// How long names are kept and how much is held.
@@ -67,7 +68,8 @@ public actor StaffDirectory: Service {
     private var entries: [TenantID: Entry] = [:]
     private var asking: [TenantID: Task<Void, Never>] = [:]
 
-    /// Names from the identity service at `identityURL`, called with `tls` (tickets' certificate).
+    /// Names from the identity service at `identityURL`, called with `tls` (the calling service's
+    /// certificate).
     public init(identityURL: String, tls: InternalTLS, logger: Logger, settings: Settings = Settings()) {
         identity = Identity(baseURL: identityURL, tls: tls)
         self.settings = settings
@@ -80,7 +82,7 @@ public actor StaffDirectory: Service {
     public init() {
         identity = nil
         settings = Settings()
-        logger = Logger(label: "rampart.tickets.staff-directory")
+        logger = Logger(label: "rampart.staff-directory")
     }
 
     /// The directory `runtime`'s configuration describes (`RAMPART_IDENTITY_URL`); without that
@@ -94,7 +96,7 @@ public actor StaffDirectory: Service {
     }
 
     /// The tenant's staff by user id: fresh, kept from before, or empty. Never throws.
-    func members(of tenant: TenantID) async -> [UUID: Member] {
+    public func members(of tenant: TenantID) async -> [UUID: Member] {
         guard let identity, !closed else { return [:] }
         if let entry = entries[tenant], entry.refreshAt > .now { return entry.members }
         let ask: Task<Void, Never>

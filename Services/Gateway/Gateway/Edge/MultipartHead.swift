@@ -1,0 +1,85 @@
+import Hummingbird
+import NIOCore
+
+/// The part of a large `multipart/form-data` body the WAF reads before it is forwarded: every
+/// field up to the first file's content, with that file part's headers (its name and file name).
+/// Forms that carry files (a reply with attachments, a new request) are in a body class far
+/// larger than what is read whole; their text would otherwise stream past inspection. Browsers
+/// send fields in form order and Rampart's forms put the file input last, so the head holds all
+/// of their text; tickets refuses a form with a text field after a file (`PageForm`), so text
+/// the WAF did not read is never taken either.
+enum MultipartHead {
+    /// Bytes read between two parses of the growing head, so a client sending one byte at a time
+    /// costs a parse per this many bytes, not per byte.
+    static let parseEvery = 64 * 1024
+
+    /// What reading the head found.
+    enum Outcome {
+        /// The body ended first: this is all of it.
+        case whole(ByteBuffer)
+        /// The head up to (and including) the first file part's headers; the rest follows in `reader`.
+        case head(ByteBuffer)
+    }
+
+    /// Reads from `reader` until the first file part's headers are complete or the body ends;
+    /// 413 when the fields before the first file are more than `bound` bytes.
+    static func read(_ reader: RequestBodyReader, boundary: [UInt8], bound: Int) async throws -> Outcome {
+        var head = ByteBuffer()
+        var parsedAt = 0
+        while let chunk = try await reader.next() {
+            var chunk = chunk
+            head.writeBuffer(&chunk)
+            guard head.readableBytes - parsedAt >= parseEvery || head.readableBytes > bound else { continue }
+            parsedAt = head.readableBytes
+            if reachedFile(head, boundary: boundary) { return .head(head) }
+            if head.readableBytes > bound { throw EdgeProblem.bodyTooLarge }
+        }
+        return .whole(head)
+    }
+
+    /// Whether `head` holds a file part's complete headers (or is a complete body).
+    static func reachedFile(_ head: ByteBuffer, boundary: [UInt8]) -> Bool {
+        guard let (parts, complete) = MultipartScanner.parts(ArraySlice(head.readableBytesView), boundary: boundary) else {
+            // Not multipart at all: nothing more to wait for; the WAF judges what it got.
+            return true
+        }
+        return complete || parts.contains { $0.filename != nil }
+    }
+}
+
+/// A request body read by one task in two stretches: the head, for inspection, then the rest as
+/// the upstream takes it. Never read by two tasks at once (the responder reads the head, then
+/// hands the reader to the proxy).
+final class RequestBodyReader: @unchecked Sendable {
+    private var iterator: RequestBody.AsyncIterator
+
+    init(_ body: RequestBody) {
+        iterator = body.makeAsyncIterator()
+    }
+
+    func next() async throws -> ByteBuffer? {
+        try await iterator.next()
+    }
+
+    /// What is left of the body, as a body to forward.
+    var remaining: RequestBody {
+        RequestBody(asyncSequence: Remaining(reader: self))
+    }
+
+    private struct Remaining: AsyncSequence, Sendable {
+        typealias Element = ByteBuffer
+        let reader: RequestBodyReader
+
+        struct AsyncIterator: AsyncIteratorProtocol {
+            let reader: RequestBodyReader
+
+            func next() async throws -> ByteBuffer? {
+                try await reader.next()
+            }
+        }
+
+        func makeAsyncIterator() -> AsyncIterator {
+            AsyncIterator(reader: reader)
+        }
+    }
+}
