@@ -44,7 +44,7 @@ public enum IdentityService {
             "/login", "/login/totp", "/logout", "/oauth/authorize", "/account/password", "/account/two-factor", "/account/two-factor/confirm", "/invitation",
             // The IdP's cross-site POST: bound to the browser by its own cookie and the signed InResponseTo.
             "/auth/saml/acs",
-        ], formPrefixes: [AdminPages.prefix]))
+        ], formPrefixes: [AdminPages.prefix, "/account/sessions/"]))
         let tokens = TokenRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
         let clients = OAuthClientRepository(database: database, region: region, hashKey: keys.apiKeyHashKey)
         OperatorRoutes(tenants: tenants, users: users, apiKeys: apiKeys, clients: clients).register(on: router)

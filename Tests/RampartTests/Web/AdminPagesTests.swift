@@ -169,7 +169,7 @@ struct AdminPagesTests {
         try await OAuthWorld.with { world in
             let routes = IdentityRoutesTests()
             for (email, name, role) in [("grace.hopper@acme.test", "Grace Hopper", "agent"), ("alan@acme.test", "Alan Turing", "admin"),
-                                        ("under_score@acme.test", "Percent 100%", "customer"), ("ada@acme.test", "Ada Byron", "read_only_agent")] {
+                                        ("under_score@acme.test", "Percent 100%", "customer"), ("ada.byron@acme.test", "Ada Byron", "read_only_agent")] {
                 let (created, _) = try await routes.send(world.pki, as: .operator("alice"), .POST, world.service.baseURL + "/internal/v1/operator/tenants/acme/users",
                                                          json: #"{"email":"\#(email)","name":"\#(name)","role":"\#(role)"}"#)
                 #expect(created == 201)
@@ -193,7 +193,7 @@ struct AdminPagesTests {
             })
             #expect(searchRole.contains(#"<option value="admin" selected>"#) && !searchRole.contains(#"<option value="" selected>"#), "the search keeps its role")
             let both = try await page("?q=a&role=read_only_agent")
-            #expect(both.contains("ada@acme.test") && !both.contains("alan@acme.test"))
+            #expect(both.contains("ada.byron@acme.test") && !both.contains("alan@acme.test"))
             #expect(try await page("?q=nobody-here").contains("No user matches the search."))
             let hostile = try await page("?q=%3Cscript%3Ewindow.pwned%3D1%3C%2Fscript%3E")
             #expect(!hostile.contains("<script>window.pwned") && hostile.contains("&lt;script&gt;window.pwned=1&lt;/script&gt;"))
@@ -330,7 +330,8 @@ struct AdminPagesTests {
             let early = try #require(try await token(original))
 
             // The API: the new secret once, no-store; the old one refused; issued tokens kept.
-            let rotated = try await world.call(.POST, "/api/v1/oauth-clients/\(clientID)/secret", body: "{}", contentType: "application/json", principal: world.principal)
+            let rotated = try await world.call(.POST, "/api/v1/oauth-clients/\(clientID)/secret", body: "{}", contentType: "application/json", principal: world.principal,
+                                          headers: [("X-CSRF-Token", world.csrf)])
             #expect(rotated.status == 200 && rotated.headers.first(name: "cache-control") == "no-store")
             let second = try #require(rotated.json["client_secret"] as? String)
             #expect(second.hasPrefix("rcs_\(clientID)_") && second != original)
@@ -354,14 +355,17 @@ struct AdminPagesTests {
 
             // Refusals that change nothing.
             let (publicID, _) = try await world.client(public: true)
-            let publicClient = try await world.call(.POST, "/api/v1/oauth-clients/\(publicID)/secret", body: "{}", contentType: "application/json", principal: world.principal)
+            let publicClient = try await world.call(.POST, "/api/v1/oauth-clients/\(publicID)/secret", body: "{}", contentType: "application/json", principal: world.principal,
+                                          headers: [("X-CSRF-Token", world.csrf)])
             #expect(publicClient.status == 409 && publicClient.json["code"] as? String == "public_client")
             let (globexID, _) = try await world.client(tenant: "globex")
-            let foreign = try await world.call(.POST, "/api/v1/oauth-clients/\(globexID)/secret", body: "{}", contentType: "application/json", principal: world.principal)
+            let foreign = try await world.call(.POST, "/api/v1/oauth-clients/\(globexID)/secret", body: "{}", contentType: "application/json", principal: world.principal,
+                                          headers: [("X-CSRF-Token", world.csrf)])
             #expect(foreign.status == 404)
             let agent = try await Self.signIn(world, email: "agent@acme.test", role: .agent)
-            let refused = try await world.call(.POST, "/api/v1/oauth-clients/\(clientID)/secret", body: "{}", contentType: "application/json", principal: agent.principal)
-            #expect(refused.status == 403)
+            let refused = try await world.call(.POST, "/api/v1/oauth-clients/\(clientID)/secret", body: "{}", contentType: "application/json", principal: agent.principal,
+                                               headers: [("X-CSRF-Token", agent.csrf)])
+            #expect(refused.status == 403 && refused.json["code"] as? String == "permission_denied")
             let stale = try await post(world, "/admin/security/oauth-clients/\(clientID)/secret", ["tokens": "keep"], csrf: "stale-token")
             #expect(stale.status == 403 && !stale.text.contains("rcs_"))
             #expect(try await token(third) != nil, "the last secret still works")
@@ -400,7 +404,7 @@ struct AdminPagesTests {
             let idp = try SAMLTestIdP()
             let put = try await world.call(.PUT, "/api/v1/sso/staff", body: try String(decoding: JSONSerialization.data(withJSONObject: [
                 "preset": "okta", "saml_metadata": idp.metadataXML(), "group_roles": ["Support": "agent"], "default_role": "agent",
-            ]), as: UTF8.self), contentType: "application/json", principal: world.principal)
+            ]), as: UTF8.self), contentType: "application/json", principal: world.principal, headers: [("X-CSRF-Token", world.csrf)])
             #expect(put.status == 200, "\(put.text)")
             func staff() async throws -> [String: Any] {
                 let answer = try await world.call(.GET, "/api/v1/sso", principal: world.principal)
@@ -521,7 +525,8 @@ struct AdminPagesTests {
             #expect(try await !alive(third))
             #expect(try await !alive(fourth))
             #expect(try await alive(mine), "this device stays signed in")
-            #expect(try await (world.call(.GET, "/account/sessions", principal: principal)).text.contains("Every other device was signed out."))
+            #expect(others.headers.first(name: "location") == "/account/sessions?done=others")
+            #expect(try await (world.call(.GET, "/account/sessions?done=others", principal: principal)).text.contains("Every other device was signed out."))
             #expect(try await Self.outbox(world).contains { $0.contains("session.revoked_others") })
             #expect(try await alive(otherSession), "another user's sessions are untouched")
         }

@@ -51,9 +51,11 @@ struct BrowserSuiteTests {
                                                       migrations: IdentityMigrations.all) { router, runtime in
             try IdentityService.register(on: router, runtime: runtime, keys: try IdentityKeys(config: runtime.config))
         }
+        // Names on the console's pages come from identity's staff directory, as in a deployment.
+        let staff = StaffDirectory(identityURL: identity, tls: try InternalTLS(files: try pki.files(for: .service(.tickets, Self.eu))), logger: TestDatabase.logger)
         let tickets = try await RunningService.start(.tickets, region: Self.eu, pki: pki, signingKey: signingKey, database: database,
                                                      migrations: TicketsMigrations.all) { router, runtime in
-            try TicketsService.register(on: router, runtime: runtime, keyring: try TenantKeyring.load(config: runtime.config))
+            try TicketsService.register(on: router, runtime: runtime, keyring: try TenantKeyring.load(config: runtime.config), staff: staff)
         }
         let endpoints: [String: Any] = ["regions": ["eu": ["identity": identity, "tickets": tickets, "audit": "https://127.0.0.1:\(try RunningService.freePort())"]]]
         let shipped = try String(contentsOfFile: EdgeFixture.shippedPolicyPath, encoding: .utf8)

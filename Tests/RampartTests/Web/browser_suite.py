@@ -231,6 +231,10 @@ try:
     check(config["work_subject"] in text(), "the ticket is now the agent's")
     open_page("/agent/me")
     shot("agent-me")
+    follow(driver.find_element(By.LINK_TEXT, "Where I am signed in"))
+    check(driver.current_url == BASE + "/account/sessions", "the Me page links the agent's sessions")
+    check("This device" in text(), "the sessions page marks this device")
+    shot("account-sessions")
 
     # A stored XSS payload stays inert wherever it is shown.
     open_page("/agent/tickets?view=all")
@@ -247,6 +251,12 @@ try:
     check(driver.current_url == BASE + "/admin/security/users", "the admin comes back to the console's users after signing in")
     check("admin@acme.test" in text() and "agent@acme.test" in text(), "the tenant's users are listed")
     shot("admin-users")
+    search = driver.find_element(By.ID, "q")
+    search.send_keys("agent@")
+    follow(driver.find_element(By.CSS_SELECTOR, "form[role=search] button[type=submit]"))
+    listed = driver.find_element(By.CSS_SELECTOR, "main table").text
+    check("agent@acme.test" in listed and "admin@acme.test" not in listed, "the user search finds the agent alone")
+    shot("admin-users-search")
     driver.find_element(By.LINK_TEXT, "Policies").click()
     Select(driver.find_element(By.ID, "staff-preset")).select_by_value("custom")
     length = driver.find_element(By.ID, "staff-minimum_length")
@@ -272,6 +282,16 @@ try:
         driver.find_element(By.LINK_TEXT, section).click()
         check(driver.title.startswith(section), f"the {section} page opens")
         shot(name)
+    driver.find_element(By.LINK_TEXT, "Teams").click()
+    driver.find_element(By.ID, "name").send_keys("Night shift")
+    click_button("Create team")
+    check("Created." in text() and "Members" in text(), "a team is created and its page offers its members")
+    agent_choice = driver.find_element(By.XPATH, "//label[@class='choice'][span[normalize-space()='Agent']]/input")
+    agent_choice.click()
+    click_button("Save members")
+    check("Members saved." in text(), "the agent is made a member of the team by name")
+    check(driver.find_element(By.XPATH, "//label[@class='choice'][span[normalize-space()='Agent']]/input").is_selected(), "the agent stays ticked")
+    shot("admin-team")
 
     # Signing out ends the session: back to sign-in, and the old cookie no longer works.
     old_cookie = driver.get_cookie("__Host-rampart_session")

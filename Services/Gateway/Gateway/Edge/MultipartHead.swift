@@ -31,15 +31,16 @@ enum MultipartHead {
             head.writeBuffer(&chunk)
             guard head.readableBytes - parsedAt >= parseEvery || head.readableBytes > bound else { continue }
             parsedAt = head.readableBytes
-            if reachedFile(head, boundary: boundary) { return .head(head) }
+            // The fields before the first file must fit in `bound`, however the bytes arrived.
+            if reachedFile(head.readableBytesView.prefix(bound), boundary: boundary) { return .head(head) }
             if head.readableBytes > bound { throw EdgeProblem.bodyTooLarge }
         }
         return .whole(head)
     }
 
     /// Whether `head` holds a file part's complete headers (or is a complete body).
-    static func reachedFile(_ head: ByteBuffer, boundary: [UInt8]) -> Bool {
-        guard let (parts, complete) = MultipartScanner.parts(ArraySlice(head.readableBytesView), boundary: boundary) else {
+    static func reachedFile(_ head: ByteBufferView.SubSequence, boundary: [UInt8]) -> Bool {
+        guard let (parts, complete) = MultipartScanner.parts(ArraySlice(head), boundary: boundary) else {
             // Not multipart at all: nothing more to wait for; the WAF judges what it got.
             return true
         }

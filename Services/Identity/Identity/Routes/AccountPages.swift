@@ -146,7 +146,9 @@ struct AccountPages: Sendable {
         }
         var page = WebPage(title: "Where you are signed in", template: "identity/sessions", values: [
             "rows": rows, "hasOthers": rows.contains { !$0.isCurrent },
+            "back": user.role.isStaff ? Link("Back to the agent console", "/agent/me") : Link("Back to your requests", "/portal"),
         ])
+        page.width = .wide
         page.csrfToken = csrf.token(for: session)
         page.flashes = IdentityPages.flashes(errors: errors, notice: notice)
         return pages.templates.response(page, status: status)
