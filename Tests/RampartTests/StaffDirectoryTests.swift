@@ -20,13 +20,19 @@ struct StaffDirectoryTests {
 
     /// Identity with tenants `acme` (an admin, an agent, a read-only agent, a customer) and
     /// `globex` (one agent), over mutual TLS.
-    static func withDirectory(_ body: @escaping @Sendable (RunningService, TestPKI, TestDatabase, People, People) async throws -> Void) async throws {
+    /// A real identity (its routes, a key of its own) on a fresh database, with `pki` and the
+    /// database for the other services a test starts beside it.
+    static func withIdentity(_ body: @escaping @Sendable (RunningService, TestPKI, TestDatabase) async throws -> Void) async throws {
         let pki = try TestPKI()
         let database = try await TestDatabase.make()
         try await RunningService.with(
             .identity, region: eu, pki: pki, signingKey: .generate(), database: database, migrations: IdentityMigrations.all,
             routes: { router, runtime in try IdentityService.register(on: router, runtime: runtime, keys: try IdentityKeys(config: runtime.config)) }
-        ) { service in
+        ) { service in try await body(service, pki, database) }
+    }
+
+    static func withDirectory(_ body: @escaping @Sendable (RunningService, TestPKI, TestDatabase, People, People) async throws -> Void) async throws {
+        try await withIdentity { service, pki, database in
             let acme = try await createTenant("acme", [("Ada Admin", "admin"), ("Bob Agent", "agent"), ("Rita Reader", "read_only_agent"), ("Carl Customer", "customer")],
                                               identity: service, pki: pki)
             let globex = try await createTenant("globex", [("Gina Globex", "agent")], identity: service, pki: pki)

@@ -37,11 +37,13 @@ struct PolicyRenderTests {
     @Test func kubernetesIngressAdmitsOnlyListedCallers() throws {
         let rendered = KubernetesNetworkPolicies(flows: NetworkFlow.flows(in: try shipped), peerCIDRs: []).render()
         let identity = try document("allow-to-identity", in: rendered)
-        for caller in ["gateway", "tickets", "backup", "status", "rampartctl", "identity"] {
+        for caller in ["gateway", "tickets", "audit", "backup", "status", "rampartctl", "identity"] {
             #expect(identity.contains("app.kubernetes.io/name: \(caller)\n"), "\(caller) may call identity")
         }
-        // Audit never calls identity: no rule names it.
-        #expect(!identity.contains("app.kubernetes.io/name: audit\n"))
+        // Audit never calls tickets: no rule names it.
+        let tickets = try document("allow-to-tickets", in: rendered)
+        #expect(!tickets.contains("app.kubernetes.io/name: audit\n"))
+        #expect(tickets.contains("app.kubernetes.io/name: gateway\n"))
         #expect(identity.contains("policyTypes: [Ingress]"))
         #expect(identity.contains("port: \(KubernetesNetworkPolicies.internalPort)}"))
         // Nothing may open a connection to the gateway's internal port but status, operators and itself.
@@ -49,12 +51,12 @@ struct PolicyRenderTests {
         #expect(gateway.components(separatedBy: "- from:").count - 1 == 3)
         // Egress mirrors ingress: tickets may reach identity (the staff directory), audit (events)
         // and itself (its probe), nothing else.
-        let tickets = try document("allow-from-tickets", in: rendered)
-        #expect(tickets.contains("policyTypes: [Egress]"))
-        #expect(tickets.contains("# tickets -> audit"))
-        #expect(tickets.contains("# tickets -> identity"))
-        #expect(!tickets.contains("# tickets -> gateway") && !tickets.contains("# tickets -> backup"))
-        #expect(tickets.components(separatedBy: "- to:").count - 1 == 3)
+        let fromTickets = try document("allow-from-tickets", in: rendered)
+        #expect(fromTickets.contains("policyTypes: [Egress]"))
+        #expect(fromTickets.contains("# tickets -> audit"))
+        #expect(fromTickets.contains("# tickets -> identity"))
+        #expect(!fromTickets.contains("# tickets -> gateway") && !fromTickets.contains("# tickets -> backup"))
+        #expect(fromTickets.components(separatedBy: "- to:").count - 1 == 3)
     }
 
     @Test func onlyCrossRegionFlowsAdmitPeerNetworks() throws {
@@ -73,13 +75,14 @@ struct PolicyRenderTests {
     @Test func nftablesAcceptsOnlyListedSources() throws {
         let ruleset = NFTablesRuleset(flows: NetworkFlow.flows(in: try shipped), basePort: 9100)
         let lines = ruleset.render().split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        let identityPort = ruleset.port(of: .identity), auditPort = ruleset.port(of: .audit)
+        let identityPort = ruleset.port(of: .identity), auditPort = ruleset.port(of: .audit), ticketsPort = ruleset.port(of: .tickets)
         #expect(identityPort == 9101 && auditPort == 9103)
         #expect(lines.contains("tcp dport \(identityPort) ip saddr @gateway accept comment \"gateway -> identity\""))
         #expect(lines.contains("tcp dport \(auditPort) ip saddr @tickets accept comment \"tickets -> audit\""))
         #expect(lines.contains("tcp dport \(identityPort) ip saddr @status_peers accept comment \"status (other regions) -> identity\""))
         #expect(lines.contains("tcp dport \(identityPort) ip saddr @tickets accept comment \"tickets -> identity\""))
-        #expect(!lines.contains { $0.hasPrefix("tcp dport \(identityPort) ip saddr @audit ") })
+        #expect(lines.contains("tcp dport \(identityPort) ip saddr @audit accept comment \"audit -> identity\""))
+        #expect(!lines.contains { $0.hasPrefix("tcp dport \(ticketsPort) ip saddr @audit ") }, "audit never calls tickets")
         #expect(!lines.contains { $0.hasPrefix("tcp dport \(identityPort) ip saddr @gateway_peers ") })
         // Every accept comes before the final drop of the whole internal port range.
         let drop = try #require(lines.firstIndex(of: "tcp dport 9100-9105 counter drop comment \"not in the allow-list\""))

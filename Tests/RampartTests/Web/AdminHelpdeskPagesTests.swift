@@ -1,5 +1,4 @@
 import Foundation
-@testable import Identity
 import NIOHTTP1
 import RampartCore
 import RampartSecurity
@@ -102,12 +101,7 @@ struct AdminHelpdeskPagesTests {
     /// (unless they are members now: then kept, marked); the form replaces the members through
     /// the API's body, audited; a refused form keeps what was ticked and changes nothing.
     @Test func departmentAndTeamMembersAreChosenByNameFromTheStaffDirectory() async throws {
-        let pki = try TestPKI()
-        let database = try await TestDatabase.make()
-        try await RunningService.with(
-            .identity, region: TicketsHarness.region, pki: pki, signingKey: .generate(), database: database, migrations: IdentityMigrations.all,
-            routes: { router, runtime in try IdentityService.register(on: router, runtime: runtime, keys: try IdentityKeys(config: runtime.config)) }
-        ) { identity in
+        try await StaffDirectoryTests.withIdentity { identity, pki, database in
             let acme = try await StaffDirectoryTests.createTenant("acme", [
                 ("Ada Admin", "admin"), ("Bob Builder", "agent"), ("Ann Archer", "agent"), ("Rita Reader", "read_only_agent"), ("Dora Departed", "agent"),
                 ("Carl Customer", "customer"),

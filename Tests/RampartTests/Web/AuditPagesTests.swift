@@ -1,7 +1,6 @@
 import Foundation
 import NIOHTTP1
 @testable import Audit
-@testable import Identity
 import RampartCore
 import RampartSecurity
 import Testing
@@ -109,13 +108,8 @@ struct AuditPagesTests {
     /// acknowledged an alert; an event's own sealed name comes first; customers and unknown ids
     /// stay ids; a name is escaped like every value. Identity down: ids, and the page still 200.
     @Test func staffActorsTheSignedInAdminAndAcknowledgersShowByName() async throws {
-        let pki = try TestPKI()
-        let database = try await TestDatabase.make()
         let hostile = "Zed <script>window.pwned=5</script>"
-        try await RunningService.with(
-            .identity, region: AuditFixture.eu, pki: pki, signingKey: .generate(), database: database, migrations: IdentityMigrations.all,
-            routes: { router, runtime in try IdentityService.register(on: router, runtime: runtime, keys: try IdentityKeys(config: runtime.config)) }
-        ) { identity in
+        try await StaffDirectoryTests.withIdentity { identity, pki, database in
             let acme = try await StaffDirectoryTests.createTenant("acme", [("Ada Admin", "admin"), ("Bob Builder", "agent"), (hostile, "agent"),
                                                                            ("Carl Customer", "customer")], identity: identity, pki: pki)
             let tenant = try #require(TenantID(acme.tenant))

@@ -25,12 +25,7 @@ struct StaffNamesPagesTests {
     }
 
     @Test func assigneesAuthorsAndTheSignedInUserShowByName() async throws {
-        let pki = try TestPKI()
-        let database = try await TestDatabase.make()
-        try await RunningService.with(
-            .identity, region: TicketsHarness.region, pki: pki, signingKey: .generate(), database: database, migrations: IdentityMigrations.all,
-            routes: { router, runtime in try IdentityService.register(on: router, runtime: runtime, keys: try IdentityKeys(config: runtime.config)) }
-        ) { identity in
+        try await StaffDirectoryTests.withIdentity { identity, pki, database in
             let acme = try await StaffDirectoryTests.createTenant("acme", [
                 ("Ada Admin", "admin"), ("Bob Builder", "agent"), ("Ann Archer", "agent"), (Self.hostile, "agent"), ("Dora Departed", "agent"),
                 ("Carl Customer", "customer"),
