@@ -112,17 +112,6 @@ struct WafTokenizerTests {
         #expect(!JSONFieldScanner.scan(Array((String(repeating: "[", count: 100) + String(repeating: "]", count: 100)).utf8)[...]) { _, _, _ in })
     }
 
-    @Test func multipartScannerReadsNamesFilenamesAndFieldValues() throws {
-        let body = WafCorpus.multipart([["name": "note", "value": "hello"], ["name": "file", "filename": "a b.png", "value": "\u{89}PNG"]])
-        let boundary = try #require(MultipartScanner.boundary(inContentType: "multipart/form-data; boundary=\"\(WafCorpus.boundary)\""))
-        let (parts, complete) = try #require(MultipartScanner.parts(body[...], boundary: boundary))
-        #expect(complete)
-        #expect(parts.map { String(decoding: $0.name, as: UTF8.self) } == ["note", "file"])
-        #expect(parts[0].value.map { String(decoding: $0, as: UTF8.self) } == "hello")
-        #expect(parts[1].filename.map { String(decoding: $0, as: UTF8.self) } == "a b.png")
-        #expect(parts[1].value == nil)
-    }
-
     @Test func routePatternsMatchWholeSegments() throws {
         let pattern = try #require(RoutePattern("/api/v1/tickets/*/messages"))
         #expect(pattern.matches("/api/v1/tickets/42/messages"))

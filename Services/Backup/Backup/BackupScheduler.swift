@@ -30,12 +30,7 @@ public struct BackupScheduler: Service {
     public func run() async throws {
         // A run still `running` from before this start was cut off; a backup never takes a day.
         try? await runs.abandonRuns(startedBefore: clock().addingTimeInterval(-86_400), at: clock())
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await tick()
-                try? await Task.sleep(for: checkInterval)
-            }
-        }
+        await Periodic.run(every: checkInterval) { await self.tick() }
     }
 
     /// Looks at the schedule once: takes every backup that is due, then refreshes the metrics.

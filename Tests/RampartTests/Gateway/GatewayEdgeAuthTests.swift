@@ -203,11 +203,15 @@ struct GatewayEdgeAuthTests {
         let chunked = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/attachments/echo"), method: "POST", ca: edge.pki.caPath,
                                              headers: [key, "Content-Type: application/octet-stream", "Transfer-Encoding: chunked"], body: Data(count: 70_000))
         #expect(chunked.status == 413)
-        // Within the limit it streams through whole.
-        let fits = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/attachments/echo"), method: "POST", ca: edge.pki.caPath,
-                                          headers: [key, "Content-Type: application/octet-stream", "Transfer-Encoding: chunked"], body: Data(count: 60_000))
-        #expect(fits.status == 200)
-        #expect(fits.json["bodyBytes"] as? Int == 60_000)
+        // Within the class limit, but not a multipart form: the large class is for files in forms,
+        // so anything else is read whole and inspected, and may be no larger than that (16 KiB here).
+        let notAForm = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/attachments/echo"), method: "POST", ca: edge.pki.caPath,
+                                                    headers: [key, "Content-Type: application/octet-stream", "Transfer-Encoding: chunked"], body: Data(count: 60_000))
+        #expect(notAForm.status == 413)
+        let small = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/attachments/echo"), method: "POST", ca: edge.pki.caPath,
+                                                 headers: [key, "Content-Type: application/octet-stream", "Transfer-Encoding: chunked"], body: Data(count: 10_000))
+        #expect(small.status == 200)
+        #expect(small.json["bodyBytes"] as? Int == 10_000)
         // The default class (4 KiB here), read whole before forwarding.
         let me = try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/me/password"), method: "POST", ca: edge.pki.caPath,
                                         headers: [key, "Content-Type: application/json"], body: Data(count: 5000))
@@ -265,6 +269,26 @@ struct GatewayEdgeAuthTests {
         // Fields before the first file larger than what is read whole: refused, not streamed past inspection.
         let crowded = try await send(form([("body", nil, Data(repeating: 0x61, count: 20_000)), ("files", "a.pdf", file.prefix(1_000))]))
         #expect(crowded.status == 413 && crowded.json["code"] as? String == "body_too_large")
+        // Parts that tickets would read as text but a lax parser as a file, or not at all: the edge
+        // reads forms with tickets' own parser, so they are malformed here (400), whatever follows.
+        let script = "<script>alert(document.cookie)</script>"
+        let smuggled: [(String, Data)] = [
+            ("an unquoted file name", Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"subject\"; filename=x\r\n\r\n\(script)\r\n".utf8) + file),
+            ("an empty header block", Data("--\(boundary)\r\n\r\nContent-Disposition: form-data; name=\"subject\"\r\n\r\n\(script)\r\n".utf8) + file),
+            ("a preamble", Data("hello\r\n".utf8) + form([("subject", nil, Data(script.utf8)), ("files", "a.pdf", file)])),
+        ]
+        for (label, body) in smuggled {
+            let refused = try await send(body)
+            #expect(refused.status == 400 && refused.json["code"] as? String == "malformed_body", "\(label)")
+        }
+        // A form without files, urlencoded, on the same route: read whole and inspected.
+        func urlencoded(_ text: String) async throws -> EdgeClient.Reply {
+            try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/attachments/echo"), method: "POST", ca: edge.pki.caPath,
+                                         headers: [key, "Content-Type: application/x-www-form-urlencoded"], body: Data(text.utf8))
+        }
+        #expect(try await urlencoded("subject=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E").status == 403)
+        #expect(try await urlencoded("subject=Invoice+for+March").status == 200)
+        #expect(try await urlencoded("subject=" + String(repeating: "a", count: 20_000)).status == 413)
     }
 
     @Test func tooManyOrTooLargeHeadersAre431() async throws {

@@ -48,12 +48,7 @@ public struct TenantExporter: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await sweep()
-                try? await Task.sleep(for: checkInterval)
-            }
-        }
+        await Periodic.run(every: checkInterval) { await self.sweep() }
     }
 
     /// Starts an export of `tenant`, recorded in the tenant's audit log first; the archive is built

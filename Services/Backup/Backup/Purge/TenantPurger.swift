@@ -51,12 +51,7 @@ public struct TenantPurger: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await tick()
-                try? await Task.sleep(for: checkInterval)
-            }
-        }
+        await Periodic.run(every: checkInterval) { await self.tick() }
     }
 
     /// Starts the purge of every tenant whose grace period has ended, then advances every purge due.

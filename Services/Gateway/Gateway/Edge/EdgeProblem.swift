@@ -45,6 +45,8 @@ public struct EdgeProblem: Error, Sendable {
                                              detail: "A sign-in request names its account once.")
     static let badPath = EdgeProblem(.badRequest, code: "bad_path", title: "Malformed path")
     static let bodyTooLarge = EdgeProblem(.contentTooLarge, code: "body_too_large", title: "Request body too large")
+    static let malformedBody = EdgeProblem(.badRequest, code: "malformed_body", title: "Malformed request body",
+                                           detail: "The body is not well-formed multipart/form-data.")
     static let headersTooLarge = EdgeProblem(.requestHeaderFieldsTooLarge, code: "headers_too_large", title: "Request headers too large")
     static let upstreamUnreachable = EdgeProblem(.badGateway, code: "upstream_unreachable", title: "Service unreachable",
                                                  detail: "The service behind this route could not be reached; try again shortly.")

@@ -155,9 +155,10 @@ public struct EdgeResponder: HTTPResponder {
         if let declared, declared > limit { throw EdgeProblem.bodyTooLarge }
         guard chunked || (declared ?? 0) > 0 else { return .none }
         guard limit <= policy.limits.inspectBodyBytes else {
-            guard let boundary = request.headers[.contentType].flatMap(MultipartScanner.boundary(inContentType:)),
-                  request.headers[.contentType]?.lowercased().hasPrefix("multipart/form-data") == true else {
-                return .streamed(request.body, head: nil, length: declared, limit: limit)
+            // The large class carries files, in multipart forms: anything else is read whole and
+            // inspected like the default class (its routes' services take nothing else large).
+            guard let boundary = request.headers[.contentType].flatMap(MultipartBody.boundary(contentType:)) else {
+                return .buffered(try await Self.whole(request.body, upTo: policy.limits.inspectBodyBytes))
             }
             let reader = RequestBodyReader(request.body)
             switch try await MultipartHead.read(reader, boundary: boundary, bound: policy.limits.inspectBodyBytes) {
@@ -167,8 +168,15 @@ public struct EdgeResponder: HTTPResponder {
                 return .streamed(reader.remaining, head: head, length: declared, limit: limit)
             }
         }
+        return .buffered(try await Self.whole(request.body, upTo: limit))
+    }
+
+    /// The whole body, or 413 once it passes `limit` (a declared length or a chunked stream).
+    private static func whole(_ body: RequestBody, upTo limit: Int) async throws -> ByteBuffer {
         do {
-            return .buffered(try await request.body.collect(upTo: limit))
+            return try await body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw EdgeProblem.bodyTooLarge
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw EdgeProblem.bodyTooLarge
         }

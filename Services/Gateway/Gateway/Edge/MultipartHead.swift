@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import RampartCore
 
 /// The part of a large `multipart/form-data` body the WAF reads before it is forwarded: every
 /// field up to the first file's content, with that file part's headers (its name and file name).
@@ -9,8 +10,8 @@ import NIOCore
 /// of their text; tickets refuses a form with a text field after a file (`PageForm`), so text
 /// the WAF did not read is never taken either.
 enum MultipartHead {
-    /// Bytes read between two parses of the growing head, so a client sending one byte at a time
-    /// costs a parse per this many bytes, not per byte.
+    /// Most bytes read between two parses of the growing head (a quarter of the bound when that
+    /// is less), so a client sending one byte at a time costs a parse per this many, not per byte.
     static let parseEvery = 64 * 1024
 
     /// What reading the head found.
@@ -22,35 +23,36 @@ enum MultipartHead {
     }
 
     /// Reads from `reader` until the first file part's headers are complete or the body ends;
-    /// 413 when the fields before the first file are more than `bound` bytes.
-    static func read(_ reader: RequestBodyReader, boundary: [UInt8], bound: Int) async throws -> Outcome {
+    /// 413 when the fields before the first file are more than `bound` bytes, 400 when what has
+    /// arrived is not multipart as tickets reads it (``MultipartBody``).
+    static func read(_ reader: RequestBodyReader, boundary: String, bound: Int) async throws -> Outcome {
+        let step = min(parseEvery, max(bound / 4, 1024))
         var head = ByteBuffer()
         var parsedAt = 0
         while let chunk = try await reader.next() {
             var chunk = chunk
             head.writeBuffer(&chunk)
-            guard head.readableBytes - parsedAt >= parseEvery || head.readableBytes > bound else { continue }
+            guard head.readableBytes - parsedAt >= step || head.readableBytes > bound else { continue }
             parsedAt = head.readableBytes
             // The fields before the first file must fit in `bound`, however the bytes arrived.
-            if reachedFile(head.readableBytesView.prefix(bound), boundary: boundary) { return .head(head) }
+            if try reachedFile(head.readableBytesView.prefix(bound), boundary: boundary) { return .head(head) }
             if head.readableBytes > bound { throw EdgeProblem.bodyTooLarge }
         }
         return .whole(head)
     }
 
-    /// Whether `head` holds a file part's complete headers (or is a complete body).
-    static func reachedFile(_ head: ByteBufferView.SubSequence, boundary: [UInt8]) -> Bool {
-        guard let (parts, complete) = MultipartScanner.parts(ArraySlice(head), boundary: boundary) else {
-            // Not multipart at all: nothing more to wait for; the WAF judges what it got.
-            return true
-        }
-        return complete || parts.contains { $0.filename != nil }
+    /// Whether `head` holds a file part's complete headers (or is a complete body); 400 when it
+    /// cannot be the beginning of a well-formed body.
+    static func reachedFile(_ head: ByteBufferView.SubSequence, boundary: String) throws -> Bool {
+        guard let multipart = MultipartBody(head, boundary: boundary, partial: true) else { throw EdgeProblem.malformedBody }
+        return multipart.complete || multipart.parts.contains { $0.filename != nil }
     }
 }
 
 /// A request body read by one task in two stretches: the head, for inspection, then the rest as
 /// the upstream takes it. Never read by two tasks at once (the responder reads the head, then
-/// hands the reader to the proxy).
+/// hands the reader to the proxy), and ``remaining`` is iterated once: a body that streamed is
+/// not replayable (`EdgeProxy.Body.isReplayable`), so nothing forwards it twice.
 final class RequestBodyReader: @unchecked Sendable {
     private var iterator: RequestBody.AsyncIterator
 

@@ -1,3 +1,5 @@
+import RampartCore
+
 /// Every value of a request the rules can inspect, taken apart once per request: path, query
 /// arguments, headers, cookies, and JSON, form or multipart fields of the body.
 struct RequestFields {
@@ -54,19 +56,20 @@ struct RequestFields {
         } else if mediaType == "application/x-www-form-urlencoded" {
             appendPairs(body, separator: 0x26, decode: true, name: .formName, value: .formValue, rich: richFields, limit: limit)
         } else if mediaType == "multipart/form-data" {
-            guard let boundary = request.header("content-type").flatMap(MultipartScanner.boundary(inContentType:)),
-                  let (parts, complete) = MultipartScanner.parts(body, boundary: boundary) else {
-                bodyMalformed = !request.bodyIsTruncated
+            // Tickets parses forms with the same strict parser: a body it would refuse, or read
+            // otherwise, is malformed here too, cut off (a large upload's head) or not.
+            guard let boundary = request.header("content-type").flatMap(MultipartBody.boundary(contentType:)),
+                  let multipart = MultipartBody(body, boundary: boundary, partial: request.bodyIsTruncated) else {
+                bodyMalformed = true
                 return
             }
-            if !complete, !request.bodyIsTruncated { bodyMalformed = true }
-            for part in parts {
-                let name = String(decoding: part.name, as: UTF8.self)
-                fields.append(RequestField(kind: .multipartName, name: name, value: part.name))
+            for part in multipart.parts {
+                fields.append(RequestField(kind: .multipartName, name: part.name, value: Array(part.name.utf8)))
                 if let filename = part.filename {
-                    fields.append(RequestField(kind: .multipartFilename, name: name, value: filename))
-                } else if let value = part.value {
-                    fields.append(RequestField(kind: richFields.contains(name) ? .richText : .formValue, name: name, value: Array(value.prefix(limit))))
+                    fields.append(RequestField(kind: .multipartFilename, name: part.name, value: Array(filename.utf8)))
+                } else {
+                    let value = body.dropFirst(part.content.lowerBound).prefix(min(part.content.count, limit))
+                    fields.append(RequestField(kind: richFields.contains(part.name) ? .richText : .formValue, name: part.name, value: Array(value)))
                 }
             }
         }

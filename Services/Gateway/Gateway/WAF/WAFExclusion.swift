@@ -13,10 +13,13 @@ struct WAFExclusion: Sendable {
         return ruleIDs?.contains(rule.id) == true || categories?.contains(rule.category) == true
     }
 
-    /// Whether the exclusion covers `field`.
+    /// Whether the exclusion covers `field`. Naming fields excludes their values: a multipart
+    /// part's name and file name are never excluded by it (a file part may be called anything,
+    /// `body` included, and its name is what the service stores).
     func covers(_ field: RequestField) -> Bool {
         guard let fields else { return true }
         guard field.kind != .path else { return fields.contains("path") }
+        guard field.kind != .multipartFilename, field.kind != .multipartName else { return false }
         return fields.contains(field.name) || fields.contains(field.leafName)
     }
 }

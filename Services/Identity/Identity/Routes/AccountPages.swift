@@ -68,7 +68,12 @@ struct AccountPages: Sendable {
         router.post("/account/sessions/revoke-others") { request, context -> Response in
             guard let (user, session, principal) = try await signedIn(context) else { return Self.signInFirst(request) }
             guard let form = try? await FormBody.read(request), csrf.verify(form["csrf_token"], for: session) else { return expired() }
-            try await sessions.revoke(user: user.id, sessionID: nil, keeping: UUID(uuidString: session), tenant: user.tenantID,
+            // Without this session's id, "all others" would be everyone: refuse rather than sign this device out too.
+            guard let current = UUID(uuidString: session) else {
+                return try await sessionsPage(user: user, session: session, errors: ["This session cannot be told apart from the others; sign out instead."],
+                                              status: .conflict)
+            }
+            try await sessions.revoke(user: user.id, sessionID: nil, keeping: current, tenant: user.tenantID,
                                       actor: MeRoutes.actor(user, principal), region: principal.region, requestID: context.requestID)
             return AuthorizeRoutes.redirect("/account/sessions?done=others")
         }

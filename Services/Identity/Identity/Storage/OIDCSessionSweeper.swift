@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import RampartCore
 import RampartStorage
+import RampartTransport
 import ServiceLifecycle
 
 /// Deletes the sealed ID tokens (`oidc_sessions`) of sessions that ended without a sign-out:
@@ -23,12 +24,7 @@ public struct OIDCSessionSweeper: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await sweepAll()
-                try? await Task.sleep(for: interval)
-            }
-        }
+        await Periodic.run(every: interval) { await self.sweepAll() }
     }
 
     /// One run over every tenant; a tenant that fails is logged and retried on the next run

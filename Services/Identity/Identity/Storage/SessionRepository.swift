@@ -131,7 +131,9 @@ public struct SessionRepository: Sendable {
                 let action = sessionID != nil ? "session.revoked" : keeping != nil ? "session.revoked_others" : "session.revoked_all"
                 try await AuditOutbox.append(AuditEvent(
                     tenantID: tenant, region: region, actor: actor, action: action,
-                    resource: .init(type: "user", id: user.uuidString.lowercased()), changes: ["sessions": [String(count), "0"]],
+                    resource: .init(type: "user", id: user.uuidString.lowercased()),
+                    // Live sessions before and after; the one kept stays.
+                    changes: ["sessions": keeping == nil ? [String(count), "0"] : [String(count + 1), "1"]],
                     requestID: requestID, source: "api"
                 ), on: connection, logger: database.logger)
             }

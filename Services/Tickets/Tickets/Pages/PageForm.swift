@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import RampartCore
 import RampartWeb
 
 /// A form the agent console or portal posted: `application/x-www-form-urlencoded`, or
@@ -25,22 +26,23 @@ struct PageForm: Sendable {
     /// The posted form, or `nil` when it is not a well-formed form of either kind.
     static func read(_ request: Request) async -> PageForm? {
         let contentType = request.headers[.contentType] ?? ""
-        guard let boundary = MultipartForm.boundary(contentType: contentType) else {
+        guard let boundary = MultipartBody.boundary(contentType: contentType) else {
             return (try? await FormBody.read(request, limit: 512 * 1024)).map { PageForm(fields: FormBody(fields: $0.fields.mapValues(plain)), files: []) }
         }
-        guard let buffer = try? await request.body.collect(upTo: maximumBytes),
-              let multipart = MultipartForm(Array(buffer.readableBytesView), boundary: boundary)
-        else { return nil }
+        guard let buffer = try? await request.body.collect(upTo: maximumBytes) else { return nil }
+        let bytes = Array(buffer.readableBytesView)
+        guard let multipart = MultipartBody(bytes, boundary: boundary, maximumParts: 10) else { return nil }
         var fields: [String: String] = [:]
         var files: [File] = []
         var sawFile = false
         for part in multipart.parts {
+            let content = bytes[part.content]
             if let filename = part.filename {
                 sawFile = true
-                if !filename.isEmpty || !part.content.isEmpty { files.append(File(filename: filename, content: Array(part.content))) }
+                if !filename.isEmpty || !content.isEmpty { files.append(File(filename: filename, content: Array(content))) }
                 continue
             }
-            guard !sawFile, fields[part.name] == nil, let value = String(validating: part.content, as: UTF8.self) else { return nil }
+            guard !sawFile, fields[part.name] == nil, let value = String(validating: content, as: UTF8.self) else { return nil }
             fields[part.name] = plain(value)
         }
         return PageForm(fields: FormBody(fields: fields), files: files)

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import RampartCore
 import RampartTransport
 
 /// `POST /api/v1/attachments` (multipart: `file`, and `ticket_id` unless the upload is for a new
@@ -15,7 +16,7 @@ struct AttachmentRoutes: Sendable {
     func register(on api: RouterGroup<AuthenticatedContext>) {
         api.post("attachments") { request, context -> Response in
             let caller = try Caller(context.principal)
-            guard let contentType = request.headers[.contentType], let boundary = MultipartForm.boundary(contentType: contentType) else {
+            guard let contentType = request.headers[.contentType], let boundary = MultipartBody.boundary(contentType: contentType) else {
                 throw ProblemError(status: .unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type", detail: "Send multipart/form-data.")
             }
             let body: [UInt8]
@@ -25,7 +26,7 @@ struct AttachmentRoutes: Sendable {
             } catch {
                 throw TicketsError.attachmentTooLarge(limit: TicketSettings.attachmentCeiling)
             }
-            guard let form = MultipartForm(body, boundary: boundary) else {
+            guard let form = MultipartBody(body, boundary: boundary, maximumParts: 10) else {
                 throw ProblemError(status: .badRequest, code: "malformed_body", title: "Malformed request body", detail: "The body is not valid multipart/form-data.")
             }
             var errors: [ProblemDetailsField] = []
@@ -39,11 +40,11 @@ struct AttachmentRoutes: Sendable {
             // Without `ticket_id` the upload waits for the ticket its creator is about to open.
             var ticket: UUID?
             if !ticketParts.isEmpty {
-                ticket = ticketParts.count == 1 ? UUID(uuidString: String(decoding: ticketParts[0].content, as: UTF8.self).trimmingCharacters(in: .whitespaces)) : nil
+                ticket = ticketParts.count == 1 ? UUID(uuidString: String(decoding: body[ticketParts[0].content], as: UTF8.self).trimmingCharacters(in: .whitespaces)) : nil
                 if ticket == nil { errors.append(.init(field: "ticket_id", message: "One ticket id, or none for a new ticket's first message.")) }
             }
             guard errors.isEmpty, let file = files.first else { throw TicketsError.invalidInput(errors) }
-            let record = try await attachments.upload(caller, ticket: ticket, filename: file.filename ?? "", content: Array(file.content), requestID: context.requestID)
+            let record = try await attachments.upload(caller, ticket: ticket, filename: file.filename ?? "", content: Array(body[file.content]), requestID: context.requestID)
             return try TicketsRequest.json(One(data: record), status: .created)
         }
         api.get("attachments/{id}") { _, context -> Response in

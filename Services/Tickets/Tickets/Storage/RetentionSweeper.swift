@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import RampartCore
 import RampartStorage
+import RampartTransport
 import ServiceLifecycle
 
 /// Applies each tenant's retention settings on a schedule: the recycle bin is emptied of tickets
@@ -32,12 +33,7 @@ public struct RetentionSweeper: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await sweepAll()
-                try? await Task.sleep(for: interval)
-            }
-        }
+        await Periodic.run(every: interval) { await self.sweepAll() }
     }
 
     /// One run over every tenant of the region (those with a live key); a tenant that fails is
