@@ -65,4 +65,17 @@ public struct Principal: Codable, Sendable, Equatable {
 
     /// Whether the principal was granted `scope` (for example `tickets:read`).
     public func has(scope: String) -> Bool { scopes.contains(scope) }
+
+    /// The user the principal acts as, for a `user:{id}` subject; `nil` for API keys, OAuth
+    /// clients and operators.
+    public var userID: UUID? { Self.userID(subject: subject) }
+
+    /// The subject identity gives a user's principals.
+    public static func subject(ofUser id: UUID) -> String { "user:\(id.uuidString.lowercased())" }
+
+    /// The user of a `user:{id}` subject (audit records actors by it), or `nil`.
+    public static func userID(subject: String) -> UUID? {
+        guard subject.hasPrefix("user:") else { return nil }
+        return UUID(uuidString: String(subject.dropFirst(5)))
+    }
 }

@@ -31,7 +31,7 @@ struct TicketsHarness: Sendable {
         var sessionID: String? = nil
         var csrfToken: String? = nil
 
-        var userID: UUID? { Caller.userID(subject) }
+        var userID: UUID? { Principal.userID(subject: subject) }
 
         /// The same user signed in with a browser: a session whose token `csrf` derives.
         func inBrowser(_ csrf: CSRFToken = CSRFToken(key: .init(size: .bits256))) -> Actor {

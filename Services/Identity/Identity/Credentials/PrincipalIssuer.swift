@@ -52,7 +52,7 @@ public struct PrincipalIssuer: Sendable {
         let user = session.user
         let kind = user.role.principalKind
         let principal = Principal(
-            tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "user:\(user.id.uuidString.lowercased())",
+            tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: Principal.subject(ofUser: user.id),
             kind: kind, roles: session.secondFactorPending ? [] : [user.role.rawValue], scopes: session.secondFactorPending ? [] : user.role.permissions.compactMap(\.scope).sorted(),
             authenticationMethod: Principal.AuthenticationMethod(rawValue: session.authenticationMethod) ?? .password,
             sessionID: session.id.uuidString.lowercased(), csrfToken: csrf.token(for: session.id.uuidString.lowercased())
@@ -108,7 +108,7 @@ public struct PrincipalIssuer: Sendable {
                              roles: token.user.map { [$0.role.rawValue] } ?? [], scopes: token.scopes, authenticationMethod: .apiKey, tokenID: token.id)
         }
         if let user = token.user {
-            return Principal(tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: "user:\(user.id.uuidString.lowercased())",
+            return Principal(tenantID: tenant.id, tenantSlug: tenant.slug, region: tenant.region, subject: Principal.subject(ofUser: user.id),
                              kind: user.role.principalKind, roles: [user.role.rawValue], scopes: token.scopes, authenticationMethod: method,
                              tokenID: token.id, clientID: token.clientID)
         }

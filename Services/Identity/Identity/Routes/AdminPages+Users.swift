@@ -88,7 +88,7 @@ extension AdminPages {
         let rows = shown.map { user -> AdminRow in
             let id = user.id.uuidString.lowercased()
             let cells = [user.name, user.email.rawValue, Self.roleLabel(user.role), user.status.rawValue.capitalized]
-            guard admin.principal.subject != "user:\(id)" else { return AdminRow(cells: cells, actions: []) }
+            guard admin.principal.userID != user.id else { return AdminRow(cells: cells, actions: []) }
             var actions = [AdminAction("Change role", "\(path)/\(id)/role", fields: [
                 FormField("role", label: "New role for \(user.email.rawValue)", control: Self.roleOptions(selected: user.role.rawValue), id: "role-\(id)"),
             ])]

@@ -178,7 +178,7 @@ struct MeRoutes: Sendable {
 
     /// The user a principal acts for: the signed-in user, or the owner of an API key.
     static func user(of principal: Principal, users: UserRepository) async throws -> User? {
-        guard principal.subject.hasPrefix("user:"), let id = UUID(uuidString: String(principal.subject.dropFirst(5))) else { return nil }
+        guard let id = principal.userID else { return nil }
         return try await users.find(id: id, tenant: principal.tenantID)
     }
 }

@@ -133,7 +133,7 @@ struct UserAdminRoutes: Sendable {
             throw ProblemError(status: .forbidden, code: "role_exceeds_caller", title: "Role exceeds your own permissions",
                                detail: "You cannot give a user permissions you do not hold.")
         }
-        guard principal.subject != "user:\(id.uuidString.lowercased())" else {
+        guard principal.userID != id else {
             throw ProblemError(status: .conflict, code: "cannot_change_own_role", title: "You cannot change your own role")
         }
         try await IdentityRequest.run { try await users.changeRole(id: id, to: role, tenant: principal.tenantID, actor: actor, requestID: requestID) }
@@ -142,7 +142,7 @@ struct UserAdminRoutes: Sendable {
     /// Deactivates user `id` (not the caller): their sessions, keys and tokens end with it.
     func deactivate(_ id: UUID, principal: Principal, requestID: String) async throws {
         let actor = try Self.requireAdmin(principal)
-        guard principal.subject != "user:\(id.uuidString.lowercased())" else {
+        guard principal.userID != id else {
             throw ProblemError(status: .conflict, code: "cannot_deactivate_self", title: "You cannot deactivate yourself")
         }
         try await IdentityRequest.run { try await users.deactivate(id: id, tenant: principal.tenantID, actor: actor, requestID: requestID) }

@@ -36,7 +36,7 @@ struct Caller: Sendable {
         let canWrite = principal.has(scope: "tickets:write")
         switch principal.kind {
         case .customer:
-            guard let user = Self.userID(principal.subject), principal.roles.contains("customer") else {
+            guard let user = principal.userID, principal.roles.contains("customer") else {
                 throw TicketsError.permissionDenied("This principal cannot use the helpdesk.")
             }
             reach = .customer(user: user)
@@ -44,7 +44,7 @@ struct Caller: Sendable {
             self.canWrite = true
             isAdmin = false
         case .agent:
-            guard let user = Self.userID(principal.subject), canRead else {
+            guard let user = principal.userID, canRead else {
                 throw TicketsError.permissionDenied("The helpdesk needs the tickets:read scope.")
             }
             reach = .agent(user)
@@ -86,11 +86,5 @@ struct Caller: Sendable {
     var actor: AuditEvent.Actor {
         let type = principal.kind == .apiClient ? (principal.subject.hasPrefix("oauth_client:") ? "oauth_client" : "api_key") : principal.kind.rawValue
         return AuditEvent.Actor(type: type, id: principal.subject, sessionID: principal.sessionID, authenticationMethod: principal.authenticationMethod.rawValue)
-    }
-
-    /// `user:<uuid>` → the uuid.
-    static func userID(_ subject: String) -> UUID? {
-        guard subject.hasPrefix("user:") else { return nil }
-        return UUID(uuidString: String(subject.dropFirst(5)))
     }
 }

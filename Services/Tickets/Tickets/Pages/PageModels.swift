@@ -64,7 +64,7 @@ enum PageModels {
 
         /// A principal subject's name: a user's (as ``name(_:)``), or "API client" for a key or OAuth client.
         func name(subject: String) -> String {
-            Caller.userID(subject).map(name) ?? "API client"
+            Principal.userID(subject: subject).map(name) ?? "API client"
         }
 
         /// Whether identity still lets the user sign in; `true` when it did not say.

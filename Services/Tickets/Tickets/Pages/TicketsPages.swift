@@ -35,7 +35,7 @@ struct TicketsPages: Sendable {
         let caller: Caller
         var csrfToken: String { FormCSRF.token(for: principal) }
         /// The signed-in user's id, for "mine".
-        var userID: UUID? { Caller.userID(principal.subject) }
+        var userID: UUID? { principal.userID }
     }
 
     func session(_ request: Request, _ context: ServiceRequestContext) throws -> Session {
