@@ -1,3 +1,5 @@
+import Logging
+import RampartCore
 import ServiceLifecycle
 
 /// Work a service repeats for as long as it runs: sweeps, schedules, checks.
@@ -10,6 +12,28 @@ public enum Periodic {
             while !Task.isCancelled {
                 await work()
                 try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// One run of a per-tenant sweep: `sweep` for every tenant `tenants` lists, each on its own.
+    /// A tenant that fails is logged (`{name}.sweep_failed`) and tried again on the next run
+    /// without holding up the others; a list that cannot be read is logged
+    /// (`{name}.tenants_unreadable`) and ends the run.
+    public static func eachTenant(_ name: String, logger: Logger, tenants: () async throws -> [TenantID],
+                                  _ sweep: (TenantID) async throws -> Void) async {
+        let all: [TenantID]
+        do {
+            all = try await tenants()
+        } catch {
+            logger.error("\(name).tenants_unreadable", metadata: ["error.type": "\(type(of: error))"])
+            return
+        }
+        for tenant in all {
+            do {
+                try await sweep(tenant)
+            } catch {
+                logger.error("\(name).sweep_failed", metadata: ["tenant.id": "\(tenant)", "error.type": "\(type(of: error))"])
             }
         }
     }

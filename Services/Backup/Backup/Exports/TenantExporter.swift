@@ -154,16 +154,12 @@ public struct TenantExporter: Service {
     /// Deletes expired exports and builds cut off by a stop, rows and files, tenant by tenant.
     public func sweep() async {
         let now = clock()
-        for tenant in tenantsWithExports() {
-            do {
-                let removed = try await exports.delete(tenant: tenant, expiredBy: now, interruptedBefore: now.addingTimeInterval(-Self.interruptedAfter))
-                for id in removed {
-                    try? FileManager.default.removeItem(atPath: "\(directory)/\(tenant)/\(id.uuidString.lowercased()).sealed")
-                }
-                if !removed.isEmpty { logger.info("export.expired", metadata: ["tenant": "\(tenant)", "count": "\(removed.count)"]) }
-            } catch {
-                logger.error("export.sweep_failed", metadata: ["tenant": "\(tenant)", "error": "\(type(of: error))"])
+        await Periodic.eachTenant("export", logger: logger, tenants: tenantsWithExports) { tenant in
+            let removed = try await exports.delete(tenant: tenant, expiredBy: now, interruptedBefore: now.addingTimeInterval(-Self.interruptedAfter))
+            for id in removed {
+                try? FileManager.default.removeItem(atPath: "\(directory)/\(tenant)/\(id.uuidString.lowercased()).sealed")
             }
+            if !removed.isEmpty { logger.info("export.expired", metadata: ["tenant": "\(tenant)", "count": "\(removed.count)"]) }
         }
     }
 

@@ -30,20 +30,9 @@ public struct OIDCSessionSweeper: Service {
     /// One run over every tenant; a tenant that fails is logged and retried on the next run
     /// without holding up the others.
     func sweepAll() async {
-        let all: [Tenant]
-        do {
-            all = try await tenants.list()
-        } catch {
-            logger.error("oidc_sessions.tenants_unreadable", metadata: ["error.type": "\(type(of: error))"])
-            return
-        }
-        for tenant in all {
-            do {
-                let swept = try await sweep(tenant.id)
-                if swept > 0 { logger.info("oidc_sessions.swept", metadata: ["tenant.id": "\(tenant.id)", "count": "\(swept)"]) }
-            } catch {
-                logger.error("oidc_sessions.sweep_failed", metadata: ["tenant.id": "\(tenant.id)", "error.type": "\(type(of: error))"])
-            }
+        await Periodic.eachTenant("oidc_sessions", logger: logger, tenants: { try await tenants.list().map(\.id) }) { tenant in
+            let swept = try await sweep(tenant)
+            if swept > 0 { logger.info("oidc_sessions.swept", metadata: ["tenant.id": "\(tenant)", "count": "\(swept)"]) }
         }
     }
 

@@ -39,20 +39,7 @@ public struct RetentionSweeper: Service {
     /// One run over every tenant of the region (those with a live key); a tenant that fails is
     /// logged and retried on the next run without holding up the others.
     func sweepAll() async {
-        let tenants: [TenantID]
-        do {
-            tenants = try await store.keyring.tenants()
-        } catch {
-            logger.error("retention.tenants_unreadable", metadata: ["error.type": "\(type(of: error))"])
-            return
-        }
-        for tenant in tenants {
-            do {
-                _ = try await sweep(tenant)
-            } catch {
-                logger.error("retention.sweep_failed", metadata: ["tenant": "\(tenant)", "error.type": "\(type(of: error))"])
-            }
-        }
+        await Periodic.eachTenant("retention", logger: logger, tenants: { try await store.keyring.tenants() }) { _ = try await sweep($0) }
     }
 
     func sweep(_ tenant: TenantID) async throws -> Swept {
