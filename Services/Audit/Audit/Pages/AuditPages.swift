@@ -85,8 +85,7 @@ struct AuditPages: Sendable {
         /// subject) or a bare user id; `nil` for anyone else (API keys, clients, customers,
         /// operators, services, people no longer staff).
         func name(ofActor id: String) -> String? {
-            let raw = id.hasPrefix("user:") ? String(id.dropFirst(5)) : id
-            return UUID(uuidString: raw).flatMap { members[$0]?.name }
+            (Principal.userID(subject: id) ?? UUID(uuidString: id)).flatMap { members[$0]?.name }
         }
     }
 
@@ -286,13 +285,12 @@ extension AuditPages {
             let path = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
             throw AuditPageErrors.Redirect(location: LocalPath.signIn(returningTo: path))
         }
-        guard [.admin, .agent].contains(principal.kind), principal.subject.hasPrefix("user:"),
-              let user = UUID(uuidString: String(principal.subject.dropFirst(5))) else {
+        guard [.admin, .agent].contains(principal.kind), let user = principal.userID else {
             throw AuditError.permissionDenied("Only staff signed in as themselves have an activity page.")
         }
         let query = Parameters(request.uri.queryParameters.filter { $0.key == "cursor" })
         var filter = EventFilter()
-        filter.anyActor = [principal.subject, user.uuidString.lowercased()]
+        filter.anyActor = [Principal.subject(ofUser: user), user.uuidString.lowercased()]
         let events = try await store.events(tenant: principal.tenantID, filter: filter, before: try AuditQueryRoutes.cursor(query), limit: Self.pageSize + 1)
         let shown = events.prefix(Self.pageSize)
         let names = await staffNames(principal)
@@ -329,6 +327,13 @@ extension AuditPages {
             ("travel_min_distance_km", "Ignore sign-ins closer than (km)", "0 to 20000; GeoIP itself is often hundreds of kilometres off"),
         ]),
     ]
+
+    /// The form's whole-number fields and the settings they set (the rest is `time_zone`).
+    static var numberFields: [(String, WritableKeyPath<TenantAuditSettings, Int>)] {
+        [("retention_days", \.retentionDays), ("brute_force_threshold", \.bruteForceThreshold), ("spraying_threshold", \.sprayingThreshold),
+         ("export_threshold", \.exportThreshold), ("business_hours_start", \.businessHoursStart), ("business_hours_end", \.businessHoursEnd),
+         ("travel_speed_kmh", \.travelSpeedKmh), ("travel_min_distance_km", \.travelMinDistanceKm)]
+    }
 
     /// One group of the settings form.
     struct SettingsGroup {
@@ -367,23 +372,16 @@ extension AuditPages {
         guard let form, FormCSRF.accepts(form, from: principal) else {
             return try await settingsPage(principal, form: form, errors: [:], flashes: [Self.expiredSettings], status: .forbidden)
         }
-        var wanted = try await settings.settings(tenant: principal.tenantID)
+        // The form carries every setting, so what is stored now is not read.
+        var wanted = TenantAuditSettings()
         var errors: [String: String] = [:]
-        func number(_ name: String, _ apply: (inout TenantAuditSettings, Int) -> Void) {
+        for (name, field) in Self.numberFields {
             guard let value = form[name].flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else {
                 errors[name] = "Enter a whole number."
-                return
+                continue
             }
-            apply(&wanted, value)
+            wanted[keyPath: field] = value
         }
-        number("retention_days") { $0.retentionDays = $1 }
-        number("brute_force_threshold") { $0.bruteForceThreshold = $1 }
-        number("spraying_threshold") { $0.sprayingThreshold = $1 }
-        number("export_threshold") { $0.exportThreshold = $1 }
-        number("business_hours_start") { $0.businessHoursStart = $1 }
-        number("business_hours_end") { $0.businessHoursEnd = $1 }
-        number("travel_speed_kmh") { $0.travelSpeedKmh = $1 }
-        number("travel_min_distance_km") { $0.travelMinDistanceKm = $1 }
         wanted.timeZone = (form["time_zone"] ?? "").trimmingCharacters(in: .whitespaces)
         for (name, message) in wanted.invalidFields() where errors[name] == nil {
             errors[name] = "This " + name.replacingOccurrences(of: "_", with: " ") + " " + message.replacingOccurrences(of: "_", with: " ") + "."
