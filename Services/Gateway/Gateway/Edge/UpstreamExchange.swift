@@ -189,6 +189,9 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private var informational = false
     /// A read held back because the exchange has enough buffered.
     private var readHeld = false
+    /// The error that ended the channel (a TLS handshake the service failed, say): an exchange
+    /// that meets the channel gone fails with it, not as merely closed, whichever came first.
+    private var endedBy: (any Error)?
 
     init(pool: UpstreamPool, address: UpstreamPool.Address) {
         self.pool = pool
@@ -207,7 +210,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func send(_ head: HTTPRequestHead, body: ByteBuffer?, complete: Bool, exchange: UpstreamExchange) {
         guard let context, context.channel.isActive, self.exchange == nil else {
-            exchange.fail(UpstreamError.closed)
+            exchange.fail(endedBy ?? UpstreamError.closed)
             return
         }
         self.exchange = exchange
@@ -292,7 +295,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         let exchange = exchange
         self.exchange = nil
-        exchange?.fail(UpstreamError.closed)
+        exchange?.fail(endedBy ?? UpstreamError.closed)
         if let connection { pool.forget(connection, address: address) }
         // The connection and this handler refer to each other until the channel is gone.
         connection = nil
@@ -300,6 +303,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        endedBy = endedBy ?? error
         let exchange = exchange
         self.exchange = nil
         exchange?.fail(error)
