@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import RampartCore
 import RampartTransport
+import ServiceLifecycle
 
 /// `rampart-gateway`: the only process facing the internet. It runs the shared internal
 /// listener (mutual TLS, allow-list, health, readiness, metrics) and, when `RAMPART_PUBLIC_PORT`
@@ -32,10 +33,14 @@ public enum GatewayService {
     }
 
     /// Prepares the runtime and builds the application (internal listener plus public edge);
-    /// `accessLog` is where the edge's access lines go (standard output unless a test captures them).
-    public static func buildApplication(_ config: ServiceConfig, accessLog: AccessLog = AccessLog()) async throws -> some ApplicationProtocol {
+    /// `accessLog` is where the edge's access lines go (standard output in batches unless a test
+    /// captures them).
+    public static func buildApplication(_ config: ServiceConfig, accessLog: AccessLog? = nil) async throws -> some ApplicationProtocol {
         let runtime = try await ServiceRuntime.prepare(config: config, migrations: [])
-        let edge = try EdgeSettings.load(config).map { try EdgeServer.services(settings: $0, runtime: runtime, accessLog: accessLog) } ?? []
-        return try ServiceApplication.build(runtime: runtime, services: edge)
+        guard let settings = try EdgeSettings.load(config) else { return try ServiceApplication.build(runtime: runtime) }
+        let edge = try EdgeServer.services(settings: settings, runtime: runtime, accessLog: accessLog ?? .batched)
+        // First, so that it stops last (a service group stops in reverse order), after the edge's last line.
+        let flusher: [any Service] = accessLog == nil ? [AccessLogFlusher(interval: AccessLog.batchFlushInterval)] : []
+        return try ServiceApplication.build(runtime: runtime, services: flusher + edge)
     }
 }

@@ -19,14 +19,45 @@ public struct JSONLogHandler: LogHandler {
 
         public init(_ write: @escaping @Sendable (String) -> Void) { self.write = write }
 
-        /// Standard output, one whole line per write.
+        /// Standard output, one whole line per write (after any batched lines still waiting).
         public static let standardOutput = Sink { line in
-            lock.withLock { _ in
-                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            pending.withLock { waiting in
+                append(line, to: &waiting)
+                write(&waiting)
             }
         }
 
-        private static let lock = Mutex(())
+        /// Standard output in batches: lines wait in memory until `capacity` bytes have gathered
+        /// or ``flushStandardOutput()`` is called (the gateway's access log, one line per request,
+        /// instead of a write per line). Batches and single lines share one lock, so no line is
+        /// split by another and their order is kept.
+        public static func batchedStandardOutput(capacity: Int) -> Sink {
+            Sink { line in
+                pending.withLock { waiting in
+                    append(line, to: &waiting)
+                    if waiting.count >= capacity { write(&waiting) }
+                }
+            }
+        }
+
+        /// Writes the batched lines still waiting.
+        public static func flushStandardOutput() {
+            pending.withLock { write(&$0) }
+        }
+
+        /// Lines written to standard output but not yet out.
+        private static let pending = Mutex<[UInt8]>([])
+
+        private static func append(_ line: String, to waiting: inout [UInt8]) {
+            waiting.append(contentsOf: line.utf8)
+            waiting.append(UInt8(ascii: "\n"))
+        }
+
+        private static func write(_ waiting: inout [UInt8]) {
+            guard !waiting.isEmpty else { return }
+            FileHandle.standardOutput.write(Data(waiting))
+            waiting.removeAll(keepingCapacity: waiting.count <= 256 * 1024)
+        }
     }
 
     public init(label: String, level: Logger.Level = .info, sink: Sink = .standardOutput) {

@@ -97,14 +97,20 @@ struct EdgePolicyTests {
         #expect(EdgeHost(host: "status.localhost", baseDomain: "localhost", regions: regions) == .status)
         for bad in ["acme.uk.localhost", "acme.localhost", "x.acme.eu.localhost", "status.eu.localhost", "ac.eu.localhost",
                     "acme.eu.localhost.evil.com", "acme.eu.localhost:", "acme.eu.localhost:99999x", "acme..eu.localhost",
-                    "acme.eu.localhost.", "[::1]:8443", "", "acme_1.eu.localhost", "localhost"] {
+                    "acme.eu.localhost.", "[::1]:8443", "", "acme_1.eu.localhost", "localhost",
+                    // Letters that lowercase to ASCII ones (KELVIN SIGN to k) are not letters of a host name.
+                    "ac\u{212A}e.eu.localhost", ".acme.eu.localhost", "acme.eu.localhost:8443:1"] {
             #expect(EdgeHost(host: bad, baseDomain: "localhost", regions: regions) == nil, "\(bad)")
         }
     }
 
     @Test func canonicalPathsOnly() {
         #expect(EdgePath.canonicalPath(of: "/api/v1/tickets?q=100%25+done") == "/api/v1/tickets")
-        for bad in ["/a/../b", "/a/./b", "//a", "/a%2fb", "/a%2Eb", "/%00", "/a%zz", "/a%4", "/a\\b", "a/b", "/a%252e"] {
+        #expect(EdgePath.canonicalPath(of: "/") == "/")
+        #expect(EdgePath.canonicalPath(of: "/portal/tickets/?page=2") == "/portal/tickets/")
+        #expect(EdgePath.canonicalPath(of: "/a/.../b%41?x=%2e%2F") == "/a/.../b%41")
+        for bad in ["/a/../b", "/a/./b", "//a", "/a%2fb", "/a%2Eb", "/%00", "/a%zz", "/a%4", "/a\\b", "a/b", "/a%252e",
+                    "/a/..", "/a/.", "/a//b", "/a%5Cb", "/a b", "/a\u{7F}", "/é", "/a#b", "/a?b%", "/a?b%g0", "", "?x=1"] {
             #expect(EdgePath.canonicalPath(of: bad) == nil, "\(bad)")
         }
     }
@@ -208,6 +214,20 @@ struct EdgePolicyTests {
         ]
         let fields = ForwardedHeaders.clientResponse(from: upstream)
         #expect(Set(fields.map { $0.name.canonicalName }) == ["content-type", "set-cookie", "etag"])
+    }
+
+    @Test func freshRequestIDsAreRandomVersion4UUIDsTheEdgeAcceptsAgain() {
+        let ids = (0..<1000).map { _ in EdgeRequestID.make() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(50) {
+            #expect(id.range(of: #"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"#, options: .regularExpression) != nil, "\(id)")
+            #expect(UUID(uuidString: id) != nil)
+            #expect(EdgeRequestID.accept(id) == id)
+        }
+        // Every hex digit turns up in every free position: the bits are random, not a pattern.
+        for position in [0, 7, 9, 15, 20, 35] {
+            #expect(Set(ids.map { $0.utf8[$0.utf8.index($0.utf8.startIndex, offsetBy: position)] }).count == 16, "position \(position)")
+        }
     }
 
     @Test func accessLogLinesAreJSONWhateverTheHostHolds() throws {

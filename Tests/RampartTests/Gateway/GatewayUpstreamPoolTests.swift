@@ -39,6 +39,23 @@ struct GatewayUpstreamPoolTests {
         #expect(served.connections >= 1 && served.connections <= 2, "\(served.connections) connections for 8 requests")
     }
 
+    @Test func aSmallResponseTheServiceBreaksOffIsA502AndALargeOneStreamsWhole() async throws {
+        let pki = try TestPKI()
+        let upstream = try await KeepAliveUpstream.start(pki: pki)
+        let port = try await Self.gateway(pki: pki, statusPort: upstream.port)
+        // Held whole before answering, so the client gets a clean problem, not a cut-off 200.
+        let short = try await EdgeClient.request("https://status.localhost:\(port)/short", ca: pki.caPath)
+        #expect(short.status == 502)
+        #expect(short.json["code"] as? String == "upstream_failed")
+        #expect(short.headers["content-type"] == "application/problem+json")
+        let large = try await EdgeClient.request("https://status.localhost:\(port)/large", ca: pki.caPath)
+        #expect(large.status == 200)
+        #expect(large.headers["content-length"] == "\(KeepAliveUpstream.Responder.large.count)")
+        #expect(large.body == KeepAliveUpstream.Responder.large)
+        // The pool still serves after both.
+        #expect(try await EdgeClient.request("https://status.localhost:\(port)/probe", ca: pki.caPath).status == 200)
+    }
+
     @Test func aServiceCertificateFromAnotherCAIsRefused() async throws {
         let pki = try TestPKI()
         // Another CA of the same name, and a TLS server presenting its eu status certificate.
@@ -101,12 +118,33 @@ final class KeepAliveUpstream: Sendable {
             self.connection = connection
         }
 
+        /// 200 KiB of a pattern, larger than ``EdgeProxy/heldWholeBytes``.
+        static let large = Data((0..<200 * 1024).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) })
+        private var path = ""
+
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
             case .head(let head):
+                path = head.uri
                 if head.uri == "/probe" { counts.probes.withLock { $0[connection, default: 0] += 1 } }
             case .body:
                 break
+            case .end where path == "/short":
+                // A length the service never delivers: ten bytes of a hundred, then the connection ends.
+                let headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", "100")])
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: #"{"ok":tru"#)))))
+                    .whenComplete { _ in channel.close(promise: nil) }
+            case .end where path == "/large":
+                // Past what the edge holds whole: streamed to the client, in pieces of 16 KiB.
+                let headers = HTTPHeaders([("Content-Type", "application/octet-stream"), ("Content-Length", "\(Self.large.count)")])
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                for start in stride(from: 0, to: Self.large.count, by: 16 * 1024) {
+                    let piece = Self.large[start..<min(start + 16 * 1024, Self.large.count)]
+                    context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: piece)))), promise: nil)
+                }
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             case .end:
                 let body = ByteBuffer(string: #"{"ok":true}"#)
                 var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", "\(body.readableBytes)")])

@@ -33,6 +33,12 @@ public struct AccessLog: Sendable {
         self.metrics = metrics
     }
 
+    /// The process's access log: standard output in batches of up to 64 KiB, which
+    /// ``AccessLogFlusher`` writes out every 200 ms and at shutdown (one write per batch, not per
+    /// request, as nginx's `access_log … buffer=`).
+    static let batched = AccessLog(sink: .batchedStandardOutput(capacity: 64 * 1024))
+    static let batchFlushInterval = Duration.milliseconds(200)
+
     /// The same log, also counting requests in `metrics` (route label `edge:<route>`).
     public func counting(in metrics: RequestMetrics) -> AccessLog {
         AccessLog(sink: sink, metrics: metrics)

@@ -42,13 +42,16 @@ struct EdgeChannel: ServerChildChannel, HTTPChannelHandler {
     /// the request is an HTTP/2 stream of it. `channel` is the request's channel: the HTTP/1.1
     /// connection itself, or an HTTP/2 stream whose parent is the connection.
     static func connection(of channel: any Channel) async -> (serverName: String?, isHTTP2: Bool) {
-        let found = try? await channel.eventLoop.submit { () -> (String?, Bool) in
-            if let own = try? channel.pipeline.syncOperations.handler(type: ConnectionGuard.self) { return (own.serverName, false) }
-            guard let parent = channel.parent, parent.eventLoop.inEventLoop,
-                  let connection = try? parent.pipeline.syncOperations.handler(type: ConnectionGuard.self)
-            else { return (nil, false) }
-            return (connection.serverName, true)
-        }.get()
-        return found ?? (nil, false)
+        // Usually already on the channel's loop (NIO's loops are the gateway's executor).
+        if channel.eventLoop.inEventLoop { return connectionOnLoop(of: channel) }
+        return (try? await channel.eventLoop.submit { connectionOnLoop(of: channel) }.get()) ?? (nil, false)
+    }
+
+    private static func connectionOnLoop(of channel: any Channel) -> (serverName: String?, isHTTP2: Bool) {
+        if let own = try? channel.pipeline.syncOperations.handler(type: ConnectionGuard.self) { return (own.serverName, false) }
+        guard let parent = channel.parent, parent.eventLoop.inEventLoop,
+              let connection = try? parent.pipeline.syncOperations.handler(type: ConnectionGuard.self)
+        else { return (nil, false) }
+        return (connection.serverName, true)
     }
 }

@@ -25,22 +25,31 @@ public enum EdgeHost: Sendable, Equatable {
         self = .tenant(tenant, region)
     }
 
-    /// The lowercased host name without its port, if `host` is a plausible DNS name (and port).
+    /// The lowercased host name without its port, if `host` is a plausible DNS name (ASCII
+    /// letters, digits, `-` and `.`, no empty label) and port. One pass over the bytes.
     public static func name(of host: String) -> String? {
-        guard (1...255).contains(host.utf8.count) else { return nil }
-        var name = Substring(host)
-        if let colon = host.lastIndex(of: ":") {
-            let port = host[host.index(after: colon)...]
-            guard !port.isEmpty, port.count <= 5, port.allSatisfy(\.isASCII), port.allSatisfy(\.isNumber) else { return nil }
-            name = host[..<colon]
+        let bytes = host.utf8
+        guard (1...255).contains(bytes.count) else { return nil }
+        var nameEnd = bytes.endIndex
+        if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
+            let port = bytes[bytes.index(after: colon)...]
+            guard !port.isEmpty, port.count <= 5, port.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+            nameEnd = colon
         }
-        let lowered = name.lowercased()
-        guard !lowered.isEmpty, !lowered.hasPrefix("."), !lowered.hasSuffix("."), !lowered.contains(".."),
-              lowered.utf8.allSatisfy({ byte in
-                  (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                      || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
-              })
-        else { return nil }
-        return lowered
+        var lowered: [UInt8] = []
+        lowered.reserveCapacity(bytes.count)
+        // A dot first, or after another dot, is an empty label.
+        var previous = UInt8(ascii: ".")
+        for byte in bytes[..<nameEnd] {
+            let lower = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+            guard (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(lower) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(lower)
+                || lower == UInt8(ascii: "-") || lower == UInt8(ascii: ".")
+            else { return nil }
+            if lower == UInt8(ascii: "."), previous == UInt8(ascii: ".") { return nil }
+            lowered.append(lower)
+            previous = lower
+        }
+        guard !lowered.isEmpty, previous != UInt8(ascii: ".") else { return nil }
+        return String(decoding: lowered, as: UTF8.self)
     }
 }

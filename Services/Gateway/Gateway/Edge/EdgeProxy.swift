@@ -43,12 +43,25 @@ public struct EdgeProxy: Sendable {
         }
     }
 
+    /// A response body up to this size (by its `Content-Length`) is read whole before the client
+    /// is answered, in one write; a larger one, or one of unknown length, is streamed.
+    static let heldWholeBytes = 64 * 1024
+
+    /// What the edge answers with: `isStreamed` when the body still comes from the service as
+    /// the client takes it (its access-log line waits for the end), otherwise it is held whole.
+    struct Answer {
+        var response: Response
+        var isStreamed = false
+    }
+
     /// Sends the request on a pooled connection of `eventLoop` (the client connection's) and
-    /// answers with the service's response, its body streamed as the client takes it.
+    /// answers with the service's response: held whole when it is small (``heldWholeBytes``),
+    /// else its body streamed as the client takes it. A service that breaks off a held response
+    /// is a 502, as one that breaks off before its head.
     func forward(
         _ request: Request, body: Body, route: EdgePolicy.Route, to target: UpstreamTarget, authority: String,
         clientIP: String?, requestID: String, principal: String?, on eventLoop: any EventLoop
-    ) async throws -> Response {
+    ) async throws -> Answer {
         let forwarded = ForwardedHeaders.upstreamRequest(
             from: request.headers, authority: authority, clientIP: clientIP, requestID: requestID,
             principal: principal, forwardAuthorization: route.forwardAuthorization == true
@@ -101,9 +114,20 @@ public struct EdgeProxy: Sendable {
         responseHeaders[.cacheControl] = responseHeaders[.cacheControl] ?? "no-store"
         let length = response.headers.first(name: "content-length").flatMap { Int($0) }
         let isHead = request.method == .head
+        let status = HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase)
         let reader = UpstreamBodyReader(exchange: exchange)
-        return Response(
-            status: HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase),
+        // (204 and 304 have no body whatever their length says: they keep the streamed path's headers.)
+        if !isHead, status != .noContent, status != .notModified, let length, length <= Self.heldWholeBytes {
+            do {
+                let whole = try await reader.rest()
+                return Answer(response: Response(status: status, headers: responseHeaders, body: ResponseBody(byteBuffer: whole)))
+            } catch {
+                reader.abandon()
+                throw problem(for: error, service: target.service, region: target.region)
+            }
+        }
+        return Answer(response: Response(
+            status: status,
             headers: responseHeaders,
             body: ResponseBody(contentLength: isHead ? nil : length) { writer in
                 do {
@@ -114,7 +138,7 @@ public struct EdgeProxy: Sendable {
                 }
                 try await writer.finish(nil)
             }
-        )
+        ), isStreamed: true)
     }
 
     /// Methods whose requests carry a body by definition: one without gets `Content-Length: 0`.
@@ -155,6 +179,10 @@ final class UpstreamBodyReader: Sendable {
 
     func next() async throws -> ByteBuffer? {
         try await exchange.next()
+    }
+
+    func rest() async throws -> ByteBuffer {
+        try await exchange.rest()
     }
 
     func abandon() {

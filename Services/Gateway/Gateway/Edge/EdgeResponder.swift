@@ -10,8 +10,8 @@ import Synchronization
 /// Every public HTTPS request, in order: request id → `security.txt` → Host (tenant and region, or
 /// the status page) → Host against SNI → canonical path → route → body limit → body read (bounded)
 /// → inspection seam → edge authentication → forward to the region's service (the status page:
-/// the first healthy region's status instance) → security headers → one access-log line when the
-/// response body has been written.
+/// the first healthy region's status instance) → security headers → one access-log line: when a
+/// response held whole is handed over, or when a streamed body has been written.
 public struct EdgeResponder: HTTPResponder {
     public typealias Context = EdgeRequestContext
 
@@ -40,8 +40,9 @@ public struct EdgeResponder: HTTPResponder {
         )
         let connection = await EdgeChannel.connection(of: context.channel)
         var response: Response
+        var isStreamed = false
         do {
-            response = try await handle(request, context: context, connection: connection, requestID: requestID, entry: &entry)
+            (response, isStreamed) = try await handle(request, context: context, connection: connection, requestID: requestID, entry: &entry)
         } catch let redirect as SignInRedirect {
             response = redirect.response
         } catch let problem as EdgeProblem {
@@ -55,16 +56,21 @@ public struct EdgeResponder: HTTPResponder {
         }
         ResponseHygiene.apply(to: &response.headers, requestID: requestID)
         entry.status = response.status.code
-        return Self.loggingWhenWritten(response, entry: entry, start: start, accessLog: accessLog)
+        if isStreamed { return Self.loggingWhenWritten(response, entry: entry, start: start, accessLog: accessLog) }
+        // Held whole (the edge's own answers, small proxied ones): written in one piece, logged now.
+        entry.bytes = request.method == .head ? 0 : response.body.contentLength ?? 0
+        entry.duration = start.duration(to: .now)
+        accessLog.record(entry)
+        return response
     }
 
     private func handle(
         _ request: Request, context: Context, connection: (serverName: String?, isHTTP2: Bool), requestID: String, entry: inout AccessLog.Entry
-    ) async throws -> Response {
+    ) async throws -> (Response, isStreamed: Bool) {
         let target = request.head.path ?? "/"
         if request.method == .get || request.method == .head, target.split(separator: "?").first == Substring(SecurityTxt.path) {
             entry.route = SecurityTxt.path
-            return securityTxt.response(hostName: request.head.authority.flatMap(EdgeHost.name(of:)), port: httpsPort)
+            return (securityTxt.response(hostName: request.head.authority.flatMap(EdgeHost.name(of:)), port: httpsPort), false)
         }
         // One host only: HTTP/1.1 moves the first Host into the authority, so another Host field (or,
         // in HTTP/2, one that differs from :authority) would leave the tenant to a guess.
@@ -102,8 +108,9 @@ public struct EdgeResponder: HTTPResponder {
         if let refusal = verdict.refusal { throw refusal }
 
         guard let tenant, case .tenant(_, let region) = host else {
-            return try await forwardToStatus(request, body: body, route: route, authority: authority, clientIP: context.clientIP,
-                                             requestID: requestID, eventLoop: context.channel.eventLoop, entry: &entry)
+            let answer = try await forwardToStatus(request, body: body, route: route, authority: authority, clientIP: context.clientIP,
+                                                   requestID: requestID, eventLoop: context.channel.eventLoop, entry: &entry)
+            return (answer.response, answer.isStreamed)
         }
         var principal: String?
         if route.auth != .none {
@@ -111,17 +118,17 @@ public struct EdgeResponder: HTTPResponder {
                                                requestID: requestID)
         }
         guard let target = upstreams.target(route.service, in: region) else { throw EdgeProblem.serviceUnavailable }
-        let response = try await proxy.forward(
+        let answer = try await proxy.forward(
             request, body: body, route: route, to: target, authority: authority, clientIP: context.clientIP,
             requestID: requestID, principal: principal, on: context.channel.eventLoop
         )
         // Identity set or cleared the session cookie (sign-out, password change): the principal
         // cached for the credential this request came with must not outlive that session.
         if principal != nil, case .present(let credential) = EdgeCredential.extract(from: request.headers),
-           response.headers[values: .setCookie].contains(where: { $0.hasPrefix(EdgeCredential.sessionCookieName + "=") }) {
+           answer.response.headers[values: .setCookie].contains(where: { $0.hasPrefix(EdgeCredential.sessionCookieName + "=") }) {
             authenticator.forget(credential, tenant: tenant, region: region)
         }
-        return response
+        return (answer.response, answer.isStreamed)
     }
 
     /// The status page from the first status instance that answers, in failover order; an
@@ -130,7 +137,7 @@ public struct EdgeResponder: HTTPResponder {
     private func forwardToStatus(
         _ request: Request, body: EdgeProxy.Body, route: EdgePolicy.Route, authority: String, clientIP: String?, requestID: String,
         eventLoop: any EventLoop, entry: inout AccessLog.Entry
-    ) async throws -> Response {
+    ) async throws -> EdgeProxy.Answer {
         let candidates = statusFailover.candidates()
         for (position, target) in candidates.enumerated() {
             entry.region = target.region.rawValue

@@ -22,7 +22,20 @@ public enum ForwardedHeaders {
 
     /// Names listed in `Connection` are hop-by-hop for this message too.
     static func connectionListed(_ headers: HTTPFields) -> Set<String> {
-        Set(headers[values: .connection].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        tokens(headers[values: .connection])
+    }
+
+    /// The comma-separated tokens of `values`, trimmed and lowercased.
+    private static func tokens(_ values: some Sequence<String>) -> Set<String> {
+        var tokens = Set<String>()
+        for value in values {
+            for token in value.utf8.split(separator: UInt8(ascii: ",")) {
+                let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+                guard let first = token.firstIndex(where: { !isSpace($0) }), let last = token.lastIndex(where: { !isSpace($0) }) else { continue }
+                tokens.insert(String(decoding: token[first...last], as: UTF8.self).lowercased())
+            }
+        }
+        return tokens
     }
 
     /// The upstream request's headers.
@@ -56,15 +69,15 @@ public enum ForwardedHeaders {
     /// The client response's headers: the upstream's minus hop-by-hop headers and anything the
     /// edge sets itself (hygiene headers are applied after this).
     public static func clientResponse(from upstream: [(name: String, value: String)]) -> HTTPFields {
-        let listed = Set(upstream.filter { $0.name.lowercased() == "connection" }
-            .flatMap { $0.value.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        let named = upstream.compactMap { field in HTTPField.Name(field.name).map { HTTPField(name: $0, value: field.value) } }
+        let listed = named.contains { $0.name == .connection } ? tokens(named.lazy.filter { $0.name == .connection }.map(\.value)) : []
         var fields = HTTPFields()
-        for (name, value) in upstream {
-            let lowered = name.lowercased()
-            if hopByHop.contains(lowered) || listed.contains(lowered) || lowered == "content-length" || lowered == "server"
-                || lowered == "date" || lowered.hasPrefix("x-rampart-") { continue }
-            guard let fieldName = HTTPField.Name(name) else { continue }
-            fields.append(HTTPField(name: fieldName, value: value))
+        fields.reserveCapacity(named.count + 8)
+        for field in named {
+            let name = field.name.canonicalName
+            if hopByHop.contains(name) || listed.contains(name) || name == "content-length" || name == "server"
+                || name == "date" || name.hasPrefix("x-rampart-") { continue }
+            fields.append(field)
         }
         return fields
     }

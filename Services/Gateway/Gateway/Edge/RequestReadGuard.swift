@@ -38,7 +38,13 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     let limits: Limits
     private let logger: Logger
+    /// What the connection is waiting for and until when; `nil` while it waits for nothing.
+    private var deadline: (at: NIODeadline, reason: String)?
+    /// The scheduled check of `deadline`, and when it runs. Moving the deadline later (as every
+    /// request on a kept-alive connection does) only sets it; the check then schedules itself
+    /// again, so a request costs no timer of its own.
     private var timer: Scheduled<Void>?
+    private var timerAt = NIODeadline.distantFuture
     /// Runs while the channel is unwritable: the client has stopped taking the response.
     private var writeTimer: Scheduled<Void>?
     private var answeredError = false
@@ -72,13 +78,13 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        disarm()
+        stopTimer()
         disarmWrite()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        disarm()
+        stopTimer()
         disarmWrite()
         if isStream {
             connection?.streamClosed()
@@ -111,9 +117,14 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 answer(context, .headersTooLarge, reason: "headers_too_large")
                 return
             }
-            // Until the request's end arrives (at once for a request without a body), body pieces
-            // may not pause longer than the body-read timeout (HTTP/2 bodies need no length).
-            arm(context, limits.bodyRead, reason: "body_read")
+            // Until the request's end arrives, body pieces may not pause longer than the body-read
+            // timeout (HTTP/2 bodies need no length). An HTTP/1.1 request without a length or
+            // chunking has no body: its end follows at once.
+            if isStream || head.headerFields[.contentLength] != nil || head.headerFields[.transferEncoding] != nil {
+                arm(context, limits.bodyRead, reason: "body_read")
+            } else {
+                disarm()
+            }
         case .body:
             arm(context, limits.bodyRead, reason: "body_read")
         case .end:
@@ -138,16 +149,10 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
             // An HTTP/2 stream ends with its response; the connection's idle timeout takes over.
             disarm()
         } else if case .end = part {
-            // The response is complete: the connection now waits for its next request.
-            let written = context.eventLoop.makePromise(of: Void.self)
-            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            written.futureResult.whenSuccess {
-                let (handler, context) = bound.value
-                if context.channel.isActive { handler.arm(context, handler.limits.idle, reason: "idle") }
-            }
-            written.futureResult.cascade(to: promise)
-            context.write(data, promise: written)
-            return
+            // The response is complete (its body was written before its end, the rest of it is
+            // below the channel's high-water mark, and a client that stops taking it meets the
+            // write timeout): the connection now waits for its next request.
+            arm(context, limits.idle, reason: "idle")
         }
         context.write(data, promise: promise)
     }
@@ -194,16 +199,41 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func arm(_ context: ChannelHandlerContext, _ timeout: TimeAmount, reason: String) {
+        let at = NIODeadline.now() + timeout
+        deadline = (at, reason)
+        if timer == nil || at < timerAt { schedule(context, at: at) }
+    }
+
+    /// The connection waits for nothing now; a pending check finds no deadline and ends.
+    private func disarm() {
+        deadline = nil
+    }
+
+    private func schedule(_ context: ChannelHandlerContext, at: NIODeadline) {
         timer?.cancel()
-        let logger = logger
-        let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: timeout) {
-            logger.info("edge.connection.timeout", metadata: ["reason": "\(reason)"])
-            channel.close(promise: nil)
+        timerAt = at
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: at) {
+            let (handler, context) = bound.value
+            handler.timer = nil
+            handler.check(context)
         }
     }
 
-    private func disarm() {
+    /// Closes the connection if its deadline has passed; checks again at a later one.
+    private func check(_ context: ChannelHandlerContext) {
+        guard let deadline else { return }
+        guard deadline.at <= .now() else {
+            schedule(context, at: deadline.at)
+            return
+        }
+        self.deadline = nil
+        logger.info("edge.connection.timeout", metadata: ["reason": "\(deadline.reason)"])
+        context.channel.close(promise: nil)
+    }
+
+    private func stopTimer() {
+        deadline = nil
         timer?.cancel()
         timer = nil
     }

@@ -73,6 +73,21 @@ final class UpstreamExchange: @unchecked Sendable {
         }
     }
 
+    /// The rest of the body in one buffer, for a response small enough to hold whole: taken at
+    /// once when it has already arrived (a small response comes with its head), else piece by
+    /// piece as ``next()`` gives it.
+    func rest() async throws -> ByteBuffer {
+        if eventLoop.inEventLoop, ended, failure == nil {
+            var whole = parts.popFirst() ?? ByteBuffer()
+            while var part = parts.popFirst() { whole.writeBuffer(&part) }
+            bufferedBytes = 0
+            return whole
+        }
+        var whole = ByteBuffer()
+        while var part = try await next() { whole.writeBuffer(&part) }
+        return whole
+    }
+
     /// The rest of the response is not wanted: a connection still in the middle of it is closed.
     func abandon() {
         if eventLoop.inEventLoop {
