@@ -86,7 +86,11 @@ public struct EdgeProxy: Sendable {
         let response: HTTPResponseHead
         let exchange: UpstreamExchange
         do {
-            let connection = try await target.pool.connection(to: target.address, on: eventLoop).get()
+            let connection = if let idle = target.pool.idleConnection(to: target.address, on: eventLoop) {
+                idle
+            } else {
+                try await target.pool.connection(to: target.address, on: eventLoop).get()
+            }
             exchange = UpstreamExchange(eventLoop: connection.channel.eventLoop, timeout: responseTimeout)
             switch body {
             case .none:

@@ -70,10 +70,22 @@ final class UpstreamPool: Sendable {
         return loop.eventLoop.flatSubmit { self.connectionOnLoop(to: address, loop: loop) }
     }
 
-    private func connectionOnLoop(to address: Address, loop: LoopIdle) -> EventLoopFuture<UpstreamConnection> {
+    /// An idle connection to `address`, taken at once when the caller runs on `eventLoop` itself
+    /// (as a request usually does): no future to wait on. `nil` otherwise, or when none is idle.
+    func idleConnection(to address: Address, on eventLoop: any EventLoop) -> UpstreamConnection? {
+        guard eventLoop.inEventLoop, let loop = loops.first(where: { $0.eventLoop === eventLoop }) else { return nil }
+        return takeIdle(to: address, loop: loop)
+    }
+
+    private func takeIdle(to address: Address, loop: LoopIdle) -> UpstreamConnection? {
         while let connection = loop.connections.value[address]?.popLast() {
-            if connection.channel.isActive { return loop.eventLoop.makeSucceededFuture(connection) }
+            if connection.channel.isActive { return connection }
         }
+        return nil
+    }
+
+    private func connectionOnLoop(to address: Address, loop: LoopIdle) -> EventLoopFuture<UpstreamConnection> {
+        if let idle = takeIdle(to: address, loop: loop) { return loop.eventLoop.makeSucceededFuture(idle) }
         let sslContext = sslContext
         return ClientBootstrap(group: loop.eventLoop)
             .connectTimeout(connectTimeout)

@@ -14,7 +14,9 @@ struct WAFRuleIndex: Sendable {
     let byKind: [[Int]]
     /// Rules inspecting every header except credentials and cookies.
     let allHeaders: [Int]
-    /// Rules inspecting particular headers, by lowercased header name.
+    /// The rules inspecting a header some rule names, by lowercased header name: those naming it
+    /// plus (unless it is a credential or cookie header) those inspecting every header, merged
+    /// and in rule order once here rather than per request.
     let namedHeaders: [String: [Int]]
     /// Rules running request-level checks.
     let request: [Int]
@@ -38,16 +40,16 @@ struct WAFRuleIndex: Sendable {
         }
         self.byKind = byKind
         self.allHeaders = allHeaders
-        self.namedHeaders = namedHeaders
+        self.namedHeaders = namedHeaders.reduce(into: [:]) { merged, entry in
+            merged[entry.key] = WAFTargetSelector.skippedHeaders.contains(entry.key) ? entry.value : Array(Set(allHeaders + entry.value)).sorted()
+        }
         self.request = request
     }
 
     /// The rules that inspect `field`, in rule order.
     func candidates(for field: RequestField) -> [Int] {
         guard field.kind == .header else { return byKind[field.kind.rawValue] }
-        let named = namedHeaders[field.name] ?? []
-        if WAFTargetSelector.skippedHeaders.contains(field.name) { return named }
-        if named.isEmpty { return allHeaders }
-        return Array(Set(allHeaders + named)).sorted()
+        if let named = namedHeaders[field.name] { return named }
+        return WAFTargetSelector.skippedHeaders.contains(field.name) ? [] : allHeaders
     }
 }
