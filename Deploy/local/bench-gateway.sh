@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench-gateway`: the gateway against nginx as a TLS reverse proxy, on loopback, each run
-# bounded in time (BENCH_SECONDS, default 10, after a 2 s warm-up). Four edges proxy the same
+# bounded in time (BENCH_SECONDS, default 6, after a 2 s warm-up; BENCH_ROUNDS rounds, default 3,
+# of the eight runs interleaved, each case reported by its median round). Four edges proxy the same
 # requests to the same trivial upstream (nginx answering a fixed JSON document, requiring a
 # client certificate from the internal CA: mutual TLS, as every Rampart service does):
 #
@@ -15,7 +16,10 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-seconds=${BENCH_SECONDS:-10}
+seconds=${BENCH_SECONDS:-6}
+# Rounds of all eight runs, interleaved: a machine whose speed drifts (a shared host) moves every
+# case alike, and each case is reported by its median round.
+rounds=${BENCH_ROUNDS:-3}
 connections=${BENCH_CONNECTIONS:-32}
 # The release build's folder; another one (a second build folder) may be named to reuse its build.
 scratch=${RAMPART_SCRATCH_PATH:-$root/.build}
@@ -75,7 +79,7 @@ if ! getent hosts "$host" >/dev/null; then
 fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-upstream_port=$(free_port) gateway_internal_port=$(free_port)
+upstream_port=$(free_port) gateway_internal_port=$(free_port) gateway_b_internal_port=$(free_port)
 port_a=$(free_port) port_b=$(free_port) port_c=$(free_port) port_d=$(free_port)
 
 # --- PKI and keys: a CA of its own, the eu gateway's and a service's certificates --------------
@@ -268,6 +272,9 @@ start_nginx "$work/nginx"
 start_nginx "$work/nginx-modsec"
 start_gateway "$port_a" "$gateway_internal_port" "$work/no-rules.yaml" "$work/gateway-a.log"
 gateway_a=${pids[-1]}
+# Both gateways run throughout: one that is not being measured is idle (no load, no CPU).
+start_gateway "$port_b" "$gateway_b_internal_port" "$root/Deploy/waf/rules.yaml" "$work/gateway-b.log"
+gateway_b=${pids[-1]}
 
 curl_status() { # $1: port, $2: method, $3: path
     local body=()
@@ -325,29 +332,22 @@ PY
 }
 
 wait_ready "$port_a" "the gateway (a)" "$work/gateway-a.log"
+wait_ready "$port_b" "the gateway (b)" "$work/gateway-b.log"
 wait_ready "$port_c" "nginx (c)" "$work/nginx/error.log"
 wait_ready "$port_d" "nginx with ModSecurity (d)" "$work/nginx-modsec/error.log"
 nginx_c=$(cat "$work/nginx/nginx.pid") nginx_d=$(cat "$work/nginx-modsec/nginx.pid")
 
 results="$work/results.jsonl"
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "bench-gateway: ${seconds}s per run, $connections connections, wrk -t2, host $host"
-for method in GET POST; do
-    measure a "$port_a" "$gateway_a" "$method" | tee -a "$results"
-done
-# (b) replaces (a): only one gateway runs at a time, as each uses both cores.
-kill -TERM "$gateway_a"; while kill -0 "$gateway_a" 2>/dev/null; do sleep 0.1; done
-start_gateway "$port_b" "$gateway_internal_port" "$root/Deploy/waf/rules.yaml" "$work/gateway-b.log"
-gateway_b=${pids[-1]}
-wait_ready "$port_b" "the gateway (b)" "$work/gateway-b.log"
-for method in GET POST; do
-    measure b "$port_b" "$gateway_b" "$method" | tee -a "$results"
-done
-for method in GET POST; do
-    measure c "$port_c" "$nginx_c" "$method" | tee -a "$results"
-done
-for method in GET POST; do
-    measure d "$port_d" "$nginx_d" "$method" | tee -a "$results"
+echo "bench-gateway: $rounds rounds, ${seconds}s per run, $connections connections, wrk -t2, host $host"
+for round in $(seq 1 "$rounds"); do
+    echo "bench-gateway: round $round of $rounds"
+    for method in GET POST; do
+        measure a "$port_a" "$gateway_a" "$method" | tee -a "$results"
+        measure b "$port_b" "$gateway_b" "$method" | tee -a "$results"
+        measure c "$port_c" "$nginx_c" "$method" | tee -a "$results"
+        measure d "$port_d" "$nginx_d" "$method" | tee -a "$results"
+    done
 done
 
 echo "bench-gateway: the WAF's CPU time per benign request (GatewayWAFBench, one thread)"
@@ -355,10 +355,15 @@ waf=$("$bin/GatewayWAFBench" "$root/Deploy/waf/rules.yaml" "$root/Deploy/waf/pol
 echo "$waf"
 
 machine="$(nproc) CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(swift --version 2>&1 | head -1), $(nginx -v 2>&1 | sed 's/^nginx version: //'), $( (wrk -v 2>&1 || true) | head -1 | awk '{print "wrk " $2}')"
-python3 - "$doc" "$results" "$waf" "$machine" "$(date -u +%Y-%m-%dT%H:%MZ)" "$seconds" "$connections" "$load" <<'PY'
+python3 - "$doc" "$results" "$waf" "$machine" "$(date -u +%Y-%m-%dT%H:%MZ)" "$seconds" "$connections" "$load" "$rounds" <<'PY'
 import json, re, sys
-path, results_path, waf, machine, when, seconds, connections, load = sys.argv[1:9]
-runs = {(r["case"], r["method"]): r for r in map(json.loads, open(results_path))}
+path, results_path, waf, machine, when, seconds, connections, load, rounds = sys.argv[1:10]
+every = {}
+for r in map(json.loads, open(results_path)):
+    every.setdefault((r["case"], r["method"]), []).append(r)
+# Each case's median round by requests/s (its latency and CPU from that same round).
+runs = {key: sorted(rs, key=lambda r: r["rps"])[(len(rs) - 1) // 2] for key, rs in every.items()}
+spread = {key: (min(r["rps"] for r in rs), max(r["rps"] for r in rs)) for key, rs in every.items()}
 names = {"a": "(a) rampart-gateway, WAF off", "b": "(b) rampart-gateway, WAF on (paranoia 1)",
          "c": "(c) nginx, TLS reverse proxy", "d": "(d) nginx + ModSecurity + CRS 3.3 (paranoia 1)"}
 rows = []
@@ -367,12 +372,15 @@ for case in "abcd":
     for method in ("GET", "POST"):
         r = runs[(case, method)]
         flag = f" ({r['non_2xx']} non-2xx)" if r["non_2xx"] else ""
-        cells.append(f"{r['rps']:,.0f}{flag} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {r['cpu_us_per_request']:,.0f} µs")
+        low, high = spread[(case, method)]
+        cells.append(f"{r['rps']:,.0f}{flag} ({low:,.0f}–{high:,.0f}) | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {r['cpu_us_per_request']:,.0f} µs")
     rows.append(f"| {names[case]} | " + " | ".join(cells) + " |")
 def ratio(x, y, method):
     return runs[(x, method)]["rps"] / runs[(y, method)]["rps"]
+def cpu_ratio(x, y, method):
+    return runs[(y, method)]["cpu_us_per_request"] / max(runs[(x, method)]["cpu_us_per_request"], 1e-9)
 ratios = "\n".join(
-    f"| {label} | {ratio(x, y, 'GET'):.2f} | {ratio(x, y, 'POST'):.2f} | {target} |"
+    f"| {label} | {ratio(x, y, 'GET'):.2f} | {ratio(x, y, 'POST'):.2f} | {cpu_ratio(x, y, 'GET'):.2f} | {cpu_ratio(x, y, 'POST'):.2f} | {target} |"
     for label, x, y, target in [("(a) / (c): gateway vs nginx, no WAF", "a", "c", "≥ 0.5"),
                                 ("(b) / (d): gateway WAF vs ModSecurity + CRS", "b", "d", "≥ 10"),
                                 ("(b) / (a): cost of the WAF in the gateway", "b", "a", "")])
@@ -382,17 +390,18 @@ section = f"""<!-- gateway-edge:begin -->
 
 Measured {when} on {machine}; load average {load} when the runs began (other work on the
 machine shares its 2 cores and lowers every figure alike). wrk on loopback, 2 threads, {connections} connections, {seconds} s per
-run after a 2 s warm-up, HTTP/1.1 over TLS to a host name. Every edge proxies to the same trivial
+run after a 2 s warm-up, HTTP/1.1 over TLS to a host name; {rounds} rounds of the eight runs, interleaved,
+each figure from its case's median round (in brackets: the lowest and highest requests/s of the rounds). Every edge proxies to the same trivial
 upstream (nginx answering `{{"ok":true}}`) over mutual TLS with a kept-alive pool. GET: a ticket
 search with a query string and browser headers; POST: a 1 KB JSON ticket reply. CPU is the edge
 process's own (user + system, nginx's workers included) per request, not the upstream's or wrk's.
 
-| edge | GET req/s | GET p50 | GET p99 | GET CPU/req | POST req/s | POST p50 | POST p99 | POST CPU/req |
+| edge | GET req/s (range) | GET p50 | GET p99 | GET CPU/req | POST req/s (range) | POST p50 | POST p99 | POST CPU/req |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|
 {chr(10).join(rows)}
 
-| ratio (requests/s) | GET | POST | issue's target |
-|---|---:|---:|---|
+| ratio | GET req/s | POST req/s | GET by CPU/req | POST by CPU/req | issue's target (req/s) |
+|---|---:|---:|---:|---:|---|
 {ratios}
 
 The WAF's own CPU time per benign request (`GatewayWAFBench`, release build, one thread; target ≤ 150 µs):
