@@ -29,6 +29,8 @@ public enum ServiceMain {
             var lifecycle = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: app.logger)
             lifecycle.maximumGracefulShutdownDuration = config.shutdownGracePeriod
             try await ServiceGroup(configuration: lifecycle).run()
+            // Lines still batched (the gateway's access log, when shutdown ran out of time) go out first.
+            JSONLogHandler.Sink.flushStandardOutput()
             exit(0)
         } catch {
             fail(service, error)
@@ -47,6 +49,7 @@ public enum ServiceMain {
             line = "database error: \(error.code)\(state)"
         default: line = "start-up failed: \(type(of: error))"
         }
+        JSONLogHandler.Sink.flushStandardOutput()
         FileHandle.standardError.write(Data("\(service.executableName): \(line)\n".utf8))
         exit(error is ConfigError ? 78 : 1)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 @testable import Gateway
 import NIOCore
 import NIOHTTP1
@@ -39,7 +40,7 @@ struct GatewayUpstreamPoolTests {
         #expect(served.connections >= 1 && served.connections <= 2, "\(served.connections) connections for 8 requests")
     }
 
-    @Test func aSmallResponseTheServiceBreaksOffIsA502AndALargeOneStreamsWhole() async throws {
+    @Test func aSmallResponseTheServiceBreaksOffIsA502UpstreamFailedAndALargeOneStreamsWhole() async throws {
         let pki = try TestPKI()
         let upstream = try await KeepAliveUpstream.start(pki: pki)
         let port = try await Self.gateway(pki: pki, statusPort: upstream.port)
@@ -48,12 +49,30 @@ struct GatewayUpstreamPoolTests {
         #expect(short.status == 502)
         #expect(short.json["code"] as? String == "upstream_failed")
         #expect(short.headers["content-type"] == "application/problem+json")
+        // Reset rather than closed: still the service's failure, never "could not be reached"
+        // (which would send a status request on to another region's instance).
+        let reset = try await EdgeClient.request("https://status.localhost:\(port)/reset", ca: pki.caPath)
+        #expect(reset.status == 502)
+        #expect(reset.json["code"] as? String == "upstream_failed")
         let large = try await EdgeClient.request("https://status.localhost:\(port)/large", ca: pki.caPath)
         #expect(large.status == 200)
         #expect(large.headers["content-length"] == "\(KeepAliveUpstream.Responder.large.count)")
         #expect(large.body == KeepAliveUpstream.Responder.large)
         // The pool still serves after both.
         #expect(try await EdgeClient.request("https://status.localhost:\(port)/probe", ca: pki.caPath).status == 200)
+    }
+
+    /// Every way a held response can end after its head: only a stall is 504, the rest 502
+    /// `upstream_failed` (a closed or reset connection before the head is `upstream_unreachable`).
+    @Test func aServiceThatAnsweredIsNeverUnreachable() {
+        let proxy = EdgeProxy(responseTimeout: .seconds(1), logger: Logger(label: "test"))
+        let eu = Region(rawValue: "eu")!
+        #expect(proxy.problemAfterHead(for: UpstreamError.timeout, service: .status, region: eu).code == "upstream_timeout")
+        for error: any Error in [UpstreamError.closed, IOError(errnoCode: ECONNRESET, reason: "read"), ChannelError.ioOnClosedChannel, HTTPParserError.invalidEOFState] {
+            #expect(proxy.problemAfterHead(for: error, service: .status, region: eu).code == "upstream_failed", "\(error)")
+        }
+        // Before the head, the same closed connection is the failover's signal.
+        #expect(proxy.problem(for: UpstreamError.closed, service: .status, region: eu).code == "upstream_unreachable")
     }
 
     @Test func aServiceCertificateFromAnotherCAIsRefused() async throws {
@@ -136,6 +155,15 @@ final class KeepAliveUpstream: Sendable {
                 let channel = context.channel
                 context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: #"{"ok":tru"#)))))
                     .whenComplete { _ in channel.close(promise: nil) }
+            case .end where path == "/reset":
+                // The same, ended by a reset (SO_LINGER 0) instead of a clean close.
+                let headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", "100")])
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: #"{"ok":tru"#))))).whenComplete { _ in
+                    guard let socket = channel as? any SocketOptionProvider else { return channel.close(promise: nil) }
+                    socket.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(promise: nil) }
+                }
             case .end where path == "/large":
                 // Past what the edge holds whole: streamed to the client, in pieces of 16 KiB.
                 let headers = HTTPHeaders([("Content-Type", "application/octet-stream"), ("Content-Length", "\(Self.large.count)")])

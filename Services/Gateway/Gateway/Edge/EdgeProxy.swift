@@ -57,7 +57,7 @@ public struct EdgeProxy: Sendable {
     /// Sends the request on a pooled connection of `eventLoop` (the client connection's) and
     /// answers with the service's response: held whole when it is small (``heldWholeBytes``),
     /// else its body streamed as the client takes it. A service that breaks off a held response
-    /// is a 502, as one that breaks off before its head.
+    /// is a 502 (`upstream_failed`), one that stalls in it a 504.
     func forward(
         _ request: Request, body: Body, route: EdgePolicy.Route, to target: UpstreamTarget, authority: String,
         clientIP: String?, requestID: String, principal: String?, on eventLoop: any EventLoop
@@ -127,7 +127,7 @@ public struct EdgeProxy: Sendable {
                 return Answer(response: Response(status: status, headers: responseHeaders, body: ResponseBody(byteBuffer: whole)))
             } catch {
                 reader.abandon()
-                throw problem(for: error, service: target.service, region: target.region)
+                throw problemAfterHead(for: error, service: target.service, region: target.region)
             }
         }
         return Answer(response: Response(
@@ -150,8 +150,17 @@ public struct EdgeProxy: Sendable {
         ![.GET, .HEAD, .DELETE, .OPTIONS, .TRACE, .CONNECT].contains(method)
     }
 
+    /// A held response the service broke off after its head: 504 when it stalled, else 502
+    /// `upstream_failed` — never `upstream_unreachable`, which says nothing reached the service
+    /// and lets the status page's failover send the request on to another instance.
+    func problemAfterHead(for error: any Error, service: ServiceName, region: Region) -> EdgeProblem {
+        if case .timeout? = error as? UpstreamError { return problem(for: error, service: service, region: region) }
+        logger.warning("edge.upstream.failed", metadata: ["service": "\(service)", "upstream.region": "\(region)", "error.type": "\(type(of: error))"])
+        return .upstreamFailed
+    }
+
     /// 504 when the service took too long, 502 when it could not be reached or broke off.
-    private func problem(for error: any Error, service: ServiceName, region: Region) -> EdgeProblem {
+    func problem(for error: any Error, service: ServiceName, region: Region) -> EdgeProblem {
         let metadata: Logger.Metadata = ["service": "\(service)", "upstream.region": "\(region)", "error.type": "\(type(of: error))"]
         switch error as? UpstreamError {
         case .timeout:
