@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench-gateway`: the gateway against nginx as a TLS reverse proxy, on loopback, each run
-# bounded in time (BENCH_SECONDS, default 6, after a 2 s warm-up; BENCH_ROUNDS rounds, default 3,
+# bounded in time (BENCH_SECONDS, default 6, after a 2 s warm-up; BENCH_ROUNDS rounds, default 5,
 # of the eight runs interleaved, each case reported by its median round). Four edges proxy the same
 # requests to the same trivial upstream (nginx answering a fixed JSON document, requiring a
 # client certificate from the internal CA: mutual TLS, as every Rampart service does):
@@ -19,7 +19,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${BENCH_SECONDS:-6}
 # Rounds of all eight runs, interleaved: a machine whose speed drifts (a shared host) moves every
 # case alike, and each case is reported by its median round.
-rounds=${BENCH_ROUNDS:-3}
+rounds=${BENCH_ROUNDS:-5}
 connections=${BENCH_CONNECTIONS:-32}
 # The release build's folder; another one (a second build folder) may be named to reuse its build.
 scratch=${RAMPART_SCRATCH_PATH:-$root/.build}

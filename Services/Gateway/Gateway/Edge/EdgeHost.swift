@@ -12,13 +12,17 @@ public enum EdgeHost: Sendable, Equatable {
     /// tenant label, extra labels — is `nil` (a 404 at the edge).
     public init?(host: String, baseDomain: String, regions: [Region]) {
         guard let name = Self.name(of: host) else { return nil }
-        if name == "status.\(baseDomain)" {
+        // `{labels}.{base-domain}`, checked without building either string (this runs per request).
+        let nameBytes = name.utf8, domainBytes = baseDomain.utf8
+        guard nameBytes.count > domainBytes.count + 1, name.hasSuffix(baseDomain),
+              nameBytes[nameBytes.index(nameBytes.endIndex, offsetBy: -domainBytes.count - 1)] == UInt8(ascii: ".")
+        else { return nil }
+        let head = name.utf8.dropLast(domainBytes.count + 1)
+        if head.elementsEqual("status".utf8) {
             self = .status
             return
         }
-        let suffix = ".\(baseDomain)"
-        guard name.hasSuffix(suffix) else { return nil }
-        let labels = name.dropLast(suffix.count).split(separator: ".", omittingEmptySubsequences: false)
+        let labels = Substring(head).split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count == 2, let region = Region(rawValue: String(labels[1])), regions.contains(region),
               let tenant = TenantSlug(rawValue: String(labels[0]))
         else { return nil }

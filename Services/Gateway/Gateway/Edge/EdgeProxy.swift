@@ -114,7 +114,7 @@ public struct EdgeProxy: Sendable {
         } catch {
             throw problem(for: error, service: target.service, region: target.region)
         }
-        var responseHeaders = ForwardedHeaders.clientResponse(from: response.headers.map { ($0.name, $0.value) })
+        var responseHeaders = ForwardedHeaders.clientResponse(from: response.headers)
         responseHeaders[.cacheControl] = responseHeaders[.cacheControl] ?? "no-store"
         let length = response.headers.first(name: "content-length").flatMap { Int($0) }
         let isHead = request.method == .head

@@ -68,7 +68,7 @@ public enum ForwardedHeaders {
 
     /// The client response's headers: the upstream's minus hop-by-hop headers and anything the
     /// edge sets itself (hygiene headers are applied after this).
-    public static func clientResponse(from upstream: [(name: String, value: String)]) -> HTTPFields {
+    public static func clientResponse(from upstream: some Sequence<(name: String, value: String)>) -> HTTPFields {
         let named = upstream.compactMap { field in HTTPField.Name(field.name).map { HTTPField(name: $0, value: field.value) } }
         let listed = named.contains { $0.name == .connection } ? tokens(named.lazy.filter { $0.name == .connection }.map(\.value)) : []
         var fields = HTTPFields()
