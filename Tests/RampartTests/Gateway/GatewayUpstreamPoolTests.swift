@@ -45,15 +45,10 @@ struct GatewayUpstreamPoolTests {
         let upstream = try await KeepAliveUpstream.start(pki: pki)
         let port = try await Self.gateway(pki: pki, statusPort: upstream.port)
         // Held whole before answering, so the client gets a clean problem, not a cut-off 200.
-        let short = try await EdgeClient.request("https://status.localhost:\(port)/short", ca: pki.caPath)
-        #expect(short.status == 502)
-        #expect(short.json["code"] as? String == "upstream_failed")
-        #expect(short.headers["content-type"] == "application/problem+json")
+        Self.expectUpstreamFailed(try await EdgeClient.request("https://status.localhost:\(port)/short", ca: pki.caPath))
         // Reset rather than closed: still the service's failure, never "could not be reached"
         // (which would send a status request on to another region's instance).
-        let reset = try await EdgeClient.request("https://status.localhost:\(port)/reset", ca: pki.caPath)
-        #expect(reset.status == 502)
-        #expect(reset.json["code"] as? String == "upstream_failed")
+        Self.expectUpstreamFailed(try await EdgeClient.request("https://status.localhost:\(port)/reset", ca: pki.caPath))
         let large = try await EdgeClient.request("https://status.localhost:\(port)/large", ca: pki.caPath)
         #expect(large.status == 200)
         #expect(large.headers["content-length"] == "\(KeepAliveUpstream.Responder.large.count)")
@@ -81,10 +76,14 @@ struct GatewayUpstreamPoolTests {
         let rogue = try TestPKI()
         let impostor = try await SilentUpstream.start(pki: rogue)
         let port = try await Self.gateway(pki: pki, statusPort: impostor.port)
-        let reply = try await EdgeClient.request("https://status.localhost:\(port)/", ca: pki.caPath)
-        #expect(reply.status == 502)
-        #expect(reply.json["code"] as? String == "upstream_failed")
-        #expect(reply.headers["content-type"] == "application/problem+json")
+        Self.expectUpstreamFailed(try await EdgeClient.request("https://status.localhost:\(port)/", ca: pki.caPath))
+    }
+
+    /// A 502 problem document saying the service failed (not that it could not be reached).
+    static func expectUpstreamFailed(_ reply: EdgeClient.Reply, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(reply.status == 502, sourceLocation: sourceLocation)
+        #expect(reply.json["code"] as? String == "upstream_failed", sourceLocation: sourceLocation)
+        #expect(reply.headers["content-type"] == "application/problem+json", sourceLocation: sourceLocation)
     }
 }
 
