@@ -70,6 +70,14 @@ public struct Principal: Codable, Sendable, Equatable {
     /// clients and operators.
     public var userID: UUID? { Self.userID(subject: subject) }
 
+    /// The user signed in through a browser session (password, TOTP or single sign-on), or `nil`
+    /// for an API key, an OAuth client acting for a user, or an operator: pages and actions about
+    /// a person's own account (their sessions, their activity) ask for this, not `userID`.
+    public var sessionUserID: UUID? {
+        guard sessionID != nil, [.password, .totp, .sso].contains(authenticationMethod) else { return nil }
+        return userID
+    }
+
     /// The subject identity gives a user's principals.
     public static func subject(ofUser id: UUID) -> String { "user:\(id.uuidString.lowercased())" }
 

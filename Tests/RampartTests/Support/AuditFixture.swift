@@ -106,9 +106,10 @@ struct AuditFixture: Sendable {
     /// A principal of `tenant` addressed to audit, as the gateway forwards it; `csrfToken` is the
     /// browser session's anti-CSRF token identity signs in (none: a session without one).
     func principal(_ tenant: TenantID, kind: Principal.Kind = .admin, subject: String = "admin-1",
-                   scopes: [String] = ["audit:read", "security:write", "users:write"], csrfToken: String? = nil) throws -> String {
+                   scopes: [String] = ["audit:read", "security:write", "users:write"], csrfToken: String? = nil,
+                   authenticationMethod: Principal.AuthenticationMethod = .password, sessionID: String? = "s-1") throws -> String {
         try PrincipalToken.sign(Principal(tenantID: tenant, tenantSlug: TenantSlug(rawValue: "acme")!, region: Self.eu, subject: subject, kind: kind,
-                                          roles: [kind.rawValue], scopes: scopes, authenticationMethod: .password, sessionID: "s-1",
+                                          roles: [kind.rawValue], scopes: scopes, authenticationMethod: authenticationMethod, sessionID: sessionID,
                                           csrfToken: csrfToken),
                                 audience: .audit, key: principalKey)
     }

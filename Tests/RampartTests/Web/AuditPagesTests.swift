@@ -246,8 +246,12 @@ struct AuditPagesTests {
             #expect(mine.html.contains("my-reply") && mine.html.contains("my-password") && mine.html.contains("ticket.replied"))
             #expect(!mine.html.contains("their-delete") && !mine.html.contains("other-tenant"))
             #expect(mine.html.contains(#"<a href="/agent/me" aria-current="page">Me</a>"#))
+            // An OAuth app acting for me (my subject, my kind, no session) reads nothing of my trail.
             for refused in [try fixture.principal(acme, kind: .customer, subject: "user:\(UUID())", scopes: [], csrfToken: Self.csrf),
-                            try fixture.principal(acme, kind: .apiClient, subject: "api_key:abc", scopes: ["audit:read"])] {
+                            try fixture.principal(acme, kind: .apiClient, subject: "api_key:abc", scopes: ["audit:read"]),
+                            try fixture.principal(acme, kind: .agent, subject: "user:\(me)", scopes: ["tickets:read"],
+                                                  authenticationMethod: .oauth, sessionID: nil),
+                            try fixture.principal(acme, kind: .agent, subject: "user:\(me)", scopes: ["tickets:read"], authenticationMethod: .apiKey)] {
                 #expect(try await page(fixture, refused, "/account/activity").status == 403)
             }
             let anonymous = try await fixture.raw(.GET, "/account/activity?cursor=9")

@@ -278,14 +278,14 @@ extension AuditPages {
 
     /// The signed-in staff user's own events, newest first, 50 a page: what they did and from
     /// where, as the log records it (their IPs and user agents are their own data). Admins and
-    /// agents, without needing `audit:read`; customers, API keys and anyone not signed in as a
-    /// user get the 403 page or sign-in.
+    /// agents, without needing `audit:read`; customers, API keys, OAuth clients acting for a user
+    /// and anyone not signed in get the 403 page or sign-in.
     func activity(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         guard let principal = context.principal else {
             let path = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
             throw AuditPageErrors.Redirect(location: LocalPath.signIn(returningTo: path))
         }
-        guard [.admin, .agent].contains(principal.kind), let user = principal.userID else {
+        guard [.admin, .agent].contains(principal.kind), let user = principal.sessionUserID else {
             throw AuditError.permissionDenied("Only staff signed in as themselves have an activity page.")
         }
         let query = Parameters(request.uri.queryParameters.filter { $0.key == "cursor" })

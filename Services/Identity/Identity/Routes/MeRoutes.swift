@@ -165,8 +165,8 @@ struct MeRoutes: Sendable {
     static let clearedSessionCookie = "\(SessionRepository.cookieName)=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
 
     static func sessionUser(_ context: AuthenticatedContext, users: UserRepository) async throws -> User {
-        guard [.password, .totp, .sso].contains(context.principal.authenticationMethod), context.principal.sessionID != nil,
-              let user = try await user(of: context.principal, users: users), user.status == .active
+        guard let id = context.principal.sessionUserID, let user = try await users.find(id: id, tenant: context.principal.tenantID),
+              user.status == .active
         else { throw ProblemError(status: .forbidden, code: "session_required", title: "Sign in to manage your sessions") }
         return user
     }
