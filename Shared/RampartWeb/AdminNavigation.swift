@@ -49,3 +49,37 @@ extension PageHeader {
                    links: AdminSection.allCases.map { Link($0.label, $0.path, current: $0 == current) }, who: who)
     }
 }
+
+/// The agent console's sections: tickets renders both, audit renders the activity page under Me.
+public enum AgentSection: CaseIterable, Sendable {
+    case tickets, me
+
+    public var label: String {
+        switch self {
+        case .tickets: "Tickets"
+        case .me: "Me"
+        }
+    }
+
+    public var path: String {
+        switch self {
+        case .tickets: "/agent/tickets"
+        case .me: "/agent/me"
+        }
+    }
+}
+
+extension PageHeader {
+    /// The bar of every agent-console page, with `current` marked.
+    public static func agent(tenant: String, who: String, current: AgentSection) -> PageHeader {
+        PageHeader(home: "/agent", tenant: tenant, navLabel: "Agent console",
+                   links: AgentSection.allCases.map { Link($0.label, $0.path, current: $0 == current) }, who: who)
+    }
+
+    /// Who is signed in when the staff directory did not name them: their role and the first
+    /// eight characters of their id (`Agent 1a2b3c4d`).
+    public static func unnamedStaff(isAdmin: Bool, subject: String) -> String {
+        let id = subject.lowercased()
+        return "\(isAdmin ? "Admin" : "Agent") \((id.hasPrefix("user:") ? id.dropFirst(5) : Substring(id)).prefix(8))"
+    }
+}

@@ -300,9 +300,8 @@ extension AuditPages {
             "pagination": Pagination(first: query.get("cursor") == nil ? nil : Self.activityPath, next: next),
         ])
         page.width = .wide
-        page.header = PageHeader(home: "/agent", tenant: principal.tenantSlug.rawValue, navLabel: "Agent console", links: [
-            Link("Tickets", "/agent/tickets"), Link("Me", "/agent/me", current: true),
-        ], who: names.name(ofActor: principal.subject) ?? "\(principal.kind == .admin ? "Admin" : "Agent")")
+        let who = names.name(ofActor: principal.subject) ?? PageHeader.unnamedStaff(isAdmin: principal.kind == .admin, subject: principal.subject)
+        page.header = .agent(tenant: principal.tenantSlug.rawValue, who: who, current: .me)
         return pages.response(page, status: .ok)
     }
 

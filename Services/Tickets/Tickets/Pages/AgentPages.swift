@@ -101,7 +101,7 @@ struct AgentPages: Sendable {
             "pagination": Pagination(first: given["cursor"] == nil ? nil : "/agent/tickets" + TicketsPages.query([("view", view.rawValue)] + kept.filter { $0.0 != "cursor" }),
                                      next: next),
         ])
-        decorate(&page, session, staff, section: "tickets")
+        decorate(&page, session, staff, section: .tickets)
         if let problem { page.flashes = [Flash(error: problem.summary, items: problem.errors.values.sorted())] }
         return kit.pages.response(page, status: problem == nil ? .ok : .unprocessableContent)
     }
@@ -136,20 +136,17 @@ struct AgentPages: Sendable {
     }
 
     /// The header (who is signed in, by name), the shortcuts script and the CSRF token every agent page has.
-    private func decorate(_ page: inout WebPage, _ session: TicketsPages.Session, _ staff: PageModels.StaffNames, section: String) {
+    private func decorate(_ page: inout WebPage, _ session: TicketsPages.Session, _ staff: PageModels.StaffNames, section: AgentSection) {
         page.width = .wide
         page.script = true
         page.csrfToken = session.csrfToken
-        page.header = PageHeader(home: "/agent", tenant: session.principal.tenantSlug.rawValue, navLabel: "Agent console", links: [
-            Link("Tickets", "/agent/tickets", current: section == "tickets"),
-            Link("Me", "/agent/me", current: section == "me"),
-        ], who: Self.who(session, staff))
+        page.header = .agent(tenant: session.principal.tenantSlug.rawValue, who: Self.who(session, staff), current: section)
     }
 
     /// The signed-in user's name, or their role and short id when identity did not name them.
     static func who(_ session: TicketsPages.Session, _ staff: PageModels.StaffNames) -> String {
         if let id = session.userID, let member = staff.members[id] { return member.name }
-        return "\(session.principal.kind == .admin ? "Admin" : "Agent") \(PageModels.shortID(session.principal.subject))"
+        return PageHeader.unnamedStaff(isAdmin: session.principal.kind == .admin, subject: session.principal.subject)
     }
 
     // MARK: The ticket page
@@ -201,7 +198,7 @@ struct AgentPages: Sendable {
                               error: draft.problem?.error("note-body"), id: "note-body"),
             "properties": editor.fields(draft.properties, problem: draft.problem),
         ])
-        decorate(&page, session, staff, section: "tickets")
+        decorate(&page, session, staff, section: .tickets)
         page.flashes = flashes
         return kit.pages.response(page, status: status)
     }
@@ -281,7 +278,7 @@ struct AgentPages: Sendable {
             "counts": counts,
             "isAdmin": principal.kind == .admin,
         ])
-        decorate(&page, session, staff, section: "me")
+        decorate(&page, session, staff, section: .me)
         return kit.pages.response(page)
     }
 }
