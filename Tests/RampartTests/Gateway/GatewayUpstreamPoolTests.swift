@@ -14,11 +14,12 @@ import Testing
 /// gateway of its own whose eu status instance is the server under test.
 @Suite("Gateway: upstream connection pool")
 struct GatewayUpstreamPoolTests {
-    /// A gateway whose `status.localhost` goes to `port`.
+    /// A gateway whose `status.localhost` goes to `port`, with a response timeout of 1 s.
     static func gateway(pki: TestPKI, statusPort: Int) async throws -> Int {
         let endpoints: [String: Any] = ["regions": ["eu": ["status": "https://127.0.0.1:\(statusPort)"], "us": [String: String]()]]
         let (port, _) = try await EdgeFixture.startGateway(
-            pki: pki, signingKey: .generate(), endpoints: endpoints, policy: try EdgeFixture.policy(), accessLog: AccessLog(sink: .init { _ in })
+            pki: pki, signingKey: .generate(), endpoints: endpoints, policy: try EdgeFixture.policy(responseTimeoutMilliseconds: 1000),
+            accessLog: AccessLog(sink: .init { _ in })
         )
         return port
     }
@@ -49,6 +50,13 @@ struct GatewayUpstreamPoolTests {
         // Reset rather than closed: still the service's failure, never "could not be reached"
         // (which would send a status request on to another region's instance).
         Self.expectUpstreamFailed(try await EdgeClient.request("https://status.localhost:\(port)/reset", ca: pki.caPath))
+        // Stalled in the middle of its body: 504 once the response timeout (1 s here) passes
+        // without another piece, not a wait for the client's own patience.
+        let start = ContinuousClock.now
+        let stalled = try await EdgeClient.request("https://status.localhost:\(port)/stall", ca: pki.caPath)
+        #expect(stalled.status == 504)
+        #expect(stalled.json["code"] as? String == "upstream_timeout")
+        #expect(start.duration(to: .now) >= .milliseconds(900) && start.duration(to: .now) < .seconds(8), "\(start.duration(to: .now))")
         let large = try await EdgeClient.request("https://status.localhost:\(port)/large", ca: pki.caPath)
         #expect(large.status == 200)
         #expect(large.headers["content-length"] == "\(KeepAliveUpstream.Responder.large.count)")
@@ -163,6 +171,11 @@ final class KeepAliveUpstream: Sendable {
                     guard let socket = channel as? any SocketOptionProvider else { return channel.close(promise: nil) }
                     socket.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(promise: nil) }
                 }
+            case .end where path == "/stall":
+                // Ten bytes of a hundred, then nothing more, the connection left open.
+                let headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", "100")])
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: #"{"ok":tru"#)))), promise: nil)
             case .end where path == "/large":
                 // Past what the edge holds whole: streamed to the client, in pieces of 16 KiB.
                 let headers = HTTPHeaders([("Content-Type", "application/octet-stream"), ("Content-Length", "\(Self.large.count)")])

@@ -38,13 +38,9 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     let limits: Limits
     private let logger: Logger
-    /// What the connection is waiting for and until when; `nil` while it waits for nothing.
-    private var deadline: (at: NIODeadline, reason: String)?
-    /// The scheduled check of `deadline`, and when it runs. Moving the deadline later (as every
-    /// request on a kept-alive connection does) only sets it; the check then schedules itself
-    /// again, so a request costs no timer of its own.
-    private var timer: Scheduled<Void>?
-    private var timerAt = NIODeadline.distantFuture
+    /// Closes the connection when what it waits for (`waitingFor`) does not come in time.
+    private var deadline: MovingDeadline?
+    private var waitingFor = ""
     /// Runs while the channel is unwritable: the client has stopped taking the response.
     private var writeTimer: Scheduled<Void>?
     private var answeredError = false
@@ -59,6 +55,11 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        deadline = MovingDeadline(on: context.eventLoop) { [weak self] in
+            guard let self else { return }
+            logger.info("edge.connection.timeout", metadata: ["reason": "\(waitingFor)"])
+            context.channel.close(promise: nil)
+        }
         if let own = try? context.pipeline.syncOperations.handler(type: ConnectionGuard.self) {
             connection = own
         } else if let parent = context.channel.parent, parent.eventLoop.inEventLoop {
@@ -69,22 +70,22 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
         }
-        if context.channel.isActive { arm(context, limits.headerRead, reason: "header_read") }
+        if context.channel.isActive { arm(limits.headerRead, reason: "header_read") }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(context, limits.headerRead, reason: "header_read")
+        arm(limits.headerRead, reason: "header_read")
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        stopTimer()
+        deadline?.stop()
         disarmWrite()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        stopTimer()
+        deadline?.stop()
         disarmWrite()
         if isStream {
             connection?.streamClosed()
@@ -121,12 +122,12 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
             // timeout (HTTP/2 bodies need no length). An HTTP/1.1 request without a length or
             // chunking has no body: its end follows at once.
             if isStream || head.headerFields[.contentLength] != nil || head.headerFields[.transferEncoding] != nil {
-                arm(context, limits.bodyRead, reason: "body_read")
+                arm(limits.bodyRead, reason: "body_read")
             } else {
                 disarm()
             }
         case .body:
-            arm(context, limits.bodyRead, reason: "body_read")
+            arm(limits.bodyRead, reason: "body_read")
         case .end:
             disarm()
         }
@@ -152,7 +153,7 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
             // The response is complete (its body was written before its end, the rest of it is
             // below the channel's high-water mark, and a client that stops taking it meets the
             // write timeout): the connection now waits for its next request.
-            arm(context, limits.idle, reason: "idle")
+            arm(limits.idle, reason: "idle")
         }
         context.write(data, promise: promise)
     }
@@ -198,44 +199,14 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
         channel.eventLoop.execute { channel.close(promise: nil) }
     }
 
-    func arm(_ context: ChannelHandlerContext, _ timeout: TimeAmount, reason: String) {
-        let at = NIODeadline.now() + timeout
-        deadline = (at, reason)
-        if timer == nil || at < timerAt { schedule(context, at: at) }
+    private func arm(_ timeout: TimeAmount, reason: String) {
+        waitingFor = reason
+        deadline?.move(by: timeout)
     }
 
-    /// The connection waits for nothing now; a pending check finds no deadline and ends.
+    /// The connection waits for nothing now.
     private func disarm() {
-        deadline = nil
-    }
-
-    private func schedule(_ context: ChannelHandlerContext, at: NIODeadline) {
-        timer?.cancel()
-        timerAt = at
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(deadline: at) {
-            let (handler, context) = bound.value
-            handler.timer = nil
-            handler.check(context)
-        }
-    }
-
-    /// Closes the connection if its deadline has passed; checks again at a later one.
-    private func check(_ context: ChannelHandlerContext) {
-        guard let deadline else { return }
-        guard deadline.at <= .now() else {
-            schedule(context, at: deadline.at)
-            return
-        }
-        self.deadline = nil
-        logger.info("edge.connection.timeout", metadata: ["reason": "\(deadline.reason)"])
-        context.channel.close(promise: nil)
-    }
-
-    private func stopTimer() {
-        deadline = nil
-        timer?.cancel()
-        timer = nil
+        deadline?.clear()
     }
 
     private func disarmWrite() {

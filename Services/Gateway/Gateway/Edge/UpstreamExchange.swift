@@ -33,9 +33,8 @@ final class UpstreamExchange: @unchecked Sendable {
     private var bodyWaiter: EventLoopPromise<ByteBuffer?>?
     /// The connection's handler while the exchange uses it (to read on, or to close).
     private var handler: UpstreamHandler?
-    /// When the current wait for the service began, or it last sent something.
-    private var lastProgress = NIODeadline.now()
-    private var timer: Scheduled<Void>?
+    /// Runs while the exchange waits for the service: for the head, or with a reader waiting.
+    private lazy var deadline = MovingDeadline(on: eventLoop) { [weak self] in self?.fail(UpstreamError.timeout) }
 
     init(eventLoop: any EventLoop, timeout: TimeAmount) {
         self.eventLoop = eventLoop
@@ -65,7 +64,7 @@ final class UpstreamExchange: @unchecked Sendable {
             }
             if exchange.ended { return exchange.eventLoop.makeSucceededFuture(nil) }
             if let failure = exchange.failure { return exchange.eventLoop.makeFailedFuture(failure) }
-            exchange.lastProgress = .now()
+            exchange.deadline.move(by: exchange.timeout)
             let waiter = exchange.eventLoop.makePromise(of: ByteBuffer?.self)
             exchange.bodyWaiter = waiter
             exchange.handler?.resumeReading()
@@ -113,8 +112,7 @@ final class UpstreamExchange: @unchecked Sendable {
 
     /// The request has been written whole: the response timeout runs from here.
     func requestSent() {
-        lastProgress = .now()
-        schedule(at: lastProgress + timeout)
+        deadline.move(by: timeout)
     }
 
     /// Whether the connection may read more now.
@@ -122,15 +120,16 @@ final class UpstreamExchange: @unchecked Sendable {
 
     func received(_ head: HTTPResponseHead) {
         self.head = head
-        lastProgress = .now()
+        // No reader waits for the body yet.
+        deadline.clear()
         headWaiter?.succeed(head)
         headWaiter = nil
     }
 
     func received(_ part: ByteBuffer) {
-        lastProgress = .now()
         if let waiter = bodyWaiter {
             bodyWaiter = nil
+            deadline.clear()
             waiter.succeed(part)
         } else {
             parts.append(part)
@@ -142,8 +141,7 @@ final class UpstreamExchange: @unchecked Sendable {
     func receivedEnd() {
         ended = true
         handler = nil
-        timer?.cancel()
-        timer = nil
+        deadline.stop()
         bodyWaiter?.succeed(nil)
         bodyWaiter = nil
     }
@@ -153,8 +151,7 @@ final class UpstreamExchange: @unchecked Sendable {
     func fail(_ error: any Error) {
         guard !ended, failure == nil else { return }
         failure = error
-        timer?.cancel()
-        timer = nil
+        deadline.stop()
         let handler = handler
         self.handler = nil
         handler?.close()
@@ -164,22 +161,6 @@ final class UpstreamExchange: @unchecked Sendable {
         bodyWaiter = nil
         parts.removeAll()
         bufferedBytes = 0
-    }
-
-    /// Checks the timeout when it may have run out: it has if the exchange has been waiting for
-    /// the service (for the head, or with a reader waiting) for longer than the response timeout.
-    private func schedule(at deadline: NIODeadline) {
-        timer = eventLoop.scheduleTask(deadline: deadline) { [self] in
-            timer = nil
-            guard !ended, failure == nil else { return }
-            let waiting = head == nil || bodyWaiter != nil
-            let due = lastProgress + timeout
-            if waiting, due <= .now() {
-                fail(UpstreamError.timeout)
-            } else {
-                schedule(at: waiting ? due : .now() + timeout)
-            }
-        }
     }
 }
 
