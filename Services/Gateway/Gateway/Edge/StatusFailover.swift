@@ -64,14 +64,11 @@ final class StatusFailover: Service, Sendable {
 
     /// Checks every instance each interval until the gateway shuts down, then closes the client and pool.
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await withTaskGroup(of: Void.self) { group in
-                    for position in self.instances.indices {
-                        group.addTask { self.record(position, healthy: await self.check(self.instances[position])) }
-                    }
+        await Periodic.run(every: interval) {
+            await withTaskGroup(of: Void.self) { group in
+                for position in self.instances.indices {
+                    group.addTask { self.record(position, healthy: await self.check(self.instances[position])) }
                 }
-                try? await Task.sleep(for: self.interval)
             }
         }
         try? await client.shutdown()

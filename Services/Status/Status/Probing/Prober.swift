@@ -34,12 +34,7 @@ public struct Prober: Service {
 
     /// Probe rounds until graceful shutdown; then closes the probe client's connections.
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await round()
-                try await Task.sleep(for: settings.probeInterval)
-            }
-        }
+        await Periodic.run(every: settings.probeInterval) { await self.round() }
         try await client.shutdown()
     }
 

@@ -43,12 +43,7 @@ public struct Replicator: Service {
     }()
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await deliverDue()
-                try await Task.sleep(for: pollInterval)
-            }
-        }
+        await Periodic.run(every: pollInterval) { await self.deliverDue() }
         try await client.shutdown()
     }
 
