@@ -520,6 +520,12 @@ struct AdminPagesTests {
 
             // All other devices at once; this one stays.
             let third = try await signInAgain(), fourth = try await signInAgain()
+            // Without the session's token, or with another one, nothing is signed out.
+            for form in [[:], ["csrf_token": "forged-\(csrf)"]] {
+                #expect(try await world.call(.POST, "/account/sessions/revoke-others", body: OAuthWorld.form(form), principal: principal).status == 403)
+            }
+            #expect(try await alive(third))
+            #expect(try await alive(fourth))
             let others = try await world.call(.POST, "/account/sessions/revoke-others", body: OAuthWorld.form(["csrf_token": csrf]), principal: principal)
             #expect(others.status == 303)
             #expect(try await !alive(third))

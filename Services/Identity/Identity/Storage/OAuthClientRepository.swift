@@ -112,10 +112,7 @@ public struct OAuthClientRepository: Sendable {
             guard let client = current.first else { return nil }
             guard client.confidential else { throw IdentityError.publicClientHasNoSecret }
             try await connection.query("UPDATE oauth_clients SET secret_hash = \(secret.secretHash(using: hashKey)) WHERE id = \(id)", logger: database.logger)
-            if revokeTokens {
-                try await connection.query("UPDATE tokens SET revoked_at = now() WHERE client_id = \(id) AND revoked_at IS NULL", logger: database.logger)
-                try await connection.query("UPDATE authorization_codes SET used_at = now() WHERE client_id = \(id) AND used_at IS NULL", logger: database.logger)
-            }
+            if revokeTokens { try await revokeIssued(clientID: id, on: connection) }
             try await AuditOutbox.append(AuditEvent(
                 tenantID: tenant, region: region, actor: actor, action: "oauth_client.secret_rotated",
                 resource: .init(type: "oauth_client", id: id, label: client.name), changes: ["tokens_revoked": [nil, String(revokeTokens)]],
@@ -136,14 +133,19 @@ public struct OAuthClientRepository: Sendable {
             var name: String?
             for try await label in rows.decode(String.self) { name = label }
             guard let name else { return false }
-            try await connection.query("UPDATE tokens SET revoked_at = now() WHERE client_id = \(id) AND revoked_at IS NULL", logger: database.logger)
-            try await connection.query("UPDATE authorization_codes SET used_at = now() WHERE client_id = \(id) AND used_at IS NULL", logger: database.logger)
+            try await revokeIssued(clientID: id, on: connection)
             try await AuditOutbox.append(AuditEvent(
                 tenantID: tenant, region: region, actor: actor, action: "oauth_client.revoked",
                 resource: .init(type: "oauth_client", id: id, label: name), requestID: requestID, source: "api"
             ), on: connection, logger: database.logger)
             return true
         }
+    }
+
+    /// Revokes every token and unused authorization code issued to client `id`.
+    private func revokeIssued(clientID id: String, on connection: PostgresConnection) async throws {
+        try await connection.query("UPDATE tokens SET revoked_at = now() WHERE client_id = \(id) AND revoked_at IS NULL", logger: database.logger)
+        try await connection.query("UPDATE authorization_codes SET used_at = now() WHERE client_id = \(id) AND used_at IS NULL", logger: database.logger)
     }
 
     static func clients(_ rows: PostgresRowSequence) async throws -> [OAuthClient] {
