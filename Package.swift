@@ -56,6 +56,8 @@ let serviceExtras: [String: (dependencies: [Target.Dependency], resources: [Reso
         // The edge announces its HTTP/2 stream limit and refuses streams beyond it itself.
         .product(name: "NIOHTTP2", package: "swift-nio-http2"),
         .product(name: "NIOHTTPTypesHTTP2", package: "swift-nio-extras"),
+        // HTTP/1.1 is served on the edge's own channel handler (EdgeHTTP1Handler), after NIO's codec.
+        .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Crypto", package: "swift-crypto"),
@@ -211,6 +213,14 @@ let package = Package(
             dependencies: ["Gateway"],
             path: "Services/Gateway/GatewayWAFBench",
             swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "EdgeFloorBench",
+            dependencies: [
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Services/Gateway/EdgeFloorBench"
         ),
         .testTarget(
             name: "RampartTests",

@@ -19,14 +19,17 @@ public struct TenantSlug: ValidatedString {
     /// Validates a proposed slug: 3–40 of `a-z`, `0-9` and inner single hyphens, not reserved.
     public static func validate(_ raw: String) -> Result<TenantSlug, Problem> {
         guard (3...40).contains(raw.utf8.count) else { return .failure(.length) }
-        let allowed = raw.utf8.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+        // One pass over the bytes (the edge checks a slug on every request): lowercase letters,
+        // digits and single inner hyphens.
+        var previous = UInt8(ascii: "-")
+        for byte in raw.utf8 {
+            let allowed = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
                 || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                || byte == UInt8(ascii: "-")
+                || (byte == UInt8(ascii: "-") && previous != UInt8(ascii: "-"))
+            guard allowed else { return .failure(.characters) }
+            previous = byte
         }
-        guard allowed, raw.first != "-", raw.last != "-", !raw.contains("--") else {
-            return .failure(.characters)
-        }
+        guard previous != UInt8(ascii: "-") else { return .failure(.characters) }
         guard !reserved.contains(raw) else { return .failure(.reserved) }
         return .success(TenantSlug(unchecked: raw))
     }

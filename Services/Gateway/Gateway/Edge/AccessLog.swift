@@ -1,4 +1,3 @@
-import Foundation
 import RampartCore
 import RampartTransport
 
@@ -50,14 +49,15 @@ public struct AccessLog: Sendable {
         let method = Self.knownMethods.contains(entry.method) ? entry.method : "OTHER"
         metrics?.record(method: method, route: "edge:\(entry.route)", status: entry.status, duration: entry.duration)
         let (seconds, attoseconds) = entry.duration.components
-        let milliseconds = ((Double(seconds) * 1000 + Double(attoseconds) / 1e15) * 1000).rounded() / 1000
+        // Milliseconds with three decimals.
+        let microseconds = Int(seconds) * 1_000_000 + Int(attoseconds / 1_000_000_000_000)
         // Keys in sorted order, as the service logs write them.
         var line = JSONLine()
         line.add("bytes", entry.bytes)
         line.add("client.ip", entry.clientIP)
-        line.add("duration_ms", milliseconds)
-        line.add("http.host", entry.host.map { String($0.prefix(255)) })
-        line.add("http.method", String(entry.method.prefix(16)))
+        line.add("duration_ms", thousandths: microseconds)
+        line.add("http.host", entry.host.map { $0.utf8.count > 255 ? String($0.prefix(255)) : $0 })
+        line.add("http.method", entry.method.utf8.count > 16 ? String(entry.method.prefix(16)) : entry.method)
         line.add("http.route", entry.route)
         line.add("http.status", entry.status)
         line.add("level", "info")
@@ -67,22 +67,8 @@ public struct AccessLog: Sendable {
         line.add("region", entry.region)
         line.add("request.id", entry.requestID)
         line.add("tenant", entry.tenant)
-        line.add("ts", Self.timestamp(Date.now))
+        line.addTimestamp("ts")
         line.add("waf.score", entry.wafScore)
-        sink.write(line.line)
-    }
-
-    /// `2026-11-29T08:46:42.511Z`: UTC, milliseconds.
-    static func timestamp(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var seconds = time_t(milliseconds / 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(milliseconds % 1000), 3))Z"
+        sink.write(line.finish())
     }
 }

@@ -2,40 +2,98 @@ import HummingbirdCore
 import HummingbirdHTTP2
 import Logging
 import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOHTTPTypesHTTP1
+import NIOSSL
 import NIOTLS
 
 /// A public connection's pipeline: per-address limit, first-request deadline and SNI capture →
-/// TLS with ALPN (`h2`, `http/1.1`) → HTTP/1.1 or HTTP/2 (each stream or request with the edge's
-/// read timeouts and header limits) → the edge responder.
-struct EdgeChannel: ServerChildChannel, HTTPChannelHandler {
-    typealias Value = HTTP2UpgradeChannel.Value
+/// TLS with ALPN (`h2`, `http/1.1`) → HTTP/1.1 on the edge's own handler (``EdgeHTTP1Handler``),
+/// or HTTP/2 on Hummingbird's (each stream with the edge's read timeouts and header limits) →
+/// the edge responder.
+struct EdgeChannel: ServerChildChannel {
+    struct Value: ServerChildChannelValue {
+        /// What ALPN chose: HTTP/1.1 (served by the pipeline's handlers) or an HTTP/2 connection.
+        let negotiated: EventLoopFuture<NIONegotiatedHTTPVersion<Void, HTTP2Channel.Value>>
+        let channel: any Channel
+    }
 
-    let base: HTTP2UpgradeChannel
+    /// The public certificate, offering `h2` and `http/1.1`.
+    let tls: NIOSSLContext
+    let http2: HTTP2Channel
+    let responder: EdgeResponder
+    let readLimits: RequestReadGuard.Limits
     let limiter: ConnectionLimiter
-    let firstRequestTimeout: TimeAmount
     let logger: Logger
-
-    var responder: HTTPChannelHandler.Responder { base.responder }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let edgeLogger = self.logger
         return channel.eventLoop.makeCompletedFuture {
-            let connection = ConnectionGuard(limiter: limiter, firstRequestTimeout: firstRequestTimeout, logger: edgeLogger)
+            let connection = ConnectionGuard(limiter: limiter, firstRequestTimeout: readLimits.headerRead, logger: edgeLogger)
             let eventLoop = channel.eventLoop
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(connection)
-            // Reads the ClientHello's server name, then steps aside for the TLS handler the base adds.
+            // Reads the ClientHello's server name, then steps aside for the TLS handler.
             try sync.addHandler(ByteToMessageHandler(SNIHandler { result in
                 connection.record(result)
                 return eventLoop.makeSucceededVoidFuture()
             }))
-        }.flatMap {
-            base.setup(channel: channel, logger: logger)
+            try sync.addHandler(NIOSSLServerHandler(context: tls))
+            let negotiation = NIOTypedApplicationProtocolNegotiationHandler<NIONegotiatedHTTPVersion<Void, HTTP2Channel.Value>> { result in
+                switch result {
+                case .negotiated("h2"):
+                    return http2.setup(channel: channel, logger: logger).map { .http2($0) }
+                case .negotiated("http/1.1"), .fallback:
+                    return channel.eventLoop.makeCompletedFuture {
+                        try addHTTP1Handlers(to: channel)
+                        return .http1_1(())
+                    }
+                case .negotiated:
+                    return channel.close().flatMap { channel.eventLoop.makeFailedFuture(NIOHTTP2Errors.invalidALPNToken()) }
+                }
+            }
+            try sync.addHandler(negotiation)
+            return Value(negotiated: negotiation.protocolNegotiationResult, channel: channel)
         }
     }
 
+    /// NIO's HTTP/1.1 codec with pipelining assistance and the edge's header limits, HTTPTypes'
+    /// codec, the read guard, Hummingbird's connection-state handler (graceful shutdown) and the
+    /// edge's request handler.
+    private func addHTTP1Handlers(to channel: any Channel) throws {
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderFieldSize = readLimits.maxHeaderBytes
+        decoderLimits.maxHeaderListSize = readLimits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldCount = readLimits.maxHeaderCount
+        let sync = channel.pipeline.syncOperations
+        try sync.configureHTTPServerPipeline(
+            withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false,
+            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits
+        )
+        try sync.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+        try sync.addHandler(RequestReadGuard(limits: readLimits, logger: logger))
+        try sync.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+        try sync.addHandler(EdgeHTTP1Handler(responder: responder, logger: logger))
+    }
+
     func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
+        do {
+            switch try await value.negotiated.get() {
+            case .http1_1:
+                // Requests are served by the pipeline's handlers; the connection's task waits for its end.
+                let channel = value.channel
+                try await withTaskCancellationHandler {
+                    try await channel.closeFuture.get()
+                } onCancel: {
+                    channel.close(promise: nil)
+                }
+            case .http2(let connection):
+                await http2.handle(value: connection, logger: logger)
+            }
+        } catch {
+            logger.debug("edge.connection.ended", metadata: ["error.type": "\(type(of: error))"])
+        }
     }
 
     /// What a request's connection says about it: the SNI name it was set up for, and whether

@@ -38,7 +38,7 @@ public struct EdgeResponder: HTTPResponder {
             requestID: requestID, clientIP: context.clientIP, host: request.head.authority, method: request.method.rawValue,
             route: "unmatched", status: 0, bytes: 0, duration: .zero
         )
-        let connection = await EdgeChannel.connection(of: context.channel)
+        let connection = if let known = context.connection { known } else { await EdgeChannel.connection(of: context.channel) }
         var response: Response
         var isStreamed = false
         do {
@@ -68,7 +68,7 @@ public struct EdgeResponder: HTTPResponder {
         _ request: Request, context: Context, connection: (serverName: String?, isHTTP2: Bool), requestID: String, entry: inout AccessLog.Entry
     ) async throws -> (Response, isStreamed: Bool) {
         let target = request.head.path ?? "/"
-        if request.method == .get || request.method == .head, target.split(separator: "?").first == Substring(SecurityTxt.path) {
+        if request.method == .get || request.method == .head, SecurityTxt.isPath(of: target) {
             entry.route = SecurityTxt.path
             return (securityTxt.response(hostName: request.head.authority.flatMap(EdgeHost.name(of:)), port: httpsPort), false)
         }

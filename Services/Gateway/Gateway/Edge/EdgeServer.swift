@@ -68,14 +68,14 @@ public enum EdgeServer {
         let http2 = HTTP2ChannelConfiguration(
             idleTimeout: .milliseconds(limits.idleTimeoutMilliseconds), gracefulCloseTimeout: .seconds(5), streamConfiguration: http1
         )
-        let tlsConfiguration = tls.serverConfiguration()
+        let publicTLS = try NIOSSLContext(configuration: tls.serverConfiguration())
         let connections = ConnectionLimiter(maximumPerAddress: limits.maxConnectionsPerIP)
         let https = Application(
             responder: responder,
-            server: HTTPServerBuilder { responder in
+            server: HTTPServerBuilder { http2Responder in
                 EdgeChannel(
-                    base: try HTTP2UpgradeChannel(tlsConfiguration: tlsConfiguration, configuration: http2, responder: responder),
-                    limiter: connections, firstRequestTimeout: readLimits.headerRead, logger: edgeLogger
+                    tls: publicTLS, http2: HTTP2Channel(responder: http2Responder, configuration: http2), responder: responder,
+                    readLimits: readLimits, limiter: connections, logger: edgeLogger
                 )
             },
             configuration: .init(address: .hostname(settings.host, port: settings.httpsPort), serverName: "rampart"),

@@ -1,7 +1,11 @@
+import Glibc
+import Synchronization
+
 /// One JSON object written field by field into bytes: the access log's line per request.
 /// `JSONSerialization` (an `NSDictionary` round trip) costs far more than the rest of a proxied
 /// request on Linux; this writes the same JSON directly. Fields appear in the order they are
-/// added; strings are escaped per RFC 8259 (`/` is left as is).
+/// added; keys are literals written as they are, string values are escaped per RFC 8259 (`/` is
+/// left as is).
 struct JSONLine {
     private var bytes: [UInt8] = [UInt8(ascii: "{")]
 
@@ -10,7 +14,7 @@ struct JSONLine {
     }
 
     /// Adds `"key":"value"`, or `"key":null` when `value` is nil.
-    mutating func add(_ key: String, _ value: String?) {
+    mutating func add(_ key: StaticString, _ value: String?) {
         separate(key)
         guard let value else {
             bytes.append(contentsOf: "null".utf8)
@@ -22,30 +26,82 @@ struct JSONLine {
     }
 
     /// Adds `"key":number`, or `"key":null` when `value` is nil.
-    mutating func add(_ key: String, _ value: Int?) {
+    mutating func add(_ key: StaticString, _ value: Int?) {
         separate(key)
-        bytes.append(contentsOf: (value.map(String.init) ?? "null").utf8)
+        guard let value else {
+            bytes.append(contentsOf: "null".utf8)
+            return
+        }
+        Self.appendDigits(value, into: &bytes)
     }
 
-    /// Adds `"key":number` (finite values; others are written as null).
-    mutating func add(_ key: String, _ value: Double) {
+    /// Adds `"key":number` with three decimals, from thousandths (`1234` is `1.234`).
+    mutating func add(_ key: StaticString, thousandths value: Int) {
         separate(key)
-        bytes.append(contentsOf: (value.isFinite ? "\(value)" : "null").utf8)
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        let magnitude = value.magnitude
+        Self.appendDigits(Int(magnitude / 1000), into: &bytes)
+        let fraction = Int(magnitude % 1000)
+        bytes.append(UInt8(ascii: "."))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 100))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+    }
+
+    /// Adds `"key":"2026-11-29T08:46:42.511Z"`: the current time in UTC, in milliseconds.
+    mutating func addTimestamp(_ key: StaticString) {
+        separate(key)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: Self.secondPrefix(now.tv_sec))
+        let milliseconds = Int(now.tv_nsec / 1_000_000)
+        bytes.append(UInt8(ascii: "0") + UInt8(milliseconds / 100))
+        bytes.append(UInt8(ascii: "0") + UInt8(milliseconds / 10 % 10))
+        bytes.append(UInt8(ascii: "0") + UInt8(milliseconds % 10))
+        bytes.append(contentsOf: "Z\"".utf8)
     }
 
     /// The finished line (without a newline).
-    var line: String { String(decoding: bytes + [UInt8(ascii: "}")], as: UTF8.self) }
+    mutating func finish() -> String {
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
 
-    private mutating func separate(_ key: String) {
+    private mutating func separate(_ key: StaticString) {
         if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
         bytes.append(UInt8(ascii: "\""))
-        Self.escape(key, into: &bytes)
+        bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
         bytes.append(contentsOf: "\":".utf8)
     }
 
+    private static func appendDigits(_ value: Int, into output: inout [UInt8]) {
+        if value < 0 { output.append(UInt8(ascii: "-")) }
+        var remaining = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+                count += 1
+            } while remaining > 0
+            output.append(contentsOf: buffer[(20 - count)...])
+        }
+    }
+
     /// Appends `value`'s UTF-8 with `"`, `\` and control characters escaped (every byte of a
-    /// multi-byte character is 0x80 or above, so it passes through whole).
+    /// multi-byte character is 0x80 or above, so it passes through whole); a value with nothing
+    /// to escape, as nearly every one is, is copied in one piece.
     static func escape(_ value: String, into output: inout [UInt8]) {
+        let needsNoEscape = value.utf8.withContiguousStorageIfAvailable { stored in
+            guard !stored.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            output.append(contentsOf: stored)
+            return true
+        }
+        if needsNoEscape == true { return }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"):
@@ -71,4 +127,40 @@ struct JSONLine {
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// `2026-11-29T08:46:42.` for the second `seconds`, formatted once per second.
+    private static func secondPrefix(_ seconds: time_t) -> [UInt8] {
+        lastSecond.withLock { last in
+            if last.seconds == seconds, !last.prefix.isEmpty { return last.prefix }
+            var time = seconds
+            var parts = tm()
+            gmtime_r(&time, &parts)
+            var prefix: [UInt8] = []
+            prefix.reserveCapacity(20)
+            func put(_ value: Int32, width: Int) {
+                var divisor: Int32 = 1
+                for _ in 1..<width { divisor *= 10 }
+                while divisor > 0 {
+                    prefix.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                    divisor /= 10
+                }
+            }
+            put(parts.tm_year + 1900, width: 4)
+            prefix.append(UInt8(ascii: "-"))
+            put(parts.tm_mon + 1, width: 2)
+            prefix.append(UInt8(ascii: "-"))
+            put(parts.tm_mday, width: 2)
+            prefix.append(UInt8(ascii: "T"))
+            put(parts.tm_hour, width: 2)
+            prefix.append(UInt8(ascii: ":"))
+            put(parts.tm_min, width: 2)
+            prefix.append(UInt8(ascii: ":"))
+            put(parts.tm_sec, width: 2)
+            prefix.append(UInt8(ascii: "."))
+            last = (seconds, prefix)
+            return prefix
+        }
+    }
+
+    private static let lastSecond = Mutex<(seconds: time_t, prefix: [UInt8])>((0, []))
 }

@@ -184,7 +184,12 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        // The request is over: whoever was answering it must not write a second response.
+        context.fireUserInboundEventTriggered(Answered())
     }
+
+    /// Sent on after the guard answered a request itself: nothing more may be written to it.
+    struct Answered {}
 
     /// Resets an HTTP/2 stream beyond the connection's limit with REFUSED_STREAM, which tells the
     /// client nothing was processed and it may retry (RFC 9113 §8.7); nothing of it is read.

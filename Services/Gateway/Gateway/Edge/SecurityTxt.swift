@@ -12,6 +12,14 @@ public struct SecurityTxt: Sendable {
     /// The path it is served at.
     public static let path = "/.well-known/security.txt"
 
+    /// Whether the request target `target` (path and query) asks for ``path``.
+    static func isPath(of target: String) -> Bool {
+        let bytes = target.utf8
+        guard bytes.starts(with: path.utf8) else { return false }
+        let rest = bytes.dropFirst(path.utf8.count)
+        return rest.isEmpty || rest.first == UInt8(ascii: "?")
+    }
+
     /// The document for a request to `hostName` (already validated), used as the canonical URL
     /// when the policy names none.
     public func document(hostName: String?, port: Int) -> String {

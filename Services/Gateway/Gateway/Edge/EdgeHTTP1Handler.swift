@@ -1,0 +1,393 @@
+import Glibc
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+
+/// Serves HTTP/1.1 requests of a public connection on the connection's event loop: each request
+/// goes to the ``EdgeResponder`` in one task (which NIO's loops run, on this loop), and its
+/// response is written straight to the channel — a response held whole in one flush.
+///
+/// This replaces Hummingbird's HTTP/1.1 server loop, whose async channel (an async sequence of
+/// request parts and an async writer of response parts per connection) cost about as much CPU per
+/// request as the rest of the proxy (docs/benchmarks.md). Before it in the pipeline: NIO's HTTP/1.1
+/// codec and pipelining assistance (one request at a time reaches this handler), the HTTPTypes
+/// codec, the ``RequestReadGuard`` (timeouts, header limits, answers to unparseable requests) and
+/// Hummingbird's connection-state handler (graceful shutdown closes idle connections).
+final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let responder: EdgeResponder
+    private let logger: Logger
+    private var context: ChannelHandlerContext?
+    /// The body of the request being answered, until its end arrived: what the responder reads,
+    /// or, once the response is written, the rest that is read and dropped.
+    private var body: EdgeRequestBody?
+    /// A read held back while the body's reader has enough waiting.
+    private var readHeld = false
+    /// The request asked for the connection to close after its response (or the client closed its side).
+    private var closeAfterResponse = false
+    /// A request is being answered.
+    private var answering = false
+    /// Responses may be written: the channel is open and the read guard has not answered itself.
+    private var isWritable = true
+    /// Body pieces were written without a flush; one is due on the loop's next turn.
+    private var flushPending = false
+    /// The connection's first handler (its SNI name) and the client's address, read once.
+    private var connection: ConnectionGuard?
+    private var clientIP: String?
+
+    init(responder: EdgeResponder, logger: Logger) {
+        self.responder = responder
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        connection = try? context.pipeline.syncOperations.handler(type: ConnectionGuard.self)
+        clientIP = context.channel.remoteAddress?.ipAddress
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: Requests
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            let body = EdgeRequestBody(eventLoop: context.eventLoop, resumeReading: NIOLoopBound(self, eventLoop: context.eventLoop))
+            self.body = body
+            closeAfterResponse = ForwardedHeaders.connectionListed(head.headerFields).contains("close")
+            answering = true
+            respond(to: Request(head: head, body: RequestBody(asyncSequence: body)), context: context)
+        case .body(let part):
+            body?.received(part)
+        case .end:
+            body?.receivedEnd()
+            body = nil
+        }
+    }
+
+    /// Hands the request to the responder in a task and writes what it answers.
+    private func respond(to request: Request, context: ChannelHandlerContext) {
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let requestContext = EdgeRequestContext(
+            source: ApplicationRequestContextSource(channel: context.channel, logger: logger), clientIP: clientIP, serverName: connection?.serverName
+        )
+        let responder = responder
+        let logger = logger
+        Task {
+            var response: Response
+            do {
+                response = try await responder.respond(to: request, context: requestContext)
+            } catch {
+                logger.error("edge.request.failed", metadata: ["error.type": "\(type(of: error))"])
+                response = Response(status: .internalServerError)
+            }
+            response.headers[.date] = HTTPDate.now
+            let writer = EdgeResponseWriter(handler: handler)
+            do {
+                try await writer.head(response.head)
+                try await response.body.write(writer)
+            } catch {
+                // The client went away, or the service broke off a streamed body: the response
+                // cannot be completed, so the connection ends.
+                await writer.close()
+            }
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if let body, !body.wantsMoreData {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Reads again after the body's reader took what was waiting.
+    func resumeReading() {
+        guard readHeld, let context else { return }
+        readHeld = false
+        context.read()
+    }
+
+    /// The client closed its side (the server's channels allow half-closure): the connection
+    /// ends now, or after the response to the request it sent last. The read guard answered a
+    /// request itself (a malformed body): nothing more is written, and the connection closes.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is RequestReadGuard.Answered {
+            isWritable = false
+            body?.fail(ChannelError.ioOnClosedChannel)
+            body = nil
+        } else if case ChannelEvent.inputClosed = event {
+            if answering {
+                closeAfterResponse = true
+            } else {
+                context.close(promise: nil)
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isWritable = false
+        body?.fail(ChannelError.ioOnClosedChannel)
+        body = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        body?.fail(error)
+        body = nil
+        context.close(promise: nil)
+    }
+
+    // MARK: Responses (on the event loop)
+
+    /// The channel's context while responses may be written to it.
+    private var writableContext: ChannelHandlerContext? {
+        isWritable ? context : nil
+    }
+
+    fileprivate func writeHead(_ head: HTTPResponse) -> EventLoopFuture<Void>? {
+        guard let context = writableContext else { return Self.closed(self.context) }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        return nil
+    }
+
+    /// Writes `part`, flushed on the loop's next turn (a response held whole is flushed once,
+    /// with its end) while the channel takes more; otherwise flushed now, returning the write's
+    /// future, which the writer waits for (the client sets the pace).
+    fileprivate func writeBody(_ part: ByteBuffer) -> EventLoopFuture<Void>? {
+        guard let context = writableContext else { return Self.closed(self.context) }
+        if context.channel.isWritable {
+            context.write(wrapOutboundOut(.body(part)), promise: nil)
+            if !flushPending {
+                flushPending = true
+                let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+                context.eventLoop.execute { handler.value.flushIfPending() }
+            }
+            return nil
+        }
+        flushPending = false
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.body(part)), promise: promise)
+        return promise.futureResult
+    }
+
+    private func flushIfPending() {
+        guard flushPending else { return }
+        flushPending = false
+        writableContext?.flush()
+    }
+
+    /// A failed write, for a writer that must stop: the channel is closed or answered otherwise.
+    private static func closed(_ context: ChannelHandlerContext?) -> EventLoopFuture<Void>? {
+        context?.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+    }
+
+    fileprivate func writeEnd(_ trailers: HTTPFields?) {
+        flushPending = false
+        guard let context = writableContext else { return }
+        // The rest of the request's body (one the responder did not read) is read and dropped;
+        // the state is cleared first, as the next pipelined request may arrive within this write.
+        answering = false
+        body?.discardRest()
+        resumeReading()
+        if closeAfterResponse {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+        }
+    }
+
+    /// Ends a connection whose response cannot be completed (one the read guard answered, it
+    /// closes itself once its answer is out).
+    fileprivate func close() {
+        writableContext?.close(promise: nil)
+    }
+}
+
+/// Writes a response's parts through the handler on its event loop (directly when the task
+/// already runs there, as it does on NIO's loops).
+private struct EdgeResponseWriter: ResponseBodyWriter {
+    let handler: NIOLoopBound<EdgeHTTP1Handler>
+
+    private func onLoop(_ body: @escaping @Sendable (EdgeHTTP1Handler) -> EventLoopFuture<Void>?) async throws {
+        let eventLoop = handler.eventLoop
+        if eventLoop.inEventLoop {
+            if let wait = body(handler.value) { try await wait.get() }
+            return
+        }
+        let handler = handler
+        try await eventLoop.flatSubmit { body(handler.value) ?? eventLoop.makeSucceededVoidFuture() }.get()
+    }
+
+    func head(_ head: HTTPResponse) async throws {
+        try await onLoop { $0.writeHead(head) }
+    }
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        try await onLoop { $0.writeBody(buffer) }
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
+        try await onLoop { handler in
+            handler.writeEnd(trailingHeaders)
+            return nil
+        }
+    }
+
+    func close() async {
+        try? await onLoop { handler in
+            handler.close()
+            return nil
+        }
+    }
+}
+
+/// A request body as it arrives, read by the responder's task: pieces wait here until read, and
+/// the connection stops reading while ``highWater`` bytes wait. Its state lives on the
+/// connection's event loop.
+final class EdgeRequestBody: AsyncSequence, @unchecked Sendable {
+    // @unchecked: every stored property is read and written on `eventLoop` only.
+    typealias Element = ByteBuffer
+    static let highWater = 256 * 1024
+
+    let eventLoop: any EventLoop
+    private let handler: NIOLoopBound<EdgeHTTP1Handler>
+    private var parts = CircularBuffer<ByteBuffer>()
+    private var bufferedBytes = 0
+    private var ended = false
+    /// The response was written: what still arrives of this body is dropped.
+    private var discarding = false
+    private var failure: (any Error)?
+    private var waiter: EventLoopPromise<ByteBuffer?>?
+
+    init(eventLoop: any EventLoop, resumeReading handler: NIOLoopBound<EdgeHTTP1Handler>) {
+        self.eventLoop = eventLoop
+        self.handler = handler
+    }
+
+    var wantsMoreData: Bool { discarding || bufferedBytes < Self.highWater }
+
+    func received(_ part: ByteBuffer) {
+        guard !discarding else { return }
+        if let waiter {
+            self.waiter = nil
+            waiter.succeed(part)
+        } else {
+            parts.append(part)
+            bufferedBytes += part.readableBytes
+        }
+    }
+
+    func receivedEnd() {
+        ended = true
+        waiter?.succeed(nil)
+        waiter = nil
+    }
+
+    func fail(_ error: any Error) {
+        guard failure == nil else { return }
+        failure = error
+        waiter?.fail(error)
+        waiter = nil
+    }
+
+    func discardRest() {
+        discarding = true
+        parts.removeAll()
+        bufferedBytes = 0
+        fail(CancellationError())
+    }
+
+    /// What is known now on the loop: a piece, the end, a failure, or nothing yet.
+    private enum Available {
+        case part(ByteBuffer)
+        case end
+        case failed(any Error)
+        case none
+    }
+
+    private func available() -> Available {
+        if let part = parts.popFirst() {
+            bufferedBytes -= part.readableBytes
+            if bufferedBytes < Self.highWater / 2 { handler.value.resumeReading() }
+            return .part(part)
+        }
+        if ended { return .end }
+        if let failure { return .failed(failure) }
+        return .none
+    }
+
+    /// The next piece, `nil` at the end.
+    private func nextOnLoop() -> EventLoopFuture<ByteBuffer?> {
+        switch available() {
+        case .part(let part): return eventLoop.makeSucceededFuture(part)
+        case .end: return eventLoop.makeSucceededFuture(nil)
+        case .failed(let error): return eventLoop.makeFailedFuture(error)
+        case .none:
+            let waiter = eventLoop.makePromise(of: ByteBuffer?.self)
+            self.waiter = waiter
+            handler.value.resumeReading()
+            return waiter.futureResult
+        }
+    }
+
+    func next() async throws -> ByteBuffer? {
+        guard eventLoop.inEventLoop else { return try await eventLoop.flatSubmit { self.nextOnLoop() }.get() }
+        // What has arrived already is taken without waiting on a future (a small body comes
+        // with its head).
+        switch available() {
+        case .part(let part): return part
+        case .end: return nil
+        case .failed(let error): throw error
+        case .none: return try await nextOnLoop().get()
+        }
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let body: EdgeRequestBody
+
+        func next() async throws -> ByteBuffer? {
+            try await body.next()
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(body: self)
+    }
+}
+
+/// The `Date` header's value (RFC 9110 §5.6.7), formatted once a second.
+enum HTTPDate {
+    private static let cache = Mutex<(second: time_t, text: String)>((0, ""))
+
+    static var now: String {
+        let second = time(nil)
+        return cache.withLock { cache in
+            if cache.second != second { cache = (second, format(second)) }
+            return cache.text
+        }
+    }
+
+    private static func format(_ second: time_t) -> String {
+        var seconds = second
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var buffer = [CChar](repeating: 0, count: 40)
+        // strftime's names are the C locale's: the English day and month abbreviations HTTP needs.
+        let count = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S GMT", &parts)
+        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
