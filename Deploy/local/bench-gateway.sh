@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # `make bench-gateway`: the gateway against nginx as a TLS reverse proxy, on loopback, each run
 # bounded in time (BENCH_SECONDS, default 6, after a 2 s warm-up; BENCH_ROUNDS rounds, default 5,
-# of the eight runs interleaved, each case reported by its median round). Four edges proxy the same
+# of the ten runs interleaved, each case reported by its median round). Four edges proxy the same
 # requests to the same trivial upstream (nginx answering a fixed JSON document, requiring a
 # client certificate from the internal CA: mutual TLS, as every Rampart service does):
 #
 #   (a) rampart-gateway, WAF off (a rules file without rules)   (b) rampart-gateway, WAF on (paranoia 1)
 #   (c) nginx (Debian), TLS reverse proxy                        (d) nginx + ModSecurity + OWASP CRS 3.3, paranoia 1
+#
+# and, for reference, (e) EdgeFloorBench: a bare SwiftNIO TLS reverse proxy (TLS, HTTP/1.1 codec,
+# one kept-alive upstream connection per client connection, nothing else), the floor of the
+# edge's own architecture on this machine.
 #
 # Each gets wrk (Debian) with a GET and a 1 KB JSON POST. Printed and recorded in
 # docs/benchmarks.md: requests/s, p50/p99, the edge process's CPU time per request, the ratios,
@@ -17,7 +21,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${BENCH_SECONDS:-6}
-# Rounds of all eight runs, interleaved: a machine whose speed drifts (a shared host) moves every
+# Rounds of all ten runs, interleaved: a machine whose speed drifts (a shared host) moves every
 # case alike, and each case is reported by its median round.
 rounds=${BENCH_ROUNDS:-5}
 connections=${BENCH_CONNECTIONS:-32}
@@ -43,7 +47,7 @@ if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null || [ ! -f "$mods
 fi
 
 echo "bench-gateway: release build of rampart-gateway and GatewayWAFBench"
-for product in rampart-gateway GatewayWAFBench; do
+for product in rampart-gateway GatewayWAFBench EdgeFloorBench; do
     swift build --package-path "$root" --scratch-path "$scratch" -c release --product "$product" >/dev/null
 done
 bin=$(swift build --package-path "$root" --scratch-path "$scratch" -c release --show-bin-path)
@@ -80,7 +84,7 @@ fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 upstream_port=$(free_port) gateway_internal_port=$(free_port) gateway_b_internal_port=$(free_port)
-port_a=$(free_port) port_b=$(free_port) port_c=$(free_port) port_d=$(free_port)
+port_a=$(free_port) port_b=$(free_port) port_c=$(free_port) port_d=$(free_port) port_e=$(free_port)
 
 # --- PKI and keys: a CA of its own, the eu gateway's and a service's certificates --------------
 "$rampartctl" pki init --dir "$work/pki" --regions eu >/dev/null
@@ -275,6 +279,10 @@ gateway_a=${pids[-1]}
 # Both gateways run throughout: one that is not being measured is idle (no load, no CPU).
 start_gateway "$port_b" "$gateway_b_internal_port" "$root/Deploy/waf/rules.yaml" "$work/gateway-b.log"
 gateway_b=${pids[-1]}
+"$bin/EdgeFloorBench" "$port_e" "$work/pki/gateway-public.crt" "$work/pki/gateway-public.key" "$work/pki/ca.crt" \
+    "$upstream_port" "$work/pki/gateway-eu.crt" "$work/pki/gateway-eu.key" >"$work/floor.log" 2>&1 &
+pids+=($!)
+floor=${pids[-1]}
 
 curl_status() { # $1: port, $2: method, $3: path
     local body=()
@@ -335,6 +343,7 @@ wait_ready "$port_a" "the gateway (a)" "$work/gateway-a.log"
 wait_ready "$port_b" "the gateway (b)" "$work/gateway-b.log"
 wait_ready "$port_c" "nginx (c)" "$work/nginx/error.log"
 wait_ready "$port_d" "nginx with ModSecurity (d)" "$work/nginx-modsec/error.log"
+wait_ready "$port_e" "the SwiftNIO floor (e)" "$work/floor.log"
 nginx_c=$(cat "$work/nginx/nginx.pid") nginx_d=$(cat "$work/nginx-modsec/nginx.pid")
 
 results="$work/results.jsonl"
@@ -347,6 +356,7 @@ for round in $(seq 1 "$rounds"); do
         measure b "$port_b" "$gateway_b" "$method" | tee -a "$results"
         measure c "$port_c" "$nginx_c" "$method" | tee -a "$results"
         measure d "$port_d" "$nginx_d" "$method" | tee -a "$results"
+        measure e "$port_e" "$floor" "$method" | tee -a "$results"
     done
 done
 
@@ -365,9 +375,10 @@ for r in map(json.loads, open(results_path)):
 runs = {key: sorted(rs, key=lambda r: r["rps"])[(len(rs) - 1) // 2] for key, rs in every.items()}
 spread = {key: (min(r["rps"] for r in rs), max(r["rps"] for r in rs)) for key, rs in every.items()}
 names = {"a": "(a) rampart-gateway, WAF off", "b": "(b) rampart-gateway, WAF on (paranoia 1)",
-         "c": "(c) nginx, TLS reverse proxy", "d": "(d) nginx + ModSecurity + CRS 3.3 (paranoia 1)"}
+         "c": "(c) nginx, TLS reverse proxy", "d": "(d) nginx + ModSecurity + CRS 3.3 (paranoia 1)",
+         "e": "(e) reference: bare SwiftNIO TLS proxy (`EdgeFloorBench`)"}
 rows = []
-for case in "abcd":
+for case in "abcde":
     cells = []
     for method in ("GET", "POST"):
         r = runs[(case, method)]
@@ -383,14 +394,16 @@ ratios = "\n".join(
     f"| {label} | {ratio(x, y, 'GET'):.2f} | {ratio(x, y, 'POST'):.2f} | {cpu_ratio(x, y, 'GET'):.2f} | {cpu_ratio(x, y, 'POST'):.2f} | {target} |"
     for label, x, y, target in [("(a) / (c): gateway vs nginx, no WAF", "a", "c", "≥ 0.5"),
                                 ("(b) / (d): gateway WAF vs ModSecurity + CRS", "b", "d", "≥ 10"),
-                                ("(b) / (a): cost of the WAF in the gateway", "b", "a", "")])
+                                ("(b) / (a): cost of the WAF in the gateway", "b", "a", ""),
+                                ("(e) / (c): bare SwiftNIO proxy vs nginx", "e", "c", ""),
+                                ("(a) / (e): gateway vs bare SwiftNIO proxy", "a", "e", "")])
 waf_lines = "\n".join(f"- {line}" for line in waf.strip().splitlines())
 section = f"""<!-- gateway-edge:begin -->
 ## Gateway edge against nginx and nginx + ModSecurity (`make bench-gateway`)
 
 Measured {when} on {machine}; load average {load} when the runs began (other work on the
 machine shares its 2 cores and lowers every figure alike). wrk on loopback, 2 threads, {connections} connections, {seconds} s per
-run after a 2 s warm-up, HTTP/1.1 over TLS to a host name; {rounds} rounds of the eight runs, interleaved,
+run after a 2 s warm-up, HTTP/1.1 over TLS to a host name; {rounds} rounds of the ten runs, interleaved,
 each figure from its case's median round (in brackets: the lowest and highest requests/s of the rounds). Every edge proxies to the same trivial
 upstream (nginx answering `{{"ok":true}}`) over mutual TLS with a kept-alive pool. GET: a ticket
 search with a query string and browser headers; POST: a 1 KB JSON ticket reply. CPU is the edge

@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 
 /// Request counts and latency histograms by route template, in the service's own registry.
 public struct RequestMetrics: Sendable {
@@ -14,23 +15,47 @@ public struct RequestMetrics: Sendable {
     /// ``ServiceMain``, so metrics that libraries emit through swift-metrics appear too.
     public static let processRegistry = PrometheusCollectorRegistry()
 
+    /// The counter and histogram of each (method, route, status) recorded so far: looked up in one
+    /// dictionary instead of the registry's two label lookups per request.
+    private let recorded = Recorded()
+
+    private final class Recorded: Sendable {
+        struct Key: Hashable {
+            var method: String
+            var route: String
+            var status: Int
+        }
+
+        let metrics = Mutex<[Key: (Counter, DurationHistogram)]>([:])
+    }
+
     public init(registry: PrometheusCollectorRegistry = RequestMetrics.processRegistry) {
         self.registry = registry
     }
 
     /// Records one finished request.
     public func record(method: String, route: String, status: Int, duration: Duration) {
-        registry.makeCounter(
-            name: "http_requests_total",
-            labels: [("method", method), ("route", route), ("status", String(status))],
-            help: "HTTP requests by method, route template and status."
-        ).increment()
-        registry.makeDurationHistogram(
-            name: "http_request_duration_seconds",
-            labels: [("method", method), ("route", route)],
-            buckets: Self.buckets,
-            help: "HTTP request latency by method and route template."
-        ).record(duration)
+        let key = Recorded.Key(method: method, route: route, status: status)
+        let (counter, histogram) = recorded.metrics.withLock { known in
+            if let found = known[key] { return found }
+            let made = (
+                registry.makeCounter(
+                    name: "http_requests_total",
+                    labels: [("method", method), ("route", route), ("status", String(status))],
+                    help: "HTTP requests by method, route template and status."
+                ),
+                registry.makeDurationHistogram(
+                    name: "http_request_duration_seconds",
+                    labels: [("method", method), ("route", route)],
+                    buckets: Self.buckets,
+                    help: "HTTP request latency by method and route template."
+                )
+            )
+            known[key] = made
+            return made
+        }
+        counter.increment()
+        histogram.record(duration)
     }
 
     /// Counts a refused internal call (disallowed caller or bad principal).

@@ -36,8 +36,6 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     private var answering = false
     /// Responses may be written: the channel is open and the read guard has not answered itself.
     private var isWritable = true
-    /// Body pieces were written without a flush; one is due on the loop's next turn.
-    private var flushPending = false
     /// The connection's first handler (its SNI name) and the client's address, read once.
     private var connection: ConnectionGuard?
     private var clientIP: String?
@@ -92,7 +90,11 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
                 response = Response(status: .internalServerError)
             }
             response.headers[.date] = HTTPDate.now
-            let writer = EdgeResponseWriter(handler: handler)
+            // A body small enough to be held whole goes out with its end, in one flush; a larger
+            // one (streamed from the service) is flushed piece by piece.
+            let writer = EdgeResponseWriter(
+                handler: handler, flushesEachPiece: (response.body.contentLength ?? .max) > EdgeProxy.heldWholeBytes
+            )
             do {
                 try await writer.head(response.head)
                 try await response.body.write(writer)
@@ -163,30 +165,21 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
         return nil
     }
 
-    /// Writes `part`, flushed on the loop's next turn (a response held whole is flushed once,
-    /// with its end) while the channel takes more; otherwise flushed now, returning the write's
-    /// future, which the writer waits for (the client sets the pace).
-    fileprivate func writeBody(_ part: ByteBuffer) -> EventLoopFuture<Void>? {
+    /// Writes `part` (flushed when `flush`) while the channel takes more; otherwise flushes and
+    /// returns the write's future, which the writer waits for (the client sets the pace).
+    fileprivate func writeBody(_ part: ByteBuffer, flush: Bool) -> EventLoopFuture<Void>? {
         guard let context = writableContext else { return Self.closed(self.context) }
         if context.channel.isWritable {
-            context.write(wrapOutboundOut(.body(part)), promise: nil)
-            if !flushPending {
-                flushPending = true
-                let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-                context.eventLoop.execute { handler.value.flushIfPending() }
+            if flush {
+                context.writeAndFlush(wrapOutboundOut(.body(part)), promise: nil)
+            } else {
+                context.write(wrapOutboundOut(.body(part)), promise: nil)
             }
             return nil
         }
-        flushPending = false
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.body(part)), promise: promise)
         return promise.futureResult
-    }
-
-    private func flushIfPending() {
-        guard flushPending else { return }
-        flushPending = false
-        writableContext?.flush()
     }
 
     /// A failed write, for a writer that must stop: the channel is closed or answered otherwise.
@@ -195,7 +188,6 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     fileprivate func writeEnd(_ trailers: HTTPFields?) {
-        flushPending = false
         guard let context = writableContext else { return }
         // The rest of the request's body (one the responder did not read) is read and dropped;
         // the state is cleared first, as the next pipelined request may arrive within this write.
@@ -221,6 +213,8 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
 /// already runs there, as it does on NIO's loops).
 private struct EdgeResponseWriter: ResponseBodyWriter {
     let handler: NIOLoopBound<EdgeHTTP1Handler>
+    /// Whether each piece is flushed as it is written (a streamed body), or only with the end.
+    let flushesEachPiece: Bool
 
     private func onLoop(_ body: @escaping @Sendable (EdgeHTTP1Handler) -> EventLoopFuture<Void>?) async throws {
         let eventLoop = handler.eventLoop
@@ -237,7 +231,8 @@ private struct EdgeResponseWriter: ResponseBodyWriter {
     }
 
     mutating func write(_ buffer: ByteBuffer) async throws {
-        try await onLoop { $0.writeBody(buffer) }
+        let flush = flushesEachPiece
+        try await onLoop { $0.writeBody(buffer, flush: flush) }
     }
 
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {

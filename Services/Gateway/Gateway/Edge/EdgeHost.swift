@@ -12,6 +12,11 @@ public enum EdgeHost: Sendable, Equatable {
     /// tenant label, extra labels — is `nil` (a 404 at the edge).
     public init?(host: String, baseDomain: String, regions: [Region]) {
         guard let name = Self.name(of: host) else { return nil }
+        self.init(name: name, baseDomain: baseDomain, regions: regions)
+    }
+
+    /// The same for a host name already read by ``name(of:)`` (lowercased, without a port).
+    init?(name: String, baseDomain: String, regions: [Region]) {
         // `{labels}.{base-domain}`, checked without building either string (this runs per request).
         let nameBytes = name.utf8, domainBytes = baseDomain.utf8
         guard nameBytes.count > domainBytes.count + 1, name.hasSuffix(baseDomain),

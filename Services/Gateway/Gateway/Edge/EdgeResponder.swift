@@ -81,7 +81,7 @@ public struct EdgeResponder: HTTPResponder {
             throw EdgeProblem.badRequest
         }
         guard let hostName = EdgeHost.name(of: authority),
-              let host = EdgeHost(host: authority, baseDomain: baseDomain, regions: regions)
+              let host = EdgeHost(name: hostName, baseDomain: baseDomain, regions: regions)
         else { throw EdgeProblem.notFound }
         guard connection.serverName == hostName else { throw EdgeProblem.misdirected }
 

@@ -17,9 +17,15 @@ public struct RouteTable: Sendable {
         return routes.first { Self.matches(prefix: $0.prefix, path: path) }
     }
 
-    /// Segment-wise prefix match; a prefix ending in `/` covers everything beneath it.
+    /// Segment-wise prefix match; a prefix ending in `/` covers everything beneath it. Compared
+    /// as bytes, without building strings (this runs per request and route).
     static func matches(prefix: String, path: String) -> Bool {
-        if prefix.hasSuffix("/") { return path.hasPrefix(prefix) || path == String(prefix.dropLast()) }
-        return path == prefix || path.hasPrefix(prefix + "/")
+        let prefixBytes = prefix.utf8, pathBytes = path.utf8
+        if prefixBytes.last == UInt8(ascii: "/") {
+            return pathBytes.starts(with: prefixBytes) || pathBytes.elementsEqual(prefixBytes.dropLast())
+        }
+        guard pathBytes.starts(with: prefixBytes) else { return false }
+        let rest = pathBytes.dropFirst(prefixBytes.count)
+        return rest.isEmpty || rest.first == UInt8(ascii: "/")
     }
 }

@@ -31,10 +31,10 @@ final class UpstreamExchange: @unchecked Sendable {
     private var failure: (any Error)?
     private var headWaiter: EventLoopPromise<HTTPResponseHead>?
     private var bodyWaiter: EventLoopPromise<ByteBuffer?>?
-    /// The connection's handler while the exchange uses it (to read on, or to close).
+    /// The connection's handler while the exchange uses it (to read on, or to close); its
+    /// response deadline runs while the exchange waits for the service: for the head, or with
+    /// a reader waiting.
     private var handler: UpstreamHandler?
-    /// Runs while the exchange waits for the service: for the head, or with a reader waiting.
-    private lazy var deadline = MovingDeadline(on: eventLoop) { [weak self] in self?.fail(UpstreamError.timeout) }
 
     init(eventLoop: any EventLoop, timeout: TimeAmount) {
         self.eventLoop = eventLoop
@@ -64,7 +64,7 @@ final class UpstreamExchange: @unchecked Sendable {
             }
             if exchange.ended { return exchange.eventLoop.makeSucceededFuture(nil) }
             if let failure = exchange.failure { return exchange.eventLoop.makeFailedFuture(failure) }
-            exchange.deadline.move(by: exchange.timeout)
+            exchange.handler?.responseDeadline?.move(by: exchange.timeout)
             let waiter = exchange.eventLoop.makePromise(of: ByteBuffer?.self)
             exchange.bodyWaiter = waiter
             exchange.handler?.resumeReading()
@@ -112,7 +112,7 @@ final class UpstreamExchange: @unchecked Sendable {
 
     /// The request has been written whole: the response timeout runs from here.
     func requestSent() {
-        deadline.move(by: timeout)
+        handler?.responseDeadline?.move(by: timeout)
     }
 
     /// Whether the connection may read more now.
@@ -121,7 +121,7 @@ final class UpstreamExchange: @unchecked Sendable {
     func received(_ head: HTTPResponseHead) {
         self.head = head
         // No reader waits for the body yet.
-        deadline.clear()
+        handler?.responseDeadline?.clear()
         headWaiter?.succeed(head)
         headWaiter = nil
     }
@@ -129,7 +129,7 @@ final class UpstreamExchange: @unchecked Sendable {
     func received(_ part: ByteBuffer) {
         if let waiter = bodyWaiter {
             bodyWaiter = nil
-            deadline.clear()
+            handler?.responseDeadline?.clear()
             waiter.succeed(part)
         } else {
             parts.append(part)
@@ -140,8 +140,8 @@ final class UpstreamExchange: @unchecked Sendable {
     /// The response ended; the connection no longer belongs to this exchange.
     func receivedEnd() {
         ended = true
+        handler?.responseDeadline?.clear()
         handler = nil
-        deadline.stop()
         bodyWaiter?.succeed(nil)
         bodyWaiter = nil
     }
@@ -151,8 +151,8 @@ final class UpstreamExchange: @unchecked Sendable {
     func fail(_ error: any Error) {
         guard !ended, failure == nil else { return }
         failure = error
-        deadline.stop()
         let handler = handler
+        handler?.responseDeadline?.clear()
         self.handler = nil
         handler?.close()
         headWaiter?.fail(error)
@@ -194,12 +194,17 @@ final class UpstreamHandler: ChannelDuplexHandler {
         self.address = address
     }
 
+    /// The current exchange's response timeout, one per connection: exchanges move and clear it.
+    private(set) var responseDeadline: MovingDeadline?
+
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        responseDeadline = MovingDeadline(on: context.eventLoop) { [weak self] in self?.exchange?.fail(UpstreamError.timeout) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        responseDeadline?.stop()
     }
 
     // MARK: Requests

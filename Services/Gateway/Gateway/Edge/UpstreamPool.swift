@@ -94,7 +94,8 @@ final class UpstreamPool: Sendable {
                 do {
                     let handlers = channel.pipeline.syncOperations
                     try handlers.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: address.serverHostname))
-                    try handlers.addHTTPClientHandlers()
+                    // The request's fields come from HTTPTypes, which has validated them already.
+                    try handlers.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try handlers.addHandler(UpstreamHandler(pool: self, address: address))
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
