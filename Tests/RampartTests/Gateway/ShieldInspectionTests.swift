@@ -69,4 +69,20 @@ struct ShieldInspectionTests {
         // Other route classes are not counted by the sign-in limit.
         #expect(await shield.inspect(request("/api/v1/tickets")).refusal == nil)
     }
+
+    /// The WAF switched off (a rules file without rules): nothing is blocked or scored, and the
+    /// rate limits still apply.
+    @Test func withoutRulesAnAttackPassesUnscoredAndRateLimitsStillApply() async throws {
+        let waf = WAF(ruleSet: try WAFRuleSet(yaml: "version: 1\nrules: []\n"), policy: WAFPolicy(defaults: .init(paranoia: 1)))
+        let shield = ShieldInspection(waf: waf, limiter: RateLimiter(configuration: try RateLimitConfiguration(yaml: Self.limits)),
+                                      logger: Logger(label: "test"))
+        let attack = await shield.inspect(request("/api/v1/tickets?q=1%27%20OR%20%271%27%3D%271%27%20--%20"))
+        #expect(attack.refusal == nil && attack.wafScore == 0)
+        var statuses: [Int] = []
+        for _ in 0..<3 {
+            let verdict = await shield.inspect(request("/auth/password", method: .post, rateClass: "sign_in", body: "<script>alert(1)</script>"))
+            statuses.append(verdict.refusal.map { Int($0.status.code) } ?? 200)
+        }
+        #expect(statuses == [200, 200, 429])
+    }
 }

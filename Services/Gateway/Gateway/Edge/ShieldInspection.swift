@@ -63,6 +63,8 @@ public struct ShieldInspection: EdgeInspection {
             }
             rateLimit = "allowed"
         }
+        // Without rules (the WAF switched off) the request is not even copied for it.
+        guard !waf.ruleSet.rules.isEmpty else { return InspectionVerdict(wafScore: 0, rateLimit: rateLimit) }
         let target = request.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let verdict = waf.inspect(InspectedRequest(
             method: request.method.rawValue, rawPath: String(target[0]), rawQuery: target.count > 1 ? String(target[1]) : nil,
