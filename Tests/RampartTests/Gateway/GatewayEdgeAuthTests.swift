@@ -345,6 +345,27 @@ struct GatewayEdgeAuthTests {
         #expect(!text.contains("do-not-log") && !text.contains(edge.acmeKey))
     }
 
+    /// RFC 9112 §9.6: after a request with `Connection: close`, requests pipelined behind it on
+    /// the same connection are neither answered nor forwarded.
+    @Test func nothingPipelinedAfterConnectionCloseIsProcessed() async throws {
+        let edge = try await fixture()
+        let first = "pipelined-first-\(UUID().uuidString.prefix(8))", second = "pipelined-second-\(UUID().uuidString.prefix(8))"
+        let client = try await TLSReader.connect(port: edge.httpsPort, serverName: "acme.eu.localhost", ca: edge.pki.caPath)
+        try await client.send(
+            "GET /api/v1/tickets/echo HTTP/1.1\r\nHost: acme.eu.localhost\r\nAuthorization: Bearer \(edge.acmeKey)\r\nX-Request-Id: \(first)\r\nConnection: close\r\n\r\n"
+                + "GET /api/v1/tickets/echo HTTP/1.1\r\nHost: acme.eu.localhost\r\nAuthorization: Bearer \(edge.acmeKey)\r\nX-Request-Id: \(second)\r\n\r\n"
+        )
+        #expect(await client.waitUntilClosed(within: .seconds(10)))
+        let received = String(decoding: client.bytes, as: UTF8.self)
+        // One answer: the second would carry its own request id in its head.
+        #expect(received.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(received.prefix(300))")
+        #expect(received.contains(first) && !received.contains(second))
+        // Its access-log line would be written once it had been forwarded and answered.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(edge.accessLog.all.contains { $0.contains(first) })
+        #expect(!edge.accessLog.all.contains { $0.contains(second) })
+    }
+
     @Test func ambiguousRequestsAreRefusedAndAnOversizedBodyEndsTheConnection() async throws {
         let edge = try await fixture()
         let host = "acme.eu.localhost"

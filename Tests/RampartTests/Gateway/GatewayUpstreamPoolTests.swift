@@ -67,6 +67,26 @@ struct GatewayUpstreamPoolTests {
 
     /// Every way a held response can end after its head: only a stall is 504, the rest 502
     /// `upstream_failed` (a closed or reset connection before the head is `upstream_unreachable`).
+    /// A client that goes away in the middle of a streamed response: the edge stops relaying it
+    /// and closes its connection to the service instead of reading the rest into nothing.
+    @Test func aClientThatGoesAwayMidResponseEndsTheServicesStream() async throws {
+        let pki = try TestPKI()
+        let upstream = try await KeepAliveUpstream.start(pki: pki)
+        let port = try await Self.gateway(pki: pki, statusPort: upstream.port)
+        let client = try await TLSReader.connect(port: port, serverName: "status.localhost", ca: pki.caPath)
+        try await client.send("GET /endless HTTP/1.1\r\nHost: status.localhost\r\n\r\n")
+        for _ in 0..<100 where client.received < 64 * 1024 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(client.received >= 64 * 1024, "the stream did not start")
+        try await client.channel.close()
+        // The service sends 100 MiB at about 1.6 MiB/s: only an abandoned relay ends it in seconds.
+        var closed = false
+        for _ in 0..<100 where !closed {
+            try await Task.sleep(for: .milliseconds(50))
+            closed = upstream.endlessStreamsClosed > 0
+        }
+        #expect(closed, "the service's connection was still read after the client left")
+    }
+
     @Test func aServiceThatAnsweredIsNeverUnreachable() {
         let proxy = EdgeProxy(responseTimeout: .seconds(1), logger: Logger(label: "test"))
         let eu = Region(rawValue: "eu")!
@@ -125,7 +145,11 @@ final class KeepAliveUpstream: Sendable {
     /// Requests for `/probe` so far, per connection.
     final class Counts: Sendable {
         let probes = Mutex<[ObjectIdentifier: Int]>([:])
+        let endlessClosed = Atomic<Int>(0)
     }
+
+    /// Connections that were streaming `/endless` when they closed.
+    var endlessStreamsClosed: Int { counts.endlessClosed.load(ordering: .relaxed) }
 
     /// How many `/probe` requests arrived and on how many connections.
     var probes: (requests: Int, connections: Int) {
@@ -147,6 +171,11 @@ final class KeepAliveUpstream: Sendable {
         /// 200 KiB of a pattern, larger than ``EdgeProxy/heldWholeBytes``.
         static let large = Data((0..<200 * 1024).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) })
         private var path = ""
+
+        func channelInactive(context: ChannelHandlerContext) {
+            if path == "/endless" { counts.endlessClosed.add(1, ordering: .relaxed) }
+            context.fireChannelInactive()
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
@@ -176,6 +205,17 @@ final class KeepAliveUpstream: Sendable {
                 let headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", "100")])
                 context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: #"{"ok":tru"#)))), promise: nil)
+            case .end where path == "/endless":
+                // 100 MiB announced, 16 KiB every 10 ms while the connection lasts.
+                let headers = HTTPHeaders([("Content-Type", "application/octet-stream"), ("Content-Length", "\(100 << 20)")])
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                let piece = ByteBuffer(repeating: 0x61, count: 16 * 1024)
+                let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                context.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { task in
+                    let context = bound.value
+                    guard context.channel.isActive else { return task.cancel() }
+                    context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(piece))), promise: nil)
+                }
             case .end where path == "/large":
                 // Past what the edge holds whole: streamed to the client, in pieces of 16 KiB.
                 let headers = HTTPHeaders([("Content-Type", "application/octet-stream"), ("Content-Length", "\(Self.large.count)")])

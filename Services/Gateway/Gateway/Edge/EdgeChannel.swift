@@ -58,9 +58,10 @@ struct EdgeChannel: ServerChildChannel {
         }
     }
 
-    /// NIO's HTTP/1.1 codec with pipelining assistance and the edge's header limits, HTTPTypes'
-    /// codec, the read guard, Hummingbird's connection-state handler (graceful shutdown) and the
-    /// edge's request handler.
+    /// NIO's HTTP/1.1 codec with the edge's header limits and pipelining assistance (which also
+    /// does graceful shutdown: idle connections close at once, busy ones after their response),
+    /// HTTPTypes' codec, the read guard, Hummingbird's connection-state handler and the edge's
+    /// request handler.
     private func addHTTP1Handlers(to channel: any Channel) throws {
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderFieldSize = readLimits.maxHeaderBytes
@@ -86,7 +87,8 @@ struct EdgeChannel: ServerChildChannel {
                 try await withTaskCancellationHandler {
                     try await channel.closeFuture.get()
                 } onCancel: {
-                    channel.close(promise: nil)
+                    // As Hummingbird's HTTP/1.1 server: no more requests; one in flight finishes.
+                    channel.close(mode: .input, promise: nil)
                 }
             case .http2(let connection):
                 await http2.handle(value: connection, logger: logger)

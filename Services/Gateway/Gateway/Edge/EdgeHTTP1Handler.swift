@@ -16,7 +16,8 @@ import Synchronization
 /// request as the rest of the proxy (docs/benchmarks.md). Before it in the pipeline: NIO's HTTP/1.1
 /// codec and pipelining assistance (one request at a time reaches this handler), the HTTPTypes
 /// codec, the ``RequestReadGuard`` (timeouts, header limits, answers to unparseable requests) and
-/// Hummingbird's connection-state handler (graceful shutdown closes idle connections).
+/// Hummingbird's connection-state handler, as in Hummingbird's HTTP/1.1 pipeline (graceful shutdown
+/// is NIO's pipelining handler's: idle connections close at once, busy ones after their response).
 final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
@@ -36,6 +37,11 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     private var answering = false
     /// Responses may be written: the channel is open and the read guard has not answered itself.
     private var isWritable = true
+    /// The last response has been written to a connection that closes after it: requests that
+    /// still arrive (pipelined behind a `Connection: close`) are not processed (RFC 9112 §9.6).
+    private var closing = false
+    /// The connection's loop, also after the handler left the pipeline (writes then fail).
+    private var eventLoop: (any EventLoop)?
     /// The connection's first handler (its SNI name) and the client's address, read once.
     private var connection: ConnectionGuard?
     private var clientIP: String?
@@ -47,6 +53,7 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        eventLoop = context.eventLoop
         connection = try? context.pipeline.syncOperations.handler(type: ConnectionGuard.self)
         clientIP = context.channel.remoteAddress?.ipAddress
     }
@@ -58,6 +65,7 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Requests
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing, isWritable else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
             let body = EdgeRequestBody(eventLoop: context.eventLoop, resumeReading: NIOLoopBound(self, eventLoop: context.eventLoop))
@@ -88,6 +96,7 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
             } catch {
                 logger.error("edge.request.failed", metadata: ["error.type": "\(type(of: error))"])
                 response = Response(status: .internalServerError)
+                ResponseHygiene.apply(to: &response.headers, requestID: EdgeRequestID.make())
             }
             response.headers[.date] = HTTPDate.now
             // A body small enough to be held whole goes out with its end, in one flush; a larger
@@ -160,7 +169,9 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     fileprivate func writeHead(_ head: HTTPResponse) -> EventLoopFuture<Void>? {
-        guard let context = writableContext else { return Self.closed(self.context) }
+        guard let context = writableContext else { return closed() }
+        // The edge's own answer may end the connection (413: the rest of the body is not read).
+        if ForwardedHeaders.connectionListed(head.headerFields).contains("close") { closeAfterResponse = true }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         return nil
     }
@@ -168,7 +179,7 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes `part` (flushed when `flush`) while the channel takes more; otherwise flushes and
     /// returns the write's future, which the writer waits for (the client sets the pace).
     fileprivate func writeBody(_ part: ByteBuffer, flush: Bool) -> EventLoopFuture<Void>? {
-        guard let context = writableContext else { return Self.closed(self.context) }
+        guard let context = writableContext else { return closed() }
         if context.channel.isWritable {
             if flush {
                 context.writeAndFlush(wrapOutboundOut(.body(part)), promise: nil)
@@ -182,24 +193,28 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
         return promise.futureResult
     }
 
-    /// A failed write, for a writer that must stop: the channel is closed or answered otherwise.
-    private static func closed(_ context: ChannelHandlerContext?) -> EventLoopFuture<Void>? {
-        context?.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+    /// A failed write, for a writer that must stop (and abandon what it relays): the channel is
+    /// closed, or the request was answered otherwise.
+    private func closed() -> EventLoopFuture<Void>? {
+        eventLoop?.makeFailedFuture(ChannelError.ioOnClosedChannel)
     }
 
-    fileprivate func writeEnd(_ trailers: HTTPFields?) {
-        guard let context = writableContext else { return }
-        // The rest of the request's body (one the responder did not read) is read and dropped;
-        // the state is cleared first, as the next pipelined request may arrive within this write.
+    fileprivate func writeEnd(_ trailers: HTTPFields?) -> EventLoopFuture<Void>? {
+        guard let context = writableContext else { return closed() }
+        // The state is cleared first: the next pipelined request may arrive within this write.
         answering = false
         body?.discardRest()
-        resumeReading()
         if closeAfterResponse {
+            // Nothing more is read or answered on this connection.
+            closing = true
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in channel.close(promise: nil) }
         } else {
+            // The rest of the request's body (one the responder did not read) is read and dropped.
+            resumeReading()
             context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
         }
+        return nil
     }
 
     /// Ends a connection whose response cannot be completed (one the read guard answered, it
@@ -236,10 +251,7 @@ private struct EdgeResponseWriter: ResponseBodyWriter {
     }
 
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
-        try await onLoop { handler in
-            handler.writeEnd(trailingHeaders)
-            return nil
-        }
+        try await onLoop { $0.writeEnd(trailingHeaders) }
     }
 
     func close() async {
