@@ -262,100 +262,65 @@ private struct EdgeResponseWriter: ResponseBodyWriter {
     }
 }
 
-/// A request body as it arrives, read by the responder's task: pieces wait here until read, and
-/// the connection stops reading while ``highWater`` bytes wait. Its state lives on the
-/// connection's event loop.
+/// A request body as it arrives, read by the responder's task (``BodyPieces``: the connection
+/// stops reading while enough waits). Its state lives on the connection's event loop.
 final class EdgeRequestBody: AsyncSequence, @unchecked Sendable {
     // @unchecked: every stored property is read and written on `eventLoop` only.
     typealias Element = ByteBuffer
-    static let highWater = 256 * 1024
 
     let eventLoop: any EventLoop
     private let handler: NIOLoopBound<EdgeHTTP1Handler>
-    private var parts = CircularBuffer<ByteBuffer>()
-    private var bufferedBytes = 0
-    private var ended = false
+    private var pieces = BodyPieces()
     /// The response was written: what still arrives of this body is dropped.
     private var discarding = false
-    private var failure: (any Error)?
-    private var waiter: EventLoopPromise<ByteBuffer?>?
 
     init(eventLoop: any EventLoop, resumeReading handler: NIOLoopBound<EdgeHTTP1Handler>) {
         self.eventLoop = eventLoop
         self.handler = handler
     }
 
-    var wantsMoreData: Bool { discarding || bufferedBytes < Self.highWater }
+    var wantsMoreData: Bool { discarding || pieces.wantsMoreData }
 
     func received(_ part: ByteBuffer) {
-        guard !discarding else { return }
-        if let waiter {
-            self.waiter = nil
-            waiter.succeed(part)
-        } else {
-            parts.append(part)
-            bufferedBytes += part.readableBytes
-        }
+        if !discarding { pieces.received(part) }
     }
 
     func receivedEnd() {
-        ended = true
-        waiter?.succeed(nil)
-        waiter = nil
+        pieces.receivedEnd()
     }
 
     func fail(_ error: any Error) {
-        guard failure == nil else { return }
-        failure = error
-        waiter?.fail(error)
-        waiter = nil
+        pieces.fail(error)
     }
 
     func discardRest() {
         discarding = true
-        parts.removeAll()
-        bufferedBytes = 0
-        fail(CancellationError())
+        pieces.fail(CancellationError())
     }
 
-    /// What is known now on the loop: a piece, the end, a failure, or nothing yet.
-    private enum Available {
-        case part(ByteBuffer)
-        case end
-        case failed(any Error)
-        case none
-    }
-
-    private func available() -> Available {
-        if let part = parts.popFirst() {
-            bufferedBytes -= part.readableBytes
-            if bufferedBytes < Self.highWater / 2 { handler.value.resumeReading() }
-            return .part(part)
-        }
-        if ended { return .end }
-        if let failure { return .failed(failure) }
-        return .none
+    /// What has arrived, taken without waiting on a future (a small body comes with its head).
+    private func take() -> BodyPieces.Next {
+        let next = pieces.take()
+        if case .part = next, pieces.mayResumeReading { handler.value.resumeReading() }
+        return next
     }
 
     /// The next piece, `nil` at the end.
     private func nextOnLoop() -> EventLoopFuture<ByteBuffer?> {
-        switch available() {
+        switch take() {
         case .part(let part): return eventLoop.makeSucceededFuture(part)
         case .end: return eventLoop.makeSucceededFuture(nil)
         case .failed(let error): return eventLoop.makeFailedFuture(error)
         case .none:
-            let waiter = eventLoop.makePromise(of: ByteBuffer?.self)
-            self.waiter = waiter
+            let next = pieces.wait(on: eventLoop)
             handler.value.resumeReading()
-            return waiter.futureResult
+            return next
         }
     }
 
     func next() async throws -> ByteBuffer? {
         guard eventLoop.inEventLoop else { return try await eventLoop.flatSubmit { self.nextOnLoop() }.get() }
-        // What has arrived already is taken without waiting on a future (a small body comes
-        // with its head).
-        switch available() {
+        switch take() {
         case .part(let part): return part
         case .end: return nil
         case .failed(let error): throw error

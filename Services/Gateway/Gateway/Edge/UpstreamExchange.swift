@@ -13,7 +13,7 @@ enum UpstreamError: Error {
 
 /// One proxied request's response as it arrives from the service: its head, then its body in
 /// pieces, read from the connection only as fast as the client takes them (backpressure: the
-/// connection stops reading past ``highWater`` buffered bytes). Its state lives on the
+/// connection stops reading past ``BodyPieces/highWater`` buffered bytes). Its state lives on the
 /// connection's event loop; the async side (``head()``, ``next()``) reaches it there.
 ///
 /// The response timeout bounds each wait for the service — for the head, then between body
@@ -22,15 +22,10 @@ final class UpstreamExchange: @unchecked Sendable {
     // @unchecked: every stored property is read and written on `eventLoop` only.
     let eventLoop: any EventLoop
     private let timeout: TimeAmount
-    static let highWater = 256 * 1024
 
     private var head: HTTPResponseHead?
-    private var parts = CircularBuffer<ByteBuffer>()
-    private var bufferedBytes = 0
-    private var ended = false
-    private var failure: (any Error)?
+    private var body = BodyPieces()
     private var headWaiter: EventLoopPromise<HTTPResponseHead>?
-    private var bodyWaiter: EventLoopPromise<ByteBuffer?>?
     /// The connection's handler while the exchange uses it (to read on, or to close); its
     /// response deadline runs while the exchange waits for the service: for the head, or with
     /// a reader waiting.
@@ -47,7 +42,7 @@ final class UpstreamExchange: @unchecked Sendable {
     func responseHead() async throws -> HTTPResponseHead {
         try await onLoop { exchange in
             if let head = exchange.head { return exchange.eventLoop.makeSucceededFuture(head) }
-            if let failure = exchange.failure { return exchange.eventLoop.makeFailedFuture(failure) }
+            if let failure = exchange.body.failure { return exchange.eventLoop.makeFailedFuture(failure) }
             let waiter = exchange.eventLoop.makePromise(of: HTTPResponseHead.self)
             exchange.headWaiter = waiter
             return waiter.futureResult
@@ -57,18 +52,20 @@ final class UpstreamExchange: @unchecked Sendable {
     /// The next piece of the body, `nil` at its end.
     func next() async throws -> ByteBuffer? {
         try await onLoop { exchange in
-            if let part = exchange.parts.popFirst() {
-                exchange.bufferedBytes -= part.readableBytes
-                if exchange.bufferedBytes < Self.highWater / 2 { exchange.handler?.resumeReading() }
+            switch exchange.body.take() {
+            case .part(let part):
+                if exchange.body.mayResumeReading { exchange.handler?.resumeReading() }
                 return exchange.eventLoop.makeSucceededFuture(part)
+            case .end:
+                return exchange.eventLoop.makeSucceededFuture(nil)
+            case .failed(let error):
+                return exchange.eventLoop.makeFailedFuture(error)
+            case .none:
+                exchange.handler?.responseDeadline?.move(by: exchange.timeout)
+                let next = exchange.body.wait(on: exchange.eventLoop)
+                exchange.handler?.resumeReading()
+                return next
             }
-            if exchange.ended { return exchange.eventLoop.makeSucceededFuture(nil) }
-            if let failure = exchange.failure { return exchange.eventLoop.makeFailedFuture(failure) }
-            exchange.handler?.responseDeadline?.move(by: exchange.timeout)
-            let waiter = exchange.eventLoop.makePromise(of: ByteBuffer?.self)
-            exchange.bodyWaiter = waiter
-            exchange.handler?.resumeReading()
-            return waiter.futureResult
         }
     }
 
@@ -76,12 +73,7 @@ final class UpstreamExchange: @unchecked Sendable {
     /// once when it has already arrived (a small response comes with its head), else piece by
     /// piece as ``next()`` gives it.
     func rest() async throws -> ByteBuffer {
-        if eventLoop.inEventLoop, ended, failure == nil {
-            var whole = parts.popFirst() ?? ByteBuffer()
-            while var part = parts.popFirst() { whole.writeBuffer(&part) }
-            bufferedBytes = 0
-            return whole
-        }
+        if eventLoop.inEventLoop, body.ended, body.failure == nil { return body.takeAll() }
         var whole = ByteBuffer()
         while var part = try await next() { whole.writeBuffer(&part) }
         return whole
@@ -116,7 +108,7 @@ final class UpstreamExchange: @unchecked Sendable {
     }
 
     /// Whether the connection may read more now.
-    var wantsMoreData: Bool { bufferedBytes < Self.highWater }
+    var wantsMoreData: Bool { body.wantsMoreData }
 
     func received(_ head: HTTPResponseHead) {
         self.head = head
@@ -127,40 +119,29 @@ final class UpstreamExchange: @unchecked Sendable {
     }
 
     func received(_ part: ByteBuffer) {
-        if let waiter = bodyWaiter {
-            bodyWaiter = nil
-            handler?.responseDeadline?.clear()
-            waiter.succeed(part)
-        } else {
-            parts.append(part)
-            bufferedBytes += part.readableBytes
-        }
+        // A reader waited for it: the service is no longer waited for.
+        if body.received(part) { handler?.responseDeadline?.clear() }
     }
 
     /// The response ended; the connection no longer belongs to this exchange.
     func receivedEnd() {
-        ended = true
         handler?.responseDeadline?.clear()
         handler = nil
-        bodyWaiter?.succeed(nil)
-        bodyWaiter = nil
+        body.receivedEnd()
     }
 
     /// The exchange failed (or was abandoned): waiters get the error, and a connection still in
     /// the middle of it is closed — it cannot carry another request.
     func fail(_ error: any Error) {
-        guard !ended, failure == nil else { return }
-        failure = error
+        guard !body.ended, body.failure == nil else { return }
+        // Recorded first: closing the connection below reports its end back here.
+        body.fail(error)
         let handler = handler
         handler?.responseDeadline?.clear()
         self.handler = nil
         handler?.close()
         headWaiter?.fail(error)
         headWaiter = nil
-        bodyWaiter?.fail(error)
-        bodyWaiter = nil
-        parts.removeAll()
-        bufferedBytes = 0
     }
 }
 
