@@ -131,17 +131,30 @@ struct GatewayEdgeLimitsTests {
 
     /// A gateway allowing 4 connections per address and 10 s to read a head, so idle test
     /// connections stay open however slow the machine is.
-    static let fourConnections = Task<Int, any Error> {
+    static let fourConnections = Task<(port: Int, pki: TestPKI), any Error> {
         let endpoints: [String: Any] = ["regions": ["eu": [String: String](), "us": [String: String]()]]
+        let pki = try TestPKI()
         let (port, _) = try await EdgeFixture.startGateway(
-            pki: try TestPKI(), signingKey: .generate(), endpoints: endpoints,
+            pki: pki, signingKey: .generate(), endpoints: endpoints,
             policy: try EdgeFixture.policy(connectionsPerIP: 4), accessLog: AccessLog(sink: .init { _ in })
         )
-        return port
+        return (port, pki)
+    }
+
+    /// Connections their clients ended (curl closes its side after its answer) free their places:
+    /// eight one-request clients in turn, under a limit of four, are all answered.
+    @Test func connectionsTheirClientsEndedFreeTheirPlaces() async throws {
+        let (port, pki) = try await Self.fourConnections.value
+        for http2 in [false, true] {
+            for _ in 0..<8 {
+                let reply = try await EdgeClient.request("https://status.localhost:\(port)/.well-known/security.txt", ca: pki.caPath, http2: http2)
+                #expect(reply.status == 200)
+            }
+        }
     }
 
     @Test func connectionsPerAddressAreBounded() async throws {
-        let port = try await Self.fourConnections.value
+        let port = try await Self.fourConnections.value.port
         // Five at once from one address: the server accepts them in its own order and closes
         // whichever comes fifth at once; four stay open.
         var channels: [any Channel] = []
