@@ -245,4 +245,14 @@ struct EdgePolicyTests {
         #expect((object["ts"] as? String)?.range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"#, options: .regularExpression) != nil)
         #expect(object["msg"] as? String == "edge.access" && object["rate_limit"] as? String == "allowed")
     }
+
+    /// The `Date` header and the access log's timestamp, formatted once a second (RFC 9110's
+    /// example date; a second later, a new text).
+    @Test func utcTimesAreFormattedPerSecond() {
+        let httpDate = UTCSecondFormat("%a, %d %b %Y %H:%M:%S GMT")
+        #expect(httpDate.text(at: 784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(httpDate.text(at: 784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(httpDate.text(at: 784_111_778) == "Sun, 06 Nov 1994 08:49:38 GMT")
+        #expect(UTCSecondFormat("%Y-%m-%dT%H:%M:%S.").text(at: 784_111_777) == "1994-11-06T08:49:37.")
+    }
 }

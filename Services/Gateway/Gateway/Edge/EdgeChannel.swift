@@ -60,8 +60,7 @@ struct EdgeChannel: ServerChildChannel {
 
     /// NIO's HTTP/1.1 codec with the edge's header limits and pipelining assistance (which also
     /// does graceful shutdown: idle connections close at once, busy ones after their response),
-    /// HTTPTypes' codec, the read guard, Hummingbird's connection-state handler and the edge's
-    /// request handler.
+    /// HTTPTypes' codec, the read guard and the edge's request handler.
     private func addHTTP1Handlers(to channel: any Channel) throws {
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderFieldSize = readLimits.maxHeaderBytes
@@ -74,7 +73,6 @@ struct EdgeChannel: ServerChildChannel {
         )
         try sync.addHandler(HTTP1ToHTTPServerCodec(secure: false))
         try sync.addHandler(RequestReadGuard(limits: readLimits, logger: logger))
-        try sync.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
         try sync.addHandler(EdgeHTTP1Handler(responder: responder, logger: logger))
     }
 

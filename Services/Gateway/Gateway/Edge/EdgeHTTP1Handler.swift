@@ -1,11 +1,9 @@
-import Glibc
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTPTypes
-import Synchronization
 
 /// Serves HTTP/1.1 requests of a public connection on the connection's event loop: each request
 /// goes to the ``EdgeResponder`` in one task (which NIO's loops run, on this loop), and its
@@ -15,9 +13,9 @@ import Synchronization
 /// request parts and an async writer of response parts per connection) cost about as much CPU per
 /// request as the rest of the proxy (docs/benchmarks.md). Before it in the pipeline: NIO's HTTP/1.1
 /// codec and pipelining assistance (one request at a time reaches this handler), the HTTPTypes
-/// codec, the ``RequestReadGuard`` (timeouts, header limits, answers to unparseable requests) and
-/// Hummingbird's connection-state handler, as in Hummingbird's HTTP/1.1 pipeline (graceful shutdown
-/// is NIO's pipelining handler's: idle connections close at once, busy ones after their response).
+/// codec and the ``RequestReadGuard`` (timeouts, header limits, answers to unparseable requests).
+/// Graceful shutdown is NIO's pipelining handler's: idle connections close at once, busy ones
+/// after their response.
 final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
@@ -45,6 +43,9 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The connection's first handler (its SNI name) and the client's address, read once.
     private var connection: ConnectionGuard?
     private var clientIP: String?
+
+    /// The `Date` header's form (RFC 9110 §5.6.7).
+    static let httpDate = UTCSecondFormat("%a, %d %b %Y %H:%M:%S GMT")
 
     init(responder: EdgeResponder, logger: Logger) {
         self.responder = responder
@@ -89,6 +90,7 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
         )
         let responder = responder
         let logger = logger
+        let httpDate = Self.httpDate
         Task {
             var response: Response
             do {
@@ -98,7 +100,7 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
                 response = Response(status: .internalServerError)
                 ResponseHygiene.apply(to: &response.headers, requestID: EdgeRequestID.make())
             }
-            response.headers[.date] = HTTPDate.now
+            response.headers[.date] = httpDate.text()
             // A body small enough to be held whole goes out with its end, in one flush; a larger
             // one (streamed from the service) is flushed piece by piece.
             let writer = EdgeResponseWriter(
@@ -338,28 +340,5 @@ final class EdgeRequestBody: AsyncSequence, @unchecked Sendable {
 
     func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(body: self)
-    }
-}
-
-/// The `Date` header's value (RFC 9110 §5.6.7), formatted once a second.
-enum HTTPDate {
-    private static let cache = Mutex<(second: time_t, text: String)>((0, ""))
-
-    static var now: String {
-        let second = time(nil)
-        return cache.withLock { cache in
-            if cache.second != second { cache = (second, format(second)) }
-            return cache.text
-        }
-    }
-
-    private static func format(_ second: time_t) -> String {
-        var seconds = second
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        var buffer = [CChar](repeating: 0, count: 40)
-        // strftime's names are the C locale's: the English day and month abbreviations HTTP needs.
-        let count = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S GMT", &parts)
-        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 
 /// One JSON object written field by field into bytes: the access log's line per request.
 /// `JSONSerialization` (an `NSDictionary` round trip) costs far more than the rest of a proxied
@@ -32,7 +31,7 @@ struct JSONLine {
             bytes.append(contentsOf: "null".utf8)
             return
         }
-        Self.appendDigits(value, into: &bytes)
+        bytes.append(contentsOf: String(value).utf8)
     }
 
     /// Adds `"key":number` with three decimals, from thousandths (`1234` is `1.234`).
@@ -40,12 +39,9 @@ struct JSONLine {
         separate(key)
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         let magnitude = value.magnitude
-        Self.appendDigits(Int(magnitude / 1000), into: &bytes)
-        let fraction = Int(magnitude % 1000)
+        bytes.append(contentsOf: String(magnitude / 1000).utf8)
         bytes.append(UInt8(ascii: "."))
-        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 100))
-        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
-        bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+        appendThreeDigits(Int(magnitude % 1000))
     }
 
     /// Adds `"key":"2026-11-29T08:46:42.511Z"`: the current time in UTC, in milliseconds.
@@ -54,12 +50,16 @@ struct JSONLine {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: Self.secondPrefix(now.tv_sec))
-        let milliseconds = Int(now.tv_nsec / 1_000_000)
-        bytes.append(UInt8(ascii: "0") + UInt8(milliseconds / 100))
-        bytes.append(UInt8(ascii: "0") + UInt8(milliseconds / 10 % 10))
-        bytes.append(UInt8(ascii: "0") + UInt8(milliseconds % 10))
+        bytes.append(contentsOf: Self.secondPrefix.text(at: now.tv_sec).utf8)
+        appendThreeDigits(Int(now.tv_nsec / 1_000_000))
         bytes.append(contentsOf: "Z\"".utf8)
+    }
+
+    /// `value` (0–999) with leading zeros.
+    private mutating func appendThreeDigits(_ value: Int) {
+        bytes.append(UInt8(ascii: "0") + UInt8(value / 100))
+        bytes.append(UInt8(ascii: "0") + UInt8(value / 10 % 10))
+        bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
     }
 
     /// The finished line (without a newline).
@@ -73,23 +73,6 @@ struct JSONLine {
         bytes.append(UInt8(ascii: "\""))
         bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
         bytes.append(contentsOf: "\":".utf8)
-    }
-
-    private static func appendDigits(_ value: Int, into output: inout [UInt8]) {
-        if value < 0 { output.append(UInt8(ascii: "-")) }
-        var remaining = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[19 - count] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-                count += 1
-            } while remaining > 0
-            output.append(contentsOf: buffer[(20 - count)...])
-        }
     }
 
     /// Appends `value`'s UTF-8 with `"`, `\` and control characters escaped (every byte of a
@@ -128,39 +111,6 @@ struct JSONLine {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    /// `2026-11-29T08:46:42.` for the second `seconds`, formatted once per second.
-    private static func secondPrefix(_ seconds: time_t) -> [UInt8] {
-        lastSecond.withLock { last in
-            if last.seconds == seconds, !last.prefix.isEmpty { return last.prefix }
-            var time = seconds
-            var parts = tm()
-            gmtime_r(&time, &parts)
-            var prefix: [UInt8] = []
-            prefix.reserveCapacity(20)
-            func put(_ value: Int32, width: Int) {
-                var divisor: Int32 = 1
-                for _ in 1..<width { divisor *= 10 }
-                while divisor > 0 {
-                    prefix.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-                    divisor /= 10
-                }
-            }
-            put(parts.tm_year + 1900, width: 4)
-            prefix.append(UInt8(ascii: "-"))
-            put(parts.tm_mon + 1, width: 2)
-            prefix.append(UInt8(ascii: "-"))
-            put(parts.tm_mday, width: 2)
-            prefix.append(UInt8(ascii: "T"))
-            put(parts.tm_hour, width: 2)
-            prefix.append(UInt8(ascii: ":"))
-            put(parts.tm_min, width: 2)
-            prefix.append(UInt8(ascii: ":"))
-            put(parts.tm_sec, width: 2)
-            prefix.append(UInt8(ascii: "."))
-            last = (seconds, prefix)
-            return prefix
-        }
-    }
-
-    private static let lastSecond = Mutex<(seconds: time_t, prefix: [UInt8])>((0, []))
+    /// `2026-11-29T08:46:42.`: the timestamp up to its milliseconds.
+    private static let secondPrefix = UTCSecondFormat("%Y-%m-%dT%H:%M:%S.")
 }
