@@ -39,24 +39,24 @@ public struct EdgeResponder: HTTPResponder {
             route: "unmatched", status: 0, bytes: 0, duration: .zero
         )
         let connection = if let known = context.connection { known } else { await EdgeChannel.connection(of: context.channel) }
-        var response: Response
-        var isStreamed = false
+        var answer: EdgeProxy.Answer
         do {
-            (response, isStreamed) = try await handle(request, context: context, connection: connection, requestID: requestID, entry: &entry)
+            answer = try await handle(request, context: context, connection: connection, requestID: requestID, entry: &entry)
         } catch let redirect as SignInRedirect {
-            response = redirect.response
+            answer = EdgeProxy.Answer(response: redirect.response)
         } catch let problem as EdgeProblem {
-            response = problem.response(requestID: requestID)
+            answer = EdgeProxy.Answer(response: problem.response(requestID: requestID))
             // The rest of an oversized body is not read: an HTTP/1.1 connection ends after the answer.
-            if problem.status == .contentTooLarge, !connection.isHTTP2 { response.headers[.connection] = "close" }
+            if problem.status == .contentTooLarge, !connection.isHTTP2 { answer.response.headers[.connection] = "close" }
         } catch {
             logger.error("edge.request.failed", metadata: ["request.id": "\(requestID)", "error.type": "\(type(of: error))"])
-            response = EdgeProblem(.internalServerError, code: "internal_error", title: "Internal error",
-                                   detail: "The error was logged; quote the request id when reporting it.").response(requestID: requestID)
+            answer = EdgeProxy.Answer(response: EdgeProblem(.internalServerError, code: "internal_error", title: "Internal error",
+                                                            detail: "The error was logged; quote the request id when reporting it.").response(requestID: requestID))
         }
+        var response = answer.response
         ResponseHygiene.apply(to: &response.headers, requestID: requestID)
         entry.status = response.status.code
-        if isStreamed { return Self.loggingWhenWritten(response, entry: entry, start: start, accessLog: accessLog) }
+        if answer.isStreamed { return Self.loggingWhenWritten(response, entry: entry, start: start, accessLog: accessLog) }
         // Held whole (the edge's own answers, small proxied ones): written in one piece, logged now.
         entry.bytes = request.method == .head ? 0 : response.body.contentLength ?? 0
         entry.duration = start.duration(to: .now)
@@ -66,11 +66,11 @@ public struct EdgeResponder: HTTPResponder {
 
     private func handle(
         _ request: Request, context: Context, connection: (serverName: String?, isHTTP2: Bool), requestID: String, entry: inout AccessLog.Entry
-    ) async throws -> (Response, isStreamed: Bool) {
+    ) async throws -> EdgeProxy.Answer {
         let target = request.head.path ?? "/"
         if request.method == .get || request.method == .head, SecurityTxt.isPath(of: target) {
             entry.route = SecurityTxt.path
-            return (securityTxt.response(hostName: request.head.authority.flatMap(EdgeHost.name(of:)), port: httpsPort), false)
+            return EdgeProxy.Answer(response: securityTxt.response(hostName: request.head.authority.flatMap(EdgeHost.name(of:)), port: httpsPort))
         }
         // One host only: HTTP/1.1 moves the first Host into the authority, so another Host field (or,
         // in HTTP/2, one that differs from :authority) would leave the tenant to a guess.
@@ -108,9 +108,8 @@ public struct EdgeResponder: HTTPResponder {
         if let refusal = verdict.refusal { throw refusal }
 
         guard let tenant, case .tenant(_, let region) = host else {
-            let answer = try await forwardToStatus(request, body: body, route: route, authority: authority, clientIP: context.clientIP,
-                                                   requestID: requestID, eventLoop: context.channel.eventLoop, entry: &entry)
-            return (answer.response, answer.isStreamed)
+            return try await forwardToStatus(request, body: body, route: route, authority: authority, clientIP: context.clientIP,
+                                             requestID: requestID, eventLoop: context.channel.eventLoop, entry: &entry)
         }
         var principal: String?
         if route.auth != .none {
@@ -128,7 +127,7 @@ public struct EdgeResponder: HTTPResponder {
            answer.response.headers[values: .setCookie].contains(where: { $0.hasPrefix(EdgeCredential.sessionCookieName + "=") }) {
             authenticator.forget(credential, tenant: tenant, region: region)
         }
-        return (answer.response, answer.isStreamed)
+        return answer
     }
 
     /// The status page from the first status instance that answers, in failover order; an
