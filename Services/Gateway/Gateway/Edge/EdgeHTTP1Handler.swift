@@ -43,6 +43,9 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The connection's first handler (its SNI name) and the client's address, read once.
     private var connection: ConnectionGuard?
     private var clientIP: String?
+    /// Where the connection's request tasks run: on its loop, without a trip through the loop's
+    /// queue for each async call (``EventLoopTaskExecutor``).
+    private var executor: EventLoopTaskExecutor?
 
     /// The `Date` header's form (RFC 9110 §5.6.7).
     static let httpDate = UTCSecondFormat("%a, %d %b %Y %H:%M:%S GMT")
@@ -57,6 +60,7 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
         eventLoop = context.eventLoop
         connection = try? context.pipeline.syncOperations.handler(type: ConnectionGuard.self)
         clientIP = context.channel.remoteAddress?.ipAddress
+        executor = EventLoopTaskExecutor(context.eventLoop)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -91,7 +95,10 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
         let responder = responder
         let logger = logger
         let httpDate = Self.httpDate
-        Task {
+        let executor = executor ?? EventLoopTaskExecutor(context.eventLoop)
+        Task(executorPreference: executor) {
+            // The task keeps its executor: jobs it still queues need it.
+            defer { withExtendedLifetime(executor) {} }
             var response: Response
             do {
                 response = try await responder.respond(to: request, context: requestContext)
