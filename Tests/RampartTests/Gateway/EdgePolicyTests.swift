@@ -1,6 +1,8 @@
 import Foundation
 @testable import Gateway
 import HTTPTypes
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
 import RampartCore
 import RampartTransport
 import Testing
@@ -214,6 +216,47 @@ struct EdgePolicyTests {
         ]
         let fields = ForwardedHeaders.clientResponse(from: upstream)
         #expect(Set(fields.map { $0.name.canonicalName }) == ["content-type", "set-cookie", "etag"])
+    }
+
+    @Test func hygieneKeepsAServicesStricterPoliciesAndSetsEachOfItsOwnHeadersOnce() {
+        let strictPolicy = "default-src 'none'; style-src 'sha256-abc'; frame-ancestors 'none'"
+        var page: HTTPFields = [
+            .contentType: "text/html", .contentSecurityPolicy: strictPolicy, .referrerPolicy: "same-origin",
+            .requestID: "forged-by-service", .server: "tickets/1.0", .xPoweredBy: "Swift", .xFrameOptions: "SAMEORIGIN",
+            .strictTransportSecurity: "max-age=0", .eTag: "\"1\"",
+        ]
+        page.append(HTTPField(name: .requestID, value: "second"))
+        ResponseHygiene.apply(to: &page, requestID: "rid-12345")
+        #expect(page[values: .contentSecurityPolicy] == [strictPolicy])
+        #expect(page[values: .referrerPolicy] == ["same-origin"])
+        #expect(page[values: .requestID] == ["rid-12345"])
+        #expect(page[values: .server] == ["rampart"] && page[.xPoweredBy] == nil)
+        #expect(page[values: .xFrameOptions] == ["DENY"] && page[values: HTTPField.Name("X-Content-Type-Options")!] == ["nosniff"])
+        #expect(page[values: .strictTransportSecurity] == [ResponseHygiene.strictTransportSecurity])
+        #expect(page[.eTag] == "\"1\"" && page[.contentType] == "text/html")
+
+        // A policy that allows framing, or a referrer policy that tells others more, is replaced.
+        var loose: HTTPFields = [.contentType: "text/html", .contentSecurityPolicy: "default-src 'none'", .referrerPolicy: "unsafe-url"]
+        ResponseHygiene.apply(to: &loose, requestID: "rid-12345")
+        #expect(loose[values: .contentSecurityPolicy] == [ResponseHygiene.htmlContentSecurityPolicy])
+        #expect(loose[values: .referrerPolicy] == ["strict-origin-when-cross-origin"])
+        // An API response's own policy is kept; the redirect port sets no HSTS but drops none.
+        var api: HTTPFields = [.contentSecurityPolicy: "sandbox", .strictTransportSecurity: "max-age=1"]
+        ResponseHygiene.apply(to: &api, requestID: "rid-12345", https: false)
+        #expect(api[values: .contentSecurityPolicy] == ["sandbox"] && api[values: .strictTransportSecurity] == ["max-age=1"])
+    }
+
+    @Test(arguments: ["/api/v1/tickets?q=a%20b&x=1", "//evil.example/x", "/", "https://acme.eu.localhost/api/v1/me?x=1", "*", "acme.eu.localhost:443"])
+    func requestHeadsConvertAsNIOHTTPTypesConvertsThem(uri: String) throws {
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: uri, headers: [
+            "Host": "acme.eu.localhost", "Accept": "*/*", "Cookie": "a=1; b=2", "host": "second.example",
+        ])
+        let ours = try EdgeHTTP1Codec.request(head)
+        #expect(ours == (try HTTPRequest(head, secure: false, splitCookie: false)))
+        #expect(ours.authority == "acme.eu.localhost")
+        if uri.hasPrefix("/") { #expect(ours.path == uri) }
+        let unknownMethod = HTTPRequestHead(version: .http1_1, method: .RAW(value: "BAD METHOD"), uri: "/", headers: [:])
+        #expect(throws: (any Error).self) { try EdgeHTTP1Codec.request(unknownMethod) }
     }
 
     @Test func freshRequestIDsAreRandomVersion4UUIDsTheEdgeAcceptsAgain() {

@@ -69,16 +69,19 @@ public enum ForwardedHeaders {
     /// The client response's headers: the upstream's minus hop-by-hop headers and anything the
     /// edge sets itself (hygiene headers are applied after this).
     public static func clientResponse(from upstream: some Sequence<(name: String, value: String)>) -> HTTPFields {
-        let named = upstream.compactMap { field in HTTPField.Name(field.name).map { HTTPField(name: $0, value: field.value) } }
-        let listed = named.contains { $0.name == .connection } ? tokens(named.lazy.filter { $0.name == .connection }.map(\.value)) : []
+        var listed = Set<String>()
         var fields = HTTPFields()
-        fields.reserveCapacity(named.count + 8)
-        for field in named {
-            let name = field.name.canonicalName
-            if hopByHop.contains(name) || listed.contains(name) || name == "content-length" || name == "server"
-                || name == "date" || name.hasPrefix("x-rampart-") { continue }
-            fields.append(field)
+        fields.reserveCapacity(upstream.underestimatedCount + 8)
+        for (name, value) in upstream {
+            guard let name = HTTPField.Name(name) else { continue }
+            let canonical = name.canonicalName
+            if canonical == "connection" { listed.formUnion(tokens(CollectionOfOne(value))) }
+            if hopByHop.contains(canonical) || canonical == "content-length" || canonical == "server"
+                || canonical == "date" || canonical.hasPrefix("x-rampart-") { continue }
+            fields.append(HTTPField(name: name, value: value))
         }
+        // `Connection` may come after the fields it names.
+        if !listed.isEmpty { fields.removeAll { listed.contains($0.name.canonicalName) } }
         return fields
     }
 }

@@ -12,26 +12,72 @@ public enum ResponseHygiene {
     public static let apiContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'"
 
     /// Sets the security headers on `headers` (`https`: false on the redirect port, where HSTS is meaningless).
+    ///
+    /// One pass reads what the response says of itself (its type, its own policies), a second
+    /// copies what stays; the edge's fields are built once. (HTTPFields finds a name by scanning
+    /// every field, and this runs for every response: it once cost a dozen scans per response.)
     public static func apply(to headers: inout HTTPFields, requestID: String, https: Bool = true) {
-        headers[.requestID] = requestID
-        if https { headers[.strictTransportSecurity] = strictTransportSecurity }
-        headers[.xContentTypeOptions] = "nosniff"
-        // A service's own policy is kept when it tells other origins nothing (pages: same-origin).
-        if let own = headers[.referrerPolicy], own == "same-origin" || own == "no-referrer" {} else {
-            headers[.referrerPolicy] = "strict-origin-when-cross-origin"
+        var contentType: String?
+        var referrerPolicies = 0
+        var ownReferrerIsStrict = false
+        var ownPolicies = 0
+        var ownPolicyForbidsAll = false
+        var ownPolicyForbidsFraming = false
+        for field in headers {
+            switch field.name {
+            case .contentType:
+                if contentType == nil { contentType = field.value }
+            case .referrerPolicy:
+                referrerPolicies += 1
+                ownReferrerIsStrict = field.value == "same-origin" || field.value == "no-referrer"
+            case .contentSecurityPolicy:
+                ownPolicies += 1
+                if field.value.contains("default-src 'none'") { ownPolicyForbidsAll = true }
+                if field.value.contains("frame-ancestors 'none'") { ownPolicyForbidsFraming = true }
+            default:
+                break
+            }
         }
-        headers[.xFrameOptions] = "DENY"
-        let isHTML = headers[.contentType]?.lowercased().hasPrefix("text/html") == true
+        // A service's own referrer policy is kept when it tells other origins nothing (pages: same-origin).
+        let keepsReferrerPolicy = referrerPolicies == 1 && ownReferrerIsStrict
+        let isHTML = contentType?.lowercased().hasPrefix("text/html") == true
         // A service that renders its own pages may send a stricter policy (identity's allow no
         // script and one hashed style, and no form-action so OAuth consent can redirect); it is
         // kept when it forbids framing. Anything else gets the edge's policy.
-        let own = headers[.contentSecurityPolicy]
-        let ownIsStrict = own.map { $0.contains("default-src 'none'") && $0.contains("frame-ancestors 'none'") } ?? false
-        if !ownIsStrict, isHTML || own == nil {
-            headers[.contentSecurityPolicy] = isHTML ? htmlContentSecurityPolicy : apiContentSecurityPolicy
+        let ownPolicyIsStrict = ownPolicyForbidsAll && ownPolicyForbidsFraming
+        let setsPolicy = !ownPolicyIsStrict && (isHTML || ownPolicies == 0)
+
+        var result = HTTPFields()
+        result.reserveCapacity(headers.count + 8)
+        for field in headers {
+            switch field.name {
+            case .requestID, .xContentTypeOptions, .xFrameOptions, .server, .xPoweredBy:
+                continue
+            case .strictTransportSecurity where https, .referrerPolicy where !keepsReferrerPolicy, .contentSecurityPolicy where setsPolicy:
+                continue
+            default:
+                result.append(field)
+            }
         }
-        headers[.server] = "rampart"
-        headers[.xPoweredBy] = nil
+        result.append(HTTPField(name: .requestID, value: requestID))
+        if https { result.append(Field.strictTransportSecurity) }
+        result.append(Field.noSniff)
+        if !keepsReferrerPolicy { result.append(Field.referrerPolicy) }
+        result.append(Field.noFraming)
+        if setsPolicy { result.append(isHTML ? Field.htmlContentSecurityPolicy : Field.apiContentSecurityPolicy) }
+        result.append(Field.server)
+        headers = result
+    }
+
+    /// The edge's fields, validated once.
+    private enum Field {
+        static let strictTransportSecurity = HTTPField(name: .strictTransportSecurity, value: ResponseHygiene.strictTransportSecurity)
+        static let noSniff = HTTPField(name: .xContentTypeOptions, value: "nosniff")
+        static let referrerPolicy = HTTPField(name: .referrerPolicy, value: "strict-origin-when-cross-origin")
+        static let noFraming = HTTPField(name: .xFrameOptions, value: "DENY")
+        static let htmlContentSecurityPolicy = HTTPField(name: .contentSecurityPolicy, value: ResponseHygiene.htmlContentSecurityPolicy)
+        static let apiContentSecurityPolicy = HTTPField(name: .contentSecurityPolicy, value: ResponseHygiene.apiContentSecurityPolicy)
+        static let server = HTTPField(name: .server, value: "rampart")
     }
 }
 

@@ -20,16 +20,16 @@ final class UpstreamPool: Sendable {
     struct Address: Hashable, Sendable {
         let host: String
         let port: Int
+        /// The `Host` header value (made once: every proxied request sends it).
+        let authority: String
 
         /// The `https://host:port` base URL's host and port (443 when it names none).
         init?(baseURL: String) {
             guard let url = URL(string: baseURL), let host = url.host, !host.isEmpty else { return nil }
             self.host = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
             port = url.port ?? 443
+            authority = self.host.contains(":") ? "[\(self.host)]:\(port)" : "\(self.host):\(port)"
         }
-
-        /// The `Host` header value.
-        var authority: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
         /// The name sent as SNI and verified against the certificate; an IP address is verified
         /// against the certificate's IP addresses instead (NIO SSL does so when no name is given).
         var serverHostname: String? { (try? SocketAddress(ipAddress: host, port: port)) == nil ? host : nil }
