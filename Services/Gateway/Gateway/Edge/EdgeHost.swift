@@ -17,19 +17,20 @@ public enum EdgeHost: Sendable, Equatable {
 
     /// The same for a host name already read by ``name(of:)`` (lowercased, without a port).
     init?(name: String, baseDomain: String, regions: [Region]) {
-        // `{labels}.{base-domain}`, checked without building either string (this runs per request).
+        // `{labels}.{base-domain}`, checked as bytes without building either string (this runs per request).
         let nameBytes = name.utf8, domainBytes = baseDomain.utf8
-        guard nameBytes.count > domainBytes.count + 1, name.hasSuffix(baseDomain),
+        guard nameBytes.count > domainBytes.count + 1, nameBytes.suffix(domainBytes.count).elementsEqual(domainBytes),
               nameBytes[nameBytes.index(nameBytes.endIndex, offsetBy: -domainBytes.count - 1)] == UInt8(ascii: ".")
         else { return nil }
-        let head = name.utf8.dropLast(domainBytes.count + 1)
+        let head = nameBytes.dropLast(domainBytes.count + 1)
         if head.elementsEqual("status".utf8) {
             self = .status
             return
         }
-        let labels = Substring(head).split(separator: ".", omittingEmptySubsequences: false)
-        guard labels.count == 2, let region = Region(rawValue: String(labels[1])), regions.contains(region),
-              let tenant = TenantSlug(rawValue: String(labels[0]))
+        // Exactly two labels: `{tenant}.{region}`.
+        guard let dot = head.firstIndex(of: UInt8(ascii: ".")), !head[head.index(after: dot)...].contains(UInt8(ascii: ".")),
+              let region = Region(rawValue: String(Substring(head[head.index(after: dot)...]))), regions.contains(region),
+              let tenant = TenantSlug(rawValue: String(Substring(head[..<dot])))
         else { return nil }
         self = .tenant(tenant, region)
     }
