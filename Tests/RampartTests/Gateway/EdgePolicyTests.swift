@@ -216,6 +216,12 @@ struct EdgePolicyTests {
         ]
         let fields = ForwardedHeaders.clientResponse(from: upstream)
         #expect(Set(fields.map { $0.name.canonicalName }) == ["content-type", "set-cookie", "etag"])
+        // A field named before the `Connection` that names it, and `Close` (RFC 9110 §16.3.2.2), are dropped too.
+        let named: [(name: String, value: String)] = [
+            ("X-Internal-Hop", "1"), ("Content-Type", "application/json"), ("Close", "x"), ("Connection", "close, x-internal-hop"),
+        ]
+        #expect(ForwardedHeaders.clientResponse(from: named).map { $0.name.canonicalName } == ["content-type"])
+        #expect(ForwardedHeaders.clientResponse(from: [(name: "Close", value: "x"), (name: "Connection", value: "close")]).isEmpty)
     }
 
     @Test func hygieneKeepsAServicesStricterPoliciesAndSetsEachOfItsOwnHeadersOnce() {

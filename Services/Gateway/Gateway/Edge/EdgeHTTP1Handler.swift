@@ -97,7 +97,8 @@ final class EdgeHTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
         let httpDate = Self.httpDate
         let executor = executor ?? EventLoopTaskExecutor(context.eventLoop)
         Task(executorPreference: executor) {
-            // The task keeps its executor: jobs it still queues need it.
+            // The executor outlives every job of the task (the task holds its preference too;
+            // this does not depend on that).
             defer { withExtendedLifetime(executor) {} }
             var response: Response
             do {

@@ -75,8 +75,8 @@ public enum ForwardedHeaders {
         for (name, value) in upstream {
             guard let name = HTTPField.Name(name) else { continue }
             let canonical = name.canonicalName
-            // (`keep-alive` and `close`, what services send, name no other field.)
-            if canonical == "connection", value != "keep-alive", value != "close" { listed.formUnion(tokens(CollectionOfOne(value))) }
+            // (`keep-alive`, what services send, names only a field dropped anyway; `close` names `Close`.)
+            if canonical == "connection", value != "keep-alive" { listed.formUnion(tokens(CollectionOfOne(value))) }
             if hopByHop.contains(canonical) || canonical == "content-length" || canonical == "server"
                 || canonical == "date" || canonical.hasPrefix("x-rampart-") { continue }
             fields.append(HTTPField(name: name, value: value))
