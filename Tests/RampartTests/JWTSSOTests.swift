@@ -4,6 +4,7 @@ import Foundation
 import RampartCore
 import RampartSecurity
 import RampartStorage
+import Synchronization
 import Testing
 
 /// JWT SSO: tokens signed with swift-crypto (HS256, ES256) and the `openssl` tool (RS256), and the
@@ -152,4 +153,46 @@ struct JWTSSOTests {
             #expect(try await f.database.withTenant(acme.id) { try await $0.values("SELECT count(*)::int FROM users", as: Int.self) } == [1])
         }
     }
+
+    @Test func aSaveKeepingTheSecretNeverWritesBackOneAConcurrentChangeReplaced() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            let store = try FileKeyStore(directory: FileManager.default.temporaryDirectory.appendingPathComponent("rampart-ks-\(UUID().uuidString)"))
+            let configurations = SSOConfigurationRepository(database: f.database, region: acme.region, keyring: TenantKeyring(keys: .generate(), store: store))
+            var input = SAMLSignInTests.input { $0.samlMetadata = nil }
+            input.jwt = .init(issuer: "https://www.acme.test", audience: "rampart-acme", algorithm: .hs256, publicKey: nil, sharedSecret: nil)
+            let configuration = try input.configuration(for: .staff).get()
+            try await configurations.save(configuration, sharedSecret: Self.secret, tenant: acme.id, actor: IdentityFixture.operatorActor, requestID: nil)
+            let storedSecret = { () async throws -> [String] in
+                try await f.database.withTenant(acme.id) { try await $0.values("SELECT configuration->'jwt'->>'sealed_secret' FROM sso_configurations", as: String.self) }
+            }
+            #expect(try await storedSecret() != ["replaced-meanwhile"])
+
+            // Another change is under way: it holds the configuration's lock and has replaced the
+            // secret, not yet committed. A save that keeps the secret (none given) waits for it and
+            // then keeps the new one; read before that change committed, it would write the old one back.
+            let finished = SaveFinished()
+            let keeping: Task<Void, any Error> = try await f.database.withTenant(acme.id) { connection in
+                try await SSOConfigurationRepository.lockForChange(tenant: acme.id, audience: .staff, on: connection, logger: f.database.logger)
+                try await connection.query("""
+                    UPDATE sso_configurations SET configuration = jsonb_set(configuration, '{jwt,sealed_secret}', '"replaced-meanwhile"')
+                    """, logger: f.database.logger)
+                let keeping = Task {
+                    try await configurations.save(configuration, tenant: acme.id, actor: IdentityFixture.operatorActor, requestID: nil)
+                    finished.value.store(true, ordering: .relaxed)
+                }
+                try await Task.sleep(for: .milliseconds(500))
+                let finishedEarly = finished.value.load(ordering: .relaxed)
+                #expect(!finishedEarly)
+                return keeping
+            }
+            try await keeping.value
+            #expect(try await storedSecret() == ["replaced-meanwhile"])
+        }
+    }
+}
+
+/// Whether a save running in another task has returned.
+private final class SaveFinished: Sendable {
+    let value = Atomic<Bool>(false)
 }

@@ -45,53 +45,76 @@ public struct SSOConfigurationRepository: Sendable {
     /// Stores `configuration` (already free of problems) and records the change. An HS256
     /// configuration seals `sharedSecret`, an OpenID Connect one `clientSecret`; either keeps the
     /// stored secret when none is given.
+    ///
+    /// A new secret is checked and sealed first (the keyring may use a connection of its own). The
+    /// stored configuration — the secret kept, the audit event's "before" — is read in the
+    /// transaction that writes, under a lock per tenant and audience: a save that keeps the secret
+    /// can never write back one that a concurrent save replaced meanwhile.
     @discardableResult
     public func save(_ configuration: SSOConfiguration, sharedSecret: String? = nil, clientSecret: String? = nil, tenant: TenantID,
                      actor: AuditEvent.Actor, requestID: String?) async throws -> SSOConfiguration {
         var configuration = configuration
-        let before = try await load(tenant: tenant, audience: configuration.audience)
-        if configuration.jwt?.algorithm == .hs256 {
-            configuration.jwt?.sealedSecret = try await seal(
-                sharedSecret, keeping: before?.jwt?.algorithm == .hs256 ? before?.jwt?.sealedSecret : nil, field: "jwt.shared_secret",
-                minimumBytes: Self.minimumSecretBytes, tenant: tenant, context: Self.secretContext(configuration.audience))
-        }
-        if configuration.oidc?.clientAuthentication == .privateKeyJWT {
-            // The tenant's own key authenticates the client; no secret is kept.
-            configuration.oidc?.sealedSecret = nil
-        } else if configuration.oidc != nil {
-            configuration.oidc?.sealedSecret = try await seal(
-                clientSecret, keeping: before?.oidc?.sealedSecret, field: "oidc.client_secret", minimumBytes: 1, tenant: tenant,
-                context: Self.clientSecretContext(configuration.audience))
-        }
-        let stored = configuration
-        let text = String(decoding: try JSONEncoder.sorted.encode(stored), as: UTF8.self)
-        try await database.withTenant(tenant) { connection in
+        let usesSharedSecret = configuration.jwt?.algorithm == .hs256
+        let usesClientSecret = configuration.oidc != nil && configuration.oidc?.clientAuthentication != .privateKeyJWT
+        let newSharedSecret = usesSharedSecret
+            ? try await seal(sharedSecret, field: "jwt.shared_secret", minimumBytes: Self.minimumSecretBytes, tenant: tenant,
+                             context: Self.secretContext(configuration.audience))
+            : nil
+        let newClientSecret = usesClientSecret
+            ? try await seal(clientSecret, field: "oidc.client_secret", minimumBytes: 1, tenant: tenant,
+                             context: Self.clientSecretContext(configuration.audience))
+            : nil
+        let region = region
+        let logger = database.logger
+        return try await database.withTenant(tenant) { connection in
+            try await Self.lockForChange(tenant: tenant, audience: configuration.audience, on: connection, logger: logger)
+            let before = try await Self.load(tenant: tenant, audience: configuration.audience, on: connection, logger: logger)
+            if usesSharedSecret {
+                configuration.jwt?.sealedSecret = try Self.secret(
+                    newSharedSecret, keeping: before?.jwt?.algorithm == .hs256 ? before?.jwt?.sealedSecret : nil, field: "jwt.shared_secret")
+            }
+            if configuration.oidc?.clientAuthentication == .privateKeyJWT {
+                // The tenant's own key authenticates the client; no secret is kept.
+                configuration.oidc?.sealedSecret = nil
+            } else if usesClientSecret {
+                configuration.oidc?.sealedSecret = try Self.secret(newClientSecret, keeping: before?.oidc?.sealedSecret, field: "oidc.client_secret")
+            }
+            let stored = configuration
+            let text = String(decoding: try JSONEncoder.sorted.encode(stored), as: UTF8.self)
             try await connection.query("""
                 INSERT INTO sso_configurations (tenant_id, audience, configuration)
                 VALUES (\(tenant.rawValue), \(stored.audience.rawValue), \(text)::jsonb)
                 ON CONFLICT (tenant_id, audience) DO UPDATE SET configuration = EXCLUDED.configuration, updated_at = now()
-                """, logger: database.logger)
+                """, logger: logger)
             try await AuditOutbox.append(AuditEvent(
                 tenantID: tenant, region: region, actor: actor, action: "sso_configuration.updated",
                 resource: .init(type: "sso_configuration", id: stored.audience.rawValue),
                 changes: Self.changes(from: before, to: stored), requestID: requestID,
                 source: actor.type == "operator" ? "system" : "api"
-            ), on: connection, logger: database.logger)
+            ), on: connection, logger: logger)
+            return stored
         }
-        return stored
     }
 
-    /// A new secret sealed with the tenant's data key, else the one already stored; neither is a problem of `field`.
-    private func seal(_ secret: String?, keeping kept: String?, field: String, minimumBytes: Int, tenant: TenantID,
-                      context: SealContext) async throws -> String {
-        guard let secret else {
-            guard let kept else { throw SSOConfigurationProblems(fields: [field: "is required"]) }
-            return kept
-        }
+    /// Serializes changes of one tenant's configuration for one audience (for this transaction).
+    static func lockForChange(tenant: TenantID, audience: SSOAudience, on connection: PostgresConnection, logger: Logger) async throws {
+        let name = "sso_configurations:\(tenant.rawValue):\(audience.rawValue)"
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(name), 0))", logger: logger)
+    }
+
+    /// `secret` checked and sealed with the tenant's data key, or `nil` when none is given.
+    private func seal(_ secret: String?, field: String, minimumBytes: Int, tenant: TenantID, context: SealContext) async throws -> String? {
+        guard let secret else { return nil }
         guard (minimumBytes...1024).contains(secret.utf8.count) else {
             throw SSOConfigurationProblems(fields: [field: "must be \(minimumBytes) to 1024 bytes"])
         }
         return try await keyring.seal(Data(secret.utf8), tenant: tenant, context: context).base64EncodedString()
+    }
+
+    /// The new sealed secret, else the one already stored; neither is a problem of `field`.
+    private static func secret(_ new: String?, keeping kept: String?, field: String) throws -> String {
+        guard let secret = new ?? kept else { throw SSOConfigurationProblems(fields: [field: "is required"]) }
+        return secret
     }
 
     /// The HS256 secret of `audience`, opened with the tenant's data key.
