@@ -190,6 +190,42 @@ struct AuditQueryTests {
         }
     }
 
+    @Test func aUserRecordedUnderEitherFormOfTheirIdIsOneActorAndOneAgent() async throws {
+        try await AuditFixture.with { fixture in
+            let acme = try await fixture.tenant()
+            let user = UUID()
+            let bare = user.uuidString.lowercased(), subject = "user:\(bare)"
+            func at(_ time: String) throws -> Date { try Date("2026-11-02T\(time):00Z", strategy: .iso8601) }
+            // Identity records the bare id (sign-in, its own session revoked), tickets the principal's subject.
+            try await Self.ingest(fixture, [
+                AuditFixture.event(acme, action: "auth.signed_in", actorType: "agent", actorID: bare, resourceID: bare, occurredAt: try at("09:00")),
+                AuditFixture.event(acme, action: "ticket.replied", actorType: "agent", actorID: subject, resourceID: "t-1", occurredAt: try at("09:05")),
+                AuditFixture.event(acme, action: "session.revoked", actorType: "agent", actorID: subject, resourceID: bare, occurredAt: try at("09:08")),
+                AuditFixture.event(acme, action: "ticket.replied", actorType: "agent", actorID: "someone-else", resourceID: "t-2", occurredAt: try at("09:06")),
+            ])
+            let admin = try fixture.principal(acme)
+            for form in [bare, subject, user.uuidString.uppercased()] {
+                let (status, page) = try await fixture.get("/api/v1/audit/events?actor=\(form)", principal: admin)
+                #expect(status == 200)
+                let actions = try #require(page["data"] as? [[String: Any]]).map { $0["action"] as? String }
+                #expect(actions == ["session.revoked", "ticket.replied", "auth.signed_in"], "actor=\(form)")
+            }
+            let range = "from=2026-11-02T00:00:00Z&to=2026-11-03T00:00:00Z"
+            let (status, page) = try await fixture.get("/api/v1/audit/activity?\(range)", principal: admin)
+            #expect(status == 200)
+            let days = try #require(page["data"] as? [[String: Any]])
+            let theirs = days.filter { $0["agent_id"] as? String == subject }
+            #expect(days.count == 2 && theirs.count == 1)
+            #expect(theirs.first?["sign_ins"] as? Int == 1 && theirs.first?["replies"] as? Int == 1 && theirs.first?["sign_outs"] as? Int == 1)
+            // 09:00 until the sign-out at 09:08.
+            #expect(theirs.first?["online_seconds"] as? Int == 480)
+            for form in [bare, subject] {
+                let (_, one) = try await fixture.get("/api/v1/audit/activity?\(range)&agent=\(form)", principal: admin)
+                #expect((one["data"] as? [[String: Any]])?.map { $0["agent_id"] as? String } == [subject], "agent=\(form)")
+            }
+        }
+    }
+
     @Test func settingsChangesNeedSecurityWriteAndAreRecorded() async throws {
         try await AuditFixture.with { fixture in
             let acme = try await fixture.tenant()

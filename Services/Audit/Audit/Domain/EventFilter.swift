@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import RampartSecurity
 
 /// What a tenant admin asks the log for: every field optional, all combined with AND.
 public struct EventFilter: Sendable, Equatable {
@@ -38,6 +39,12 @@ public struct EventFilter: Sendable, Equatable {
             return date
         }
         actor = try text("actor")
+        // A user is recorded as `user:{id}` by some services and by the bare id by others (and
+        // the log keeps what was written): asking for either form finds both.
+        if let actor, let user = Self.user(ofActor: actor) {
+            anyActor = Self.actorForms(ofUser: user)
+            self.actor = nil
+        }
         actorType = try text("actor_type", 50)
         action = try text("action", 100)
         if let action, action.range(of: #"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?$"#, options: .regularExpression) == nil {
@@ -51,6 +58,16 @@ public struct EventFilter: Sendable, Equatable {
         from = try date("from")
         to = try date("to")
         if let from, let to, from >= to { throw AuditError.invalidQuery(field: "to", message: "must be after from") }
+    }
+
+    /// The user an actor id names, in either form (`user:{id}`, a principal's subject, or the bare id).
+    static func user(ofActor id: String) -> UUID? {
+        Principal.userID(subject: id) ?? UUID(uuidString: id)
+    }
+
+    /// Both forms of a user's actor id.
+    static func actorForms(ofUser user: UUID) -> [String] {
+        [Principal.subject(ofUser: user), user.uuidString.lowercased()]
     }
 
     /// The exact action asked for, if not a family.

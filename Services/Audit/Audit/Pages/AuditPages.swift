@@ -290,7 +290,7 @@ extension AuditPages {
         }
         let query = Parameters(request.uri.queryParameters.filter { $0.key == "cursor" })
         var filter = EventFilter()
-        filter.anyActor = [Principal.subject(ofUser: user), user.uuidString.lowercased()]
+        filter.anyActor = EventFilter.actorForms(ofUser: user)
         let events = try await store.events(tenant: principal.tenantID, filter: filter, before: try AuditQueryRoutes.cursor(query), limit: Self.pageSize + 1)
         let shown = events.prefix(Self.pageSize)
         let names = await staffNames(principal)

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import RampartCore
+import RampartSecurity
 import RampartStorage
 
 /// Agent activity per agent and day: replies, notes, status changes, sign-ins and sign-outs,
@@ -68,11 +69,19 @@ public struct ActivityReport: Sendable {
         let logger = store.database.logger
         let (events, settings) = try await store.database.withTenant(tenant) { connection in
             var events: [Action] = []
+            // One agent per user, whichever form of the user's id an event was recorded under
+            // (`user:{id}` or the bare id): both become `user:{id}`. An action on the agent's own
+            // user (their session revoked) matches either form of the resource's id.
             let rows = try await connection.query("""
-                SELECT actor_id, action, occurred_at, resource_id = actor_id FROM events
-                WHERE tenant_id = \(tenant.rawValue) AND actor_type IN ('agent', 'admin')
-                  AND occurred_at >= \(from) AND occurred_at < \(to) AND (\(agent)::text IS NULL OR actor_id = \(agent))
-                ORDER BY actor_id, occurred_at, seq
+                SELECT agent, action, occurred_at, COALESCE(resource_id = agent OR 'user:' || resource_id = agent, false)
+                FROM (
+                    SELECT CASE WHEN actor_id ~ \(Self.bareUserID) THEN 'user:' || actor_id ELSE actor_id END AS agent,
+                           action, occurred_at, resource_id, seq
+                    FROM events
+                    WHERE tenant_id = \(tenant.rawValue) AND actor_type IN ('agent', 'admin') AND occurred_at >= \(from) AND occurred_at < \(to)
+                ) staff
+                WHERE \(agent.map(Self.agentID))::text IS NULL OR agent = \(agent.map(Self.agentID))
+                ORDER BY agent, occurred_at, seq
                 """, logger: logger)
             for try await (agent, action, at, own) in rows.decode((String, String, Date, Bool).self) {
                 events.append(Action(agent: agent, kind: Self.kind(of: action, ownResource: own), at: at))
@@ -82,6 +91,14 @@ public struct ActivityReport: Sendable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: settings.timeZone) ?? .gmt
         return Self.summarise(events, calendar: calendar, until: to)
+    }
+
+    /// A user id as the services write it bare (lower-case UUID).
+    static let bareUserID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+    /// The report's id of the agent `id` names: `user:{id}` for a user in either form, else `id`.
+    static func agentID(_ id: String) -> String {
+        EventFilter.user(ofActor: id).map { Principal.subject(ofUser: $0) } ?? id
     }
 
     /// One action of an agent.
