@@ -115,14 +115,19 @@ struct JWTSSOTests {
         }
     }
 
+    /// The tenant's SSO configurations (a keyring of their own) and a staff HS256 configuration, not yet saved.
+    static func hs256Configuration(_ f: IdentityFixture, _ tenant: Tenant) throws -> (SSOConfigurationRepository, SSOConfiguration) {
+        let store = try FileKeyStore(directory: FileManager.default.temporaryDirectory.appendingPathComponent("rampart-ks-\(UUID().uuidString)"))
+        let configurations = SSOConfigurationRepository(database: f.database, region: tenant.region, keyring: TenantKeyring(keys: .generate(), store: store))
+        var input = SAMLSignInTests.input { $0.samlMetadata = nil }
+        input.jwt = .init(issuer: "https://www.acme.test", audience: "rampart-acme", algorithm: .hs256, publicKey: nil, sharedSecret: nil)
+        return (configurations, try input.configuration(for: .staff).get())
+    }
+
     @Test func signsInOnceWithASealedSecretAndRefusesTheReplayedJTI() async throws {
         try await IdentityFixture.with { f in
             let acme = try await f.tenant("acme")
-            let store = try FileKeyStore(directory: FileManager.default.temporaryDirectory.appendingPathComponent("rampart-ks-\(UUID().uuidString)"))
-            let configurations = SSOConfigurationRepository(database: f.database, region: acme.region, keyring: TenantKeyring(keys: .generate(), store: store))
-            var input = SAMLSignInTests.input { $0.samlMetadata = nil }
-            input.jwt = .init(issuer: "https://www.acme.test", audience: "rampart-acme", algorithm: .hs256, publicKey: nil, sharedSecret: nil)
-            let configuration = try input.configuration(for: .staff).get()
+            let (configurations, configuration) = try Self.hs256Configuration(f, acme)
             // HS256 without a secret is refused; with one, only its sealed form is stored.
             await #expect(throws: SSOConfigurationProblems.self) {
                 try await configurations.save(configuration, tenant: acme.id, actor: IdentityFixture.operatorActor, requestID: nil)
@@ -157,11 +162,7 @@ struct JWTSSOTests {
     @Test func aSaveKeepingTheSecretNeverWritesBackOneAConcurrentChangeReplaced() async throws {
         try await IdentityFixture.with { f in
             let acme = try await f.tenant("acme")
-            let store = try FileKeyStore(directory: FileManager.default.temporaryDirectory.appendingPathComponent("rampart-ks-\(UUID().uuidString)"))
-            let configurations = SSOConfigurationRepository(database: f.database, region: acme.region, keyring: TenantKeyring(keys: .generate(), store: store))
-            var input = SAMLSignInTests.input { $0.samlMetadata = nil }
-            input.jwt = .init(issuer: "https://www.acme.test", audience: "rampart-acme", algorithm: .hs256, publicKey: nil, sharedSecret: nil)
-            let configuration = try input.configuration(for: .staff).get()
+            let (configurations, configuration) = try Self.hs256Configuration(f, acme)
             try await configurations.save(configuration, sharedSecret: Self.secret, tenant: acme.id, actor: IdentityFixture.operatorActor, requestID: nil)
             let storedSecret = { () async throws -> [String] in
                 try await f.database.withTenant(acme.id) { try await $0.values("SELECT configuration->'jwt'->>'sealed_secret' FROM sso_configurations", as: String.self) }
