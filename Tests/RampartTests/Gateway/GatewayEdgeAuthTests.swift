@@ -347,6 +347,8 @@ struct GatewayEdgeAuthTests {
 
     /// RFC 9112 §9.6: after a request with `Connection: close`, requests pipelined behind it on
     /// the same connection are neither answered nor forwarded.
+    /// RFC 9112 §9.6. NIO's parser already refuses data after a request with `Connection: close`;
+    /// this guards the whole path. The edge's own closing is tested below.
     @Test func nothingPipelinedAfterConnectionCloseIsProcessed() async throws {
         let edge = try await fixture()
         let first = "pipelined-first-\(UUID().uuidString.prefix(8))", second = "pipelined-second-\(UUID().uuidString.prefix(8))"
@@ -363,6 +365,27 @@ struct GatewayEdgeAuthTests {
         // Its access-log line would be written once it had been forwarded and answered.
         try await Task.sleep(for: .milliseconds(500))
         #expect(edge.accessLog.all.contains { $0.contains(first) })
+        #expect(!edge.accessLog.all.contains { $0.contains(second) })
+    }
+
+    /// The edge's own decision to close (413 for a declared length over the limit): the body is
+    /// sent whole and a request follows it; the edge answers once and processes nothing more (with
+    /// `Connection: close` from the client, NIO's parser already refuses what follows).
+    @Test func nothingPipelinedAfterAnOversizedBodyIsProcessed() async throws {
+        let edge = try await fixture()
+        let first = "oversized-first-\(UUID().uuidString.prefix(8))", second = "oversized-second-\(UUID().uuidString.prefix(8))"
+        let client = try await TLSReader.connect(port: edge.httpsPort, serverName: "acme.eu.localhost", ca: edge.pki.caPath)
+        try await client.send(
+            "POST /api/v1/tickets/echo HTTP/1.1\r\nHost: acme.eu.localhost\r\nAuthorization: Bearer \(edge.acmeKey)\r\nX-Request-Id: \(first)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n" + String(repeating: "x", count: 100_000)
+                + "GET /api/v1/tickets/echo HTTP/1.1\r\nHost: acme.eu.localhost\r\nAuthorization: Bearer \(edge.acmeKey)\r\nX-Request-Id: \(second)\r\n\r\n"
+        )
+        #expect(await client.waitUntilClosed(within: .seconds(10)))
+        let received = String(decoding: client.bytes, as: UTF8.self)
+        #expect(received.hasPrefix("HTTP/1.1 413"), "\(received.prefix(300))")
+        #expect(received.contains(first) && !received.contains(second))
+        #expect(received.components(separatedBy: "HTTP/1.1 ").count == 2)
+        try await Task.sleep(for: .milliseconds(500))
         #expect(!edge.accessLog.all.contains { $0.contains(second) })
     }
 
