@@ -233,8 +233,6 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                // The edge's HTTP/1.1 request conversion is checked against NIOHTTPTypes' own.
-                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 // The OpenID Connect provider the tests run serves HTTPS and signs with RSA.
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),

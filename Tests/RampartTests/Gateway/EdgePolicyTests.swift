@@ -1,8 +1,6 @@
 import Foundation
 @testable import Gateway
 import HTTPTypes
-import NIOHTTP1
-import NIOHTTPTypesHTTP1
 import RampartCore
 import RampartTransport
 import Testing
@@ -250,19 +248,6 @@ struct EdgePolicyTests {
         var api: HTTPFields = [.contentSecurityPolicy: "sandbox", .strictTransportSecurity: "max-age=1"]
         ResponseHygiene.apply(to: &api, requestID: "rid-12345", https: false)
         #expect(api[values: .contentSecurityPolicy] == ["sandbox"] && api[values: .strictTransportSecurity] == ["max-age=1"])
-    }
-
-    @Test(arguments: ["/api/v1/tickets?q=a%20b&x=1", "//evil.example/x", "/", "https://acme.eu.localhost/api/v1/me?x=1", "*", "acme.eu.localhost:443"])
-    func requestHeadsConvertAsNIOHTTPTypesConvertsThem(uri: String) throws {
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: uri, headers: [
-            "Host": "acme.eu.localhost", "Accept": "*/*", "Cookie": "a=1; b=2", "host": "second.example",
-        ])
-        let ours = try EdgeHTTP1Codec.request(head)
-        #expect(ours == (try HTTPRequest(head, secure: false, splitCookie: false)))
-        #expect(ours.authority == "acme.eu.localhost")
-        if uri.hasPrefix("/") { #expect(ours.path == uri) }
-        let unknownMethod = HTTPRequestHead(version: .http1_1, method: .RAW(value: "BAD METHOD"), uri: "/", headers: [:])
-        #expect(throws: (any Error).self) { try EdgeHTTP1Codec.request(unknownMethod) }
     }
 
     @Test func freshRequestIDsAreRandomVersion4UUIDsTheEdgeAcceptsAgain() {

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTP2
+import NIOHTTPTypesHTTP1
 import NIOSSL
 import NIOTLS
 
@@ -59,7 +60,7 @@ struct EdgeChannel: ServerChildChannel {
 
     /// NIO's HTTP/1.1 codec with the edge's header limits and pipelining assistance (which also
     /// does graceful shutdown: idle connections close at once, busy ones after their response),
-    /// the conversion to HTTPTypes' parts (``EdgeHTTP1Codec``), the read guard and the edge's request handler.
+    /// HTTPTypes' codec, the read guard and the edge's request handler.
     private func addHTTP1Handlers(to channel: any Channel) throws {
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderFieldSize = readLimits.maxHeaderBytes
@@ -70,7 +71,7 @@ struct EdgeChannel: ServerChildChannel {
             withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits
         )
-        try sync.addHandler(EdgeHTTP1Codec())
+        try sync.addHandler(HTTP1ToHTTPServerCodec(secure: false))
         try sync.addHandler(RequestReadGuard(limits: readLimits, logger: logger))
         try sync.addHandler(EdgeHTTP1Handler(responder: responder, logger: logger))
     }

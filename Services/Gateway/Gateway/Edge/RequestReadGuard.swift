@@ -44,7 +44,6 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// Runs while the channel is unwritable: the client has stopped taking the response.
     private var writeTimer: Scheduled<Void>?
     private var answeredError = false
-    private var closeAfterResponse = false
     /// The connection's guard; `isStream` when this handler serves an HTTP/2 stream of it.
     private var connection: ConnectionGuard?
     private var isStream = false
@@ -135,17 +134,9 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // (A response that ends its connection, such as the edge's 413, is closed after by
+        // `EdgeHTTP1Handler`, which also stops processing what the client sent after it.)
         let part = unwrapOutboundIn(data)
-        if case .head(let head) = part, head.headerFields[.connection]?.lowercased() == "close" {
-            closeAfterResponse = true
-        }
-        if case .end = part, closeAfterResponse {
-            // The edge answered without reading the whole request (413): nothing more is read.
-            let channel = context.channel
-            context.writeAndFlush(data).whenComplete { _ in channel.close(promise: nil) }
-            promise?.succeed()
-            return
-        }
         if case .end = part, isStream {
             // An HTTP/2 stream ends with its response; the connection's idle timeout takes over.
             disarm()
