@@ -12,7 +12,11 @@ import Synchronization
 /// → inspection seam → edge authentication → forward to the region's service (the status page:
 /// the first healthy region's status instance) → security headers → one access-log line: when a
 /// response held whole is handed over, or when a streamed body has been written.
-public struct EdgeResponder: HTTPResponder {
+///
+/// A class: every request holds the responder, and both event loops' requests share it. As a struct
+/// each copy retained each of its parts (the policy's tables, the routes, the upstreams, …), an
+/// atomic write to memory both loops' cores share, dozens of times per request.
+public final class EdgeResponder: HTTPResponder, Sendable {
     public typealias Context = EdgeRequestContext
 
     let baseDomain: String
@@ -30,6 +34,27 @@ public struct EdgeResponder: HTTPResponder {
     let proxy: EdgeProxy
     let accessLog: AccessLog
     let logger: Logger
+
+    init(
+        baseDomain: String, regions: [Region], httpsPort: Int, routes: RouteTable, statusRoutes: RouteTable, policy: EdgePolicy,
+        securityTxt: SecurityTxt, inspection: any EdgeInspection, authenticator: EdgeAuthenticator, upstreams: Upstreams,
+        statusFailover: StatusFailover, proxy: EdgeProxy, accessLog: AccessLog, logger: Logger
+    ) {
+        self.baseDomain = baseDomain
+        self.regions = regions
+        self.httpsPort = httpsPort
+        self.routes = routes
+        self.statusRoutes = statusRoutes
+        self.policy = policy
+        self.securityTxt = securityTxt
+        self.inspection = inspection
+        self.authenticator = authenticator
+        self.upstreams = upstreams
+        self.statusFailover = statusFailover
+        self.proxy = proxy
+        self.accessLog = accessLog
+        self.logger = logger
+    }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
         let start = ContinuousClock.now
