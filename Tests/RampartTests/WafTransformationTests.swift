@@ -56,6 +56,42 @@ struct WafTransformationTests {
         #expect(WAFTransformation.normalizePath.apply(Array("/api/v1/tickets".utf8)) == nil)
     }
 
+    /// Every arrangement of up to four pieces (`/`, `\`, `.`, `..`, a name): what normalization
+    /// leaves (the value itself when it reports nothing to change) has no backslash, no empty
+    /// segment and no dot segment, and normalizing it again changes nothing.
+    @Test func pathNormalizationLeavesNoDotSegmentEmptySegmentOrBackslash() {
+        let pieces = ["/", "\\", ".", "..", "a"]
+        var values: [String] = [""]
+        for _ in 0..<4 { values = values.flatMap { value in pieces.map { value + $0 } } }
+        for value in Set(values) {
+            let normalized = WAFTransformation.normalizePath.apply(Array(value.utf8)).map { String(decoding: $0, as: UTF8.self) } ?? value
+            let segments = normalized.split(separator: "/", omittingEmptySubsequences: false)
+            let inner = segments.dropFirst().dropLast()
+            #expect(!normalized.contains("\\") && !inner.contains("") && !segments.contains(".") && !segments.contains(".."),
+                    "\(value) -> \(normalized)")
+            #expect(WAFTransformation.normalizePath.apply(Array(normalized.utf8)) == nil, "\(value) -> \(normalized)")
+        }
+    }
+
+    /// The shipped chains share their common beginnings as steps (fewer steps than transformations
+    /// in all), and every chain's value through the shared steps is what its transformations give
+    /// one after another, whichever chains ran before it on the same field.
+    @Test func sharedTransformationStepsGiveEachChainsOwnResult() throws {
+        let ruleSet = try WafCorpus.shippedWAF().ruleSet
+        let steps = ruleSet.steps
+        #expect(steps.steps.count < ruleSet.chains.map(\.count).reduce(0, +))
+        let inputs = ["%253Cscript%253E&#x61;lert(1)", "ＳＥＬＥＣＴ/**/1%00--", "..%5c..%2fetc/passwd", "Plain words", ""]
+        for input in inputs.map({ Array($0.utf8) }) {
+            var results = [[UInt8]?](repeating: nil, count: steps.steps.count)
+            var memo = NormalizationMemo()
+            for chain in ruleSet.chains.indices.reversed() {
+                var expected = input
+                for transformation in ruleSet.chains[chain] { expected = transformation.apply(expected) ?? expected }
+                #expect(steps.value(ofChain: chain, input: input, results: &results, memo: &memo) == expected, "chain \(ruleSet.chains[chain])")
+            }
+        }
+    }
+
     @Test func nullsAndCommentsAreRemoved() {
         #expect(apply(.removeNulls, "scr\u{0}ipt") == "script")
         #expect(apply(.removeComments, "UN/**/ION SEL/*x*/ECT") == "UNION SELECT")

@@ -5,6 +5,25 @@ enum ASCII {
         byte &- 0x41 < 26 ? byte | 0x20 : byte
     }
 
+    /// `text` with its ASCII letters lowercased (header names are ASCII tokens); `text` itself
+    /// when it has no uppercase letter, without copying.
+    static func lowercased(_ text: String) -> String {
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.contains(where: { $0 &- 0x41 < 26 }) else { return nil }
+            return String(unsafeUninitializedCapacity: bytes.count) { output in
+                for (offset, byte) in bytes.enumerated() { output[offset] = lower(byte) }
+                return bytes.count
+            }
+        } ?? text
+    }
+
+    /// The first `limit` bytes of `text`'s UTF-8, copied in one piece.
+    static func bytes(of text: String, upTo limit: Int) -> [UInt8] {
+        var text = text
+        return text.withUTF8 { Array(UnsafeBufferPointer(rebasing: $0.prefix(limit))) }
+    }
+
     @inline(__always) static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) &- 0x61 < 26 }
     @inline(__always) static func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
     @inline(__always) static func isAlphanumeric(_ byte: UInt8) -> Bool { isLetter(byte) || isDigit(byte) }

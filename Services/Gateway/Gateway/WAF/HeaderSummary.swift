@@ -13,19 +13,27 @@ struct HeaderSummary {
 
     init(_ headers: [(name: String, value: String)]) {
         for header in headers {
-            let name = header.name.utf8
-            if name.count == 14, header.name.caseInsensitiveEquals("content-length") { contentLengths.append(header.value) }
-            if name.count == 17, header.name.caseInsensitiveEquals("transfer-encoding") { transferEncodings.append(header.value) }
-            if invalidName == nil, name.isEmpty || !name.allSatisfy(ProtocolCheck.isTokenByte) { invalidName = header.name }
-            var previous: UInt8 = 0
-            var first = true
-            for byte in header.value.utf8 {
-                if first, byte == 0x20 || byte == 0x09, folded == nil { folded = header }
-                if previous == 0x0A, byte == 0x20 || byte == 0x09, folded == nil { folded = header }
-                if (byte < 0x20 && byte != 0x09) || byte == 0x7F, invalidValue == nil { invalidValue = header }
-                previous = byte
-                first = false
+            var name = header.name
+            var value = header.value
+            if name.utf8.count == 14, name.caseInsensitiveEquals("content-length") { contentLengths.append(value) }
+            if name.utf8.count == 17, name.caseInsensitiveEquals("transfer-encoding") { transferEncodings.append(value) }
+            if invalidName == nil, name.withUTF8({ $0.isEmpty || !$0.allSatisfy(ProtocolCheck.isTokenByte) }) { invalidName = header.name }
+            guard folded == nil || invalidValue == nil else { continue }
+            // The value's bytes in place (a header's UTF-8 view, read byte by byte, costs several
+            // times as much on the hot path).
+            let (isFolded, isInvalid) = value.withUTF8 { bytes -> (Bool, Bool) in
+                var previous: UInt8 = 0x0A
+                var isFolded = false
+                var isInvalid = false
+                for byte in bytes {
+                    if previous == 0x0A, byte == 0x20 || byte == 0x09 { isFolded = true }
+                    if (byte < 0x20 && byte != 0x09) || byte == 0x7F { isInvalid = true }
+                    previous = byte
+                }
+                return (isFolded, isInvalid)
             }
+            if isFolded, folded == nil { folded = header }
+            if isInvalid, invalidValue == nil { invalidValue = header }
         }
     }
 }

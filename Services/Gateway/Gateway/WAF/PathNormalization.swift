@@ -3,7 +3,7 @@
 enum PathNormalization {
     /// The normalized path, or nil when already normal.
     static func normalize(_ value: [UInt8]) -> [UInt8]? {
-        guard value.contains(where: { $0 == 0x5C || $0 == 0x2E || $0 == 0x2F }) else { return nil }
+        guard !isNormal(value) else { return nil }
         let absolute = value.first == 0x2F || value.first == 0x5C
         var segments: [ArraySlice<UInt8>] = []
         for segment in value.split(omittingEmptySubsequences: true, whereSeparator: { $0 == 0x2F || $0 == 0x5C }) {
@@ -21,5 +21,23 @@ enum PathNormalization {
         }
         if value.count > 1, value.last == 0x2F || value.last == 0x5C, !segments.isEmpty { output.append(0x2F) }
         return output == value ? nil : output
+    }
+
+    /// Whether `value` is its own normal form, found in one pass without taking it apart (most
+    /// paths and values are): no backslash, no empty segment after the first (`//`), and no `.`
+    /// or `..` segment.
+    private static func isNormal(_ value: [UInt8]) -> Bool {
+        var segmentStart = 0
+        for index in 0...value.count {
+            let byte = index < value.count ? value[index] : 0x2F
+            if byte == 0x5C { return false }
+            guard byte == 0x2F else { continue }
+            let length = index - segmentStart
+            if length == 0, index > 0, index < value.count { return false }
+            if length == 1, value[segmentStart] == 0x2E { return false }
+            if length == 2, value[segmentStart] == 0x2E, value[segmentStart + 1] == 0x2E { return false }
+            segmentStart = index + 1
+        }
+        return true
     }
 }

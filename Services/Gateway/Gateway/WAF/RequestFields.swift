@@ -27,11 +27,11 @@ struct RequestFields {
             appendPairs(Array(query.utf8)[...], separator: 0x26, decode: true, name: .queryName, value: .queryValue, rich: [], limit: limit)
         }
         for header in request.headers {
-            let name = header.name.lowercased()
+            let name = ASCII.lowercased(header.name)
             if name == "cookie" {
                 appendPairs(Array(header.value.utf8)[...], separator: 0x3B, decode: false, name: .cookieName, value: .cookieValue, rich: [], limit: limit)
             }
-            fields.append(RequestField(kind: .header, name: name, value: Array(header.value.utf8.prefix(limit))))
+            fields.append(RequestField(kind: .header, name: name, value: ASCII.bytes(of: header.value, upTo: limit)))
         }
         guard let body = request.body, !body.isEmpty else { return }
         let mediaType = request.mediaType ?? ""
@@ -90,7 +90,7 @@ struct RequestFields {
             let value = decode ? (URLDecoding.decode(rawValue, plusAsSpace: true) ?? Array(rawValue)) : Array(rawValue)
             let nameText = String(decoding: name, as: UTF8.self)
             if !name.isEmpty { fields.append(RequestField(kind: nameKind, name: nameText, value: Array(name.prefix(limit)))) }
-            let kind: WAFTargetKind = rich.contains(nameText) ? .richText : valueKind
+            let kind: WAFTargetKind = !rich.isEmpty && rich.contains(nameText) ? .richText : valueKind
             fields.append(RequestField(kind: kind, name: nameText, value: value.count <= limit ? value : Array(value.prefix(limit))))
         }
     }

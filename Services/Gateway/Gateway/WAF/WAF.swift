@@ -42,25 +42,20 @@ public struct WAF: Sendable {
             record(position, target: violation.target, fragment: WAFOperator.fragment(violation.fragment))
         }
 
-        var transformed = [[UInt8]?](repeating: nil, count: ruleSet.chains.count)
+        let steps = ruleSet.steps
+        var transformed = [[UInt8]?](repeating: nil, count: steps.steps.count)
         var normalization = NormalizationMemo()
         for field in extracted.fields {
             let candidates = index.candidates(for: field)
             guard !candidates.isEmpty else { continue }
-            for chain in transformed.indices { transformed[chain] = nil }
+            for step in transformed.indices { transformed[step] = nil }
             // Usually none: exclusions name a few fields (passwords, session cookies).
             let fieldExclusions = exclusions.isEmpty || !ruleSet.mayExclude(field) ? [] : exclusions.filter { $0.covers(field) }
             for position in candidates {
                 let gate = index.gates[position]
                 guard !matched[position], gate.paranoia <= settings.paranoia, !field.isPlain || gate.inspectsPlainValues else { continue }
                 if !fieldExclusions.isEmpty, fieldExclusions.contains(where: { $0.covers(rules[position]) }) { continue }
-                let value: [UInt8]
-                if let cached = transformed[gate.chain] {
-                    value = cached
-                } else {
-                    value = Self.transform(field.value, ruleSet.chains[gate.chain], memo: &normalization)
-                    transformed[gate.chain] = value
-                }
+                let value = steps.value(ofChain: gate.chain, input: field.value, results: &transformed, memo: &normalization)
                 if let fragment = rules[position].matcher.firstMatch(in: value) {
                     record(position, target: field.label, fragment: fragment)
                 }
@@ -70,16 +65,6 @@ public struct WAF: Sendable {
         return WAFVerdict(
             blocked: reached && !settings.detectionOnly, reachedThreshold: reached, score: score,
             threshold: settings.inboundThreshold, detectionOnly: settings.detectionOnly, matches: matches)
-    }
-
-    /// `value` through every transformation of a chain, copying only when one changes it.
-    static func transform(_ value: [UInt8], _ chain: [WAFTransformation], memo: inout NormalizationMemo) -> [UInt8] {
-        var current = value
-        for transformation in chain {
-            let next = transformation == .unicodeNormalize ? memo.normalize(current) : transformation.apply(current)
-            if let next { current = next }
-        }
-        return current
     }
 }
 

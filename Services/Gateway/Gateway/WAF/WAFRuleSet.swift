@@ -14,12 +14,17 @@ public struct WAFRuleSet: Sendable {
     let rules: [WAFRule]
     /// Distinct transformation chains; `WAFRule.chain` indexes this.
     let chains: [[WAFTransformation]]
+    /// `chains` as a tree of shared steps, which inspection runs.
+    let steps: TransformationSteps
     let exclusions: [WAFExclusion]
     let richText: [RichTextRoute]
     /// Rules by the kinds of value they inspect.
     let index: WAFRuleIndex
     /// Every field name some exclusion lists (a field not named here needs no exclusion check).
     let excludedFieldNames: Set<String>
+    /// The lengths of `excludedFieldNames` in bytes (bit n: a name of n bytes; bit 63: of 63 or
+    /// more), so most fields are ruled out without hashing their names.
+    let excludedNameLengths: UInt64
     /// Whether some exclusion applies to every field.
     let hasExclusionForAllFields: Bool
 
@@ -49,6 +54,7 @@ public struct WAFRuleSet: Sendable {
         }
         self.rules = rules
         self.chains = chains
+        self.steps = TransformationSteps(chains)
         self.index = WAFRuleIndex(rules)
         self.richText = try (document.richText ?? []).map { entry in
             guard let route = RoutePattern(entry.route) else { throw WAFRuleSetError.invalidRoute(entry.route) }
@@ -73,11 +79,20 @@ public struct WAFRuleSet: Sendable {
         }
         self.excludedFieldNames = exclusions.reduce(into: Set<String>()) { $0.formUnion($1.fields ?? []) }
         self.hasExclusionForAllFields = exclusions.contains { $0.fields == nil }
+        self.excludedNameLengths = excludedFieldNames.reduce(0) { $0 | Self.lengthBit($1) }
     }
 
     /// Whether an exclusion might cover `field`.
     func mayExclude(_ field: RequestField) -> Bool {
-        hasExclusionForAllFields || excludedFieldNames.contains(field.name) || excludedFieldNames.contains(field.leafName)
+        hasExclusionForAllFields || mayBeExcluded(field.name) || field.leafName != field.name && mayBeExcluded(field.leafName)
+    }
+
+    private func mayBeExcluded(_ name: String) -> Bool {
+        excludedNameLengths & Self.lengthBit(name) != 0 && excludedFieldNames.contains(name)
+    }
+
+    private static func lengthBit(_ name: String) -> UInt64 {
+        1 << min(name.utf8.count, 63)
     }
 
     /// Reads the rules file at `path`.
