@@ -1,15 +1,20 @@
 /// The web application firewall: inspects one request against the rule set and returns a verdict
-/// with an anomaly score. Synchronous, no shared mutable state: call it from any thread.
+/// with an anomaly score. Synchronous; what it keeps between requests (``HeaderFindings``) is
+/// kept per thread: call it from any thread.
 public struct WAF: Sendable {
     /// The compiled rules.
     public let ruleSet: WAFRuleSet
     /// Paranoia, threshold and mode, per tenant.
     public let policy: WAFPolicy
+    /// What the rules found in header values seen before, if remembered.
+    let headerFindings: HeaderFindings?
 
-    /// A WAF applying `ruleSet` under `policy`.
-    public init(ruleSet: WAFRuleSet, policy: WAFPolicy) {
+    /// A WAF applying `ruleSet` under `policy`; `remembersHeaders` keeps the findings of header
+    /// values seen before (``HeaderFindings``).
+    public init(ruleSet: WAFRuleSet, policy: WAFPolicy, remembersHeaders: Bool = true) {
         self.ruleSet = ruleSet
         self.policy = policy
+        headerFindings = remembersHeaders ? HeaderFindings() : nil
     }
 
     /// Inspects `request`. Each rule counts at most once (its first matching target); the verdict
@@ -48,18 +53,36 @@ public struct WAF: Sendable {
         for field in extracted.fields {
             let candidates = index.candidates(for: field)
             guard !candidates.isEmpty else { continue }
-            for step in transformed.indices { transformed[step] = nil }
             // Usually none: exclusions name a few fields (passwords, session cookies).
             let fieldExclusions = exclusions.isEmpty || !ruleSet.mayExclude(field) ? [] : exclusions.filter { $0.covers(field) }
+            // A header no exclusion covers here: what its value gave before, if it was seen.
+            let remembered: HeaderFindings.Key? = if let headerFindings, field.kind == .header, fieldExclusions.isEmpty,
+                                                     headerFindings.keeps(valueBytes: field.value.count) {
+                HeaderFindings.Key(name: field.name, value: field.value, paranoia: settings.paranoia)
+            } else {
+                nil
+            }
+            if let remembered, let known = headerFindings?.findings(for: remembered) {
+                for finding in known where !matched[finding.position] {
+                    record(finding.position, target: field.label, fragment: finding.fragment)
+                }
+                continue
+            }
+            for step in transformed.indices { transformed[step] = nil }
+            var found: [HeaderFindings.Finding] = []
             for position in candidates {
                 let gate = index.gates[position]
-                guard !matched[position], gate.paranoia <= settings.paranoia, !field.isPlain || gate.inspectsPlainValues else { continue }
+                // A rule that matched already counts no more; a value to be remembered meets every rule.
+                guard remembered != nil || !matched[position], gate.paranoia <= settings.paranoia,
+                      !field.isPlain || gate.inspectsPlainValues
+                else { continue }
                 if !fieldExclusions.isEmpty, fieldExclusions.contains(where: { $0.covers(rules[position]) }) { continue }
                 let value = steps.value(ofChain: gate.chain, input: field.value, results: &transformed, memo: &normalization)
-                if let fragment = rules[position].matcher.firstMatch(in: value) {
-                    record(position, target: field.label, fragment: fragment)
-                }
+                guard let fragment = rules[position].matcher.firstMatch(in: value) else { continue }
+                if remembered != nil { found.append(HeaderFindings.Finding(position: position, fragment: fragment)) }
+                if !matched[position] { record(position, target: field.label, fragment: fragment) }
             }
+            if let remembered { headerFindings?.remember(found, for: remembered) }
         }
         let reached = score >= settings.inboundThreshold
         return WAFVerdict(

@@ -1,0 +1,72 @@
+import NIOPosix
+
+/// What the rules found in header values seen before. A browser sends the same `User-Agent`,
+/// `Accept`, `Accept-Language` and `Accept-Encoding` on every request, and inspecting them (the
+/// SQL and XSS tokenizers, the scanner phrases) is a large part of a GET's inspection; their
+/// findings depend only on the header's name, its value and the paranoia level, so they are
+/// worked out once and looked up afterwards.
+///
+/// Each thread keeps its own table (no lock, nothing shared between the event loops). A table
+/// holds at most `capacity` values of at most `maximumValueBytes` each; when it is full it starts
+/// over, so a client sending a new value with every request costs a lookup per header and
+/// never more memory. Only a header that no exclusion covers in the request at hand is looked up
+/// or remembered (exclusions depend on the route), and the values of headers that may carry a
+/// credential (`Authorization`, `Cookie`, `X-API-Key`, …) are never kept.
+final class HeaderFindings: Sendable {
+    /// One rule's match in a value: the rule's position in the rule set and the matched fragment.
+    struct Finding: Sendable {
+        let position: Int
+        let fragment: String
+    }
+
+    struct Key: Hashable {
+        let name: String
+        let value: [UInt8]
+        let paranoia: Int
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(name)
+            hasher.combine(paranoia)
+            value.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+    }
+
+    let capacity: Int
+    let maximumValueBytes: Int
+    private let tables = ThreadSpecificVariable<Table>()
+
+    /// One thread's findings.
+    private final class Table: @unchecked Sendable {
+        // @unchecked: each table is read and written by the one thread it was made on.
+        var findings: [Key: [Finding]] = [:]
+    }
+
+    init(capacity: Int = 4096, maximumValueBytes: Int = 1024) {
+        self.capacity = capacity
+        self.maximumValueBytes = maximumValueBytes
+    }
+
+    /// Whether a value of `count` bytes is kept.
+    func keeps(valueBytes count: Int) -> Bool {
+        count <= maximumValueBytes
+    }
+
+    /// The findings remembered for `key` on this thread.
+    func findings(for key: Key) -> [Finding]? {
+        tables.currentValue?.findings[key]
+    }
+
+    /// Remembers `findings` for `key` on this thread, unless the header may carry a credential.
+    func remember(_ findings: [Finding], for key: Key) {
+        guard !WAFMatch.isCredentialHeader(key.name) else { return }
+        let table: Table
+        if let existing = tables.currentValue {
+            table = existing
+        } else {
+            table = Table()
+            tables.currentValue = table
+        }
+        if table.findings.count >= capacity { table.findings.removeAll(keepingCapacity: true) }
+        table.findings[key] = findings
+    }
+}
