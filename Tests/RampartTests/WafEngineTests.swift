@@ -76,6 +76,22 @@ struct WafEngineTests {
         #expect(try waf(.init(paranoia: 1), tenants: ["acme": .init(paranoia: 2)]).inspect(get("/x", headers: [("User-Agent", "curl")], tenant: "acme")).matches.count == 1)
     }
 
+    /// Field names compare as Swift strings do (and so as the services read them): an exclusion
+    /// for `Key` covers the same name spelled with a Kelvin sign (U+212A), though its bytes differ.
+    @Test func anExclusionCoversEveryCanonicalSpellingOfItsFieldName() throws {
+        let engine = WAF(ruleSet: try WAFRuleSet(yaml: """
+            version: 1
+            exclusions:
+              - { fields: [Key], rule_ids: [10] }
+            rules:
+              - { id: 10, category: sqli, severity: critical, targets: [args], inspect_plain: true, transformations: [url_decode_multi], operator: { detect: sqli } }
+            """), policy: WAFPolicy(defaults: .init()))
+        let attack = "%27%20or%201%3D1--"
+        #expect(engine.inspect(get("/api/v1/tickets", "Key=\(attack)")).matches.isEmpty)
+        #expect(engine.inspect(get("/api/v1/tickets", "%E2%84%AAey=\(attack)")).matches.isEmpty)
+        #expect(engine.inspect(get("/api/v1/tickets", "Kez=\(attack)")).matches.map(\.ruleID) == [10])
+    }
+
     @Test func fieldExclusionsApplyEverywhere() throws {
         let engine = try waf()
         #expect(!engine.inspect(postJSON("/login", #"{"email":"a@b.c","password":"' or 1=1-- <script>"}"#)).blocked)

@@ -57,7 +57,7 @@ public struct WAF: Sendable {
             let fieldExclusions = exclusions.isEmpty || !ruleSet.mayExclude(field) ? [] : exclusions.filter { $0.covers(field) }
             // A header no exclusion covers here: what its value gave before, if it was seen.
             let remembered: HeaderFindings.Key? = if let headerFindings, field.kind == .header, fieldExclusions.isEmpty,
-                                                     headerFindings.keeps(valueBytes: field.value.count) {
+                                                     headerFindings.keeps(headerNamed: field.name, valueBytes: field.value.count) {
                 HeaderFindings.Key(name: field.name, value: field.value, paranoia: settings.paranoia)
             } else {
                 nil

@@ -35,11 +35,6 @@ public struct WAFMatch: Sendable, Equatable {
     /// Words that make a field name a secret's: `password`, `client_secret`, `refresh_token`, `api_key` …
     static let secretNameWords = ["password", "passwd", "secret", "token", "api_key", "apikey", "credential", "session", "csrf"]
 
-    /// Whether a header named `name` (lowercased) may carry a credential.
-    static func isCredentialHeader(_ name: some StringProtocol) -> Bool {
-        credentialHeaders.contains(String(name)) || secretNameWords.contains { name.contains($0) }
-    }
-
     /// Whether a match in `target` (`header:authorization`, `cookie:sid`, `json:auth.password`)
     /// may have matched a credential: credential headers, every cookie value, and any field named
     /// like a secret.
@@ -48,7 +43,7 @@ public struct WAFMatch: Sendable, Equatable {
         let kind = target[..<colon]
         let name = target[target.index(after: colon)...].lowercased()
         switch kind {
-        case "header": return isCredentialHeader(name)
+        case "header": return credentialHeaders.contains(name) || secretNameWords.contains { name.contains($0) }
         case "cookie": return true
         default: return secretNameWords.contains { name.contains($0) }
         }

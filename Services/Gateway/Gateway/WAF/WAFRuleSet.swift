@@ -23,7 +23,8 @@ public struct WAFRuleSet: Sendable {
     /// Every field name some exclusion lists (a field not named here needs no exclusion check).
     let excludedFieldNames: Set<String>
     /// The lengths of `excludedFieldNames` in bytes (bit n: a name of n bytes; bit 63: of 63 or
-    /// more), so most fields are ruled out without hashing their names.
+    /// more), so most fields are ruled out without hashing their names; every bit when an
+    /// excluded name is not ASCII.
     let excludedNameLengths: UInt64
     /// Whether some exclusion applies to every field.
     let hasExclusionForAllFields: Bool
@@ -79,7 +80,7 @@ public struct WAFRuleSet: Sendable {
         }
         self.excludedFieldNames = exclusions.reduce(into: Set<String>()) { $0.formUnion($1.fields ?? []) }
         self.hasExclusionForAllFields = exclusions.contains { $0.fields == nil }
-        self.excludedNameLengths = excludedFieldNames.reduce(0) { $0 | Self.lengthBit($1) }
+        self.excludedNameLengths = excludedFieldNames.allSatisfy(Self.isASCII) ? excludedFieldNames.reduce(0) { $0 | Self.lengthBit($1) } : .max
     }
 
     /// Whether an exclusion might cover `field`.
@@ -87,12 +88,20 @@ public struct WAFRuleSet: Sendable {
         hasExclusionForAllFields || mayBeExcluded(field.name) || field.leafName != field.name && mayBeExcluded(field.leafName)
     }
 
+    /// A length no excluded name has rules out only an ASCII name: strings compare by canonical
+    /// equivalence, and another spelling of a name (a Kelvin sign for `K`) has other bytes.
     private func mayBeExcluded(_ name: String) -> Bool {
-        excludedNameLengths & Self.lengthBit(name) != 0 && excludedFieldNames.contains(name)
+        if excludedNameLengths & Self.lengthBit(name) == 0, Self.isASCII(name) { return false }
+        return excludedFieldNames.contains(name)
     }
 
     private static func lengthBit(_ name: String) -> UInt64 {
         1 << min(name.utf8.count, 63)
+    }
+
+    private static func isASCII(_ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { $0.allSatisfy { $0 < 0x80 } }
     }
 
     /// Reads the rules file at `path`.
