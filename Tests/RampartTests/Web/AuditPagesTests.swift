@@ -114,15 +114,19 @@ struct AuditPagesTests {
                                                                            ("Carl Customer", "customer")], identity: identity, pki: pki)
             let tenant = try #require(TenantID(acme.tenant))
             let (ada, bob, zed, carl) = (acme.ids["Ada Admin"]!, acme.ids["Bob Builder"]!, acme.ids[hostile]!, acme.ids["Carl Customer"]!)
-            @Sendable func event(_ action: String, _ type: String, _ id: String, named: String? = nil, outcome: String = "success") -> AuditEvent {
-                var event = AuditFixture.event(tenant, action: action, actorType: type, actorID: id, ip: "203.0.113.7", outcome: outcome)
+            @Sendable func event(_ action: String, _ type: String, _ id: String, named: String? = nil, outcome: String = "success",
+                                 at occurredAt: Date = .now) -> AuditEvent {
+                var event = AuditFixture.event(tenant, action: action, actorType: type, actorID: id, ip: "203.0.113.7", outcome: outcome,
+                                               occurredAt: occurredAt)
                 event.actor.displayName = named
                 return event
             }
             try await AuditFixture.with(database: database, pki: pki, identityURL: identity.baseURL) { fixture in
                 try await AuditQueryTests.ingest(fixture, [
                     event("ticket.updated", "agent", "user:\(bob)"),
-                    event("user.updated", "admin", ada),
+                    // Within business hours (a Tuesday, 10:00 UTC): an admin's action at night or on a
+                    // weekend raises an alert of its own, and the one alert below is the sign-in failures'.
+                    event("user.updated", "admin", ada, at: try Date("2026-11-03T10:00:00Z", strategy: .iso8601)),
                     event("ticket.replied", "agent", "user:\(zed)"),
                     event("ticket.created", "customer", "user:\(carl)"),
                     event("ticket.assigned", "agent", "user:\(bob)", named: "Robert at the time"),
