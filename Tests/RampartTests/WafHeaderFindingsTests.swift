@@ -92,6 +92,20 @@ struct WafHeaderFindingsTests {
         }
     }
 
+    /// Two WAFs on one thread (the tests make many; a reload would make a new one): what one
+    /// remembered never answers for the other, whose rule set may differ.
+    @Test func findingsBelongToTheInstanceThatMadeThem() {
+        let first = HeaderFindings()
+        let second = HeaderFindings()
+        let key = HeaderFindings.Key(name: "user-agent", value: Array("curl/8.5.0".utf8), paranoia: 1)
+        first.remember([HeaderFindings.Finding(position: 7, fragment: "curl")], for: key)
+        #expect(first.findings(for: key)?.map(\.position) == [7])
+        #expect(second.findings(for: key) == nil)
+        second.remember([], for: key)
+        #expect(second.findings(for: key)?.isEmpty == true)
+        #expect(first.findings(for: key) == nil)
+    }
+
     /// A full table starts over (memory stays bounded), only the listed headers are kept, and
     /// what one thread remembered is not another thread's: nothing is shared between the event
     /// loops.

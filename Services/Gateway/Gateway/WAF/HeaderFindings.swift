@@ -1,4 +1,5 @@
 import NIOPosix
+import Synchronization
 
 /// What the rules found in header values seen before. A browser sends the same `User-Agent`,
 /// `Accept`, `Accept-Language` and `Accept-Encoding` on every request, and inspecting them (the
@@ -14,6 +15,11 @@ import NIOPosix
 /// over, so a client sending a new value with every request costs a lookup per header and
 /// never more memory. A header an exclusion covers in the request at hand is neither looked up
 /// nor remembered: exclusions depend on the route.
+///
+/// A thread has one table, under one thread-specific key for the whole process (keys are few: a
+/// key per instance would run out in a process that makes many WAFs, as the tests do). The table
+/// belongs to the instance that last used it on that thread; another instance starts it over, so
+/// findings of one rule set never answer for another.
 final class HeaderFindings: Sendable {
     /// One rule's match in a value: the rule's position in the rule set and the matched fragment.
     struct Finding: Sendable {
@@ -35,12 +41,20 @@ final class HeaderFindings: Sendable {
 
     let capacity: Int
     let maximumValueBytes: Int
-    private let tables = ThreadSpecificVariable<Table>()
+    /// This instance among all made in the process, for the tables it owns.
+    private let owner: Int
+    private static let owners = Atomic<Int>(0)
+    private static let tables = ThreadSpecificVariable<Table>()
 
-    /// One thread's findings.
+    /// One thread's findings, and the instance they belong to.
     private final class Table: @unchecked Sendable {
         // @unchecked: each table is read and written by the one thread it was made on.
+        var owner: Int
         var findings: [Key: [Finding]] = [:]
+
+        init(owner: Int) {
+            self.owner = owner
+        }
     }
 
     /// The headers whose findings are kept (lowercased names).
@@ -53,6 +67,7 @@ final class HeaderFindings: Sendable {
     init(capacity: Int = 4096, maximumValueBytes: Int = 1024) {
         self.capacity = capacity
         self.maximumValueBytes = maximumValueBytes
+        owner = Self.owners.wrappingAdd(1, ordering: .relaxed).newValue
     }
 
     /// Whether the findings of header `name` (lowercased) with a value of `count` bytes are kept.
@@ -62,20 +77,24 @@ final class HeaderFindings: Sendable {
 
     /// The findings remembered for `key` on this thread.
     func findings(for key: Key) -> [Finding]? {
-        tables.currentValue?.findings[key]
+        guard let table = Self.tables.currentValue, table.owner == owner else { return nil }
+        return table.findings[key]
     }
 
     /// Remembers `findings` for `key` on this thread (a header ``keeps(headerNamed:valueBytes:)`` allows).
     func remember(_ findings: [Finding], for key: Key) {
         guard keeps(headerNamed: key.name, valueBytes: key.value.count) else { return }
         let table: Table
-        if let existing = tables.currentValue {
+        if let existing = Self.tables.currentValue {
             table = existing
         } else {
-            table = Table()
-            tables.currentValue = table
+            table = Table(owner: owner)
+            Self.tables.currentValue = table
         }
-        if table.findings.count >= capacity { table.findings.removeAll(keepingCapacity: true) }
+        if table.owner != owner || table.findings.count >= capacity {
+            table.owner = owner
+            table.findings.removeAll(keepingCapacity: true)
+        }
         table.findings[key] = findings
     }
 }
