@@ -94,10 +94,10 @@ struct WafHeaderFindingsTests {
 
     /// Two WAFs on one thread (the tests make many; a reload would make a new one): what one
     /// remembered never answers for the other, whose rule set may differ.
-    @Test func findingsBelongToTheInstanceThatMadeThem() {
+    @Test func findingsBelongToTheInstanceThatMadeThem() throws {
         let first = HeaderFindings()
         let second = HeaderFindings()
-        let key = HeaderFindings.Key(name: "user-agent", value: Array("curl/8.5.0".utf8), paranoia: 1)
+        let key = try #require(first.key(headerNamed: "user-agent", value: Array("curl/8.5.0".utf8), paranoia: 1))
         first.remember([HeaderFindings.Finding(position: 7, fragment: "curl")], for: key)
         #expect(first.findings(for: key)?.map(\.position) == [7])
         #expect(second.findings(for: key) == nil)
@@ -111,7 +111,7 @@ struct WafHeaderFindingsTests {
     /// loops.
     @Test func theTableIsBoundedAndKeptPerThread() async throws {
         let findings = HeaderFindings(capacity: 2, maximumValueBytes: 8)
-        @Sendable func key(_ value: String) -> HeaderFindings.Key { .init(name: "user-agent", value: Array(value.utf8), paranoia: 1) }
+        @Sendable func key(_ value: String) -> HeaderFindings.Key { findings.key(headerNamed: "user-agent", value: Array(value.utf8), paranoia: 1)! }
         findings.remember([], for: key("a"))
         findings.remember([HeaderFindings.Finding(position: 3, fragment: "b")], for: key("b"))
         #expect(findings.findings(for: key("a")) != nil)
@@ -119,13 +119,12 @@ struct WafHeaderFindingsTests {
         findings.remember([], for: key("c"))
         #expect(findings.findings(for: key("a")) == nil && findings.findings(for: key("b")) == nil)
         #expect(findings.findings(for: key("c")) != nil)
-        #expect(findings.keeps(headerNamed: "user-agent", valueBytes: 8) && !findings.keeps(headerNamed: "user-agent", valueBytes: 9))
+        #expect(findings.key(headerNamed: "user-agent", value: Array("12345678".utf8), paranoia: 1) != nil)
+        #expect(findings.key(headerNamed: "user-agent", value: Array("123456789".utf8), paranoia: 1) == nil)
         // Only headers a browser sends alike every time and that carry nothing secret: not a
         // credential, not a URL (a Referer may hold a reset token), not a name of the client's choosing.
         for name in ["authorization", "cookie", "x-api-key", "api-key", "referer", "x-" + String(repeating: "a", count: 4000)] {
-            let other = HeaderFindings.Key(name: name, value: Array("secret".utf8), paranoia: 1)
-            findings.remember([], for: other)
-            #expect(findings.findings(for: other) == nil, "\(name.prefix(20))")
+            #expect(findings.key(headerNamed: name, value: Array("secret".utf8), paranoia: 1) == nil, "\(name.prefix(20))")
         }
 
         let elsewhere = await withCheckedContinuation { continuation in

@@ -31,4 +31,3 @@ public enum EdgeRequestID {
         return value
     }
 }
-

@@ -6,7 +6,9 @@ import NIOPosix
 /// `Date` header, the access log's `ts`) and formats it once a second.
 ///
 /// Each thread keeps its own: the event loops' requests share no lock and no string here (a
-/// shared one cost each request a lock and a reference count both loops' cores write to).
+/// shared one cost each request a lock and a reference count both loops' cores write to). Each
+/// instance holds a thread-specific key for as long as the threads live, so there are few: the
+/// edge's two are static.
 final class UTCSecondFormat: Sendable {
     private let pattern: String
     private let last = ThreadSpecificVariable<Last>()

@@ -18,6 +18,12 @@ enum ASCII {
         } ?? text
     }
 
+    /// Whether `text` is all ASCII.
+    static func isASCII(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { $0.allSatisfy { $0 < 0x80 } }
+    }
+
     /// The first `limit` bytes of `text`'s UTF-8, copied in one piece.
     static func bytes(of text: String, upTo limit: Int) -> [UInt8] {
         var text = text

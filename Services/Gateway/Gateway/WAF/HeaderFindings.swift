@@ -27,10 +27,17 @@ final class HeaderFindings: Sendable {
         let fragment: String
     }
 
+    /// Made only by ``key(headerNamed:value:paranoia:)``, for a header whose findings are kept.
     struct Key: Hashable {
         let name: String
         let value: [UInt8]
         let paranoia: Int
+
+        fileprivate init(name: String, value: [UInt8], paranoia: Int) {
+            self.name = name
+            self.value = value
+            self.paranoia = paranoia
+        }
 
         func hash(into hasher: inout Hasher) {
             hasher.combine(name)
@@ -70,9 +77,11 @@ final class HeaderFindings: Sendable {
         owner = Self.owners.wrappingAdd(1, ordering: .relaxed).newValue
     }
 
-    /// Whether the findings of header `name` (lowercased) with a value of `count` bytes are kept.
-    func keeps(headerNamed name: String, valueBytes count: Int) -> Bool {
-        count <= maximumValueBytes && Self.remembered.contains(name)
+    /// The key of header `name` (lowercased) with `value` at `paranoia`; `nil` when the header's
+    /// findings are not kept (a header not listed, or a value over `maximumValueBytes`).
+    func key(headerNamed name: String, value: [UInt8], paranoia: Int) -> Key? {
+        guard value.count <= maximumValueBytes, Self.remembered.contains(name) else { return nil }
+        return Key(name: name, value: value, paranoia: paranoia)
     }
 
     /// The findings remembered for `key` on this thread.
@@ -81,9 +90,8 @@ final class HeaderFindings: Sendable {
         return table.findings[key]
     }
 
-    /// Remembers `findings` for `key` on this thread (a header ``keeps(headerNamed:valueBytes:)`` allows).
+    /// Remembers `findings` for `key` on this thread.
     func remember(_ findings: [Finding], for key: Key) {
-        guard keeps(headerNamed: key.name, valueBytes: key.value.count) else { return }
         let table: Table
         if let existing = Self.tables.currentValue {
             table = existing

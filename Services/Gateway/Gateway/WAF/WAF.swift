@@ -56,12 +56,8 @@ public struct WAF: Sendable {
             // Usually none: exclusions name a few fields (passwords, session cookies).
             let fieldExclusions = exclusions.isEmpty || !ruleSet.mayExclude(field) ? [] : exclusions.filter { $0.covers(field) }
             // A header no exclusion covers here: what its value gave before, if it was seen.
-            let remembered: HeaderFindings.Key? = if let headerFindings, field.kind == .header, fieldExclusions.isEmpty,
-                                                     headerFindings.keeps(headerNamed: field.name, valueBytes: field.value.count) {
-                HeaderFindings.Key(name: field.name, value: field.value, paranoia: settings.paranoia)
-            } else {
-                nil
-            }
+            let remembered = field.kind == .header && fieldExclusions.isEmpty
+                ? headerFindings?.key(headerNamed: field.name, value: field.value, paranoia: settings.paranoia) : nil
             if let remembered, let known = headerFindings?.findings(for: remembered) {
                 for finding in known where !matched[finding.position] {
                     record(finding.position, target: field.label, fragment: finding.fragment)

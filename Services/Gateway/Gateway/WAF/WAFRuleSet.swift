@@ -80,7 +80,7 @@ public struct WAFRuleSet: Sendable {
         }
         self.excludedFieldNames = exclusions.reduce(into: Set<String>()) { $0.formUnion($1.fields ?? []) }
         self.hasExclusionForAllFields = exclusions.contains { $0.fields == nil }
-        self.excludedNameLengths = excludedFieldNames.allSatisfy(Self.isASCII) ? excludedFieldNames.reduce(0) { $0 | Self.lengthBit($1) } : .max
+        self.excludedNameLengths = excludedFieldNames.allSatisfy(ASCII.isASCII) ? excludedFieldNames.reduce(0) { $0 | Self.lengthBit($1) } : .max
     }
 
     /// Whether an exclusion might cover `field`.
@@ -91,17 +91,12 @@ public struct WAFRuleSet: Sendable {
     /// A length no excluded name has rules out only an ASCII name: strings compare by canonical
     /// equivalence, and another spelling of a name (a Kelvin sign for `K`) has other bytes.
     private func mayBeExcluded(_ name: String) -> Bool {
-        if excludedNameLengths & Self.lengthBit(name) == 0, Self.isASCII(name) { return false }
+        if excludedNameLengths & Self.lengthBit(name) == 0, ASCII.isASCII(name) { return false }
         return excludedFieldNames.contains(name)
     }
 
     private static func lengthBit(_ name: String) -> UInt64 {
         1 << min(name.utf8.count, 63)
-    }
-
-    private static func isASCII(_ name: String) -> Bool {
-        var name = name
-        return name.withUTF8 { $0.allSatisfy { $0 < 0x80 } }
     }
 
     /// Reads the rules file at `path`.
