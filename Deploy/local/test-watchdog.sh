@@ -3,12 +3,20 @@
 # (default 600), every thread's stack of the test process goes to stderr and the run fails,
 # instead of a silent hang until CI's own time limit.
 #
+# The suite gets a temporary folder of its own (TMPDIR), removed when it ends: the PKIs, key
+# stores, database secrets and scratch clusters its tests write there do not pile up in /tmp
+# from run to run. Sticky and writable by all, as /tmp is: PostgreSQL and pgBackRest run as
+# their own user and write there too.
+#
 #   Deploy/local/test-watchdog.sh swift test --skip-build
 set -uo pipefail
 
 stall_seconds="${RAMPART_TEST_STALL_SECONDS:-600}"
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/rampart-test-run.XXXXXX")"
+chmod 1777 "$scratch"
+trap 'rm -f "$log"; rm -rf "$scratch"' EXIT
+export TMPDIR="$scratch"
 
 # Line-buffered, so what is printed is what has happened.
 stdbuf -oL -eL "$@" > >(tee "$log") 2>&1 &
