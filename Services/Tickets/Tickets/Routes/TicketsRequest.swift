@@ -100,17 +100,15 @@ enum TicketsRequest {
 
     /// The version `If-Match` names (`"3"` or `W/"3"`), nil without the header; `*` matches any.
     static func ifMatch(_ request: Request) throws -> Int? {
-        guard let raw = request.headers[.ifMatch]?.trimmingCharacters(in: .whitespaces) else { return nil }
-        if raw == "*" { return nil }
-        let tag = raw.hasPrefix("W/") ? String(raw.dropFirst(2)) : raw
-        guard tag.count >= 3, tag.hasPrefix("\""), tag.hasSuffix("\""), let version = Int(tag.dropFirst().dropLast()) else {
-            throw TicketsError.versionMismatch
-        }
+        let tag: String?
+        do { tag = try EntityTag.ifMatch(request.headers) } catch { throw TicketsError.versionMismatch }
+        guard let tag else { return nil }
+        guard let version = Int(tag) else { throw TicketsError.versionMismatch }
         return version
     }
 
     /// The strong ETag of a ticket version.
-    static func etag(_ version: Int) -> String { "\"\(version)\"" }
+    static func etag(_ version: Int) -> String { EntityTag.quoted(String(version)) }
 }
 
 /// Timestamps as RFC 3339 with milliseconds, UTC (`2026-05-01T12:00:00.123Z`).
