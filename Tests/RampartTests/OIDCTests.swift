@@ -305,10 +305,12 @@ struct OIDCTests {
             #expect(reason(try await signIn(unverified, acme)) == "email_missing_or_invalid")
 
             try await f.database.withTenant(acme.id) { connection in
-                var settings = try await SecuritySettings.load(tenant: acme.id, on: connection, logger: f.database.logger)
-                settings.totpRequiredRoles = [.agent]
-                try await SecuritySettings.save(settings, tenant: acme.id, region: acme.region, actor: IdentityFixture.operatorActor, requestID: nil,
-                                                on: connection, logger: f.database.logger)
+                _ = try await SecuritySettings.update(tenant: acme.id, region: acme.region, actor: IdentityFixture.operatorActor, requestID: nil,
+                                                      on: connection, logger: f.database.logger) { stored in
+                    var settings = stored
+                    settings.totpRequiredRoles = [.agent]
+                    return settings
+                }
             }
             let agent = { (sub: String) in var c = Self.agent; c.user = ["sub": sub, "email": "\(sub)@acme.test"]; return c }
             let untrusted = try await configure(f, acme, clientID: "acme-mfa-untrusted", client: { var c = agent("m1"); c.amr = ["pwd", "mfa"]; return c }())

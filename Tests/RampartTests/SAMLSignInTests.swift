@@ -226,10 +226,12 @@ struct SAMLSignInTests {
         try await IdentityFixture.with { f in
             let acme = try await f.tenant("acme")
             try await f.database.withTenant(acme.id) { connection in
-                var settings = try await SecuritySettings.load(tenant: acme.id, on: connection, logger: f.database.logger)
-                settings.totpRequiredRoles = [.agent]
-                try await SecuritySettings.save(settings, tenant: acme.id, region: acme.region, actor: IdentityFixture.operatorActor, requestID: nil,
-                                                on: connection, logger: f.database.logger)
+                _ = try await SecuritySettings.update(tenant: acme.id, region: acme.region, actor: IdentityFixture.operatorActor, requestID: nil,
+                                                      on: connection, logger: f.database.logger) { stored in
+                    var settings = stored
+                    settings.totpRequiredRoles = [.agent]
+                    return settings
+                }
             }
             let untrusted = try await configure(f, acme)
             let mfa = "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract"

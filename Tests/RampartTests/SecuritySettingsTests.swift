@@ -54,6 +54,46 @@ struct SecuritySettingsTests {
         }
     }
 
+    @Test func theSettingsCarryAnETagAndAChangeUnderAStaleIfMatchIsRefused() async throws {
+        try await OAuthWorld.with { world in
+            /// Status, problem or settings, and `ETag` of a `PUT`, or of a `GET` without a body.
+            func put(_ body: String?, ifMatch: String?) async throws -> (status: Int, json: [String: Any], etag: String?) {
+                var headers = [("X-CSRF-Token", world.csrf)]
+                if let ifMatch { headers.append(("If-Match", ifMatch)) }
+                let answer = try await world.call(body == nil ? .GET : .PUT, "/api/v1/security/settings", body: body, contentType: "application/json",
+                                                  principal: world.principal, headers: headers)
+                return (answer.status, answer.json, answer.headers.first(name: "etag"))
+            }
+            func read() async throws -> (status: Int, json: [String: Any], etag: String?) { try await put(nil, ifMatch: nil) }
+            let first = try #require(try await read().etag)
+            #expect(first.count > 2 && first.hasPrefix("\"") && first.hasSuffix("\""))
+
+            let changed = try await put(#"{"session_idle_minutes":60}"#, ifMatch: first)
+            #expect(changed.status == 200, "\(changed.json)")
+            let second = try #require(changed.etag)
+            #expect(second != first)
+            #expect(try await read().etag == second)
+
+            // A client still holding the first version changes nothing.
+            let stale = try await put(#"{"session_idle_minutes":90}"#, ifMatch: first)
+            #expect(stale.status == 412)
+            #expect(stale.json["code"] as? String == "version_mismatch")
+            #expect(try await read().json["session_idle_minutes"] as? Int == 60)
+            for malformed in ["abc", #""a", "b""#, "W/"] {
+                #expect(try await put(#"{"session_idle_minutes":90}"#, ifMatch: malformed).status == 412, "\(malformed)")
+            }
+            #expect(try await read().json["session_idle_minutes"] as? Int == 60)
+
+            // The current version, also weak; any version; none: as before, the change applies.
+            #expect(try await put(#"{"session_idle_minutes":61}"#, ifMatch: "W/" + second).status == 200)
+            #expect(try await put(#"{"session_idle_minutes":62}"#, ifMatch: "*").status == 200)
+            let unconditional = try await put(#"{"session_idle_minutes":60}"#, ifMatch: nil)
+            #expect(unconditional.status == 200)
+            // The version is the settings' content: the same settings again, the same version.
+            #expect(unconditional.etag == second)
+        }
+    }
+
     @Test func aRequiredSecondFactorLeavesAPasswordSessionOnlyEnrollmentWhichRotatesTheSession() async throws {
         try await OAuthWorld.with { world in
             let put = try await world.call(.PUT, "/api/v1/security/settings", body: #"{"totp_required_roles":["admin"]}"#, contentType: "application/json",

@@ -59,6 +59,21 @@ struct AdminPagesTests {
         return try await world.call(.POST, path, body: OAuthWorld.form(fields), principal: principal ?? world.principal)
     }
 
+    /// The version a policies page gave `part`'s form (its hidden field).
+    static func policyVersion(in html: String, part: String) throws -> String {
+        let form = try #require(html.range(of: #"action="/admin/security/policies/\#(part)">"#))
+        let field = try #require(html[form.upperBound...].range(of: #"<input type="hidden" name="version" value=""#))
+        return String(html[field.upperBound...].prefix { $0 != "\"" })
+    }
+
+    /// Posts `part`'s policy form as the policies page shows it now (with its version).
+    func postPolicy(_ world: OAuthWorld, _ part: String, _ fields: [String: String]) async throws -> Answer {
+        let page = try await world.call(.GET, "/admin/security/policies", principal: world.principal)
+        var fields = fields
+        fields["version"] = try Self.policyVersion(in: page.text, part: part)
+        return try await post(world, "/admin/security/policies/\(part)", fields)
+    }
+
     @Test func everySectionRendersForAnAdminInTheConsoleFrameWithTheSignOutForm() async throws {
         try await OAuthWorld.with { world in
             let root = try await world.call(.GET, "/admin", principal: world.principal)
@@ -223,7 +238,7 @@ struct AdminPagesTests {
             var fields = ["preset": "custom", "minimum_length": "14", "maximum_length": "128", "history_depth": "3", "maximum_age_days": "",
                           "require_letter": "yes", "require_digit": "yes", "require_mixed_case": "no", "require_symbol": "no",
                           "reject_common": "yes", "reject_personal_information": "yes"]
-            let saved = try await post(world, "/admin/security/policies/staff", fields)
+            let saved = try await postPolicy(world, "staff", fields)
             #expect(saved.status == 303)
             #expect(saved.headers.first(name: "location") == "/admin/security/policies?done=staff")
             let settings = try await world.call(.GET, "/api/v1/security/settings", principal: world.principal)
@@ -238,23 +253,75 @@ struct AdminPagesTests {
 
             fields["minimum_length"] = "3"
             fields["history_depth"] = "many"
-            let bad = try await post(world, "/admin/security/policies/staff", fields)
+            let bad = try await postPolicy(world, "staff", fields)
             #expect(bad.status == 422)
             #expect(bad.text.contains(#"id="staff-history_depth-error">Enter a whole number.</p>"#))
             #expect(bad.text.contains(#"value="many""#))
             fields["history_depth"] = "0"
-            let short = try await post(world, "/admin/security/policies/staff", fields)
+            let short = try await postPolicy(world, "staff", fields)
             #expect(short.status == 422)
             #expect(short.text.contains(#"id="staff-minimum_length-error">Must be between 8 and 64.</p>"#))
             #expect(short.text.contains(#"id="staff-minimum_length" name="minimum_length" value="3""#))
-            let sessions = try await post(world, "/admin/security/policies/sessions", ["session_idle_minutes": "600", "session_absolute_hours": "2"])
+            let sessions = try await postPolicy(world, "sessions", ["session_idle_minutes": "600", "session_absolute_hours": "2"])
             #expect(sessions.status == 422)
             #expect(sessions.text.contains("Cannot exceed the absolute session lifetime."))
-            let twoFactor = try await post(world, "/admin/security/policies/two-factor", ["totp_admin": "required", "totp_agent": "required"])
+            let twoFactor = try await postPolicy(world, "two-factor", ["totp_admin": "required", "totp_agent": "required"])
             #expect(twoFactor.status == 303)
             let after = try await world.call(.GET, "/api/v1/security/settings", principal: world.principal)
             #expect(after.json["totp_required_roles"] as? [String] == ["admin", "agent"])
             #expect((after.json["staff_password_policy"] as? [String: Any])?["minimum_length"] as? Int == 14)
+        }
+    }
+
+    @Test func aPolicyFormShownBeforeAnotherAdminsChangeToItsPartSavesNothingAndShowsTheirChange() async throws {
+        try await OAuthWorld.with { world in
+            // Two admins open the policies page: their forms carry the same versions.
+            let opened = try await world.call(.GET, "/admin/security/policies", principal: world.principal)
+            let staffShown = try Self.policyVersion(in: opened.text, part: "staff")
+            let sessionsShown = try Self.policyVersion(in: opened.text, part: "sessions")
+            var fields = ["preset": "custom", "minimum_length": "14", "maximum_length": "128", "history_depth": "0", "maximum_age_days": "",
+                          "require_letter": "yes", "require_digit": "no", "require_mixed_case": "no", "require_symbol": "no",
+                          "reject_common": "yes", "reject_personal_information": "yes", "version": staffShown]
+            #expect(try await post(world, "/admin/security/policies/staff", fields).status == 303)
+            func stored() async throws -> [String: Any] {
+                try await world.call(.GET, "/api/v1/security/settings", principal: world.principal).json
+            }
+            func minimumLength() async throws -> Int? {
+                (try await stored()["staff_password_policy"] as? [String: Any])?["minimum_length"] as? Int
+            }
+
+            // The second admin, from the page opened before, is told and shown the first one's change.
+            fields["minimum_length"] = "10"
+            let stale = try await post(world, "/admin/security/policies/staff", fields)
+            #expect(stale.status == 409)
+            #expect(stale.text.contains("Password policy for staff was changed by someone else after this page was opened."))
+            #expect(stale.text.contains(#"id="staff-minimum_length" name="minimum_length" value="14""#))
+            #expect(try await minimumLength() == 14)
+
+            // A refused form keeps the version it was shown with, so fixing a typo does not get past the check.
+            fields["minimum_length"] = "3"
+            let typo = try await post(world, "/admin/security/policies/staff", fields)
+            #expect(typo.status == 422)
+            #expect(try Self.policyVersion(in: typo.text, part: "staff") == staffShown)
+
+            // Another part's form from the same page still saves, and keeps the staff change.
+            let sessions = try await post(world, "/admin/security/policies/sessions",
+                                          ["session_idle_minutes": "60", "session_absolute_hours": "8", "version": sessionsShown])
+            #expect(sessions.status == 303)
+            #expect(try await stored()["session_idle_minutes"] as? Int == 60)
+            #expect(try await minimumLength() == 14)
+
+            // From the page that showed the change, the second admin's change saves.
+            fields["minimum_length"] = "10"
+            fields["version"] = try Self.policyVersion(in: stale.text, part: "staff")
+            #expect(try await post(world, "/admin/security/policies/staff", fields).status == 303)
+            #expect(try await minimumLength() == 10)
+
+            // A form without a version (made up, or from before versions) saves nothing.
+            fields["minimum_length"] = "20"
+            fields.removeValue(forKey: "version")
+            #expect(try await post(world, "/admin/security/policies/staff", fields).status == 409)
+            #expect(try await minimumLength() == 10)
         }
     }
 

@@ -82,7 +82,7 @@ struct AdminAction {
     }
 }
 
-/// A form of a section, under its own heading.
+/// A form of a section, under its own heading; `hidden` values go back with it unchanged.
 struct AdminForm {
     let id: String
     let heading: String
@@ -90,4 +90,11 @@ struct AdminForm {
     let action: String
     let fields: [FormField]
     let button: String
+    var hidden: [HiddenValue] = []
+
+    /// A value the page gives the form to send back (the version of what it shows).
+    struct HiddenValue {
+        let name: String
+        let value: String
+    }
 }

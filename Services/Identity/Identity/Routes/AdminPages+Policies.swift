@@ -21,6 +21,40 @@ extension AdminPages {
             case .sessions: "Session timeouts"
             }
         }
+
+        /// The version of this part of `settings`: its form carries the one it was shown with,
+        /// and a save applies only while that is still the stored one.
+        func version(of settings: SecuritySettings) -> String {
+            switch self {
+            case .staff: SecuritySettings.fingerprint(settings.staffPasswordPolicy)
+            case .customers: SecuritySettings.fingerprint(settings.customerPasswordPolicy)
+            case .twoFactor: SecuritySettings.fingerprint(settings.totpRequiredRoles.map(\.rawValue).sorted())
+            case .sessions: SecuritySettings.fingerprint([settings.sessionIdleMinutes, settings.sessionAbsoluteHours])
+            }
+        }
+
+        /// `stored` with this part as in `changed`: the other parts stay as stored.
+        func apply(_ changed: SecuritySettings, to stored: SecuritySettings) -> SecuritySettings {
+            var result = stored
+            switch self {
+            case .staff: result.staffPasswordPolicy = changed.staffPasswordPolicy
+            case .customers: result.customerPasswordPolicy = changed.customerPasswordPolicy
+            case .twoFactor: result.totpRequiredRoles = changed.totpRequiredRoles
+            case .sessions:
+                result.sessionIdleMinutes = changed.sessionIdleMinutes
+                result.sessionAbsoluteHours = changed.sessionAbsoluteHours
+            }
+            return result
+        }
+    }
+
+    /// Another admin saved a part after this form was shown with it.
+    struct PolicyChangedMeanwhile: Error {
+        let part: PolicyPart
+
+        var message: String {
+            "\(part.heading) was changed by someone else after this page was opened. The current settings are shown: make your change again."
+        }
     }
 
     /// The policy knobs as form fields: name, label, whether it is a yes/no choice.
@@ -52,8 +86,24 @@ extension AdminPages {
                     changed.sessionAbsoluteHours = Self.number(form, "session_absolute_hours", id: "sessions-session_absolute_hours", refused: &refused) ?? 0
                 }
                 if refused.fields.isEmpty { Self.note(changed.problems(), in: &refused) }
-                if refused.fields.isEmpty, let problem = try await attempt({ try await settings.save(changed, principal: admin.principal, requestID: context.requestID) }) {
-                    refused = problem
+                if refused.fields.isEmpty {
+                    let shown = form["version"]
+                    let changed = changed
+                    do {
+                        if let problem = try await attempt({
+                            _ = try await settings.save(principal: admin.principal, requestID: context.requestID) { stored in
+                                // Only this part is saved; another admin's change to another part stays.
+                                guard shown == part.version(of: stored) else { throw PolicyChangedMeanwhile(part: part) }
+                                return part.apply(changed, to: stored)
+                            }
+                        }) {
+                            refused = problem
+                        }
+                    } catch let conflict as PolicyChangedMeanwhile {
+                        var notice = Refused()
+                        notice.summary = [conflict.message]
+                        return policiesPage(admin, try await settings.load(principal: admin.principal), refused: notice, status: .conflict)
+                    }
                 }
                 guard !refused.fields.isEmpty || !refused.summary.isEmpty else { return Self.done(path, part.rawValue) }
                 if refused.summary.isEmpty { refused.summary = ["Please correct the fields marked below."] }
@@ -114,7 +164,7 @@ extension AdminPages {
 
     /// The four forms, showing the stored settings, or what was typed into the refused one.
     private func policiesPage(_ admin: Admin, _ current: SecuritySettings, typed: (PolicyPart, FormBody)? = nil, refused: Refused = Refused(),
-                              notice: String? = nil) -> Response {
+                              notice: String? = nil, status: HTTPResponse.Status? = nil) -> Response {
         let path = AdminSection.policies.path
         func value(_ part: PolicyPart, _ name: String, stored: String) -> String {
             guard let (typedPart, form) = typed, typedPart == part else { return stored }
@@ -165,7 +215,17 @@ extension AdminPages {
                 field(.sessions, "session_absolute_hours", "Absolute lifetime in hours (1 to 720)", stored: String(current.sessionAbsoluteHours)),
             ], button: "Save"),
         ]
-        return render("Policies", admin, content, errors: refused.summary, notice: notice, status: refused.summary.isEmpty ? .ok : .unprocessableContent)
+        content.forms = content.forms.map { form in
+            guard let part = PolicyPart(rawValue: form.id) else { return form }
+            var form = form
+            // A refused form keeps the version it was shown with: the values typed into it were
+            // made against that one.
+            let shown = typed.flatMap { $0.0 == part ? $0.1["version"] : nil }
+            form.hidden = [.init(name: "version", value: shown ?? part.version(of: current))]
+            return form
+        }
+        return render("Policies", admin, content, errors: refused.summary, notice: notice,
+                      status: status ?? (refused.summary.isEmpty ? .ok : .unprocessableContent))
     }
 }
 

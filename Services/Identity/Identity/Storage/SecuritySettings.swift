@@ -1,8 +1,10 @@
+import Crypto
 import Foundation
 import Logging
 import PostgresNIO
 import RampartCore
 import RampartStorage
+import RampartTransport
 
 /// A tenant's security settings: password policies for staff and customers, session timeouts,
 /// and the roles that must use a second factor. A tenant without a stored row uses the defaults.
@@ -48,6 +50,40 @@ public struct SecuritySettings: Codable, Sendable, Equatable {
         return problems
     }
 
+    /// The settings' version for optimistic concurrency (the API's `ETag`): a digest of their
+    /// canonical form, which changes exactly when a setting does (the stored row has no counter).
+    public var version: String { Self.fingerprint(self) }
+
+    /// 16 bytes of the SHA-256 of `value` as JSON with sorted keys, in hex.
+    static func fingerprint(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        // Plain values (numbers, flags, role names): encoding them cannot fail.
+        let json = (try? encoder.encode(value)) ?? Data()
+        return Hex.encode(SHA256.hash(data: json).prefix(16))
+    }
+
+    /// Changes the settings of `tenant` in one transaction, serialized with every other change of
+    /// them: `change` gets the stored settings and returns the ones to store, or throws (a
+    /// version that no longer matches, say) to change nothing. Unusable results are refused
+    /// field by field (422). Returns what was stored.
+    public static func update(
+        tenant: TenantID, region: Region, actor: AuditEvent.Actor, requestID: String?, on connection: PostgresConnection, logger: Logger,
+        _ change: (SecuritySettings) throws -> SecuritySettings
+    ) async throws -> SecuritySettings {
+        let name = "security_settings:\(tenant.rawValue)"
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(name), 0))", logger: logger)
+        let before = try await load(tenant: tenant, on: connection, logger: logger)
+        let settings = try change(before)
+        let problems = settings.problems()
+        guard problems.isEmpty else {
+            throw ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input",
+                               fieldErrors: problems.map { .init(field: $0.field, message: $0.message) })
+        }
+        try await save(settings, replacing: before, tenant: tenant, region: region, actor: actor, requestID: requestID, on: connection, logger: logger)
+        return settings
+    }
+
     /// The settings of `tenant`, read inside its transaction.
     public static func load(tenant: TenantID, on connection: PostgresConnection, logger: Logger) async throws -> SecuritySettings {
         var settings = SecuritySettings()
@@ -66,10 +102,9 @@ public struct SecuritySettings: Codable, Sendable, Equatable {
         return settings
     }
 
-    /// Stores `settings` for `tenant` and records what changed as an audit event.
-    public static func save(_ settings: SecuritySettings, tenant: TenantID, region: Region, actor: AuditEvent.Actor, requestID: String?,
-                            on connection: PostgresConnection, logger: Logger) async throws {
-        let before = try await load(tenant: tenant, on: connection, logger: logger)
+    /// Stores `settings` for `tenant` in place of `before` and records what changed as an audit event.
+    private static func save(_ settings: SecuritySettings, replacing before: SecuritySettings, tenant: TenantID, region: Region,
+                             actor: AuditEvent.Actor, requestID: String?, on connection: PostgresConnection, logger: Logger) async throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let staff = String(decoding: try encoder.encode(settings.staffPasswordPolicy), as: UTF8.self)
