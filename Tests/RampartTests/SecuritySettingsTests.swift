@@ -89,8 +89,15 @@ struct SecuritySettingsTests {
             #expect(try await put(#"{"session_idle_minutes":62}"#, ifMatch: "*").status == 200)
             let unconditional = try await put(#"{"session_idle_minutes":60}"#, ifMatch: nil)
             #expect(unconditional.status == 200)
-            // The version is the settings' content: the same settings again, the same version.
+            // The version is the settings' content: the same settings again, the same version;
+            // the same roles in another order or twice are the same settings.
             #expect(unconditional.etag == second)
+            let roles = try await put(#"{"session_idle_minutes":60,"totp_required_roles":["agent","admin"]}"#, ifMatch: second)
+            #expect(roles.status == 200)
+            #expect(roles.json["totp_required_roles"] as? [String] == ["admin", "agent"])
+            let again = try await put(#"{"session_idle_minutes":60,"totp_required_roles":["admin","agent","admin"]}"#, ifMatch: roles.etag)
+            #expect(again.json["totp_required_roles"] as? [String] == ["admin", "agent"])
+            #expect(again.etag == roles.etag)
         }
     }
 

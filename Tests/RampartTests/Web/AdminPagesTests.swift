@@ -317,9 +317,16 @@ struct AdminPagesTests {
             #expect(try await post(world, "/admin/security/policies/staff", fields).status == 303)
             #expect(try await minimumLength() == 10)
 
-            // A form without a version (made up, or from before versions) saves nothing.
+            // A form without a version (made up, or from before versions) saves nothing, also
+            // once it was refused for a typo and corrected.
             fields["minimum_length"] = "20"
             fields.removeValue(forKey: "version")
+            #expect(try await post(world, "/admin/security/policies/staff", fields).status == 409)
+            fields["minimum_length"] = "2"
+            let unversionedTypo = try await post(world, "/admin/security/policies/staff", fields)
+            #expect(unversionedTypo.status == 422)
+            fields["minimum_length"] = "20"
+            fields["version"] = try Self.policyVersion(in: unversionedTypo.text, part: "staff")
             #expect(try await post(world, "/admin/security/policies/staff", fields).status == 409)
             #expect(try await minimumLength() == 10)
         }

@@ -218,10 +218,10 @@ extension AdminPages {
         content.forms = content.forms.map { form in
             guard let part = PolicyPart(rawValue: form.id) else { return form }
             var form = form
-            // A refused form keeps the version it was shown with: the values typed into it were
-            // made against that one.
-            let shown = typed.flatMap { $0.0 == part ? $0.1["version"] : nil }
-            form.hidden = [.init(name: "version", value: shown ?? part.version(of: current))]
+            // A refused form keeps the version it was shown with, none if it came without one:
+            // the values typed into it were made against that one.
+            let version = if let (typedPart, posted) = typed, typedPart == part { posted["version"] ?? "" } else { part.version(of: current) }
+            form.hidden = [.init(name: "version", value: version)]
             return form
         }
         return render("Policies", admin, content, errors: refused.summary, notice: notice,

@@ -74,7 +74,9 @@ public struct SecuritySettings: Codable, Sendable, Equatable {
         let name = "security_settings:\(tenant.rawValue)"
         try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(name), 0))", logger: logger)
         let before = try await load(tenant: tenant, on: connection, logger: logger)
-        let settings = try change(before)
+        var settings = try change(before)
+        // One order, each role once: the same roles are the same settings (and the same version).
+        settings.totpRequiredRoles = Role.allCases.filter(settings.totpRequiredRoles.contains)
         let problems = settings.problems()
         guard problems.isEmpty else {
             throw ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input",
