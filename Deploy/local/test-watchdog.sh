@@ -12,10 +12,13 @@
 set -uo pipefail
 
 stall_seconds="${RAMPART_TEST_STALL_SECONDS:-600}"
-log="$(mktemp)"
-scratch="$(mktemp -d "${TMPDIR:-/tmp}/rampart-test-run.XXXXXX")"
-chmod 1777 "$scratch"
+log="$(mktemp)" || exit 1
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/rampart-test-run.XXXXXX")" && chmod 1777 "$scratch" || exit 1
+runner=
 trap 'rm -f "$log"; rm -rf "$scratch"' EXIT
+# Stopped from outside (CI cancelling, a closed terminal): the suite stops first, then its
+# folder goes.
+trap 'if [[ -n "$runner" ]]; then pkill -TERM -P "$runner"; kill -TERM "$runner"; wait "$runner"; fi 2>/dev/null; exit 143' INT TERM HUP
 export TMPDIR="$scratch"
 
 # Line-buffered, so what is printed is what has happened.
@@ -25,7 +28,8 @@ runner=$!
 last_size=-1
 quiet=0
 while kill -0 "$runner" 2>/dev/null; do
-    sleep 10
+    # (waited for in the background: a signal is handled at once, not after the sleep)
+    sleep 10 & wait $!
     size=$(stat -c %s "$log" 2>/dev/null || echo 0)
     if [[ "$size" != "$last_size" ]]; then
         last_size=$size
