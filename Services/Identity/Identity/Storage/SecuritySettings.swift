@@ -51,7 +51,8 @@ public struct SecuritySettings: Codable, Sendable, Equatable {
     }
 
     /// The settings' version for optimistic concurrency (the API's `ETag`): a digest of their
-    /// canonical form, which changes exactly when a setting does (the stored row has no counter).
+    /// canonical form, so the same settings always have the same version and a change of any
+    /// setting gives another (the stored row has no counter).
     public var version: String { Self.fingerprint(self) }
 
     /// 16 bytes of the SHA-256 of `value` as JSON with sorted keys, in hex.
