@@ -99,7 +99,7 @@ public struct SSOConfigurationRepository: Sendable {
     /// Serializes changes of one tenant's configuration for one audience (for this transaction).
     static func lockForChange(tenant: TenantID, audience: SSOAudience, on connection: PostgresConnection, logger: Logger) async throws {
         let name = "sso_configurations:\(tenant.rawValue):\(audience.rawValue)"
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(name), 0))", logger: logger)
+        try await TransactionLock.take(name, on: connection, logger: logger)
     }
 
     /// `secret` checked and sealed with the tenant's data key, or `nil` when none is given.

@@ -150,7 +150,7 @@ public struct SSOKeyRepository: Sendable {
     /// Serializes generation and rotation of one tenant's keys of one use (for this transaction).
     private func lock(_ use: SSOKeyUse, tenant: TenantID, on connection: PostgresConnection) async throws {
         let name = "sso_keys:\(tenant.rawValue):\(use.rawValue)"
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(name), 0))", logger: database.logger)
+        try await TransactionLock.take(name, on: connection, logger: database.logger)
     }
 
     static func sealContext(_ id: UUID) -> SealContext {

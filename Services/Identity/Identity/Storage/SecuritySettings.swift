@@ -72,8 +72,7 @@ public struct SecuritySettings: Codable, Sendable, Equatable {
         tenant: TenantID, region: Region, actor: AuditEvent.Actor, requestID: String?, on connection: PostgresConnection, logger: Logger,
         _ change: (SecuritySettings) throws -> SecuritySettings
     ) async throws -> SecuritySettings {
-        let name = "security_settings:\(tenant.rawValue)"
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(name), 0))", logger: logger)
+        try await TransactionLock.take("security_settings:\(tenant.rawValue)", on: connection, logger: logger)
         let before = try await load(tenant: tenant, on: connection, logger: logger)
         var settings = try change(before)
         // One order, each role once: the same roles are the same settings (and the same version).

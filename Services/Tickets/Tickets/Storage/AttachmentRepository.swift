@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import RampartCore
 import RampartSecurity
+import RampartStorage
 
 /// A stored attachment's description (the content is sealed in the same row).
 struct AttachmentRecord: Encodable, Sendable {
@@ -91,7 +92,7 @@ struct AttachmentRepository: Sendable {
     private func requireAllowance(_ caller: Caller, on connection: PostgresConnection) async throws {
         let subject = caller.principal.subject
         let cutoff = Date().addingTimeInterval(-Self.unsentLifetime)
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('tickets.uploads:' || \(subject), 0))", logger: store.logger)
+        try await TransactionLock.take("tickets.uploads:\(subject)", on: connection, logger: store.logger)
         let rows = try await connection.query("""
             SELECT count(*)::integer FROM attachments WHERE uploaded_by = \(subject) AND message_id IS NULL AND created_at > \(cutoff)
             """, logger: store.logger)
