@@ -23,4 +23,10 @@ public enum EntityTag {
 
     /// The strong `ETag` value for the opaque `tag`.
     public static func quoted(_ tag: String) -> String { "\"\(tag)\"" }
+
+    /// The answer when `If-Match` names another version than the current one, or cannot be
+    /// read: 412 `version_mismatch`, nothing changed; `detail` says what to fetch again.
+    public static func mismatch(detail: String) -> ProblemError {
+        ProblemError(status: .preconditionFailed, code: "version_mismatch", title: "Precondition failed", detail: detail)
+    }
 }

@@ -32,8 +32,7 @@ struct SecuritySettingsRoutes: Sendable {
     }
 
     /// `If-Match` named another version than the stored one (or could not be read).
-    static let changedMeanwhile = ProblemError(status: .preconditionFailed, code: "version_mismatch", title: "Precondition failed",
-                                               detail: "The settings changed since the version named in If-Match; fetch them again.")
+    static let changedMeanwhile = EntityTag.mismatch(detail: "The settings changed since the version named in If-Match; fetch them again.")
 
     private static func response(_ settings: SecuritySettings, _ request: Request, _ context: some RequestContext) throws -> Response {
         var response = try settings.response(from: request, context: context)

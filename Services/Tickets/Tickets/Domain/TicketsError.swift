@@ -47,8 +47,7 @@ enum TicketsError: Error, Sendable {
                          detail: "A ticket cannot move from \(from.rawValue) to \(to.rawValue).",
                          fieldErrors: [.init(field: "status", message: "Allowed from \(from.rawValue): \(from.allowedNext.map(\.rawValue).sorted().joined(separator: ", ")).")])
         case .versionMismatch:
-            ProblemError(status: .preconditionFailed, code: "version_mismatch", title: "Precondition failed",
-                         detail: "The ticket changed since the version named in If-Match; fetch it again.")
+            EntityTag.mismatch(detail: "The ticket changed since the version named in If-Match; fetch it again.")
         case .duplicate(let field):
             ProblemError(status: .conflict, code: "already_exists", title: "Already exists", fieldErrors: [.init(field: field, message: "Already taken in this tenant.")])
         case .ticketClosed:
