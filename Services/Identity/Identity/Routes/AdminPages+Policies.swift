@@ -180,6 +180,13 @@ extension AdminPages {
             }
             return FormField(name, label: label, control: control, value: shown, error: refused.error(id), hint: hint, inputMode: control.isText ? "numeric" : nil, id: id)
         }
+        /// `part`'s form with its version: the stored part's, or for a refused form the one it came
+        /// with (none if it came without one), as the values typed into it were made against that.
+        func form(_ part: PolicyPart, paragraphs: [String] = [], fields: [FormField]) -> AdminForm {
+            let version = if let (typedPart, posted) = typed, typedPart == part { posted["version"] ?? "" } else { part.version(of: current) }
+            return AdminForm(id: part.rawValue, heading: part.heading, paragraphs: paragraphs, action: "\(path)/\(part.rawValue)", fields: fields,
+                             button: "Save", hidden: [.init(name: "version", value: version)])
+        }
         func yesNo(_ flag: Bool) -> String { flag ? "yes" : "no" }
         let choices: FormField.Control = .select([.init("yes", "Yes", selected: false), .init("no", "No", selected: false)])
         func policyForm(_ part: PolicyPart, _ policy: PasswordPolicy) -> AdminForm {
@@ -194,36 +201,25 @@ extension AdminPages {
                 .init("pci", "PCI DSS 4.0: letters and digits, last 4 refused, changed every 90 days", selected: false),
                 .init("custom", "Custom: the settings below", selected: false),
             ]), hint: "A preset ignores the settings below.")
-            return AdminForm(id: part.rawValue, heading: part.heading, paragraphs: [], action: "\(path)/\(part.rawValue)",
-                             fields: [preset] + Self.policyKnobs.map { knob in
-                                 field(part, knob.name, knob.label, stored: stored[knob.name] ?? "", control: knob.isChoice ? choices : .input(type: "text"))
-                             }, button: "Save")
+            return form(part, fields: [preset] + Self.policyKnobs.map { knob in
+                field(part, knob.name, knob.label, stored: stored[knob.name] ?? "", control: knob.isChoice ? choices : .input(type: "text"))
+            })
         }
         var content = Content()
         content.intro = ["Changes apply to passwords set from now on and to the next sign-in; existing sessions keep their timeouts until they end."]
         content.forms = [
             policyForm(.staff, current.staffPasswordPolicy),
             policyForm(.customers, current.customerPasswordPolicy),
-            AdminForm(id: PolicyPart.twoFactor.rawValue, heading: PolicyPart.twoFactor.heading,
-                      paragraphs: ["Users of a role that requires it must enroll an authenticator app (or sign in with single sign-on) before they can work."],
-                      action: "\(path)/\(PolicyPart.twoFactor.rawValue)", fields: Role.allCases.map { role in
-                          field(.twoFactor, "totp_\(role.rawValue)", "\(Self.roleLabel(role))s", stored: current.requiresSecondFactor(role) ? "required" : "optional",
-                                control: .select([.init("required", "Required", selected: false), .init("optional", "Optional", selected: false)]))
-                      }, button: "Save"),
-            AdminForm(id: PolicyPart.sessions.rawValue, heading: PolicyPart.sessions.heading, paragraphs: [], action: "\(path)/\(PolicyPart.sessions.rawValue)", fields: [
+            form(.twoFactor, paragraphs: ["Users of a role that requires it must enroll an authenticator app (or sign in with single sign-on) before they can work."],
+                 fields: Role.allCases.map { role in
+                     field(.twoFactor, "totp_\(role.rawValue)", "\(Self.roleLabel(role))s", stored: current.requiresSecondFactor(role) ? "required" : "optional",
+                           control: .select([.init("required", "Required", selected: false), .init("optional", "Optional", selected: false)]))
+                 }),
+            form(.sessions, fields: [
                 field(.sessions, "session_idle_minutes", "Idle timeout in minutes (5 to 10080)", stored: String(current.sessionIdleMinutes)),
                 field(.sessions, "session_absolute_hours", "Absolute lifetime in hours (1 to 720)", stored: String(current.sessionAbsoluteHours)),
-            ], button: "Save"),
+            ]),
         ]
-        content.forms = content.forms.map { form in
-            guard let part = PolicyPart(rawValue: form.id) else { return form }
-            var form = form
-            // A refused form keeps the version it was shown with, none if it came without one:
-            // the values typed into it were made against that one.
-            let version = if let (typedPart, posted) = typed, typedPart == part { posted["version"] ?? "" } else { part.version(of: current) }
-            form.hidden = [.init(name: "version", value: version)]
-            return form
-        }
         return render("Policies", admin, content, errors: refused.summary, notice: notice,
                       status: status ?? (refused.summary.isEmpty ? .ok : .unprocessableContent))
     }
