@@ -1,5 +1,6 @@
 import Foundation
 @testable import Identity
+import PostgresNIO
 import RampartCore
 import Testing
 
@@ -98,6 +99,40 @@ struct SecuritySettingsTests {
             let again = try await put(#"{"session_idle_minutes":60,"totp_required_roles":["admin","agent","admin"]}"#, ifMatch: roles.etag)
             #expect(again.json["totp_required_roles"] as? [String] == ["admin", "agent"])
             #expect(again.etag == roles.etag)
+        }
+    }
+
+    @Test func aChangeWaitsForOneStillInFlightAndKeepsWhatThatOneSaved() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            @Sendable func update(_ connection: PostgresConnection, _ change: @escaping @Sendable (inout SecuritySettings) -> Void) async throws -> SecuritySettings {
+                try await SecuritySettings.update(tenant: acme.id, region: acme.region, actor: IdentityFixture.operatorActor, requestID: nil,
+                                                  on: connection, logger: f.database.logger) { stored in
+                    var settings = stored
+                    change(&settings)
+                    return settings
+                }
+            }
+            let (firstWrote, signal) = AsyncStream<Void>.makeStream()
+            async let first: Void = f.database.withTenant(acme.id) { connection in
+                _ = try await update(connection) { $0.staffPasswordPolicy.minimumLength = 14 }
+                signal.yield()
+                // Written, not yet committed: the second change must wait for it, not read past it
+                // and write the old staff policy back.
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            var written = firstWrote.makeAsyncIterator()
+            _ = await written.next()
+            let second = try await f.database.withTenant(acme.id) { connection in
+                try await update(connection) { $0.sessionIdleMinutes = 60 }
+            }
+            try await first
+            #expect(second.staffPasswordPolicy.minimumLength == 14)
+            let stored = try await f.database.withTenant(acme.id) { connection in
+                try await SecuritySettings.load(tenant: acme.id, on: connection, logger: f.database.logger)
+            }
+            #expect(stored.staffPasswordPolicy.minimumLength == 14)
+            #expect(stored.sessionIdleMinutes == 60)
         }
     }
 
