@@ -5,20 +5,55 @@ import HTTPTypes
 /// §13.1.1): a resource's `ETag` names its current version, and a change sent with `If-Match`
 /// applies only to that version.
 public enum EntityTag {
-    /// `If-Match` could not be read: a list of tags, or a tag without its quotes.
+    /// `If-Match` could not be read: something other than `*` or a list of quoted tags.
     public struct Malformed: Error {}
 
-    /// The opaque tag `If-Match` names (`"abc"` or the weak `W/"abc"`, compared alike); `nil`
-    /// when the header is absent or `*` (any version).
-    public static func ifMatch(_ headers: HTTPFields) throws(Malformed) -> String? {
-        guard let raw = headers[.ifMatch]?.trimmingCharacters(in: .whitespaces) else { return nil }
-        if raw == "*" { return nil }
-        let tag = raw.hasPrefix("W/") ? raw.dropFirst(2) : Substring(raw)
-        guard tag.count >= 2, tag.hasPrefix("\""), tag.hasSuffix("\"") else { throw Malformed() }
-        let opaque = tag.dropFirst().dropLast()
-        // etagc (§8.8.3): no quote inside, and no list of tags.
-        guard !opaque.contains("\"") else { throw Malformed() }
-        return String(opaque)
+    /// What an `If-Match` that is not `*` asks for: that the current version be one of the
+    /// strong tags it lists. Comparison is strong (§13.1.1): a weak tag (`W/"3"`) never
+    /// matches, so a list of weak tags only admits no version at all.
+    public struct Precondition: Sendable, Equatable {
+        /// The opaque parts of the strong tags listed, in order.
+        public let tags: [String]
+
+        public init(tags: [String]) { self.tags = tags }
+
+        /// Whether a change to the version with opaque tag `current` may apply.
+        public func admits(_ current: String) -> Bool { tags.contains(current) }
+    }
+
+    /// The precondition `If-Match` sets; `nil` when the header is absent or `*` (any version).
+    /// Several `If-Match` fields read as one list.
+    public static func ifMatch(_ headers: HTTPFields) throws(Malformed) -> Precondition? {
+        let values = headers[values: .ifMatch]
+        if values.isEmpty { return nil }
+        if values.count == 1, values[0].trimmingCharacters(in: .whitespaces) == "*" { return nil }
+        var strong: [String] = []
+        for value in values {
+            for (opaque, weak) in try list(value) where !weak { strong.append(opaque) }
+        }
+        return Precondition(tags: strong)
+    }
+
+    /// `1#entity-tag` (§8.8.3, §5.6.1): tags separated by commas and optional white space;
+    /// empty elements are ignored, but at least one tag is needed.
+    private static func list(_ value: String) throws(Malformed) -> [(opaque: String, weak: Bool)] {
+        var tags: [(opaque: String, weak: Bool)] = []
+        var rest = Substring(value)
+        while true {
+            rest = rest.drop { $0 == " " || $0 == "\t" || $0 == "," }
+            if rest.isEmpty { break }
+            let weak = rest.hasPrefix("W/")
+            if weak { rest = rest.dropFirst(2) }
+            guard rest.first == "\"", let close = rest.dropFirst().firstIndex(of: "\"") else { throw Malformed() }
+            let opaque = rest[rest.index(after: rest.startIndex)..<close]
+            // etagc: visible ASCII other than the quote, or obs-text.
+            guard opaque.unicodeScalars.allSatisfy({ $0.value == 0x21 || (0x23...0x7E).contains($0.value) || $0.value >= 0x80 }) else { throw Malformed() }
+            tags.append((String(opaque), weak))
+            rest = rest[rest.index(after: close)...].drop { $0 == " " || $0 == "\t" }
+            guard rest.isEmpty || rest.first == "," else { throw Malformed() }
+        }
+        guard !tags.isEmpty else { throw Malformed() }
+        return tags
     }
 
     /// The strong `ETag` value for the opaque `tag`.

@@ -80,13 +80,15 @@ struct SecuritySettingsTests {
             #expect(stale.status == 412)
             #expect(stale.json["code"] as? String == "version_mismatch")
             #expect(try await read().json["session_idle_minutes"] as? Int == 60)
-            for malformed in ["abc", #""a", "b""#, "W/"] {
-                #expect(try await put(#"{"session_idle_minutes":90}"#, ifMatch: malformed).status == 412, "\(malformed)")
+            // Malformed, or the current version named weakly: If-Match compares strongly
+            // (RFC 9110 §13.1.1), so a weak tag never matches.
+            for refused in ["abc", #""a" "b""#, "W/", "W/" + second, "*, " + second] {
+                #expect(try await put(#"{"session_idle_minutes":90}"#, ifMatch: refused).status == 412, "\(refused)")
             }
             #expect(try await read().json["session_idle_minutes"] as? Int == 60)
 
-            // The current version, also weak; any version; none: as before, the change applies.
-            #expect(try await put(#"{"session_idle_minutes":61}"#, ifMatch: "W/" + second).status == 200)
+            // A list naming the current version; any version; none: the change applies.
+            #expect(try await put(#"{"session_idle_minutes":61}"#, ifMatch: first + ", " + second).status == 200)
             #expect(try await put(#"{"session_idle_minutes":62}"#, ifMatch: "*").status == 200)
             let unconditional = try await put(#"{"session_idle_minutes":60}"#, ifMatch: nil)
             #expect(unconditional.status == 200)

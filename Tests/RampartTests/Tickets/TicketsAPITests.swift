@@ -154,6 +154,12 @@ struct TicketsAPITests {
             let final = try await h.send(agent, .GET, "/api/v1/tickets/\(id)")
             #expect(final.data["version"] as? Int == 4)
             #expect(etag == "\"1\"")
+            // The current version named weakly never matches (strong comparison); a list naming it does.
+            let weak = try await h.send(agent, .PATCH, "/api/v1/tickets/\(id)", json: #"{"priority":"low"}"#, headers: [("If-Match", #"W/"4""#)])
+            #expect(weak.status == 412)
+            let listed = try await h.send(agent, .PATCH, "/api/v1/tickets/\(id)", json: #"{"priority":"low"}"#, headers: [("If-Match", #""3", "4""#)])
+            #expect(listed.status == 200)
+            #expect(listed.headers.first(name: "etag") == "\"5\"")
         }
     }
 

@@ -20,11 +20,11 @@ struct SecuritySettingsRoutes: Sendable {
         }
         group.put { request, context -> Response in
             try CredentialAdminRoutes.requireSecurityAdmin(context.principal)
-            let expected: String?
+            let expected: EntityTag.Precondition?
             do { expected = try EntityTag.ifMatch(request.headers) } catch { throw Self.changedMeanwhile }
             let settings = try await IdentityRequest.decode(SecuritySettings.self, from: request, context: context)
             let saved = try await save(principal: context.principal, requestID: context.requestID) { stored in
-                if let expected, stored.version != expected { throw Self.changedMeanwhile }
+                if let expected, !expected.admits(stored.version) { throw Self.changedMeanwhile }
                 return settings
             }
             return try Self.response(saved, request, context)

@@ -98,13 +98,9 @@ enum TicketsRequest {
         return id
     }
 
-    /// The version `If-Match` names (`"3"` or `W/"3"`), nil without the header; `*` matches any.
-    static func ifMatch(_ request: Request) throws -> Int? {
-        let tag: String?
-        do { tag = try EntityTag.ifMatch(request.headers) } catch { throw TicketsError.versionMismatch }
-        guard let tag else { return nil }
-        guard let version = Int(tag) else { throw TicketsError.versionMismatch }
-        return version
+    /// The versions `If-Match` admits (`"3"`, or a list); nil without the header or with `*`.
+    static func ifMatch(_ request: Request) throws -> EntityTag.Precondition? {
+        do { return try EntityTag.ifMatch(request.headers) } catch { throw TicketsError.versionMismatch }
     }
 
     /// The strong ETag of a ticket version.

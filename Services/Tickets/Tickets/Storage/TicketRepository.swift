@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import RampartCore
+import RampartTransport
 
 /// Tickets: created together with their first message, read, listed, changed under `If-Match`,
 /// moved to the recycle bin and restored. Every query runs in the tenant's transaction and
@@ -139,14 +140,14 @@ struct TicketRepository: Sendable {
 
     // MARK: Update
 
-    /// Applies `changes` if the ticket is still at version `expected` (when given): 412 otherwise.
-    func update(_ caller: Caller, id: UUID, _ changes: TicketChanges, expected: Int?, requestID: String) async throws -> TicketView {
+    /// Applies `changes` if `expected` (when given) admits the ticket's version: 412 otherwise.
+    func update(_ caller: Caller, id: UUID, _ changes: TicketChanges, expected: EntityTag.Precondition?, requestID: String) async throws -> TicketView {
         try await store.database.withTenant(caller.tenant) { connection in
             let viewer = try await Viewer.resolve(caller, store: store, on: connection)
             let current = try await ticket(id, viewer: viewer, lock: true, on: connection)
             try caller.requireWrite()
             try caller.requireStaff()
-            if let expected, expected != current.version { throw TicketsError.versionMismatch }
+            if let expected, !expected.admits(String(current.version)) { throw TicketsError.versionMismatch }
 
             let settings = try await store.settings(on: connection)
             let redactor = settings.redactor
@@ -222,13 +223,13 @@ struct TicketRepository: Sendable {
     }
 
     /// Moves a ticket to the recycle bin (`restore` false) or back out of it.
-    func moveToBin(_ caller: Caller, id: UUID, restore: Bool, expected: Int?, requestID: String) async throws -> TicketView {
+    func moveToBin(_ caller: Caller, id: UUID, restore: Bool, expected: EntityTag.Precondition?, requestID: String) async throws -> TicketView {
         try await store.database.withTenant(caller.tenant) { connection in
             let viewer = try await Viewer.resolve(caller, store: store, on: connection)
             let current = try await ticket(id, viewer: viewer, lock: true, deleted: restore, on: connection)
             try caller.requireWrite()
             try caller.requireStaff()
-            if let expected, expected != current.version { throw TicketsError.versionMismatch }
+            if let expected, !expected.admits(String(current.version)) { throw TicketsError.versionMismatch }
             try await connection.query("""
                 UPDATE tickets SET deleted_at = \(restore ? nil : Date()), updated_at = now(), version = version + 1 WHERE id = \(id)
                 """, logger: store.logger)
