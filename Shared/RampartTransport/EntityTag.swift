@@ -1,5 +1,7 @@
+import Crypto
 import Foundation
 import HTTPTypes
+import RampartCore
 
 /// Entity tags as the services' APIs use them for optimistic concurrency (RFC 9110 §8.8.3,
 /// §13.1.1): a resource's `ETag` names its current version, and a change sent with `If-Match`
@@ -54,6 +56,17 @@ public enum EntityTag {
         }
         guard !tags.isEmpty else { throw Malformed() }
         return tags
+    }
+
+    /// A version that is the content itself: 16 bytes of the SHA-256 of `value` as JSON with
+    /// sorted keys, in hex. The same content always has the same version and any change gives
+    /// another, with nothing stored; used where a resource has no version counter of its own.
+    public static func version(of value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        // Plain values (numbers, flags, names, ids): encoding them cannot fail.
+        let json = (try? encoder.encode(value)) ?? Data()
+        return Hex.encode(SHA256.hash(data: json).prefix(16))
     }
 
     /// The strong `ETag` value for the opaque `tag`.

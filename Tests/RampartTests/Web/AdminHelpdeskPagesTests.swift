@@ -29,6 +29,19 @@ struct AdminHelpdeskPagesTests {
         return (reply.status, String(decoding: reply.body, as: UTF8.self), reply.headers.first(name: "location"))
     }
 
+    /// The versions a page's forms carry (hidden `version` fields), in page order: a group's
+    /// page has its details' then its members'.
+    static func versions(_ html: String) -> [String] {
+        html.matches(of: /name="version" value="([^"]*)"/).map { String($0.output.1) }
+    }
+
+    /// The first version `path`'s page shows.
+    func version(_ harness: TicketsHarness, _ actor: Actor, _ path: String, form index: Int = 0) async throws -> (String, String) {
+        let versions = Self.versions(try await page(harness, actor, path).html)
+        try #require(versions.count > index)
+        return ("version", versions[index])
+    }
+
     /// The audit events tickets wrote for `action`, as their JSON text.
     func events(_ harness: TicketsHarness, _ action: String) async throws -> [String] {
         try await harness.asSuperuser { client in
@@ -57,7 +70,8 @@ struct AdminHelpdeskPagesTests {
             // Renamed, one SLA cleared and one set, through the API's body and checks.
             let edit = try await page(harness, admin, path + "?done=created")
             #expect(edit.html.contains("Created.") && edit.html.contains(#"value="Billing""#))
-            let saved = try await post(harness, admin, path, [("name", "Billing & Refunds"), ("first_response_minutes", ""), ("resolution_minutes", "480")])
+            let saved = try await post(harness, admin, path, [("name", "Billing & Refunds"), ("first_response_minutes", ""), ("resolution_minutes", "480"),
+                                                              try await version(harness, admin, path)])
             #expect(saved.status == 303)
             let changed = try await harness.send(admin, .GET, "/api/v1/departments/\(id)")
             #expect(changed.data["name"] as? String == "Billing & Refunds" && changed.data["resolution_minutes"] as? Int == 480)
@@ -128,7 +142,8 @@ struct AdminHelpdeskPagesTests {
                 #expect(ann.lowerBound < bob.lowerBound, "by name")
 
                 // Ticked Ann and Bob: the API's members, audited with the ids before and after.
-                let saved = try await post(harness, admin, path + "/members", [("member_\(ids["Bob Builder"]!)", "on"), ("member_\(ids["Ann Archer"]!)", "on")])
+                let saved = try await post(harness, admin, path + "/members", [("member_\(ids["Bob Builder"]!)", "on"), ("member_\(ids["Ann Archer"]!)", "on"),
+                                                                             ("version", Self.versions(opened.html)[1])])
                 #expect(saved.status == 303 && saved.location == path + "?done=members")
                 #expect(try await members(harness, admin, "departments/\(department)") == [ids["Bob Builder"]!, ids["Ann Archer"]!])
                 let audited = try await events(harness, "department.updated")
@@ -162,7 +177,8 @@ struct AdminHelpdeskPagesTests {
                 let teamPath = try #require(team.location?.split(separator: "?").first.map(String.init))
                 #expect(teamPath.hasPrefix("/admin/helpdesk/teams/"))
                 let teamID = String(teamPath.dropFirst("/admin/helpdesk/teams/".count))
-                #expect(try await post(harness, admin, teamPath + "/members", [("member_\(ids["Ann Archer"]!)", "on")]).status == 303)
+                #expect(try await post(harness, admin, teamPath + "/members", [("member_\(ids["Ann Archer"]!)", "on"),
+                                                                             try await version(harness, admin, teamPath, form: 1)]).status == 303)
                 #expect(try await members(harness, admin, "teams/\(teamID)") == [ids["Ann Archer"]!])
                 #expect(try await events(harness, "team.updated").count == 1)
                 let ticket = try await harness.ticket(admin, extra: #","team_id":"\#(teamID)""#)
@@ -203,7 +219,8 @@ struct AdminHelpdeskPagesTests {
             let textWithChoices = try await post(harness, admin, "/admin/helpdesk/custom-fields", [("key", "note"), ("label", "Note"), ("type", "text"), ("options", "a")])
             #expect(textWithChoices.status == 422 && textWithChoices.html.contains(#"id="options-error""#))
 
-            let saved = try await post(harness, admin, path, [("label", "Customer plan"), ("options", "Free\nPro"), ("required", "true")])
+            let saved = try await post(harness, admin, path, [("label", "Customer plan"), ("options", "Free\nPro"), ("required", "true"),
+                                                              try await version(harness, admin, path)])
             #expect(saved.status == 303)
             let field = try #require(try await harness.send(admin, .GET, "/api/v1/custom-fields").list.first)
             #expect(field["label"] as? String == "Customer plan" && field["required"] as? Bool == true && field["options"] as? [String] == ["Free", "Pro"])
@@ -223,7 +240,7 @@ struct AdminHelpdeskPagesTests {
             #expect(form.status == 200 && form.html.contains(#"name="card_keep_first" value="6""#))
             let values = [("card_keep_first", "0"), ("card_keep_last", "4"), ("customers_see_organization", "true"), ("attachment_max_bytes", "2048"),
                           ("recycle_bin_days", "7"), ("closed_ticket_days", "0"), ("erasure_ticket_content", "delete")]
-            let saved = try await post(harness, admin, "/admin/helpdesk/redaction", values)
+            let saved = try await post(harness, admin, "/admin/helpdesk/redaction", values + [try await version(harness, admin, "/admin/helpdesk/redaction")])
             #expect(saved.status == 303 && saved.location == "/admin/helpdesk/redaction?done=saved")
             let settings = try await harness.send(admin, .GET, "/api/v1/tickets/settings")
             #expect(settings.data["card_keep_first"] as? Int == 0 && settings.data["customers_see_organization"] as? Bool == true)
@@ -237,7 +254,8 @@ struct AdminHelpdeskPagesTests {
             let subject = try #require((try await harness.send(admin, .GET, "/api/v1/tickets/\(ticket)")).data["subject"] as? String)
             #expect(!subject.contains("4111 11") && subject.hasSuffix("1111"), "\(subject)")
 
-            let bad = try await post(harness, admin, "/admin/helpdesk/redaction", values.map { $0.0 == "card_keep_first" ? ($0.0, "9") : $0 })
+            let bad = try await post(harness, admin, "/admin/helpdesk/redaction",
+                                     values.map { $0.0 == "card_keep_first" ? ($0.0, "9") : $0 } + [try await version(harness, admin, "/admin/helpdesk/redaction")])
             #expect(bad.status == 422 && bad.html.contains(#"id="card_keep_first-error""#) && bad.html.contains(#"name="card_keep_first" value="9""#))
             #expect((try await harness.send(admin, .GET, "/api/v1/tickets/settings")).data["card_keep_first"] as? Int == 0)
         }
@@ -257,6 +275,75 @@ struct AdminHelpdeskPagesTests {
                 #expect(!html.contains("<script>window.pwned") && !html.contains("<img src=x"), "\(path)")
                 #expect(html.contains("&lt;script&gt;window.pwned=1&lt;/script&gt;"), "\(path)")
             }
+        }
+    }
+
+    /// Two admins with the same page open: a form shown before the other's save of the same
+    /// thing saves nothing and shows the current values (409); a form of another part of the
+    /// page still saves; a refused form keeps the version it was shown with; a form without a
+    /// version saves nothing.
+    @Test func aFormShownBeforeAnotherAdminSavedTheSameThingSavesNothing() async throws {
+        try await TicketsHarness.with { harness in
+            let admin = Actor.admin(Self.tenant).inBrowser()
+            let conflict = "after you opened this page. The page now shows the current values: make your change again."
+
+            // Ticket settings.
+            let settingsPath = "/admin/helpdesk/redaction"
+            let shown = try await version(harness, admin, settingsPath)
+            #expect(try await harness.send(admin, .PATCH, "/api/v1/tickets/settings", json: #"{"recycle_bin_days":7}"#).status == 200)
+            let values = [("card_keep_first", "0"), ("card_keep_last", "4"), ("customers_see_organization", "false"), ("attachment_max_bytes", "10485760"),
+                          ("recycle_bin_days", "30"), ("closed_ticket_days", "0"), ("erasure_ticket_content", "keep")]
+            for stale in [values + [shown], values] {
+                let refused = try await post(harness, admin, settingsPath, stale)
+                #expect(refused.status == 409 && refused.html.contains("Someone changed the ticket settings " + conflict))
+                #expect(refused.html.contains(#"name="recycle_bin_days" value="7""#) && refused.html.contains(#"name="card_keep_first" value="6""#))
+            }
+            let settings = try await harness.send(admin, .GET, "/api/v1/tickets/settings").data
+            #expect(settings["recycle_bin_days"] as? Int == 7 && settings["card_keep_first"] as? Int == 6, "the other admin's change stays")
+            // A refused form keeps the version it was shown with: correcting it is still stale.
+            let typo = try await post(harness, admin, settingsPath, values.map { $0.0 == "card_keep_last" ? ($0.0, "x") : $0 } + [shown])
+            #expect(typo.status == 422 && Self.versions(typo.html) == [shown.1])
+            let fresh = try await version(harness, admin, settingsPath)
+            #expect(fresh.1 != shown.1)
+            #expect(try await post(harness, admin, settingsPath, values.map { $0.0 == "recycle_bin_days" ? ($0.0, "7") : $0 } + [fresh]).status == 303)
+            #expect(try await harness.send(admin, .GET, "/api/v1/tickets/settings").data["card_keep_first"] as? Int == 0)
+
+            // A department: its details and its members are two parts with a version each.
+            let created = try await post(harness, admin, "/admin/helpdesk/departments", [("name", "Billing")])
+            let path = try #require(created.location?.split(separator: "?").first.map(String.init))
+            let department = String(path.dropFirst("/admin/helpdesk/departments/".count))
+            let opened = Self.versions(try await page(harness, admin, path).html)
+            try #require(opened.count == 2)
+            #expect(try await harness.send(admin, .PATCH, "/api/v1/departments/\(department)", json: #"{"name":"Billing 2"}"#).status == 200)
+            let details = [("name", "Billing & Refunds"), ("first_response_minutes", "30"), ("resolution_minutes", "")]
+            let staleDetails = try await post(harness, admin, path, details + [("version", opened[0])])
+            #expect(staleDetails.status == 409 && staleDetails.html.contains("Someone changed this department&#39;s name or SLA targets " + conflict))
+            #expect(staleDetails.html.contains(#"value="Billing 2""#))
+            #expect(try await post(harness, admin, path, details).status == 409, "no version")
+            let refusedName = try await post(harness, admin, path, [("name", ""), ("version", opened[0])])
+            #expect(refusedName.status == 422 && Self.versions(refusedName.html).first == opened[0])
+            let unchanged = try await harness.send(admin, .GET, "/api/v1/departments/\(department)").data
+            #expect(unchanged["name"] as? String == "Billing 2" && (unchanged["first_response_minutes"] == nil || unchanged["first_response_minutes"] is NSNull))
+            // The members' form of the page opened before the rename still saves: its part did not change.
+            let member = UUID().uuidString.lowercased()
+            #expect(try await post(harness, admin, path + "/members", [("member_\(member)", "on"), ("version", opened[1])]).status == 303)
+            let stored = try await harness.send(admin, .GET, "/api/v1/departments/\(department)").data
+            #expect(stored["name"] as? String == "Billing 2" && (stored["agent_ids"] as? [String])?.map { $0.lowercased() } == [member])
+            // Now that form is stale: emptying the members with it saves nothing.
+            let staleMembers = try await post(harness, admin, path + "/members", [("version", opened[1])])
+            #expect(staleMembers.status == 409 && staleMembers.html.contains("Someone changed this department&#39;s members " + conflict))
+            #expect((try await harness.send(admin, .GET, "/api/v1/departments/\(department)").data["agent_ids"] as? [String])?.count == 1)
+
+            // A custom field.
+            let field = try await harness.send(admin, .POST, "/api/v1/custom-fields", json: #"{"key":"plan","label":"Plan","type":"text"}"#)
+            let fieldPath = "/admin/helpdesk/custom-fields/\(field.id)"
+            let fieldVersion = try await version(harness, admin, fieldPath)
+            #expect(try await harness.send(admin, .PATCH, "/api/v1/custom-fields/\(field.id)", json: #"{"required":true}"#).status == 200)
+            let staleField = try await post(harness, admin, fieldPath, [("label", "Customer plan"), ("required", "false"), fieldVersion])
+            #expect(staleField.status == 409 && staleField.html.contains("Someone changed this field " + conflict))
+            let kept = try await harness.send(admin, .GET, "/api/v1/custom-fields/\(field.id)").data
+            #expect(kept["label"] as? String == "Plan" && kept["required"] as? Bool == true)
+            #expect(try await events(harness, "custom_field.updated").count == 1, "only the other admin's change")
         }
     }
 

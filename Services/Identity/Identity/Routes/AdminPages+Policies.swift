@@ -26,10 +26,10 @@ extension AdminPages {
         /// and a save applies only while that is still the stored one.
         func version(of settings: SecuritySettings) -> String {
             switch self {
-            case .staff: SecuritySettings.fingerprint(settings.staffPasswordPolicy)
-            case .customers: SecuritySettings.fingerprint(settings.customerPasswordPolicy)
-            case .twoFactor: SecuritySettings.fingerprint(settings.totpRequiredRoles.map(\.rawValue).sorted())
-            case .sessions: SecuritySettings.fingerprint([settings.sessionIdleMinutes, settings.sessionAbsoluteHours])
+            case .staff: EntityTag.version(of: settings.staffPasswordPolicy)
+            case .customers: EntityTag.version(of: settings.customerPasswordPolicy)
+            case .twoFactor: EntityTag.version(of: settings.totpRequiredRoles.map(\.rawValue).sorted())
+            case .sessions: EntityTag.version(of: [settings.sessionIdleMinutes, settings.sessionAbsoluteHours])
             }
         }
 

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Logging
 import PostgresNIO
@@ -53,16 +52,7 @@ public struct SecuritySettings: Codable, Sendable, Equatable {
     /// The settings' version for optimistic concurrency (the API's `ETag`): a digest of their
     /// canonical form, so the same settings always have the same version and a change of any
     /// setting gives another (the stored row has no counter).
-    public var version: String { Self.fingerprint(self) }
-
-    /// 16 bytes of the SHA-256 of `value` as JSON with sorted keys, in hex.
-    static func fingerprint(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        // Plain values (numbers, flags, role names): encoding them cannot fail.
-        let json = (try? encoder.encode(value)) ?? Data()
-        return Hex.encode(SHA256.hash(data: json).prefix(16))
-    }
+    public var version: String { EntityTag.version(of: self) }
 
     /// Changes the settings of `tenant` in one transaction, serialized with every other change of
     /// them: `change` gets the stored settings and returns the ones to store, or throws (a

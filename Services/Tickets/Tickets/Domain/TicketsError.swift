@@ -12,7 +12,8 @@ enum TicketsError: Error, Sendable {
     /// Well-formed input that breaks a rule, field by field.
     case invalidInput([ProblemDetails.FieldError])
     case invalidTransition(from: TicketStatus, to: TicketStatus)
-    /// `If-Match` named another version than the current one.
+    /// `If-Match` named no current version (of a ticket, a department or team, a custom field,
+    /// the settings), or could not be read.
     case versionMismatch
     /// A name (department, team, organization, field key, email) already taken in the tenant.
     case duplicate(field: String)
@@ -47,7 +48,7 @@ enum TicketsError: Error, Sendable {
                          detail: "A ticket cannot move from \(from.rawValue) to \(to.rawValue).",
                          fieldErrors: [.init(field: "status", message: "Allowed from \(from.rawValue): \(from.allowedNext.map(\.rawValue).sorted().joined(separator: ", ")).")])
         case .versionMismatch:
-            EntityTag.mismatch(detail: "The ticket changed since the version named in If-Match; fetch it again.")
+            EntityTag.mismatch(detail: "It changed since the version named in If-Match; fetch it again.")
         case .duplicate(let field):
             ProblemError(status: .conflict, code: "already_exists", title: "Already exists", fieldErrors: [.init(field: field, message: "Already taken in this tenant.")])
         case .ticketClosed:

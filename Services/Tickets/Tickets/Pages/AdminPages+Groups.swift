@@ -51,7 +51,9 @@ extension AdminPages {
         admin.post(RouterPath(group.segment + "/{id}")) { request, context in
             let id = try Self.id(context)
             return try await submit(request, context, render: { try await groupPage(group, $0, id: id, form: $1, problem: $2, flashes: $3, status: $4) }) { session, form in
-                _ = try await groups.save(session.caller, id: id, try Self.staffGroupBody(form, kind: group.kind, creating: false), requestID: context.requestID)
+                _ = try await groups.save(session.caller, id: id, try Self.staffGroupBody(form, kind: group.kind, creating: false), requestID: context.requestID,
+                                          check: Self.shownVersion(form, of: group.kind == .department ? "this department's name or SLA targets" : "this team's name",
+                                                                   \.detailsVersion))
                 return "\(group.path)/\(id.uuidString.lowercased())?done=saved"
             }
         }
@@ -61,7 +63,8 @@ extension AdminPages {
                 _ = try await groups.find(session.caller, id: id)
                 let members = try Self.memberIDs(form)
                 let body = try FormProblem.decode(StaffGroupBody.self, ["agent_ids": members.map { $0.uuidString.lowercased() }])
-                _ = try await groups.save(session.caller, id: id, body, requestID: context.requestID)
+                _ = try await groups.save(session.caller, id: id, body, requestID: context.requestID,
+                                          check: Self.shownVersion(form, of: "this \(group.noun)'s members", \.membersVersion))
                 return "\(group.path)/\(id.uuidString.lowercased())?done=members"
             }
         }
@@ -130,7 +133,9 @@ extension AdminPages {
             ? "No other department (only when it has no tickets)" : "No team: its tickets keep no team"
         var page = WebPage(title: "\(group.kind == .department ? "Department" : "Team"): \(current.name)", template: "admin/group", values: [
             "action": path,
+            "detailsVersion": Self.version(form, current: current.detailsVersion),
             "membersAction": path + "/members",
+            "membersVersion": Self.version(posted, current: current.membersVersion),
             "removeAction": path + "/remove",
             "noun": group.noun,
             "listPath": group.path,

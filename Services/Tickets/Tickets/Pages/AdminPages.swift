@@ -12,6 +12,11 @@ import RampartWeb
 /// the API's own bodies and go through the same checks and repositories
 /// (`StaffGroupRepository.save`, `NewCustomField.definition`, `SettingsChanges.applied`), so every
 /// rule and audit event is the API's.
+///
+/// Each form that changes something carries the version of what it changes as it was shown
+/// (a hidden `version`; a group's details and members each their own), and the repository
+/// checks it under its lock: a form shown before another admin saved the same thing saves
+/// nothing and the page shows the current values (409), so nobody's change is silently undone.
 struct AdminPages: Sendable {
     let kit: TicketsPages
     let settings: SettingsRepository
@@ -41,9 +46,10 @@ struct AdminPages: Sendable {
         admin.post("custom-fields/{id}") { request, context in
             let id = try Self.id(context)
             return try await submit(request, context, render: { try await customFieldPage($0, id: id, form: $1, problem: $2, flashes: $3, status: $4) }) { session, form in
-                let field = Self.row(try await customField(session, id: id))
+                let field = Self.row(try await kit.customFields.find(session.caller, id: id))
                 let changes = try FormProblem.decode(CustomFieldChanges.self, Self.customFieldObject(form, creating: false, hasOptions: field.hasOptions))
-                _ = try await kit.customFields.update(session.caller, id: id, changes, requestID: context.requestID)
+                _ = try await kit.customFields.update(session.caller, id: id, changes, requestID: context.requestID,
+                                                      check: Self.shownVersion(form, of: "this field", \.version))
                 return "\(AdminSection.customFields.path)/\(id.uuidString.lowercased())?done=saved"
             }
         }
@@ -60,14 +66,41 @@ struct AdminPages: Sendable {
         admin.post("redaction") { request, context in
             try await submit(request, context, render: { try await settingsPage($0, form: $1, problem: $2, flashes: $3, status: $4) }) { session, form in
                 let changes = try FormProblem.decode(SettingsChanges.self, Self.settingsObject(form))
-                let next = try await FormProblem.catching { try changes.applied(to: try await settings.get(session.caller)) }
-                _ = try await settings.save(session.caller, next, requestID: context.requestID)
+                let check = Self.shownVersion(form, of: "the ticket settings", \TicketSettings.version)
+                _ = try await settings.update(session.caller, requestID: context.requestID) { stored in
+                    try check(stored)
+                    return try changes.applied(to: stored)
+                }
                 return AdminSection.redaction.path + "?done=saved"
             }
         }
     }
 
     static let done = ["created": "Created.", "saved": "Changes saved.", "removed": "Removed.", "members": "Members saved."]
+
+    /// Someone else saved what a form changes after the form was shown: nothing was saved.
+    struct ChangedMeanwhile: Error {
+        let what: String
+
+        var message: String {
+            "Someone changed \(what) after you opened this page. The page now shows the current values: make your change again."
+        }
+    }
+
+    /// A check of the stored item, for its repository to run under its lock: the form's `version`
+    /// must be the item's current one. A form without one saves nothing either.
+    static func shownVersion<Item>(_ form: FormBody, of what: String, _ version: @escaping (Item) -> String) -> (Item) throws -> Void {
+        let shown = form.fields["version"]
+        return { item in
+            guard shown == version(item) else { throw ChangedMeanwhile(what: what) }
+        }
+    }
+
+    /// The version a form is shown with: as posted when it is shown again (a refused form keeps
+    /// it, so correcting a typo does not slip past the check), else `current`.
+    static func version(_ posted: FormBody?, current: String) -> String {
+        posted.map { $0.fields["version"] ?? "" } ?? current
+    }
 
     /// The session of a tenant admin; anyone else gets the 403 page.
     func adminSession(_ request: Request, _ context: ServiceRequestContext) throws -> TicketsPages.Session {
@@ -82,7 +115,8 @@ struct AdminPages: Sendable {
 
     /// Every form of the console: the CSRF check (refused: 403 with the form and what was typed),
     /// then `apply`, which answers where to go (303); an input error shows the form again, its
-    /// fields marked and kept (422).
+    /// fields marked and kept (422); a stale version (`ChangedMeanwhile`) shows the current
+    /// values (409).
     func submit(_ request: Request, _ context: ServiceRequestContext, render: Render,
                         apply: (TicketsPages.Session, FormBody) async throws -> String) async throws -> Response {
         let session = try adminSession(request, context)
@@ -94,6 +128,8 @@ struct AdminPages: Sendable {
             return PageRedirect.seeOther(try await FormProblem.catching { try await apply(session, form) })
         } catch let problem as FormProblem {
             return try await render(session, form, problem, [Flash(error: problem.summary)], .unprocessableContent)
+        } catch let conflict as ChangedMeanwhile {
+            return try await render(session, nil, nil, [Flash(error: conflict.message)], .conflict)
         }
     }
 
@@ -136,13 +172,6 @@ struct AdminPages: Sendable {
                  hasOptions: field.type == .singleChoice || field.type == .multipleChoice)
     }
 
-    private func customField(_ session: TicketsPages.Session, id: UUID) async throws -> CustomFieldDefinition {
-        guard let field = try await kit.customFields.list(session.caller).first(where: { $0.id == id }) else {
-            throw TicketsError.notFound(resource: "custom_field")
-        }
-        return field
-    }
-
     private func customFieldsPage(_ session: TicketsPages.Session, form: FormBody?, problem: FormProblem?, flashes: [Flash],
                                   status: HTTPResponse.Status = .ok) async throws -> Response {
         let type = form?["type"] ?? CustomFieldDefinition.FieldType.text.rawValue
@@ -165,7 +194,7 @@ struct AdminPages: Sendable {
 
     private func customFieldPage(_ session: TicketsPages.Session, id: UUID, form: FormBody?, problem: FormProblem?, flashes: [Flash],
                                  status: HTTPResponse.Status = .ok) async throws -> Response {
-        let definition = try await customField(session, id: id)
+        let definition = try await kit.customFields.find(session.caller, id: id)
         let field = Self.row(definition)
         let shown = form ?? FormBody(fields: ["label": definition.label, "options": definition.options.joined(separator: "\n"),
                                               "required": String(definition.required)])
@@ -176,6 +205,7 @@ struct AdminPages: Sendable {
         let path = "\(AdminSection.customFields.path)/\(id.uuidString.lowercased())"
         var page = WebPage(title: "Custom field: \(definition.label)", template: "admin/custom-field", values: [
             "field": field, "action": path, "removeAction": path + "/remove", "fields": fields,
+            "version": Self.version(form, current: definition.version),
         ])
         await decorate(&page, session, .customFields, flashes: flashes)
         return kit.pages.response(page, status: status)
@@ -223,6 +253,7 @@ struct AdminPages: Sendable {
             FormField(name, label: label, control: .select(options.map { .init($0.0, $0.1, selected: shown[name] == $0.0) }), error: problem?.error(name))
         }
         var page = WebPage(title: "Card redaction and ticket settings", template: "admin/redaction", values: [
+            "version": Self.version(form, current: current.version),
             "redaction": [
                 number("card_keep_first", "Digits kept at the start", hint: "0 to 6. Card numbers in tickets are masked when stored; these digits stay visible"),
                 number("card_keep_last", "Digits kept at the end", hint: "0 to 4"),

@@ -171,6 +171,16 @@ extension SettingsChanges {
     }
 }
 
+extension TicketSettings {
+    /// The settings' version (the API's `ETag`, the console form's hidden field): their content.
+    var version: String { EntityTag.version(of: self) }
+}
+
+extension CustomFieldDefinition {
+    /// The field's version (the API's `ETag`, the console form's hidden field): its content.
+    var version: String { EntityTag.version(of: self) }
+}
+
 extension NewCustomField {
     /// The definition this body asks for, checked (the API's `POST` and the admin console's form).
     func definition() throws -> CustomFieldDefinition {
@@ -187,17 +197,20 @@ extension NewCustomField {
 }
 
 extension CustomFieldRepository {
-    /// Applies `changes` to field `id`, checked as the API checks them.
-    func update(_ caller: Caller, id: UUID, _ changes: CustomFieldChanges, requestID: String) async throws -> CustomFieldDefinition {
+    /// Applies `changes` to field `id`, checked as the API checks them; `check` sees the field as stored.
+    func update(_ caller: Caller, id: UUID, _ changes: CustomFieldChanges, requestID: String,
+                check: (CustomFieldDefinition) throws -> Void = { _ in }) async throws -> CustomFieldDefinition {
         try await update(caller, id: id, label: try changes.label.map { try DirectoryRules.name($0, field: "label", maximum: 100) },
-                         options: try changes.options.map(DirectoryRules.options), required: changes.required, requestID: requestID)
+                         options: try changes.options.map(DirectoryRules.options), required: changes.required, requestID: requestID, check: check)
     }
 }
 
 extension StaffGroupRepository {
     /// Creates (`id` nil: a name is required) or changes a department or team from `body`, with
     /// the API's checks: SLA only on departments, minutes in range, at most 500 agents.
-    func save(_ caller: Caller, id: UUID?, _ body: StaffGroupBody, requestID: String) async throws -> StaffGroup {
+    /// A change's `check` sees the group as stored.
+    func save(_ caller: Caller, id: UUID?, _ body: StaffGroupBody, requestID: String,
+              check: (StaffGroup) throws -> Void = { _ in }) async throws -> StaffGroup {
         if id == nil, body.name == nil { throw TicketsError.invalidInput([.init(field: "name", message: "Required.")]) }
         if kind == .team {
             let refused = [body.firstResponseMinutes.isAbsent ? nil : "first_response_minutes", body.resolutionMinutes.isAbsent ? nil : "resolution_minutes"].compactMap { $0 }
@@ -208,6 +221,6 @@ extension StaffGroupRepository {
         guard (body.agentIDs ?? []).count <= 500 else { throw TicketsError.invalidInput([.init(field: "agent_ids", message: "At most 500 agents.")]) }
         return try await save(caller, id: id, name: try body.name.map { try DirectoryRules.name($0, maximum: 100) },
                               firstResponseMinutes: body.firstResponseMinutes, resolutionMinutes: body.resolutionMinutes,
-                              agents: body.agentIDs, requestID: requestID)
+                              agents: body.agentIDs, requestID: requestID, check: check)
     }
 }

@@ -27,14 +27,19 @@ struct DirectoryRoutes: Sendable {
         api.get("tickets/settings") { _, context -> Response in
             let caller = try Caller(context.principal)
             try caller.requireStaff()
-            return try TicketsRequest.json(One(data: try await settings.get(caller)))
+            let current = try await settings.get(caller)
+            return try TicketsRequest.versioned(current, version: current.version)
         }
         api.patch("tickets/settings") { request, context -> Response in
             let caller = try Caller(context.principal)
             try caller.requireAdmin()
+            let check = try TicketsRequest.ifMatch(request, version: \TicketSettings.version)
             let changes = try await TicketsRequest.decode(SettingsChanges.self, from: request)
-            let next = try changes.applied(to: try await settings.get(caller))
-            return try TicketsRequest.json(One(data: try await settings.save(caller, next, requestID: context.requestID)))
+            let saved = try await settings.update(caller, requestID: context.requestID) { stored in
+                try check(stored)
+                return try changes.applied(to: stored)
+            }
+            return try TicketsRequest.versioned(saved, version: saved.version)
         }
     }
 
@@ -136,17 +141,20 @@ struct DirectoryRoutes: Sendable {
             try caller.requireAdmin()
             let body = try await TicketsRequest.decode(StaffGroupBody.self, from: request)
             let group = try await repository.save(caller, id: nil, body, requestID: context.requestID)
-            return try TicketsRequest.json(One(data: group), status: .created)
+            return try TicketsRequest.versioned(group, version: group.version, status: .created)
         }
         api.get(RouterPath("\(path)/{id}")) { _, context -> Response in
             let caller = try Caller(context.principal)
             try caller.requireStaff()
-            return try TicketsRequest.json(One(data: try await repository.find(caller, id: try TicketsRequest.id(context, resource: resource))))
+            let group = try await repository.find(caller, id: try TicketsRequest.id(context, resource: resource))
+            return try TicketsRequest.versioned(group, version: group.version)
         }
         api.patch(RouterPath("\(path)/{id}")) { request, context -> Response in
             let (caller, id) = try await Self.existing(context, resource: resource, find: repository.find(_:id:)) { try $0.requireAdmin() }
+            let check = try TicketsRequest.ifMatch(request, version: \StaffGroup.version)
             let body = try await TicketsRequest.decode(StaffGroupBody.self, from: request)
-            return try TicketsRequest.json(One(data: try await repository.save(caller, id: id, body, requestID: context.requestID)))
+            let group = try await repository.save(caller, id: id, body, requestID: context.requestID, check: check)
+            return try TicketsRequest.versioned(group, version: group.version)
         }
         api.delete(RouterPath("\(path)/{id}")) { request, context -> Response in
             let (caller, id) = try await Self.existing(context, resource: resource, find: repository.find(_:id:)) { try $0.requireAdmin() }
@@ -190,16 +198,21 @@ struct DirectoryRoutes: Sendable {
             let caller = try Caller(context.principal)
             try caller.requireAdmin()
             let body = try await TicketsRequest.decode(NewCustomField.self, from: request)
-            let field = try body.definition()
-            return try TicketsRequest.json(One(data: try await customFields.create(caller, field, requestID: context.requestID)), status: .created)
+            let field = try await customFields.create(caller, try body.definition(), requestID: context.requestID)
+            return try TicketsRequest.versioned(field, version: field.version, status: .created)
+        }
+        api.get("custom-fields/{id}") { _, context -> Response in
+            let field = try await customFields.find(try Caller(context.principal), id: try TicketsRequest.id(context, resource: "custom_field"))
+            return try TicketsRequest.versioned(field, version: field.version)
         }
         api.patch("custom-fields/{id}") { request, context -> Response in
             let caller = try Caller(context.principal)
             try caller.requireAdmin()
             let id = try TicketsRequest.id(context, resource: "custom_field")
+            let check = try TicketsRequest.ifMatch(request, version: \CustomFieldDefinition.version)
             let body = try await TicketsRequest.decode(CustomFieldChanges.self, from: request)
-            let field = try await customFields.update(caller, id: id, body, requestID: context.requestID)
-            return try TicketsRequest.json(One(data: field))
+            let field = try await customFields.update(caller, id: id, body, requestID: context.requestID, check: check)
+            return try TicketsRequest.versioned(field, version: field.version)
         }
         api.delete("custom-fields/{id}") { _, context -> Response in
             let caller = try Caller(context.principal)

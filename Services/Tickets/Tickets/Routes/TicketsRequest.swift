@@ -103,6 +103,20 @@ enum TicketsRequest {
         do { return try EntityTag.ifMatch(request.headers) } catch { throw TicketsError.versionMismatch }
     }
 
+    /// `If-Match` as a check of the stored item, for a repository to run under its lock: 412
+    /// `version_mismatch` unless it admits the item's `version` (no check without the header).
+    static func ifMatch<Item>(_ request: Request, version: @escaping @Sendable (Item) -> String) throws -> @Sendable (Item) throws -> Void {
+        let expected = try ifMatch(request)
+        return { item in
+            if let expected, !expected.admits(version(item)) { throw TicketsError.versionMismatch }
+        }
+    }
+
+    /// An item as `{"data": …}` with its `ETag`.
+    static func versioned<Item: Encodable & Sendable>(_ item: Item, version: String, status: HTTPResponse.Status = .ok) throws -> Response {
+        try json(DirectoryRoutes.One(data: item), status: status, headers: [.eTag: EntityTag.quoted(version)])
+    }
+
     /// The strong ETag of a ticket version.
     static func etag(_ version: Int) -> String { EntityTag.quoted(String(version)) }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import RampartCore
+import RampartStorage
 
 /// The tenant's custom field definitions.
 struct CustomFieldRepository: Sendable {
@@ -8,6 +9,12 @@ struct CustomFieldRepository: Sendable {
 
     func list(_ caller: Caller) async throws -> [CustomFieldDefinition] {
         try await store.database.withTenant(caller.tenant) { connection in try await Self.all(store: store, on: connection) }
+    }
+
+    /// Field `id` of the caller's tenant (404 when there is none).
+    func find(_ caller: Caller, id: UUID) async throws -> CustomFieldDefinition {
+        guard let field = try await list(caller).first(where: { $0.id == id }) else { throw TicketsError.notFound(resource: "custom_field") }
+        return field
     }
 
     static func all(store: TicketStore, on connection: PostgresConnection) async throws -> [CustomFieldDefinition] {
@@ -34,11 +41,16 @@ struct CustomFieldRepository: Sendable {
         }
     }
 
-    func update(_ caller: Caller, id: UUID, label: String?, options: [String]?, required: Bool?, requestID: String) async throws -> CustomFieldDefinition {
+    /// Changes field `id`: its row is locked first and the field as stored goes to `check`, which
+    /// may refuse (a stale version); changes of one field so run one after another.
+    func update(_ caller: Caller, id: UUID, label: String?, options: [String]?, required: Bool?, requestID: String,
+                check: (CustomFieldDefinition) throws -> Void = { _ in }) async throws -> CustomFieldDefinition {
         try await store.database.withTenant(caller.tenant) { connection in
+            try await connection.query("SELECT 1 FROM custom_fields WHERE id = \(id) FOR UPDATE", logger: store.logger)
             guard var field = try await Self.all(store: store, on: connection).first(where: { $0.id == id }) else {
                 throw TicketsError.notFound(resource: "custom_field")
             }
+            try check(field)
             if let label { field.label = label }
             if let required { field.required = required }
             if let options {
@@ -96,9 +108,14 @@ struct SettingsRepository: Sendable {
         try await store.database.withTenant(caller.tenant) { connection in try await store.settings(on: connection) }
     }
 
-    func save(_ caller: Caller, _ settings: TicketSettings, requestID: String) async throws -> TicketSettings {
+    /// Changes the tenant's settings in one transaction, one change after another (a per-tenant
+    /// lock): `change` gets the stored settings and answers the new ones, or throws and nothing
+    /// changes. So two changes of different settings both stay.
+    func update(_ caller: Caller, requestID: String, _ change: (TicketSettings) throws -> TicketSettings) async throws -> TicketSettings {
         try await store.database.withTenant(caller.tenant) { connection in
+            try await TransactionLock.take("tickets.settings:\(caller.tenant.rawValue)", on: connection, logger: store.logger)
             let old = try await store.settings(on: connection)
+            let settings = try change(old)
             try await connection.query("""
                 INSERT INTO settings (tenant_id, customers_see_organization, card_keep_first, card_keep_last, attachment_max_bytes,
                                       recycle_bin_days, closed_ticket_days, erasure_ticket_content)

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import RampartCore
+import RampartTransport
 
 /// A department (with its SLA) or an agent team, with its agents.
 struct StaffGroup: Encodable, Sendable {
@@ -19,6 +20,13 @@ struct StaffGroup: Encodable, Sendable {
         case agentIDs = "agent_ids"
         case createdAt = "created_at"
     }
+
+    /// Versions of the group's content (nothing stored): its details (name, SLA targets), its
+    /// members, and the whole group (the API's `ETag`). The console's two forms each carry the
+    /// version of their part, so a save of one part is not refused for a change of the other.
+    var detailsVersion: String { EntityTag.version(of: [name, firstResponseMinutes.map(String.init), resolutionMinutes.map(String.init)]) }
+    var membersVersion: String { EntityTag.version(of: agentIDs.map(\.uuidString).sorted()) }
+    var version: String { EntityTag.version(of: [detailsVersion, membersVersion]) }
 }
 
 /// Departments and teams: the same shape (a named set of agents), different tables.
@@ -72,12 +80,18 @@ struct StaffGroupRepository: Sendable {
         return result
     }
 
-    /// Creates (`id` nil) or changes a group; `agents` (when given) replaces its members.
+    /// Creates (`id` nil) or changes a group; `agents` (when given) replaces its members. A change
+    /// locks the group's row first and passes the group as stored to `check`, which may refuse
+    /// (a stale version); changes of one group so run one after another, none undoing another.
     func save(_ caller: Caller, id: UUID?, name: String?, firstResponseMinutes: Patch<Int>, resolutionMinutes: Patch<Int>,
-              agents: [UUID]?, requestID: String) async throws -> StaffGroup {
+              agents: [UUID]?, requestID: String, check: (StaffGroup) throws -> Void = { _ in }) async throws -> StaffGroup {
         try await store.database.withTenant(caller.tenant) { connection in
             let target = id ?? UUIDv7.make()
-            let current = try await id.asyncMap { try await find($0, on: connection) }
+            let current = try await id.asyncMap { id in
+                try await connection.query("SELECT 1 FROM \(unescaped: kind.table) WHERE id = \(id) FOR UPDATE", logger: store.logger)
+                return try await find(id, on: connection)
+            }
+            if let current { try check(current) }
             let newName = name ?? current?.name ?? ""
             let firstResponse = firstResponseMinutes.applied(to: current?.firstResponseMinutes)
             let resolution = resolutionMinutes.applied(to: current?.resolutionMinutes)

@@ -1,0 +1,107 @@
+import Foundation
+import NIOHTTP1
+import PostgresNIO
+import RampartCore
+import Testing
+@testable import Tickets
+
+/// Versions of what admins change besides tickets (departments, teams, custom fields, the
+/// tenant's ticket settings): an `ETag` on every answer that carries one, `If-Match` on `PATCH`,
+/// and changes of one item that meet each other both kept, not one undoing the other.
+@Suite("Tickets: versions of departments, teams, custom fields and settings")
+struct TicketsVersionsTests {
+    typealias H = TicketsHarness
+    let acme = H.Tenant.make("acme")
+
+    /// The items with a version, by where the API serves them, and a change of each.
+    func items(_ h: H, _ admin: H.Actor) async throws -> [(path: String, change: String, other: String, created: String?)] {
+        let department = try await h.send(admin, .POST, "/api/v1/departments", json: #"{"name":"Billing"}"#)
+        let team = try await h.send(admin, .POST, "/api/v1/teams", json: #"{"name":"Night shift"}"#)
+        let field = try await h.send(admin, .POST, "/api/v1/custom-fields", json: #"{"key":"plan","label":"Plan","type":"text"}"#)
+        for created in [department, team, field] { #expect(created.status == 201, "\(created.json)") }
+        return [
+            ("/api/v1/tickets/settings", #"{"recycle_bin_days":7}"#, #"{"card_keep_first":0}"#, nil),
+            ("/api/v1/departments/\(department.id)", #"{"name":"Billing & Refunds"}"#, #"{"first_response_minutes":60}"#, department.headers.first(name: "etag")),
+            ("/api/v1/teams/\(team.id)", #"{"name":"Day shift"}"#, #"{"agent_ids":["\#(UUID().uuidString)"]}"#, team.headers.first(name: "etag")),
+            ("/api/v1/custom-fields/\(field.id)", #"{"label":"Customer plan"}"#, #"{"required":true}"#, field.headers.first(name: "etag")),
+        ]
+    }
+
+    @Test func eachCarriesAnETagAndAChangeUnderAStaleOrWeakIfMatchChangesNothing() async throws {
+        try await H.with { h in
+            let admin = H.Actor.admin(acme)
+            for item in try await items(h, admin) {
+                let read = try await h.send(admin, .GET, item.path)
+                let first = try #require(read.headers.first(name: "etag"), "\(item.path)")
+                #expect(first.count == 34 && first.hasPrefix("\"") && first.hasSuffix("\""), "\(item.path): \(first)")
+                if let created = item.created { #expect(created == first, "\(item.path): the creation's ETag is the item's") }
+
+                let changed = try await h.send(admin, .PATCH, item.path, json: item.change, headers: [("If-Match", first)])
+                #expect(changed.status == 200, "\(item.path): \(changed.json)")
+                let second = try #require(changed.headers.first(name: "etag"))
+                #expect(second != first, "\(item.path)")
+                #expect(try await h.send(admin, .GET, item.path).headers.first(name: "etag") == second, "\(item.path)")
+
+                // The first version, the current one named weakly, or a malformed tag: 412, nothing changed.
+                for refused in [first, "W/" + second, "abc"] {
+                    let stale = try await h.send(admin, .PATCH, item.path, json: item.other, headers: [("If-Match", refused)])
+                    #expect(stale.status == 412 && stale.code == "version_mismatch", "\(item.path) with \(refused): \(stale.json)")
+                }
+                let after = try await h.send(admin, .GET, item.path)
+                #expect(after.headers.first(name: "etag") == second, "\(item.path): nothing changed")
+
+                // Without If-Match, a change applies as before; the same content is the same version.
+                let unconditional = try await h.send(admin, .PATCH, item.path, json: item.change)
+                #expect(unconditional.status == 200 && unconditional.headers.first(name: "etag") == second, "\(item.path)")
+            }
+        }
+    }
+
+    /// Two changes of different parts of one item reach the database while its row is locked
+    /// (so both have read it before either can write): both must stay. Without the
+    /// repositories' locks each would write back the part it read, undoing the other.
+    @Test func twoChangesOfOneItemThatMeetBothStay() async throws {
+        try await H.with { h in
+            let admin = H.Actor.admin(acme)
+            let tenant = acme.id.rawValue
+            let items = try await items(h, admin)
+            #expect(try await h.send(admin, .PATCH, items[0].path, json: #"{"closed_ticket_days":0}"#).status == 200, "the settings have a row")
+            // What each item must hold afterwards, as JSON.
+            let rows: [(item: Int, lock: String, changed: [String: String])] = [
+                (0, "SELECT 1 FROM tickets.settings WHERE tenant_id = '\(tenant)' FOR UPDATE", ["recycle_bin_days": "7", "card_keep_first": "0"]),
+                (1, "SELECT 1 FROM tickets.departments WHERE id = '\(items[1].path.split(separator: "/").last!)' FOR UPDATE",
+                 ["name": #""Billing & Refunds""#, "first_response_minutes": "60"]),
+                (3, "SELECT 1 FROM tickets.custom_fields WHERE id = '\(items[3].path.split(separator: "/").last!)' FOR UPDATE",
+                 ["label": #""Customer plan""#, "required": "true"]),
+            ]
+            for row in rows {
+                let item = items[row.item]
+                let (locked, signal) = AsyncStream<Void>.makeStream()
+                async let holder: Void = h.asSuperuser { client in
+                    try await client.withConnection { connection in
+                        try await connection.query("BEGIN", logger: TestDatabase.logger)
+                        try await connection.query(PostgresQuery(unsafeSQL: row.lock), logger: TestDatabase.logger)
+                        signal.yield()
+                        try await Task.sleep(for: .milliseconds(700))
+                        try await connection.query("COMMIT", logger: TestDatabase.logger)
+                    }
+                }
+                var iterator = locked.makeAsyncIterator()
+                _ = await iterator.next()
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for change in [item.change, item.other] {
+                        group.addTask { try await h.send(admin, .PATCH, item.path, json: change).status }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                try await holder
+                #expect(statuses == [200, 200], "\(item.path)")
+                let stored = try await h.send(admin, .GET, item.path).data
+                for (key, value) in row.changed {
+                    let json = try String(decoding: JSONSerialization.data(withJSONObject: [stored[key] ?? NSNull()]), as: UTF8.self)
+                    #expect(json == "[\(value)]", "\(item.path): \(key)")
+                }
+            }
+        }
+    }
+}
