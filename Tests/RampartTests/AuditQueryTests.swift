@@ -1,8 +1,10 @@
 import Foundation
+import PostgresNIO
 @testable import Audit
 @testable import Control
 import RampartCore
 import RampartSecurity
+import RampartTransport
 import Testing
 
 @Suite("Audit: query API, exports, activity, alerts, settings")
@@ -246,6 +248,59 @@ struct AuditQueryTests {
             let (_, page) = try await fixture.get("/api/v1/audit/events?action=audit_settings.updated", principal: admin)
             let event = try #require((page["data"] as? [[String: Any]])?.first)
             #expect((event["changes"] as? [String: [String]])?["retention_days"] == ["365", "90"])
+        }
+    }
+
+    /// The settings carry an `ETag` (a digest of their content); a `PUT` with `If-Match` applies
+    /// only to that version (compared strongly), so a client working from old settings does not
+    /// undo someone else's change.
+    @Test func settingsCarryAnETagAndAStaleIfMatchChangesNothing() async throws {
+        try await AuditFixture.with { fixture in
+            let admin = try fixture.principal(try await fixture.tenant())
+            func put(_ retention: Int, ifMatch: String?) async throws -> InternalClient.Reply {
+                let body = Data(#"{"retention_days":\#(retention),"brute_force_threshold":5,"spraying_threshold":10,"export_threshold":5,"business_hours_start":8,"business_hours_end":18,"time_zone":"UTC"}"#.utf8)
+                let client = InternalClient(tls: try InternalTLS(files: try fixture.pki.files(for: .service(.gateway, AuditFixture.eu))))
+                let reply = try await client.send(.PUT, url: fixture.audit.baseURL + "/api/v1/audit/settings", principal: admin, body: body,
+                                                  headers: ifMatch.map { [("If-Match", $0)] } ?? [])
+                try await client.shutdown()
+                return reply
+            }
+            let first = try #require(try await fixture.raw(.GET, "/api/v1/audit/settings", principal: admin).headers.first(name: "etag"))
+            let changed = try await put(90, ifMatch: first)
+            #expect(changed.status == 200)
+            let second = try #require(changed.headers.first(name: "etag"))
+            #expect(second != first && second.count == 34)
+            for refused in [first, "W/" + second, "90"] {
+                let stale = try await put(120, ifMatch: refused)
+                #expect(stale.status == 412, "\(refused)")
+                #expect(String(decoding: stale.body, as: UTF8.self).contains("version_mismatch"))
+            }
+            #expect(try await fixture.get("/api/v1/audit/settings", principal: admin).1["retention_days"] as? Int == 90)
+            #expect(try await put(120, ifMatch: #""other", \#(second)"#).status == 200)
+            let unconditional = try await put(90, ifMatch: nil)
+            #expect(unconditional.headers.first(name: "etag") == second, "the same settings, the same version")
+
+            // Two writers holding the same version meet while the settings' row is locked (both
+            // have arrived before either may write): exactly one applies. Without the per-tenant
+            // lock both would read the same version and both would apply.
+            let (locked, signal) = AsyncStream<Void>.makeStream()
+            async let holder: Void = fixture.database.with(fixture.database.superuserHere) { client in
+                try await client.withConnection { connection in
+                    try await connection.query("BEGIN", logger: TestDatabase.logger)
+                    try await connection.query("SELECT 1 FROM audit.tenant_settings FOR UPDATE", logger: TestDatabase.logger)
+                    signal.yield()
+                    try await Task.sleep(for: .milliseconds(700))
+                    try await connection.query("COMMIT", logger: TestDatabase.logger)
+                }
+            }
+            var iterator = locked.makeAsyncIterator()
+            _ = await iterator.next()
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for retention in [100, 200] { group.addTask { try await put(retention, ifMatch: second).status } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            try await holder
+            #expect(statuses.sorted() == [200, 412])
         }
     }
 }

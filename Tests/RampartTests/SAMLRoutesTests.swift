@@ -140,6 +140,40 @@ struct SAMLRoutesTests {
         }
     }
 
+    /// One audience's configuration has a version: `GET /api/v1/sso/{audience}` answers it as the
+    /// `ETag` (the list shows it as `version`), and a `PUT` with `If-Match` applies only to it.
+    @Test func aChangeUnderAStaleIfMatchIsRefusedAndChangesNothing() async throws {
+        try await OAuthWorld.with { world in
+            let headers = [("X-CSRF-Token", world.csrf)]
+            func put(_ preset: String, ifMatch: String?) async throws -> AdminPagesTests.Answer {
+                try await world.call(.PUT, "/api/v1/sso/staff", body: try Self.json(["preset": preset, "saml_metadata": Self.idp.metadataXML()]),
+                                     contentType: "application/json", principal: world.principal, headers: headers + (ifMatch.map { [("If-Match", $0)] } ?? []))
+            }
+            let none = try await world.call(.GET, "/api/v1/sso/staff", principal: world.principal)
+            #expect(none.status == 200 && (none.json["configuration"] == nil || none.json["configuration"] is NSNull))
+            let first = try #require(none.headers.first(name: "etag"))
+            #expect(first == "\"\(none.json["version"] as? String ?? "")\"" && first.count == 34)
+
+            let created = try await put("okta", ifMatch: first)
+            #expect(created.status == 200, "\(created.text)")
+            let second = try #require(created.headers.first(name: "etag"))
+            #expect(second != first)
+            let listed = try await world.call(.GET, "/api/v1/sso", principal: world.principal)
+            #expect((listed.json["data"] as? [[String: Any]])?.first.map { "\"\($0["version"] as? String ?? "")\"" } == second)
+
+            // The version before, the current one named weakly, or a malformed tag: 412, nothing changed.
+            for refused in [first, "W/" + second, "okta"] {
+                let stale = try await put("entra", ifMatch: refused)
+                #expect(stale.status == 412 && stale.json["code"] as? String == "version_mismatch", "\(refused): \(stale.text)")
+            }
+            let kept = try await world.call(.GET, "/api/v1/sso/staff", principal: world.principal)
+            #expect(kept.headers.first(name: "etag") == second)
+            #expect((kept.json["configuration"] as? [String: Any])?["preset"] as? String == "okta")
+            #expect(try await put("entra", ifMatch: second).status == 200)
+            #expect(try await world.call(.GET, "/api/v1/sso/nobody", principal: world.principal).status == 404)
+        }
+    }
+
     /// `rampartctl sso set|show` against the running identity: the options become the operator
     /// API's configuration, validated and audited like an admin's change.
     @Test func setImportsMetadataWithPresetMappingAndRolesAndShowReadsItBack() async throws {

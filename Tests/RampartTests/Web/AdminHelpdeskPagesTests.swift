@@ -285,7 +285,7 @@ struct AdminHelpdeskPagesTests {
     @Test func aFormShownBeforeAnotherAdminSavedTheSameThingSavesNothing() async throws {
         try await TicketsHarness.with { harness in
             let admin = Actor.admin(Self.tenant).inBrowser()
-            let conflict = "after you opened this page. The page now shows the current values: make your change again."
+            let conflict = "after this page was opened, so nothing was saved. The current values are shown: make your change again."
 
             // Ticket settings.
             let settingsPath = "/admin/helpdesk/redaction"
@@ -295,7 +295,7 @@ struct AdminHelpdeskPagesTests {
                           ("recycle_bin_days", "30"), ("closed_ticket_days", "0"), ("erasure_ticket_content", "keep")]
             for stale in [values + [shown], values] {
                 let refused = try await post(harness, admin, settingsPath, stale)
-                #expect(refused.status == 409 && refused.html.contains("Someone changed the ticket settings " + conflict))
+                #expect(refused.status == 409 && refused.html.contains("Someone else changed the ticket settings " + conflict))
                 #expect(refused.html.contains(#"name="recycle_bin_days" value="7""#) && refused.html.contains(#"name="card_keep_first" value="6""#))
             }
             let settings = try await harness.send(admin, .GET, "/api/v1/tickets/settings").data
@@ -317,7 +317,7 @@ struct AdminHelpdeskPagesTests {
             #expect(try await harness.send(admin, .PATCH, "/api/v1/departments/\(department)", json: #"{"name":"Billing 2"}"#).status == 200)
             let details = [("name", "Billing & Refunds"), ("first_response_minutes", "30"), ("resolution_minutes", "")]
             let staleDetails = try await post(harness, admin, path, details + [("version", opened[0])])
-            #expect(staleDetails.status == 409 && staleDetails.html.contains("Someone changed this department&#39;s name or SLA targets " + conflict))
+            #expect(staleDetails.status == 409 && staleDetails.html.contains("Someone else changed this department&#39;s name or SLA targets " + conflict))
             #expect(staleDetails.html.contains(#"value="Billing 2""#))
             #expect(try await post(harness, admin, path, details).status == 409, "no version")
             let refusedName = try await post(harness, admin, path, [("name", ""), ("version", opened[0])])
@@ -331,7 +331,7 @@ struct AdminHelpdeskPagesTests {
             #expect(stored["name"] as? String == "Billing 2" && (stored["agent_ids"] as? [String])?.map { $0.lowercased() } == [member])
             // Now that form is stale: emptying the members with it saves nothing.
             let staleMembers = try await post(harness, admin, path + "/members", [("version", opened[1])])
-            #expect(staleMembers.status == 409 && staleMembers.html.contains("Someone changed this department&#39;s members " + conflict))
+            #expect(staleMembers.status == 409 && staleMembers.html.contains("Someone else changed this department&#39;s members " + conflict))
             #expect((try await harness.send(admin, .GET, "/api/v1/departments/\(department)").data["agent_ids"] as? [String])?.count == 1)
 
             // A custom field.
@@ -340,7 +340,7 @@ struct AdminHelpdeskPagesTests {
             let fieldVersion = try await version(harness, admin, fieldPath)
             #expect(try await harness.send(admin, .PATCH, "/api/v1/custom-fields/\(field.id)", json: #"{"required":true}"#).status == 200)
             let staleField = try await post(harness, admin, fieldPath, [("label", "Customer plan"), ("required", "false"), fieldVersion])
-            #expect(staleField.status == 409 && staleField.html.contains("Someone changed this field " + conflict))
+            #expect(staleField.status == 409 && staleField.html.contains("Someone else changed this field " + conflict))
             let kept = try await harness.send(admin, .GET, "/api/v1/custom-fields/\(field.id)").data
             #expect(kept["label"] as? String == "Plan" && kept["required"] as? Bool == true)
             #expect(try await events(harness, "custom_field.updated").count == 1, "only the other admin's change")

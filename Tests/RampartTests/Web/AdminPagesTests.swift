@@ -59,19 +59,29 @@ struct AdminPagesTests {
         return try await world.call(.POST, path, body: OAuthWorld.form(fields), principal: principal ?? world.principal)
     }
 
-    /// The version a policies page gave `part`'s form (its hidden field).
-    static func policyVersion(in html: String, part: String) throws -> String {
-        let form = try #require(html.range(of: #"action="/admin/security/policies/\#(part)">"#))
+    /// The version a console page gave the form that posts to `action` (its hidden field).
+    static func formVersion(in html: String, action: String) throws -> String {
+        let form = try #require(html.range(of: #"action="\#(action)">"#))
         let field = try #require(html[form.upperBound...].range(of: #"<input type="hidden" name="version" value=""#))
         return String(html[field.upperBound...].prefix { $0 != "\"" })
     }
 
+    /// The version a policies page gave `part`'s form.
+    static func policyVersion(in html: String, part: String) throws -> String {
+        try formVersion(in: html, action: "/admin/security/policies/\(part)")
+    }
+
+    /// Posts the form at `action` as the console page `page` shows it now (with its version).
+    func postShown(_ world: OAuthWorld, page: String, _ action: String, _ fields: [String: String]) async throws -> Answer {
+        let shown = try await world.call(.GET, page, principal: world.principal)
+        var fields = fields
+        fields["version"] = try Self.formVersion(in: shown.text, action: action)
+        return try await post(world, action, fields)
+    }
+
     /// Posts `part`'s policy form as the policies page shows it now (with its version).
     func postPolicy(_ world: OAuthWorld, _ part: String, _ fields: [String: String]) async throws -> Answer {
-        let page = try await world.call(.GET, "/admin/security/policies", principal: world.principal)
-        var fields = fields
-        fields["version"] = try Self.policyVersion(in: page.text, part: part)
-        return try await post(world, "/admin/security/policies/\(part)", fields)
+        try await postShown(world, page: "/admin/security/policies", "/admin/security/policies/\(part)", fields)
     }
 
     @Test func everySectionRendersForAnAdminInTheConsoleFrameWithTheSignOutForm() async throws {
@@ -294,7 +304,7 @@ struct AdminPagesTests {
             fields["minimum_length"] = "10"
             let stale = try await post(world, "/admin/security/policies/staff", fields)
             #expect(stale.status == 409)
-            #expect(stale.text.contains("Password policy for staff was changed by someone else after this page was opened."))
+            #expect(stale.text.contains("Someone else changed the password policy for staff after this page was opened, so nothing was saved."))
             #expect(stale.text.contains(#"id="staff-minimum_length" name="minimum_length" value="14""#))
             #expect(try await minimumLength() == 14)
 
@@ -454,17 +464,53 @@ struct AdminPagesTests {
             #expect(page.text.contains(#"href="/auth/saml/metadata?audience=customers""#))
             #expect(page.text.contains(">Okta</option>") && page.text.contains(">OneLogin</option>") && page.text.contains(">Microsoft Entra ID</option>"))
             #expect(page.text.contains(#"<td>ACS URL (SAML)</td><td>https://acme.eu."#) && page.text.contains("/auth/saml/acs?audience=customers</td>"))
-            let bad = try await post(world, "/admin/security/sso/staff", ["preset": "okta", "saml_metadata": "<not xml", "default_role": "agent"])
+            let bad = try await postShown(world, page: "/admin/security/sso", "/admin/security/sso/staff", ["preset": "okta", "saml_metadata": "<not xml", "default_role": "agent"])
             #expect(bad.status == 422)
             #expect(bad.text.contains(#"id="staff-saml_metadata-error""#))
             #expect(bad.text.contains("&lt;not xml"))
-            let saved = try await post(world, "/admin/security/sso/customers", ["preset": "entra", "oidc_issuer": "https://login.example.test/tenant/v2.0",
+            let saved = try await postShown(world, page: "/admin/security/sso", "/admin/security/sso/customers", ["preset": "entra", "oidc_issuer": "https://login.example.test/tenant/v2.0",
                                                                               "oidc_client_id": "rampart", "oidc_client_secret": "s3cret-value", "default_role": "customer"])
             #expect(saved.status == 303, "\(saved.text)")
             let after = try await world.call(.GET, "/admin/security/sso", principal: world.principal)
             #expect(after.text.contains("OpenID Connect (https://login.example.test/tenant/v2.0)"))
             #expect(!after.text.contains("s3cret-value"))
             #expect(try await Self.outbox(world).contains { $0.contains("sso_configuration.updated") && !$0.contains("s3cret-value") })
+        }
+    }
+
+    /// A form shown before another admin saved that audience's single sign-on saves nothing
+    /// (409, the current settings shown); the other audience's form still saves; a form without
+    /// a version saves nothing; a refused form keeps its version.
+    @Test func anSSOFormShownBeforeAnotherAdminsSaveSavesNothing() async throws {
+        try await OAuthWorld.with { world in
+            let opened = try await world.call(.GET, "/admin/security/sso", principal: world.principal).text
+            let staffShown = try Self.formVersion(in: opened, action: "/admin/security/sso/staff")
+            let customersShown = try Self.formVersion(in: opened, action: "/admin/security/sso/customers")
+            let other = try await world.call(.PUT, "/api/v1/sso/staff", body: #"{"preset":"okta","jwt":{"issuer":"https://other.test","audience":"rampart","algorithm":"HS256","shared_secret":"another-shared-secret-of-32-bytes!!"}}"#,
+                                             contentType: "application/json", principal: world.principal, headers: [("X-CSRF-Token", world.csrf)])
+            #expect(other.status == 200, "\(other.text)")
+            let fields = ["preset": "entra", "oidc_issuer": "https://login.example.test/tenant/v2.0", "oidc_client_id": "rampart",
+                          "oidc_client_secret": "s3cret-value", "default_role": "agent"]
+            for stale in [fields.merging(["version": staffShown]) { $1 }, fields] {
+                let refused = try await post(world, "/admin/security/sso/staff", stale)
+                #expect(refused.status == 409 && refused.text.contains("Someone else changed single sign-on for staff after this page was opened, so nothing was saved."))
+                #expect(refused.text.contains("JWT SSO (https://other.test)"), "the current settings are shown")
+            }
+            let staff = try await world.call(.GET, "/api/v1/sso/staff", principal: world.principal)
+            #expect((staff.json["configuration"] as? [String: Any])?["oidc"] == nil, "the other admin's change stays")
+            // Stale and mistyped: stale first, so nobody is told about settings they never saw.
+            let typo = fields.merging(["default_role": "owner"]) { $1 }
+            #expect(try await post(world, "/admin/security/sso/staff", typo.merging(["version": staffShown]) { $1 }).status == 409)
+            // A refused form keeps the version it came with.
+            let current = try Self.formVersion(in: try await world.call(.GET, "/admin/security/sso", principal: world.principal).text, action: "/admin/security/sso/staff")
+            #expect(current != staffShown)
+            let mistyped = try await post(world, "/admin/security/sso/staff", typo.merging(["version": current, "jwt_enabled": "no"]) { $1 })
+            #expect(mistyped.status == 422)
+            #expect(try Self.formVersion(in: mistyped.text, action: "/admin/security/sso/staff") == current)
+            // The customers' form of the same page still saves.
+            let customers = try await post(world, "/admin/security/sso/customers", fields.merging(["version": customersShown, "default_role": "customer"]) { $1 })
+            #expect(customers.status == 303, "\(customers.text)")
+            #expect(try await Self.outbox(world).filter { $0.contains("sso_configuration.updated") }.count == 2)
         }
     }
 
@@ -498,7 +544,7 @@ struct AdminPagesTests {
                           "jwt_shared_secret": secret, "jwt_public_key": "", "attr_email": "", "attr_name": "", "attr_groups": "",
                           "group_roles": "Support = agent\r\nAdmins = admin", "default_role": "agent", "jit_provisioning": "yes",
                           "sso_required_roles": "agent", "idp_second_factor_roles": "admin agent", "break_glass_email": ""]
-            let saved = try await post(world, "/admin/security/sso/staff", fields)
+            let saved = try await postShown(world, page: "/admin/security/sso", "/admin/security/sso/staff", fields)
             #expect(saved.status == 303, "\(saved.text)")
             var stored = try await configuration()
             #expect((stored["saml"] as? [String: Any])?["entity_id"] as? String == "https://idp.test/saml", "the IdP kept")
@@ -512,21 +558,21 @@ struct AdminPagesTests {
 
             // Saved again with the secret field empty: still set (and still signing in is possible with it).
             fields["jwt_shared_secret"] = ""
-            #expect(try await post(world, "/admin/security/sso/staff", fields).status == 303)
+            #expect(try await postShown(world, page: "/admin/security/sso", "/admin/security/sso/staff", fields).status == 303)
             #expect(((try await configuration())["jwt"] as? [String: Any])?["sealed_secret"] as? String == "set")
 
             // Bad mappings and roles: field errors, the text kept, nothing changed.
             var bad = fields
             bad["group_roles"] = "Support agent"
             bad["sso_required_roles"] = "agent owner"
-            let refused = try await post(world, "/admin/security/sso/staff", bad)
+            let refused = try await postShown(world, page: "/admin/security/sso", "/admin/security/sso/staff", bad)
             #expect(refused.status == 422 && refused.text.contains(#"id="staff-group_roles-error""#) && refused.text.contains(#"id="staff-sso_required_roles-error""#))
             #expect(refused.text.contains("Support agent</textarea>") && refused.text.contains(#"value="agent owner""#))
             #expect((try await configuration())["group_roles"] as? [String: String] == ["Support": "agent", "Admins": "admin"])
 
             // SAML switched off, JWT stays.
             fields["saml_enabled"] = "no"
-            #expect(try await post(world, "/admin/security/sso/staff", fields).status == 303)
+            #expect(try await postShown(world, page: "/admin/security/sso", "/admin/security/sso/staff", fields).status == 303)
             stored = try await configuration()
             #expect(stored["saml"] == nil || stored["saml"] is NSNull)
             #expect(stored["jwt"] is [String: Any])

@@ -184,7 +184,10 @@ struct AuditPagesTests {
                 let reply = try await fixture.raw(.POST, "/admin/audit/settings", principal: principal, body: Data(body.utf8), contentType: "application/x-www-form-urlencoded")
                 return (reply.status, String(decoding: reply.body, as: UTF8.self), reply.headers.first(name: "location"))
             }
-            let saved = try await send(values, token: Self.csrf, as: admin)
+            let opened = try #require(shown.html.firstMatch(of: /name="version" value="([0-9a-f]{32})"/)?.output.1).description
+            // Without the version the page was shown with, nothing is saved (below: a stale one).
+            #expect(try await send(values, token: Self.csrf, as: admin).status == 409)
+            let saved = try await send(values.merging(["version": opened]) { $1 }, token: Self.csrf, as: admin)
             #expect(saved.status == 303 && saved.location == "/admin/audit/settings?done=saved")
             let api = try await fixture.get("/api/v1/audit/settings", principal: admin)
             #expect(api.1["retention_days"] as? Int == 90 && api.1["time_zone"] as? String == "Europe/Berlin" && api.1["business_hours_end"] as? Int == 18)
@@ -192,6 +195,12 @@ struct AuditPagesTests {
                 "SELECT action FROM audit.events WHERE tenant_id = '\(acme)' AND action = 'audit_settings.updated'")
             #expect(recorded.count == 1)
             #expect(try await page(fixture, admin, "/admin/audit/settings?done=saved").html.contains("Audit settings saved."))
+
+            // A form opened before that save (another admin's) would undo it: 409, the current values shown, nothing stored.
+            let stale = try await send(values.merging(["version": opened, "retention_days": "400"]) { $1 }, token: Self.csrf, as: admin)
+            #expect(stale.status == 409 && stale.html.contains("Someone else changed the audit settings after this page was opened, so nothing was saved."))
+            #expect(stale.html.contains(#"name="retention_days" value="90""#) && !stale.html.contains(#"value="\#(opened)""#))
+            #expect(try await fixture.get("/api/v1/audit/settings", principal: admin).1["retention_days"] as? Int == 90)
 
             // Three bad fields at once: each explained, what was typed kept, nothing stored.
             values["retention_days"] = "soon"

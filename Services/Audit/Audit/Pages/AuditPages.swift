@@ -344,7 +344,8 @@ extension AuditPages {
     func settingsPage(_ principal: Principal, form: FormBody?, errors: [String: String], flashes: [Flash],
                       status: HTTPResponse.Status = .ok) async throws -> Response {
         let names = await staffNames(principal)
-        let stored = try SettingsRepository.fields(try await settings.settings(tenant: principal.tenantID))
+        let current = try await settings.settings(tenant: principal.tenantID)
+        let stored = try SettingsRepository.fields(current)
         let groups = Self.settingsGroups.map { legend, fields in
             SettingsGroup(legend: legend, fields: fields.map { name, label, hint in
                 FormField(name, label: label, value: form.map { $0.fields[name] ?? "" } ?? stored[name], error: errors[name], hint: hint, required: true,
@@ -354,6 +355,7 @@ extension AuditPages {
         var page = WebPage(title: "Audit settings", template: "audit/settings", values: [
             "groups": groups,
             "action": AdminSection.auditSettings.path,
+            "version": StaleForm.shown(form, current: current.version),
             "mayChange": principal.has(scope: "security:write"),
         ])
         decorate(&page, principal, .auditSettings, names: names, flashes: flashes)
@@ -371,7 +373,7 @@ extension AuditPages {
         guard let form, FormCSRF.accepts(form, from: principal) else {
             return try await settingsPage(principal, form: form, errors: [:], flashes: [Self.expiredSettings], status: .forbidden)
         }
-        // The form carries every setting, so what is stored now is not read.
+        // The form carries every setting, so what is stored now is not read (only its version).
         var wanted = TenantAuditSettings()
         var errors: [String: String] = [:]
         for (name, field) in Self.numberFields {
@@ -390,9 +392,20 @@ extension AuditPages {
                                           flashes: [Flash(error: "Nothing was saved: please correct the fields marked below.", items: errors.values.sorted())],
                                           status: .unprocessableContent)
         }
-        _ = try await settings.update(wanted, tenant: principal.tenantID, actor: AuditRequest.actor(principal), requestID: context.requestID, store: store)
+        do {
+            _ = try await settings.update(wanted, tenant: principal.tenantID, actor: AuditRequest.actor(principal), requestID: context.requestID,
+                                          store: store) { current in
+                // The form carries every setting: one shown before another admin's save would undo it.
+                guard StaleForm.matches(form, current.version) else { throw SettingsChangedMeanwhile() }
+            }
+        } catch is SettingsChangedMeanwhile {
+            return try await settingsPage(principal, form: nil, errors: [:], flashes: [Flash(error: StaleForm.message("the audit settings"))], status: .conflict)
+        }
         return Self.seeOther(AdminSection.auditSettings.path + "?done=saved")
     }
+
+    /// Another admin saved the settings after the form was shown with them.
+    struct SettingsChangedMeanwhile: Error {}
 
     /// Why a settings form was refused for its CSRF token.
     static let expiredSettings = Flash(error: "Nothing was saved: this form's security token does not match your session (it was opened before you signed in again, or in another session). Your values are kept below; save again.")

@@ -123,24 +123,38 @@ struct AuditQueryRoutes: Sendable {
         }
         group.get("/settings") { _, context -> Response in
             let principal = try AuditRequest.requireReader(context)
-            return try AuditRequest.json(try await settings.settings(tenant: principal.tenantID))
+            return try Self.settingsResponse(try await settings.settings(tenant: principal.tenantID))
         }
         group.put("/settings") { request, context -> Response in
             let principal = try AuditRequest.requireReader(context)
             guard principal.has(scope: "security:write") else {
                 throw AuditError.permissionDenied("Changing audit settings needs the admin.security permission.").problem
             }
+            let expected: EntityTag.Precondition?
+            do { expected = try EntityTag.ifMatch(request.headers) } catch { throw Self.changedMeanwhile }
             return try await AuditRequest.run {
                 let body = try await request.body.collect(upTo: 16 * 1024)
                 guard let wanted = try? JSONDecoder().decode(TenantAuditSettings.self, from: Data(body.readableBytesView)) else {
                     throw AuditError.malformedBatch("The body is not audit settings JSON.")
                 }
                 let stored = try await settings.update(wanted, tenant: principal.tenantID, actor: AuditRequest.actor(principal),
-                                                       requestID: context.requestID, store: store)
-                return try AuditRequest.json(stored)
+                                                       requestID: context.requestID, store: store) { current in
+                    if let expected, !expected.admits(current.version) { throw Self.changedMeanwhile }
+                }
+                return try Self.settingsResponse(stored)
             }
         }
     }
+
+    /// `settings` as an answer with their version as the `ETag`.
+    static func settingsResponse(_ settings: TenantAuditSettings) throws -> Response {
+        var response = try AuditRequest.json(settings)
+        response.headers[.eTag] = EntityTag.quoted(settings.version)
+        return response
+    }
+
+    /// `If-Match` named another version of the settings than the stored one (or could not be read).
+    static let changedMeanwhile = EntityTag.mismatch(detail: "The settings changed since the version named in If-Match; fetch them again.")
 
     /// `limit`, 1 to 200 (50 by default).
     static func limit(_ query: Parameters) throws -> Int {

@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import RampartCore
 import RampartStorage
+import RampartTransport
 
 /// Reads and writes tenants' audit settings.
 public struct SettingsRepository: Sendable {
@@ -39,12 +40,17 @@ public struct SettingsRepository: Sendable {
         return try await database.withTenant(tenant) { try await Self.settings(tenant: tenant, on: $0, logger: logger) }
     }
 
-    /// Stores `settings` and records the change (with old and new values) in the log.
-    public func update(_ settings: TenantAuditSettings, tenant: TenantID, actor: AuditEvent.Actor, requestID: String, store: EventStore) async throws -> TenantAuditSettings {
+    /// Stores `settings` and records the change (with old and new values) in the log. Changes of
+    /// one tenant's settings run one after another (a per-tenant lock); `check` sees the stored
+    /// settings under it and may refuse the change (a stale version).
+    public func update(_ settings: TenantAuditSettings, tenant: TenantID, actor: AuditEvent.Actor, requestID: String, store: EventStore,
+                       check: (TenantAuditSettings) throws -> Void = { _ in }) async throws -> TenantAuditSettings {
         if let problem = settings.invalidField() { throw AuditError.invalidQuery(field: problem.0, message: problem.1) }
         let logger = database.logger
         try await database.withTenant(tenant) { connection in
+            try await TransactionLock.take("audit.settings:\(tenant.rawValue)", on: connection, logger: logger)
             let previous = try await Self.settings(tenant: tenant, on: connection, logger: logger)
+            try check(previous)
             try await connection.query("""
                 INSERT INTO tenant_settings (tenant_id, retention_days, brute_force_threshold, spraying_threshold, export_threshold,
                                              business_hours_start, business_hours_end, time_zone, travel_speed_kmh, travel_min_distance_km, updated_at)
@@ -74,4 +80,9 @@ public struct SettingsRepository: Sendable {
         let object = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(settings)) as? [String: Any] ?? [:]
         return object.mapValues { "\($0)" }
     }
+}
+
+extension TenantAuditSettings {
+    /// The settings' version (the API's `ETag`, the console form's hidden field): their content.
+    public var version: String { EntityTag.version(of: self) }
 }

@@ -22,6 +22,16 @@ extension AdminPages {
             }
         }
 
+        /// The part as a sentence names it (`StaleForm.message`).
+        var phrase: String {
+            switch self {
+            case .staff: "the password policy for staff"
+            case .customers: "the password policy for customers"
+            case .twoFactor: "the roles that must use two-factor authentication"
+            case .sessions: "the session timeouts"
+            }
+        }
+
         /// The version of this part of `settings`: its form carries the one it was shown with,
         /// and a save applies only while that is still the stored one.
         func version(of settings: SecuritySettings) -> String {
@@ -51,10 +61,6 @@ extension AdminPages {
     /// Another admin saved a part after this form was shown with it.
     struct PolicyChangedMeanwhile: Error {
         let part: PolicyPart
-
-        var message: String {
-            "\(part.heading) was changed by someone else after this page was opened. The current settings are shown: make your change again."
-        }
     }
 
     /// The policy knobs as form fields: name, label, whether it is a yes/no choice.
@@ -87,13 +93,12 @@ extension AdminPages {
                 }
                 if refused.fields.isEmpty { Self.note(changed.problems(), in: &refused) }
                 if refused.fields.isEmpty {
-                    let shown = form["version"]
                     let changed = changed
                     do {
                         if let problem = try await attempt({
                             _ = try await settings.save(principal: admin.principal, requestID: context.requestID) { stored in
                                 // Only this part is saved; another admin's change to another part stays.
-                                guard shown == part.version(of: stored) else { throw PolicyChangedMeanwhile(part: part) }
+                                guard StaleForm.matches(form, part.version(of: stored)) else { throw PolicyChangedMeanwhile(part: part) }
                                 return part.apply(changed, to: stored)
                             }
                         }) {
@@ -101,7 +106,7 @@ extension AdminPages {
                         }
                     } catch let conflict as PolicyChangedMeanwhile {
                         var notice = Refused()
-                        notice.summary = [conflict.message]
+                        notice.summary = [StaleForm.message(conflict.part.phrase)]
                         return policiesPage(admin, try await settings.load(principal: admin.principal), refused: notice, status: .conflict)
                     }
                 }
@@ -183,9 +188,9 @@ extension AdminPages {
         /// `part`'s form with its version: the stored part's, or for a refused form the one it came
         /// with (none if it came without one), as the values typed into it were made against that.
         func form(_ part: PolicyPart, paragraphs: [String] = [], fields: [FormField]) -> AdminForm {
-            let version = if let (typedPart, posted) = typed, typedPart == part { posted["version"] ?? "" } else { part.version(of: current) }
+            let posted = typed.flatMap { $0.0 == part ? $0.1 : nil }
             return AdminForm(id: part.rawValue, heading: part.heading, paragraphs: paragraphs, action: "\(path)/\(part.rawValue)", fields: fields,
-                             button: "Save", hidden: [.init(name: "version", value: version)])
+                             button: "Save", hidden: [.init(name: StaleForm.fieldName, value: StaleForm.shown(posted, current: part.version(of: current)))])
         }
         func yesNo(_ flag: Bool) -> String { flag ? "yes" : "no" }
         let choices: FormField.Control = .select([.init("yes", "Yes", selected: false), .init("no", "No", selected: false)])

@@ -33,10 +33,23 @@ extension AdminPages {
                 let actor = try CredentialAdminRoutes.requireSecurityAdmin(admin.principal)
                 let stored = try await sso.configurations.load(tenant: admin.principal.tenantID, audience: audience)
                 let id = audience.rawValue
-                let refused = try await attempt(fields: Self.ssoFieldIDs(id)) {
-                    let input = try Self.ssoInput(form, stored: stored, audience: audience)
-                    _ = try await sso.save(input, audienceName: audience.rawValue, tenant: admin.principal.tenantID, slug: admin.principal.tenantSlug,
-                                           actor: actor, requestID: context.requestID)
+                let refused: Refused?
+                do {
+                    // Checked before the form is read against `stored` too, so a stale form is not
+                    // answered with errors about settings its author never saw.
+                    guard StaleForm.matches(form, SSOConfigurationRepository.version(of: stored)) else { throw SSOChangedMeanwhile() }
+                    refused = try await attempt(fields: Self.ssoFieldIDs(id)) {
+                        let input = try Self.ssoInput(form, stored: stored, audience: audience)
+                        _ = try await sso.save(input, audienceName: audience.rawValue, tenant: admin.principal.tenantID, slug: admin.principal.tenantSlug,
+                                               actor: actor, requestID: context.requestID) { current in
+                            // The form was made from the configuration as it was shown; another admin's save since would be undone.
+                            guard StaleForm.matches(form, SSOConfigurationRepository.version(of: current)) else { throw SSOChangedMeanwhile() }
+                        }
+                    }
+                } catch is SSOChangedMeanwhile {
+                    var notice = Refused()
+                    notice.summary = [StaleForm.message("single sign-on for \(audience.rawValue)")]
+                    return try await ssoPage(admin, refused: notice, status: .conflict)
                 }
                 guard let refused else { return Self.done(path, audience.rawValue) }
                 return try await ssoPage(admin, typed: (audience, form), refused: refused)
@@ -53,6 +66,9 @@ extension AdminPages {
             }
         }
     }
+
+    /// Another admin saved the audience's configuration after the form was shown with it.
+    struct SSOChangedMeanwhile: Error {}
 
     /// The API's field names → the form's field ids for `audience`.
     static func ssoFieldIDs(_ audience: String) -> [String: String] {
@@ -173,7 +189,8 @@ extension AdminPages {
         return input
     }
 
-    private func ssoPage(_ admin: Admin, typed: (SSOAudience, FormBody)? = nil, refused: Refused = Refused(), notice: String? = nil) async throws -> Response {
+    private func ssoPage(_ admin: Admin, typed: (SSOAudience, FormBody)? = nil, refused: Refused = Refused(), notice: String? = nil,
+                         status: HTTPResponse.Status? = nil) async throws -> Response {
         let path = AdminSection.sso.path
         let views = try await sso.views(tenant: admin.principal.tenantID, slug: admin.principal.tenantSlug)
         var content = Content()
@@ -195,7 +212,8 @@ extension AdminPages {
                 ["Entity id (SAML)", provider.entityID], ["ACS URL (SAML)", provider.acsURL],
                 ["Redirect URI (OpenID Connect)", provider.oidcRedirectURI], ["Post-logout redirect URI", provider.oidcPostLogoutRedirectURI],
             ].map { AdminRow(cells: $0, actions: []) }, empty: "", showsActions: false))
-            content.forms.append(ssoForm(audience, configured: configured, typed: typed.flatMap { $0.0 == audience ? $0.1 : nil }, refused: refused))
+            content.forms.append(ssoForm(audience, configured: configured, version: view.version, typed: typed.flatMap { $0.0 == audience ? $0.1 : nil },
+                                         refused: refused))
         }
         let keys = views.first?.serviceProvider.keyFingerprints ?? [:]
         content.tables.append(AdminTable(caption: "This tenant's own single sign-on keys (SHA-256 of each certificate, the one in use first)",
@@ -205,11 +223,14 @@ extension AdminPages {
             if fingerprints.count > 1 { actions.append(AdminAction("Retire the previous key", "\(path)/keys/\(use.rawValue)/retire", secondary: true)) }
             return AdminRow(cells: [Self.keyLabel(use), fingerprints.isEmpty ? "None yet (made on first use)" : fingerprints.joined(separator: " · ")], actions: actions)
         }, empty: ""))
-        return render("Single sign-on", admin, content, errors: refused.summary, notice: notice, status: refused.summary.isEmpty ? .ok : .unprocessableContent)
+        return render("Single sign-on", admin, content, errors: refused.summary, notice: notice,
+                      status: status ?? (refused.summary.isEmpty ? .ok : .unprocessableContent))
     }
 
-    /// One audience's form: the stored settings, or (`form`) what was posted, never a secret.
-    private func ssoForm(_ audience: SSOAudience, configured: SSOConfiguration?, typed form: FormBody?, refused: Refused) -> AdminForm {
+    /// One audience's form: the stored settings, or (`form`) what was posted, never a secret. It
+    /// carries the version it was made from: the stored one, or for a refused form the one it
+    /// came with (none if it came without one), as what was typed was made against that.
+    private func ssoForm(_ audience: SSOAudience, configured: SSOConfiguration?, version: String, typed form: FormBody?, refused: Refused) -> AdminForm {
         let id = audience.rawValue
         func kept(_ name: String, stored: String?) -> String? { form.map { $0.fields[name] ?? "" } ?? stored }
         func error(_ name: String) -> String? { refused.error("\(id)-\(name)") }
@@ -277,7 +298,7 @@ extension AdminPages {
                  hint: "Roles separated by spaces; they are not asked for Rampart's own code when the provider reports multi-factor sign-in."),
             text("break_glass_email", "Break-glass account (optional)", stored: configured?.breakGlassEmail?.rawValue, type: "email",
                  hint: "An admin who may still sign in with a password when single sign-on is required."),
-        ], button: "Save")
+        ], button: "Save", hidden: [.init(name: StaleForm.fieldName, value: StaleForm.shown(form, current: version))])
     }
 
     static func keyLabel(_ use: SSOKeyUse) -> String {

@@ -4,8 +4,9 @@ import RampartCore
 import RampartSecurity
 import RampartTransport
 
-/// Single sign-on configuration: `GET /api/v1/sso` and `PUT /api/v1/sso/{staff|customers}` for
-/// tenant admins (`security:write`), and the same for operators under
+/// Single sign-on configuration: `GET /api/v1/sso`, `GET` and `PUT /api/v1/sso/{staff|customers}`
+/// for tenant admins (`security:write`; one audience answers with its `ETag`, and a `PUT` with
+/// `If-Match` applies only to that version), and the same for operators under
 /// `/internal/v1/operator/tenants/{slug}/sso` (`rampartctl sso show|set`). Every change is audited.
 struct SSOAdminRoutes: Sendable {
     let tenants: TenantRepository
@@ -19,9 +20,12 @@ struct SSOAdminRoutes: Sendable {
         var serviceProvider: ServiceProviderView
         var configuration: SSOConfiguration?
         var certificateFingerprints: [String]
+        /// The stored configuration's version (`SSOConfigurationRepository.version(of:)`): the
+        /// `ETag` of this audience, and what the console's form carries.
+        var version: String
 
         enum CodingKeys: String, CodingKey {
-            case audience, configuration
+            case audience, configuration, version
             case serviceProvider = "service_provider"
             case certificateFingerprints = "certificate_sha256"
         }
@@ -68,11 +72,23 @@ struct SSOAdminRoutes: Sendable {
             try CredentialAdminRoutes.requireSecurityAdmin(context.principal)
             return DataList(data: try await views(tenant: context.principal.tenantID, slug: context.principal.tenantSlug))
         }
-        admin.put("{audience}") { request, context -> AudienceView in
+        admin.get("{audience}") { request, context -> Response in
+            try CredentialAdminRoutes.requireSecurityAdmin(context.principal)
+            let audience = try Self.audience(context.parameters.get("audience"))
+            let views = try await views(tenant: context.principal.tenantID, slug: context.principal.tenantSlug, audiences: [audience])
+            guard let view = views.first else { throw ProblemError(status: .notFound, code: "not_found", title: "Not found") }
+            return try Self.response(view, request, context)
+        }
+        admin.put("{audience}") { request, context -> Response in
             let actor = try CredentialAdminRoutes.requireSecurityAdmin(context.principal)
+            let expected: EntityTag.Precondition?
+            do { expected = try EntityTag.ifMatch(request.headers) } catch { throw Self.changedMeanwhile }
             let input = try await IdentityRequest.decode(SSOConfigurationInput.self, from: request, context: context)
-            return try await save(input, audienceName: context.parameters.get("audience"), tenant: context.principal.tenantID,
-                                  slug: context.principal.tenantSlug, actor: actor, requestID: context.requestID)
+            let saved = try await save(input, audienceName: context.parameters.get("audience"), tenant: context.principal.tenantID,
+                                       slug: context.principal.tenantSlug, actor: actor, requestID: context.requestID) { stored in
+                if let expected, !expected.admits(SSOConfigurationRepository.version(of: stored)) { throw Self.changedMeanwhile }
+            }
+            return try Self.response(saved, request, context)
         }
         // Rotation adds a new current key and keeps the previous one for the rollover; retiring ends it.
         for action in ["rotate", "retire"] {
@@ -105,18 +121,17 @@ struct SSOAdminRoutes: Sendable {
     }
 
     /// Validates and stores one audience's configuration; shared by the APIs and the admin console.
+    /// `check` sees the stored configuration under the repository's lock and may refuse the change.
     func save(_ input: SSOConfigurationInput, audienceName: String?, tenant: TenantID, slug: TenantSlug, actor: AuditEvent.Actor,
-                      requestID: String?) async throws -> AudienceView {
-        guard let audience = audienceName.flatMap(SSOAudience.init(rawValue:)) else {
-            throw ProblemError(status: .notFound, code: "not_found", title: "Not found", detail: "The audience is staff or customers.")
-        }
+              requestID: String?, check: (SSOConfiguration?) throws -> Void = { _ in }) async throws -> AudienceView {
+        let audience = try Self.audience(audienceName)
         switch input.configuration(for: audience) {
         case .failure(let problems):
             throw Self.problem(problems)
         case .success(let configuration):
             do {
-                let saved = try await configurations.save(configuration, sharedSecret: input.jwt?.sharedSecret,
-                                                          clientSecret: input.oidc?.clientSecret, tenant: tenant, actor: actor, requestID: requestID)
+                let saved = try await configurations.save(configuration, sharedSecret: input.jwt?.sharedSecret, clientSecret: input.oidc?.clientSecret,
+                                                          tenant: tenant, actor: actor, requestID: requestID, check: check)
                 return view(audience, configuration: saved, slug: slug)
             } catch let problems as SSOConfigurationProblems {
                 throw Self.problem(problems)
@@ -135,16 +150,34 @@ struct SSOAdminRoutes: Sendable {
         return KeysView(use: use, certificateFingerprints: keys.map(\.fingerprint))
     }
 
+    /// The audience a path names (anything else: 404).
+    static func audience(_ name: String?) throws -> SSOAudience {
+        guard let audience = name.flatMap(SSOAudience.init(rawValue:)) else {
+            throw ProblemError(status: .notFound, code: "not_found", title: "Not found", detail: "The audience is staff or customers.")
+        }
+        return audience
+    }
+
+    /// `If-Match` named another version than the stored one (or could not be read).
+    static let changedMeanwhile = EntityTag.mismatch(detail: "The configuration changed since the version named in If-Match; fetch it again.")
+
+    /// One audience with its version as the `ETag`.
+    private static func response(_ view: AudienceView, _ request: Request, _ context: some RequestContext) throws -> Response {
+        var response = try view.response(from: request, context: context)
+        response.headers[.eTag] = EntityTag.quoted(view.version)
+        return response
+    }
+
     static func problem(_ problems: SSOConfigurationProblems) -> ProblemError {
         ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input",
                      fieldErrors: problems.fields.sorted { $0.key < $1.key }.map { .init(field: $0.key, message: $0.value) })
     }
 
-    func views(tenant: TenantID, slug: TenantSlug) async throws -> [AudienceView] {
+    func views(tenant: TenantID, slug: TenantSlug, audiences: [SSOAudience] = SSOAudience.allCases) async throws -> [AudienceView] {
         var views: [AudienceView] = []
         var keys: [String: [String]] = [:]
         for use in SSOKeyUse.allCases { keys[use.rawValue] = try await configurations.keys.existing(use, tenant: tenant).map(\.fingerprint) }
-        for audience in SSOAudience.allCases {
+        for audience in audiences {
             var view = view(audience, configuration: try await configurations.load(tenant: tenant, audience: audience), slug: slug)
             view.serviceProvider.keyFingerprints = keys
             views.append(view)
@@ -153,8 +186,8 @@ struct SSOAdminRoutes: Sendable {
     }
 
     /// The view of a configuration: sealed secrets (HS256, OIDC client) are never returned, only whether one is set.
-    private func view(_ audience: SSOAudience, configuration: SSOConfiguration?, slug: TenantSlug) -> AudienceView {
-        var configuration = configuration
+    private func view(_ audience: SSOAudience, configuration stored: SSOConfiguration?, slug: TenantSlug) -> AudienceView {
+        var configuration = stored
         if configuration?.jwt?.sealedSecret != nil { configuration?.jwt?.sealedSecret = "set" }
         if configuration?.oidc?.sealedSecret != nil { configuration?.oidc?.sealedSecret = "set" }
         let host = "\(slug).\(region).\(baseDomain)"
@@ -164,7 +197,8 @@ struct SSOAdminRoutes: Sendable {
             serviceProvider: ServiceProviderView(entityID: provider.entityID, acsURL: provider.acsURL, metadataURL: provider.entityID,
                                                  oidcRedirectURI: OIDCSignIn.redirectURI(host: host), oidcJWKSURI: "https://\(host)/auth/oidc/jwks",
                                                  oidcPostLogoutRedirectURI: OIDCSignIn.postLogoutRedirectURI(host: host)),
-            configuration: configuration, certificateFingerprints: configuration?.saml?.certificates.map(SAMLCertificate.fingerprint) ?? []
+            configuration: configuration, certificateFingerprints: configuration?.saml?.certificates.map(SAMLCertificate.fingerprint) ?? [],
+            version: SSOConfigurationRepository.version(of: stored)
         )
     }
 

@@ -5,6 +5,7 @@ import Crypto
 import RampartCore
 import RampartSecurity
 import RampartStorage
+import RampartTransport
 
 /// Each tenant's single sign-on configurations (one per audience), stored as JSON under row-level
 /// security; every change is an audit event naming what changed.
@@ -51,8 +52,10 @@ public struct SSOConfigurationRepository: Sendable {
     /// transaction that writes, under a lock per tenant and audience: a save that keeps the secret
     /// can never write back one that a concurrent save replaced meanwhile.
     @discardableResult
+    /// `check` sees the configuration as stored (nil: none yet) under the lock, and may refuse
+    /// the change (a stale version).
     public func save(_ configuration: SSOConfiguration, sharedSecret: String? = nil, clientSecret: String? = nil, tenant: TenantID,
-                     actor: AuditEvent.Actor, requestID: String?) async throws -> SSOConfiguration {
+                     actor: AuditEvent.Actor, requestID: String?, check: (SSOConfiguration?) throws -> Void = { _ in }) async throws -> SSOConfiguration {
         var configuration = configuration
         let usesSharedSecret = configuration.jwt?.algorithm == .hs256
         let usesClientSecret = configuration.oidc != nil && configuration.oidc?.clientAuthentication != .privateKeyJWT
@@ -69,6 +72,7 @@ public struct SSOConfigurationRepository: Sendable {
         return try await database.withTenant(tenant) { connection in
             try await Self.lockForChange(tenant: tenant, audience: configuration.audience, on: connection, logger: logger)
             let before = try await Self.load(tenant: tenant, audience: configuration.audience, on: connection, logger: logger)
+            try check(before)
             if usesSharedSecret {
                 configuration.jwt?.sealedSecret = try Self.secret(
                     newSharedSecret, keeping: before?.jwt?.algorithm == .hs256 ? before?.jwt?.sealedSecret : nil, field: "jwt.shared_secret")
@@ -94,6 +98,12 @@ public struct SSOConfigurationRepository: Sendable {
             ), on: connection, logger: logger)
             return stored
         }
+    }
+
+    /// The version of an audience's stored configuration (nil: none yet): a digest of all of it,
+    /// sealed secrets included (re-sealed on every save, so every save gives a new version).
+    public static func version(of configuration: SSOConfiguration?) -> String {
+        EntityTag.version(of: configuration)
     }
 
     /// Serializes changes of one tenant's configuration for one audience (for this transaction).

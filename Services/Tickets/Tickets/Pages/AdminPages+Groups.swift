@@ -133,9 +133,9 @@ extension AdminPages {
             ? "No other department (only when it has no tickets)" : "No team: its tickets keep no team"
         var page = WebPage(title: "\(group.kind == .department ? "Department" : "Team"): \(current.name)", template: "admin/group", values: [
             "action": path,
-            "detailsVersion": Self.version(form, current: current.detailsVersion),
+            "detailsVersion": StaleForm.shown(form, current: current.detailsVersion),
             "membersAction": path + "/members",
-            "membersVersion": Self.version(posted, current: current.membersVersion),
+            "membersVersion": StaleForm.shown(posted, current: current.membersVersion),
             "removeAction": path + "/remove",
             "noun": group.noun,
             "listPath": group.path,

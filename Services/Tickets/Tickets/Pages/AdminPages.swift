@@ -78,28 +78,17 @@ struct AdminPages: Sendable {
 
     static let done = ["created": "Created.", "saved": "Changes saved.", "removed": "Removed.", "members": "Members saved."]
 
-    /// Someone else saved what a form changes after the form was shown: nothing was saved.
+    /// Someone else saved what a form changes after the form was shown (`StaleForm`): nothing was saved.
     struct ChangedMeanwhile: Error {
         let what: String
-
-        var message: String {
-            "Someone changed \(what) after you opened this page. The page now shows the current values: make your change again."
-        }
     }
 
-    /// A check of the stored item, for its repository to run under its lock: the form's `version`
-    /// must be the item's current one. A form without one saves nothing either.
+    /// A check of the stored item, for its repository to run under its lock: the form's version
+    /// must be the item's current one (`StaleForm.matches`).
     static func shownVersion<Item>(_ form: FormBody, of what: String, _ version: @escaping (Item) -> String) -> (Item) throws -> Void {
-        let shown = form.fields["version"]
-        return { item in
-            guard shown == version(item) else { throw ChangedMeanwhile(what: what) }
+        { item in
+            guard StaleForm.matches(form, version(item)) else { throw ChangedMeanwhile(what: what) }
         }
-    }
-
-    /// The version a form is shown with: as posted when it is shown again (a refused form keeps
-    /// it, so correcting a typo does not slip past the check), else `current`.
-    static func version(_ posted: FormBody?, current: String) -> String {
-        posted.map { $0.fields["version"] ?? "" } ?? current
     }
 
     /// The session of a tenant admin; anyone else gets the 403 page.
@@ -129,7 +118,7 @@ struct AdminPages: Sendable {
         } catch let problem as FormProblem {
             return try await render(session, form, problem, [Flash(error: problem.summary)], .unprocessableContent)
         } catch let conflict as ChangedMeanwhile {
-            return try await render(session, nil, nil, [Flash(error: conflict.message)], .conflict)
+            return try await render(session, nil, nil, [Flash(error: StaleForm.message(conflict.what))], .conflict)
         }
     }
 
@@ -205,7 +194,7 @@ struct AdminPages: Sendable {
         let path = "\(AdminSection.customFields.path)/\(id.uuidString.lowercased())"
         var page = WebPage(title: "Custom field: \(definition.label)", template: "admin/custom-field", values: [
             "field": field, "action": path, "removeAction": path + "/remove", "fields": fields,
-            "version": Self.version(form, current: definition.version),
+            "version": StaleForm.shown(form, current: definition.version),
         ])
         await decorate(&page, session, .customFields, flashes: flashes)
         return kit.pages.response(page, status: status)
@@ -253,7 +242,7 @@ struct AdminPages: Sendable {
             FormField(name, label: label, control: .select(options.map { .init($0.0, $0.1, selected: shown[name] == $0.0) }), error: problem?.error(name))
         }
         var page = WebPage(title: "Card redaction and ticket settings", template: "admin/redaction", values: [
-            "version": Self.version(form, current: current.version),
+            "version": StaleForm.shown(form, current: current.version),
             "redaction": [
                 number("card_keep_first", "Digits kept at the start", hint: "0 to 6. Card numbers in tickets are masked when stored; these digits stay visible"),
                 number("card_keep_last", "Digits kept at the end", hint: "0 to 4"),
