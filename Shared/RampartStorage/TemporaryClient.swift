@@ -9,10 +9,10 @@ extension Database {
     /// generous: a server busy with other databases' start-ups (a test run, a region's restart)
     /// is slow, not gone, and a refused connection fails at once anyway.
     public static func withTemporaryClient<Result: Sendable>(
-        _ url: DatabaseURL, logger: Logger, timeout: Duration = .seconds(60),
+        _ url: DatabaseURL, logger: Logger, timeout: Duration = .seconds(60), maximumConnections: Int = 2,
         _ body: @escaping @Sendable (PostgresClient) async throws -> Result
     ) async throws -> Result {
-        let client = PostgresClient(configuration: configuration(for: url, maximumConnections: 2), backgroundLogger: logger)
+        let client = PostgresClient(configuration: configuration(for: url, maximumConnections: maximumConnections), backgroundLogger: logger)
         return try await client.whileRunning {
             try await withThrowingTaskGroup(of: Result.self) { group in
                 group.addTask {

@@ -24,7 +24,9 @@ struct IdentityFixture: Sendable {
         let roles = try db.roles(.identity)
         let runner = try MigrationRunner(schema: SQLIdentifier("identity")!, runtimeRole: roles.runtime, migrations: IdentityMigrations.all)
         try await db.with(try db.url(.identity, owner: true)) { try await runner.migrate(client: $0, logger: TestDatabase.logger) }
-        return try await Database.withTemporaryClient(try db.url(.identity, owner: false), logger: TestDatabase.logger, timeout: .seconds(120)) { client in
+        // Four connections: a test may hold one in a transaction while three others race.
+        return try await Database.withTemporaryClient(try db.url(.identity, owner: false), logger: TestDatabase.logger, timeout: .seconds(120),
+                                                      maximumConnections: 4) { client in
             let database = Database(client: client, logger: TestDatabase.logger)
             let tenants = TenantRepository(database: database, region: region)
             let apiKeys = APIKeyRepository(database: database, region: region, hashKey: SymmetricKey(size: .bits256))

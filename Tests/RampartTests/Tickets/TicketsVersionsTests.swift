@@ -57,25 +57,32 @@ struct TicketsVersionsTests {
         }
     }
 
-    /// Two changes of different parts of one item reach the database while its row is locked
-    /// (so both have read it before either can write): both must stay. Without the
-    /// repositories' locks each would write back the part it read, undoing the other.
+    /// Two changes of different parts of one item (people too, which have no version) reach the
+    /// database while its row is locked (so both have read it before either can write): both
+    /// must stay. Without the repositories' locks each would write back the part it read,
+    /// undoing the other.
     @Test func twoChangesOfOneItemThatMeetBothStay() async throws {
         try await H.with { h in
             let admin = H.Actor.admin(acme)
             let tenant = acme.id.rawValue
             let items = try await items(h, admin)
             #expect(try await h.send(admin, .PATCH, items[0].path, json: #"{"closed_ticket_days":0}"#).status == 200, "the settings have a row")
-            // What each item must hold afterwards, as JSON.
-            let rows: [(item: Int, lock: String, changed: [String: String])] = [
-                (0, "SELECT 1 FROM tickets.settings WHERE tenant_id = '\(tenant)' FOR UPDATE", ["recycle_bin_days": "7", "card_keep_first": "0"]),
-                (1, "SELECT 1 FROM tickets.departments WHERE id = '\(items[1].path.split(separator: "/").last!)' FOR UPDATE",
+            let person = try await h.send(admin, .POST, "/api/v1/people", json: #"{"name":"Ann","email":"ann@example.test"}"#)
+            #expect(person.status == 201, "\(person.json)")
+            func id(_ path: String) -> Substring { path.split(separator: "/").last ?? "" }
+            // Each item's two changes, and what it must hold afterwards, as JSON.
+            let rows: [(item: (path: String, change: String, other: String), lock: String, changed: [String: String])] = [
+                ((items[0].path, items[0].change, items[0].other), "SELECT 1 FROM tickets.settings WHERE tenant_id = '\(tenant)' FOR UPDATE",
+                 ["recycle_bin_days": "7", "card_keep_first": "0"]),
+                ((items[1].path, items[1].change, items[1].other), "SELECT 1 FROM tickets.departments WHERE id = '\(id(items[1].path))' FOR UPDATE",
                  ["name": #""Billing & Refunds""#, "first_response_minutes": "60"]),
-                (3, "SELECT 1 FROM tickets.custom_fields WHERE id = '\(items[3].path.split(separator: "/").last!)' FOR UPDATE",
+                ((items[3].path, items[3].change, items[3].other), "SELECT 1 FROM tickets.custom_fields WHERE id = '\(id(items[3].path))' FOR UPDATE",
                  ["label": #""Customer plan""#, "required": "true"]),
+                (("/api/v1/people/\(person.id)", #"{"name":"Ann Archer"}"#, #"{"email":"ann@archer.test"}"#),
+                 "SELECT 1 FROM tickets.people WHERE id = '\(person.id)' FOR UPDATE", ["name": #""Ann Archer""#, "email": #""ann@archer.test""#]),
             ]
             for row in rows {
-                let item = items[row.item]
+                let item = row.item
                 let (locked, signal) = AsyncStream<Void>.makeStream()
                 async let holder: Void = h.asSuperuser { client in
                     try await client.withConnection { connection in

@@ -81,16 +81,22 @@ public struct PasswordChange: Sendable {
 
         let newHash = try await hasher.hash(new)
         return try await database.withTenant(user.tenantID) { connection in
+            // Only while the password is still the one just verified: of two changes made with
+            // it at once, one applies (the other finds it no longer current), so none slips past
+            // the history check or undoes the other.
+            let updated = try await connection.query("""
+                UPDATE users SET password_hash = \(newHash), password_changed_at = now()
+                WHERE id = \(user.id) AND status = 'active' AND password_hash = \(hash) RETURNING 1
+                """, logger: logger)
+            var changed = false
+            for try await _ in updated.decode(Int.self) { changed = true }
+            guard changed else { return .wrongCurrentPassword }
             try await connection.query("""
                 INSERT INTO password_history (tenant_id, user_id, password_hash) VALUES (\(user.tenantID.rawValue), \(user.id), \(hash))
                 """, logger: logger)
-            let updated = try await connection.query("""
-                UPDATE users SET password_hash = \(newHash), password_changed_at = now() WHERE id = \(user.id) AND status = 'active' RETURNING 1
-                """, logger: logger)
-            var active = false
-            for try await _ in updated.decode(Int.self) { active = true }
-            guard active else { return .wrongCurrentPassword }
             try await connection.query("UPDATE sessions SET revoked_at = now() WHERE user_id = \(user.id) AND revoked_at IS NULL", logger: logger)
+            // A sign-in with the old password still waiting for its second factor ends too.
+            try await connection.query("UPDATE auth_challenges SET used_at = now() WHERE user_id = \(user.id) AND used_at IS NULL", logger: logger)
             let session = try await SessionRepository.start(for: user, method: method, ip: nil, userAgent: nil, settings: settings, on: connection, logger: logger)
             try await AuditOutbox.append(AuditEvent(
                 tenantID: user.tenantID, region: region,

@@ -77,7 +77,7 @@ public struct PasswordSignIn: Sendable {
         } else {
             try await hasher.verifyAgainstDummy(password)
         }
-        guard case .match(let needsRehash) = verification, let (user, _) = stored, user.status == .active else {
+        guard case .match(let needsRehash) = verification, let (user, storedHash) = stored, let verifiedHash = storedHash, user.status == .active else {
             try await database.withTenant(tenant.id) { connection in
                 try await AuditOutbox.append(Self.event(tenant, region, email: email, user: stored?.0, origin: origin,
                                                         action: "auth.sign_in_failed", outcome: "failure"), on: connection, logger: logger)
@@ -106,6 +106,15 @@ public struct PasswordSignIn: Sendable {
         let rehashed = needsRehash ? try await hasher.hash(password) : nil
         let needsSecondFactor = try await twoFactor?.isEnabled(user) == true
         return try await database.withTenant(tenant.id) { connection in
+            // The password was checked outside any transaction (Argon2id is slow): a password
+            // change or deactivation that committed since then wins, and this sign-in starts
+            // nothing (nor writes the old password back as a rehash).
+            guard try await Self.unchanged(user.id, hash: verifiedHash, on: connection, logger: logger) else {
+                var event = Self.event(tenant, region, email: email, user: user, origin: origin, action: "auth.sign_in_failed", outcome: "failure")
+                event.changes = ["reason": [nil, "account_changed"]]
+                try await AuditOutbox.append(event, on: connection, logger: logger)
+                return .refused
+            }
             try await AuthThrottle.succeeded(account: account, address: address, tenant: tenant.id, on: connection, logger: logger)
             if let rehashed {
                 try await connection.query("UPDATE users SET password_hash = \(rehashed) WHERE id = \(user.id)", logger: logger)
@@ -127,6 +136,14 @@ public struct PasswordSignIn: Sendable {
             try await AuditOutbox.append(event, on: connection, logger: logger)
             return .signedIn(user: user, token: session.token, sessionID: session.id, expiresAt: session.absoluteExpiry)
         }
+    }
+
+    /// Whether user `id` is still active with password hash `hash`; their row stays locked until
+    /// the transaction ends, so neither can change before what is started here commits.
+    static func unchanged(_ id: UUID, hash: String?, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query("SELECT password_hash FROM users WHERE id = \(id) AND status = 'active' FOR UPDATE", logger: logger)
+        for try await current in rows.decode(String?.self) { return hash == nil || current == hash }
+        return false
     }
 
     /// The answer for a host whose tenant does not exist or is not active: refused after the same
@@ -170,7 +187,8 @@ public struct PasswordSignIn: Sendable {
                 """, logger: logger)
             var consumed = false
             for try await _ in used.decode(Int.self) { consumed = true }
-            guard consumed else { return .refused }
+            // A deactivation that committed since the challenge was read wins.
+            guard consumed, try await Self.unchanged(user.id, hash: nil, on: connection, logger: logger) else { return .refused }
             try await AuthThrottle.succeeded(account: counter, address: address, tenant: tenant.id, on: connection, logger: logger)
             let settings = try await SecuritySettings.load(tenant: tenant.id, on: connection, logger: logger)
             let session = try await SessionRepository.start(for: user, method: "totp", ip: origin.ip, userAgent: origin.userAgent,

@@ -92,7 +92,7 @@ public struct InvitationRepository: Sendable {
             SELECT i.secret_hash, u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.created_at
             FROM invitations i JOIN users u ON u.id = i.user_id
             WHERE i.id = \(token.id) AND i.accepted_at IS NULL AND i.expires_at > now() AND u.status = 'invited'
-            \(unescaped: lock ? "FOR UPDATE OF i" : "")
+            \(unescaped: lock ? "FOR UPDATE OF i, u" : "")
             """, logger: logger)
         for try await (hash, id, tenantID, email, name, role, status, created) in rows.decode((Data, UUID, UUID, String, String, String, String, Date).self) {
             guard token.matches(hash, using: hashKey) else { return nil }
@@ -120,7 +120,8 @@ public struct InvitationRepository: Sendable {
         let hashKey = self.hashKey
         let region = self.region
         return try await database.withTenant(tenant) { connection in
-            // Re-checked under a row lock: two tabs accepting at once activate the user once.
+            // Re-checked with the invitation's and the user's rows locked: two tabs accepting at
+            // once activate the user once, and a deactivation that committed meanwhile wins.
             guard var user = try await Self.pending(token, hashKey: hashKey, lock: true, on: connection, logger: database.logger) else {
                 return .failure(.invalidInvitation)
             }

@@ -54,7 +54,9 @@ public struct TwoFactorRepository: Sendable {
         let codes = (0..<10).map { _ in Self.recoveryCode() }
         let hashes = codes.map { Self.hash($0, key: codeHashKey) }
         try await database.withTenant(user.tenantID) { connection in
-            guard let (totp, lastStep, confirmed) = try await load(user, connection) else { throw TwoFactorError.notEnrolling }
+            // Locked: a second confirmation (another tab) waits and finds it confirmed, and a new
+            // enrollment cannot swap the secret between this check and the write.
+            guard let (totp, lastStep, confirmed) = try await load(user, connection, lock: true) else { throw TwoFactorError.notEnrolling }
             guard !confirmed else { throw TwoFactorError.alreadyEnabled }
             guard let step = totp.verify(code, lastUsedStep: lastStep) else { throw TwoFactorError.wrongCode }
             try await connection.query("UPDATE totp_credentials SET confirmed_at = now(), last_used_step = \(step) WHERE user_id = \(user.id)", logger: database.logger)
@@ -121,9 +123,10 @@ public struct TwoFactorRepository: Sendable {
         }
     }
 
-    private func load(_ user: User, _ connection: PostgresConnection) async throws -> (TOTP, Int64?, Bool)? {
+    private func load(_ user: User, _ connection: PostgresConnection, lock: Bool = false) async throws -> (TOTP, Int64?, Bool)? {
         let rows = try await connection.query("""
             SELECT secret_sealed, last_used_step, confirmed_at IS NOT NULL FROM totp_credentials WHERE user_id = \(user.id)
+            \(unescaped: lock ? "FOR UPDATE" : "")
             """, logger: database.logger)
         for try await (sealed, step, confirmed) in rows.decode((Data, Int64?, Bool).self) {
             let secret = try await keyring.open(sealed, tenant: user.tenantID, context: Self.sealContext(user))

@@ -125,15 +125,16 @@ public struct UserRepository: Sendable {
         id: UUID, to role: Role, tenant: TenantID, region: Region, actor: AuditEvent.Actor, requestID: String?, source: String,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
+        // The role before, read with the row locked: of two changes at once, the second sees the
+        // first's role, so neither goes unrecorded nor keeps sessions of the role it replaced.
         let rows = try await connection.query("""
-            UPDATE users u SET role = \(role.rawValue) FROM users old
-            WHERE u.id = \(id) AND old.id = u.id AND u.status <> 'deactivated'
-            RETURNING u.email, old.role
+            SELECT email, role FROM users WHERE id = \(id) AND status <> 'deactivated' FOR UPDATE
             """, logger: logger)
         var found: (String, String)?
         for try await row in rows.decode((String, String).self) { found = row }
         guard let (email, previous) = found else { throw IdentityError.userNotFound }
         guard previous != role.rawValue else { return }
+        try await connection.query("UPDATE users SET role = \(role.rawValue) WHERE id = \(id)", logger: logger)
         try await connection.query("UPDATE sessions SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL", logger: logger)
         try await TokenRepository.revokeAll(user: id, on: connection, logger: logger)
         try await AuditOutbox.append(AuditEvent(

@@ -1,0 +1,155 @@
+import Crypto
+import Foundation
+@testable import Identity
+import PostgresNIO
+import RampartCore
+import RampartSecurity
+import RampartStorage
+import Testing
+
+/// Identity's changes that meet another change of the same account. Each test holds the user's
+/// row (or credential's) locked in a transaction of its own until the raced requests wait for it,
+/// so both have read the account before either may write: the interleaving that used to lose a
+/// change happens every run, not by chance.
+@Suite("Identity: a password, a role, an invitation or a second factor changed by two at once")
+struct IdentityRaceTests {
+    static let password = "violet submarine harbour 42"
+    let origin = PasswordSignIn.Origin(ip: "192.0.2.11", userAgent: "tests", requestID: nil)
+
+    /// Runs `holding` in a tenant transaction that first locks `lock` (a `SELECT … FOR UPDATE`),
+    /// waits until `waiters` other sessions wait for a lock, then runs `then` and commits;
+    /// meanwhile `racing` runs. Answers what `racing` answered.
+    func meet<R: Sendable>(_ f: IdentityFixture, _ tenant: Tenant, lock: String, waiters: Int,
+                           then: @escaping @Sendable (PostgresConnection) async throws -> Void = { _ in },
+                           racing: @escaping @Sendable () async throws -> R) async throws -> R {
+        let (locked, signal) = AsyncStream<Void>.makeStream()
+        async let holder: Bool = f.database.withTenant(tenant.id) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: lock), logger: TestDatabase.logger)
+            signal.yield()
+            let met = try await f.testDatabase.waitForLockWaiters(waiters)
+            try await then(connection)
+            return met
+        }
+        var iterator = locked.makeAsyncIterator()
+        _ = await iterator.next()
+        let result = try await racing()
+        #expect(try await holder, "the raced requests reached the locked row")
+        return result
+    }
+
+    @Test func aPasswordChangeThatCommitsWhileASignInChecksTheOldPasswordWins() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            let user = try await f.user(acme, "ada@acme.test", role: .agent)
+            let signIn = PasswordSignIn(database: f.database, region: acme.region, hasher: PasswordHasher(parameters: .testing))
+            let changed = try await PasswordHasher(parameters: .testing).hash("amber lighthouse keeper 77")
+            let outcome = try await meet(f, acme, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 1, then: { connection in
+                // What a password change commits while the sign-in is on its way.
+                try await connection.query("UPDATE users SET password_hash = \(changed) WHERE id = \(user.id)", logger: TestDatabase.logger)
+            }) {
+                try await signIn.signIn(tenant: acme, email: "ada@acme.test", password: Self.password, origin: origin)
+            }
+            guard case .refused = outcome else { Issue.record("the old password started a session after the change: \(outcome)"); return }
+            let sessions = try await f.database.withTenant(acme.id) { try await $0.values("SELECT count(*)::integer FROM sessions", as: Int.self) }
+            #expect(sessions == [0])
+            #expect(try await f.outbox(acme).contains { $0.contains("auth.sign_in_failed") && $0.contains("account_changed") })
+        }
+    }
+
+    @Test func ofTwoPasswordChangesMadeWithTheSamePasswordOneApplies() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            let user = try await f.user(acme, "ada@acme.test", role: .agent)
+            let change = PasswordChange(database: f.database, region: acme.region, hasher: PasswordHasher(parameters: .testing))
+            let outcomes = try await meet(f, acme, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 2) {
+                try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for new in ["amber lighthouse keeper 77", "copper meadow lantern 58"] {
+                        group.addTask {
+                            if case .changed = try await change.change(user: user, current: Self.password, new: new, method: "password", requestID: nil) { return true }
+                            return false
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            }
+            #expect(outcomes.filter { $0 }.count == 1 && outcomes.count == 2, "exactly one change applies")
+            let history = try await f.database.withTenant(acme.id) { try await $0.values("SELECT count(*)::integer FROM password_history", as: Int.self) }
+            #expect(history == [1])
+            #expect(try await f.outbox(acme).filter { $0.contains("user.password_changed") }.count == 1)
+        }
+    }
+
+    @Test func aDeactivationThatCommitsWhileAnInvitationIsAcceptedWins() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            let invitations = InvitationRepository(database: f.database, region: acme.region, hashKey: SymmetricKey(size: .bits256),
+                                                   hasher: PasswordHasher(parameters: .testing))
+            let (invited, token) = try await invitations.invite(tenant: acme, email: "new@acme.test", name: "New Agent", role: .agent,
+                                                                 actor: IdentityFixture.operatorActor, requestID: nil)
+            let accepted = try await meet(f, acme, lock: "SELECT 1 FROM users WHERE id = '\(invited.id)' FOR UPDATE", waiters: 1, then: { connection in
+                try await connection.query("UPDATE users SET status = 'deactivated' WHERE id = \(invited.id)", logger: TestDatabase.logger)
+            }) {
+                try await invitations.accept(token, password: "amber lighthouse keeper 77", tenant: acme.id, ip: nil, userAgent: nil, requestID: nil)
+            }
+            guard case .failure(.invalidInvitation) = accepted else { Issue.record("accepted after the deactivation: \(accepted)"); return }
+            let status = try await f.database.withTenant(acme.id) { try await $0.values("SELECT status FROM users WHERE id = \(invited.id)", as: String.self) }
+            #expect(status == ["deactivated"])
+        }
+    }
+
+    @Test func aRoleChangeAfterAnotherIsRecordedAndEndsTheOthersSessions() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            let user = try await f.user(acme, "ada@acme.test", role: .agent)
+            try await meet(f, acme, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 1, then: { connection in
+                // Another admin's promotion commits first.
+                try await connection.query("UPDATE users SET role = 'admin' WHERE id = \(user.id)", logger: TestDatabase.logger)
+            }) {
+                try await f.users.changeRole(id: user.id, to: .agent, tenant: acme.id, actor: IdentityFixture.operatorActor, requestID: nil)
+            }
+            let role = try await f.database.withTenant(acme.id) { try await $0.values("SELECT role FROM users WHERE id = \(user.id)", as: String.self) }
+            #expect(role == ["agent"])
+            // The demotion saw the admin it demoted: recorded as such (and sessions ended), not skipped as "no change".
+            #expect(try await f.outbox(acme).contains { $0.contains("user.role_changed") && $0.contains(#"["admin", "agent"]"#) })
+        }
+    }
+
+    @Test func ofTwoConfirmationsOfOneEnrollmentOneApplies() async throws {
+        try await TwoFactorSignInTests().withTwoFactor { f, twoFactor, _, acme, user in
+            let totp = try await twoFactor.enroll(user)
+            let code = totp.code(step: totp.step(at: .now))
+            let confirmed = try await meet(f, acme, lock: "SELECT 1 FROM totp_credentials WHERE user_id = '\(user.id)' FOR UPDATE", waiters: 2) {
+                try await withThrowingTaskGroup(of: [String]?.self) { group in
+                    for _ in 0..<2 {
+                        group.addTask { try? await twoFactor.confirm(user, code: code, actor: IdentityFixture.operatorActor, requestID: nil) }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            }
+            let shown = confirmed.compactMap { $0 }
+            #expect(shown.count == 1, "one confirmation applies, the other finds it confirmed")
+            // The recovery codes shown are the ones stored.
+            let stored = try await f.database.withTenant(acme.id) { try await $0.values("SELECT count(*)::integer FROM recovery_codes", as: Int.self) }
+            #expect(stored == [10])
+            #expect(try await f.outbox(acme).filter { $0.contains("mfa.totp_enabled") }.count == 1)
+        }
+    }
+
+    @Test func aSignInWaitingForItsSecondFactorEndsWithAPasswordChange() async throws {
+        try await TwoFactorSignInTests().withTwoFactor { f, twoFactor, flow, acme, user in
+            let totp = try await twoFactor.enroll(user)
+            let step = totp.step(at: .now)
+            _ = try await twoFactor.confirm(user, code: totp.code(step: step), actor: IdentityFixture.operatorActor, requestID: nil)
+            guard case .secondFactorRequired(let challenge, _) = try await flow.signIn(tenant: acme, email: "ada@acme.test", password: Self.password, origin: origin) else {
+                Issue.record("no second factor asked for"); return
+            }
+            let change = PasswordChange(database: f.database, region: acme.region, hasher: PasswordHasher(parameters: .testing))
+            guard case .changed = try await change.change(user: user, current: Self.password, new: "amber lighthouse keeper 77", method: "password", requestID: nil) else {
+                Issue.record("change refused"); return
+            }
+            guard case .refused = try await flow.completeSecondFactor(tenant: acme, challenge: challenge, code: totp.code(step: step + 1), origin: origin) else {
+                Issue.record("the old password's sign-in finished after the change"); return
+            }
+        }
+    }
+}
