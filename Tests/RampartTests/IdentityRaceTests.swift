@@ -114,6 +114,47 @@ struct IdentityRaceTests {
         }
     }
 
+    @Test func anAPIKeyMadeWhileItsOwnerIsDeactivatedIsRefused() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            let user = try await f.user(acme, "ada@acme.test", role: .agent)
+            let made = try await meet(f, acme, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 1, then: { connection in
+                // What a deactivation commits while the key is being made: the user off, their keys revoked.
+                try await connection.query("UPDATE users SET status = 'deactivated' WHERE id = \(user.id)", logger: TestDatabase.logger)
+                try await connection.query("UPDATE api_keys SET revoked_at = now() WHERE user_id = \(user.id) AND revoked_at IS NULL", logger: TestDatabase.logger)
+            }) { () -> Bool in
+                do {
+                    _ = try await f.apiKeys.create(for: user, name: "Script", scopes: ["tickets:read"], allowedCIDRs: [], expiresAt: nil,
+                                                   actor: IdentityFixture.operatorActor, requestID: nil)
+                    return true
+                } catch IdentityError.userNotFound {
+                    return false
+                }
+            }
+            #expect(!made, "a key for a deactivated user")
+            let live = try await f.database.withTenant(acme.id) { try await $0.values("SELECT count(*)::integer FROM api_keys WHERE revoked_at IS NULL", as: Int.self) }
+            #expect(live == [0])
+        }
+    }
+
+    @Test func ofTwoTenantTransitionsFromOneStatusOnlyOneIsRecorded() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            let outcome = try await meet(f, acme, lock: "SELECT 1 FROM tenants WHERE id = '\(acme.id.rawValue)' FOR UPDATE", waiters: 1, then: { connection in
+                // Another operator's suspension commits first.
+                try await connection.query("UPDATE tenants SET status = 'suspended' WHERE id = \(acme.id.rawValue)", logger: TestDatabase.logger)
+            }) { () -> String in
+                do {
+                    return try await f.tenants.setStatus(slug: acme.slug, to: .cancelled, actor: IdentityFixture.operatorActor, requestID: nil).status.rawValue
+                } catch IdentityError.invalidTransition(let from, _) {
+                    return "refused from \(from)"
+                }
+            }
+            #expect(outcome == "refused from suspended")
+            #expect(try await f.outbox(acme).allSatisfy { !$0.contains("tenant.cancelled") }, "no record of a transition that did not happen")
+        }
+    }
+
     @Test func ofTwoConfirmationsOfOneEnrollmentOneApplies() async throws {
         try await TwoFactorSignInTests().withTwoFactor { f, twoFactor, _, acme, user in
             let totp = try await twoFactor.enroll(user)

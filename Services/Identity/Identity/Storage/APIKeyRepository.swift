@@ -64,6 +64,15 @@ public struct APIKeyRepository: Sendable {
         let hash = credential.secretHash(using: hashKey)
         let region = self.region
         try await database.withTenant(user.tenantID) { connection in
+            // The owner as they are now, held until the key is stored: a deactivation (which
+            // revokes every key) or a role change cannot commit in between and miss this key.
+            let owner = try await connection.query("SELECT role FROM users WHERE id = \(user.id) AND status = 'active' FOR SHARE", logger: database.logger)
+            var role: Role?
+            for try await value in owner.decode(String.self) { role = Role(rawValue: value) }
+            guard let role else { throw IdentityError.userNotFound }
+            let current = Set(role.permissions.compactMap(\.scope))
+            let exceeding = scopes.filter { !current.contains($0) }
+            guard exceeding.isEmpty else { throw IdentityError.scopesExceedRole(exceeding) }
             try await connection.query("""
                 INSERT INTO api_keys (id, tenant_id, user_id, name, secret_hash, scopes, allowed_cidrs, expires_at)
                 VALUES (\(record.id), \(user.tenantID.rawValue), \(user.id), \(record.name), \(hash), \(record.scopes), \(allowedCIDRs)::inet[], \(expiresAt))

@@ -99,10 +99,19 @@ public struct TenantRepository: Sendable {
         // Cancelling starts the grace period; any other status has none.
         let purgeAfter: Date? = status == .cancelled ? Date.now.addingTimeInterval(Double(gracePeriod.components.seconds)) : nil
         try await database.withTenant(tenant.id) { [tenant] connection in
-            try await connection.query("""
+            let moved = try await connection.query("""
                 UPDATE tenants SET status = \(status.rawValue), status_changed_at = now(), purge_after = \(purgeAfter)
-                WHERE id = \(tenant.id.rawValue) AND status = \(previous.rawValue)
+                WHERE id = \(tenant.id.rawValue) AND status = \(previous.rawValue) RETURNING 1
                 """, logger: database.logger)
+            var applied = false
+            for try await _ in moved.decode(Int.self) { applied = true }
+            guard applied else {
+                // Another transition committed since the status was read: this one did not happen.
+                let now = try await connection.query("SELECT status FROM tenants WHERE id = \(tenant.id.rawValue)", logger: database.logger)
+                var current = previous.rawValue
+                for try await value in now.decode(String.self) { current = value }
+                throw IdentityError.invalidTransition(from: current, to: status.rawValue)
+            }
             try await AuditOutbox.append(AuditEvent(
                 tenantID: tenant.id, region: region, actor: actor, action: action,
                 resource: .init(type: "tenant", id: tenant.id.description, label: tenant.slug.rawValue),
