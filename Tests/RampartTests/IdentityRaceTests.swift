@@ -5,6 +5,7 @@ import PostgresNIO
 import RampartCore
 import RampartSecurity
 import RampartStorage
+import RampartTransport
 import Testing
 
 /// Identity's changes that meet another change of the same account. Each test holds the user's
@@ -152,6 +153,38 @@ struct IdentityRaceTests {
             }
             #expect(outcome == "refused from suspended")
             #expect(try await f.outbox(acme).allSatisfy { !$0.contains("tenant.cancelled") }, "no record of a transition that did not happen")
+        }
+    }
+
+    @Test func aSingleSignOnOfAUserDeactivatedMeanwhileStartsNothing() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            let input = try JSONRequestBody.decoder.decode(SSOConfigurationInput.self, from: Data(#"""
+                {"preset":"okta","jwt":{"issuer":"https://www.acme.test","audience":"rampart","algorithm":"HS256"},"default_role":"agent"}
+                """#.utf8))
+            guard case .success(let configuration) = input.configuration(for: .staff) else { Issue.record("configuration refused"); return }
+            let identity = FederatedIdentity(protocolName: "jwt", issuer: "https://www.acme.test", subject: "ada-1", email: "ada@acme.test",
+                                             name: "Ada", groups: [], multiFactor: false)
+            @Sendable func signIn() async throws -> Bool {
+                do {
+                    _ = try await f.database.withTenant(acme.id) { connection in
+                        try await FederatedSignIn.start(identity, tenant: acme, configuration: configuration, region: acme.region, origin: origin,
+                                                        on: connection, logger: TestDatabase.logger)
+                    }
+                    return true
+                } catch is FederatedRefusal {
+                    return false
+                }
+            }
+            #expect(try await signIn(), "provisioned just in time")
+            let user = try #require(try await f.database.withTenant(acme.id) { try await $0.values("SELECT id FROM users", as: UUID.self) }.first)
+            let started = try await meet(f, acme, lock: "SELECT 1 FROM users WHERE id = '\(user)' FOR UPDATE", waiters: 1, then: { connection in
+                try await connection.query("UPDATE users SET status = 'deactivated' WHERE id = \(user)", logger: TestDatabase.logger)
+                try await connection.query("UPDATE sessions SET revoked_at = now() WHERE user_id = \(user) AND revoked_at IS NULL", logger: TestDatabase.logger)
+            }, racing: signIn)
+            #expect(!started, "a session for a user deactivated while signing in")
+            let live = try await f.database.withTenant(acme.id) { try await $0.values("SELECT count(*)::integer FROM sessions WHERE revoked_at IS NULL", as: Int.self) }
+            #expect(live == [0])
         }
     }
 

@@ -109,12 +109,18 @@ enum FederatedSignIn {
         for identity: FederatedIdentity, tenant: Tenant, configuration: SSOConfiguration, region: Region,
         origin: PasswordSignIn.Origin, on connection: PostgresConnection, logger: Logger
     ) async throws -> User {
+        // The linked user with their row locked, so the status and role checked below are the ones
+        // the session starts with: a deactivation or role change that commits meanwhile wins.
         let linked = try await connection.query("""
-            UPDATE federated_identities f SET last_sign_in_at = now() FROM users u
-            WHERE f.issuer = \(identity.issuer) AND f.subject = \(identity.subject) AND u.id = f.user_id
-            RETURNING u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.created_at
+            SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.created_at
+            FROM federated_identities f JOIN users u ON u.id = f.user_id
+            WHERE f.issuer = \(identity.issuer) AND f.subject = \(identity.subject)
+            FOR UPDATE OF u
             """, logger: logger)
         if var user = try await UserRepository.users(linked).first {
+            try await connection.query("""
+                UPDATE federated_identities SET last_sign_in_at = now() WHERE issuer = \(identity.issuer) AND subject = \(identity.subject)
+                """, logger: logger)
             guard user.status == .active else { return user }
             guard let role = role(for: identity.groups, configuration: configuration) else {
                 throw FederatedRefusal(reason: "no_role_for_groups", deactivating: user.id)
