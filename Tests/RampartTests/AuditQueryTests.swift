@@ -257,7 +257,7 @@ struct AuditQueryTests {
     @Test func settingsCarryAnETagAndAStaleIfMatchChangesNothing() async throws {
         try await AuditFixture.with { fixture in
             let admin = try fixture.principal(try await fixture.tenant())
-            func put(_ retention: Int, ifMatch: String?) async throws -> InternalClient.Reply {
+            @Sendable func put(_ retention: Int, ifMatch: String?) async throws -> InternalClient.Reply {
                 let body = Data(#"{"retention_days":\#(retention),"brute_force_threshold":5,"spraying_threshold":10,"export_threshold":5,"business_hours_start":8,"business_hours_end":18,"time_zone":"UTC"}"#.utf8)
                 let client = InternalClient(tls: try InternalTLS(files: try fixture.pki.files(for: .service(.gateway, AuditFixture.eu))))
                 let reply = try await client.send(.PUT, url: fixture.audit.baseURL + "/api/v1/audit/settings", principal: admin, body: body,
@@ -283,23 +283,13 @@ struct AuditQueryTests {
             // Two writers holding the same version meet while the settings' row is locked (both
             // have arrived before either may write): exactly one applies. Without the per-tenant
             // lock both would read the same version and both would apply.
-            let (locked, signal) = AsyncStream<Void>.makeStream()
-            async let holder: Void = fixture.database.with(fixture.database.superuserHere) { client in
-                try await client.withConnection { connection in
-                    try await connection.query("BEGIN", logger: TestDatabase.logger)
-                    try await connection.query("SELECT 1 FROM audit.tenant_settings FOR UPDATE", logger: TestDatabase.logger)
-                    signal.yield()
-                    try await Task.sleep(for: .milliseconds(700))
-                    try await connection.query("COMMIT", logger: TestDatabase.logger)
+            let (statuses, met) = try await fixture.database.whileLocked("SELECT 1 FROM audit.tenant_settings FOR UPDATE", waiters: 2) {
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for retention in [100, 200] { group.addTask { try await put(retention, ifMatch: second).status } }
+                    return try await group.reduce(into: []) { $0.append($1) }
                 }
             }
-            var iterator = locked.makeAsyncIterator()
-            _ = await iterator.next()
-            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-                for retention in [100, 200] { group.addTask { try await put(retention, ifMatch: second).status } }
-                return try await group.reduce(into: []) { $0.append($1) }
-            }
-            try await holder
+            #expect(met, "both writers reached the locked row")
             #expect(statuses.sorted() == [200, 412])
         }
     }

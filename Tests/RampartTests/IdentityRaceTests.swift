@@ -17,24 +17,13 @@ struct IdentityRaceTests {
     static let password = "violet submarine harbour 42"
     let origin = PasswordSignIn.Origin(ip: "192.0.2.11", userAgent: "tests", requestID: nil)
 
-    /// Runs `holding` in a tenant transaction that first locks `lock` (a `SELECT … FOR UPDATE`),
-    /// waits until `waiters` other sessions wait for a lock, then runs `then` and commits;
-    /// meanwhile `racing` runs. Answers what `racing` answered.
-    func meet<R: Sendable>(_ f: IdentityFixture, _ tenant: Tenant, lock: String, waiters: Int,
+    /// `racing` while `lock` (identity's tables, unqualified) is held until `waiters` wait for it
+    /// (`TestDatabase.whileLocked`), then `then` commits; answers what `racing` answered.
+    func meet<R: Sendable>(_ f: IdentityFixture, lock: String, waiters: Int,
                            then: @escaping @Sendable (PostgresConnection) async throws -> Void = { _ in },
                            racing: @escaping @Sendable () async throws -> R) async throws -> R {
-        let (locked, signal) = AsyncStream<Void>.makeStream()
-        async let holder: Bool = f.database.withTenant(tenant.id) { connection in
-            try await connection.query(PostgresQuery(unsafeSQL: lock), logger: TestDatabase.logger)
-            signal.yield()
-            let met = try await f.testDatabase.waitForLockWaiters(waiters)
-            try await then(connection)
-            return met
-        }
-        var iterator = locked.makeAsyncIterator()
-        _ = await iterator.next()
-        let result = try await racing()
-        #expect(try await holder, "the raced requests reached the locked row")
+        let (result, met) = try await f.testDatabase.whileLocked(lock, schema: "identity", waiters: waiters, then: then, racing: racing)
+        #expect(met, "the raced requests reached the locked row")
         return result
     }
 
@@ -44,7 +33,7 @@ struct IdentityRaceTests {
             let user = try await f.user(acme, "ada@acme.test", role: .agent)
             let signIn = PasswordSignIn(database: f.database, region: acme.region, hasher: PasswordHasher(parameters: .testing))
             let changed = try await PasswordHasher(parameters: .testing).hash("amber lighthouse keeper 77")
-            let outcome = try await meet(f, acme, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 1, then: { connection in
+            let outcome = try await meet(f, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 1, then: { connection in
                 // What a password change commits while the sign-in is on its way.
                 try await connection.query("UPDATE users SET password_hash = \(changed) WHERE id = \(user.id)", logger: TestDatabase.logger)
             }) {
@@ -62,7 +51,7 @@ struct IdentityRaceTests {
             let acme = try await f.tenant("acme")
             let user = try await f.user(acme, "ada@acme.test", role: .agent)
             let change = PasswordChange(database: f.database, region: acme.region, hasher: PasswordHasher(parameters: .testing))
-            let outcomes = try await meet(f, acme, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 2) {
+            let outcomes = try await meet(f, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 2) {
                 try await withThrowingTaskGroup(of: Bool.self) { group in
                     for new in ["amber lighthouse keeper 77", "copper meadow lantern 58"] {
                         group.addTask {
@@ -87,7 +76,7 @@ struct IdentityRaceTests {
                                                    hasher: PasswordHasher(parameters: .testing))
             let (invited, token) = try await invitations.invite(tenant: acme, email: "new@acme.test", name: "New Agent", role: .agent,
                                                                  actor: IdentityFixture.operatorActor, requestID: nil)
-            let accepted = try await meet(f, acme, lock: "SELECT 1 FROM users WHERE id = '\(invited.id)' FOR UPDATE", waiters: 1, then: { connection in
+            let accepted = try await meet(f, lock: "SELECT 1 FROM users WHERE id = '\(invited.id)' FOR UPDATE", waiters: 1, then: { connection in
                 try await connection.query("UPDATE users SET status = 'deactivated' WHERE id = \(invited.id)", logger: TestDatabase.logger)
             }) {
                 try await invitations.accept(token, password: "amber lighthouse keeper 77", tenant: acme.id, ip: nil, userAgent: nil, requestID: nil)
@@ -102,7 +91,7 @@ struct IdentityRaceTests {
         try await IdentityFixture.with { f in
             let acme = try await f.tenant("acme")
             let user = try await f.user(acme, "ada@acme.test", role: .agent)
-            try await meet(f, acme, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 1, then: { connection in
+            try await meet(f, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 1, then: { connection in
                 // Another admin's promotion commits first.
                 try await connection.query("UPDATE users SET role = 'admin' WHERE id = \(user.id)", logger: TestDatabase.logger)
             }) {
@@ -119,7 +108,7 @@ struct IdentityRaceTests {
         try await IdentityFixture.with { f in
             let acme = try await f.tenant("acme")
             let user = try await f.user(acme, "ada@acme.test", role: .agent)
-            let made = try await meet(f, acme, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 1, then: { connection in
+            let made = try await meet(f, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 1, then: { connection in
                 // What a deactivation commits while the key is being made: the user off, their keys revoked.
                 try await connection.query("UPDATE users SET status = 'deactivated' WHERE id = \(user.id)", logger: TestDatabase.logger)
                 try await connection.query("UPDATE api_keys SET revoked_at = now() WHERE user_id = \(user.id) AND revoked_at IS NULL", logger: TestDatabase.logger)
@@ -138,10 +127,34 @@ struct IdentityRaceTests {
         }
     }
 
+    @Test func aTokenIssuedWhileItsUserIsDeactivatedIsRefused() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            let user = try await f.user(acme, "ada@acme.test", role: .agent)
+            let grant = TokenRepository.Grant(tenantID: acme.id, userID: user.id, clientID: nil, apiKeyID: nil, authenticationMethod: "password",
+                                              scopes: ["tickets:read"])
+            let issued = try await meet(f, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 1, then: { connection in
+                // What a deactivation commits while the token is being issued: the user off, their tokens revoked.
+                try await connection.query("UPDATE users SET status = 'deactivated' WHERE id = \(user.id)", logger: TestDatabase.logger)
+                try await connection.query("UPDATE tokens SET revoked_at = now() WHERE user_id = \(user.id) AND revoked_at IS NULL", logger: TestDatabase.logger)
+            }) { () -> Bool in
+                do {
+                    _ = try await f.issuer.tokens.issue(grant, refresh: true)
+                    return true
+                } catch is TokenRepository.OwnerGone {
+                    return false
+                }
+            }
+            #expect(!issued, "tokens for a deactivated user")
+            let live = try await f.database.withTenant(acme.id) { try await $0.values("SELECT count(*)::integer FROM tokens WHERE revoked_at IS NULL", as: Int.self) }
+            #expect(live == [0])
+        }
+    }
+
     @Test func ofTwoTenantTransitionsFromOneStatusOnlyOneIsRecorded() async throws {
         try await IdentityFixture.with { f in
             let acme = try await f.tenant("acme")
-            let outcome = try await meet(f, acme, lock: "SELECT 1 FROM tenants WHERE id = '\(acme.id.rawValue)' FOR UPDATE", waiters: 1, then: { connection in
+            let outcome = try await meet(f, lock: "SELECT 1 FROM tenants WHERE id = '\(acme.id.rawValue)' FOR UPDATE", waiters: 1, then: { connection in
                 // Another operator's suspension commits first.
                 try await connection.query("UPDATE tenants SET status = 'suspended' WHERE id = \(acme.id.rawValue)", logger: TestDatabase.logger)
             }) { () -> String in
@@ -178,7 +191,7 @@ struct IdentityRaceTests {
             }
             #expect(try await signIn(), "provisioned just in time")
             let user = try #require(try await f.database.withTenant(acme.id) { try await $0.values("SELECT id FROM users", as: UUID.self) }.first)
-            let started = try await meet(f, acme, lock: "SELECT 1 FROM users WHERE id = '\(user)' FOR UPDATE", waiters: 1, then: { connection in
+            let started = try await meet(f, lock: "SELECT 1 FROM users WHERE id = '\(user)' FOR UPDATE", waiters: 1, then: { connection in
                 try await connection.query("UPDATE users SET status = 'deactivated' WHERE id = \(user)", logger: TestDatabase.logger)
                 try await connection.query("UPDATE sessions SET revoked_at = now() WHERE user_id = \(user) AND revoked_at IS NULL", logger: TestDatabase.logger)
             }, racing: signIn)
@@ -192,7 +205,7 @@ struct IdentityRaceTests {
         try await TwoFactorSignInTests().withTwoFactor { f, twoFactor, _, acme, user in
             let totp = try await twoFactor.enroll(user)
             let code = totp.code(step: totp.step(at: .now))
-            let confirmed = try await meet(f, acme, lock: "SELECT 1 FROM totp_credentials WHERE user_id = '\(user.id)' FOR UPDATE", waiters: 2) {
+            let confirmed = try await meet(f, lock: "SELECT 1 FROM totp_credentials WHERE user_id = '\(user.id)' FOR UPDATE", waiters: 2) {
                 try await withThrowingTaskGroup(of: [String]?.self) { group in
                     for _ in 0..<2 {
                         group.addTask { try? await twoFactor.confirm(user, code: code, actor: IdentityFixture.operatorActor, requestID: nil) }

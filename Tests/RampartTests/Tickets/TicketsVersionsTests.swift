@@ -83,25 +83,15 @@ struct TicketsVersionsTests {
             ]
             for row in rows {
                 let item = row.item
-                let (locked, signal) = AsyncStream<Void>.makeStream()
-                async let holder: Void = h.asSuperuser { client in
-                    try await client.withConnection { connection in
-                        try await connection.query("BEGIN", logger: TestDatabase.logger)
-                        try await connection.query(PostgresQuery(unsafeSQL: row.lock), logger: TestDatabase.logger)
-                        signal.yield()
-                        try await Task.sleep(for: .milliseconds(700))
-                        try await connection.query("COMMIT", logger: TestDatabase.logger)
+                let (statuses, met) = try await h.database.whileLocked(row.lock, waiters: 2) {
+                    try await withThrowingTaskGroup(of: Int.self) { group in
+                        for change in [item.change, item.other] {
+                            group.addTask { try await h.send(admin, .PATCH, item.path, json: change).status }
+                        }
+                        return try await group.reduce(into: []) { $0.append($1) }
                     }
                 }
-                var iterator = locked.makeAsyncIterator()
-                _ = await iterator.next()
-                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-                    for change in [item.change, item.other] {
-                        group.addTask { try await h.send(admin, .PATCH, item.path, json: change).status }
-                    }
-                    return try await group.reduce(into: []) { $0.append($1) }
-                }
-                try await holder
+                #expect(met, "\(item.path): both changes reached the locked row")
                 #expect(statuses == [200, 200], "\(item.path)")
                 let stored = try await h.send(admin, .GET, item.path).data
                 for (key, value) in row.changed {

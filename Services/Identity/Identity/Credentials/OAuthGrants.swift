@@ -91,9 +91,12 @@ public struct OAuthGrants: Sendable {
             }
             let grant = TokenRepository.Grant(tenantID: client.tenantID, userID: userID, clientID: client.id, apiKeyID: nil,
                                               authenticationMethod: method, scopes: scopes, familyID: family)
-            let issued = try await TokenRepository.issue(grant, lifetime: TokenRepository.maximumAccessLifetime, refresh: true,
-                                                         hashKey: hashKey, on: connection, logger: database.logger)
-            return .success(issued)
+            do {
+                return .success(try await TokenRepository.issue(grant, lifetime: TokenRepository.maximumAccessLifetime, refresh: true,
+                                                                hashKey: hashKey, on: connection, logger: database.logger))
+            } catch is TokenRepository.OwnerGone {
+                return .failure(.invalidGrant)
+            }
         }
     }
 
@@ -138,8 +141,12 @@ public struct OAuthGrants: Sendable {
             }
             let grant = TokenRepository.Grant(tenantID: client.tenantID, userID: userID, clientID: client.id, apiKeyID: nil,
                                               authenticationMethod: method, scopes: granted, familyID: family)
-            return .success(try await TokenRepository.issue(grant, lifetime: TokenRepository.maximumAccessLifetime, refresh: true,
-                                                            hashKey: hashKey, on: connection, logger: database.logger))
+            do {
+                return .success(try await TokenRepository.issue(grant, lifetime: TokenRepository.maximumAccessLifetime, refresh: true,
+                                                                hashKey: hashKey, on: connection, logger: database.logger))
+            } catch is TokenRepository.OwnerGone {
+                return .failure(.invalidGrant)
+            }
         }
     }
 

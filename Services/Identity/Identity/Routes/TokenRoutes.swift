@@ -51,7 +51,8 @@ struct TokenRoutes: Sendable {
             case .oauth, .certificate:
                 throw Self.notExchangeable
             }
-            let issued = try await tokens.issue(grant, lifetime: TimeInterval(lifetime), refresh: false)
+            let issued: TokenRepository.Issued
+            do { issued = try await tokens.issue(grant, lifetime: TimeInterval(lifetime), refresh: false) } catch is TokenRepository.OwnerGone { throw Self.notExchangeable }
             return EditedResponse(status: .created, headers: IdentityRequest.secretHeaders,
                                   response: OAuthRoutes.TokenResponse(issued))
         }

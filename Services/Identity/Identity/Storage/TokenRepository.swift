@@ -45,9 +45,25 @@ public struct TokenRepository: Sendable {
         public var scopes: [String]
     }
 
-    /// Inserts an access token (and a refresh token when `refresh`) for `grant`.
+    /// The grant's user is no longer active, or its API key no longer live (perhaps since a
+    /// moment ago): no tokens are issued.
+    public struct OwnerGone: Error {}
+
+    /// Inserts an access token (and a refresh token when `refresh`) for `grant`. The grant's user
+    /// and API key are held until the tokens are stored, so a deactivation or key revocation
+    /// (each revokes every token) cannot commit between the check and the insert and miss them.
     static func issue(_ grant: Grant, lifetime: TimeInterval, refresh: Bool, hashKey: SymmetricKey,
                       on connection: PostgresConnection, logger: Logger) async throws -> Issued {
+        if let user = grant.userID {
+            let held = try await connection.query("SELECT 1 FROM users WHERE id = \(user) AND status = 'active' FOR SHARE", logger: logger)
+            guard try await held.decode(Int.self).contains(where: { _ in true }) else { throw OwnerGone() }
+        }
+        if let key = grant.apiKeyID {
+            let held = try await connection.query("""
+                SELECT 1 FROM api_keys WHERE id = \(key) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) FOR SHARE
+                """, logger: logger)
+            guard try await held.decode(Int.self).contains(where: { _ in true }) else { throw OwnerGone() }
+        }
         let lifetime = min(max(lifetime, 60), maximumAccessLifetime)
         let access = SecretCredential.generate(.accessToken)
         try await insert(access, kind: "access", grant, expiresAt: .now.addingTimeInterval(lifetime), hashKey: hashKey, on: connection, logger: logger)
