@@ -46,6 +46,34 @@ struct IdentityRaceTests {
         }
     }
 
+    /// A rehash (another sign-in raising the Argon2id cost) rewrites the hash of the same
+    /// password: it is no password change, so it refuses neither a sign-in nor a change.
+    @Test func aRehashMeanwhileRefusesNeitherASignInNorAPasswordChange() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            let user = try await f.user(acme, "ada@acme.test", role: .agent)
+            let hasher = PasswordHasher(parameters: .testing)
+            let lock = "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE"
+            let rehashed = try await hasher.hash(Self.password)
+            let signIn = PasswordSignIn(database: f.database, region: acme.region, hasher: hasher)
+            let outcome = try await meet(f, lock: lock, waiters: 1, then: { connection in
+                try await connection.query("UPDATE users SET password_hash = \(rehashed) WHERE id = \(user.id)", logger: TestDatabase.logger)
+            }) {
+                try await signIn.signIn(tenant: acme, email: "ada@acme.test", password: Self.password, origin: origin)
+            }
+            guard case .signedIn = outcome else { Issue.record("a rehash refused the sign-in: \(outcome)"); return }
+
+            let rehashedAgain = try await hasher.hash(Self.password)
+            let change = PasswordChange(database: f.database, region: acme.region, hasher: hasher)
+            let changed = try await meet(f, lock: lock, waiters: 1, then: { connection in
+                try await connection.query("UPDATE users SET password_hash = \(rehashedAgain) WHERE id = \(user.id)", logger: TestDatabase.logger)
+            }) {
+                try await change.change(user: user, current: Self.password, new: "amber lighthouse keeper 77", method: "password", requestID: nil)
+            }
+            guard case .changed = changed else { Issue.record("a rehash refused the change: \(changed)"); return }
+        }
+    }
+
     @Test func ofTwoPasswordChangesMadeWithTheSamePasswordOneApplies() async throws {
         try await IdentityFixture.with { f in
             let acme = try await f.tenant("acme")

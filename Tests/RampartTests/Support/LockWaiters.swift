@@ -27,7 +27,9 @@ extension TestDatabase {
                                   racing: @escaping @Sendable () async throws -> R) async throws -> (R, met: Bool) {
         let (locked, signal) = AsyncStream<Void>.makeStream()
         async let holder: Bool = with(superuserHere) { client in
-            try await client.withConnection { connection in
+            // Whatever happens, the racing side is let go (not left waiting for the lock forever).
+            defer { signal.finish() }
+            return try await client.withConnection { connection in
                 try await connection.query("BEGIN", logger: Self.logger)
                 if let schema { try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(schema)"), logger: Self.logger) }
                 try await connection.query(PostgresQuery(unsafeSQL: lock), logger: Self.logger)

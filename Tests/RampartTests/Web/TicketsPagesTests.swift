@@ -168,8 +168,14 @@ struct TicketsPagesTests {
         try await TicketsHarness.with { harness in
             let agent = Actor.admin(Self.tenant).inBrowser()
             let id = try await harness.ticket(agent).lowercased()
-            let labels = try await post(harness, agent, "/agent/tickets/\(id)", [("csrf_token", agent.csrfToken ?? ""), ("labels", "ok, not a label!")], multipart: false)
+            let version = try #require(IdentityPagesTests.field("version", in: try await page(harness, agent, "/agent/tickets/\(id)").html))
+            let labels = try await post(harness, agent, "/agent/tickets/\(id)", [("csrf_token", agent.csrfToken ?? ""), ("version", version), ("labels", "ok, not a label!")],
+                                        multipart: false)
             #expect(labels.status == 422)
+            // A form without the version it was shown with (not from the ticket's page) changes nothing either.
+            let unversioned = try await post(harness, agent, "/agent/tickets/\(id)", [("csrf_token", agent.csrfToken ?? ""), ("priority", "low")], multipart: false)
+            #expect(unversioned.status == 409)
+            #expect((try await harness.send(agent, .GET, "/api/v1/tickets/\(id)")).data["priority"] as? String == "normal")
             #expect(labels.html.contains(#"class="field-error" id="labels-error""#) && labels.html.contains("not a label!"))
             let empty = try await post(harness, agent, "/agent/messages/\(id)?kind=note", [("csrf_token", agent.csrfToken ?? ""), ("body", "   ")])
             #expect(empty.status == 422)

@@ -115,7 +115,7 @@ enum FederatedSignIn {
             SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.created_at
             FROM federated_identities f JOIN users u ON u.id = f.user_id
             WHERE f.issuer = \(identity.issuer) AND f.subject = \(identity.subject)
-            FOR UPDATE OF u
+            FOR NO KEY UPDATE OF u
             """, logger: logger)
         if var user = try await UserRepository.users(linked).first {
             try await connection.query("""

@@ -109,6 +109,12 @@ public struct OAuthGrants: Sendable {
         let region = self.region
         let grace = refreshGrace
         return try await database.withTenant(client.tenantID) { connection in
+            // The token's user first, then the token: the order a deactivation or role change
+            // takes them in (the user, then their tokens), so the two cannot deadlock.
+            let owner = try await connection.query("SELECT user_id FROM tokens WHERE id = \(token.id) AND kind = 'refresh'", logger: database.logger)
+            for try await user in owner.decode(UUID?.self) {
+                if let user { try await connection.query("SELECT 1 FROM users WHERE id = \(user) FOR SHARE", logger: database.logger) }
+            }
             let rows = try await connection.query("""
                 SELECT t.secret_hash, t.client_id, t.user_id, t.scopes, t.authentication_method, t.family_id,
                        t.revoked_at IS NULL AND t.expires_at > now(), t.rotated_at IS NOT NULL,

@@ -80,19 +80,26 @@ public struct PasswordChange: Sendable {
         guard violations.isEmpty else { return .rejected(violations) }
 
         let newHash = try await hasher.hash(new)
+        let hasher = self.hasher
         return try await database.withTenant(user.tenantID) { connection in
-            // Only while the password is still the one just verified: of two changes made with
-            // it at once, one applies (the other finds it no longer current), so none slips past
-            // the history check or undoes the other.
-            let updated = try await connection.query("""
-                UPDATE users SET password_hash = \(newHash), password_changed_at = now()
-                WHERE id = \(user.id) AND status = 'active' AND password_hash = \(hash) RETURNING 1
+            // Only while the password given is still the current one, checked with the row locked:
+            // of two changes made with it at once, one applies and the other finds it no longer
+            // current, so none slips past the history check or undoes the other. A hash rewritten
+            // meanwhile by a sign-in's rehash still verifies it.
+            let locked = try await connection.query("""
+                SELECT password_hash FROM users WHERE id = \(user.id) AND status = 'active' FOR NO KEY UPDATE
                 """, logger: logger)
-            var changed = false
-            for try await _ in updated.decode(Int.self) { changed = true }
-            guard changed else { return .wrongCurrentPassword }
+            var stored: String?
+            for try await value in locked.decode(String?.self) { stored = value }
+            guard let stored else { return .wrongCurrentPassword }
+            if stored != hash {
+                guard case .match = try await hasher.verify(current, against: stored) else { return .wrongCurrentPassword }
+            }
             try await connection.query("""
-                INSERT INTO password_history (tenant_id, user_id, password_hash) VALUES (\(user.tenantID.rawValue), \(user.id), \(hash))
+                UPDATE users SET password_hash = \(newHash), password_changed_at = now() WHERE id = \(user.id)
+                """, logger: logger)
+            try await connection.query("""
+                INSERT INTO password_history (tenant_id, user_id, password_hash) VALUES (\(user.tenantID.rawValue), \(user.id), \(stored))
                 """, logger: logger)
             try await connection.query("UPDATE sessions SET revoked_at = now() WHERE user_id = \(user.id) AND revoked_at IS NULL", logger: logger)
             // A sign-in with the old password still waiting for its second factor ends too.

@@ -109,7 +109,7 @@ public struct PasswordSignIn: Sendable {
             // The password was checked outside any transaction (Argon2id is slow): a password
             // change or deactivation that committed since then wins, and this sign-in starts
             // nothing (nor writes the old password back as a rehash).
-            guard try await Self.unchanged(user.id, hash: verifiedHash, on: connection, logger: logger) else {
+            guard try await Self.stillActive(user.id, password: (password, checked: verifiedHash), hasher: hasher, on: connection, logger: logger) else {
                 var event = Self.event(tenant, region, email: email, user: user, origin: origin, action: "auth.sign_in_failed", outcome: "failure")
                 event.changes = ["reason": [nil, "account_changed"]]
                 try await AuditOutbox.append(event, on: connection, logger: logger)
@@ -138,11 +138,21 @@ public struct PasswordSignIn: Sendable {
         }
     }
 
-    /// Whether user `id` is still active with password hash `hash`; their row stays locked until
-    /// the transaction ends, so neither can change before what is started here commits.
-    static func unchanged(_ id: UUID, hash: String?, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        let rows = try await connection.query("SELECT password_hash FROM users WHERE id = \(id) AND status = 'active' FOR UPDATE", logger: logger)
-        for try await current in rows.decode(String?.self) { return hash == nil || current == hash }
+    /// Whether user `id` is still active and, given `password`, still has it: the stored hash is
+    /// the one it was checked against, or (rewritten since, by another sign-in's rehash) still
+    /// verifies it. Their row stays locked until the transaction ends, so neither can change
+    /// before what is started here commits (`NO KEY`: inserts that refer to the user may go on).
+    static func stillActive(_ id: UUID, password: (String, checked: String)?, hasher: PasswordHasher,
+                            on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query("SELECT password_hash FROM users WHERE id = \(id) AND status = 'active' FOR NO KEY UPDATE", logger: logger)
+        var found = false
+        var current: String?
+        for try await value in rows.decode(String?.self) { (found, current) = (true, value) }
+        guard found else { return false }
+        guard let (password, checked) = password else { return true }
+        guard let current else { return false }
+        if current == checked { return true }
+        if case .match = try await hasher.verify(password, against: current) { return true }
         return false
     }
 
@@ -181,14 +191,17 @@ public struct PasswordSignIn: Sendable {
             }
             return .refused
         }
+        let hasher = self.hasher
         return try await database.withTenant(tenant.id) { connection in
+            // The user first (a deactivation that committed since the challenge was read wins),
+            // then the challenge: the order a password change takes them in, so the two cannot deadlock.
+            guard try await Self.stillActive(user.id, password: nil, hasher: hasher, on: connection, logger: logger) else { return .refused }
             let used = try await connection.query("""
                 UPDATE auth_challenges SET used_at = now() WHERE token_hash = \(SessionRepository.hash(challenge)) AND used_at IS NULL RETURNING 1
                 """, logger: logger)
             var consumed = false
             for try await _ in used.decode(Int.self) { consumed = true }
-            // A deactivation that committed since the challenge was read wins.
-            guard consumed, try await Self.unchanged(user.id, hash: nil, on: connection, logger: logger) else { return .refused }
+            guard consumed else { return .refused }
             try await AuthThrottle.succeeded(account: counter, address: address, tenant: tenant.id, on: connection, logger: logger)
             let settings = try await SecuritySettings.load(tenant: tenant.id, on: connection, logger: logger)
             let session = try await SessionRepository.start(for: user, method: "totp", ip: origin.ip, userAgent: origin.userAgent,

@@ -92,7 +92,7 @@ public struct InvitationRepository: Sendable {
             SELECT i.secret_hash, u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.created_at
             FROM invitations i JOIN users u ON u.id = i.user_id
             WHERE i.id = \(token.id) AND i.accepted_at IS NULL AND i.expires_at > now() AND u.status = 'invited'
-            \(unescaped: lock ? "FOR UPDATE OF i, u" : "")
+            \(unescaped: lock ? "FOR NO KEY UPDATE OF i, u" : "")
             """, logger: logger)
         for try await (hash, id, tenantID, email, name, role, status, created) in rows.decode((Data, UUID, UUID, String, String, String, String, Date).self) {
             guard token.matches(hash, using: hashKey) else { return nil }

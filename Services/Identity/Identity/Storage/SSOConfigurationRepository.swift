@@ -51,9 +51,9 @@ public struct SSOConfigurationRepository: Sendable {
     /// stored configuration — the secret kept, the audit event's "before" — is read in the
     /// transaction that writes, under a lock per tenant and audience: a save that keeps the secret
     /// can never write back one that a concurrent save replaced meanwhile.
-    @discardableResult
     /// `check` sees the configuration as stored (nil: none yet) under the lock, and may refuse
     /// the change (a stale version).
+    @discardableResult
     public func save(_ configuration: SSOConfiguration, sharedSecret: String? = nil, clientSecret: String? = nil, tenant: TenantID,
                      actor: AuditEvent.Actor, requestID: String?, check: (SSOConfiguration?) throws -> Void = { _ in }) async throws -> SSOConfiguration {
         var configuration = configuration
@@ -101,7 +101,7 @@ public struct SSOConfigurationRepository: Sendable {
     }
 
     /// The version of an audience's stored configuration (nil: none yet): a digest of all of it,
-    /// sealed secrets included (re-sealed on every save, so every save gives a new version).
+    /// sealed secrets included (a secret sent again is sealed anew: a new version).
     public static func version(of configuration: SSOConfiguration?) -> String {
         EntityTag.version(of: configuration)
     }

@@ -128,7 +128,7 @@ public struct UserRepository: Sendable {
         // The role before, read with the row locked: of two changes at once, the second sees the
         // first's role, so neither goes unrecorded nor keeps sessions of the role it replaced.
         let rows = try await connection.query("""
-            SELECT email, role FROM users WHERE id = \(id) AND status <> 'deactivated' FOR UPDATE
+            SELECT email, role FROM users WHERE id = \(id) AND status <> 'deactivated' FOR NO KEY UPDATE
             """, logger: logger)
         var found: (String, String)?
         for try await row in rows.decode((String, String).self) { found = row }

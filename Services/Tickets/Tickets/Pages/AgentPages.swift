@@ -216,7 +216,7 @@ struct AgentPages: Sendable {
             let changes = try TicketEditor.changes(form.fields, from: ticket, definitions: definitions)
             if !changes.isEmpty {
                 let input = try FormProblem.decode(TicketChanges.self, changes, fields: TicketEditor.fieldIDs)
-                _ = try await kit.tickets.update(session.caller, id: id, input, expected: form.fields["version"].map { EntityTag.Precondition(tags: [$0]) }, requestID: context.requestID)
+                _ = try await kit.tickets.update(session.caller, id: id, input, expected: EntityTag.Precondition(tags: [form.fields[StaleForm.fieldName] ?? ""]), requestID: context.requestID)
             }
             return PageRedirect.seeOther("/agent/tickets/\(id.uuidString.lowercased())?done=saved")
         } catch TicketsError.versionMismatch {

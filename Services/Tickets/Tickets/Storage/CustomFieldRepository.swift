@@ -46,7 +46,7 @@ struct CustomFieldRepository: Sendable {
     func update(_ caller: Caller, id: UUID, label: String?, options: [String]?, required: Bool?, requestID: String,
                 check: (CustomFieldDefinition) throws -> Void = { _ in }) async throws -> CustomFieldDefinition {
         try await store.database.withTenant(caller.tenant) { connection in
-            try await connection.query("SELECT 1 FROM custom_fields WHERE id = \(id) FOR UPDATE", logger: store.logger)
+            try await connection.query("SELECT 1 FROM custom_fields WHERE id = \(id) FOR NO KEY UPDATE", logger: store.logger)
             guard var field = try await Self.all(store: store, on: connection).first(where: { $0.id == id }) else {
                 throw TicketsError.notFound(resource: "custom_field")
             }

@@ -119,7 +119,7 @@ struct PeopleRepository: Sendable {
     /// two changes of different fields (or a change and a merge) both stay.
     func update(_ caller: Caller, id: UUID, email: Patch<String>, name: String?, organization: Patch<UUID>, requestID: String) async throws -> Person {
         try await store.database.withTenant(caller.tenant) { connection in
-            try await connection.query("SELECT 1 FROM people WHERE id = \(id) FOR UPDATE", logger: store.logger)
+            try await connection.query("SELECT 1 FROM people WHERE id = \(id) FOR NO KEY UPDATE", logger: store.logger)
             let current = try await Self.find(id, store: store, on: connection)
             if case .set(let organization) = organization { try await Self.requireOrganization(organization, store: store, on: connection) }
             let newEmail = email.applied(to: current.email)

@@ -88,7 +88,7 @@ struct StaffGroupRepository: Sendable {
         try await store.database.withTenant(caller.tenant) { connection in
             let target = id ?? UUIDv7.make()
             let current = try await id.asyncMap { id in
-                try await connection.query("SELECT 1 FROM \(unescaped: kind.table) WHERE id = \(id) FOR UPDATE", logger: store.logger)
+                try await connection.query("SELECT 1 FROM \(unescaped: kind.table) WHERE id = \(id) FOR NO KEY UPDATE", logger: store.logger)
                 return try await find(id, on: connection)
             }
             if let current { try check(current) }
