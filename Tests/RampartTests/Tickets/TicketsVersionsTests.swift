@@ -5,10 +5,10 @@ import RampartCore
 import Testing
 @testable import Tickets
 
-/// Versions of what admins change besides tickets (departments, teams, custom fields, the
-/// tenant's ticket settings): an `ETag` on every answer that carries one, `If-Match` on `PATCH`,
+/// Versions of what staff change besides tickets (departments, teams, custom fields, people,
+/// organizations, the tenant's ticket settings): an `ETag` on every answer that carries one, `If-Match` on `PATCH`,
 /// and changes of one item that meet each other both kept, not one undoing the other.
-@Suite("Tickets: versions of departments, teams, custom fields and settings")
+@Suite("Tickets: versions of departments, teams, custom fields, people, organizations and settings")
 struct TicketsVersionsTests {
     typealias H = TicketsHarness
     let acme = H.Tenant.make("acme")
@@ -18,12 +18,16 @@ struct TicketsVersionsTests {
         let department = try await h.send(admin, .POST, "/api/v1/departments", json: #"{"name":"Billing"}"#)
         let team = try await h.send(admin, .POST, "/api/v1/teams", json: #"{"name":"Night shift"}"#)
         let field = try await h.send(admin, .POST, "/api/v1/custom-fields", json: #"{"key":"plan","label":"Plan","type":"text"}"#)
-        for created in [department, team, field] { #expect(created.status == 201, "\(created.json)") }
+        let person = try await h.send(admin, .POST, "/api/v1/people", json: #"{"name":"Bea","email":"bea@example.test"}"#)
+        let organization = try await h.send(admin, .POST, "/api/v1/organizations", json: #"{"name":"Acme"}"#)
+        for created in [department, team, field, person, organization] { #expect(created.status == 201, "\(created.json)") }
         return [
             ("/api/v1/tickets/settings", #"{"recycle_bin_days":7}"#, #"{"card_keep_first":0}"#, nil),
             ("/api/v1/departments/\(department.id)", #"{"name":"Billing & Refunds"}"#, #"{"first_response_minutes":60}"#, department.headers.first(name: "etag")),
             ("/api/v1/teams/\(team.id)", #"{"name":"Day shift"}"#, #"{"agent_ids":["\#(UUID().uuidString)"]}"#, team.headers.first(name: "etag")),
             ("/api/v1/custom-fields/\(field.id)", #"{"label":"Customer plan"}"#, #"{"required":true}"#, field.headers.first(name: "etag")),
+            ("/api/v1/people/\(person.id)", #"{"name":"Bea Builder"}"#, #"{"email":"bea@builder.test"}"#, person.headers.first(name: "etag")),
+            ("/api/v1/organizations/\(organization.id)", #"{"name":"Acme Ltd"}"#, #"{"name":"Acme Limited"}"#, organization.headers.first(name: "etag")),
         ]
     }
 

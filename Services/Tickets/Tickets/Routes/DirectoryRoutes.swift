@@ -64,21 +64,23 @@ struct DirectoryRoutes: Sendable {
             let body = try await TicketsRequest.decode(NewPerson.self, from: request)
             let person = try await people.create(caller, email: try body.email.map(DirectoryRules.email), name: try DirectoryRules.name(body.name),
                                                  organization: body.organizationID, user: body.userID, requestID: context.requestID)
-            return try TicketsRequest.json(One(data: person), status: .created)
+            return try TicketsRequest.versioned(person, version: person.version, status: .created)
         }
         api.get("people/{id}") { _, context -> Response in
             let caller = try Caller(context.principal)
             try caller.requireStaff()
-            return try TicketsRequest.json(One(data: try await people.find(caller, id: try TicketsRequest.id(context, resource: "person"))))
+            let person = try await people.find(caller, id: try TicketsRequest.id(context, resource: "person"))
+            return try TicketsRequest.versioned(person, version: person.version)
         }
         api.patch("people/{id}") { request, context -> Response in
             let (caller, id) = try await Self.existing(context, resource: "person", find: people.find(_:id:)) { try $0.requireWrite() }
+            let check = try TicketsRequest.ifMatch(request, version: \Person.version)
             let body = try await TicketsRequest.decode(PersonChanges.self, from: request)
             var email = body.email
             if case .set(let raw) = email { email = .set(try DirectoryRules.email(raw)) }
             let person = try await people.update(caller, id: id, email: email, name: try body.name.map { try DirectoryRules.name($0) },
-                                                 organization: body.organizationID, requestID: context.requestID)
-            return try TicketsRequest.json(One(data: person))
+                                                 organization: body.organizationID, requestID: context.requestID, check: check)
+            return try TicketsRequest.versioned(person, version: person.version)
         }
         api.delete("people/{id}") { _, context -> Response in
             let (caller, id) = try await Self.existing(context, resource: "person", find: people.find(_:id:)) { try $0.requireAdmin() }
@@ -107,17 +109,20 @@ struct DirectoryRoutes: Sendable {
             try caller.requireWrite()
             let body = try await TicketsRequest.decode(OrganizationBody.self, from: request)
             let organization = try await people.saveOrganization(caller, id: nil, name: try DirectoryRules.name(body.name), requestID: context.requestID)
-            return try TicketsRequest.json(One(data: organization), status: .created)
+            return try TicketsRequest.versioned(organization, version: organization.version, status: .created)
         }
         api.get("organizations/{id}") { _, context -> Response in
             let caller = try Caller(context.principal)
             try caller.requireStaff()
-            return try TicketsRequest.json(One(data: try await people.organization(caller, id: try TicketsRequest.id(context, resource: "organization"))))
+            let organization = try await people.organization(caller, id: try TicketsRequest.id(context, resource: "organization"))
+            return try TicketsRequest.versioned(organization, version: organization.version)
         }
         api.patch("organizations/{id}") { request, context -> Response in
             let (caller, id) = try await Self.existing(context, resource: "organization", find: people.organization(_:id:)) { try $0.requireWrite() }
+            let check = try TicketsRequest.ifMatch(request, version: \Organization.version)
             let body = try await TicketsRequest.decode(OrganizationBody.self, from: request)
-            return try TicketsRequest.json(One(data: try await people.saveOrganization(caller, id: id, name: try DirectoryRules.name(body.name), requestID: context.requestID)))
+            let organization = try await people.saveOrganization(caller, id: id, name: try DirectoryRules.name(body.name), requestID: context.requestID, check: check)
+            return try TicketsRequest.versioned(organization, version: organization.version)
         }
         api.delete("organizations/{id}") { _, context -> Response in
             let (caller, id) = try await Self.existing(context, resource: "organization", find: people.organization(_:id:)) { try $0.requireAdmin() }

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import RampartCore
+import RampartTransport
 
 /// A customer: requester or CC of tickets; linked to identity's customer user when they use the portal.
 struct Person: Encodable, Sendable {
@@ -45,6 +46,16 @@ struct Organization: Encodable, Sendable {
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }
+}
+
+extension Person {
+    /// The person's version (the API's `ETag`): a digest of what a change can set.
+    var version: String { EntityTag.version(of: [email, name, organizationID?.uuidString, userID?.uuidString]) }
+}
+
+extension Organization {
+    /// The organization's version (the API's `ETag`): a digest of its name.
+    var version: String { EntityTag.version(of: [name]) }
 }
 
 /// People and organizations, always inside the tenant's transaction.
@@ -116,11 +127,14 @@ struct PeopleRepository: Sendable {
     }
 
     /// Changes what is given and keeps the rest as stored: the row is locked before it is read, so
-    /// two changes of different fields (or a change and a merge) both stay.
-    func update(_ caller: Caller, id: UUID, email: Patch<String>, name: String?, organization: Patch<UUID>, requestID: String) async throws -> Person {
+    /// two changes of different fields (or a change and a merge) both stay; `check` sees the
+    /// person as stored and may refuse the change (a stale version).
+    func update(_ caller: Caller, id: UUID, email: Patch<String>, name: String?, organization: Patch<UUID>, requestID: String,
+                check: (Person) throws -> Void = { _ in }) async throws -> Person {
         try await store.database.withTenant(caller.tenant) { connection in
             try await connection.query("SELECT 1 FROM people WHERE id = \(id) FOR NO KEY UPDATE", logger: store.logger)
             let current = try await Self.find(id, store: store, on: connection)
+            try check(current)
             if case .set(let organization) = organization { try await Self.requireOrganization(organization, store: store, on: connection) }
             let newEmail = email.applied(to: current.email)
             let newOrganization = organization.applied(to: current.organizationID)
@@ -238,18 +252,29 @@ struct PeopleRepository: Sendable {
         }
     }
 
-    /// Creates (`id` nil) or renames an organization; names are unique in the tenant.
-    func saveOrganization(_ caller: Caller, id: UUID?, name: String, requestID: String) async throws -> Organization {
+    /// Creates (`id` nil) or renames an organization; names are unique in the tenant. A rename
+    /// locks the row and passes the organization as stored to `check`, which may refuse it.
+    func saveOrganization(_ caller: Caller, id: UUID?, name: String, requestID: String,
+                          check: (Organization) throws -> Void = { _ in }) async throws -> Organization {
         let target = id ?? UUIDv7.make()
         try await store.database.withTenant(caller.tenant) { connection in
             let rows: PostgresRowSequence
+            if let id {
+                let locked = try await connection.query("SELECT id, name, created_at, updated_at FROM organizations WHERE id = \(id) FOR NO KEY UPDATE",
+                                                        logger: store.logger)
+                var stored: Organization?
+                for try await (id, name, created, updated) in locked.decode((UUID, String, Date, Date).self) {
+                    stored = Organization(id: id, name: name, createdAt: created, updatedAt: updated)
+                }
+                guard let stored else { throw TicketsError.notFound(resource: "organization") }
+                try check(stored)
+            }
             if id == nil {
                 rows = try await connection.query("""
                     INSERT INTO organizations (id, tenant_id, name) VALUES (\(target), \(caller.tenant.rawValue), \(name))
                     ON CONFLICT DO NOTHING RETURNING id
                     """, logger: store.logger)
             } else {
-                guard try await Self.exists("organizations", target, store: store, on: connection) else { throw TicketsError.notFound(resource: "organization") }
                 rows = try await connection.query("""
                     UPDATE organizations SET name = \(name), updated_at = now()
                     WHERE id = \(target) AND NOT EXISTS (SELECT 1 FROM organizations o WHERE o.name = \(name) AND o.id <> \(target))
