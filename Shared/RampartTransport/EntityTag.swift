@@ -36,6 +36,17 @@ public enum EntityTag {
         return Precondition(tags: strong)
     }
 
+    /// `If-Match` as a check of the current version, for a repository to run under its lock: it
+    /// throws `mismatch` unless the header admits that version (no header, or `*`: no check). A
+    /// malformed header throws `mismatch` at once.
+    public static func check(_ headers: HTTPFields, mismatch: any Error & Sendable) throws -> @Sendable (String) throws -> Void {
+        let expected: Precondition?
+        do { expected = try ifMatch(headers) } catch { throw mismatch }
+        return { current in
+            if let expected, !expected.admits(current) { throw mismatch }
+        }
+    }
+
     /// `1#entity-tag` (§8.8.3, §5.6.1): tags separated by commas and optional white space;
     /// empty elements are ignored, but at least one tag is needed.
     private static func list(_ value: String) throws(Malformed) -> [(opaque: String, weak: Bool)] {

@@ -132,50 +132,48 @@ struct IdentityRaceTests {
         }
     }
 
-    @Test func anAPIKeyMadeWhileItsOwnerIsDeactivatedIsRefused() async throws {
+    /// Makes a credential (`make` answers whether it was made) while a deactivation that revokes
+    /// every row of `table` commits; expects it refused and none of `table` left alive.
+    func madeWhileDeactivated(_ table: String, make: @escaping @Sendable (IdentityFixture, Tenant, User) async throws -> Bool) async throws {
         try await IdentityFixture.with { f in
             let acme = try await f.tenant("acme")
             let user = try await f.user(acme, "ada@acme.test", role: .agent)
             let made = try await meet(f, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 1, then: { connection in
-                // What a deactivation commits while the key is being made: the user off, their keys revoked.
+                // What a deactivation commits meanwhile: the user off, their credentials revoked.
                 try await connection.query("UPDATE users SET status = 'deactivated' WHERE id = \(user.id)", logger: TestDatabase.logger)
-                try await connection.query("UPDATE api_keys SET revoked_at = now() WHERE user_id = \(user.id) AND revoked_at IS NULL", logger: TestDatabase.logger)
-            }) { () -> Bool in
-                do {
-                    _ = try await f.apiKeys.create(for: user, name: "Script", scopes: ["tickets:read"], allowedCIDRs: [], expiresAt: nil,
-                                                   actor: IdentityFixture.operatorActor, requestID: nil)
-                    return true
-                } catch IdentityError.userNotFound {
-                    return false
-                }
+                try await connection.query(PostgresQuery(unsafeSQL: "UPDATE \(table) SET revoked_at = now() WHERE user_id = '\(user.id)' AND revoked_at IS NULL"),
+                                           logger: TestDatabase.logger)
+            }) { try await make(f, acme, user) }
+            #expect(!made, "\(table): made for a deactivated user")
+            let live = try await f.database.withTenant(acme.id) {
+                try await $0.values(PostgresQuery(unsafeSQL: "SELECT count(*)::integer FROM \(table) WHERE revoked_at IS NULL"), as: Int.self)
             }
-            #expect(!made, "a key for a deactivated user")
-            let live = try await f.database.withTenant(acme.id) { try await $0.values("SELECT count(*)::integer FROM api_keys WHERE revoked_at IS NULL", as: Int.self) }
-            #expect(live == [0])
+            #expect(live == [0], "\(table)")
+        }
+    }
+
+    @Test func anAPIKeyMadeWhileItsOwnerIsDeactivatedIsRefused() async throws {
+        try await madeWhileDeactivated("api_keys") { f, _, user in
+            do {
+                _ = try await f.apiKeys.create(for: user, name: "Script", scopes: ["tickets:read"], allowedCIDRs: [], expiresAt: nil,
+                                               actor: IdentityFixture.operatorActor, requestID: nil)
+                return true
+            } catch IdentityError.userNotFound {
+                return false
+            }
         }
     }
 
     @Test func aTokenIssuedWhileItsUserIsDeactivatedIsRefused() async throws {
-        try await IdentityFixture.with { f in
-            let acme = try await f.tenant("acme")
-            let user = try await f.user(acme, "ada@acme.test", role: .agent)
+        try await madeWhileDeactivated("tokens") { f, acme, user in
             let grant = TokenRepository.Grant(tenantID: acme.id, userID: user.id, clientID: nil, apiKeyID: nil, authenticationMethod: "password",
                                               scopes: ["tickets:read"])
-            let issued = try await meet(f, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 1, then: { connection in
-                // What a deactivation commits while the token is being issued: the user off, their tokens revoked.
-                try await connection.query("UPDATE users SET status = 'deactivated' WHERE id = \(user.id)", logger: TestDatabase.logger)
-                try await connection.query("UPDATE tokens SET revoked_at = now() WHERE user_id = \(user.id) AND revoked_at IS NULL", logger: TestDatabase.logger)
-            }) { () -> Bool in
-                do {
-                    _ = try await f.issuer.tokens.issue(grant, refresh: true)
-                    return true
-                } catch is TokenRepository.OwnerGone {
-                    return false
-                }
+            do {
+                _ = try await f.issuer.tokens.issue(grant, refresh: true)
+                return true
+            } catch is TokenRepository.OwnerGone {
+                return false
             }
-            #expect(!issued, "tokens for a deactivated user")
-            let live = try await f.database.withTenant(acme.id) { try await $0.values("SELECT count(*)::integer FROM tokens WHERE revoked_at IS NULL", as: Int.self) }
-            #expect(live == [0])
         }
     }
 

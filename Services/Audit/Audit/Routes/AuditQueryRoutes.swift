@@ -130,17 +130,14 @@ struct AuditQueryRoutes: Sendable {
             guard principal.has(scope: "security:write") else {
                 throw AuditError.permissionDenied("Changing audit settings needs the admin.security permission.").problem
             }
-            let expected: EntityTag.Precondition?
-            do { expected = try EntityTag.ifMatch(request.headers) } catch { throw Self.changedMeanwhile }
+            let admits = try EntityTag.check(request.headers, mismatch: Self.changedMeanwhile)
             return try await AuditRequest.run {
                 let body = try await request.body.collect(upTo: 16 * 1024)
                 guard let wanted = try? JSONDecoder().decode(TenantAuditSettings.self, from: Data(body.readableBytesView)) else {
                     throw AuditError.malformedBatch("The body is not audit settings JSON.")
                 }
                 let stored = try await settings.update(wanted, tenant: principal.tenantID, actor: AuditRequest.actor(principal),
-                                                       requestID: context.requestID, store: store) { current in
-                    if let expected, !expected.admits(current.version) { throw Self.changedMeanwhile }
-                }
+                                                       requestID: context.requestID, store: store) { try admits($0.version) }
                 return try Self.settingsResponse(stored)
             }
         }

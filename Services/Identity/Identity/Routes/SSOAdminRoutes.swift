@@ -81,12 +81,11 @@ struct SSOAdminRoutes: Sendable {
         }
         admin.put("{audience}") { request, context -> Response in
             let actor = try CredentialAdminRoutes.requireSecurityAdmin(context.principal)
-            let expected: EntityTag.Precondition?
-            do { expected = try EntityTag.ifMatch(request.headers) } catch { throw Self.changedMeanwhile }
+            let admits = try EntityTag.check(request.headers, mismatch: Self.changedMeanwhile)
             let input = try await IdentityRequest.decode(SSOConfigurationInput.self, from: request, context: context)
             let saved = try await save(input, audienceName: context.parameters.get("audience"), tenant: context.principal.tenantID,
                                        slug: context.principal.tenantSlug, actor: actor, requestID: context.requestID) { stored in
-                if let expected, !expected.admits(SSOConfigurationRepository.version(of: stored)) { throw Self.changedMeanwhile }
+                try admits(SSOConfigurationRepository.version(of: stored))
             }
             return try Self.response(saved, request, context)
         }

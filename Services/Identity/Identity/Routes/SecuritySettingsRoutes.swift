@@ -20,11 +20,10 @@ struct SecuritySettingsRoutes: Sendable {
         }
         group.put { request, context -> Response in
             try CredentialAdminRoutes.requireSecurityAdmin(context.principal)
-            let expected: EntityTag.Precondition?
-            do { expected = try EntityTag.ifMatch(request.headers) } catch { throw Self.changedMeanwhile }
+            let admits = try EntityTag.check(request.headers, mismatch: Self.changedMeanwhile)
             let settings = try await IdentityRequest.decode(SecuritySettings.self, from: request, context: context)
             let saved = try await save(principal: context.principal, requestID: context.requestID) { stored in
-                if let expected, !expected.admits(stored.version) { throw Self.changedMeanwhile }
+                try admits(stored.version)
                 return settings
             }
             return try Self.response(saved, request, context)

@@ -103,9 +103,7 @@ public struct TenantRepository: Sendable {
                 UPDATE tenants SET status = \(status.rawValue), status_changed_at = now(), purge_after = \(purgeAfter)
                 WHERE id = \(tenant.id.rawValue) AND status = \(previous.rawValue) RETURNING 1
                 """, logger: database.logger)
-            var applied = false
-            for try await _ in moved.decode(Int.self) { applied = true }
-            guard applied else {
+            guard try await moved.any() else {
                 // Another transition committed since the status was read: this one did not happen.
                 let now = try await connection.query("SELECT status FROM tenants WHERE id = \(tenant.id.rawValue)", logger: database.logger)
                 var current = previous.rawValue

@@ -56,13 +56,13 @@ public struct TokenRepository: Sendable {
                       on connection: PostgresConnection, logger: Logger) async throws -> Issued {
         if let user = grant.userID {
             let held = try await connection.query("SELECT 1 FROM users WHERE id = \(user) AND status = 'active' FOR SHARE", logger: logger)
-            guard try await held.decode(Int.self).contains(where: { _ in true }) else { throw OwnerGone() }
+            guard try await held.any() else { throw OwnerGone() }
         }
         if let key = grant.apiKeyID {
             let held = try await connection.query("""
                 SELECT 1 FROM api_keys WHERE id = \(key) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) FOR SHARE
                 """, logger: logger)
-            guard try await held.decode(Int.self).contains(where: { _ in true }) else { throw OwnerGone() }
+            guard try await held.any() else { throw OwnerGone() }
         }
         let lifetime = min(max(lifetime, 60), maximumAccessLifetime)
         let access = SecretCredential.generate(.accessToken)

@@ -106,10 +106,8 @@ enum TicketsRequest {
     /// `If-Match` as a check of the stored item, for a repository to run under its lock: 412
     /// `version_mismatch` unless it admits the item's `version` (no check without the header).
     static func ifMatch<Item>(_ request: Request, version: @escaping @Sendable (Item) -> String) throws -> @Sendable (Item) throws -> Void {
-        let expected = try ifMatch(request)
-        return { item in
-            if let expected, !expected.admits(version(item)) { throw TicketsError.versionMismatch }
-        }
+        let admits = try EntityTag.check(request.headers, mismatch: TicketsError.versionMismatch)
+        return { try admits(version($0)) }
     }
 
     /// An item as `{"data": …}` with its `ETag`.

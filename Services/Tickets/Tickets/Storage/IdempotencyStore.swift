@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import PostgresNIO
 import RampartCore
+import RampartStorage
 import RampartSecurity
 
 /// `Idempotency-Key` on creates: the first request with a key runs and its answer is kept

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import RampartCore
+import RampartStorage
 import RampartTransport
 
 /// A customer: requester or CC of tickets; linked to identity's customer user when they use the portal.

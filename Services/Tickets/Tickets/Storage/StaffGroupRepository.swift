@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import RampartCore
+import RampartStorage
 import RampartTransport
 
 /// A department (with its SLA) or an agent team, with its agents.

@@ -81,11 +81,4 @@ extension PostgresRowSequence {
         for try await first in decode(Int.self) { value = first }
         return value
     }
-
-    /// Whether the query returned a row; reads them all, so the connection is free afterwards.
-    func any() async throws -> Bool {
-        var found = false
-        for try await _ in self { found = true }
-        return found
-    }
 }
