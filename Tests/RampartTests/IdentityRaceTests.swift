@@ -265,4 +265,39 @@ struct IdentityRaceTests {
             }
         }
     }
+
+    /// A data-subject erasure covers customers only: a customer made staff while their erasure
+    /// runs keeps their account and everything they sign in with.
+    @Test func aCustomerPromotedWhileTheirErasureRunsKeepsTheirSessions() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            let grace = try await f.user(acme, "grace@example.org", role: .customer)
+            let signIn = PasswordSignIn(database: f.database, region: acme.region, hasher: PasswordHasher(parameters: .testing))
+            guard case .signedIn = try await signIn.signIn(tenant: acme, email: "grace@example.org", password: Self.password, origin: origin) else {
+                Issue.record("the customer could not sign in"); return
+            }
+            // Delivered to audit: an erasure waits for nothing in the outbox.
+            try await f.database.withTenant(acme.id) { try await $0.query("DELETE FROM outbox_events", logger: TestDatabase.logger) }
+            let holder = CustomerDataRepository(database: f.database)
+            let code = try await meet(f, lock: "SELECT 1 FROM users WHERE id = '\(grace.id)' FOR UPDATE", waiters: 1, then: { connection in
+                // What an admin's promotion commits while the erasure is on its way.
+                try await connection.query("UPDATE users SET role = 'agent' WHERE id = \(grace.id)", logger: TestDatabase.logger)
+            }) { () -> String? in
+                do {
+                    _ = try await holder.erase(DataSubject(ids: [grace.id]), tenant: acme.id)
+                    return nil
+                } catch let problem as ProblemError {
+                    return problem.code
+                }
+            }
+            #expect(code == "not_a_customer")
+            let left = try await f.database.withTenant(acme.id) { connection in
+                try await connection.values("""
+                    SELECT (SELECT count(*) FROM sessions WHERE user_id = \(grace.id))::integer
+                         + (SELECT count(*) FROM users WHERE id = \(grace.id) AND email = 'grace@example.org' AND status = 'active')::integer
+                    """, as: Int.self)
+            }
+            #expect(left == [2], "the promoted agent's session and account are kept")
+        }
+    }
 }

@@ -80,10 +80,14 @@ public struct DataSubjectRoutes<Holder: PersonalDataHolder>: Sendable {
 /// Runs a schema's `erase_person` (``MigrationContext/personErasure(steps:outbox:)``) for one
 /// person; audit events still waiting in the outbox are a 409 the caller retries.
 public enum PersonErasure {
-    public static func run(_ subject: DataSubject, tenant: TenantID, deleteTickets: Bool = false, database: Database) async throws -> [String: Int] {
+    /// `checking` runs first, in the erasure's own transaction (the tenant set): what it locks
+    /// and checks still holds when the person is erased, and what it throws erases nothing.
+    public static func run(_ subject: DataSubject, tenant: TenantID, deleteTickets: Bool = false, database: Database,
+                           checking: (PostgresConnection) async throws -> Void = { _ in }) async throws -> [String: Int] {
         let ids = subject.ids.sorted { $0.uuidString < $1.uuidString }
         do {
-            let text = try await database.withTransaction { connection in
+            let text = try await database.withTenant(tenant) { connection in
+                try await checking(connection)
                 let rows = try await connection.query("SELECT erase_person(\(tenant.rawValue), \(ids), \(deleteTickets))::text", logger: database.logger)
                 var result = "{}"
                 for try await json in rows.decode(String.self) { result = json }

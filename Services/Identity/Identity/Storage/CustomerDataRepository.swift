@@ -95,26 +95,35 @@ struct CustomerDataRepository: PersonalDataHolder {
     }
 
     func erase(_ subject: DataSubject, tenant: TenantID) async throws -> DataSubjectErasure {
-        _ = try await accounts(subject, tenant: tenant)
-        return DataSubjectErasure(service: ServiceName.identity.rawValue, erased: try await PersonErasure.run(subject, tenant: tenant, database: database))
+        // The accounts are locked and checked in the erasure's own transaction: a promotion to
+        // staff that commits first is refused here, and one that comes later waits and finds the
+        // customer already erased. Checked apart, a customer promoted in between lost their new
+        // staff account's sessions, keys and second factor.
+        let erased = try await PersonErasure.run(subject, tenant: tenant, database: database) { connection in
+            _ = try await accounts(subject, on: connection, locked: true)
+        }
+        return DataSubjectErasure(service: ServiceName.identity.rawValue, erased: erased)
     }
 
-    /// The accounts `subject` names (by id or address) in `tenant`; a staff account is refused.
     private func accounts(_ subject: DataSubject, tenant: TenantID) async throws -> [Account] {
+        try await database.withTenant(tenant) { connection in try await accounts(subject, on: connection, locked: false) }
+    }
+
+    /// The accounts `subject` names (by id or address), `locked` against any change until the
+    /// transaction ends; a staff account is refused.
+    private func accounts(_ subject: DataSubject, on connection: PostgresConnection, locked: Bool) async throws -> [Account] {
         let ids = Array(subject.ids)
         let emails = subject.emails.sorted()
-        let accounts = try await database.withTenant(tenant) { connection in
-            var accounts: [Account] = []
-            let rows = try await connection.query("""
-                SELECT u.id, u.email, u.name, u.role, u.status, u.created_at, u.password_changed_at,
-                       EXISTS (SELECT 1 FROM totp_credentials t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)
-                FROM users u WHERE u.id = ANY(\(ids)) OR lower(u.email) = ANY(\(emails)) ORDER BY u.created_at
-                """, logger: database.logger)
-            for try await (id, email, name, role, status, created, changed, totp) in rows.decode((UUID, String, String, String, String, Date, Date?, Bool).self) {
-                accounts.append(Account(id: id, email: email, name: name, role: role, status: status, createdAt: created,
-                                        passwordChangedAt: changed, twoFactor: totp))
-            }
-            return accounts
+        var accounts: [Account] = []
+        let rows = try await connection.query("""
+            SELECT u.id, u.email, u.name, u.role, u.status, u.created_at, u.password_changed_at,
+                   EXISTS (SELECT 1 FROM totp_credentials t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)
+            FROM users u WHERE u.id = ANY(\(ids)) OR lower(u.email) = ANY(\(emails)) ORDER BY u.created_at, u.id
+            \(unescaped: locked ? "FOR UPDATE OF u" : "")
+            """, logger: database.logger)
+        for try await (id, email, name, role, status, created, changed, totp) in rows.decode((UUID, String, String, String, String, Date, Date?, Bool).self) {
+            accounts.append(Account(id: id, email: email, name: name, role: role, status: status, createdAt: created,
+                                    passwordChangedAt: changed, twoFactor: totp))
         }
         guard accounts.allSatisfy({ $0.role == Role.customer.rawValue }) else {
             throw ProblemError(status: .unprocessableContent, code: "not_a_customer", title: "Not a customer",
