@@ -273,5 +273,13 @@ public enum TicketsMigrations {
             ], outbox: true))
             """
         },
+        Migration(version: 7, name: "idempotency_claims") { context in
+            """
+            -- Which request holds a key: each claim (a first request, or one taking over a key
+            -- whose request is presumed dead) is its own, and only the request holding the
+            -- current claim stores its answer or lets the key go.
+            ALTER TABLE \(context.schema).idempotency_keys ADD COLUMN claim uuid;
+            """
+        },
     ]
 }

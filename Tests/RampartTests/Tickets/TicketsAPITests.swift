@@ -1,6 +1,8 @@
 import Foundation
 import PostgresNIO
 import RampartCore
+import RampartSecurity
+import RampartStorage
 import Testing
 @testable import Tickets
 
@@ -188,6 +190,73 @@ struct TicketsAPITests {
             #expect(someoneElse.id != first.id)
             let count = try await h.asSuperuser { try await $0.values("SELECT count(*) FROM tickets.tickets", as: Int.self) }
             #expect(count == [3])
+        }
+    }
+
+    /// A request presumed dead (it held its key past `abandonAfter`) that was only slow: the
+    /// request that took the key over keeps it, whether the slow one then succeeds or fails.
+    @Test func aKeyTakenOverFromASlowRequestStaysWithTheRequestThatTookIt() async throws {
+        try await H.with { h in
+            let admin = H.Actor.admin(acme)
+            _ = try await h.ticket(admin)
+            let keyring = try TenantKeyring.load(config: h.service.config)
+            try await h.database.with(try h.database.url(.tickets, owner: false)) { client in
+                let store = TicketStore(database: Database(client: client, logger: TestDatabase.logger), keyring: keyring, region: H.region)
+                let keys = IdempotencyStore(store: store)
+                let caller = try Caller(Principal(tenantID: admin.tenant, tenantSlug: TenantSlug(rawValue: admin.slug)!, region: H.region, subject: admin.subject,
+                                                  kind: admin.kind, roles: admin.roles, scopes: admin.scopes, authenticationMethod: .password,
+                                                  sessionID: nil, csrfToken: nil))
+                let request: [UInt8] = Array(#"{"subject":"Slow"}"#.utf8)
+                @Sendable func answer(_ text: String) -> IdempotencyStore.Answer { .init(status: 201, etag: nil, body: Data(text.utf8)) }
+                @Sendable func run(_ key: String, _ create: @Sendable () async throws -> IdempotencyStore.Answer) async throws -> String {
+                    let (answer, _) = try await keys.run(caller, key: key, fingerprint: request, create)
+                    return String(decoding: answer.body, as: UTF8.self)
+                }
+                /// What the clock does to a request still running: its claim looks abandoned.
+                @Sendable func presumeDead(_ key: String) async throws {
+                    try await h.asSuperuser { client in
+                        _ = try await client.query("UPDATE tickets.idempotency_keys SET created_at = now() - interval '2 minutes' WHERE key = \(key)").collect()
+                    }
+                }
+                struct Failed: Error {}
+
+                // The slow request succeeds after its successor stored its answer: the successor's answer is the one replayed.
+                let slow = try await run("k-slow") {
+                    try await presumeDead("k-slow")
+                    #expect(try await run("k-slow") { answer("successor") } == "successor")
+                    return answer("slow")
+                }
+                #expect(slow == "slow")
+                #expect(try await run("k-slow") { answer("third") } == "successor")
+
+                // The slow request fails while its successor still runs: the key stays taken (409), not freed for a third.
+                let (slowClaims, slowClaimed) = AsyncStream<Void>.makeStream()
+                let (successorTakes, successorTook) = AsyncStream<Void>.makeStream()
+                let (successorMayFinish, finish) = AsyncStream<Void>.makeStream()
+                let slowFailing = Task {
+                    try await run("k-fail") {
+                        slowClaimed.yield()
+                        for await _ in successorTakes { break }
+                        throw Failed()
+                    }
+                }
+                for await _ in slowClaims { break }
+                try await presumeDead("k-fail")
+                let successor = Task {
+                    try await run("k-fail") {
+                        successorTook.yield()
+                        for await _ in successorMayFinish { break }
+                        return answer("successor")
+                    }
+                }
+                if case .failure(let error) = await slowFailing.result { #expect(error is Failed) } else { Issue.record("the slow request did not fail") }
+                do {
+                    Issue.record("a third request ran under the successor's key: \(try await run("k-fail") { answer("third") })")
+                } catch TicketsError.idempotencyKeyInProgress {}
+                finish.yield()
+                #expect(try await successor.value == "successor")
+                #expect(try await run("k-fail") { answer("fourth") } == "successor")
+            }
         }
     }
 

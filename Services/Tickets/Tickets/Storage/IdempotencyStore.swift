@@ -9,6 +9,9 @@ import RampartSecurity
 /// (sealed, 24 hours); the same key with the same request gets that answer again, with another
 /// request 422 `idempotency_key_reused`, while the first is still running 409
 /// `idempotency_key_in_progress`. Keys are per principal, so callers never see each other's answers.
+/// A request that holds a key longer than ``abandonAfter`` is presumed dead and another may take
+/// the key over; each request's claim is its own, so one that was only slow neither stores its
+/// answer over its successor's nor frees the key its successor holds.
 struct IdempotencyStore: Sendable {
     let store: TicketStore
 
@@ -38,12 +41,14 @@ struct IdempotencyStore: Sendable {
         let hash = Data(SHA256.hash(data: fingerprint))
         let principal = caller.principal.subject
         let tenant = caller.tenant
+        let claim = UUID()
         let existing: (Data, Int?, Data?)? = try await store.database.withTenant(tenant) { connection in
             // A key older than the retention, or held by a request that died, is taken over.
             let claimed = try await connection.query("""
-                INSERT INTO idempotency_keys (tenant_id, principal, key, request_hash) VALUES (\(tenant.rawValue), \(principal), \(key), \(hash))
+                INSERT INTO idempotency_keys (tenant_id, principal, key, request_hash, claim)
+                VALUES (\(tenant.rawValue), \(principal), \(key), \(hash), \(claim))
                 ON CONFLICT (tenant_id, principal, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = NULL,
-                    response_sealed = NULL, created_at = now()
+                    response_sealed = NULL, created_at = now(), claim = EXCLUDED.claim
                 WHERE idempotency_keys.created_at < now() - make_interval(secs => \(Int(Self.retention.components.seconds))::integer)
                    OR (idempotency_keys.status IS NULL AND idempotency_keys.created_at < now() - make_interval(secs => \(Int(Self.abandonAfter.components.seconds))::integer))
                 RETURNING 1
@@ -68,14 +73,17 @@ struct IdempotencyStore: Sendable {
             answer = try await create()
         } catch {
             try? await store.database.withTenant(tenant) { connection in
-                _ = try await connection.query("DELETE FROM idempotency_keys WHERE principal = \(principal) AND key = \(key)", logger: store.logger)
+                _ = try await connection.query("""
+                    DELETE FROM idempotency_keys WHERE principal = \(principal) AND key = \(key) AND claim = \(claim)
+                    """, logger: store.logger)
             }
             throw error
         }
         let sealed = try await store.keyring.seal(try JSONEncoder().encode(answer), tenant: tenant, context: sealContext(principal: principal, key: key))
         try await store.database.withTenant(tenant) { connection in
             _ = try await connection.query("""
-                UPDATE idempotency_keys SET status = \(answer.status), response_sealed = \(sealed) WHERE principal = \(principal) AND key = \(key)
+                UPDATE idempotency_keys SET status = \(answer.status), response_sealed = \(sealed)
+                WHERE principal = \(principal) AND key = \(key) AND claim = \(claim)
                 """, logger: store.logger)
         }
         return (answer, false)
