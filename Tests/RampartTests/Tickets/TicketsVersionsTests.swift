@@ -105,4 +105,30 @@ struct TicketsVersionsTests {
             }
         }
     }
+
+    /// A CC has no foreign key: the new ticket holds the people it names until it commits, so a
+    /// removal that got there first leaves the ticket naming a person made again, not nobody.
+    @Test func aPersonRemovedWhileANewTicketNamesThemLeavesNoCCNamingNobody() async throws {
+        try await H.with { h in
+            let admin = H.Actor.admin(acme)
+            let person = try await h.send(admin, .POST, "/api/v1/people", json: #"{"name":"Ann","email":"ann@example.test"}"#)
+            #expect(person.status == 201, "\(person.json)")
+            let (created, met) = try await h.database.whileLocked("SELECT 1 FROM tickets.people WHERE id = '\(person.id)' FOR UPDATE", waiters: 1, then: { connection in
+                // What the removal commits while the ticket is on its way.
+                try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM tickets.people WHERE id = '\(person.id)'"), logger: TestDatabase.logger)
+            }) {
+                try await h.send(admin, .POST, "/api/v1/tickets", json: #"{"subject":"Printer on fire","message":{"body":"Toner."},"cc":[{"email":"ann@example.test"}]}"#)
+            }
+            #expect(met, "the new ticket reached the person being removed")
+            #expect(created.status == 201, "\(created.json)")
+            let cc = created.data["cc_ids"] as? [String] ?? []
+            #expect(cc.count == 1 && cc.first != person.id, "the CC is Ann made again")
+            let dangling = try await h.asSuperuser {
+                try await $0.values("""
+                    SELECT count(*)::integer FROM tickets.tickets t, unnest(t.cc_ids) c WHERE NOT EXISTS (SELECT 1 FROM tickets.people p WHERE p.id = c)
+                    """, as: Int.self)
+            }
+            #expect(dangling == [0])
+        }
+    }
 }

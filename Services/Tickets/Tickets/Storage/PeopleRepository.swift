@@ -63,27 +63,37 @@ extension Organization {
 struct PeopleRepository: Sendable {
     let store: TicketStore
 
-    /// The person of a portal user, created (without an email) the first time they use the helpdesk.
+    /// The person of a portal user, created (without an email) the first time they use the
+    /// helpdesk; with their organization. Read on every request of the user, so not held: a
+    /// ticket they request refers to them by a foreign key.
     static func person(forUser user: UUID, tenant: TenantID, store: TicketStore, on connection: PostgresConnection) async throws -> (UUID, UUID?) {
         let fresh = UUIDv7.make()
-        try await connection.query("""
+        return try await made("""
             INSERT INTO people (id, tenant_id, name, user_id) VALUES (\(fresh), \(tenant.rawValue), 'Portal user', \(user))
             ON CONFLICT (tenant_id, user_id) DO NOTHING
-            """, logger: store.logger)
-        let rows = try await connection.query("SELECT id, organization_id FROM people WHERE user_id = \(user)", logger: store.logger)
-        for try await (id, organization) in rows.decode((UUID, UUID?).self) { return (id, organization) }
-        throw TicketsError.notFound(resource: "person")
+            """, then: "SELECT id, organization_id FROM people WHERE user_id = \(user)", store: store, on: connection)
     }
 
-    /// The person with `email`, created with `name` when there is none (staff naming a requester or CC).
+    /// The person with `email`, created with `name` when there is none (staff naming a requester
+    /// or CC), held `FOR KEY SHARE` until the transaction ends: a removal or merge of them (which
+    /// locks the row for update) waits for the ticket that names them and then sees it, instead
+    /// of leaving a CC naming nobody (CCs have no foreign key).
     static func person(email: EmailInput, tenant: TenantID, store: TicketStore, on connection: PostgresConnection) async throws -> UUID {
         let fresh = UUIDv7.make()
-        try await connection.query("""
+        return try await made("""
             INSERT INTO people (id, tenant_id, email, name) VALUES (\(fresh), \(tenant.rawValue), \(email.address), \(email.name ?? email.address))
             ON CONFLICT (tenant_id, email) DO NOTHING
-            """, logger: store.logger)
-        let rows = try await connection.query("SELECT id FROM people WHERE email = \(email.address)", logger: store.logger)
-        for try await id in rows.decode(UUID.self) { return id }
+            """, then: "SELECT id, organization_id FROM people WHERE email = \(email.address) FOR KEY SHARE", store: store, on: connection).0
+    }
+
+    /// Runs `insert` (the person made unless they exist), then `find`; a person removed in
+    /// between (`find` waited for their removal) is made again.
+    private static func made(_ insert: PostgresQuery, then find: PostgresQuery, store: TicketStore,
+                             on connection: PostgresConnection) async throws -> (UUID, UUID?) {
+        for _ in 0..<3 {
+            try await connection.query(insert, logger: store.logger)
+            for try await row in try await connection.query(find, logger: store.logger).decode((UUID, UUID?).self) { return row }
+        }
         throw TicketsError.notFound(resource: "person")
     }
 
