@@ -75,5 +75,12 @@ public enum BackupMigrations {
             \(context.tenantIsolation(table: "tenant_exports"))
             """
         },
+        Migration(version: 4, name: "purge_leases") { context in
+            """
+            -- Which run of the purger holds a purge: each claim is its own, and only the holder of
+            -- the current one records progress (a run whose lease ran out stops at its next step).
+            ALTER TABLE \(context.schema).purge_jobs ADD COLUMN lease uuid;
+            """
+        },
     ]
 }

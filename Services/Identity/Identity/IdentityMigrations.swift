@@ -388,6 +388,13 @@ public enum IdentityMigrations {
                     """),
             ], outbox: true)
         },
+        Migration(version: 11, name: "purge_started") { context in
+            """
+            -- When backup began deleting a cancelled tenant's data: from then on the tenant cannot be
+            -- reinstated (a reinstatement and the purge's first deletion never both happen).
+            ALTER TABLE \(context.schema).tenants ADD COLUMN purge_started_at timestamptz;
+            """
+        },
     ]
 
     /// The tenant tables `purge_tenant` empties since migration 7, children before parents.

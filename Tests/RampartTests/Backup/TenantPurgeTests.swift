@@ -289,4 +289,82 @@ struct TenantPurgeTests {
             #expect(try await region.rows(of: initech, in: "tickets").isEmpty)
         }
     }
+
+    /// A reinstatement and a purge's start that meet: exactly one happens. The purge tells
+    /// identity it begins before deleting anything; from then on the tenant stays cancelled.
+    @Test func aReinstatementAndThePurgesStartNeverBothHappen() async throws {
+        try await withRegion { region in
+            let acme = try await tenantWithData(region, slug: "acme")
+            let acmeID = try #require(TenantID(acme))
+            #expect(try await outboxesDrained(region))
+            let op = CallerIdentity.operator("alice")
+            let lifecycle = region.identity.baseURL + "/internal/v1/operator/tenants/acme/"
+            let lockTenant = "SELECT 1 FROM identity.tenants WHERE id = '\(acme)' FOR UPDATE"
+            #expect(try await region.send(op, .POST, lifecycle + "cancel").0 == 200)
+            #expect(try await outboxesDrained(region))
+
+            // The reinstatement commits while the purge is on its way: the purge is abandoned and deletes nothing.
+            _ = try await region.purger.jobs.findOrCreate(tenant: acmeID, reason: .immediately, requestedBy: "operator:alice", at: region.clock.now)
+            let (_, reinstatedFirst) = try await region.database.whileLocked(lockTenant, waiters: 1, then: { connection in
+                try await connection.query(PostgresQuery(unsafeSQL: """
+                    UPDATE identity.tenants SET status = 'active', purge_after = NULL WHERE id = '\(acme)'
+                    """), logger: TestDatabase.logger)
+            }) { await region.purger.tick() }
+            #expect(reinstatedFirst, "the purge reached the tenant being reinstated")
+            #expect(try await region.purger.jobs.find(tenant: acmeID)?.state == .abandoned)
+            #expect(try await region.rows(of: acme, in: "tickets")["tickets"] == 1)
+            #expect(try await region.rows(of: acme, in: "identity")["users"] == 1)
+
+            // The purge's start commits while an operator reinstates: the reinstatement is refused, the purge runs.
+            #expect(try await region.send(op, .POST, lifecycle + "cancel").0 == 200)
+            #expect(try await outboxesDrained(region))
+            let (refusal, purgeFirst) = try await region.database.whileLocked(lockTenant, waiters: 1, then: { connection in
+                try await connection.query(PostgresQuery(unsafeSQL: "UPDATE identity.tenants SET purge_started_at = now() WHERE id = '\(acme)'"),
+                                           logger: TestDatabase.logger)
+            }) { () -> String in
+                let (status, problem) = try await region.send(op, .POST, lifecycle + "reinstate")
+                return "\(status) \(problem["code"] as? String ?? "")"
+            }
+            #expect(purgeFirst, "the reinstatement reached the tenant being purged")
+            #expect(refusal == "409 tenant_purge_started")
+            let (purged, job) = try await region.send(op, .POST, region.backup.baseURL + "/internal/v1/backup/purges", json: #"{"tenant_id":"\#(acme)","immediately":true}"#)
+            #expect(purged == 200, "\(job)")
+            #expect(job["state"] as? String == "completed")
+            #expect(try await region.rows(of: acme, in: "tickets").isEmpty)
+        }
+    }
+
+    /// A run of the purger whose lease ran out (a step took longer than the lease) while another
+    /// took the purge over records nothing more: the purge has one history and one certificate.
+    @Test func aRunWhoseLeaseRanOutRecordsNothingOnceAnotherTookThePurge() async throws {
+        try await withRegion { region in
+            let acme = try await tenantWithData(region, slug: "acme")
+            let acmeID = try #require(TenantID(acme))
+            #expect(try await outboxesDrained(region))
+            #expect(try await region.send(.operator("alice"), .POST, region.identity.baseURL + "/internal/v1/operator/tenants/acme/cancel").0 == 200)
+            #expect(try await outboxesDrained(region))
+            let jobs = region.purger.jobs
+            _ = try await jobs.findOrCreate(tenant: acmeID, reason: .immediately, requestedBy: "operator:alice", at: region.clock.now)
+            let first = try #require(try await jobs.claimDue(at: region.clock.now, lease: TenantPurger.lease))
+            // Held: neither a sweep nor an operator's request takes it meanwhile.
+            #expect(try await jobs.claimDue(at: region.clock.now, lease: TenantPurger.lease) == nil)
+            #expect(try await jobs.claim(first.id, at: region.clock.now, lease: TenantPurger.lease) == nil)
+
+            region.clock.advance(days: 1)
+            let second = try #require(try await jobs.claimDue(at: region.clock.now, lease: TenantPurger.lease))
+            #expect(second.id == first.id && second.lease != first.lease)
+            let (stale, resumed) = try await RegionServices.withClient(tls: region.purger.tls) { client in
+                (await region.purger.advance(first, client), await region.purger.advance(second, client))
+            }
+            #expect(stale.state == .running, "the run that lost its lease stopped")
+            #expect(resumed.state == .completed)
+            let stored = try #require(try await jobs.find(id: first.id))
+            #expect(stored.state == .completed)
+            #expect(stored.attempts == 1, "only the run holding the purge recorded an attempt")
+            #expect(stored.certificate == resumed.certificate)
+            let entries = try ErasureLedger(path: region.ledgerPath).entries()
+            #expect(entries.map(\.id.uuidString).map { $0.lowercased() } == [acme])
+            #expect(entries.first?.certificateSHA256 == TenantPurger.sha256(try #require(stored.certificate)))
+        }
+    }
 }

@@ -26,6 +26,9 @@ public struct PurgeJob: Codable, Sendable, Equatable {
     public var lastError: String?
     public var nextAttemptAt: Date
     public var completedAt: Date?
+    /// The claim this copy of the job was taken under (``PurgeJobRepository/claim(_:at:lease:)``);
+    /// only the current claim's holder may record progress. Not part of the job as shown.
+    public var lease: UUID? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, reason, state, deleted, certificate, audited, attempts
@@ -82,35 +85,45 @@ public struct PurgeJobRepository: Sendable {
     /// Takes the next running purge due by `now`, leasing it for `lease` so another replica
     /// leaves it alone meanwhile; `nil` when none is due.
     public func claimDue(at now: Date, lease: TimeInterval) async throws -> PurgeJob? {
-        let leased = now.addingTimeInterval(lease)
-        let id = try await database.withTransaction { connection -> UUID? in
-            var claimed: UUID?
-            for try await id in try await connection.query("""
-                UPDATE purge_jobs SET next_attempt_at = \(leased)
-                WHERE id = (SELECT id FROM purge_jobs WHERE state = 'running' AND next_attempt_at <= \(now)
-                            ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-                RETURNING id
-                """, logger: database.logger).decode(UUID.self) {
-                claimed = id
-            }
-            return claimed
-        }
-        guard let id else { return nil }
-        return try await find(id: id)
+        try await claim(nil, at: now, lease: lease)
     }
 
-    /// Stores the job's progress as it stands.
+    /// Takes purge `id` (`nil`: the next one due) if it is running and due by `now`, so nobody
+    /// else holds it, leasing it for `lease` under a claim of its own; `nil` otherwise.
+    public func claim(_ id: UUID?, at now: Date, lease: TimeInterval) async throws -> PurgeJob? {
+        let claimed = try await database.withTransaction { connection -> UUID? in
+            var claimed: UUID?
+            let rows = try await connection.query("""
+                UPDATE purge_jobs SET next_attempt_at = \(now.addingTimeInterval(lease)), lease = \(UUID())
+                WHERE id = (SELECT id FROM purge_jobs WHERE state = 'running' AND next_attempt_at <= \(now) AND (\(id)::uuid IS NULL OR id = \(id))
+                            ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+                RETURNING id
+                """, logger: database.logger)
+            for try await id in rows.decode(UUID.self) { claimed = id }
+            return claimed
+        }
+        guard let claimed else { return nil }
+        return try await find(id: claimed)
+    }
+
+    /// Another run of the purger has claimed the job since this copy was taken: it records the progress now.
+    public struct LeaseLost: Error {}
+
+    /// Stores the job's progress as it stands; ``LeaseLost`` (nothing stored) when the job's
+    /// claim is no longer the current one.
     public func save(_ job: PurgeJob) async throws {
         let deleted = String(decoding: try JSONEncoder().encode(job.deleted), as: UTF8.self)
         let error = job.lastError.map { String($0.prefix(600)) }
-        try await database.withTransaction { connection in
+        let saved = try await database.withTransaction { connection in
             try await connection.query("""
                 UPDATE purge_jobs SET state = \(job.state.rawValue), deleted = \(deleted)::jsonb, key_destroyed_at = \(job.keyDestroyedAt),
                     certificate = \(job.certificate), ledger_written = \(job.ledgerWritten), audited = \(job.audited),
                     attempts = \(job.attempts), last_error = \(error), next_attempt_at = \(job.nextAttemptAt), completed_at = \(job.completedAt)
-                WHERE id = \(job.id)
-                """, logger: database.logger)
+                WHERE id = \(job.id) AND lease IS NOT DISTINCT FROM \(job.lease)
+                RETURNING 1
+                """, logger: database.logger).any()
         }
+        guard saved else { throw LeaseLost() }
     }
 
     private func select(_ tail: String, _ bind: String?) async throws -> [PurgeJob] {
@@ -118,7 +131,7 @@ public struct PurgeJobRepository: Sendable {
         if let bind { bindings.append(bind) }
         let rows = try await database.client.query(PostgresQuery(unsafeSQL: """
             SELECT id, tenant_id, reason, requested_by, requested_at, state, deleted::text, key_destroyed_at, certificate,
-                   ledger_written, audited, attempts, last_error, next_attempt_at, completed_at
+                   ledger_written, audited, attempts, last_error, next_attempt_at, completed_at, lease
             FROM purge_jobs \(tail)
             """, binds: bindings), logger: database.logger)
         var jobs: [PurgeJob] = []
@@ -133,7 +146,7 @@ public struct PurgeJobRepository: Sendable {
                 requestedBy: try c[3].decode(String.self), requestedAt: try c[4].decode(Date.self), state: state, deleted: deleted,
                 keyDestroyedAt: try c[7].decode(Date?.self), certificate: try c[8].decode(String?.self), ledgerWritten: try c[9].decode(Bool.self),
                 audited: try c[10].decode(Bool.self), attempts: try c[11].decode(Int.self), lastError: try c[12].decode(String?.self),
-                nextAttemptAt: try c[13].decode(Date.self), completedAt: try c[14].decode(Date?.self)
+                nextAttemptAt: try c[13].decode(Date.self), completedAt: try c[14].decode(Date?.self), lease: try c[15].decode(UUID?.self)
             ))
         }
         return jobs

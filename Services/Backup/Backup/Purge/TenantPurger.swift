@@ -18,6 +18,8 @@ public struct TenantPurger: Service {
     /// Services holding tenant rows, asked in this order: identity last, because it holds the
     /// tenant's registry row and with it the record that the tenant was cancelled.
     public static let dataServices: [ServiceName] = [.tickets, .identity]
+    /// How long a run holds a purge before another may take it over; each recorded step renews it.
+    static let lease: TimeInterval = 600
 
     let jobs: PurgeJobRepository
     let region: Region
@@ -61,7 +63,7 @@ public struct TenantPurger: Service {
                 for tenant in try await cancelledTenants(client) where tenant.purgeAfter <= clock() {
                     _ = try await jobs.findOrCreate(tenant: tenant.id, reason: .gracePeriodEnded, requestedBy: "system", at: clock())
                 }
-                while let job = try await jobs.claimDue(at: clock(), lease: 600) {
+                while let job = try await jobs.claimDue(at: clock(), lease: Self.lease) {
                     _ = await advance(job, client)
                 }
             }
@@ -96,17 +98,26 @@ public struct TenantPurger: Service {
         }
         let (job, _) = try await jobs.findOrCreate(tenant: tenant, reason: immediately ? .immediately : .gracePeriodEnded,
                                                    requestedBy: "operator:\(operatorName)", at: clock())
-        return await advance(job, client)
+        // Claimed like the sweeper claims it: if a sweep got there first, it runs the purge.
+        guard let claimed = try await jobs.claim(job.id, at: clock(), lease: Self.lease) else { return job }
+        return await advance(claimed, client)
     }
 
-    /// Runs the job's remaining steps in order, recording each as it succeeds.
+    /// Runs the job's remaining steps in order, recording each as it succeeds. `start` is the
+    /// copy of the job its claim returned: once another run has claimed the job (this one's
+    /// lease ran out), this one stops at its next record and leaves the job to that run.
     func advance(_ start: PurgeJob, _ client: InternalClient) async -> PurgeJob {
         var job = start
         job.attempts += 1
+        /// Records a finished step and renews the lease.
+        func record() async throws {
+            job.nextAttemptAt = clock().addingTimeInterval(Self.lease)
+            try await jobs.save(job)
+        }
         do {
-            if job.deleted.isEmpty, let state = try await tenantState(job.tenantID, client), state.status != "cancelled" {
+            if job.deleted.isEmpty, let status = try await startPurge(job.tenantID, client) {
                 job.state = .abandoned
-                job.lastError = "the tenant was reinstated (\(state.status)) before anything was deleted"
+                job.lastError = "the tenant was reinstated (\(status)) before anything was deleted"
                 try await jobs.save(job)
                 logger.warning("purge.abandoned", metadata: ["tenant": "\(job.tenantID)"])
                 return job
@@ -114,27 +125,27 @@ public struct TenantPurger: Service {
             // Backup's own rows first: the tenant's export archives, which no one may download any more.
             if let exporter, !job.deleted.contains(where: { $0.service == ServiceName.backup.rawValue }) {
                 job.deleted.append(try await exporter.purge(job.tenantID))
-                try await jobs.save(job)
+                try await record()
             }
             for service in Self.dataServices where !job.deleted.contains(where: { $0.service == service.rawValue }) {
                 job.deleted.append(try await deleteData(of: job.tenantID, in: service, client))
-                try await jobs.save(job)
+                try await record()
             }
             if job.keyDestroyedAt == nil {
                 try await keyring.destroy(job.tenantID)
                 job.keyDestroyedAt = Date()
-                try await jobs.save(job)
+                try await record()
             }
             let certificate = try job.certificate.map(DeletionCertificate.Signed.parse) ?? (try issueCertificate(for: job))
             if job.certificate == nil {
                 job.certificate = try certificate.compactJSON()
-                try await jobs.save(job)
+                try await record()
             }
             if !job.ledgerWritten {
                 try ledger.append(.init(kind: "tenant", id: job.tenantID.rawValue, region: region, erasedAt: certificate.certificate.keyDestroyedAt,
                                         certificateSHA256: Self.sha256(job.certificate ?? "")))
                 job.ledgerWritten = true
-                try await jobs.save(job)
+                try await record()
             }
             if !job.audited {
                 try await sendToAudit(job, certificate: certificate, client)
@@ -144,6 +155,9 @@ public struct TenantPurger: Service {
             job.completedAt = Date()
             job.lastError = nil
             logger.notice("purge.completed", metadata: ["tenant": "\(job.tenantID)", "reason": "\(job.reason.rawValue)"])
+        } catch is PurgeJobRepository.LeaseLost {
+            logger.warning("purge.lease_lost", metadata: ["tenant": "\(job.tenantID)", "attempt": "\(job.attempts)"])
+            return job
         } catch {
             job.lastError = Self.describe(error)
             job.nextAttemptAt = clock().addingTimeInterval(min(30 * pow(2, Double(min(job.attempts, 12) - 1)), 3_600))
@@ -151,6 +165,8 @@ public struct TenantPurger: Service {
         }
         do {
             try await jobs.save(job)
+        } catch is PurgeJobRepository.LeaseLost {
+            logger.warning("purge.lease_lost", metadata: ["tenant": "\(job.tenantID)", "attempt": "\(job.attempts)"])
         } catch {
             // The lease runs out and the next sweep resumes from the last recorded step.
             logger.error("purge.record_failed", metadata: ["tenant": "\(job.tenantID)", "error": "\(Self.describe(error))"])
@@ -184,6 +200,18 @@ public struct TenantPurger: Service {
             case id
             case purgeAfter = "purge_after"
         }
+    }
+
+    /// Tells identity the purge begins, before anything is deleted: from then on the tenant can
+    /// no longer be reinstated. Answers the tenant's status when identity refuses because the
+    /// tenant is not cancelled any more (the purge is abandoned); `nil` when the purge may go on
+    /// (identity no longer has the tenant: an earlier run deleted it there).
+    func startPurge(_ tenant: TenantID, _ client: InternalClient) async throws -> String? {
+        let reply = try await call(client, .POST, .identity, "/internal/v1/tenants/\(tenant)/purge-start")
+        if reply.status == 404 { return nil }
+        if reply.status == 409 { return try await tenantState(tenant, client)?.status ?? "unknown" }
+        try Self.expectSuccess(reply, from: .identity)
+        return nil
     }
 
     /// The tenant as identity holds it; `nil` when identity has no such tenant (never created, or purged).

@@ -5,6 +5,8 @@ public enum IdentityError: Error, Equatable, Sendable {
     case tenantNotFound
     case tenantNotActive
     case invalidTransition(from: String, to: String)
+    /// The tenant's purge has begun: it stays cancelled.
+    case purgeStarted
     case invalidEmail
     case invalidName
     case emailTaken

@@ -15,6 +15,9 @@ extension IdentityError {
             ProblemError(status: .conflict, code: "tenant_not_active", title: "Tenant not active")
         case .invalidTransition(let from, let to):
             ProblemError(status: .conflict, code: "invalid_transition", title: "Invalid status change", detail: "A tenant cannot go from \(from) to \(to).")
+        case .purgeStarted:
+            ProblemError(status: .conflict, code: "tenant_purge_started", title: "Purge started",
+                         detail: "The tenant's purge has begun and its data is being deleted; it can no longer be reinstated.")
         case .invalidEmail:
             ProblemError(status: .unprocessableContent, code: "invalid_input", title: "Invalid input", fieldErrors: [.init(field: "email", message: "Enter a valid email address.")])
         case .invalidName:

@@ -20,6 +20,12 @@ struct TenantLifecycleRoutes: Sendable {
             guard let tenant = try await tenants.find(id: try Self.tenantID(context)) else { throw IdentityError.tenantNotFound.problem }
             return tenant
         }
+        // Before a purge deletes anything: the tenant can no longer be reinstated (409 unless cancelled).
+        router.post("/internal/v1/tenants/{tenant}/purge-start") { _, context -> Response in
+            try Self.requireBackup(context)
+            try await IdentityRequest.run { try await tenants.startPurge(id: try Self.tenantID(context)) }
+            return Response(status: .noContent)
+        }
         // A tenant already gone (an earlier purge) deletes nothing more and succeeds.
         TenantPurgeRoutes(database: tenants.database, service: .identity) { id in
             if let tenant = try await tenants.find(id: id), tenant.status != .cancelled {

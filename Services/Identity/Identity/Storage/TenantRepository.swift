@@ -101,13 +101,16 @@ public struct TenantRepository: Sendable {
         try await database.withTenant(tenant.id) { [tenant] connection in
             let moved = try await connection.query("""
                 UPDATE tenants SET status = \(status.rawValue), status_changed_at = now(), purge_after = \(purgeAfter)
-                WHERE id = \(tenant.id.rawValue) AND status = \(previous.rawValue) RETURNING 1
+                WHERE id = \(tenant.id.rawValue) AND status = \(previous.rawValue) AND purge_started_at IS NULL RETURNING 1
                 """, logger: database.logger)
             guard try await moved.any() else {
-                // Another transition committed since the status was read: this one did not happen.
-                let now = try await connection.query("SELECT status FROM tenants WHERE id = \(tenant.id.rawValue)", logger: database.logger)
-                var current = previous.rawValue
-                for try await value in now.decode(String.self) { current = value }
+                // Another transition (or the purge's start) committed since the status was read: this one did not happen.
+                let now = try await connection.query("""
+                    SELECT status, purge_started_at IS NOT NULL FROM tenants WHERE id = \(tenant.id.rawValue)
+                    """, logger: database.logger)
+                var (current, purging) = (previous.rawValue, false)
+                for try await row in now.decode((String, Bool).self) { (current, purging) = row }
+                if purging { throw IdentityError.purgeStarted }
                 throw IdentityError.invalidTransition(from: current, to: status.rawValue)
             }
             try await AuditOutbox.append(AuditEvent(
@@ -121,6 +124,21 @@ public struct TenantRepository: Sendable {
         tenant.purgeAfter = purgeAfter
         recent.forget(tenant.slug.rawValue)
         return tenant
+    }
+
+    /// Records that backup begins deleting the cancelled tenant `id`'s data (again, for a purge
+    /// that resumes): from then on ``setStatus(slug:to:actor:requestID:)`` refuses to reinstate
+    /// it. Refused (`invalidTransition`) unless the tenant is cancelled, so of a reinstatement and
+    /// a purge's start that meet, exactly one happens.
+    public func startPurge(id: TenantID) async throws {
+        let started = try await database.withTenant(id) { connection in
+            try await connection.query("""
+                UPDATE tenants SET purge_started_at = COALESCE(purge_started_at, now()) WHERE id = \(id.rawValue) AND status = 'cancelled' RETURNING 1
+                """, logger: database.logger).any()
+        }
+        guard !started else { return }
+        guard let tenant = try await find(id: id) else { throw IdentityError.tenantNotFound }
+        throw IdentityError.invalidTransition(from: tenant.status.rawValue, to: "purged")
     }
 
     private func select(_ filter: String, binds value: String?) async throws -> [Tenant] {
