@@ -199,4 +199,25 @@ struct DataSubjectRequestTests {
                                                            as: String.self) == ["admin"])
         }
     }
+
+    /// A customer made staff while their erasure runs: identity, asked first, refuses them under a
+    /// lock on their account, so no service has erased anything of theirs (no half erasure).
+    @Test func aCustomerMadeStaffWhileTheirErasureRunsIsRefusedBeforeAnythingIsErased() async throws {
+        try await TenantPurgeTests().withRegion { region in
+            let (acme, grace) = try await seeded(region)
+            let (outcome, met) = try await region.database.whileLocked("SELECT 1 FROM identity.users WHERE id = '\(grace)' FOR UPDATE", waiters: 1, then: { connection in
+                // An admin's promotion commits while the erasure is on its way.
+                try await connection.query(PostgresQuery(unsafeSQL: "UPDATE identity.users SET role = 'agent' WHERE id = '\(grace)'"), logger: TestDatabase.logger)
+            }) { () -> String in
+                let (status, problem) = try await region.send(.operator("alice"), .POST, region.backup.baseURL + "/internal/v1/backup/data-requests",
+                                                              json: #"{"tenant_id":"\#(acme)","type":"erase","person":"\#(grace)"}"#)
+                return "\(status) \(problem["code"] as? String ?? "")"
+            }
+            #expect(met, "the erasure reached her account")
+            #expect(outcome == "422 not_a_customer")
+            #expect(try await traces(of: "grace.hopper", region).sorted() == ["identity.users", "tickets.people"], "nothing of hers erased anywhere")
+            #expect(try await region.audit.superuserValues("SELECT count(*) FROM audit.events WHERE tenant_id = '\(acme)' AND action = 'person.erased'",
+                                                          as: Int64.self) == [0])
+        }
+    }
 }

@@ -15,8 +15,10 @@ import RampartTransport
 public struct DataSubjectRequests: Sendable {
     /// The services that find people by id or address, asked in turn until nothing new turns up.
     static let finders: [ServiceName] = [.tickets, .identity]
-    /// The services holding personal data, in the order they export and erase.
-    static let holders: [ServiceName] = [.tickets, .identity, .audit]
+    /// The services holding personal data, in the order they export and erase. Identity first:
+    /// it erases only customers, checked under a lock on their accounts, so a person made staff
+    /// since they were found is refused before any service has erased anything of theirs.
+    static let holders: [ServiceName] = [.identity, .tickets, .audit]
 
     let services: RegionServices
     let ledger: ErasureLedger

@@ -208,10 +208,14 @@ public struct TenantPurger: Service {
     /// (identity no longer has the tenant: an earlier run deleted it there).
     func startPurge(_ tenant: TenantID, _ client: InternalClient) async throws -> String? {
         let reply = try await call(client, .POST, .identity, "/internal/v1/tenants/\(tenant)/purge-start")
-        if reply.status == 404 { return nil }
-        if reply.status == 409 { return try await tenantState(tenant, client)?.status ?? "unknown" }
-        try Self.expectSuccess(reply, from: .identity)
-        return nil
+        // Only identity's own answers count; anything else (a route it does not have) stops the purge.
+        switch (reply.status, Self.problemCode(reply)) {
+        case (404, "tenant_not_found"): return nil
+        case (409, "invalid_transition"): return try await tenantState(tenant, client)?.status ?? "unknown"
+        default:
+            try Self.expectSuccess(reply, from: .identity)
+            return nil
+        }
     }
 
     /// The tenant as identity holds it; `nil` when identity has no such tenant (never created, or purged).
@@ -261,11 +265,15 @@ public struct TenantPurger: Service {
     }
 
     static func expectSuccess(_ reply: InternalClient.Reply, from service: ServiceName) throws {
-        struct Problem: Decodable { var code: String? }
         guard (200..<300).contains(reply.status) else {
-            let code = (try? JSONDecoder().decode(Problem.self, from: reply.body))?.code
-            throw PurgeFailure("\(service) answered \(reply.status)\(code.map { " (\($0))" } ?? "")")
+            throw PurgeFailure("\(service) answered \(reply.status)\(problemCode(reply).map { " (\($0))" } ?? "")")
         }
+    }
+
+    /// The `code` of a problem document answered, if any.
+    static func problemCode(_ reply: InternalClient.Reply) -> String? {
+        struct Problem: Decodable { var code: String? }
+        return (try? JSONDecoder().decode(Problem.self, from: reply.body))?.code
     }
 
     static func describe(_ error: any Error) -> String {
