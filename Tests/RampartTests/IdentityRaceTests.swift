@@ -300,4 +300,50 @@ struct IdentityRaceTests {
             #expect(left == [2], "the promoted agent's session and account are kept")
         }
     }
+
+    /// A refresh takes the token's user before the token, the order a deactivation takes them
+    /// in: the two meeting wait for each other in turn instead of deadlocking, and the
+    /// deactivation wins.
+    @Test func aRefreshMeetingADeactivationNeitherDeadlocksNorOutlivesIt() async throws {
+        try await IdentityFixture.with { f in
+            let acme = try await f.tenant("acme")
+            let user = try await f.user(acme, "ada@acme.test", role: .agent)
+            let key = SymmetricKey(size: .bits256)
+            let (client, _) = try await OAuthClientRepository(database: f.database, region: acme.region, hashKey: key)
+                .create(tenant: acme.id, name: "Partner", confidential: true, redirectURIs: [], scopes: ["tickets:read"],
+                        actor: IdentityFixture.operatorActor, requestID: nil)
+            let grant = TokenRepository.Grant(tenantID: acme.id, userID: user.id, clientID: client.id, apiKeyID: nil, authenticationMethod: "password",
+                                              scopes: ["tickets:read"])
+            let refresh = try #require(try await TokenRepository(database: f.database, region: acme.region, hashKey: key).issue(grant, refresh: true).refreshToken)
+            let grants = OAuthGrants(database: f.database, region: acme.region, hashKey: key, refreshGrace: 0)
+            let outcome = try await meet(f, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 1, then: { connection in
+                // A deactivation, having taken the user: their tokens revoked.
+                try await connection.query("UPDATE users SET status = 'deactivated' WHERE id = \(user.id)", logger: TestDatabase.logger)
+                try await connection.query("UPDATE tokens SET revoked_at = now() WHERE user_id = \(user.id) AND revoked_at IS NULL", logger: TestDatabase.logger)
+            }) { try await grants.refresh(token: refresh, client: client, scopes: nil) }
+            #expect(outcome == .failure(.invalidGrant))
+        }
+    }
+
+    /// Completing a second factor takes the user before the challenge, the order a password
+    /// change takes them in (the user, then the challenges it ends): no deadlock, the change wins.
+    @Test func aSecondFactorMeetingAPasswordChangeNeitherDeadlocksNorStartsASession() async throws {
+        try await TwoFactorSignInTests().withTwoFactor { f, twoFactor, flow, acme, user in
+            let totp = try await twoFactor.enroll(user)
+            let step = totp.step(at: .now)
+            _ = try await twoFactor.confirm(user, code: totp.code(step: step), actor: IdentityFixture.operatorActor, requestID: nil)
+            guard case .secondFactorRequired(let challenge, _) = try await flow.signIn(tenant: acme, email: "ada@acme.test", password: Self.password, origin: origin) else {
+                Issue.record("no second factor asked for"); return
+            }
+            let changed = try await PasswordHasher(parameters: .testing).hash("amber lighthouse keeper 77")
+            let outcome = try await meet(f, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 1, then: { connection in
+                // A password change, having taken the user: the new hash, and the sign-ins waiting for a second factor ended.
+                try await connection.query("UPDATE users SET password_hash = \(changed) WHERE id = \(user.id)", logger: TestDatabase.logger)
+                try await connection.query("UPDATE auth_challenges SET used_at = now() WHERE user_id = \(user.id) AND used_at IS NULL", logger: TestDatabase.logger)
+            }) { try await flow.completeSecondFactor(tenant: acme, challenge: challenge, code: totp.code(step: step + 1), origin: origin) }
+            guard case .refused = outcome else { Issue.record("the old password's sign-in finished after the change: \(outcome)"); return }
+            let sessions = try await f.database.withTenant(acme.id) { try await $0.values("SELECT count(*)::integer FROM sessions", as: Int.self) }
+            #expect(sessions == [0])
+        }
+    }
 }
