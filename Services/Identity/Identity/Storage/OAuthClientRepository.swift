@@ -55,7 +55,7 @@ public struct OAuthClientRepository: Sendable {
     public func list(tenant: TenantID) async throws -> [OAuthClient] {
         try await database.withTenant(tenant) { connection in
             try await Self.clients(connection.query("""
-                SELECT id, tenant_id, name, confidential, redirect_uris, scopes, created_at, revoked_at
+                SELECT \(unescaped: Self.columns)
                 FROM oauth_clients ORDER BY created_at DESC LIMIT 500
                 """, logger: database.logger))
         }
@@ -66,7 +66,7 @@ public struct OAuthClientRepository: Sendable {
         guard SecretCredential.isID(id) else { return nil }
         return try await database.withTenant(tenant) { connection in
             try await Self.clients(connection.query("""
-                SELECT id, tenant_id, name, confidential, redirect_uris, scopes, created_at, revoked_at
+                SELECT \(unescaped: Self.columns)
                 FROM oauth_clients WHERE id = \(id) AND revoked_at IS NULL
                 """, logger: database.logger)).first
         }
@@ -79,7 +79,7 @@ public struct OAuthClientRepository: Sendable {
         let hashKey = self.hashKey
         return try await database.withTenant(tenant) { connection in
             let rows = try await connection.query("""
-                SELECT id, tenant_id, name, confidential, redirect_uris, scopes, created_at, revoked_at, secret_hash
+                SELECT \(unescaped: Self.columns), secret_hash
                 FROM oauth_clients WHERE id = \(clientID) AND revoked_at IS NULL
                 """, logger: database.logger)
             for try await (id, tenantID, name, confidential, uris, scopes, created, revoked, hash)
@@ -106,7 +106,7 @@ public struct OAuthClientRepository: Sendable {
         let secret = SecretCredential.generate(.clientSecret, id: id)
         return try await database.withTenant(tenant) { connection in
             let current = try await Self.clients(connection.query("""
-                SELECT id, tenant_id, name, confidential, redirect_uris, scopes, created_at, revoked_at
+                SELECT \(unescaped: Self.columns)
                 FROM oauth_clients WHERE id = \(id) AND revoked_at IS NULL FOR UPDATE
                 """, logger: database.logger))
             guard let client = current.first else { return nil }
@@ -147,6 +147,9 @@ public struct OAuthClientRepository: Sendable {
         try await connection.query("UPDATE tokens SET revoked_at = now() WHERE client_id = \(id) AND revoked_at IS NULL", logger: database.logger)
         try await connection.query("UPDATE authorization_codes SET used_at = now() WHERE client_id = \(id) AND used_at IS NULL", logger: database.logger)
     }
+
+    /// What ``clients(_:)`` reads, in its order.
+    static let columns = "id, tenant_id, name, confidential, redirect_uris, scopes, created_at, revoked_at"
 
     static func clients(_ rows: PostgresRowSequence) async throws -> [OAuthClient] {
         var clients: [OAuthClient] = []
