@@ -163,3 +163,40 @@ public actor StaffDirectory: Service {
         client = nil
     }
 }
+
+/// A tenant's staff as one page knows them (``StaffDirectory/names(of:)``): names for user ids
+/// and actor ids; `nil` for anyone identity did not name (each page chooses what to show then).
+public struct StaffNames: Sendable {
+    public let members: [UUID: StaffDirectory.Member]
+
+    /// Nobody named.
+    public static let none = StaffNames(members: [:])
+
+    public init(members: [UUID: StaffDirectory.Member]) {
+        self.members = members
+    }
+
+    /// The staff user `id`'s name.
+    public func name(_ id: UUID) -> String? {
+        members[id]?.name
+    }
+
+    /// The name of the staff user an actor id stands for: `user:{id}` (a principal's subject) or
+    /// a bare user id; `nil` for anyone else (API keys, clients, customers, operators, services,
+    /// people no longer staff).
+    public func name(ofActor id: String) -> String? {
+        (Principal.userID(subject: id) ?? UUID(uuidString: id)).flatMap(name)
+    }
+
+    /// Whether identity still lets the user sign in; `true` when it did not say.
+    public func isActive(_ id: UUID) -> Bool {
+        members[id]?.active ?? true
+    }
+}
+
+extension StaffDirectory {
+    /// The names of `tenant`'s staff as ``members(of:)`` has them.
+    public func names(of tenant: TenantID) async -> StaffNames {
+        StaffNames(members: await members(of: tenant))
+    }
+}

@@ -77,20 +77,8 @@ struct AuditPages: Sendable {
         page.flashes = flashes
     }
 
-    /// The tenant's staff by user id, as identity names them now.
-    struct StaffNames {
-        let members: [UUID: StaffDirectory.Member]
-
-        /// The name of the staff user an actor id stands for: `user:{id}` (a principal's
-        /// subject) or a bare user id; `nil` for anyone else (API keys, clients, customers,
-        /// operators, services, people no longer staff).
-        func name(ofActor id: String) -> String? {
-            (Principal.userID(subject: id) ?? UUID(uuidString: id)).flatMap { members[$0]?.name }
-        }
-    }
-
     private func staffNames(_ principal: Principal) async -> StaffNames {
-        StaffNames(members: await staff.members(of: principal.tenantID))
+        await staff.names(of: principal.tenantID)
     }
 
     // MARK: The log

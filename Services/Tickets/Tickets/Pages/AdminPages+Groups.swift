@@ -157,7 +157,7 @@ extension AdminPages {
 
     /// The members form's choices: the directory's active staff and every current member, by
     /// name (a current member the directory does not know by short id), checked when `chosen`.
-    static func memberChoices(_ staff: PageModels.StaffNames, current: [UUID], chosen: Set<UUID>) -> [MemberChoice] {
+    static func memberChoices(_ staff: StaffNames, current: [UUID], chosen: Set<UUID>) -> [MemberChoice] {
         let offered = staff.members.values.filter { $0.active }.map(\.id) + current
         var seen = Set<UUID>()
         return offered.filter { seen.insert($0).inserted }.map { id in
@@ -169,7 +169,7 @@ extension AdminPages {
             default: "Not in the staff directory"
             }
             let state = member.map { $0.active ? "" : ", deactivated" } ?? ""
-            return MemberChoice(name: staff.name(id), id: id.uuidString.lowercased(), label: "\(role)\(state)", checked: chosen.contains(id))
+            return MemberChoice(name: staff.label(id), id: id.uuidString.lowercased(), label: "\(role)\(state)", checked: chosen.contains(id))
         }.sorted { ($0.name.lowercased(), $0.id) < ($1.name.lowercased(), $1.id) }
     }
 

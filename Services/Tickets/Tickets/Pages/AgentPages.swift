@@ -136,7 +136,7 @@ struct AgentPages: Sendable {
     }
 
     /// The header (who is signed in, by name), the shortcuts script and the CSRF token every agent page has.
-    private func decorate(_ page: inout WebPage, _ session: TicketsPages.Session, _ staff: PageModels.StaffNames, section: AgentSection) {
+    private func decorate(_ page: inout WebPage, _ session: TicketsPages.Session, _ staff: StaffNames, section: AgentSection) {
         page.width = .wide
         page.script = true
         page.csrfToken = session.csrfToken
@@ -144,7 +144,7 @@ struct AgentPages: Sendable {
     }
 
     /// The signed-in user's name, or their role and short id when identity did not name them.
-    static func who(_ session: TicketsPages.Session, _ staff: PageModels.StaffNames) -> String {
+    static func who(_ session: TicketsPages.Session, _ staff: StaffNames) -> String {
         if let id = session.userID, let member = staff.members[id] { return member.name }
         return PageHeader.unnamedStaff(isAdmin: session.principal.kind == .admin, subject: session.principal.subject)
     }

@@ -48,30 +48,6 @@ enum PageModels {
         let value: String
     }
 
-    /// Staff by user id as identity's directory names them (``StaffDirectory``). Anyone it did not
-    /// name — identity unreachable or not configured, a user beyond the directory's bound — shows
-    /// as a short id, as before names existed; a page never fails for want of a name.
-    struct StaffNames {
-        let members: [UUID: StaffDirectory.Member]
-
-        /// Nobody named: the portal's (customers see "Support").
-        static let none = StaffNames(members: [:])
-
-        /// A staff user's name, or "Agent 1a2b3c4d".
-        func name(_ id: UUID) -> String {
-            members[id]?.name ?? "Agent \(shortID(id.uuidString))"
-        }
-
-        /// A principal subject's name: a user's (as ``name(_:)``), or "API client" for a key or OAuth client.
-        func name(subject: String) -> String {
-            Principal.userID(subject: subject).map(name) ?? "API client"
-        }
-
-        /// Whether identity still lets the user sign in; `true` when it did not say.
-        func isActive(_ id: UUID) -> Bool {
-            members[id]?.active ?? true
-        }
-    }
 
     static func row(_ ticket: TicketView, href: String, departments: [UUID: String], viewer: String?, names: StaffNames) -> Row {
         Row(href: href, subject: ticket.subject, requester: ticket.requester.map(requesterName) ?? "—",
@@ -108,7 +84,7 @@ enum PageModels {
             return staffView ? ticket.requester.map(requesterName) ?? "Customer" : "Customer"
         }
         // Customers see "Support" (agents' names are not theirs to learn); staff see who.
-        return staffView ? names.name(subject: author.id) : "Support"
+        return staffView ? names.label(subject: author.id) : "Support"
     }
 
     static func requesterName(_ requester: TicketView.Requester) -> String {
@@ -119,7 +95,7 @@ enum PageModels {
     static func assigneeLabel(_ assignee: UUID?, viewer: String?, names: StaffNames) -> String {
         guard let assignee else { return "Unassigned" }
         if let viewer, viewer == "user:\(assignee.uuidString.lowercased())" { return "You" }
-        return names.name(assignee)
+        return names.label(assignee)
     }
 
     /// The first 8 characters of an id (after a `user:` prefix).
@@ -149,5 +125,20 @@ enum PageModels {
 
     static func size(_ bytes: Int) -> String {
         bytes < 1024 ? "\(bytes) B" : bytes < 1024 * 1024 ? "\(bytes / 1024) KB" : String(format: "%.1f MB", Double(bytes) / 1_048_576)
+    }
+}
+
+/// Staff as the agent console shows them. Anyone identity's directory did not name (identity
+/// unreachable or not configured, a user beyond the directory's bound) shows as a short id, as
+/// before names existed; a page never fails for want of a name.
+extension StaffNames {
+    /// A staff user's name, or "Agent 1a2b3c4d".
+    func label(_ id: UUID) -> String {
+        name(id) ?? "Agent \(PageModels.shortID(id.uuidString))"
+    }
+
+    /// A principal subject's name: a user's (as ``label(_:)``), or "API client" for a key or OAuth client.
+    func label(subject: String) -> String {
+        Principal.userID(subject: subject).map(label) ?? "API client"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RampartTransport
 import RampartWeb
 
 /// The agent's "Change" form of a ticket: status (only moves the ticket may make), priority,
@@ -12,7 +13,7 @@ struct TicketEditor {
     let members: [UUID]
     let definitions: [CustomFieldDefinition]
     let viewer: UUID?
-    let names: PageModels.StaffNames
+    let names: StaffNames
 
     /// API field names → the form's field ids, for errors.
     static let fieldIDs = [
@@ -67,7 +68,7 @@ struct TicketEditor {
         var seen: Set<UUID> = viewer.map { [$0] } ?? []
         var people: [(id: UUID, name: String)] = []
         for agent in [ticket.assigneeID].compactMap({ $0 }) + members.filter(names.isActive) where seen.insert(agent).inserted {
-            people.append((agent, names.name(agent)))
+            people.append((agent, names.label(agent)))
         }
         let shared = Dictionary(grouping: people, by: \.name).filter { $0.value.count > 1 }
         return people

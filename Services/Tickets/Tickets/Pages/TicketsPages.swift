@@ -47,9 +47,9 @@ struct TicketsPages: Sendable {
 
     /// The names of the tenant's staff, for staff only (customers see "Support"); short ids
     /// wherever identity could not name someone.
-    func staffNames(_ session: Session) async -> PageModels.StaffNames {
+    func staffNames(_ session: Session) async -> StaffNames {
         guard session.caller.isStaff else { return .none }
-        return PageModels.StaffNames(members: await staff.members(of: session.principal.tenantID))
+        return await staff.names(of: session.principal.tenantID)
     }
 
     /// Department names by id (at most the first 100), for lists and selects.
