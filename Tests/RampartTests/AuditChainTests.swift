@@ -251,4 +251,38 @@ struct AuditChainTests {
             #expect(report.rows == 1)
         }
     }
+
+    /// A tenant quiet for longer than its retention period keeps its newest event: the chain
+    /// keeps its head, the next event continues the sequence and everything still verifies.
+    @Test func retentionKeepsTheNewestEventOfAQuietTenantAndTheChainGoesOn() async throws {
+        try await AuditFixture.with { fixture in
+            let tenant = try await fixture.tenant()
+            let old = AuditChain.hour(of: .now).addingTimeInterval(-40 * 86400)
+            let clock = TestClock(old.addingTimeInterval(60))
+            try await fixture.withParts(clock: { clock.now }) { parts in
+                _ = try await parts.store.ingest([AuditFixture.event(tenant, occurredAt: clock.now)], service: "identity")
+                try await parts.checkpointer.run(now: old.addingTimeInterval(3 * 3600))
+                clock.set(.now)
+                try await parts.checkpointer.run(now: .now)
+                try await fixture.database.with(try fixture.database.url(.audit, owner: false)) { client in
+                    try await client.withTransaction(logger: TestDatabase.logger) { connection in
+                        try await connection.query("SELECT set_config('rampart.tenant_id', \(tenant.description), true)", logger: TestDatabase.logger)
+                        try await connection.query("INSERT INTO tenant_settings (tenant_id, retention_days) VALUES (\(tenant.rawValue), 30)", logger: TestDatabase.logger)
+                    }
+                }
+                let retention = Retention(database: parts.store.database, keyring: parts.store.keyring)
+                #expect(try await retention.run(tenant: tenant) == 0, "the only event is the chain's head")
+                #expect(try await fixture.verify(tenant).broken == nil)
+                _ = try await parts.store.ingest([AuditFixture.event(tenant)], service: "identity")
+                try await parts.checkpointer.run(now: .now.addingTimeInterval(3600))
+                // Now the old event has a successor: it goes, and the chain stays anchored.
+                #expect(try await retention.run(tenant: tenant) == 1)
+            }
+            let seqs: [Int64] = try await fixture.superuserValues("SELECT seq FROM audit.events WHERE tenant_id = '\(tenant)'")
+            #expect(seqs == [2])
+            let report = try await fixture.verify(tenant)
+            #expect(report.broken == nil)
+            #expect(report.rows == 1)
+        }
+    }
 }

@@ -195,5 +195,40 @@ public enum AuditMigrations {
             ], outbox: false))
             """
         },
+        Migration(version: 4, name: "retention_keeps_the_head") { context in
+            let s = context.schema
+            return """
+            -- Retention never deletes a tenant's newest event: the cut is the newest signed
+            -- checkpoint older than the period that still has an event after it. A tenant quiet for
+            -- longer than its period keeps its last event (and the chain its head), so the next
+            -- event continues the sequence and the chain still verifies; before, such a tenant's
+            -- whole chain went and the next event started again at seq 1 from genesis.
+            CREATE OR REPLACE FUNCTION \(s).apply_retention(target uuid) RETURNS bigint
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = \(s), pg_temp AS $$
+            DECLARE
+                anchor record;
+                removed bigint;
+                cutoff timestamptz;
+                head bigint;
+            BEGIN
+                PERFORM set_config('rampart.tenant_id', target::text, true);
+                SELECT now() - make_interval(days => COALESCE(
+                    (SELECT retention_days FROM tenant_settings WHERE tenant_id = target), 365)) INTO cutoff;
+                SELECT max(e.seq) INTO head FROM events e WHERE e.tenant_id = target;
+                SELECT c.hour, c.seq INTO anchor FROM checkpoints c
+                WHERE c.tenant_id = target AND c.hour < cutoff - interval '1 hour' AND c.seq < head
+                ORDER BY c.hour DESC LIMIT 1;
+                IF NOT FOUND OR anchor.seq = 0 THEN
+                    RETURN 0;
+                END IF;
+                PERFORM set_config('rampart.audit_retention', 'on', true);
+                DELETE FROM events e WHERE e.tenant_id = target AND e.seq <= anchor.seq;
+                GET DIAGNOSTICS removed = ROW_COUNT;
+                DELETE FROM checkpoints c WHERE c.tenant_id = target AND c.hour < anchor.hour;
+                PERFORM set_config('rampart.audit_retention', 'off', true);
+                RETURN removed;
+            END $$;
+            """
+        },
     ]
 }
