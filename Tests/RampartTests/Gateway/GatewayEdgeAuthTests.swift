@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import RampartCore
+import RampartTransport
 import Testing
 
 /// Edge authentication, header hygiene towards services, body limits and upstream failures.
@@ -32,6 +33,25 @@ struct GatewayEdgeAuthTests {
         #expect(reply.status == 401)
         #expect(reply.json["code"] as? String == "credential_refused")
         #expect(reply.json["principalTenant"] == nil)
+    }
+
+    /// An API key allowed from one network only: the edge's cached answer for it holds for the
+    /// address it was asked from, never for the same key used from elsewhere.
+    @Test func aKeyAllowedFromOneAddressIsRefusedFromAnotherEvenWhileItsAnswerIsCached() async throws {
+        let edge = try await fixture()
+        let client = InternalClient(tls: edge.operatorTLS)
+        defer { Task { try? await client.shutdown() } }
+        let created = try await client.send(.POST, url: edge.identityEU + "/internal/v1/operator/tenants/acme/api-keys", body: Data(#"""
+            {"user_email":"ada@acme.test","name":"office only","scopes":["tickets:read"],"allowed_cidrs":["127.0.0.2/32"]}
+            """#.utf8))
+        let key = try #require((try JSONSerialization.jsonObject(with: created.body) as? [String: Any])?["key"] as? String, "status \(created.status)")
+        func call(from address: String) async throws -> Int {
+            try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/tickets/echo"), ca: edge.pki.caPath,
+                                         headers: ["Authorization: Bearer \(key)"], extra: ["--interface", address]).status
+        }
+        #expect(try await call(from: "127.0.0.2") == 200)
+        #expect(try await call(from: "127.0.0.1") == 401, "the answer cached for 127.0.0.2 admitted the key from 127.0.0.1")
+        #expect(try await call(from: "127.0.0.2") == 200)
     }
 
     @Test func servicesSeeOnlyTheGatewaysPrincipalAndForwardingHeaders() async throws {

@@ -53,13 +53,17 @@ public struct EdgeAuthenticator: Sendable {
 
     /// Forgets what is cached for `credential` at `tenant`'s host: identity has just ended or
     /// replaced that session (sign-out, password change), so it must not outlive the answer.
-    public func forget(_ credential: EdgeCredential, tenant: TenantSlug, region: Region) {
-        cache.forget(Self.cacheKey(credential, tenant: tenant, region: region))
+    public func forget(_ credential: EdgeCredential, tenant: TenantSlug, region: Region, clientIP: String?) {
+        cache.forget(Self.cacheKey(credential, tenant: tenant, region: region, clientIP: clientIP))
     }
 
-    static func cacheKey(_ credential: EdgeCredential, tenant: TenantSlug, region: Region) -> PrincipalCache.Key {
+    /// A bearer credential's answer holds only for the address it was asked from: identity
+    /// refuses an API key (and a token exchanged from one) outside the key's allowed networks,
+    /// so an answer cached for one address must not admit the same key from another. Sessions
+    /// are not bound to an address.
+    static func cacheKey(_ credential: EdgeCredential, tenant: TenantSlug, region: Region, clientIP: String?) -> PrincipalCache.Key {
         switch credential {
-        case .bearer(let token): PrincipalCache.Key(kind: "bearer", credential: token, host: "\(tenant).\(region)")
+        case .bearer(let token): PrincipalCache.Key(kind: "bearer", credential: token, host: "\(tenant).\(region) from \(clientIP ?? "-")")
         case .session(let token): PrincipalCache.Key(kind: "session", credential: token, host: "\(tenant).\(region)")
         }
     }
@@ -73,7 +77,7 @@ public struct EdgeAuthenticator: Sendable {
         case .bearer(let token): ("bearer", token)
         case .session(let token): ("session", token)
         }
-        let key = Self.cacheKey(credential, tenant: tenant, region: region)
+        let key = Self.cacheKey(credential, tenant: tenant, region: region, clientIP: clientIP)
         if let token = cache.token(for: key, audience: audience.rawValue) {
             return .principal(token, csrf: cache.csrfToken(for: key, audience: audience.rawValue))
         }

@@ -150,7 +150,7 @@ public final class EdgeResponder: HTTPResponder, Sendable {
         // cached for the credential this request came with must not outlive that session.
         if principal != nil, case .present(let credential) = EdgeCredential.extract(from: request.headers),
            answer.response.headers[values: .setCookie].contains(where: { $0.hasPrefix(EdgeCredential.sessionCookieName + "=") }) {
-            authenticator.forget(credential, tenant: tenant, region: region)
+            authenticator.forget(credential, tenant: tenant, region: region, clientIP: context.clientIP)
         }
         return answer
     }
