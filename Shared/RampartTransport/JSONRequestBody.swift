@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import RampartCore
 
 /// Strict JSON request bodies for every service: the wrong content type is 415, a body over the
 /// route's bound 413, malformed JSON 400, each a problem document that reveals nothing of the parser.
@@ -12,7 +13,7 @@ public enum JSONRequestBody {
     }()
 
     public static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int = 64 * 1024, decoder: JSONDecoder = JSONRequestBody.decoder) async throws -> T {
-        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+        guard MediaType.isJSON(request.headers[.contentType]) else {
             throw ProblemError(status: .unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type", detail: "Send application/json.")
         }
         let buffer: ByteBuffer
@@ -22,10 +23,12 @@ public enum JSONRequestBody {
             throw ProblemError(status: .contentTooLarge, code: "body_too_large", title: "Request body too large",
                                detail: "Bodies of this route are limited to \(limit / 1024) KiB.")
         }
+        let malformed = ProblemError(status: .badRequest, code: "malformed_body", title: "Malformed request body", detail: "The body is not the JSON this route expects.")
+        guard MediaType.isPlainUTF8JSON(buffer.readableBytesView) else { throw malformed }
         do {
             return try decoder.decode(T.self, from: Data(buffer.readableBytesView))
         } catch {
-            throw ProblemError(status: .badRequest, code: "malformed_body", title: "Malformed request body", detail: "The body is not the JSON this route expects.")
+            throw malformed
         }
     }
 }

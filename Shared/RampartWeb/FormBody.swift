@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import RampartCore
 
 /// An `application/x-www-form-urlencoded` body as OAuth and the server-rendered pages send it:
 /// each parameter at most once (RFC 6749 §3.2), bounded in size, percent-decoded.
@@ -17,7 +18,7 @@ public struct FormBody: Sendable {
 
     /// Reads and parses the request body (at most `limit` bytes).
     public static func read(_ request: Request, limit: Int = 16 * 1024) async throws(Failure) -> FormBody {
-        guard request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else { throw .wrongContentType }
+        guard MediaType.isForm(request.headers[.contentType]) else { throw .wrongContentType }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limit)

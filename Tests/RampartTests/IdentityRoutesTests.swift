@@ -83,6 +83,8 @@ struct IdentityRoutesTests {
                 (#"{"slug":"good-one","display_name":"X","plan":"free-forever"}"#, "application/json", 400, "malformed_body"),
                 (#"{"slug": "good-one""#, "application/json", 400, "malformed_body"),
                 (#"slug=good-one"#, "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+                (#"{"slug":"good-one","display_name":"X"}"#, "application/jsonx", 415, "unsupported_media_type"),
+                ("\u{FEFF}" + #"{"slug":"good-one","display_name":"X"}"#, "application/json", 400, "malformed_body"),
                 (#"{"slug":"good-one","display_name":"\#(String(repeating: "x", count: 100_000))"}"#, "application/json", 413, "body_too_large"),
             ]
             for (body, type, status, code) in cases {

@@ -290,6 +290,8 @@ struct OAuthTests {
                 ("grant_type=client_credentials&client_id=\(publicID)", "application/x-www-form-urlencoded", "unauthorized_client"),
                 ("grant_type=authorization_code&code=rac_x&client_id=\(publicID)", "application/x-www-form-urlencoded", "invalid_grant"),
                 ("grant_type=%zz", "application/x-www-form-urlencoded", "invalid_request"),
+                // Only the exact form type is read as a form (what the gateway's WAF inspects as one).
+                ("grant_type=client_credentials&client_id=\(clientID)&client_secret=\(secret ?? "")", "application/x-www-form-urlencodedx", "invalid_request"),
             ]
             for (body, type, error) in cases {
                 let answer = try await world.call(.POST, "/oauth/token", body: body, contentType: type)

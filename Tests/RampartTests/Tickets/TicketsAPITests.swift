@@ -76,6 +76,9 @@ struct TicketsAPITests {
                 (#"{"subject":"a","message":{"body":"\#(String(repeating: "x", count: 1_100_000))"}}"#, "application/json", 413, "body_too_large", nil),
                 (#"{"subject": "a""#, "application/json", 400, "malformed_body", nil),
                 ("subject=a", "application/x-www-form-urlencoded", 415, "unsupported_media_type", nil),
+                // Only what the gateway's WAF reads as JSON is parsed as JSON: the exact type, UTF-8 without a byte-order mark.
+                (#"{"subject":"a","message":{"body":"b"}}"#, "application/jsonx", 415, "unsupported_media_type", nil),
+                ("\u{FEFF}" + #"{"subject":"a","message":{"body":"b"}}"#, "application/json", 400, "malformed_body", nil),
             ]
             for (body, type, status, code, field) in cases {
                 let reply = try await h.send(admin, .POST, "/api/v1/tickets", json: body, contentType: type)

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import RampartCore
 
 /// The account a sign-in attempt is for, as the rate limiter's `account` dimension counts it:
 /// the `email` field of the body — JSON for `POST /auth/password`, a form for `POST /login`
@@ -25,9 +26,8 @@ enum SignInAccount: Equatable {
     static func find(body: ByteBuffer?, contentType: String?) -> SignInAccount {
         guard let body, body.readableBytes > 0 else { return .absent }
         let bytes = ArraySlice(body.readableBytesView)
-        let mediaType = contentType?.split(separator: ";", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).lowercased()
         var found = Set<String>()
-        if mediaType == "application/x-www-form-urlencoded" {
+        if MediaType.isForm(contentType) {
             for pair in bytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
                 let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
                 // Decoding is tolerant and returns nil when nothing needed decoding.

@@ -34,8 +34,7 @@ struct SignInRedirect: Error, Sendable {
     }
 
     private static func isForm(_ contentType: String?) -> Bool {
-        guard let type = contentType?.lowercased() else { return false }
-        return type.hasPrefix("application/x-www-form-urlencoded") || type.hasPrefix("multipart/form-data")
+        MediaType.isForm(contentType) || MediaType.of(contentType) == "multipart/form-data"
     }
 
     /// The path and query of a `Referer` on this very origin; `/` for any other (or none).

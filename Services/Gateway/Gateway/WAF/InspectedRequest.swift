@@ -1,3 +1,5 @@
+import RampartCore
+
 /// What the WAF sees of one request: raw, as received; the WAF does its own decoding.
 public struct InspectedRequest: Sendable {
     /// The request method, as sent.
@@ -39,11 +41,7 @@ public struct InspectedRequest: Sendable {
 
     /// The media type of `Content-Type`, lowercased, without parameters.
     var mediaType: String? {
-        guard let value = header("content-type") else { return nil }
-        var type = value.utf8.prefix { $0 != 0x3B }[...]
-        while let first = type.first, first == 0x20 || first == 0x09 { type = type.dropFirst() }
-        while let last = type.last, last == 0x20 || last == 0x09 { type = type.dropLast() }
-        return String(decoding: type.map(ASCII.lower), as: UTF8.self)
+        MediaType.of(header("content-type"))
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import RampartCore
 import RampartTransport
 
 /// `/api/v1/tickets…` and `/api/v1/search`: tickets, their messages, the recycle bin (and emptying it).
@@ -108,7 +109,7 @@ struct TicketRoutes: Sendable {
 
     /// A create's raw body (checked as JSON later), so its bytes can key idempotency.
     static func body(_ request: Request) async throws -> [UInt8] {
-        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+        guard MediaType.isJSON(request.headers[.contentType]) else {
             throw ProblemError(status: .unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type", detail: "Send application/json.")
         }
         do {

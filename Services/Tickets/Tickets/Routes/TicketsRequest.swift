@@ -14,7 +14,7 @@ enum TicketsRequest {
     /// `malformed_body`; unknown members: 400 `unknown_field`; missing or disallowed values: 422
     /// `invalid_input`; over 1 MiB: 413. Problems name the field.
     static func decode<T: StrictBody>(_ type: T.Type, from request: Request) async throws -> T {
-        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+        guard MediaType.isJSON(request.headers[.contentType]) else {
             throw ProblemError(status: .unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type", detail: "Send application/json.")
         }
         let buffer: ByteBuffer
@@ -27,6 +27,7 @@ enum TicketsRequest {
     }
 
     static func decode<T: StrictBody>(_ type: T.Type, from data: Data) throws -> T {
+        guard MediaType.isPlainUTF8JSON(data) else { throw malformed(nil, "The body is not UTF-8 JSON.") }
         do {
             return try JSONDecoder().decode(Strict<T>.self, from: data).value
         } catch let unknown as UnknownField {
