@@ -66,4 +66,28 @@ struct WafResilienceTests {
             headers: [("Content-Type", "multipart/form-data; boundary=x")], body: Array("--x\r\nno headers end".utf8)[...]))
         #expect(multipart.score >= 0)
     }
+
+    /// Fields beyond what the WAF takes apart are never a hiding place: a query, form or cookie
+    /// header of more than `RequestFields.maximumPairs` fields is refused (rule 1012) instead of
+    /// its tail going uninspected.
+    @Test func anAttackBehindTooManyFieldsIsRefusedNotMissed() throws {
+        let waf = try WafCorpus.shippedWAF()
+        let padding = (0..<RequestFields.maximumPairs).map { "f\($0)=1" }.joined(separator: "&")
+        let attack = "subject=%3Cscript%3Ealert(1)%3C%2Fscript%3E"
+        func form(_ body: String) -> WAFVerdict {
+            waf.inspect(InspectedRequest(method: "POST", rawPath: "/account/profile", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                                         body: Array(body.utf8)[...]))
+        }
+        let hidden = form(padding + "&" + attack)
+        #expect(hidden.matches.contains { $0.ruleID == 1012 && $0.target == "form" })
+        #expect(hidden.blocked)
+        let seen = form("f1=1&f2=2&" + attack)
+        #expect(seen.blocked && !seen.matches.contains { $0.ruleID == 1012 })
+        #expect(!form(String(padding.prefix { $0 != "&" })).blocked, "one field is no violation")
+        let query = waf.inspect(InspectedRequest(method: "GET", rawPath: "/api/v1/tickets", rawQuery: padding + "&" + attack, headers: []))
+        #expect(query.matches.contains { $0.ruleID == 1012 && $0.target == "query" })
+        let cookies = (0...RequestFields.maximumPairs).map { "c\($0)=1" }.joined(separator: "; ")
+        let cookie = waf.inspect(InspectedRequest(method: "GET", rawPath: "/", headers: [("Cookie", cookies)]))
+        #expect(cookie.matches.contains { $0.ruleID == 1012 && $0.target == "cookies" })
+    }
 }

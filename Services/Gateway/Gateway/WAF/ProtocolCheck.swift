@@ -20,9 +20,13 @@ public enum ProtocolCheck: String, Sendable, Codable, CaseIterable {
     case methodNotAllowed = "method_not_allowed"
     /// A JSON, form or multipart body that could not be parsed (a complete body only).
     case malformedBody = "malformed_body"
+    /// A query, form body or `Cookie` header of more than ``RequestFields/maximumPairs`` fields:
+    /// the rest would go uninspected.
+    case tooManyFields = "too_many_fields"
 
     /// The offending part of the request (header name, value, …), or nil when the request passes.
-    func violation(in request: InspectedRequest, headers: HeaderSummary, allowedValues: Set<String>, bodyMalformed: Bool) -> (target: String, fragment: String)? {
+    func violation(in request: InspectedRequest, headers: HeaderSummary, allowedValues: Set<String>, bodyMalformed: Bool,
+                   overflowed: String?) -> (target: String, fragment: String)? {
         switch self {
         case .lengthWithTransferEncoding:
             guard !headers.contentLengths.isEmpty, let encoding = headers.transferEncodings.first else { return nil }
@@ -55,6 +59,8 @@ public enum ProtocolCheck: String, Sendable, Codable, CaseIterable {
             return ("method", request.method)
         case .malformedBody:
             return bodyMalformed ? ("body", request.mediaType ?? "") : nil
+        case .tooManyFields:
+            return overflowed.map { ($0, "more than \(RequestFields.maximumPairs) fields") }
         }
     }
 

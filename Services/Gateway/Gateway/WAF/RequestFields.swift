@@ -11,6 +11,11 @@ struct RequestFields {
     let routeSegments: [Substring]
     /// Whether a complete body of a parsed type could not be parsed.
     var bodyMalformed = false
+    /// The part (`query`, `form`, `cookies`) that held more than ``maximumPairs`` fields; they are
+    /// not taken apart beyond that (rule `too_many_fields` refuses the request instead).
+    var overflowed: String?
+    /// Fields taken apart per query, form body or `Cookie` header.
+    static let maximumPairs = 1_000
 
     /// Takes `request` apart; fields named in a rich-text route become `richText` targets.
     init(_ request: InspectedRequest, richText: [WAFRuleSet.RichTextRoute], maximumValueBytes: Int) {
@@ -24,12 +29,13 @@ struct RequestFields {
 
         fields.append(RequestField(kind: .path, name: "", value: Array(rawPath.prefix(limit))))
         if let query = request.rawQuery {
-            appendPairs(Array(query.utf8)[...], separator: 0x26, decode: true, name: .queryName, value: .queryValue, rich: [], limit: limit)
+            appendPairs(Array(query.utf8)[...], separator: 0x26, decode: true, name: .queryName, value: .queryValue, rich: [], limit: limit, part: "query")
         }
         for header in request.headers {
             let name = ASCII.lowercased(header.name)
             if name == "cookie" {
-                appendPairs(Array(header.value.utf8)[...], separator: 0x3B, decode: false, name: .cookieName, value: .cookieValue, rich: [], limit: limit)
+                appendPairs(Array(header.value.utf8)[...], separator: 0x3B, decode: false, name: .cookieName, value: .cookieValue, rich: [], limit: limit,
+                            part: "cookies")
             }
             fields.append(RequestField(kind: .header, name: name, value: ASCII.bytes(of: header.value, upTo: limit)))
         }
@@ -54,7 +60,7 @@ struct RequestFields {
                 fields.append(RequestField(kind: .jsonValue, name: "(body)", value: Array(body.prefix(limit))))
             }
         } else if mediaType == "application/x-www-form-urlencoded" {
-            appendPairs(body, separator: 0x26, decode: true, name: .formName, value: .formValue, rich: richFields, limit: limit)
+            appendPairs(body, separator: 0x26, decode: true, name: .formName, value: .formValue, rich: richFields, limit: limit, part: "form")
         } else if mediaType == "multipart/form-data" {
             // Tickets parses forms with the same strict parser: a body it would refuse, or read
             // otherwise, is malformed here too, cut off (a large upload's head) or not.
@@ -75,12 +81,15 @@ struct RequestFields {
         }
     }
 
-    /// `name=value` pairs separated by `separator`, percent-decoded once (`+` as space) when `decode`.
+    /// `name=value` pairs separated by `separator`, percent-decoded once (`+` as space) when
+    /// `decode`; at most ``maximumPairs`` of them, and `part` is ``overflowed`` when there are more.
     private mutating func appendPairs(
         _ bytes: ArraySlice<UInt8>, separator: UInt8, decode: Bool, name nameKind: WAFTargetKind, value valueKind: WAFTargetKind,
-        rich: Set<String>, limit: Int
+        rich: Set<String>, limit: Int, part: String
     ) {
-        for pair in bytes.split(separator: separator, maxSplits: 512, omittingEmptySubsequences: true) {
+        let pairs = bytes.split(separator: separator, maxSplits: Self.maximumPairs, omittingEmptySubsequences: true)
+        if pairs.count > Self.maximumPairs { overflowed = part }
+        for pair in pairs.prefix(Self.maximumPairs) {
             var pair = pair
             while let first = pair.first, first == 0x20 { pair = pair.dropFirst() }
             let equals = pair.firstIndex(of: 0x3D)

@@ -42,7 +42,8 @@ public struct WAF: Sendable {
         for position in index.request where index.gates[position].paranoia <= settings.paranoia {
             guard case .protocolCheck(let check, let values) = rules[position].matcher,
                   !exclusions.contains(where: { $0.fields == nil && $0.covers(rules[position]) }),
-                  let violation = check.violation(in: request, headers: headers, allowedValues: values, bodyMalformed: extracted.bodyMalformed)
+                  let violation = check.violation(in: request, headers: headers, allowedValues: values, bodyMalformed: extracted.bodyMalformed,
+                                                            overflowed: extracted.overflowed)
             else { continue }
             record(position, target: violation.target, fragment: WAFOperator.fragment(violation.fragment))
         }
