@@ -25,15 +25,47 @@ struct ShieldInspectionTests {
                          logger: Logger(label: "test"))
     }
 
-    func request(_ target: String, method: HTTPRequest.Method = .get, rateClass: String? = nil, body: String? = nil) -> EdgeInspectionRequest {
+    func request(_ target: String, method: HTTPRequest.Method = .get, rateClass: String? = nil, body: String? = nil,
+                 authorization: String? = nil) -> EdgeInspectionRequest {
         var headers: HTTPFields = [.userAgent: "Mozilla/5.0", .accept: "application/json"]
         if body != nil { headers[.contentType] = "application/json" }
+        if let authorization { headers[.authorization] = authorization }
         return EdgeInspectionRequest(
             requestID: "r1", clientIP: "192.0.2.7", host: .tenant(TenantSlug(rawValue: "acme")!, Region(rawValue: "eu")!), method: method,
             target: target, headers: headers,
             route: EdgePolicy.Route(prefix: "/api/v1/tickets", service: .tickets, auth: .required, rateClass: rateClass),
             body: body.map { ByteBuffer(string: $0) }
         )
+    }
+
+    /// A key's id is no secret: requests with it and a made-up secret are counted apart from the
+    /// key, so nobody can spend a key's allowance without holding it.
+    @Test func aKeysIdWithAForgedSecretIsCountedApartFromTheKey() throws {
+        func counted(_ authorization: String) -> String? { ShieldInspection.credentialID([.authorization: authorization]) }
+        let key = "rk_0123456789abcdef_s3cr3tpartofthekeyabcdefghijklmn"
+        #expect(counted("Bearer " + key) == counted("bearer " + key), "one key, one count")
+        #expect(counted("Bearer " + key) != counted("Bearer rk_0123456789abcdef_forged"))
+        #expect(counted("Bearer " + key)?.hasPrefix("rk_0123456789abcdef_") == true)
+        #expect(counted("Bearer " + key)?.contains("s3cr3t") == false, "the secret is not kept")
+        #expect(counted("Bearer rk_short_x") == nil)
+        #expect(counted("Basic YTpi") == nil)
+    }
+
+    @Test func aCredentialsAllowanceIsNotSpentByRequestsWithItsIdAndAnotherSecret() async throws {
+        let limits = """
+            version: 1
+            replicas: 1
+            limits:
+              - {name: credential, key: [credential], requests: 2, period: 1m, burst: 2}
+            """
+        let shield = ShieldInspection(waf: try WafCorpus.shippedWAF(), limiter: RateLimiter(configuration: try RateLimitConfiguration(yaml: limits)),
+                                      logger: Logger(label: "test"))
+        func call(_ secret: String) async -> String {
+            await shield.inspect(request("/api/v1/tickets", authorization: "Bearer rk_0123456789abcdef_\(secret)")).rateLimit ?? "none"
+        }
+        for _ in 0..<5 { _ = await call("forged") }
+        #expect(await call("forged") == "limited:credential")
+        #expect(await call("thekeysrealsecret") == "allowed")
     }
 
     @Test func sqlInjectionIsRefusedWith403AndNoRuleTextWhileACodeReplyPasses() async throws {

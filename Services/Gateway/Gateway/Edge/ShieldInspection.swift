@@ -1,3 +1,4 @@
+import Crypto
 import HTTPTypes
 import Logging
 import RampartCore
@@ -91,12 +92,16 @@ public struct ShieldInspection: EdgeInspection {
     /// The route class whose requests are sign-in attempts, counted per account too.
     static let signInClass = "sign_in"
 
-    /// The non-secret part of a bearer credential (`rk_<id>`, `rat_<id>`) to count per key or
-    /// client; `nil` for cookies and anything else.
+    /// What a bearer credential (`rk_<id>_<secret>`, `rat_<id>_<secret>`) is counted as: its
+    /// kind and id with a digest of the whole credential, so each key or token has its own count
+    /// and a request with a key's id but a made-up secret (ids are not secret) counts apart from
+    /// the key instead of spending its allowance; `nil` for cookies and anything else.
     static func credentialID(_ headers: HTTPFields) -> String? {
         guard let authorization = headers[.authorization], authorization.lowercased().hasPrefix("bearer ") else { return nil }
-        let parts = authorization.dropFirst(7).split(separator: "_", maxSplits: 2)
+        let credential = authorization.dropFirst(7)
+        let parts = credential.split(separator: "_", maxSplits: 2)
         guard parts.count == 3, parts[0].count <= 4, parts[1].count == 16 else { return nil }
-        return "\(parts[0])_\(parts[1])"
+        let digest = SHA256.hash(data: Array(credential.utf8))
+        return "\(parts[0])_\(parts[1])_\(Hex.encode(digest.prefix(8)))"
     }
 }
