@@ -211,6 +211,24 @@ struct GatewayEdgeAuthTests {
         #expect(reply.status == 200)
     }
 
+    /// HTTP/2 frames a body itself: one sent without `content-length` reaches the service whole
+    /// (and inspected), not dropped; an attack in it is refused.
+    @Test func anHTTP2BodyWithoutALengthReachesTheServiceWhole() async throws {
+        let edge = try await fixture()
+        let body = Data(#"{"subject":"Printer","message":{"body":"It smells of toner."}}"#.utf8)
+        func post(_ body: Data) async throws -> EdgeClient.Reply {
+            try await EdgeClient.request(url(edge, "acme.eu.localhost", "/api/v1/tickets/echo"), method: "POST", ca: edge.pki.caPath,
+                                         headers: ["Authorization: Bearer \(edge.acmeKey)", "Content-Type: application/json", "Content-Length:"],
+                                         body: body, http2: true)
+        }
+        let reply = try await post(body)
+        #expect(reply.status == 200, "\(reply.json)")
+        #expect(reply.json["bodyBytes"] as? Int == body.count)
+        #expect(reply.json["bodySHA256"] as? String == SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined())
+        let attack = try await post(Data(#"{"subject":"x' UNION SELECT password FROM users--","message":{"body":"<script>alert(1)</script>"}}"#.utf8))
+        #expect(attack.status == 403)
+    }
+
     @Test func oversizedBodiesAre413() async throws {
         let edge = try await fixture()
         let key = "Authorization: Bearer \(edge.acmeKey)"

@@ -123,7 +123,7 @@ public final class EdgeResponder: HTTPResponder, Sendable {
         guard let route = (tenant == nil ? statusRoutes : routes).route(for: path) else { throw EdgeProblem.notFound }
         entry.route = route.prefix
 
-        let body = try await readBody(request, route: route)
+        let body = try await readBody(request, route: route, isHTTP2: connection.isHTTP2)
         let verdict = await inspection.inspect(EdgeInspectionRequest(
             requestID: requestID, clientIP: context.clientIP, host: host, method: request.method, target: target,
             headers: request.headers, route: route, body: body.inspectable, bodyIsTruncated: body.isTruncated
@@ -178,18 +178,20 @@ public final class EdgeResponder: HTTPResponder, Sendable {
 
     /// The request body as the route's size class allows: read whole when inspectable, streamed
     /// (and counted) otherwise — a multipart form's fields before its first file read first, for
-    /// inspection (``MultipartHead``); 413 past the class limit.
-    private func readBody(_ request: Request, route: EdgePolicy.Route) async throws -> EdgeProxy.Body {
+    /// inspection (``MultipartHead``); 413 past the class limit. HTTP/2 frames a body itself, so
+    /// a request there may carry one without declaring its length (RFC 9113 §8.1.1): read like a
+    /// chunked one, not taken for none.
+    private func readBody(_ request: Request, route: EdgePolicy.Route, isHTTP2: Bool) async throws -> EdgeProxy.Body {
         let limit = policy.bodyLimits[route.body ?? "default"] ?? 0
         let declared = request.headers[.contentLength].flatMap { Int($0) }
         let chunked = request.headers[.transferEncoding] != nil
         if let declared, declared > limit { throw EdgeProblem.bodyTooLarge }
-        guard chunked || (declared ?? 0) > 0 else { return .none }
+        guard chunked || (isHTTP2 && declared == nil) || (declared ?? 0) > 0 else { return .none }
         guard limit <= policy.limits.inspectBodyBytes else {
             // The large class carries files, in multipart forms: anything else is read whole and
             // inspected like the default class (its routes' services take nothing else large).
             guard let boundary = request.headers[.contentType].flatMap(MultipartBody.boundary(contentType:)) else {
-                return .buffered(try await Self.whole(request.body, upTo: policy.limits.inspectBodyBytes))
+                return Self.buffered(try await Self.whole(request.body, upTo: policy.limits.inspectBodyBytes))
             }
             let reader = RequestBodyReader(request.body)
             switch try await MultipartHead.read(reader, boundary: boundary, bound: policy.limits.inspectBodyBytes) {
@@ -199,7 +201,12 @@ public final class EdgeResponder: HTTPResponder, Sendable {
                 return .streamed(reader.remaining, head: head, length: declared, limit: limit)
             }
         }
-        return .buffered(try await Self.whole(request.body, upTo: limit))
+        return Self.buffered(try await Self.whole(request.body, upTo: limit))
+    }
+
+    /// A body read whole; an empty one (an HTTP/2 request that had none) is none.
+    private static func buffered(_ body: ByteBuffer) -> EdgeProxy.Body {
+        body.readableBytes == 0 ? .none : .buffered(body)
     }
 
     /// The whole body, or 413 once it passes `limit` (a declared length or a chunked stream).
