@@ -285,4 +285,33 @@ struct AuditChainTests {
             #expect(report.rows == 1)
         }
     }
+
+    /// Acknowledging an alert takes the chain lock before the alert's row, as the alert scanner
+    /// does (it raises alerts, and meets existing ones, under the chain lock): the two meeting
+    /// wait in turn instead of deadlocking, and the acknowledgement is recorded.
+    @Test func anAcknowledgementMeetingAScanNeitherDeadlocksNorFails() async throws {
+        try await AuditFixture.with { fixture in
+            let tenant = try await fixture.tenant()
+            let alert = UUID()
+            try await fixture.tamper(["""
+                INSERT INTO audit.alerts (tenant_id, id, rule, severity, subject, window_start, summary, evidence_seq)
+                VALUES ('\(tenant)', '\(alert)', 'brute_force', 'high', 'subject', now(), 'Many failed sign-ins', '{}')
+                """])
+            let acknowledged = try await fixture.withParts { parts in
+                let (result, met) = try await fixture.database.whileLocked(
+                    "SELECT pg_advisory_xact_lock(hashtext('rampart.audit.chain'), hashtext('\(tenant)'))", waiters: 1, then: { connection in
+                        // The scan, holding the chain, meets the same alert again (its insert waits for the alert's row).
+                        try await connection.query(PostgresQuery(unsafeSQL: "UPDATE audit.alerts SET summary = summary WHERE id = '\(alert)'"),
+                                                   logger: TestDatabase.logger)
+                    }) {
+                    try await AlertRepository(store: parts.store).acknowledge(alert, tenant: tenant, actor: .init(type: "admin", id: "user:ada"),
+                                                                              requestID: "r-1")
+                }
+                #expect(met, "the acknowledgement reached the chain")
+                return result
+            }
+            #expect(acknowledged.acknowledgedBy == "user:ada")
+            #expect(try await fixture.verify(tenant).broken == nil)
+        }
+    }
 }

@@ -101,6 +101,9 @@ public struct AlertRepository: Sendable {
         let logger = store.database.logger
         let store = self.store
         try await store.database.withTenant(tenant) { connection in
+            // The chain first, then the alert: the order the alert scanner takes them in (it
+            // raises alerts under the chain lock), so an acknowledgement and a scan cannot deadlock.
+            try await store.lockChain(tenant, on: connection)
             let updated = try await connection.query("""
                 UPDATE alerts SET acknowledged_at = now(), acknowledged_by = \(actor.id)
                 WHERE tenant_id = \(tenant.rawValue) AND id = \(id) AND acknowledged_at IS NULL

@@ -117,11 +117,18 @@ public struct EventStore: Sendable {
         return Data(HMAC<SHA256>.authenticationCode(for: Data(normalized.utf8), using: key))
     }
 
+    /// Takes `tenant`'s chain lock until the transaction ends (again, if it holds it already). A
+    /// change that records an event in the chain takes it before it locks any row, as appends do
+    /// after their rows, so the two cannot deadlock.
+    func lockChain(_ tenant: TenantID, on connection: PostgresConnection) async throws {
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtext('rampart.audit.chain'), hashtext(\(tenant.description)))", logger: database.logger)
+    }
+
     /// Appends to one tenant's chain on `connection`, under the tenant's chain lock.
     private func append(_ items: [PreparedEvent], tenant: TenantID, service: String, receivedAt: Date, on connection: PostgresConnection) async throws -> IngestResult {
         let logger = database.logger
         try await connection.query("SELECT set_config('rampart.tenant_id', \(tenant.description), true)", logger: logger)
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtext('rampart.audit.chain'), hashtext(\(tenant.description)))", logger: logger)
+        try await lockChain(tenant, on: connection)
         var existing: Set<UUID> = []
         let ids = items.map(\.event.id)
         for try await id in try await connection.query("SELECT id FROM events WHERE tenant_id = \(tenant.rawValue) AND id = ANY(\(ids))", logger: logger).decode(UUID.self) {
