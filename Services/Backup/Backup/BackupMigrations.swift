@@ -82,5 +82,12 @@ public enum BackupMigrations {
             ALTER TABLE \(context.schema).purge_jobs ADD COLUMN lease uuid;
             """
         },
+        Migration(version: 5, name: "backup_run_heartbeats") { context in
+            """
+            -- A running backup's process says it is alive every minute; a run whose process has
+            -- been silent for five (it was killed mid-run) no longer holds its repository.
+            ALTER TABLE \(context.schema).backup_runs ADD COLUMN heartbeat_at timestamptz;
+            """
+        },
     ]
 }

@@ -33,14 +33,25 @@ public struct BackupRunRepository: Sendable {
         self.database = database
     }
 
+    /// How often a running backup's process records that it is alive (``beat(_:at:)``), and how
+    /// long a run may go without that before it counts as cut off (its process was killed).
+    public static let heartbeatInterval: TimeInterval = 60
+    public static let silenceLimit: TimeInterval = 300
+
     /// Records a run as started; `nil` when the repository already has one running (another
-    /// replica or an operator got there first).
+    /// replica or an operator got there first). A run whose process has been silent for
+    /// ``silenceLimit`` is recorded as interrupted first and does not hold the repository.
     public func start(repository: Int, type: PgBackRest.BackupType, trigger: BackupRun.Trigger, at now: Date) async throws -> BackupRun? {
         let run = BackupRun(id: UUIDv7.make(at: now), repository: repository, type: type, trigger: trigger, startedAt: now, outcome: .running)
+        let silentSince = now.addingTimeInterval(-Self.silenceLimit)
         let inserted = try await database.withTransaction { connection in
+            try await connection.query("""
+                UPDATE backup.backup_runs SET outcome = 'failure', finished_at = \(now), error = \(Self.interrupted)
+                WHERE repository = \(repository) AND outcome = 'running' AND COALESCE(heartbeat_at, started_at) < \(silentSince)
+                """, logger: database.logger)
             let rows = try await connection.query("""
-                INSERT INTO backup.backup_runs (id, repository, type, trigger, started_at, outcome)
-                VALUES (\(run.id), \(repository), \(type.rawValue), \(trigger.rawValue), \(now), 'running')
+                INSERT INTO backup.backup_runs (id, repository, type, trigger, started_at, outcome, heartbeat_at)
+                VALUES (\(run.id), \(repository), \(type.rawValue), \(trigger.rawValue), \(now), 'running', \(now))
                 ON CONFLICT (repository) WHERE outcome = 'running' DO NOTHING
                 RETURNING id
                 """, logger: database.logger)
@@ -51,7 +62,18 @@ public struct BackupRunRepository: Sendable {
         return inserted == 1 ? run : nil
     }
 
-    /// Records how a started run ended.
+    /// Records that `run`'s process is still alive, every ``heartbeatInterval`` while it runs.
+    public func beat(_ run: BackupRun, at now: Date) async throws {
+        try await database.withTransaction { connection in
+            try await connection.query("""
+                UPDATE backup.backup_runs SET heartbeat_at = \(now) WHERE id = \(run.id) AND outcome = 'running'
+                """, logger: database.logger)
+        }
+    }
+
+    static let interrupted = "interrupted: the backup service stopped during the run"
+
+    /// Records how a started run ended (a run already recorded as interrupted stays so).
     public func finish(_ run: BackupRun) async throws {
         try await database.withTransaction { connection in
             try await connection.query("""
@@ -66,7 +88,7 @@ public struct BackupRunRepository: Sendable {
     public func abandonRuns(startedBefore cutoff: Date, at now: Date) async throws {
         try await database.withTransaction { connection in
             try await connection.query("""
-                UPDATE backup.backup_runs SET outcome = 'failure', finished_at = \(now), error = 'interrupted: the backup service stopped during the run'
+                UPDATE backup.backup_runs SET outcome = 'failure', finished_at = \(now), error = \(Self.interrupted)
                 WHERE outcome = 'running' AND started_at < \(cutoff)
                 """, logger: database.logger)
         }
