@@ -154,25 +154,43 @@ struct EdgePolicyTests {
         let cache = PrincipalCache(capacity: 16, timeToLive: .seconds(30))
         let key = PrincipalCache.Key(kind: "bearer", credential: "k", host: "acme.eu")
         let start = ContinuousClock.now
-        cache.store("token", lifetime: .seconds(110), for: key, audience: "tickets", now: start)
+        cache.store("token", lifetime: .seconds(110), for: key, audience: "tickets", askedAt: start, now: start)
         #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(29)) == "token")
         #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(31)) == nil)
         // Another tenant's host or another service is another answer.
-        cache.store("token", lifetime: .seconds(110), for: key, audience: "tickets", now: start)
+        cache.store("token", lifetime: .seconds(110), for: key, audience: "tickets", askedAt: start, now: start)
         #expect(cache.token(for: PrincipalCache.Key(kind: "bearer", credential: "k", host: "beta.eu"), audience: "tickets", now: start) == nil)
         #expect(cache.token(for: key, audience: "audit", now: start) == nil)
         // A token that expires sooner than the cache's lifetime is kept only that long.
-        cache.store("short", lifetime: .seconds(5), for: key, audience: "tickets", now: start)
+        cache.store("short", lifetime: .seconds(5), for: key, audience: "tickets", askedAt: start, now: start)
         #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(6)) == nil)
         // Forgetting a credential forgets it for every service.
-        cache.store("a", lifetime: .seconds(60), for: key, audience: "tickets", now: start)
-        cache.store("b", lifetime: .seconds(60), for: key, audience: "identity", now: start)
-        cache.forget(key)
+        cache.store("a", lifetime: .seconds(60), for: key, audience: "tickets", askedAt: start, now: start)
+        cache.store("b", lifetime: .seconds(60), for: key, audience: "identity", askedAt: start, now: start)
+        cache.forget(key, now: start)
         #expect(cache.token(for: key, audience: "tickets", now: start) == nil && cache.token(for: key, audience: "identity", now: start) == nil)
         for index in 0..<1000 {
-            cache.store("t", lifetime: .seconds(60), for: .init(kind: "bearer", credential: "\(index)", host: "h"), audience: "a", now: start)
+            cache.store("t", lifetime: .seconds(60), for: .init(kind: "bearer", credential: "\(index)", host: "h"), audience: "a", askedAt: start, now: start)
         }
         #expect(cache.count <= 16)
+    }
+
+    /// A sign-out forgets the session's principals; an answer identity gave to a question asked
+    /// before that (a request in flight while the session ended) is not kept either, so the
+    /// ended session cannot come back from the cache.
+    @Test func anAnswerToAQuestionAskedBeforeASignOutIsNotCached() {
+        let cache = PrincipalCache(capacity: 16, timeToLive: .seconds(30))
+        let key = PrincipalCache.Key(kind: "session", credential: "s", host: "acme.eu")
+        let start = ContinuousClock.now
+        cache.forget(key, now: start + .seconds(1))
+        cache.store("stale", lifetime: .seconds(60), for: key, audience: "tickets", askedAt: start, now: start + .seconds(2))
+        #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(2)) == nil)
+        cache.store("fresh", lifetime: .seconds(60), for: key, audience: "tickets", askedAt: start + .seconds(3), now: start + .seconds(4))
+        #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(4)) == "fresh", "a question asked after the sign-out is answered as usual")
+        // What it remembers of forgotten credentials is bounded too.
+        for index in 0..<1000 { cache.forget(.init(kind: "session", credential: "\(index)", host: "h"), now: start) }
+        cache.store("other", lifetime: .seconds(60), for: .init(kind: "session", credential: "x", host: "h"), audience: "a", askedAt: start, now: start)
+        #expect(cache.token(for: .init(kind: "session", credential: "x", host: "h"), audience: "a", now: start) == "other")
     }
 
     @Test func anEdgeWithoutItsCertificateDoesNotStart() throws {

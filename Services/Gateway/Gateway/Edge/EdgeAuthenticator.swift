@@ -82,6 +82,7 @@ public struct EdgeAuthenticator: Sendable {
             return .principal(token, csrf: cache.csrfToken(for: key, audience: audience.rawValue))
         }
         guard let upstream = upstreams.regions[region], let identity = upstream.endpoints[.identity] else { return .unavailable }
+        let askedAt = ContinuousClock.now
 
         let body = ResolveRequest(
             tenant: tenant.rawValue, credential: kind == "bearer" ? value : nil, session: kind == "session" ? value : nil,
@@ -104,7 +105,8 @@ public struct EdgeAuthenticator: Sendable {
                 return .unavailable
             }
             // Kept no longer than the token lives, minus a margin so a cached token never arrives expired.
-            cache.store(resolved.principal, csrf: resolved.csrfToken, lifetime: .seconds(max(0, resolved.expiresIn - 10)), for: key, audience: audience.rawValue)
+            cache.store(resolved.principal, csrf: resolved.csrfToken, lifetime: .seconds(max(0, resolved.expiresIn - 10)), for: key,
+                        audience: audience.rawValue, askedAt: askedAt)
             return .principal(resolved.principal, csrf: resolved.csrfToken)
         case 400, 401, 404:
             return .refused

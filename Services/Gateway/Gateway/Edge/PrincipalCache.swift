@@ -27,7 +27,14 @@ public final class PrincipalCache: Sendable {
         let expires: ContinuousClock.Instant
     }
 
-    private let entries = Mutex<[Key: [String: Entry]]>([:])
+    /// The answers, and when each credential was last forgotten: an answer identity gave to a
+    /// question asked before that (in flight while the session ended) is not kept.
+    private struct State {
+        var entries: [Key: [String: Entry]] = [:]
+        var forgotten: [Key: ContinuousClock.Instant] = [:]
+    }
+
+    private let state = Mutex(State())
     private let capacity: Int
     private let timeToLive: Duration
 
@@ -38,10 +45,10 @@ public final class PrincipalCache: Sendable {
 
     /// The cached principal token for `key` addressed to `audience`, if still fresh.
     public func token(for key: Key, audience: String, now: ContinuousClock.Instant = .now) -> String? {
-        entries.withLock { entries in
-            guard let entry = entries[key]?[audience] else { return nil }
+        state.withLock { state in
+            guard let entry = state.entries[key]?[audience] else { return nil }
             guard entry.expires > now else {
-                entries[key]?[audience] = nil
+                state.entries[key]?[audience] = nil
                 return nil
             }
             return entry.token
@@ -50,34 +57,51 @@ public final class PrincipalCache: Sendable {
 
     /// The session's anti-CSRF token cached with `key`'s principal for `audience`, if fresh.
     public func csrfToken(for key: Key, audience: String, now: ContinuousClock.Instant = .now) -> String? {
-        entries.withLock { entries in
-            guard let entry = entries[key]?[audience], entry.expires > now else { return nil }
+        state.withLock { state in
+            guard let entry = state.entries[key]?[audience], entry.expires > now else { return nil }
             return entry.csrf
         }
     }
 
     /// Keeps `token` (and a session's `csrf` token) for the cache's lifetime, or less when the
-    /// token itself expires sooner.
-    public func store(_ token: String, csrf: String? = nil, lifetime: Duration, for key: Key, audience: String, now: ContinuousClock.Instant = .now) {
+    /// token itself expires sooner — unless `key` was forgotten since identity was asked
+    /// (`askedAt`): that answer may describe a session that has ended since.
+    public func store(_ token: String, csrf: String? = nil, lifetime: Duration, for key: Key, audience: String,
+                      askedAt: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) {
         let expires = now + min(timeToLive, lifetime)
-        entries.withLock { entries in
-            if entries.count >= capacity, entries[key] == nil {
+        state.withLock { state in
+            if let forgotten = state.forgotten[key], forgotten >= askedAt { return }
+            if state.entries.count >= capacity, state.entries[key] == nil {
                 // Full: drop what has expired; if nothing has, drop an arbitrary eighth. Bounded memory
                 // matters more than keeping every answer (a miss only costs one call to identity).
-                entries = entries.filter { $0.value.values.contains { $0.expires > now } }
-                if entries.count >= capacity {
-                    for victim in entries.keys.prefix(max(1, capacity / 8)) { entries[victim] = nil }
+                state.entries = state.entries.filter { $0.value.values.contains { $0.expires > now } }
+                if state.entries.count >= capacity {
+                    for victim in state.entries.keys.prefix(max(1, capacity / 8)) { state.entries[victim] = nil }
                 }
             }
-            entries[key, default: [:]][audience] = Entry(token: token, csrf: csrf, expires: expires)
+            state.entries[key, default: [:]][audience] = Entry(token: token, csrf: csrf, expires: expires)
         }
     }
 
-    /// Forgets every principal of `key` (the session behind it was ended or replaced).
-    public func forget(_ key: Key) {
-        _ = entries.withLock { $0.removeValue(forKey: key) }
+    /// How long a forgotten credential is remembered as such: longer than any question to
+    /// identity takes (an answer to an older one is not kept).
+    static let forgettingLasts: Duration = .seconds(120)
+
+    /// Forgets every principal of `key` (the session behind it was ended or replaced), and keeps
+    /// answers to questions asked before now from being stored.
+    public func forget(_ key: Key, now: ContinuousClock.Instant = .now) {
+        state.withLock { state in
+            state.entries[key] = nil
+            if state.forgotten.count >= capacity {
+                state.forgotten = state.forgotten.filter { $0.value > now - Self.forgettingLasts }
+                if state.forgotten.count >= capacity {
+                    for victim in state.forgotten.keys.prefix(max(1, capacity / 8)) { state.forgotten[victim] = nil }
+                }
+            }
+            state.forgotten[key] = now
+        }
     }
 
     /// How many credentials are held (for tests and metrics).
-    public var count: Int { entries.withLock { $0.count } }
+    public var count: Int { state.withLock { $0.entries.count } }
 }
