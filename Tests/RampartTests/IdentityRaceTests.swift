@@ -248,14 +248,21 @@ struct IdentityRaceTests {
         }
     }
 
+    /// `user` with a confirmed second factor (its code's step) and a sign-in waiting for it (its challenge).
+    func waitingForSecondFactor(_ twoFactor: TwoFactorRepository, _ flow: PasswordSignIn, _ acme: Tenant,
+                                _ user: User) async throws -> (TOTP, step: Int64, challenge: String) {
+        let totp = try await twoFactor.enroll(user)
+        let step = totp.step(at: .now)
+        _ = try await twoFactor.confirm(user, code: totp.code(step: step), actor: IdentityFixture.operatorActor, requestID: nil)
+        guard case .secondFactorRequired(let challenge, _) = try await flow.signIn(tenant: acme, email: "ada@acme.test", password: Self.password, origin: origin) else {
+            throw TestSetupError("no second factor asked for")
+        }
+        return (totp, step, challenge)
+    }
+
     @Test func aSignInWaitingForItsSecondFactorEndsWithAPasswordChange() async throws {
         try await TwoFactorSignInTests().withTwoFactor { f, twoFactor, flow, acme, user in
-            let totp = try await twoFactor.enroll(user)
-            let step = totp.step(at: .now)
-            _ = try await twoFactor.confirm(user, code: totp.code(step: step), actor: IdentityFixture.operatorActor, requestID: nil)
-            guard case .secondFactorRequired(let challenge, _) = try await flow.signIn(tenant: acme, email: "ada@acme.test", password: Self.password, origin: origin) else {
-                Issue.record("no second factor asked for"); return
-            }
+            let (totp, step, challenge) = try await waitingForSecondFactor(twoFactor, flow, acme, user)
             let change = PasswordChange(database: f.database, region: acme.region, hasher: PasswordHasher(parameters: .testing))
             guard case .changed = try await change.change(user: user, current: Self.password, new: "amber lighthouse keeper 77", method: "password", requestID: nil) else {
                 Issue.record("change refused"); return
@@ -329,12 +336,7 @@ struct IdentityRaceTests {
     /// change takes them in (the user, then the challenges it ends): no deadlock, the change wins.
     @Test func aSecondFactorMeetingAPasswordChangeNeitherDeadlocksNorStartsASession() async throws {
         try await TwoFactorSignInTests().withTwoFactor { f, twoFactor, flow, acme, user in
-            let totp = try await twoFactor.enroll(user)
-            let step = totp.step(at: .now)
-            _ = try await twoFactor.confirm(user, code: totp.code(step: step), actor: IdentityFixture.operatorActor, requestID: nil)
-            guard case .secondFactorRequired(let challenge, _) = try await flow.signIn(tenant: acme, email: "ada@acme.test", password: Self.password, origin: origin) else {
-                Issue.record("no second factor asked for"); return
-            }
+            let (totp, step, challenge) = try await waitingForSecondFactor(twoFactor, flow, acme, user)
             let changed = try await PasswordHasher(parameters: .testing).hash("amber lighthouse keeper 77")
             let outcome = try await meet(f, lock: "SELECT 1 FROM users WHERE id = '\(user.id)' FOR UPDATE", waiters: 1, then: { connection in
                 // A password change, having taken the user: the new hash, and the sign-ins waiting for a second factor ended.
