@@ -106,20 +106,26 @@ struct TicketsVersionsTests {
         }
     }
 
-    /// A CC has no foreign key: the new ticket holds the people it names until it commits, so a
-    /// removal that got there first leaves the ticket naming a person made again, not nobody.
+    /// A removal or merge of people, as it starts: the tenant's people lock, then the rows.
+    func changingPeople(_ tenant: TenantID, rows: String) -> String {
+        "SELECT pg_advisory_xact_lock(hashtext('rampart.tickets.people'), hashtext('\(tenant)')), (\(rows))"
+    }
+
+    /// A CC has no foreign key: a removal of a person and a new ticket naming them take turns, so a
+    /// removal that got there first leaves the ticket naming the person made again, not nobody.
     @Test func aPersonRemovedWhileANewTicketNamesThemLeavesNoCCNamingNobody() async throws {
         try await H.with { h in
             let admin = H.Actor.admin(acme)
             let person = try await h.send(admin, .POST, "/api/v1/people", json: #"{"name":"Ann","email":"ann@example.test"}"#)
             #expect(person.status == 201, "\(person.json)")
-            let (created, met) = try await h.database.whileLocked("SELECT 1 FROM tickets.people WHERE id = '\(person.id)' FOR UPDATE", waiters: 1, then: { connection in
+            let lock = changingPeople(acme.id, rows: "SELECT count(*) FROM (SELECT 1 FROM tickets.people WHERE id = '\(person.id)' FOR UPDATE) p")
+            let (created, met) = try await h.database.whileLocked(lock, waiters: 1, then: { connection in
                 // What the removal commits while the ticket is on its way.
                 try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM tickets.people WHERE id = '\(person.id)'"), logger: TestDatabase.logger)
             }) {
                 try await h.send(admin, .POST, "/api/v1/tickets", json: #"{"subject":"Printer on fire","message":{"body":"Toner."},"cc":[{"email":"ann@example.test"}]}"#)
             }
-            #expect(met, "the new ticket reached the person being removed")
+            #expect(met, "the new ticket waited for the removal")
             #expect(created.status == 201, "\(created.json)")
             let cc = created.data["cc_ids"] as? [String] ?? []
             #expect(cc.count == 1 && cc.first != person.id, "the CC is Ann made again")
@@ -129,6 +135,36 @@ struct TicketsVersionsTests {
                     """, as: Int.self)
             }
             #expect(dangling == [0])
+        }
+    }
+
+    /// A change of a ticket's CCs and a merge of the people on it take turns instead of
+    /// deadlocking (the ticket locked, then its people, against the people locked, then their
+    /// tickets): the change waits before it locks the ticket, and the merged CC ends up as the
+    /// person it was merged into.
+    @Test func aCCChangeMeetingAMergeOfItsPeopleNeitherDeadlocksNorLosesThem() async throws {
+        try await H.with { h in
+            let admin = H.Actor.admin(acme)
+            let ann = try await h.send(admin, .POST, "/api/v1/people", json: #"{"name":"Ann","email":"ann@example.test"}"#)
+            let annToo = try await h.send(admin, .POST, "/api/v1/people", json: #"{"name":"Ann A."}"#)
+            let ticket = try await h.ticket(admin, extra: #","cc":[{"email":"ann@example.test"}]"#)
+            let lock = changingPeople(acme.id, rows: "SELECT count(*) FROM (SELECT 1 FROM tickets.people WHERE id IN ('\(ann.id)', '\(annToo.id)') ORDER BY id FOR UPDATE) p")
+            let (changed, met) = try await h.database.whileLocked(lock, waiters: 1, then: { connection in
+                // The merge, holding both people, moves the tickets that name Ann to Ann A. and removes Ann.
+                try await connection.query(PostgresQuery(unsafeSQL: """
+                    UPDATE tickets.tickets SET cc_ids = array_replace(cc_ids, '\(ann.id)', '\(annToo.id)'), version = version + 1
+                    WHERE cc_ids @> ARRAY['\(ann.id)']::uuid[]
+                    """), logger: TestDatabase.logger)
+                try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM tickets.people WHERE id = '\(ann.id)'"), logger: TestDatabase.logger)
+                try await connection.query(PostgresQuery(unsafeSQL: "UPDATE tickets.people SET email = 'ann@example.test' WHERE id = '\(annToo.id)'"),
+                                           logger: TestDatabase.logger)
+            }) {
+                try await h.send(admin, .PATCH, "/api/v1/tickets/\(ticket)", json: #"{"cc":[{"email":"ann@example.test"},{"email":"bo@example.test"}]}"#)
+            }
+            #expect(met, "the change waited for the merge")
+            #expect(changed.status == 200, "\(changed.json)")
+            let cc = Set(changed.data["cc_ids"] as? [String] ?? [])
+            #expect(cc.count == 2 && cc.contains(annToo.id) && !cc.contains(ann.id))
         }
     }
 }

@@ -75,19 +75,36 @@ struct PeopleRepository: Sendable {
     }
 
     /// The person with `email`, created with `name` when there is none (staff naming a requester
-    /// or CC), held `FOR KEY SHARE` until the transaction ends: a removal or merge of them (which
-    /// locks the row for update) waits for the ticket that names them and then sees it, instead
-    /// of leaving a CC naming nobody (CCs have no foreign key).
+    /// or CC). The transaction holds ``nameByAddress(tenant:store:on:)`` from its start.
     static func person(email: EmailInput, tenant: TenantID, store: TicketStore, on connection: PostgresConnection) async throws -> UUID {
         let fresh = UUIDv7.make()
         return try await made("""
             INSERT INTO people (id, tenant_id, email, name) VALUES (\(fresh), \(tenant.rawValue), \(email.address), \(email.name ?? email.address))
             ON CONFLICT (tenant_id, email) DO NOTHING
-            """, then: "SELECT id, organization_id FROM people WHERE email = \(email.address) FOR KEY SHARE", store: store, on: connection).0
+            """, then: "SELECT id, organization_id FROM people WHERE email = \(email.address)", store: store, on: connection).0
+    }
+
+    /// Taken first (before any row lock) by a transaction that names people by address on a
+    /// ticket: shared, so such saves run side by side, while a removal or merge of people
+    /// (``changingPeople(tenant:store:on:)``) waits for them and then sees their tickets — and
+    /// they wait for it. CCs have no foreign key: without this a removal could leave a new
+    /// ticket's CC naming nobody. Taking it before any row keeps the two from deadlocking (a
+    /// ticket locked and then its people, against people locked and then their tickets).
+    static func nameByAddress(tenant: TenantID, store: TicketStore, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            SELECT pg_advisory_xact_lock_shared(hashtext('rampart.tickets.people'), hashtext(\(tenant.description)))
+            """, logger: store.logger)
+    }
+
+    /// Taken first by a removal or merge of people: exclusive against ``nameByAddress(tenant:store:on:)``.
+    static func changingPeople(tenant: TenantID, store: TicketStore, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            SELECT pg_advisory_xact_lock(hashtext('rampart.tickets.people'), hashtext(\(tenant.description)))
+            """, logger: store.logger)
     }
 
     /// Runs `insert` (the person made unless they exist), then `find`; a person removed in
-    /// between (`find` waited for their removal) is made again.
+    /// between is made again.
     private static func made(_ insert: PostgresQuery, then find: PostgresQuery, store: TicketStore,
                              on connection: PostgresConnection) async throws -> (UUID, UUID?) {
         for _ in 0..<3 {
@@ -166,6 +183,7 @@ struct PeopleRepository: Sendable {
     /// the next time they use the helpdesk.
     func remove(_ caller: Caller, id: UUID, requestID: String) async throws {
         try await store.database.withTenant(caller.tenant) { connection in
+            try await Self.changingPeople(tenant: caller.tenant, store: store, on: connection)
             let locked = try await connection.query("SELECT 1 FROM people WHERE id = \(id) FOR UPDATE", logger: store.logger)
             guard try await locked.any() else { throw TicketsError.notFound(resource: "person") }
             let tickets = try await connection.query("""
@@ -187,6 +205,7 @@ struct PeopleRepository: Sendable {
     func merge(_ caller: Caller, _ source: UUID, into target: UUID, requestID: String) async throws -> Person {
         guard source != target else { throw TicketsError.invalidInput([.init(field: "into", message: "Another person.")]) }
         return try await store.database.withTenant(caller.tenant) { connection in
+            try await Self.changingPeople(tenant: caller.tenant, store: store, on: connection)
             // Both rows locked in id order, so two merges of the same pair cannot deadlock.
             let rows = try await connection.query("""
                 SELECT \(unescaped: Person.columns) FROM people WHERE id IN (\(source), \(target)) ORDER BY id FOR UPDATE

@@ -39,6 +39,9 @@ struct TicketRepository: Sendable {
             throw TicketsError.invalidInput([.init(field: "cc", message: "At most \(TicketRules.maximumCC) people.")])
         }
         return try await store.database.withTenant(caller.tenant) { connection in
+            if input.requester != nil || !(input.cc ?? []).isEmpty {
+                try await PeopleRepository.nameByAddress(tenant: caller.tenant, store: store, on: connection)
+            }
             let viewer = try await Viewer.resolve(caller, store: store, on: connection)
             let settings = try await store.settings(on: connection)
             let redactor = settings.redactor
@@ -143,6 +146,7 @@ struct TicketRepository: Sendable {
     /// Applies `changes` if `expected` (when given) admits the ticket's version: 412 otherwise.
     func update(_ caller: Caller, id: UUID, _ changes: TicketChanges, expected: EntityTag.Precondition?, requestID: String) async throws -> TicketView {
         try await store.database.withTenant(caller.tenant) { connection in
+            if changes.cc != nil { try await PeopleRepository.nameByAddress(tenant: caller.tenant, store: store, on: connection) }
             let viewer = try await Viewer.resolve(caller, store: store, on: connection)
             let current = try await ticket(id, viewer: viewer, lock: true, on: connection)
             try caller.requireWrite()
