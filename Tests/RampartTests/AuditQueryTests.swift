@@ -243,6 +243,14 @@ struct AuditQueryTests {
                                                             body: Data(String(decoding: body, as: UTF8.self).replacingOccurrences(of: "90", with: "3").utf8))
             #expect(invalid == 422)
             #expect((problem["errors"] as? [[String: Any]])?.first?["field"] as? String == "retention_days")
+            // Only what the gateway's WAF reads as JSON is read as settings: the exact type, UTF-8 without a byte-order mark.
+            for (type, prefix, status, code) in [("text/plain", "", 415, "unsupported_media_type"), ("application/json", "\u{FEFF}", 400, "malformed_body")] {
+                let reply = try await fixture.raw(.PUT, "/api/v1/audit/settings", principal: admin,
+                                                  body: Data((prefix + String(decoding: body, as: UTF8.self).replacingOccurrences(of: "90", with: "45")).utf8),
+                                                  contentType: type)
+                #expect(reply.status == status, "\(type)")
+                #expect(((try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any])?["code"] as? String == code)
+            }
             let (_, read) = try await fixture.get("/api/v1/audit/settings", principal: admin)
             #expect(read["time_zone"] as? String == "Europe/Berlin")
             let (_, page) = try await fixture.get("/api/v1/audit/events?action=audit_settings.updated", principal: admin)

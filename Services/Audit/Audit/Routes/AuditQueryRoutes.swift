@@ -132,10 +132,9 @@ struct AuditQueryRoutes: Sendable {
             }
             let admits = try EntityTag.check(request.headers, mismatch: Self.changedMeanwhile)
             return try await AuditRequest.run {
-                let body = try await request.body.collect(upTo: 16 * 1024)
-                guard let wanted = try? JSONDecoder().decode(TenantAuditSettings.self, from: Data(body.readableBytesView)) else {
-                    throw AuditError.malformedBatch("The body is not audit settings JSON.")
-                }
+                // Read as every service reads JSON (and as the gateway's WAF inspected it): exactly
+                // application/json, UTF-8 without a byte-order mark; 415, 413 or 400 otherwise.
+                let wanted = try await JSONRequestBody.decode(TenantAuditSettings.self, from: request, limit: 16 * 1024, decoder: JSONDecoder())
                 let stored = try await settings.update(wanted, tenant: principal.tenantID, actor: AuditRequest.actor(principal),
                                                        requestID: context.requestID, store: store) { try admits($0.version) }
                 return try Self.settingsResponse(stored)
