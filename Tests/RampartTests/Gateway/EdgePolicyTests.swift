@@ -187,10 +187,16 @@ struct EdgePolicyTests {
         #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(2)) == nil)
         cache.store("fresh", lifetime: .seconds(60), for: key, audience: "tickets", askedAt: start + .seconds(3), now: start + .seconds(4))
         #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(4)) == "fresh", "a question asked after the sign-out is answered as usual")
-        // What it remembers of forgotten credentials is bounded too.
+        // What it remembers of forgotten credentials is bounded, and what goes first is the oldest:
+        // a sign-out of a moment ago still keeps an older answer out.
+        let recent = PrincipalCache.Key(kind: "session", credential: "recent", host: "h")
+        cache.forget(recent, now: start + .seconds(10))
         for index in 0..<1000 { cache.forget(.init(kind: "session", credential: "\(index)", host: "h"), now: start) }
-        cache.store("other", lifetime: .seconds(60), for: .init(kind: "session", credential: "x", host: "h"), audience: "a", askedAt: start, now: start)
-        #expect(cache.token(for: .init(kind: "session", credential: "x", host: "h"), audience: "a", now: start) == "other")
+        cache.store("stale", lifetime: .seconds(60), for: recent, audience: "a", askedAt: start + .seconds(5), now: start + .seconds(11))
+        #expect(cache.token(for: recent, audience: "a", now: start + .seconds(11)) == nil)
+        let old = PrincipalCache.Key(kind: "session", credential: "0", host: "h")
+        cache.store("again", lifetime: .seconds(60), for: old, audience: "a", askedAt: start - .seconds(1), now: start + .seconds(11))
+        #expect(cache.token(for: old, audience: "a", now: start + .seconds(11)) == "again", "the oldest forgotten credentials made room")
     }
 
     @Test func anEdgeWithoutItsCertificateDoesNotStart() throws {

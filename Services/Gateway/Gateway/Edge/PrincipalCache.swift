@@ -95,7 +95,9 @@ public final class PrincipalCache: Sendable {
             if state.forgotten.count >= capacity {
                 state.forgotten = state.forgotten.filter { $0.value > now - Self.forgettingLasts }
                 if state.forgotten.count >= capacity {
-                    for victim in state.forgotten.keys.prefix(max(1, capacity / 8)) { state.forgotten[victim] = nil }
+                    // Still full: the oldest go, never one forgotten just now.
+                    let oldest = state.forgotten.sorted { $0.value < $1.value }.prefix(max(1, capacity / 8))
+                    for (victim, _) in oldest { state.forgotten[victim] = nil }
                 }
             }
             state.forgotten[key] = now
