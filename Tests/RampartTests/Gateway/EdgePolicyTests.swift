@@ -191,7 +191,7 @@ struct EdgePolicyTests {
         // a sign-out of a moment ago still keeps an older answer out.
         let recent = PrincipalCache.Key(kind: "session", credential: "recent", host: "h")
         cache.forget(recent, now: start + .seconds(10))
-        for index in 0..<1000 { cache.forget(.init(kind: "session", credential: "\(index)", host: "h"), now: start) }
+        for index in 0..<1000 { cache.forget(.init(kind: "session", credential: "\(index)", host: "h"), now: start + .milliseconds(index)) }
         cache.store("stale", lifetime: .seconds(60), for: recent, audience: "a", askedAt: start + .seconds(5), now: start + .seconds(11))
         #expect(cache.token(for: recent, audience: "a", now: start + .seconds(11)) == nil)
         let old = PrincipalCache.Key(kind: "session", credential: "0", host: "h")
