@@ -114,6 +114,10 @@ public struct TenantPurger: Service {
             job.nextAttemptAt = clock().addingTimeInterval(Self.lease)
             try await jobs.save(job)
         }
+        /// Another run has claimed the job since: it records from now on, this one stops.
+        func leaseLost() {
+            logger.warning("purge.lease_lost", metadata: ["tenant": "\(job.tenantID)", "attempt": "\(job.attempts)"])
+        }
         do {
             if job.deleted.isEmpty, let status = try await startPurge(job.tenantID, client) {
                 job.state = .abandoned
@@ -156,7 +160,7 @@ public struct TenantPurger: Service {
             job.lastError = nil
             logger.notice("purge.completed", metadata: ["tenant": "\(job.tenantID)", "reason": "\(job.reason.rawValue)"])
         } catch is PurgeJobRepository.LeaseLost {
-            logger.warning("purge.lease_lost", metadata: ["tenant": "\(job.tenantID)", "attempt": "\(job.attempts)"])
+            leaseLost()
             return job
         } catch {
             job.lastError = Self.describe(error)
@@ -166,7 +170,7 @@ public struct TenantPurger: Service {
         do {
             try await jobs.save(job)
         } catch is PurgeJobRepository.LeaseLost {
-            logger.warning("purge.lease_lost", metadata: ["tenant": "\(job.tenantID)", "attempt": "\(job.attempts)"])
+            leaseLost()
         } catch {
             // The lease runs out and the next sweep resumes from the last recorded step.
             logger.error("purge.record_failed", metadata: ["tenant": "\(job.tenantID)", "error": "\(Self.describe(error))"])

@@ -64,7 +64,7 @@ struct PeopleRepository: Sendable {
     let store: TicketStore
 
     /// The person of a portal user, created (without an email) the first time they use the
-    /// helpdesk; with their organization. Read on every request of the user, so not held: a
+    /// helpdesk; with their organization. Read on every request of the user and takes no lock: a
     /// ticket they request refers to them by a foreign key.
     static func person(forUser user: UUID, tenant: TenantID, store: TicketStore, on connection: PostgresConnection) async throws -> (UUID, UUID?) {
         let fresh = UUIDv7.make()
