@@ -125,16 +125,16 @@ struct RateLimitConfigurationTests {
     @Test func signInIsLimitedPerAddressAndAccount() throws {
         let limiter = RateLimiter(configuration: try RateLimitConfiguration(contentsOf: Self.shippedPath))
         let ana = RateLimitSubject(clientIP: "203.0.113.7", tenant: "acme", routeClass: "sign_in", account: "ana@example.com")
-        for _ in 0..<5 { #expect(limiter.check(ana, now: start)?.allowed == true) }
-        let refused = try #require(limiter.check(ana, now: start))
+        for _ in 0..<5 { #expect(limiter.check(ana, stage: .arrival, now: start)?.allowed == true) }
+        let refused = try #require(limiter.check(ana, stage: .arrival, now: start))
         #expect(!refused.allowed)
         #expect(refused.limitName == "sign-in-account")
         var bob = ana
         bob.account = "bob@example.com"
-        #expect(limiter.check(bob, now: start)?.allowed == true)
+        #expect(limiter.check(bob, stage: .arrival, now: start)?.allowed == true)
         var elsewhere = ana
         elsewhere.clientIP = "198.51.100.9"
-        #expect(limiter.check(elsewhere, now: start)?.allowed == true)
+        #expect(limiter.check(elsewhere, stage: .arrival, now: start)?.allowed == true)
     }
 
     @Test func eachDimensionHasItsOwnLimit() throws {
@@ -147,8 +147,8 @@ struct RateLimitConfigurationTests {
               - { name: search, key: [client_ip, route_class], route_classes: [search], requests: 1, period: 1m }
             """
         let limiter = RateLimiter(configuration: try RateLimitConfiguration(yaml: yaml))
-        func check(_ ip: String, tenant: String? = nil, key: String? = nil, route: String = "api") -> String? {
-            let decision = limiter.check(RateLimitSubject(clientIP: ip, tenant: tenant, credential: key, routeClass: route), now: start)
+        func check(_ ip: String, tenant: String? = nil, key: String? = nil, route: String = "api", stage: RateLimiter.Stage = .arrival) -> String? {
+            let decision = limiter.check(RateLimitSubject(clientIP: ip, tenant: tenant, credential: key, routeClass: route), stage: stage, now: start)
             return decision.map { $0.allowed ? "ok" : $0.limitName }
         }
         #expect(check("1.1.1.1", route: "search") == "ok")
@@ -156,11 +156,36 @@ struct RateLimitConfigurationTests {
         #expect(check("2.2.2.2", key: "k1") == "ok")
         #expect(check("3.3.3.3", key: "k1") == "ok")
         #expect(check("4.4.4.4", key: "k1") == "credential")
-        for ip in ["5.5.5.5", "6.6.6.6", "7.7.7.7", "8.8.8.8"] { #expect(check(ip, tenant: "acme") == "ok") }
-        #expect(check("9.9.9.9", tenant: "acme") == "tenant")
-        #expect(check("9.9.9.9", tenant: "globex") == "ok")
-        #expect(check("9.9.9.9") == "ok")
+        for ip in ["5.5.5.5", "6.6.6.6", "7.7.7.7", "8.8.8.8"] { #expect(check(ip, tenant: "acme", stage: .authenticated) == "ok") }
+        #expect(check("9.9.9.9", tenant: "acme", stage: .authenticated) == "tenant")
+        #expect(check("9.9.9.9", tenant: "globex", stage: .authenticated) == "ok")
+        // The tenant's limit counted at its own stage only: the address's limit did not count those.
+        for _ in 0..<3 { #expect(check("9.9.9.9") == "ok") }
         #expect(check("9.9.9.9") == "ip")
+    }
+
+    /// Anyone can send requests to a tenant's host: the tenant's own limits count only requests
+    /// authenticated for it (the `authenticated` stage), so anonymous ones cannot spend them.
+    @Test func limitsKeyedByTenantCountOnlyAuthenticatedRequests() throws {
+        let yaml = """
+            version: 1
+            limits:
+              - { name: ip, key: [client_ip], requests: 100, period: 1m }
+              - { name: tenant, key: [tenant], requests: 3, period: 1m }
+              - { name: export, key: [tenant, route_class], route_classes: [export], requests: 10, period: 1h, burst: 2 }
+            """
+        let configuration = try RateLimitConfiguration(yaml: yaml)
+        #expect(configuration.rules.map(\.stage) == [.arrival, .authenticated, .authenticated])
+        let limiter = RateLimiter(configuration: configuration)
+        let export = RateLimitSubject(clientIP: "203.0.113.7", tenant: "acme", routeClass: "export")
+        for _ in 0..<50 {
+            let arrival = try #require(limiter.check(export, stage: .arrival, now: start))
+            #expect(arrival.allowed && arrival.limitName == "ip")
+        }
+        #expect(limiter.check(export, stage: .authenticated, now: start)?.allowed == true)
+        #expect(limiter.check(export, stage: .authenticated, now: start)?.allowed == true)
+        #expect(limiter.check(export, stage: .authenticated, now: start)?.limitName == "export")
+        #expect(limiter.check(export, stage: .authenticated, now: start)?.allowed == false)
     }
 
     @Test func tenantOverridesReplaceTheDefault() throws {
@@ -174,10 +199,10 @@ struct RateLimitConfigurationTests {
         let limiter = RateLimiter(configuration: try RateLimitConfiguration(yaml: yaml))
         let acme = RateLimitSubject(clientIP: "1.1.1.1", tenant: "acme", routeClass: "api")
         let globex = RateLimitSubject(clientIP: "1.1.1.1", tenant: "globex", routeClass: "api")
-        #expect(limiter.check(globex, now: start)?.allowed == true)
-        #expect(limiter.check(globex, now: start)?.allowed == false)
-        for _ in 0..<3 { #expect(limiter.check(acme, now: start)?.allowed == true) }
-        #expect(limiter.check(acme, now: start)?.allowed == false)
+        #expect(limiter.check(globex, stage: .authenticated, now: start)?.allowed == true)
+        #expect(limiter.check(globex, stage: .authenticated, now: start)?.allowed == false)
+        for _ in 0..<3 { #expect(limiter.check(acme, stage: .authenticated, now: start)?.allowed == true) }
+        #expect(limiter.check(acme, stage: .authenticated, now: start)?.allowed == false)
     }
 
     @Test func replicasDivideEveryLimit() throws {

@@ -354,6 +354,31 @@ struct GatewayEdgeAuthTests {
         #expect(backup.json["code"] as? String == "service_unavailable")
     }
 
+    /// The shipped export limit is two at once per tenant. Anonymous requests (anyone can send
+    /// them to any tenant's host) are refused for their missing credential and never spend it;
+    /// the tenant's own requests do.
+    @Test func anonymousRequestsDoNotSpendATenantsLimits() async throws {
+        let edge = try await fixture()
+        let client = InternalClient(tls: edge.operatorTLS)
+        defer { Task { try? await client.shutdown() } }
+        let created = try await client.send(.POST, url: edge.identityEU + "/internal/v1/operator/tenants/beta/api-keys", body: Data(#"""
+            {"user_email":"ada@beta.test","name":"exports","scopes":["tickets:read"]}
+            """#.utf8))
+        let key = try #require((try JSONSerialization.jsonObject(with: created.body) as? [String: Any])?["key"] as? String, "status \(created.status)")
+        let exports = url(edge, "beta.eu.localhost", "/api/v1/exports")
+        var anonymous: [Int] = []
+        for headers in [[], ["Authorization: Bearer rk_0000000000000000_notakey"], [], ["Cookie: __Host-rampart_session=forged"], []] {
+            anonymous.append(try await EdgeClient.request(exports, ca: edge.pki.caPath, headers: headers).status)
+        }
+        #expect(anonymous == [401, 401, 401, 401, 401])
+        // backup has no endpoint in eu here: a request the limits let through is a 503.
+        var own: [EdgeClient.Reply] = []
+        for _ in 0..<3 { own.append(try await EdgeClient.request(exports, ca: edge.pki.caPath, headers: ["Authorization: Bearer \(key)"])) }
+        #expect(own.map(\.status) == [503, 503, 429])
+        #expect(own.last?.json["code"] as? String == "rate_limited")
+        #expect(own.last?.headers["retry-after"] != nil)
+    }
+
     @Test func everyRequestIsOneAccessLogLine() async throws {
         let edge = try await fixture()
         let id = "access-log-\(UUID().uuidString.prefix(8))"

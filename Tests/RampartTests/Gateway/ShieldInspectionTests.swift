@@ -68,6 +68,33 @@ struct ShieldInspectionTests {
         #expect(await call("thekeysrealsecret") == "allowed")
     }
 
+    /// The tenant's own limits are counted at the second call, for authenticated requests only:
+    /// however many anonymous requests arrive first, the tenant's allowance is whole.
+    @Test func theTenantsLimitsAreCountedOnlyOnceAuthenticated() async throws {
+        let limits = """
+            version: 1
+            replicas: 1
+            limits:
+              - {name: export, key: [tenant, route_class], route_classes: [export], requests: 10, period: 1h, burst: 2}
+            """
+        let shield = ShieldInspection(waf: try WafCorpus.shippedWAF(), limiter: RateLimiter(configuration: try RateLimitConfiguration(yaml: limits)),
+                                      logger: Logger(label: "test"))
+        for _ in 0..<5 {
+            let arrived = await shield.inspect(request("/api/v1/exports", rateClass: "export"))
+            #expect(arrived.refusal == nil && arrived.rateLimit == "unlimited")
+        }
+        var statuses: [Int] = []
+        var last: InspectionVerdict?
+        for _ in 0..<3 {
+            let verdict = await shield.admitAuthenticated(request("/api/v1/exports", rateClass: "export"))
+            statuses.append(verdict.refusal.map { Int($0.status.code) } ?? 200)
+            last = verdict
+        }
+        #expect(statuses == [200, 200, 429])
+        #expect(last?.rateLimit == "limited:export")
+        #expect(last?.refusal?.headers[HTTPField.Name("Retry-After")!] != nil)
+    }
+
     @Test func sqlInjectionIsRefusedWith403AndNoRuleTextWhileACodeReplyPasses() async throws {
         let shield = try shield()
         let attack = await shield.inspect(request("/api/v1/tickets?q=1%27%20OR%20%271%27%3D%271%27%20--%20"))

@@ -5,10 +5,15 @@ import RampartCore
 /// The one seam where request inspection (the WAF rule engine) and rate limiting plug into the
 /// edge. The responder calls it once per request on a tenant or status host, after the head and
 /// the bounded body have been read and before the credential is resolved or anything is
-/// forwarded. Until those engines exist the edge runs ``PassThroughInspection``.
+/// forwarded; and once more for a request authenticated for its tenant, before it is forwarded. Until those engines exist the edge runs ``PassThroughInspection``.
 public protocol EdgeInspection: Sendable {
     /// Decides whether `request` may go on.
     func inspect(_ request: EdgeInspectionRequest) async -> InspectionVerdict
+
+    /// Decides whether `request`, which ``inspect(_:)`` let go on and which has since been
+    /// authenticated as a principal of its host's tenant, may go on: the tenant's own limits,
+    /// which anonymous requests must not spend (``RateLimiter/Stage``).
+    func admitAuthenticated(_ request: EdgeInspectionRequest) async -> InspectionVerdict
 }
 
 /// What inspection sees of a request.
@@ -70,4 +75,6 @@ public struct PassThroughInspection: EdgeInspection {
     public init() {}
 
     public func inspect(_ request: EdgeInspectionRequest) async -> InspectionVerdict { .pass }
+
+    public func admitAuthenticated(_ request: EdgeInspectionRequest) async -> InspectionVerdict { .pass }
 }

@@ -9,9 +9,10 @@ import Synchronization
 
 /// Every public HTTPS request, in order: request id → `security.txt` → Host (tenant and region, or
 /// the status page) → Host against SNI → canonical path → route → body limit → body read (bounded)
-/// → inspection seam → edge authentication → forward to the region's service (the status page:
-/// the first healthy region's status instance) → security headers → one access-log line: when a
-/// response held whole is handed over, or when a streamed body has been written.
+/// → inspection seam → edge authentication → the tenant's own rate limits (its principals only) →
+/// forward to the region's service (the status page: the first healthy region's status instance) →
+/// security headers → one access-log line: when a response held whole is handed over, or when a
+/// streamed body has been written.
 ///
 /// A class: every request holds the responder, and both event loops' requests share it. As a struct
 /// each copy retained each of its parts (the policy's tables, the routes, the upstreams, …), an
@@ -124,10 +125,11 @@ public final class EdgeResponder: HTTPResponder, Sendable {
         entry.route = route.prefix
 
         let body = try await readBody(request, route: route, isHTTP2: connection.isHTTP2)
-        let verdict = await inspection.inspect(EdgeInspectionRequest(
+        let inspected = EdgeInspectionRequest(
             requestID: requestID, clientIP: context.clientIP, host: host, method: request.method, target: target,
             headers: request.headers, route: route, body: body.inspectable, bodyIsTruncated: body.isTruncated
-        ))
+        )
+        let verdict = await inspection.inspect(inspected)
         entry.wafScore = verdict.wafScore
         entry.rateLimit = verdict.rateLimit
         if let refusal = verdict.refusal { throw refusal }
@@ -140,6 +142,12 @@ public final class EdgeResponder: HTTPResponder, Sendable {
         if route.auth != .none {
             principal = try await authenticate(request, target: target, authority: authority, route: route, tenant: tenant, region: region, clientIP: context.clientIP,
                                                requestID: requestID)
+        }
+        // The tenant's own limits count only its principals' requests, never anonymous ones.
+        if principal != nil {
+            let admitted = await inspection.admitAuthenticated(inspected)
+            if let rateLimit = admitted.rateLimit { entry.rateLimit = rateLimit }
+            if let refusal = admitted.refusal { throw refusal }
         }
         guard let target = upstreams.target(route.service, in: region) else { throw EdgeProblem.serviceUnavailable }
         let answer = try await proxy.forward(

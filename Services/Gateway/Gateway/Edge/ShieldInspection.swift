@@ -39,31 +39,12 @@ public struct ShieldInspection: EdgeInspection {
     }
 
     public func inspect(_ request: EdgeInspectionRequest) async -> InspectionVerdict {
-        let tenant: String? = if case .tenant(let slug, _) = request.host { slug.rawValue } else { nil }
-        let routeClass = request.route.rateClass ?? "api"
-        var account: String?
-        if routeClass == Self.signInClass {
-            switch SignInAccount.find(body: request.body, contentType: request.headers[.contentType]) {
-            case .absent: break
-            case .account(let name): account = name
-            case .ambiguous: return InspectionVerdict(refusal: .ambiguousSignIn)
-            }
-        }
-        var rateLimit = "unlimited"
-        if let clientIP = request.clientIP,
-           let decision = limiter.check(RateLimitSubject(clientIP: clientIP, tenant: tenant, credential: Self.credentialID(request.headers),
-                                                         routeClass: routeClass, account: account), now: .now) {
-            guard decision.allowed else {
-                var headers = HTTPFields()
-                for (name, value) in decision.headers {
-                    if let field = HTTPField.Name(name) { headers[field] = value }
-                }
-                return InspectionVerdict(refusal: EdgeProblem(.tooManyRequests, code: "rate_limited", title: "Too many requests",
-                                                              detail: "Slow down and retry after the time in Retry-After.", headers: headers),
-                                         rateLimit: "limited:\(decision.limitName)")
-            }
-            rateLimit = "allowed"
-        }
+        guard let subject = Self.subject(of: request) else { return InspectionVerdict(refusal: .ambiguousSignIn) }
+        let tenant = subject.tenant
+        let routeClass = subject.routeClass
+        let limited = limit(subject, stage: .arrival)
+        if limited.refusal != nil { return limited }
+        let rateLimit = limited.rateLimit ?? "unlimited"
         // Without rules (the WAF switched off) the request is not even copied for it.
         guard !waf.ruleSet.rules.isEmpty else { return InspectionVerdict(wafScore: 0, rateLimit: rateLimit) }
         let target = request.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
@@ -87,6 +68,47 @@ public struct ShieldInspection: EdgeInspection {
                                      wafScore: verdict.score, rateLimit: rateLimit)
         }
         return InspectionVerdict(wafScore: verdict.score, rateLimit: rateLimit)
+    }
+
+    /// The tenant's own limits (keyed by tenant), for a request authenticated as one of its
+    /// principals; anonymous requests never reach them, whatever host they name.
+    public func admitAuthenticated(_ request: EdgeInspectionRequest) async -> InspectionVerdict {
+        guard case .tenant = request.host, let subject = Self.subject(of: request) else { return .pass }
+        return limit(subject, stage: .authenticated)
+    }
+
+    /// What the rate limits count `request` by (limits keyed by the client's address skip a
+    /// request without one); nil when a sign-in attempt's body names two different accounts
+    /// (``SignInAccount``).
+    private static func subject(of request: EdgeInspectionRequest) -> RateLimitSubject? {
+        let tenant: String? = if case .tenant(let slug, _) = request.host { slug.rawValue } else { nil }
+        let routeClass = request.route.rateClass ?? "api"
+        var account: String?
+        if routeClass == signInClass {
+            switch SignInAccount.find(body: request.body, contentType: request.headers[.contentType]) {
+            case .absent: break
+            case .account(let name): account = name
+            case .ambiguous: return nil
+            }
+        }
+        return RateLimitSubject(clientIP: request.clientIP ?? "", tenant: tenant, credential: credentialID(request.headers),
+                                routeClass: routeClass, account: account)
+    }
+
+    /// Counts `subject` against the limits of `stage`: a 429 with the rate-limit headers past one,
+    /// else the access log's `allowed`; no rate-limit decision when no limit applied.
+    private func limit(_ subject: RateLimitSubject, stage: RateLimiter.Stage) -> InspectionVerdict {
+        guard let decision = limiter.check(subject, stage: stage, now: .now) else { return .pass }
+        guard decision.allowed else {
+            var headers = HTTPFields()
+            for (name, value) in decision.headers {
+                if let field = HTTPField.Name(name) { headers[field] = value }
+            }
+            return InspectionVerdict(refusal: EdgeProblem(.tooManyRequests, code: "rate_limited", title: "Too many requests",
+                                                          detail: "Slow down and retry after the time in Retry-After.", headers: headers),
+                                     rateLimit: "limited:\(decision.limitName)")
+        }
+        return InspectionVerdict(rateLimit: "allowed")
     }
 
     /// The route class whose requests are sign-in attempts, counted per account too.

@@ -18,6 +18,12 @@ public struct RateLimitConfiguration: Sendable {
         /// Overrides by tenant slug, already divided among replicas.
         public let tenantLimits: [String: RateLimit]
 
+        /// When the limit counts a request (``RateLimiter/Stage``): once authenticated when it is
+        /// keyed by tenant, else on arrival.
+        public var stage: RateLimiter.Stage {
+            dimensions.contains(.tenant) ? .authenticated : .arrival
+        }
+
         /// The limit for `tenant`.
         func limit(for tenant: String?) -> RateLimit {
             tenant.flatMap { tenantLimits[$0] } ?? limit

@@ -1,6 +1,18 @@
 /// Applies the configured limits to requests: every rule whose route classes and dimensions fit the
 /// request counts it, under a key made of the rule's name and the request's dimension values.
 public struct RateLimiter: Sendable {
+    /// When a limit counts a request. Limits keyed by tenant count only requests authenticated as
+    /// someone of the host's tenant: anyone can send anonymous requests to any tenant's host, and
+    /// counting those would let anyone spend a tenant's allowance (two anonymous requests would
+    /// use up a burst of two exports). Every other limit counts a request as it arrives, before
+    /// its credential is resolved.
+    public enum Stage: Sendable {
+        /// Before authentication: limits keyed by address, credential, route class, account.
+        case arrival
+        /// Authenticated as a principal of the host's tenant: limits keyed by tenant.
+        case authenticated
+    }
+
     /// The limits in force.
     public let configuration: RateLimitConfiguration
     private let table: GCRALimiter
@@ -11,12 +23,12 @@ public struct RateLimiter: Sendable {
         self.table = GCRALimiter(maximumKeys: maximumKeys)
     }
 
-    /// Counts the request against every applicable limit, stopping at the first that refuses it.
-    /// Returns that refusal, or else the applicable decision with the fewest requests remaining
-    /// (for the `RateLimit-*` headers); nil when no limit applies.
-    public func check(_ subject: RateLimitSubject, now: ContinuousClock.Instant) -> RateLimitDecision? {
+    /// Counts the request against every limit of `stage` that applies to it, stopping at the
+    /// first that refuses it. Returns that refusal, or else the applicable decision with the
+    /// fewest requests remaining (for the `RateLimit-*` headers); nil when no limit applies.
+    public func check(_ subject: RateLimitSubject, stage: Stage, now: ContinuousClock.Instant) -> RateLimitDecision? {
         var tightest: RateLimitDecision?
-        for rule in configuration.rules {
+        for rule in configuration.rules where rule.stage == stage {
             if let classes = rule.routeClasses, !classes.contains(subject.routeClass) { continue }
             guard let value = Self.keyValue(rule.dimensions, subject) else { continue }
             let decision = table.check(
