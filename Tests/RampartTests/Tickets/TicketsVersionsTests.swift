@@ -138,6 +138,38 @@ struct TicketsVersionsTests {
         }
     }
 
+    /// A customer's new ticket names their own person, read as the request starts: a merge of that
+    /// person into another, committed meanwhile, used to leave the ticket naming a deleted person
+    /// (a 500 from the foreign key). The ticket now waits for the merge and names the person the
+    /// customer was merged into.
+    @Test func aCustomersTicketMeetingAMergeOfTheirPersonNamesThePersonTheyBecame() async throws {
+        try await H.with { h in
+            let admin = H.Actor.admin(acme)
+            let customer = H.Actor.customer(acme)
+            let first = try await h.ticket(customer)
+            let portal = try #require((try await h.send(admin, .GET, "/api/v1/tickets/\(first)").data["requester"] as? [String: Any])?["id"] as? String)
+            let user = String(customer.subject.dropFirst("user:".count))
+            let same = try await h.send(admin, .POST, "/api/v1/people", json: #"{"name":"Carla","email":"carla@example.test"}"#)
+            #expect(same.status == 201, "\(same.json)")
+            let lock = changingPeople(acme.id, rows: "SELECT count(*) FROM (SELECT 1 FROM tickets.people WHERE id IN ('\(portal)', '\(same.id)') ORDER BY id FOR UPDATE) p")
+            let (created, met) = try await h.database.whileLocked(lock, waiters: 1, then: { connection in
+                // The merge of the portal person into Carla, as the repository makes it.
+                for sql in ["UPDATE tickets.tickets SET requester_id = '\(same.id)', version = version + 1 WHERE requester_id = '\(portal)'",
+                            "DELETE FROM tickets.people WHERE id = '\(portal)'",
+                            "UPDATE tickets.people SET user_id = '\(user)' WHERE id = '\(same.id)'"] {
+                    try await connection.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger)
+                }
+            }) {
+                try await h.send(customer, .POST, "/api/v1/tickets", json: #"{"subject":"Still no invoice","message":{"body":"Order 4471."}}"#)
+            }
+            #expect(met, "the new ticket waited for the merge")
+            #expect(created.status == 201, "\(created.json)")
+            #expect((created.data["requester"] as? [String: Any])?["id"] as? String == same.id)
+            let mine = try await h.send(customer, .GET, "/api/v1/tickets")
+            #expect(Set(mine.list.compactMap { $0["id"] as? String }) == [first, created.id])
+        }
+    }
+
     /// A change of a ticket's CCs and a merge of the people on it take turns instead of
     /// deadlocking (the ticket locked, then its people, against the people locked, then their
     /// tickets): the change waits before it locks the ticket, and the merged CC ends up as the

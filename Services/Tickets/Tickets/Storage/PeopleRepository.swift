@@ -64,8 +64,10 @@ struct PeopleRepository: Sendable {
     let store: TicketStore
 
     /// The person of a portal user, created (without an email) the first time they use the
-    /// helpdesk; with their organization. Read on every request of the user and takes no lock: a
-    /// ticket they request refers to them by a foreign key.
+    /// helpdesk; with their organization. Read on every request of the user and takes no lock of
+    /// its own: a new ticket, which names them as its requester, holds
+    /// ``nameByAddress(tenant:store:on:)`` first, so a merge of the person cannot delete them
+    /// between this read and the ticket's insert.
     static func person(forUser user: UUID, tenant: TenantID, store: TicketStore, on connection: PostgresConnection) async throws -> (UUID, UUID?) {
         let fresh = UUIDv7.make()
         return try await made("""

@@ -39,7 +39,10 @@ struct TicketRepository: Sendable {
             throw TicketsError.invalidInput([.init(field: "cc", message: "At most \(TicketRules.maximumCC) people.")])
         }
         return try await store.database.withTenant(caller.tenant) { connection in
-            if input.requester != nil || !(input.cc ?? []).isEmpty {
+            // A customer's ticket names their own person as requester: a merge or removal of that
+            // person waits for the ticket (and moves it), or goes first and the customer is then
+            // found as the person they were merged into — never a ticket naming a deleted person.
+            if input.requester != nil || !(input.cc ?? []).isEmpty || !caller.isStaff {
                 try await PeopleRepository.nameByAddress(tenant: caller.tenant, store: store, on: connection)
             }
             let viewer = try await Viewer.resolve(caller, store: store, on: connection)
