@@ -89,5 +89,13 @@ public enum BackupMigrations {
             ALTER TABLE \(context.schema).backup_runs ADD COLUMN heartbeat_at timestamptz;
             """
         },
+        Migration(version: 6, name: "export_heartbeats") { context in
+            """
+            -- An export being built says it is alive every minute; one whose process has been
+            -- silent for five (it was stopped mid-build) is failed and no longer holds the
+            -- tenant's one running export.
+            ALTER TABLE \(context.schema).tenant_exports ADD COLUMN heartbeat_at timestamptz;
+            """
+        },
     ]
 }

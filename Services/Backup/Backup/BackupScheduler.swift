@@ -54,19 +54,12 @@ public struct BackupScheduler: Service {
         guard var run = try await runs.start(repository: repository, type: type, trigger: trigger, at: clock()) else { return nil }
         logger.info("backup.started", metadata: ["repository": "\(repository)", "type": "\(type.rawValue)", "trigger": "\(trigger.rawValue)"])
         do {
-            run.label = try await withThrowingTaskGroup(of: String?.self) { [run, runs, clock, logger] group in
-                group.addTask { try await pgBackRest.backup(repository: repository, type: type) }
-                // While pgBackRest works, the run says it is alive: a run that stops saying so
-                // (this process was killed) no longer holds the repository after a few minutes.
-                group.addTask {
-                    while true {
-                        try await Task.sleep(for: .seconds(BackupRunRepository.heartbeatInterval))
-                        do { try await runs.beat(run, at: clock()) } catch { logger.warning("backup.heartbeat_failed", metadata: ["error": "\(Swift.type(of: error))"]) }
-                    }
-                }
-                let label = try await group.next() ?? nil
-                group.cancelAll()
-                return label
+            // While pgBackRest works, the run says it is alive: a run that stops saying so (this
+            // process was killed) no longer holds the repository after a few minutes.
+            run.label = try await withHeartbeat(every: BackupRunRepository.heartbeatInterval, beat: { [run, runs, clock, logger] in
+                do { try await runs.beat(run, at: clock()) } catch { logger.warning("backup.heartbeat_failed", metadata: ["error": "\(Swift.type(of: error))"]) }
+            }) {
+                try await pgBackRest.backup(repository: repository, type: type)
             }
             run.outcome = .success
         } catch {

@@ -248,6 +248,49 @@ struct TenantExportTests {
         }
     }
 
+    /// A build cut off by a stop (no heartbeat any more) holds the tenant's one running export
+    /// for a few minutes, not for a day: then the next request, or the sweep, fails it, and the
+    /// sweep deletes what it had written.
+    @Test func aBuildCutOffByAStopIsFailedAndItsPartialArchiveDeleted() async throws {
+        try await TenantPurgeTests().withRegion { region in
+            let acme = try await TenantPurgeTests().tenantWithData(region, slug: "acme")
+            let tenant = try #require(TenantID(acme))
+            let admin = try admin(region, acme)
+            func cutOff() async throws -> TenantExport {
+                let now = region.clock.now
+                return try #require(try await region.exporter.exports.start(tenant: tenant, requestedBy: "admin:x", at: now, expiresAt: now.addingTimeInterval(86_400)))
+            }
+            let minutes = 1.0 / 1440
+            // Cut off before its folder was made, then found by the next request.
+            let first = try await cutOff()
+            let busy = try await call(region, .POST, "/api/v1/exports", principal: admin)
+            #expect(busy.status == 409)
+            #expect(json(busy)["code"] as? String == "export_running")
+            region.clock.advance(days: 6 * minutes)
+            let requested = try await call(region, .POST, "/api/v1/exports", principal: admin)
+            #expect(requested.status == 202, "\(json(requested))")
+            let id = try #require(json(requested)["id"] as? String)
+            #expect(try await completed(region, id, principal: admin)["state"] as? String == "completed")
+            let old = json(try await call(region, "/api/v1/exports/\(first.id.uuidString.lowercased())", principal: admin))
+            #expect(old["state"] as? String == "failed")
+            #expect((old["error"] as? String)?.hasPrefix("interrupted") == true)
+
+            // Cut off with part of its archive written: the sweep fails it and deletes the part.
+            let second = try await cutOff()
+            let partial = region.pki.directory.appendingPathComponent("exports/\(acme)/\(second.id.uuidString.lowercased()).sealed").path
+            try Data("partial".utf8).write(to: URL(fileURLWithPath: partial))
+            await region.exporter.sweep()
+            #expect(FileManager.default.fileExists(atPath: partial), "a build that beat a moment ago is left alone")
+            region.clock.advance(days: 6 * minutes)
+            await region.exporter.sweep()
+            #expect(!FileManager.default.fileExists(atPath: partial))
+            let swept = json(try await call(region, "/api/v1/exports/\(second.id.uuidString.lowercased())", principal: admin))
+            #expect(swept["state"] as? String == "failed")
+            let finished = region.pki.directory.appendingPathComponent("exports/\(acme)/\(id.lowercased()).sealed").path
+            #expect(FileManager.default.fileExists(atPath: finished), "the finished export stays")
+        }
+    }
+
     @Test func aPurgeDeletesTheTenantsExportsAndLeavesCopiesUnreadable() async throws {
         try await TenantPurgeTests().withRegion { region in
             let acme = try await TenantPurgeTests().tenantWithData(region, slug: "acme")

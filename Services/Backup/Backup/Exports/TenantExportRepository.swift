@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PostgresNIO
 import RampartCore
 import RampartStorage
@@ -38,21 +39,57 @@ public struct TenantExportRepository: Sendable {
 
     static let columns = "id, tenant_id, state, requested_by, requested_at, completed_at, expires_at, size, manifest_sha256, error"
 
-    /// A new running export; `nil` when the tenant already has one running.
+    /// How often an export's build records that its process is alive (``beat(_:at:)``), and how
+    /// long a build may go without that before it counts as cut off (its process was stopped).
+    static let heartbeatInterval: TimeInterval = 60
+    static let silenceLimit: TimeInterval = 300
+
+    static let interrupted = "interrupted: the backup service stopped while building the archive"
+
+    /// A new running export; `nil` when the tenant already has one running. A build whose process
+    /// has been silent for ``silenceLimit`` is failed first and does not hold the tenant.
     func start(tenant: TenantID, requestedBy: String, at now: Date, expiresAt: Date) async throws -> TenantExport? {
         let export = TenantExport(id: UUIDv7.make(at: now), tenantID: tenant, state: .running, requestedBy: requestedBy, requestedAt: now,
                                   expiresAt: expiresAt)
-        do {
-            try await database.withTenant(tenant) { connection in
-                _ = try await connection.query("""
-                    INSERT INTO tenant_exports (id, tenant_id, requested_by, requested_at, expires_at)
-                    VALUES (\(export.id), \(tenant.rawValue), \(requestedBy), \(now), \(expiresAt))
-                    """, logger: database.logger)
-            }
-            return export
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            return nil
+        let inserted = try await database.withTenant(tenant) { connection in
+            _ = try await Self.failSilent(at: now, on: connection, logger: database.logger)
+            return try await connection.query("""
+                INSERT INTO tenant_exports (id, tenant_id, requested_by, requested_at, expires_at, heartbeat_at)
+                VALUES (\(export.id), \(tenant.rawValue), \(requestedBy), \(now), \(expiresAt), \(now))
+                ON CONFLICT (tenant_id) WHERE state = 'running' DO NOTHING
+                RETURNING id
+                """, logger: database.logger).any()
         }
+        return inserted ? export : nil
+    }
+
+    /// Records that `export`'s build is still alive, every ``heartbeatInterval`` while it runs.
+    func beat(_ export: TenantExport, at now: Date) async throws {
+        try await database.withTenant(export.tenantID) { connection in
+            _ = try await connection.query("""
+                UPDATE tenant_exports SET heartbeat_at = \(now) WHERE id = \(export.id) AND state = 'running'
+                """, logger: database.logger)
+        }
+    }
+
+    /// Fails the tenant's builds silent for ``silenceLimit`` by `now` (their process was stopped);
+    /// returns their ids (their partial archives are the caller's to delete).
+    func failInterrupted(tenant: TenantID, at now: Date) async throws -> [UUID] {
+        try await database.withTenant(tenant) { connection in
+            try await Self.failSilent(at: now, on: connection, logger: database.logger)
+        }
+    }
+
+    private static func failSilent(at now: Date, on connection: PostgresConnection, logger: Logger) async throws -> [UUID] {
+        var ids: [UUID] = []
+        for try await id in try await connection.query("""
+            UPDATE tenant_exports SET state = 'failed', completed_at = \(now), error = \(interrupted)
+            WHERE state = 'running' AND COALESCE(heartbeat_at, requested_at) < \(now.addingTimeInterval(-silenceLimit))
+            RETURNING id
+            """, logger: logger).decode(UUID.self) {
+            ids.append(id)
+        }
+        return ids
     }
 
     func find(_ id: UUID, tenant: TenantID) async throws -> TenantExport? {
@@ -63,27 +100,29 @@ public struct TenantExportRepository: Sendable {
         try await select(tenant, "ORDER BY requested_at DESC LIMIT \(limit)")
     }
 
-    /// Records how the build ended.
-    func finish(_ export: TenantExport) async throws {
+    /// Records how the build ended; `false` when it no longer counted as running (it fell silent
+    /// and was failed as interrupted, which stands).
+    @discardableResult
+    func finish(_ export: TenantExport) async throws -> Bool {
         let error = export.error.map { String($0.prefix(600)) }
-        try await database.withTenant(export.tenantID) { connection in
-            _ = try await connection.query("""
+        return try await database.withTenant(export.tenantID) { connection in
+            try await connection.query("""
                 UPDATE tenant_exports SET state = \(export.state.rawValue), completed_at = \(export.completedAt), expires_at = \(export.expiresAt),
                     size = \(export.size), manifest_sha256 = \(export.manifestSHA256), error = \(error)
-                WHERE id = \(export.id)
-                """, logger: database.logger)
+                WHERE id = \(export.id) AND state = 'running'
+                RETURNING id
+                """, logger: database.logger).any()
         }
     }
 
-    /// Deletes the tenant's exports expired by `now` (all of them when `now` is `nil`) and
-    /// those still running from before `interruptedBefore` (cut off by a stop); returns their ids.
-    func delete(tenant: TenantID, expiredBy now: Date?, interruptedBefore: Date? = nil) async throws -> [UUID] {
+    /// Deletes the tenant's exports expired by `now` (all of them when `now` is `nil`); returns
+    /// their ids.
+    func delete(tenant: TenantID, expiredBy now: Date?) async throws -> [UUID] {
         try await database.withTenant(tenant) { connection in
             var ids: [UUID] = []
             for try await id in try await connection.query("""
                 DELETE FROM tenant_exports
                 WHERE \(now)::timestamptz IS NULL OR expires_at <= \(now)
-                   OR (state = 'running' AND requested_at < \(interruptedBefore))
                 RETURNING id
                 """, logger: database.logger).decode(UUID.self) {
                 ids.append(id)

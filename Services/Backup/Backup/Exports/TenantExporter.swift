@@ -17,8 +17,6 @@ public struct TenantExporter: Service {
     static let sources: [ServiceName] = [.identity, .tickets, .audit]
     /// Rows asked for per page.
     static let pageSize = 500
-    /// A build still running after this long was cut off by a stop: the sweep deletes it.
-    static let interruptedAfter: TimeInterval = 86_400
 
     let services: RegionServices
     let exports: TenantExportRepository
@@ -57,6 +55,10 @@ public struct TenantExporter: Service {
         guard try await keyring.hasLiveKey(tenant) else {
             throw ProblemError(status: .notFound, code: "tenant_not_found", title: "Unknown tenant", detail: "No tenant with this id in region \(services.region).")
         }
+        // The tenant's folder first: the sweep finds tenants by their folders, so even a build
+        // cut off before it wrote anything is found and failed.
+        try FileManager.default.createDirectory(atPath: directory + "/" + tenant.description, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         let now = clock()
         guard var export = try await exports.start(tenant: tenant, requestedBy: "\(requester.type):\(requester.id)", at: now,
                                                    expiresAt: now.addingTimeInterval(lifetime)) else {
@@ -71,7 +73,7 @@ public struct TenantExporter: Service {
         } catch {
             export.state = .failed
             export.error = "the request could not be recorded in the audit log"
-            try? await exports.finish(export)
+            _ = try? await exports.finish(export)
             throw error
         }
         Task { [self, export] in _ = await build(export) }
@@ -87,7 +89,15 @@ public struct TenantExporter: Service {
             try FileManager.default.createDirectory(atPath: tenantDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             var archive = try ExportArchiveWriter(path: path, keyring: keyring, tenant: export.tenantID, export: export.id, created: clock())
             do {
-                try await services.withClient { client in try await collect(into: &archive, tenant: export.tenantID, client) }
+                // While it is built, the export says it is alive: one whose process was stopped
+                // stops holding the tenant's one running export after a few minutes.
+                try await withHeartbeat(every: TenantExportRepository.heartbeatInterval, beat: { [exports, start, clock, logger] in
+                    do { try await exports.beat(start, at: clock()) } catch {
+                        logger.warning("export.heartbeat_failed", metadata: ["export": "\(start.id)", "error": "\(type(of: error))"])
+                    }
+                }) {
+                    try await services.withClient { client in try await collect(into: &archive, tenant: export.tenantID, client) }
+                }
                 let manifest = try await archive.finish(region: services.region, signingKey: signingKey)
                 export.state = .completed
                 export.size = archive.size
@@ -107,7 +117,12 @@ public struct TenantExporter: Service {
             logger.error("export.failed", metadata: ["tenant": "\(export.tenantID)", "export": "\(export.id)", "error": "\(export.error ?? "")"])
         }
         do {
-            try await exports.finish(export)
+            if try await !exports.finish(export) {
+                // Failed as interrupted while it was built (its heartbeats stopped reaching the
+                // database): that stands, and an archive nobody can download is not kept.
+                try? FileManager.default.removeItem(atPath: path)
+                logger.warning("export.superseded", metadata: ["tenant": "\(export.tenantID)", "export": "\(export.id)"])
+            }
         } catch {
             logger.error("export.record_failed", metadata: ["export": "\(export.id)", "error": "\(type(of: error))"])
         }
@@ -151,14 +166,17 @@ public struct TenantExporter: Service {
         }
     }
 
-    /// Deletes expired exports and builds cut off by a stop, rows and files, tenant by tenant.
+    /// Fails builds cut off by a stop (silent for ``TenantExportRepository/silenceLimit``) and
+    /// deletes expired exports, rows and files, tenant by tenant.
     public func sweep() async {
         let now = clock()
         await Periodic.eachTenant("export", logger: logger, tenants: tenantsWithExports) { tenant in
-            let removed = try await exports.delete(tenant: tenant, expiredBy: now, interruptedBefore: now.addingTimeInterval(-Self.interruptedAfter))
-            for id in removed {
+            let interrupted = try await exports.failInterrupted(tenant: tenant, at: now)
+            let removed = try await exports.delete(tenant: tenant, expiredBy: now)
+            for id in interrupted + removed {
                 try? FileManager.default.removeItem(atPath: "\(directory)/\(tenant)/\(id.uuidString.lowercased()).sealed")
             }
+            if !interrupted.isEmpty { logger.warning("export.interrupted", metadata: ["tenant": "\(tenant)", "count": "\(interrupted.count)"]) }
             if !removed.isEmpty { logger.info("export.expired", metadata: ["tenant": "\(tenant)", "count": "\(removed.count)"]) }
         }
     }
