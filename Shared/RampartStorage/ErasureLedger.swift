@@ -8,13 +8,18 @@ import RampartCore
 /// ids and times only, never personal data.
 public struct ErasureLedger: Sendable {
     public struct Entry: Codable, Sendable, Equatable {
-        /// What was erased: `tenant` (`id` is the tenant) or `person` (`id` is the erasure's id).
+        /// What was erased: `tenant` (`id` is the tenant), `person` (`id` is the erasure's id) or
+        /// `person_started`: a person's erasure that services had begun (the same id as its
+        /// `person` entry once it completes), replayed alike, so one that stopped half-way is
+        /// finished by a restore rather than undone by it.
         public var kind: String
+        /// A person's erasure begun in the services (``kind``).
+        public static let personStarted = "person_started"
         public var id: UUID
         public var region: Region
         public var erasedAt: Date
         /// SHA-256 (hex) of the signed deletion certificate (a tenant) or of the erasure receipt
-        /// (a person) that records the erasure.
+        /// (a person) that records the erasure; empty for a started one (no receipt yet).
         public var certificateSHA256: String
         /// A person's tenant.
         public var tenantID: UUID?

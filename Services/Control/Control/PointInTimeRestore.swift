@@ -146,8 +146,9 @@ struct LedgerReplay {
     /// The statement that replays `entries` on a region database; `nil` when they name nothing.
     /// Every value written into it is a parsed UUID or a boolean, so it is safe to inline.
     static func statement(for entries: [ErasureLedger.Entry]) -> String? {
-        let tenants = entries.filter { $0.kind == "tenant" }.map(\.id)
-        let people = entries.filter { $0.kind == "person" }.compactMap { entry -> String? in
+        let named = Self.erasures(in: entries)
+        let tenants = named.filter { $0.kind == "tenant" }.map(\.id)
+        let people = named.filter { $0.kind != "tenant" }.compactMap { entry -> String? in
             guard let tenant = entry.tenantID, let ids = entry.people, !ids.isEmpty else { return nil }
             let list = ids.map { "'\($0.uuidString.lowercased())'::uuid" }.joined(separator: ", ")
             return "('\(tenant.uuidString.lowercased())'::uuid, ARRAY[\(list)]::uuid[], \(entry.deleteTickets == true))"
@@ -174,6 +175,20 @@ struct LedgerReplay {
             """
     }
 
+    /// The erasures `entries` name, each once: purged tenants, completed erasures of people, and
+    /// those begun but never completed (replayed too: what they erased stays erased, and the rest
+    /// is done). A started erasure that completed is its completed entry.
+    static func erasures(in entries: [ErasureLedger.Entry]) -> [ErasureLedger.Entry] {
+        let completed = Set(entries.filter { $0.kind == "person" }.map(\.id))
+        return entries.filter { entry in
+            switch entry.kind {
+            case "tenant", "person": true
+            case ErasureLedger.Entry.personStarted: !completed.contains(entry.id)
+            default: false
+            }
+        }
+    }
+
     /// Replays `ledger` on the database `superuser` names, over its network connection; returns
     /// how many erasures the ledger names. A ledger that cannot be read stops it before anything runs.
     static func replay(_ ledger: ErasureLedger, superuser: DatabaseURL) async throws -> Int {
@@ -184,7 +199,7 @@ struct LedgerReplay {
         try await Database.withTemporaryClient(superuser, logger: logger, timeout: .seconds(600)) { client in
             _ = try await client.query(PostgresQuery(unsafeSQL: statement)).collect()
         }
-        return entries.count
+        return erasures(in: entries).count
     }
 
     /// Replays on the cluster listening on `port` with its socket in `socketDirectory`; returns
@@ -199,7 +214,7 @@ struct LedgerReplay {
         let deadline = ContinuousClock.now + .seconds(600)
         while true {
             let result = try await Subprocess.asUser(cluster.pgBackRest.osUser, "/usr/bin/psql", arguments).run()
-            if result.status == 0 { return entries.count }
+            if result.status == 0 { return Self.erasures(in: entries).count }
             let recovering = ["not accepting connections", "starting up", "not yet accepting connections"].contains { result.errorOutput.contains($0) }
             guard recovering, ContinuousClock.now < deadline else {
                 throw ControlError("replaying the erasure ledger failed: \(result.errorOutput)")

@@ -175,6 +175,55 @@ struct DataSubjectRequestTests {
         }
     }
 
+    /// An erasure that stops half-way (audit cannot be reached once identity and tickets have
+    /// erased her): it is in the ledger as started, so a restore finishes it instead of bringing
+    /// her back, and the answer names a person id (her address is erased already) whose retry
+    /// finishes it.
+    @Test func anErasureThatStopsHalfWayIsInTheLedgerAndARetryFinishesIt() async throws {
+        try await TenantPurgeTests().withRegion { region in
+            let (acme, grace) = try await seeded(region)
+            let tenant = try #require(TenantID(acme))
+            let closed = try RunningService.freePort()
+            let halfway = DataSubjectRequests(
+                region: eu, endpoints: [.identity: region.identity.baseURL, .tickets: region.tickets.baseURL, .audit: "https://127.0.0.1:\(closed)"],
+                tls: try InternalTLS(files: try region.pki.files(for: .service(.backup, eu))), ledger: ErasureLedger(path: region.ledgerPath),
+                logger: TestDatabase.logger)
+            let problem = await #expect(throws: ProblemError.self) {
+                try await halfway.erase(tenant: tenant, key: "grace.hopper@example.org", requester: .init(type: "operator", id: "alice"), requestID: nil)
+            }
+            #expect(problem?.code == "erasure_incomplete")
+            #expect(problem?.status == .badGateway)
+            #expect(problem?.detail?.contains("identity, tickets") == true && problem?.detail?.contains("audit failed") == true, "\(problem?.detail ?? "")")
+            #expect(try await traces(of: "grace.hopper", region).isEmpty, "identity and tickets erased her")
+
+            // The ledger holds it as started, by ids only; a replay would erase her everywhere.
+            let entries = try ErasureLedger(path: region.ledgerPath).entries()
+            #expect(entries.map(\.kind) == [ErasureLedger.Entry.personStarted])
+            #expect(entries.first?.people?.map { $0.uuidString.lowercased() }.contains(grace) == true)
+            #expect(LedgerReplay.erasures(in: entries).count == 1)
+            #expect(LedgerReplay.statement(for: entries)?.contains(grace) == true)
+
+            // By her address she is nobody now; by the id the answer names, the retry finishes it.
+            let (byAddress, _) = try await region.send(.operator("alice"), .POST, region.backup.baseURL + "/internal/v1/backup/data-requests",
+                                                       json: #"{"tenant_id":"\#(acme)","type":"erase","person":"grace.hopper@example.org"}"#)
+            #expect(byAddress == 404)
+            let retry = String(try #require(problem?.detail?.components(separatedBy: "person id ").last?.prefix(36)))
+            #expect(UUID(uuidString: retry) != nil, "\(problem?.detail ?? "")")
+            let (status, receipt) = try await region.send(.operator("alice"), .POST, region.backup.baseURL + "/internal/v1/backup/data-requests",
+                                                          json: #"{"tenant_id":"\#(acme)","type":"erase","person":"\#(retry)"}"#)
+            #expect(status == 200, "\(receipt)")
+            #expect(Set(try #require(receipt["people"] as? [String]).map { $0.lowercased() }) == Set(entries.first?.people?.map { $0.uuidString.lowercased() } ?? []))
+            #expect(try await region.audit.superuserValues("SELECT count(*) FROM audit.events WHERE tenant_id = '\(acme)' AND action = 'person.erased'",
+                                                           as: Int64.self) == [1])
+            // The retry finished that erasure, under its id: one erasure, completed.
+            let after = try ErasureLedger(path: region.ledgerPath).entries()
+            #expect(after.map(\.kind) == [ErasureLedger.Entry.personStarted, "person"])
+            #expect(after.map(\.id) == [entries[0].id, entries[0].id])
+            #expect((receipt["id"] as? String)?.lowercased() == entries[0].id.uuidString.lowercased())
+            #expect(LedgerReplay.erasures(in: after).map(\.kind) == ["person"])
+        }
+    }
+
     @Test func underTheDeletePolicyTheCustomersTicketsGoWithThem() async throws {
         try await TenantPurgeTests().withRegion { region in
             let (acme, _) = try await seeded(region)

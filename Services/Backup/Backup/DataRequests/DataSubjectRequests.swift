@@ -54,16 +54,42 @@ public struct DataSubjectRequests: Sendable {
 
     /// Anonymizes the person `key` names in `tenant` in every service, records the erasure in the
     /// erasure ledger and in the tenant's audit log, and returns the receipt.
+    ///
+    /// Once identity has erased (it checks, under a lock, that a customer is being erased) the
+    /// erasure is in the ledger as started: one that stops half-way (a later service fails) is
+    /// repeated in full after a restore instead of a restore bringing back what was erased, and it
+    /// fails with 502 `erasure_incomplete`, which names a person id to retry it with (the address
+    /// it was asked by may already be erased). The retry finishes that erasure.
     public func erase(tenant: TenantID, key: String, requester: AuditEvent.Actor, requestID: String?) async throws -> PersonErasureReceipt {
         try await withClient { client in
-            let subject = DataSubject(ids: try await resolve(key, tenant: tenant, client).ids)
+            var subject = DataSubject(ids: try await resolve(key, tenant: tenant, client).ids)
+            // A retry of an erasure that stopped half-way finishes it: under its id, and with
+            // every person it named (what it erased can no longer be found by address).
+            let unfinished = try unfinished(subject, tenant: tenant)
+            if let unfinished { subject.ids.formUnion(unfinished.people ?? []) }
+            let people = subject.ids.sorted { $0.uuidString < $1.uuidString }
+            let erasureID = unfinished?.id ?? UUIDv7.make()
             var erased: [DataSubjectErasure] = []
-            for service in Self.holders {
-                let reply = try await erasing(client, service, tenant, subject)
-                erased.append(try JSONDecoder().decode(DataSubjectErasure.self, from: reply.body))
+            do {
+                for service in Self.holders {
+                    let reply = try await erasing(client, service, tenant, subject)
+                    erased.append(try JSONDecoder().decode(DataSubjectErasure.self, from: reply.body))
+                    if erased.count == 1 {
+                        try ledger.append(.init(kind: ErasureLedger.Entry.personStarted, id: erasureID, region: region, erasedAt: Date(),
+                                                certificateSHA256: "", tenantID: tenant.rawValue, people: people))
+                    }
+                }
+            } catch where !erased.isEmpty {
+                let failed = Self.holders[erased.count]
+                logger.error("data_request.erasure_incomplete", metadata: [
+                    "tenant": "\(tenant)", "erasure": "\(erasureID)", "failed": "\(failed)", "error.type": "\(type(of: error))",
+                ])
+                let retry = people.first.map { $0.uuidString.lowercased() } ?? ""
+                throw ProblemError(status: .badGateway, code: "erasure_incomplete", title: "Erasure incomplete",
+                                   detail: "Erased in \(erased.map(\.service).joined(separator: ", ")); \(failed) failed. The erasure is in the erasure ledger and is repeated after any restore. Retry it with the person id \(retry): the retry finishes it for everyone it named.")
             }
             let receipt = PersonErasureReceipt(
-                id: UUIDv7.make(), tenantID: tenant, region: region, people: subject.ids.sorted { $0.uuidString < $1.uuidString },
+                id: erasureID, tenantID: tenant, region: region, people: people,
                 requestedBy: "\(requester.type):\(requester.id)", erased: erased,
                 ticketContent: erased.compactMap(\.ticketContent).first ?? "keep", erasedAt: Date()
             )
@@ -73,6 +99,16 @@ public struct DataSubjectRequests: Sendable {
             try await audit("person.erased", subject: subject, tenant: tenant, requester: requester, requestID: requestID, client)
             logger.notice("data_request.erased", metadata: ["tenant": "\(tenant)", "erasure": "\(receipt.id)"])
             return receipt
+        }
+    }
+
+    /// The ledger's erasure of `tenant` begun for one of `subject`'s ids and never completed.
+    private func unfinished(_ subject: DataSubject, tenant: TenantID) throws -> ErasureLedger.Entry? {
+        let entries = try ledger.entries()
+        let completed = Set(entries.filter { $0.kind == "person" }.map(\.id))
+        return entries.last {
+            $0.kind == ErasureLedger.Entry.personStarted && $0.tenantID == tenant.rawValue && !completed.contains($0.id)
+                && !subject.ids.isDisjoint(with: $0.people ?? [])
         }
     }
 
