@@ -224,6 +224,37 @@ struct DataSubjectRequestTests {
         }
     }
 
+    /// A ledger that cannot be read (its path is a folder) stops an erasure before anything is
+    /// erased. One that can be read but not written (a path in /proc) stops it after identity,
+    /// asked first, has erased her: the answer says the erasure is not recorded — never that a
+    /// restore would repeat it.
+    @Test func anErasureTheLedgerCannotRecordStopsAndSaysSo() async throws {
+        try await TenantPurgeTests().withRegion { region in
+            let (acme, _) = try await seeded(region)
+            let tenant = try #require(TenantID(acme))
+            func requests(ledger path: String) throws -> DataSubjectRequests {
+                DataSubjectRequests(
+                    region: eu, endpoints: [.identity: region.identity.baseURL, .tickets: region.tickets.baseURL, .audit: region.audit.audit.baseURL],
+                    tls: try InternalTLS(files: try region.pki.files(for: .service(.backup, eu))), ledger: ErasureLedger(path: path), logger: TestDatabase.logger)
+            }
+            let folder = region.pki.directory.appendingPathComponent("ledger-is-a-folder").path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            await #expect(throws: ErasureLedger.LedgerError.self) {
+                try await requests(ledger: folder).erase(tenant: tenant, key: "grace.hopper@example.org", requester: .init(type: "operator", id: "alice"), requestID: nil)
+            }
+            #expect(try await traces(of: "grace.hopper", region).sorted() == ["identity.users", "tickets.people"], "nothing erased")
+
+            let problem = await #expect(throws: ProblemError.self) {
+                try await requests(ledger: "/proc/rampart-erasure-ledger.jsonl").erase(
+                    tenant: tenant, key: "grace.hopper@example.org", requester: .init(type: "operator", id: "alice"), requestID: nil)
+            }
+            #expect(problem?.code == "erasure_not_recorded")
+            #expect(problem?.status == .internalServerError)
+            #expect(problem?.detail?.contains("repeated after any restore") == false)
+            #expect(try await traces(of: "grace.hopper", region) == ["tickets.people"], "identity erased her, tickets was not asked")
+        }
+    }
+
     @Test func underTheDeletePolicyTheCustomersTicketsGoWithThem() async throws {
         try await TenantPurgeTests().withRegion { region in
             let (acme, _) = try await seeded(region)

@@ -288,6 +288,17 @@ struct TenantExportTests {
             #expect(swept["state"] as? String == "failed")
             let finished = region.pki.directory.appendingPathComponent("exports/\(acme)/\(id.lowercased()).sealed").path
             #expect(FileManager.default.fileExists(atPath: finished), "the finished export stays")
+
+            // Cut off with part written, then found by the next request (before any sweep): its part goes too.
+            let third = try await cutOff()
+            let part = region.pki.directory.appendingPathComponent("exports/\(acme)/\(third.id.uuidString.lowercased()).sealed").path
+            try Data("partial".utf8).write(to: URL(fileURLWithPath: part))
+            region.clock.advance(days: 6 * minutes)
+            let again = try await call(region, .POST, "/api/v1/exports", principal: admin)
+            #expect(again.status == 202, "\(json(again))")
+            #expect(!FileManager.default.fileExists(atPath: part))
+            let last = try #require(json(again)["id"] as? String)
+            #expect(try await completed(region, last, principal: admin)["state"] as? String == "completed")
         }
     }
 

@@ -69,24 +69,38 @@ public struct DataSubjectRequests: Sendable {
             if let unfinished { subject.ids.formUnion(unfinished.people ?? []) }
             let people = subject.ids.sorted { $0.uuidString < $1.uuidString }
             let erasureID = unfinished?.id ?? UUIDv7.make()
+            let retry = people.first.map { $0.uuidString.lowercased() } ?? ""
             var erased: [DataSubjectErasure] = []
+            // The service being asked, for the answer when it fails.
+            var asking = Self.holders[0]
+            var recorded = false
             do {
                 for service in Self.holders {
+                    asking = service
                     let reply = try await erasing(client, service, tenant, subject)
-                    erased.append(try JSONDecoder().decode(DataSubjectErasure.self, from: reply.body))
-                    if erased.count == 1 {
-                        try ledger.append(.init(kind: ErasureLedger.Entry.personStarted, id: erasureID, region: region, erasedAt: Date(),
-                                                certificateSHA256: "", tenantID: tenant.rawValue, people: people))
+                    if !recorded {
+                        // Identity has erased: recorded before anything else, even reading its answer.
+                        do {
+                            try ledger.append(.init(kind: ErasureLedger.Entry.personStarted, id: erasureID, region: region, erasedAt: Date(),
+                                                    certificateSHA256: "", tenantID: tenant.rawValue, people: people))
+                        } catch {
+                            logger.critical("data_request.erasure_not_recorded", metadata: [
+                                "tenant": "\(tenant)", "erasure": "\(erasureID)", "error": "\(error)",
+                            ])
+                            throw ProblemError(status: .internalServerError, code: "erasure_not_recorded", title: "Erasure not recorded",
+                                               detail: "Identity erased the person, but the erasure could not be written to the erasure ledger, so a restore would bring back what was erased. Repair the ledger's storage, then retry with the person id \(retry).")
+                        }
+                        recorded = true
                     }
+                    erased.append(try JSONDecoder().decode(DataSubjectErasure.self, from: reply.body))
                 }
-            } catch where !erased.isEmpty {
-                let failed = Self.holders[erased.count]
+            } catch where recorded {
                 logger.error("data_request.erasure_incomplete", metadata: [
-                    "tenant": "\(tenant)", "erasure": "\(erasureID)", "failed": "\(failed)", "error.type": "\(type(of: error))",
+                    "tenant": "\(tenant)", "erasure": "\(erasureID)", "failed": "\(asking)", "error.type": "\(type(of: error))",
                 ])
-                let retry = people.first.map { $0.uuidString.lowercased() } ?? ""
+                let done = erased.map(\.service)
                 throw ProblemError(status: .badGateway, code: "erasure_incomplete", title: "Erasure incomplete",
-                                   detail: "Erased in \(erased.map(\.service).joined(separator: ", ")); \(failed) failed. The erasure is in the erasure ledger and is repeated after any restore. Retry it with the person id \(retry): the retry finishes it for everyone it named.")
+                                   detail: "Erased in \(done.isEmpty ? "identity" : done.joined(separator: ", ")); \(asking) failed. The erasure is in the erasure ledger and is repeated after any restore. Retry it with the person id \(retry): the retry finishes it for everyone it named.")
             }
             let receipt = PersonErasureReceipt(
                 id: erasureID, tenantID: tenant, region: region, people: people,

@@ -80,11 +80,13 @@ public struct TenantExportRepository: Sendable {
         }
     }
 
+    /// A build recorded before heartbeats existed (a rolling deploy) has none: it keeps the old
+    /// rule and counts as cut off a day after it was requested.
     private static func failSilent(at now: Date, on connection: PostgresConnection, logger: Logger) async throws -> [UUID] {
         var ids: [UUID] = []
         for try await id in try await connection.query("""
             UPDATE tenant_exports SET state = 'failed', completed_at = \(now), error = \(interrupted)
-            WHERE state = 'running' AND COALESCE(heartbeat_at, requested_at) < \(now.addingTimeInterval(-silenceLimit))
+            WHERE state = 'running' AND COALESCE(heartbeat_at, requested_at + interval '1 day') < \(now.addingTimeInterval(-silenceLimit))
             RETURNING id
             """, logger: logger).decode(UUID.self) {
             ids.append(id)

@@ -60,6 +60,8 @@ public struct TenantExporter: Service {
         try FileManager.default.createDirectory(atPath: directory + "/" + tenant.description, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let now = clock()
+        // A build cut off by a stop no longer holds the tenant, and what it wrote goes.
+        removeArchives(try await exports.failInterrupted(tenant: tenant, at: now), tenant: tenant)
         guard var export = try await exports.start(tenant: tenant, requestedBy: "\(requester.type):\(requester.id)", at: now,
                                                    expiresAt: now.addingTimeInterval(lifetime)) else {
             throw ProblemError(status: .conflict, code: "export_running", title: "Export running",
@@ -173,12 +175,15 @@ public struct TenantExporter: Service {
         await Periodic.eachTenant("export", logger: logger, tenants: tenantsWithExports) { tenant in
             let interrupted = try await exports.failInterrupted(tenant: tenant, at: now)
             let removed = try await exports.delete(tenant: tenant, expiredBy: now)
-            for id in interrupted + removed {
-                try? FileManager.default.removeItem(atPath: "\(directory)/\(tenant)/\(id.uuidString.lowercased()).sealed")
-            }
+            removeArchives(interrupted + removed, tenant: tenant)
             if !interrupted.isEmpty { logger.warning("export.interrupted", metadata: ["tenant": "\(tenant)", "count": "\(interrupted.count)"]) }
             if !removed.isEmpty { logger.info("export.expired", metadata: ["tenant": "\(tenant)", "count": "\(removed.count)"]) }
         }
+    }
+
+    /// Deletes the archive files of `ids` (absent ones are no error).
+    private func removeArchives(_ ids: [UUID], tenant: TenantID) {
+        for id in ids { try? FileManager.default.removeItem(atPath: "\(directory)/\(tenant)/\(id.uuidString.lowercased()).sealed") }
     }
 
     /// A purge's step: every export of the tenant, rows and files. Returns the rows deleted.
