@@ -182,8 +182,11 @@ struct RateLimitConfigurationTests {
             let arrival = try #require(limiter.check(export, stage: .arrival, now: start))
             #expect(arrival.allowed && arrival.limitName == "ip")
         }
+        // Asking without counting leaves the allowance whole.
+        for _ in 0..<5 { #expect(limiter.check(export, stage: .authenticated, now: start, counting: false)?.allowed == true) }
         #expect(limiter.check(export, stage: .authenticated, now: start)?.allowed == true)
         #expect(limiter.check(export, stage: .authenticated, now: start)?.allowed == true)
+        #expect(limiter.check(export, stage: .authenticated, now: start, counting: false)?.limitName == "export")
         #expect(limiter.check(export, stage: .authenticated, now: start)?.limitName == "export")
         #expect(limiter.check(export, stage: .authenticated, now: start)?.allowed == false)
     }

@@ -21,6 +21,8 @@ struct EdgeFixture: Sendable {
     let redirectPort: Int
     let identityEU: String
     let identityUS: String
+    /// The eu tickets instance (its `/api/v1/tickets/echo`).
+    let ticketsEU: String
     let operatorTLS: InternalTLS
     let accessLog: CapturedLines
     /// An API key of `acme` (eu) with `tickets:read`.
@@ -82,7 +84,7 @@ struct EdgeFixture: Sendable {
             pki: pki, signingKey: signingKey, endpoints: endpoints, policy: try policy(), accessLog: AccessLog(sink: accessLog.sink)
         )
         return EdgeFixture(pki: pki, httpsPort: httpsPort, redirectPort: redirectPort, identityEU: identityEU, identityUS: identityUS,
-                           operatorTLS: operatorTLS, accessLog: accessLog, acmeKey: acmeKey)
+                           ticketsEU: ticketsEU, operatorTLS: operatorTLS, accessLog: accessLog, acmeKey: acmeKey)
     }
 
     /// The shipped edge policy with test-sized limits: bodies of 4 KiB (default, read whole) and
@@ -117,7 +119,8 @@ struct EdgeFixture: Sendable {
 
     /// Configuration of an eu gateway fronting eu and us with its public listeners, and its
     /// (internal, https, redirect) ports.
-    static func gatewayValues(pki: TestPKI, signingKey: PrincipalSigningKey, endpoints: [String: Any], policy: String) throws -> (values: [String: String], ports: (Int, Int, Int)) {
+    static func gatewayValues(pki: TestPKI, signingKey: PrincipalSigningKey, endpoints: [String: Any], policy: String,
+                              rateLimits: String? = nil) throws -> (values: [String: String], ports: (Int, Int, Int)) {
         let directory = pki.directory.appendingPathComponent("edge-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let usGateway = try pki.ca.issue(identity: .service(.gateway, us))
@@ -147,12 +150,19 @@ struct EdgeFixture: Sendable {
         values["RAMPART_WAF_RULES"] = deploy.appendingPathComponent("waf/rules.yaml").path
         values["RAMPART_WAF_POLICY"] = deploy.appendingPathComponent("waf/policy.yaml").path
         values["RAMPART_RATE_LIMITS"] = deploy.appendingPathComponent("gateway/rate-limits.yaml").path
+        if let rateLimits {
+            let file = directory.appendingPathComponent("rate-limits.yaml")
+            try rateLimits.write(to: file, atomically: true, encoding: .utf8)
+            values["RAMPART_RATE_LIMITS"] = file.path
+        }
         return (values, (internalPort, httpsPort, redirectPort))
     }
 
     /// Starts an eu gateway fronting eu and us in this process; returns (https, redirect) ports.
-    static func startGateway(pki: TestPKI, signingKey: PrincipalSigningKey, endpoints: [String: Any], policy: String, accessLog: AccessLog) async throws -> (Int, Int) {
-        let (values, (_, httpsPort, redirectPort)) = try gatewayValues(pki: pki, signingKey: signingKey, endpoints: endpoints, policy: policy)
+    static func startGateway(pki: TestPKI, signingKey: PrincipalSigningKey, endpoints: [String: Any], policy: String, accessLog: AccessLog,
+                             rateLimits: String? = nil) async throws -> (Int, Int) {
+        let (values, (_, httpsPort, redirectPort)) = try gatewayValues(pki: pki, signingKey: signingKey, endpoints: endpoints, policy: policy,
+                                                                       rateLimits: rateLimits)
         let config = try ServiceConfig(service: .gateway, source: ConfigSource(values: values))
         let app = try await GatewayService.buildApplication(config, accessLog: accessLog)
         let group = ServiceGroup(configuration: .init(services: [app], logger: TestDatabase.logger))

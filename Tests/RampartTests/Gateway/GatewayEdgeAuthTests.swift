@@ -354,29 +354,36 @@ struct GatewayEdgeAuthTests {
         #expect(backup.json["code"] as? String == "service_unavailable")
     }
 
-    /// The shipped export limit is two at once per tenant. Anonymous requests (anyone can send
-    /// them to any tenant's host) are refused for their missing credential and never spend it;
-    /// the tenant's own requests do.
-    @Test func anonymousRequestsDoNotSpendATenantsLimits() async throws {
+    /// A tenant limit of two (a gateway of its own, so its counters are this test's). Anonymous
+    /// requests (anyone can send them to any tenant's host) and requests the service refuses
+    /// never spend it; the tenant's own accepted requests do.
+    @Test func onlyTheTenantsAcceptedRequestsSpendItsLimits() async throws {
         let edge = try await fixture()
-        let client = InternalClient(tls: edge.operatorTLS)
-        defer { Task { try? await client.shutdown() } }
-        let created = try await client.send(.POST, url: edge.identityEU + "/internal/v1/operator/tenants/beta/api-keys", body: Data(#"""
-            {"user_email":"ada@beta.test","name":"exports","scopes":["tickets:read"]}
-            """#.utf8))
-        let key = try #require((try JSONSerialization.jsonObject(with: created.body) as? [String: Any])?["key"] as? String, "status \(created.status)")
-        let exports = url(edge, "beta.eu.localhost", "/api/v1/exports")
+        let endpoints: [String: Any] = ["regions": ["eu": ["identity": edge.identityEU, "tickets": edge.ticketsEU], "us": ["identity": edge.identityUS]]]
+        let (port, _) = try await EdgeFixture.startGateway(
+            pki: edge.pki, signingKey: .generate(), endpoints: endpoints, policy: try EdgeFixture.policy(), accessLog: AccessLog(sink: .init { _ in }),
+            rateLimits: """
+                version: 1
+                limits:
+                  - {name: ip, key: [client_ip], requests: 6000, period: 1m, burst: 1000}
+                  - {name: tenant, key: [tenant], requests: 2, period: 1h, burst: 2}
+                """
+        )
+        func status(_ path: String, _ headers: [String] = []) async throws -> Int {
+            try await EdgeClient.request("https://acme.eu.localhost:\(port)\(path)", ca: edge.pki.caPath, headers: headers).status
+        }
         var anonymous: [Int] = []
-        for headers in [[], ["Authorization: Bearer rk_0000000000000000_notakey"], [], ["Cookie: __Host-rampart_session=forged"], []] {
-            anonymous.append(try await EdgeClient.request(exports, ca: edge.pki.caPath, headers: headers).status)
+        for headers in [[], ["Authorization: Bearer rk_0000000000000000_notakey"], ["Cookie: __Host-rampart_session=forged"], [], []] {
+            anonymous.append(try await status("/api/v1/tickets/echo", headers))
         }
         #expect(anonymous == [401, 401, 401, 401, 401])
-        // backup has no endpoint in eu here: a request the limits let through is a 503.
-        var own: [EdgeClient.Reply] = []
-        for _ in 0..<3 { own.append(try await EdgeClient.request(exports, ca: edge.pki.caPath, headers: ["Authorization: Bearer \(key)"])) }
-        #expect(own.map(\.status) == [503, 503, 429])
-        #expect(own.last?.json["code"] as? String == "rate_limited")
-        #expect(own.last?.headers["retry-after"] != nil)
+        let key = ["Authorization: Bearer \(edge.acmeKey)"]
+        var refused: [Int] = []
+        for _ in 0..<3 { refused.append(try await status("/api/v1/tickets/no-such-route", key)) }
+        #expect(refused == [404, 404, 404], "the service refused them")
+        var accepted: [Int] = []
+        for _ in 0..<3 { accepted.append(try await status("/api/v1/tickets/echo", key)) }
+        #expect(accepted == [200, 200, 429])
     }
 
     @Test func everyRequestIsOneAccessLogLine() async throws {

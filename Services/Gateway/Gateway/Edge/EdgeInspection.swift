@@ -11,9 +11,14 @@ public protocol EdgeInspection: Sendable {
     func inspect(_ request: EdgeInspectionRequest) async -> InspectionVerdict
 
     /// Decides whether `request`, which ``inspect(_:)`` let go on and which has since been
-    /// authenticated as a principal of its host's tenant, may go on: the tenant's own limits,
-    /// which anonymous requests must not spend (``RateLimiter/Stage``).
+    /// authenticated as a principal of its host's tenant, may go on: whether the tenant's own
+    /// limits have room for it (``RateLimiter/Stage``). Counts nothing.
     func admitAuthenticated(_ request: EdgeInspectionRequest) async -> InspectionVerdict
+
+    /// Counts `request`, admitted by ``admitAuthenticated(_:)``, against the tenant's own limits
+    /// once its service accepted it (a status below 400): requests the service refuses, and
+    /// anonymous ones, never spend the tenant's allowance.
+    func countAccepted(_ request: EdgeInspectionRequest) async
 }
 
 /// What inspection sees of a request.
@@ -77,4 +82,6 @@ public struct PassThroughInspection: EdgeInspection {
     public func inspect(_ request: EdgeInspectionRequest) async -> InspectionVerdict { .pass }
 
     public func admitAuthenticated(_ request: EdgeInspectionRequest) async -> InspectionVerdict { .pass }
+
+    public func countAccepted(_ request: EdgeInspectionRequest) async {}
 }

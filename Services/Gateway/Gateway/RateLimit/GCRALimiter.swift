@@ -20,8 +20,10 @@ public final class GCRALimiter: Sendable {
         self.capacityPerShard = max(8, maximumKeys / shardCount)
     }
 
-    /// Counts one request for `key` against `limit` at `now` if it fits, and says so.
-    public func check(key: RateLimitKey, limit: RateLimit, name: String? = nil, now: ContinuousClock.Instant) -> RateLimitDecision {
+    /// Counts one request for `key` against `limit` at `now` if it fits, and says so; with
+    /// `counting` false only says whether it would fit (nothing is recorded).
+    public func check(key: RateLimitKey, limit: RateLimit, name: String? = nil, now: ContinuousClock.Instant,
+                      counting: Bool = true) -> RateLimitDecision {
         let shard = shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
         return shard.arrivals.withLock { arrivals in
             let stored = arrivals[key]
@@ -34,10 +36,12 @@ public final class GCRALimiter: Sendable {
                     allowed: false, limitName: name ?? key.limit, limit: limit.requests, remaining: 0,
                     resetAfter: arrival - now, retryAfter: earliest - now)
             }
-            if stored == nil, arrivals.count >= capacityPerShard {
-                Self.makeRoom(in: &arrivals, now: now)
+            if counting {
+                if stored == nil, arrivals.count >= capacityPerShard {
+                    Self.makeRoom(in: &arrivals, now: now)
+                }
+                arrivals[key] = next
             }
-            arrivals[key] = next
             let remaining = Int((limit.capacity - (next - now)) / limit.emissionInterval)
             return RateLimitDecision(
                 allowed: true, limitName: name ?? key.limit, limit: limit.requests, remaining: remaining,
