@@ -8,14 +8,19 @@ import Testing
 /// killed mid-backup does not hold its repository for ever.
 @Suite("Backup runs: one at a time per repository, and a silent run gives the repository back")
 struct BackupRunTests {
-    func withRuns(_ body: @escaping @Sendable (BackupRunRepository) async throws -> Void) async throws {
+    /// `body` with backup's schema migrated in a database of its own, as backup's runtime role.
+    static func withBackupDatabase(_ body: @escaping @Sendable (Database) async throws -> Void) async throws {
         let db = try await TestDatabase.make()
         let roles = try db.roles(.backup)
         let runner = try MigrationRunner(schema: SQLIdentifier("backup")!, runtimeRole: roles.runtime, migrations: BackupMigrations.all)
         try await db.with(try db.url(.backup, owner: true)) { try await runner.migrate(client: $0, logger: TestDatabase.logger) }
         try await Database.withTemporaryClient(try db.url(.backup, owner: false), logger: TestDatabase.logger, timeout: .seconds(60)) { client in
-            try await body(BackupRunRepository(database: Database(client: client, logger: TestDatabase.logger)))
+            try await body(Database(client: client, logger: TestDatabase.logger))
         }
+    }
+
+    func withRuns(_ body: @escaping @Sendable (BackupRunRepository) async throws -> Void) async throws {
+        try await Self.withBackupDatabase { try await body(BackupRunRepository(database: $0)) }
     }
 
     @Test func aRunWhoseProcessFellSilentIsInterruptedAndTheRepositoryTakenAgain() async throws {

@@ -11,13 +11,7 @@ import Testing
 @Suite("Tenant exports: one build at a time per tenant, and a silent build gives the tenant back")
 struct ExportBuildTests {
     func withExports(_ body: @escaping @Sendable (TenantExportRepository) async throws -> Void) async throws {
-        let db = try await TestDatabase.make()
-        let roles = try db.roles(.backup)
-        let runner = try MigrationRunner(schema: SQLIdentifier("backup")!, runtimeRole: roles.runtime, migrations: BackupMigrations.all)
-        try await db.with(try db.url(.backup, owner: true)) { try await runner.migrate(client: $0, logger: TestDatabase.logger) }
-        try await Database.withTemporaryClient(try db.url(.backup, owner: false), logger: TestDatabase.logger, timeout: .seconds(60)) { client in
-            try await body(TenantExportRepository(database: Database(client: client, logger: TestDatabase.logger)))
-        }
+        try await BackupRunTests.withBackupDatabase { try await body(TenantExportRepository(database: $0)) }
     }
 
     @Test func aBuildWhoseProcessFellSilentIsFailedAndTheTenantMayExportAgain() async throws {
