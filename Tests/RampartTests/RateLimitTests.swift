@@ -182,12 +182,16 @@ struct RateLimitConfigurationTests {
             let arrival = try #require(limiter.check(export, stage: .arrival, now: start))
             #expect(arrival.allowed && arrival.limitName == "ip")
         }
-        // Asking without counting leaves the allowance whole.
-        for _ in 0..<5 { #expect(limiter.check(export, stage: .authenticated, now: start, counting: false)?.allowed == true) }
+        // Counted and given back (the service refused it) leaves the allowance whole.
+        for _ in 0..<5 {
+            #expect(limiter.check(export, stage: .authenticated, now: start)?.allowed == true)
+            limiter.refund(export, stage: .authenticated, now: start)
+        }
         #expect(limiter.check(export, stage: .authenticated, now: start)?.allowed == true)
         #expect(limiter.check(export, stage: .authenticated, now: start)?.allowed == true)
-        #expect(limiter.check(export, stage: .authenticated, now: start, counting: false)?.limitName == "export")
         #expect(limiter.check(export, stage: .authenticated, now: start)?.limitName == "export")
+        limiter.refund(export, stage: .authenticated, now: start)
+        #expect(limiter.check(export, stage: .authenticated, now: start)?.allowed == true, "one given back, one room")
         #expect(limiter.check(export, stage: .authenticated, now: start)?.allowed == false)
     }
 

@@ -40,14 +40,15 @@ public struct BackupRunRepository: Sendable {
 
     /// Records a run as started; `nil` when the repository already has one running (another
     /// replica or an operator got there first). A run whose process has been silent for
-    /// ``silenceLimit`` is recorded as interrupted first and does not hold the repository.
+    /// ``silenceLimit`` is recorded as interrupted first and does not hold the repository (one
+    /// started before heartbeats existed, in a rolling deploy, after a day).
     public func start(repository: Int, type: PgBackRest.BackupType, trigger: BackupRun.Trigger, at now: Date) async throws -> BackupRun? {
         let run = BackupRun(id: UUIDv7.make(at: now), repository: repository, type: type, trigger: trigger, startedAt: now, outcome: .running)
         let silentSince = now.addingTimeInterval(-Self.silenceLimit)
         let inserted = try await database.withTransaction { connection in
             try await connection.query("""
                 UPDATE backup.backup_runs SET outcome = 'failure', finished_at = \(now), error = \(Self.interrupted)
-                WHERE repository = \(repository) AND outcome = 'running' AND COALESCE(heartbeat_at, started_at) < \(silentSince)
+                WHERE repository = \(repository) AND outcome = 'running' AND COALESCE(heartbeat_at, started_at + interval '1 day') < \(silentSince)
                 """, logger: database.logger)
             let rows = try await connection.query("""
                 INSERT INTO backup.backup_runs (id, repository, type, trigger, started_at, outcome, heartbeat_at)
@@ -64,7 +65,7 @@ public struct BackupRunRepository: Sendable {
 
     /// Records that `run`'s process is still alive, every ``heartbeatInterval`` while it runs.
     public func beat(_ run: BackupRun, at now: Date) async throws {
-        try await database.withTransaction { connection in
+        _ = try await database.withTransaction { connection in
             try await connection.query("""
                 UPDATE backup.backup_runs SET heartbeat_at = \(now) WHERE id = \(run.id) AND outcome = 'running'
                 """, logger: database.logger)
@@ -75,7 +76,7 @@ public struct BackupRunRepository: Sendable {
 
     /// Records how a started run ended (a run already recorded as interrupted stays so).
     public func finish(_ run: BackupRun) async throws {
-        try await database.withTransaction { connection in
+        _ = try await database.withTransaction { connection in
             try await connection.query("""
                 UPDATE backup.backup_runs SET outcome = \(run.outcome.rawValue), finished_at = \(run.finishedAt),
                     label = \(run.label), error = \(run.error.map { String($0.prefix(600)) })
@@ -86,7 +87,7 @@ public struct BackupRunRepository: Sendable {
 
     /// Marks runs left `running` by a process that stopped mid-run (older than `cutoff`) as failed.
     public func abandonRuns(startedBefore cutoff: Date, at now: Date) async throws {
-        try await database.withTransaction { connection in
+        _ = try await database.withTransaction { connection in
             try await connection.query("""
                 UPDATE backup.backup_runs SET outcome = 'failure', finished_at = \(now), error = \(Self.interrupted)
                 WHERE outcome = 'running' AND started_at < \(cutoff)

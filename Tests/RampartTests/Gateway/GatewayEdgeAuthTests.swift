@@ -355,9 +355,9 @@ struct GatewayEdgeAuthTests {
     }
 
     /// A tenant limit of two (a gateway of its own, so its counters are this test's). Anonymous
-    /// requests (anyone can send them to any tenant's host) and requests the service refuses
-    /// never spend it; the tenant's own accepted requests do.
-    @Test func onlyTheTenantsAcceptedRequestsSpendItsLimits() async throws {
+    /// requests (anyone can send them to any tenant's host) and requests the service refuses to
+    /// whoever asked never spend it; the tenant's own other requests do.
+    @Test func onlyTheTenantsOwnRequestsSpendItsLimits() async throws {
         let edge = try await fixture()
         let endpoints: [String: Any] = ["regions": ["eu": ["identity": edge.identityEU, "tickets": edge.ticketsEU], "us": ["identity": edge.identityUS]]]
         let (port, _) = try await EdgeFixture.startGateway(
@@ -380,7 +380,7 @@ struct GatewayEdgeAuthTests {
         let key = ["Authorization: Bearer \(edge.acmeKey)"]
         var refused: [Int] = []
         for _ in 0..<3 { refused.append(try await status("/api/v1/tickets/no-such-route", key)) }
-        #expect(refused == [404, 404, 404], "the service refused them")
+        #expect(refused == [404, 404, 404], "the service refused them (given back)")
         var accepted: [Int] = []
         for _ in 0..<3 { accepted.append(try await status("/api/v1/tickets/echo", key)) }
         #expect(accepted == [200, 200, 429])

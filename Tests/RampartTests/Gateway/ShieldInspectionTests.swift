@@ -68,10 +68,11 @@ struct ShieldInspectionTests {
         #expect(await call("thekeysrealsecret") == "allowed")
     }
 
-    /// The tenant's own limits are checked at the second call and counted at the third, for
-    /// authenticated requests their service accepted: however many anonymous or refused requests
-    /// arrive first, the tenant's allowance is whole.
-    @Test func theTenantsLimitsAreCountedOnlyForAuthenticatedRequestsTheServiceAccepted() async throws {
+    /// The tenant's own limits count at the second call, for authenticated requests only, and a
+    /// request the service refused to whoever asked is given back: however many anonymous or
+    /// refused requests came first, the tenant's allowance is whole. Requests admitted at once
+    /// (none answered yet) are all counted.
+    @Test func theTenantsLimitsCountOnlyAuthenticatedRequestsAndGiveBackRefusedOnes() async throws {
         let limits = """
             version: 1
             replicas: 1
@@ -84,13 +85,11 @@ struct ShieldInspectionTests {
         for _ in 0..<5 {
             let arrived = await shield.inspect(export)
             #expect(arrived.refusal == nil && arrived.rateLimit == "unlimited")
-            // Admitted, then refused by the service: nothing counted.
-            #expect(await shield.admitAuthenticated(export).refusal == nil)
-        }
-        for _ in 0..<2 {
+            // Admitted, then refused by the service: given back.
             #expect(await shield.admitAuthenticated(export).rateLimit == "allowed")
-            await shield.countAccepted(export)
+            await shield.refundRefused(export)
         }
+        for _ in 0..<2 { #expect(await shield.admitAuthenticated(export).rateLimit == "allowed") }
         let refused = await shield.admitAuthenticated(export)
         #expect(refused.refusal.map { Int($0.status.code) } == 429)
         #expect(refused.rateLimit == "limited:export")

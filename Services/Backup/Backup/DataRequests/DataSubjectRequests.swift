@@ -73,7 +73,8 @@ public struct DataSubjectRequests: Sendable {
             var erased: [DataSubjectErasure] = []
             // The service being asked, for the answer when it fails.
             var asking = Self.holders[0]
-            var recorded = false
+            // A retry of an unfinished erasure finds it in the ledger already.
+            var recorded = unfinished != nil
             do {
                 for service in Self.holders {
                     asking = service
@@ -99,8 +100,9 @@ public struct DataSubjectRequests: Sendable {
                     "tenant": "\(tenant)", "erasure": "\(erasureID)", "failed": "\(asking)", "error.type": "\(type(of: error))",
                 ])
                 let done = erased.map(\.service)
+                let failure = error is DecodingError ? "\(asking) answered what could not be read" : "\(asking) failed"
                 throw ProblemError(status: .badGateway, code: "erasure_incomplete", title: "Erasure incomplete",
-                                   detail: "Erased in \(done.isEmpty ? "identity" : done.joined(separator: ", ")); \(asking) failed. The erasure is in the erasure ledger and is repeated after any restore. Retry it with the person id \(retry): the retry finishes it for everyone it named.")
+                                   detail: "\(failure)\(done.isEmpty ? "" : " after \(done.joined(separator: ", ")) erased"). The erasure is in the erasure ledger and is repeated after any restore. Retry it with the person id \(retry): the retry finishes it for everyone it named.")
             }
             let receipt = PersonErasureReceipt(
                 id: erasureID, tenantID: tenant, region: region, people: people,

@@ -80,8 +80,8 @@ public struct TenantExportRepository: Sendable {
         }
     }
 
-    /// A build recorded before heartbeats existed (a rolling deploy) has none: it keeps the old
-    /// rule and counts as cut off a day after it was requested.
+    /// A build recorded before heartbeats existed (a rolling deploy) has none: it keeps about the
+    /// old rule and counts as cut off a day (and the five minutes' silence) after it was requested.
     private static func failSilent(at now: Date, on connection: PostgresConnection, logger: Logger) async throws -> [UUID] {
         var ids: [UUID] = []
         for try await id in try await connection.query("""

@@ -11,14 +11,13 @@ public protocol EdgeInspection: Sendable {
     func inspect(_ request: EdgeInspectionRequest) async -> InspectionVerdict
 
     /// Decides whether `request`, which ``inspect(_:)`` let go on and which has since been
-    /// authenticated as a principal of its host's tenant, may go on: whether the tenant's own
-    /// limits have room for it (``RateLimiter/Stage``). Counts nothing.
+    /// authenticated as a principal of its host's tenant, may go on: the tenant's own limits,
+    /// which anonymous requests must not spend, count it (``RateLimiter/Stage``).
     func admitAuthenticated(_ request: EdgeInspectionRequest) async -> InspectionVerdict
 
-    /// Counts `request`, admitted by ``admitAuthenticated(_:)``, against the tenant's own limits
-    /// once its service accepted it (a status below 400): requests the service refuses, and
-    /// anonymous ones, never spend the tenant's allowance.
-    func countAccepted(_ request: EdgeInspectionRequest) async
+    /// Gives back what ``admitAuthenticated(_:)`` counted of `request`: its service refused it to
+    /// whoever asked (401, 403, 404), so it does not spend the tenant's allowance.
+    func refundRefused(_ request: EdgeInspectionRequest) async
 }
 
 /// What inspection sees of a request.
@@ -83,5 +82,5 @@ public struct PassThroughInspection: EdgeInspection {
 
     public func admitAuthenticated(_ request: EdgeInspectionRequest) async -> InspectionVerdict { .pass }
 
-    public func countAccepted(_ request: EdgeInspectionRequest) async {}
+    public func refundRefused(_ request: EdgeInspectionRequest) async {}
 }

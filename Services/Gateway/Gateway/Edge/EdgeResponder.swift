@@ -9,8 +9,8 @@ import Synchronization
 
 /// Every public HTTPS request, in order: request id → `security.txt` → Host (tenant and region, or
 /// the status page) → Host against SNI → canonical path → route → body limit → body read (bounded)
-/// → inspection seam → edge authentication → the tenant's own rate limits (its principals' accepted
-/// requests only: checked here, counted once the service answered) →
+/// → inspection seam → edge authentication → the tenant's own rate limits (its principals only;
+/// given back when the service refuses the request to whoever asked) →
 /// forward to the region's service (the status page: the first healthy region's status instance) →
 /// security headers → one access-log line: when a response held whole is handed over, or when a
 /// streamed body has been written.
@@ -144,8 +144,7 @@ public final class EdgeResponder: HTTPResponder, Sendable {
             principal = try await authenticate(request, target: target, authority: authority, route: route, tenant: tenant, region: region, clientIP: context.clientIP,
                                                requestID: requestID)
         }
-        // The tenant's own limits count only its principals' requests the service accepts, never
-        // anonymous ones: checked now, counted once the service has answered.
+        // The tenant's own limits count only its principals' requests, never anonymous ones.
         if principal != nil {
             let admitted = await inspection.admitAuthenticated(inspected)
             if let rateLimit = admitted.rateLimit { entry.rateLimit = rateLimit }
@@ -156,7 +155,8 @@ public final class EdgeResponder: HTTPResponder, Sendable {
             request, body: body, route: route, to: target, authority: authority, clientIP: context.clientIP,
             requestID: requestID, principal: principal, on: context.channel.eventLoop
         )
-        if principal != nil, answer.response.status.code < 400 { await inspection.countAccepted(inspected) }
+        // Refused to whoever asked (a customer's request for an admin's export): not the tenant's to pay for.
+        if principal != nil, Self.refusalsOfTheAsker.contains(answer.response.status.code) { await inspection.refundRefused(inspected) }
         // Identity set or cleared the session cookie (sign-out, password change): the principal
         // cached for the credential this request came with must not outlive that session.
         if principal != nil, case .present(let credential) = EdgeCredential.extract(from: request.headers),
@@ -165,6 +165,10 @@ public final class EdgeResponder: HTTPResponder, Sendable {
         }
         return answer
     }
+
+    /// A service's answers that refuse a request to whoever asked it: unauthenticated, forbidden,
+    /// or not found (what services answer for what the asker may not see).
+    static let refusalsOfTheAsker: Set<Int> = [401, 403, 404]
 
     /// The status page from the first status instance that answers, in failover order; an
     /// instance that cannot be reached is skipped for the next one (nothing reached it, so a

@@ -70,17 +70,17 @@ public struct ShieldInspection: EdgeInspection {
         return InspectionVerdict(wafScore: verdict.score, rateLimit: rateLimit)
     }
 
-    /// Whether the tenant's own limits (keyed by tenant) have room for a request authenticated as
-    /// one of its principals; anonymous requests never reach them, whatever host they name.
+    /// The tenant's own limits (keyed by tenant), for a request authenticated as one of its
+    /// principals; anonymous requests never reach them, whatever host they name.
     public func admitAuthenticated(_ request: EdgeInspectionRequest) async -> InspectionVerdict {
         guard case .tenant = request.host, let subject = Self.subject(of: request) else { return .pass }
-        return limit(subject, stage: .authenticated, counting: false)
+        return limit(subject, stage: .authenticated)
     }
 
-    /// Counts an admitted request its service accepted against the tenant's own limits.
-    public func countAccepted(_ request: EdgeInspectionRequest) async {
+    /// Gives back to the tenant's own limits a request its service refused to whoever asked.
+    public func refundRefused(_ request: EdgeInspectionRequest) async {
         guard case .tenant = request.host, let subject = Self.subject(of: request) else { return }
-        _ = limiter.check(subject, stage: .authenticated, now: .now)
+        limiter.refund(subject, stage: .authenticated, now: .now)
     }
 
     /// What the rate limits count `request` by (limits keyed by the client's address skip a
@@ -103,8 +103,8 @@ public struct ShieldInspection: EdgeInspection {
 
     /// Counts `subject` against the limits of `stage`: a 429 with the rate-limit headers past one,
     /// else the access log's `allowed`; no rate-limit decision when no limit applied.
-    private func limit(_ subject: RateLimitSubject, stage: RateLimiter.Stage, counting: Bool = true) -> InspectionVerdict {
-        guard let decision = limiter.check(subject, stage: stage, now: .now, counting: counting) else { return .pass }
+    private func limit(_ subject: RateLimitSubject, stage: RateLimiter.Stage) -> InspectionVerdict {
+        guard let decision = limiter.check(subject, stage: stage, now: .now) else { return .pass }
         guard decision.allowed else {
             var headers = HTTPFields()
             for (name, value) in decision.headers {

@@ -20,10 +20,8 @@ public final class GCRALimiter: Sendable {
         self.capacityPerShard = max(8, maximumKeys / shardCount)
     }
 
-    /// Counts one request for `key` against `limit` at `now` if it fits, and says so; with
-    /// `counting` false only says whether it would fit (nothing is recorded).
-    public func check(key: RateLimitKey, limit: RateLimit, name: String? = nil, now: ContinuousClock.Instant,
-                      counting: Bool = true) -> RateLimitDecision {
+    /// Counts one request for `key` against `limit` at `now` if it fits, and says so.
+    public func check(key: RateLimitKey, limit: RateLimit, name: String? = nil, now: ContinuousClock.Instant) -> RateLimitDecision {
         let shard = shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
         return shard.arrivals.withLock { arrivals in
             let stored = arrivals[key]
@@ -36,16 +34,25 @@ public final class GCRALimiter: Sendable {
                     allowed: false, limitName: name ?? key.limit, limit: limit.requests, remaining: 0,
                     resetAfter: arrival - now, retryAfter: earliest - now)
             }
-            if counting {
-                if stored == nil, arrivals.count >= capacityPerShard {
-                    Self.makeRoom(in: &arrivals, now: now)
-                }
-                arrivals[key] = next
+            if stored == nil, arrivals.count >= capacityPerShard {
+                Self.makeRoom(in: &arrivals, now: now)
             }
+            arrivals[key] = next
             let remaining = Int((limit.capacity - (next - now)) / limit.emissionInterval)
             return RateLimitDecision(
                 allowed: true, limitName: name ?? key.limit, limit: limit.requests, remaining: remaining,
                 resetAfter: next - now, retryAfter: nil)
+        }
+    }
+
+    /// Gives back one request counted for `key`: its arrival time moves back by one interval (a
+    /// key whose arrival time is then past holds nothing and goes).
+    public func refund(key: RateLimitKey, limit: RateLimit, now: ContinuousClock.Instant) {
+        let shard = shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
+        shard.arrivals.withLock { arrivals in
+            guard let stored = arrivals[key] else { return }
+            let earlier = stored - limit.emissionInterval
+            if earlier <= now { arrivals.removeValue(forKey: key) } else { arrivals[key] = earlier }
         }
     }
 

@@ -2,17 +2,16 @@
 /// request counts it, under a key made of the rule's name and the request's dimension values.
 public struct RateLimiter: Sendable {
     /// When a limit counts a request. Limits keyed by tenant count only requests authenticated as
-    /// someone of the host's tenant and accepted by the service (a status below 400): anyone can
-    /// send anonymous requests to any tenant's host, and counting those would let anyone spend a
-    /// tenant's allowance (two anonymous requests would use up a burst of two exports); a
-    /// customer's export request, which backup refuses, must not spend the admins' either. Such a
-    /// request is checked against them before it is forwarded and counted once it was accepted.
-    /// Every other limit counts a request as it arrives, before its credential is resolved.
+    /// someone of the host's tenant: anyone can send anonymous requests to any tenant's host, and
+    /// counting those would let anyone spend a tenant's allowance (two anonymous requests would
+    /// use up a burst of two exports). Such a request is counted when it is admitted, and given
+    /// back (``refund(_:stage:now:)``) when the service refuses it to whoever asked (401, 403,
+    /// 404): a customer's export request, which backup answers 404, does not spend the admins'
+    /// exports. Every other limit counts a request as it arrives, before its credential is resolved.
     public enum Stage: Sendable {
         /// Before authentication: limits keyed by address, credential, route class, account.
         case arrival
-        /// Authenticated as a principal of the host's tenant (and, to be counted, accepted):
-        /// limits keyed by tenant.
+        /// Authenticated as a principal of the host's tenant: limits keyed by tenant.
         case authenticated
     }
 
@@ -29,18 +28,27 @@ public struct RateLimiter: Sendable {
     /// Counts the request against every limit of `stage` that applies to it, stopping at the
     /// first that refuses it. Returns that refusal, or else the applicable decision with the
     /// fewest requests remaining (for the `RateLimit-*` headers); nil when no limit applies.
-    /// With `counting` false it counts nothing: whether the request would fit.
-    public func check(_ subject: RateLimitSubject, stage: Stage, now: ContinuousClock.Instant, counting: Bool = true) -> RateLimitDecision? {
+    public func check(_ subject: RateLimitSubject, stage: Stage, now: ContinuousClock.Instant) -> RateLimitDecision? {
         var tightest: RateLimitDecision?
         for rule in configuration.rules where rule.stage == stage {
             if let classes = rule.routeClasses, !classes.contains(subject.routeClass) { continue }
             guard let value = Self.keyValue(rule.dimensions, subject) else { continue }
             let decision = table.check(
-                key: RateLimitKey(limit: rule.name, value: value), limit: rule.limit(for: subject.tenant), now: now, counting: counting)
+                key: RateLimitKey(limit: rule.name, value: value), limit: rule.limit(for: subject.tenant), now: now)
             if !decision.allowed { return decision }
             if tightest.map({ decision.remaining < $0.remaining }) ?? true { tightest = decision }
         }
         return tightest
+    }
+
+    /// Gives back a request ``check(_:stage:now:)`` allowed at `stage` (every limit of the stage
+    /// that applies to it counted it).
+    public func refund(_ subject: RateLimitSubject, stage: Stage, now: ContinuousClock.Instant) {
+        for rule in configuration.rules where rule.stage == stage {
+            if let classes = rule.routeClasses, !classes.contains(subject.routeClass) { continue }
+            guard let value = Self.keyValue(rule.dimensions, subject) else { continue }
+            table.refund(key: RateLimitKey(limit: rule.name, value: value), limit: rule.limit(for: subject.tenant), now: now)
+        }
     }
 
     /// Drops keys that have gone idle; the edge may call this periodically (full tables do it anyway).
