@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PostgresNIO
 import RampartCore
 import RampartStorage
@@ -40,16 +41,11 @@ public struct BackupRunRepository: Sendable {
 
     /// Records a run as started; `nil` when the repository already has one running (another
     /// replica or an operator got there first). A run whose process has been silent for
-    /// ``silenceLimit`` is recorded as interrupted first and does not hold the repository (one
-    /// started before heartbeats existed, in a rolling deploy, after a day).
+    /// ``silenceLimit`` is recorded as interrupted first and does not hold the repository.
     public func start(repository: Int, type: PgBackRest.BackupType, trigger: BackupRun.Trigger, at now: Date) async throws -> BackupRun? {
         let run = BackupRun(id: UUIDv7.make(at: now), repository: repository, type: type, trigger: trigger, startedAt: now, outcome: .running)
-        let silentSince = now.addingTimeInterval(-Self.silenceLimit)
         let inserted = try await database.withTransaction { connection in
-            try await connection.query("""
-                UPDATE backup.backup_runs SET outcome = 'failure', finished_at = \(now), error = \(Self.interrupted)
-                WHERE repository = \(repository) AND outcome = 'running' AND COALESCE(heartbeat_at, started_at + interval '1 day') < \(silentSince)
-                """, logger: database.logger)
+            try await Self.failSilent(repository: repository, at: now, on: connection, logger: database.logger)
             let rows = try await connection.query("""
                 INSERT INTO backup.backup_runs (id, repository, type, trigger, started_at, outcome, heartbeat_at)
                 VALUES (\(run.id), \(repository), \(type.rawValue), \(trigger.rawValue), \(now), 'running', \(now))
@@ -85,14 +81,23 @@ public struct BackupRunRepository: Sendable {
         }
     }
 
-    /// Marks runs left `running` by a process that stopped mid-run (older than `cutoff`) as failed.
-    public func abandonRuns(startedBefore cutoff: Date, at now: Date) async throws {
+    /// Records the runs of every repository whose process has been silent for ``silenceLimit``
+    /// as interrupted (a run another replica is still beating for stays running).
+    public func abandonSilentRuns(at now: Date) async throws {
         _ = try await database.withTransaction { connection in
-            try await connection.query("""
-                UPDATE backup.backup_runs SET outcome = 'failure', finished_at = \(now), error = \(Self.interrupted)
-                WHERE outcome = 'running' AND started_at < \(cutoff)
-                """, logger: database.logger)
+            try await Self.failSilent(repository: nil, at: now, on: connection, logger: database.logger)
         }
+    }
+
+    /// The runs of `repository` (of every one when `nil`) silent for ``silenceLimit`` by `now`,
+    /// recorded as interrupted; one started before heartbeats existed (a rolling deploy) counts
+    /// as silent a day after it started.
+    private static func failSilent(repository: Int?, at now: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("""
+            UPDATE backup.backup_runs SET outcome = 'failure', finished_at = \(now), error = \(interrupted)
+            WHERE (\(repository)::integer IS NULL OR repository = \(repository)) AND outcome = 'running'
+              AND COALESCE(heartbeat_at, started_at + interval '1 day') < \(now.addingTimeInterval(-silenceLimit))
+            """, logger: logger)
     }
 
     /// The newest runs, newest first.

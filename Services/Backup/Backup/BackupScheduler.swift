@@ -28,8 +28,8 @@ public struct BackupScheduler: Service {
     }
 
     public func run() async throws {
-        // A run still `running` from before this start was cut off; a backup never takes a day.
-        try? await runs.abandonRuns(startedBefore: clock().addingTimeInterval(-86_400), at: clock())
+        // A run still `running` whose process fell silent was cut off (this one's, before it restarted).
+        try? await runs.abandonSilentRuns(at: clock())
         await Periodic.run(every: checkInterval) { await self.tick() }
     }
 

@@ -50,4 +50,21 @@ struct BackupRunTests {
             #expect(try await runs.recent(limit: 10, repository: 1).last?.outcome == .failure)
         }
     }
+
+    /// At start-up every repository's silent runs are recorded as interrupted; a run still beating
+    /// (another replica's, however long it has run) is left running.
+    @Test func atStartUpOnlySilentRunsAreInterrupted() async throws {
+        try await withRuns { runs in
+            let start = Date(timeIntervalSince1970: 1_900_000_000)
+            let long = try #require(try await runs.start(repository: 1, type: .full, trigger: .schedule, at: start))
+            let silent = try #require(try await runs.start(repository: 2, type: .full, trigger: .schedule, at: start))
+            let later = start.addingTimeInterval(2 * 86_400)
+            try await runs.beat(long, at: later.addingTimeInterval(-60))
+            try await runs.abandonSilentRuns(at: later)
+            #expect(try await runs.recent(limit: 10, repository: 1).first?.outcome == .running, "still beating after two days")
+            let cut = try await runs.recent(limit: 10, repository: 2).first
+            #expect(cut?.id == silent.id && cut?.outcome == .failure)
+            #expect(cut?.error?.hasPrefix("interrupted") == true)
+        }
+    }
 }

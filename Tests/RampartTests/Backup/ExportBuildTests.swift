@@ -20,7 +20,7 @@ struct ExportBuildTests {
             let start = Date(timeIntervalSince1970: 1_900_000_000)
             func begin(_ tenant: TenantID, after seconds: TimeInterval) async throws -> TenantExport? {
                 let at = start.addingTimeInterval(seconds)
-                return try await exports.start(tenant: tenant, requestedBy: "admin:x", at: at, expiresAt: at.addingTimeInterval(86_400))
+                return try await exports.start(tenant: tenant, requestedBy: "admin:x", at: at, expiresAt: at.addingTimeInterval(86_400)).export
             }
             let first = try #require(try await begin(acme, after: 0))
             // Alive: another request waits its turn.

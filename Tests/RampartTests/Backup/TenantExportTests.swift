@@ -258,7 +258,7 @@ struct TenantExportTests {
             let admin = try admin(region, acme)
             func cutOff() async throws -> TenantExport {
                 let now = region.clock.now
-                return try #require(try await region.exporter.exports.start(tenant: tenant, requestedBy: "admin:x", at: now, expiresAt: now.addingTimeInterval(86_400)))
+                return try #require(try await region.exporter.exports.start(tenant: tenant, requestedBy: "admin:x", at: now, expiresAt: now.addingTimeInterval(86_400)).export)
             }
             let minutes = 1.0 / 1440
             // Cut off before its folder was made, then found by the next request.

@@ -46,21 +46,22 @@ public struct TenantExportRepository: Sendable {
 
     static let interrupted = "interrupted: the backup service stopped while building the archive"
 
-    /// A new running export; `nil` when the tenant already has one running. A build whose process
-    /// has been silent for ``silenceLimit`` is failed first and does not hold the tenant.
-    func start(tenant: TenantID, requestedBy: String, at now: Date, expiresAt: Date) async throws -> TenantExport? {
+    /// A new running export (`nil` when the tenant already has one running), and the builds whose
+    /// process had been silent for ``silenceLimit``: failed first, they do not hold the tenant
+    /// (their partial archives are the caller's to delete).
+    func start(tenant: TenantID, requestedBy: String, at now: Date, expiresAt: Date) async throws -> (export: TenantExport?, interrupted: [UUID]) {
         let export = TenantExport(id: UUIDv7.make(at: now), tenantID: tenant, state: .running, requestedBy: requestedBy, requestedAt: now,
                                   expiresAt: expiresAt)
-        let inserted = try await database.withTenant(tenant) { connection in
-            _ = try await Self.failSilent(at: now, on: connection, logger: database.logger)
-            return try await connection.query("""
+        return try await database.withTenant(tenant) { connection in
+            let interrupted = try await Self.failSilent(at: now, on: connection, logger: database.logger)
+            let inserted = try await connection.query("""
                 INSERT INTO tenant_exports (id, tenant_id, requested_by, requested_at, expires_at, heartbeat_at)
                 VALUES (\(export.id), \(tenant.rawValue), \(requestedBy), \(now), \(expiresAt), \(now))
                 ON CONFLICT (tenant_id) WHERE state = 'running' DO NOTHING
                 RETURNING id
                 """, logger: database.logger).any()
+            return (inserted ? export : nil, interrupted)
         }
-        return inserted ? export : nil
     }
 
     /// Records that `export`'s build is still alive, every ``heartbeatInterval`` while it runs.

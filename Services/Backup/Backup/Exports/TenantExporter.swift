@@ -60,10 +60,11 @@ public struct TenantExporter: Service {
         try FileManager.default.createDirectory(atPath: directory + "/" + tenant.description, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let now = clock()
+        let started = try await exports.start(tenant: tenant, requestedBy: "\(requester.type):\(requester.id)", at: now,
+                                              expiresAt: now.addingTimeInterval(lifetime))
         // A build cut off by a stop no longer holds the tenant, and what it wrote goes.
-        removeArchives(try await exports.failInterrupted(tenant: tenant, at: now), tenant: tenant)
-        guard var export = try await exports.start(tenant: tenant, requestedBy: "\(requester.type):\(requester.id)", at: now,
-                                                   expiresAt: now.addingTimeInterval(lifetime)) else {
+        removeArchives(started.interrupted, tenant: tenant)
+        guard var export = started.export else {
             throw ProblemError(status: .conflict, code: "export_running", title: "Export running",
                                detail: "An export of this tenant is being built; wait for it to finish.")
         }
