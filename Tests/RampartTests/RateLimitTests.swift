@@ -195,6 +195,28 @@ struct RateLimitConfigurationTests {
         #expect(limiter.check(export, stage: .authenticated, now: start)?.allowed == false)
     }
 
+    /// A request one limit refuses counts against none: a person over their own limit does not go
+    /// on spending their tenant's, which the tenant's other people still have whole.
+    @Test func aRefusedRequestCountsAgainstNoLimit() throws {
+        let yaml = """
+            version: 1
+            limits:
+              - { name: tenant, key: [tenant], requests: 5, period: 1h }
+              - { name: principal, key: [principal], requests: 2, period: 1h }
+            """
+        let configuration = try RateLimitConfiguration(yaml: yaml)
+        #expect(configuration.rules.map(\.stage) == [.authenticated, .authenticated])
+        let limiter = RateLimiter(configuration: configuration)
+        func check(_ principal: String) -> String? {
+            let subject = RateLimitSubject(clientIP: "203.0.113.7", tenant: "acme", routeClass: "api", principal: principal)
+            return limiter.check(subject, stage: .authenticated, now: start).map { $0.allowed ? "ok" : $0.limitName }
+        }
+        #expect((0..<10).map { _ in check("t1|user:ada") } == ["ok", "ok"] + Array(repeating: "principal", count: 8))
+        #expect((0..<4).map { _ in check("t1|user:grace") } == ["ok", "ok", "principal", "principal"])
+        #expect(check("t1|user:alan") == "ok")
+        #expect(check("t1|user:alan") == "tenant", "ada's 2, grace's 2 and alan's 1 are the tenant's 5")
+    }
+
     @Test func tenantOverridesReplaceTheDefault() throws {
         let yaml = """
             version: 1

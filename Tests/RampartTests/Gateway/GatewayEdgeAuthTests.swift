@@ -386,6 +386,44 @@ struct GatewayEdgeAuthTests {
         #expect(accepted == [200, 200, 429])
     }
 
+    /// A principal limit of two (a gateway of its own): one person's two sessions share it, while
+    /// another principal of the same tenant (an API key) and anonymous requests do not spend it.
+    @Test func aPersonsLimitHoldsAcrossTheirSessions() async throws {
+        let edge = try await fixture()
+        let endpoints: [String: Any] = ["regions": ["eu": ["identity": edge.identityEU, "tickets": edge.ticketsEU], "us": ["identity": edge.identityUS]]]
+        let (port, _) = try await EdgeFixture.startGateway(
+            pki: edge.pki, signingKey: .generate(), endpoints: endpoints, policy: try EdgeFixture.policy(), accessLog: AccessLog(sink: .init { _ in }),
+            rateLimits: """
+                version: 1
+                limits:
+                  - {name: ip, key: [client_ip], requests: 6000, period: 1m, burst: 1000}
+                  - {name: principal, key: [principal], requests: 2, period: 1h, burst: 2}
+                """
+        )
+        func get(_ headers: [String]) async throws -> EdgeClient.Reply {
+            try await EdgeClient.request("https://acme.eu.localhost:\(port)/api/v1/tickets/echo", ca: edge.pki.caPath, headers: headers)
+        }
+        var sessions: [String] = []
+        for _ in 0..<2 {
+            let login = try await EdgeClient.request("https://acme.eu.localhost:\(port)/auth/password", method: "POST", ca: edge.pki.caPath,
+                                                     headers: ["Content-Type: application/json"],
+                                                     body: Data(#"{"email":"ada@acme.test","password":"\#(edge.acmePassword)"}"#.utf8))
+            #expect(login.status == 200, "\(login.text)")
+            let cookie = try #require(login.headers["set-cookie"])
+            sessions.append("Cookie: __Host-rampart_session=" + String(cookie.dropFirst("__Host-rampart_session=".count).prefix { $0 != ";" }))
+        }
+        #expect(sessions[0] != sessions[1])
+        for _ in 0..<3 { #expect(try await get([]).status == 401) }
+        #expect(try await get([sessions[0]]).status == 200)
+        #expect(try await get([sessions[1]]).status == 200)
+        let limited = try await get([sessions[0]])
+        #expect(limited.status == 429)
+        #expect(limited.json["code"] as? String == "rate_limited")
+        #expect(limited.headers["retry-after"] != nil)
+        #expect(try await get([sessions[1]]).status == 429)
+        #expect(try await get(["Authorization: Bearer \(edge.acmeKey)"]).status == 200, "another principal of the tenant")
+    }
+
     @Test func everyRequestIsOneAccessLogLine() async throws {
         let edge = try await fixture()
         let id = "access-log-\(UUID().uuidString.prefix(8))"

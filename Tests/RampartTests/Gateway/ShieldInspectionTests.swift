@@ -26,12 +26,12 @@ struct ShieldInspectionTests {
     }
 
     func request(_ target: String, method: HTTPRequest.Method = .get, rateClass: String? = nil, body: String? = nil,
-                 authorization: String? = nil) -> EdgeInspectionRequest {
+                 authorization: String? = nil, clientIP: String = "192.0.2.7") -> EdgeInspectionRequest {
         var headers: HTTPFields = [.userAgent: "Mozilla/5.0", .accept: "application/json"]
         if body != nil { headers[.contentType] = "application/json" }
         if let authorization { headers[.authorization] = authorization }
         return EdgeInspectionRequest(
-            requestID: "r1", clientIP: "192.0.2.7", host: .tenant(TenantSlug(rawValue: "acme")!, Region(rawValue: "eu")!), method: method,
+            requestID: "r1", clientIP: clientIP, host: .tenant(TenantSlug(rawValue: "acme")!, Region(rawValue: "eu")!), method: method,
             target: target, headers: headers,
             route: EdgePolicy.Route(prefix: "/api/v1/tickets", service: .tickets, auth: .required, rateClass: rateClass),
             body: body.map { ByteBuffer(string: $0) }
@@ -86,14 +86,36 @@ struct ShieldInspectionTests {
             let arrived = await shield.inspect(export)
             #expect(arrived.refusal == nil && arrived.rateLimit == "unlimited")
             // Admitted, then refused by the service: given back.
-            #expect(await shield.admitAuthenticated(export).rateLimit == "allowed")
-            await shield.refundRefused(export)
+            #expect(await shield.admitAuthenticated(export, principal: "t1|user:ada").rateLimit == "allowed")
+            await shield.refundRefused(export, principal: "t1|user:ada")
         }
-        for _ in 0..<2 { #expect(await shield.admitAuthenticated(export).rateLimit == "allowed") }
-        let refused = await shield.admitAuthenticated(export)
+        for _ in 0..<2 { #expect(await shield.admitAuthenticated(export, principal: "t1|user:ada").rateLimit == "allowed") }
+        let refused = await shield.admitAuthenticated(export, principal: "t1|user:ada")
         #expect(refused.refusal.map { Int($0.status.code) } == 429)
         #expect(refused.rateLimit == "limited:export")
         #expect(refused.refusal?.headers[HTTPField.Name("Retry-After")!] != nil)
+    }
+
+    /// A limit keyed by principal counts one person's requests whichever credential or address
+    /// they come with, apart from everyone else's, and never an anonymous request's.
+    @Test func aPrincipalsLimitCountsThemAloneWhateverTheyCameWith() async throws {
+        let limits = """
+            version: 1
+            replicas: 1
+            limits:
+              - {name: principal, key: [principal], requests: 2, period: 1h, burst: 2}
+            """
+        let shield = ShieldInspection(waf: try WafCorpus.shippedWAF(), limiter: RateLimiter(configuration: try RateLimitConfiguration(yaml: limits)),
+                                      logger: Logger(label: "test"))
+        let tickets = request("/api/v1/tickets")
+        // On arrival nothing is known of whom the request is from: not counted.
+        for _ in 0..<3 { #expect(await shield.inspect(tickets).rateLimit == "unlimited") }
+        #expect(await shield.admitAuthenticated(tickets, principal: nil).rateLimit == nil)
+        #expect(await shield.admitAuthenticated(tickets, principal: "t1|user:ada").rateLimit == "allowed")
+        let otherAddress = request("/api/v1/tickets", clientIP: "198.51.100.7")
+        #expect(await shield.admitAuthenticated(otherAddress, principal: "t1|user:ada").rateLimit == "allowed")
+        #expect(await shield.admitAuthenticated(otherAddress, principal: "t1|user:ada").rateLimit == "limited:principal")
+        #expect(await shield.admitAuthenticated(tickets, principal: "t1|user:grace").rateLimit == "allowed")
     }
 
     @Test func sqlInjectionIsRefusedWith403AndNoRuleTextWhileACodeReplyPasses() async throws {

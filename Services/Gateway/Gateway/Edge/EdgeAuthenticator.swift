@@ -18,8 +18,9 @@ public struct EdgeAuthenticator: Sendable {
 
     /// The outcome of one resolution.
     public enum Outcome: Sendable {
-        /// A principal token addressed to the route's service, and for a session its anti-CSRF token.
-        case principal(String, csrf: String?)
+        /// A principal token addressed to the route's service, for a session its anti-CSRF token,
+        /// and whom it stands for (``PrincipalCache/Answer``).
+        case principal(PrincipalCache.Answer)
         /// Identity refused the credential (unknown, expired, revoked, another tenant's).
         case refused
         /// Identity could not be asked.
@@ -43,11 +44,14 @@ public struct EdgeAuthenticator: Sendable {
         var principal: String
         var expiresIn: Int
         var csrfToken: String?
+        var tenantID: String?
+        var subject: String?
 
         enum CodingKeys: String, CodingKey {
-            case principal
+            case principal, subject
             case expiresIn = "expires_in"
             case csrfToken = "csrf_token"
+            case tenantID = "tenant_id"
         }
     }
 
@@ -78,9 +82,7 @@ public struct EdgeAuthenticator: Sendable {
         case .session(let token): ("session", token)
         }
         let key = Self.cacheKey(credential, tenant: tenant, region: region, clientIP: clientIP)
-        if let token = cache.token(for: key, audience: audience.rawValue) {
-            return .principal(token, csrf: cache.csrfToken(for: key, audience: audience.rawValue))
-        }
+        if let answer = cache.answer(for: key, audience: audience.rawValue) { return .principal(answer) }
         guard let upstream = upstreams.regions[region], let identity = upstream.endpoints[.identity] else { return .unavailable }
         let askedAt = ContinuousClock.now
 
@@ -104,10 +106,13 @@ public struct EdgeAuthenticator: Sendable {
                 logger.error("edge.auth.identity_malformed")
                 return .unavailable
             }
+            let answer = PrincipalCache.Answer(
+                token: resolved.principal, csrf: resolved.csrfToken,
+                principal: resolved.tenantID.flatMap { tenant in resolved.subject.map { "\(tenant)|\($0)" } }
+            )
             // Kept no longer than the token lives, minus a margin so a cached token never arrives expired.
-            cache.store(resolved.principal, csrf: resolved.csrfToken, lifetime: .seconds(max(0, resolved.expiresIn - 10)), for: key,
-                        audience: audience.rawValue, askedAt: askedAt)
-            return .principal(resolved.principal, csrf: resolved.csrfToken)
+            cache.store(answer, lifetime: .seconds(max(0, resolved.expiresIn - 10)), for: key, audience: audience.rawValue, askedAt: askedAt)
+            return .principal(answer)
         case 400, 401, 404:
             return .refused
         default:

@@ -5,19 +5,21 @@ import RampartCore
 /// The one seam where request inspection (the WAF rule engine) and rate limiting plug into the
 /// edge. The responder calls it once per request on a tenant or status host, after the head and
 /// the bounded body have been read and before the credential is resolved or anything is
-/// forwarded; and once more for a request authenticated for its tenant, before it is forwarded. Until those engines exist the edge runs ``PassThroughInspection``.
+/// forwarded; and once more for a request authenticated for its tenant, before it is forwarded.
+/// The gateway runs ``ShieldInspection`` (the WAF and the rate limits).
 public protocol EdgeInspection: Sendable {
     /// Decides whether `request` may go on.
     func inspect(_ request: EdgeInspectionRequest) async -> InspectionVerdict
 
     /// Decides whether `request`, which ``inspect(_:)`` let go on and which has since been
-    /// authenticated as a principal of its host's tenant, may go on: the tenant's own limits,
-    /// which anonymous requests must not spend, count it (``RateLimiter/Stage``).
-    func admitAuthenticated(_ request: EdgeInspectionRequest) async -> InspectionVerdict
+    /// authenticated as a principal of its host's tenant, may go on: the tenant's own limits and
+    /// the principal's, which anonymous requests must not spend, count it (``RateLimiter/Stage``).
+    /// `principal` is whom identity resolved the credential to (``PrincipalCache/Answer/principal``).
+    func admitAuthenticated(_ request: EdgeInspectionRequest, principal: String?) async -> InspectionVerdict
 
-    /// Gives back what ``admitAuthenticated(_:)`` counted of `request`: its service refused it to
-    /// whoever asked (401, 403, 404), so it does not spend the tenant's allowance.
-    func refundRefused(_ request: EdgeInspectionRequest) async
+    /// Gives back what ``admitAuthenticated(_:principal:)`` counted of `request`: its service
+    /// refused it to whoever asked (401, 403, 404), so it does not spend the tenant's allowance.
+    func refundRefused(_ request: EdgeInspectionRequest, principal: String?) async
 }
 
 /// What inspection sees of a request.
@@ -70,17 +72,4 @@ public struct InspectionVerdict: Sendable {
 
     /// Go on, with nothing decided.
     public static let pass = InspectionVerdict()
-}
-
-/// The placeholder until the WAF and rate limiter land: lets every request through and decides
-/// nothing (the access log's WAF score and rate-limit fields stay `null`). It does not pretend
-/// to inspect anything.
-public struct PassThroughInspection: EdgeInspection {
-    public init() {}
-
-    public func inspect(_ request: EdgeInspectionRequest) async -> InspectionVerdict { .pass }
-
-    public func admitAuthenticated(_ request: EdgeInspectionRequest) async -> InspectionVerdict { .pass }
-
-    public func refundRefused(_ request: EdgeInspectionRequest) async {}
 }

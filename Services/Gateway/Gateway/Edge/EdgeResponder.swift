@@ -139,24 +139,26 @@ public final class EdgeResponder: HTTPResponder, Sendable {
             return try await forwardToStatus(request, body: body, route: route, authority: authority, clientIP: context.clientIP,
                                              requestID: requestID, eventLoop: context.channel.eventLoop, entry: &entry)
         }
-        var principal: String?
+        var principal: PrincipalCache.Answer?
         if route.auth != .none {
             principal = try await authenticate(request, target: target, authority: authority, route: route, tenant: tenant, region: region, clientIP: context.clientIP,
                                                requestID: requestID)
         }
         // The tenant's own limits count only its principals' requests, never anonymous ones.
-        if principal != nil {
-            let admitted = await inspection.admitAuthenticated(inspected)
+        if let principal {
+            let admitted = await inspection.admitAuthenticated(inspected, principal: principal.principal)
             if let rateLimit = admitted.rateLimit { entry.rateLimit = rateLimit }
             if let refusal = admitted.refusal { throw refusal }
         }
         guard let target = upstreams.target(route.service, in: region) else { throw EdgeProblem.serviceUnavailable }
         let answer = try await proxy.forward(
             request, body: body, route: route, to: target, authority: authority, clientIP: context.clientIP,
-            requestID: requestID, principal: principal, on: context.channel.eventLoop
+            requestID: requestID, principal: principal?.token, on: context.channel.eventLoop
         )
         // Refused to whoever asked (a customer's request for an admin's export): not the tenant's to pay for.
-        if principal != nil, Self.refusalsOfTheAsker.contains(answer.response.status.code) { await inspection.refundRefused(inspected) }
+        if let principal, Self.refusalsOfTheAsker.contains(answer.response.status.code) {
+            await inspection.refundRefused(inspected, principal: principal.principal)
+        }
         // Identity set or cleared the session cookie (sign-out, password change): the principal
         // cached for the credential this request came with must not outlive that session.
         if principal != nil, case .present(let credential) = EdgeCredential.extract(from: request.headers),
@@ -238,7 +240,7 @@ public final class EdgeResponder: HTTPResponder, Sendable {
     /// The principal for the route's service, or `nil` on an optional route without a usable credential.
     /// A required one that is missing or refused is a 401, or for a page load the way to sign in.
     private func authenticate(_ request: Request, target: String, authority: String, route: EdgePolicy.Route, tenant: TenantSlug, region: Region, clientIP: String?,
-                              requestID: String) async throws -> String? {
+                              requestID: String) async throws -> PrincipalCache.Answer? {
         let required = route.auth == .required
         func refusal(invalid: Bool) -> any Error {
             if let redirect = SignInRedirect.forBrowser(request, target: target, authority: authority, route: route) { return redirect }
@@ -256,13 +258,13 @@ public final class EdgeResponder: HTTPResponder, Sendable {
             credential = found
         }
         switch await authenticator.resolve(credential, tenant: tenant, region: region, audience: route.service, clientIP: clientIP, requestID: requestID, logger: logger) {
-        case .principal(let token, let csrf):
+        case .principal(let answer):
             // A cookie is sent by the browser on its own: a state change made with one must prove
             // it comes from our pages. Bearer credentials are not ambient and need no token.
             if case .session = credential, ![.get, .head, .options].contains(request.method), route.csrf != .form {
-                guard let csrf, ConstantTime.equal(request.headers[.xCSRFToken] ?? "", csrf) else { throw EdgeProblem.csrfRejected }
+                guard let csrf = answer.csrf, ConstantTime.equal(request.headers[.xCSRFToken] ?? "", csrf) else { throw EdgeProblem.csrfRejected }
             }
-            return token
+            return answer
         case .refused:
             if required { throw refusal(invalid: true) }
             return nil

@@ -20,10 +20,25 @@ public final class PrincipalCache: Sendable {
         }
     }
 
-    private struct Entry {
-        let token: String
+    /// One answer of identity's for one service.
+    public struct Answer: Sendable, Equatable {
+        /// The principal token addressed to the service.
+        public let token: String
         /// For sessions: the anti-CSRF token identity derived from the session.
-        let csrf: String?
+        public let csrf: String?
+        /// Whom the credential stands for within its tenant (tenant id and subject), for the
+        /// rate limits keyed by principal; nil when identity did not say.
+        public let principal: String?
+
+        public init(token: String, csrf: String? = nil, principal: String? = nil) {
+            self.token = token
+            self.csrf = csrf
+            self.principal = principal
+        }
+    }
+
+    private struct Entry {
+        let answer: Answer
         let expires: ContinuousClock.Instant
     }
 
@@ -43,30 +58,27 @@ public final class PrincipalCache: Sendable {
         self.timeToLive = timeToLive
     }
 
-    /// The cached principal token for `key` addressed to `audience`, if still fresh.
-    public func token(for key: Key, audience: String, now: ContinuousClock.Instant = .now) -> String? {
+    /// The cached answer for `key` addressed to `audience`, if still fresh.
+    public func answer(for key: Key, audience: String, now: ContinuousClock.Instant = .now) -> Answer? {
         state.withLock { state in
             guard let entry = state.entries[key]?[audience] else { return nil }
             guard entry.expires > now else {
                 state.entries[key]?[audience] = nil
                 return nil
             }
-            return entry.token
+            return entry.answer
         }
     }
 
-    /// The session's anti-CSRF token cached with `key`'s principal for `audience`, if fresh.
-    public func csrfToken(for key: Key, audience: String, now: ContinuousClock.Instant = .now) -> String? {
-        state.withLock { state in
-            guard let entry = state.entries[key]?[audience], entry.expires > now else { return nil }
-            return entry.csrf
-        }
+    /// The cached principal token for `key` addressed to `audience`, if still fresh.
+    public func token(for key: Key, audience: String, now: ContinuousClock.Instant = .now) -> String? {
+        answer(for: key, audience: audience, now: now)?.token
     }
 
-    /// Keeps `token` (and a session's `csrf` token) for the cache's lifetime, or less when the
-    /// token itself expires sooner — unless `key` was forgotten since identity was asked
-    /// (`askedAt`): that answer may describe a session that has ended since.
-    public func store(_ token: String, csrf: String? = nil, lifetime: Duration, for key: Key, audience: String,
+    /// Keeps `answer` for the cache's lifetime, or less when its token expires sooner (`lifetime`)
+    /// — unless `key` was forgotten since identity was asked (`askedAt`): that answer may
+    /// describe a session that has ended since.
+    public func store(_ answer: Answer, lifetime: Duration, for key: Key, audience: String,
                       askedAt: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) {
         let expires = now + min(timeToLive, lifetime)
         state.withLock { state in
@@ -79,7 +91,7 @@ public final class PrincipalCache: Sendable {
                     for victim in state.entries.keys.prefix(max(1, capacity / 8)) { state.entries[victim] = nil }
                 }
             }
-            state.entries[key, default: [:]][audience] = Entry(token: token, csrf: csrf, expires: expires)
+            state.entries[key, default: [:]][audience] = Entry(answer: answer, expires: expires)
         }
     }
 

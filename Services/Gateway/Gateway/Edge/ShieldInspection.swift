@@ -70,23 +70,24 @@ public struct ShieldInspection: EdgeInspection {
         return InspectionVerdict(wafScore: verdict.score, rateLimit: rateLimit)
     }
 
-    /// The tenant's own limits (keyed by tenant), for a request authenticated as one of its
-    /// principals; anonymous requests never reach them, whatever host they name.
-    public func admitAuthenticated(_ request: EdgeInspectionRequest) async -> InspectionVerdict {
-        guard case .tenant = request.host, let subject = Self.subject(of: request) else { return .pass }
+    /// The tenant's own limits and the principal's (keyed by tenant or principal), for a request
+    /// authenticated as one of the tenant's principals; anonymous requests never reach them,
+    /// whatever host they name.
+    public func admitAuthenticated(_ request: EdgeInspectionRequest, principal: String?) async -> InspectionVerdict {
+        guard case .tenant = request.host, let subject = Self.subject(of: request, principal: principal) else { return .pass }
         return limit(subject, stage: .authenticated)
     }
 
-    /// Gives back to the tenant's own limits a request its service refused to whoever asked.
-    public func refundRefused(_ request: EdgeInspectionRequest) async {
-        guard case .tenant = request.host, let subject = Self.subject(of: request) else { return }
+    /// Gives back to the tenant's and the principal's limits a request its service refused to whoever asked.
+    public func refundRefused(_ request: EdgeInspectionRequest, principal: String?) async {
+        guard case .tenant = request.host, let subject = Self.subject(of: request, principal: principal) else { return }
         limiter.refund(subject, stage: .authenticated, now: .now)
     }
 
     /// What the rate limits count `request` by (limits keyed by the client's address skip a
     /// request without one); nil when a sign-in attempt's body names two different accounts
     /// (``SignInAccount``).
-    private static func subject(of request: EdgeInspectionRequest) -> RateLimitSubject? {
+    private static func subject(of request: EdgeInspectionRequest, principal: String? = nil) -> RateLimitSubject? {
         let tenant: String? = if case .tenant(let slug, _) = request.host { slug.rawValue } else { nil }
         let routeClass = request.route.rateClass ?? "api"
         var account: String?
@@ -98,7 +99,7 @@ public struct ShieldInspection: EdgeInspection {
             }
         }
         return RateLimitSubject(clientIP: request.clientIP ?? "", tenant: tenant, credential: credentialID(request.headers),
-                                routeClass: routeClass, account: account)
+                                routeClass: routeClass, account: account, principal: principal)
     }
 
     /// Counts `subject` against the limits of `stage`: a 429 with the rate-limit headers past one,

@@ -19,9 +19,9 @@ public struct RateLimitConfiguration: Sendable {
         public let tenantLimits: [String: RateLimit]
 
         /// When the limit counts a request (``RateLimiter/Stage``): once authenticated when it is
-        /// keyed by tenant, else on arrival.
+        /// keyed by tenant or principal, else on arrival.
         public var stage: RateLimiter.Stage {
-            dimensions.contains(.tenant) ? .authenticated : .arrival
+            dimensions.contains(.tenant) || dimensions.contains(.principal) ? .authenticated : .arrival
         }
 
         /// The limit for `tenant`.

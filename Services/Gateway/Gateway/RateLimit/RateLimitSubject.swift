@@ -10,14 +10,18 @@ public struct RateLimitSubject: Sendable {
     public var routeClass: String
     /// For sign-in attempts, the account being signed in to (lowercased login name).
     public var account: String?
+    /// For a request authenticated as a principal of the host's tenant: its tenant id and subject.
+    public var principal: String?
 
     /// A subject with the given values.
-    public init(clientIP: String, tenant: String? = nil, credential: String? = nil, routeClass: String, account: String? = nil) {
+    public init(clientIP: String, tenant: String? = nil, credential: String? = nil, routeClass: String, account: String? = nil,
+                principal: String? = nil) {
         self.clientIP = clientIP
         self.tenant = tenant
         self.credential = credential
         self.routeClass = routeClass
         self.account = account
+        self.principal = principal
     }
 
     /// This subject's value for `dimension`, or nil when it has none.
@@ -28,6 +32,7 @@ public struct RateLimitSubject: Sendable {
         case .credential: credential
         case .routeClass: routeClass
         case .account: account
+        case .principal: principal
         }
     }
 }

@@ -1,17 +1,17 @@
 /// Applies the configured limits to requests: every rule whose route classes and dimensions fit the
 /// request counts it, under a key made of the rule's name and the request's dimension values.
 public struct RateLimiter: Sendable {
-    /// When a limit counts a request. Limits keyed by tenant count only requests authenticated as
-    /// someone of the host's tenant: anyone can send anonymous requests to any tenant's host, and
-    /// counting those would let anyone spend a tenant's allowance (two anonymous requests would
-    /// use up a burst of two exports). Such a request is counted when it is admitted, and given
+    /// When a limit counts a request. Limits keyed by tenant or by principal count only requests
+    /// authenticated as someone of the host's tenant: anyone can send anonymous requests to any
+    /// tenant's host, and counting those would let anyone spend a tenant's allowance (two anonymous
+    /// requests would use up a burst of two exports). Such a request is counted when it is admitted, and given
     /// back (``refund(_:stage:now:)``) when the service refuses it to whoever asked (401, 403,
     /// 404): a customer's export request, which backup answers 404, does not spend the admins'
     /// exports. Every other limit counts a request as it arrives, before its credential is resolved.
     public enum Stage: Sendable {
         /// Before authentication: limits keyed by address, credential, route class, account.
         case arrival
-        /// Authenticated as a principal of the host's tenant: limits keyed by tenant.
+        /// Authenticated as a principal of the host's tenant: limits keyed by tenant or principal.
         case authenticated
     }
 
@@ -28,14 +28,21 @@ public struct RateLimiter: Sendable {
     /// Counts the request against every limit of `stage` that applies to it, stopping at the
     /// first that refuses it. Returns that refusal, or else the applicable decision with the
     /// fewest requests remaining (for the `RateLimit-*` headers); nil when no limit applies.
+    /// A refused request counts against no limit: those that counted it before the refusal give
+    /// it back, so one principal over their own limit does not go on spending their tenant's.
     public func check(_ subject: RateLimitSubject, stage: Stage, now: ContinuousClock.Instant) -> RateLimitDecision? {
         var tightest: RateLimitDecision?
+        var counted: [(key: RateLimitKey, limit: RateLimit)] = []
         for rule in configuration.rules where rule.stage == stage {
             if let classes = rule.routeClasses, !classes.contains(subject.routeClass) { continue }
             guard let value = Self.keyValue(rule.dimensions, subject) else { continue }
-            let decision = table.check(
-                key: RateLimitKey(limit: rule.name, value: value), limit: rule.limit(for: subject.tenant), now: now)
-            if !decision.allowed { return decision }
+            let key = RateLimitKey(limit: rule.name, value: value), limit = rule.limit(for: subject.tenant)
+            let decision = table.check(key: key, limit: limit, now: now)
+            guard decision.allowed else {
+                for (key, limit) in counted { table.refund(key: key, limit: limit, now: now) }
+                return decision
+            }
+            counted.append((key, limit))
             if tightest.map({ decision.remaining < $0.remaining }) ?? true { tightest = decision }
         }
         return tightest
