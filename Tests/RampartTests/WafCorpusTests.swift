@@ -89,6 +89,31 @@ struct WafCorpusTests {
         #expect(unexpectedlyCaught.isEmpty, "known misses now blocked, remove them from the list: \(unexpectedlyCaught)")
     }
 
+    /// A value longer than the policy's `maximum_value_bytes` is inspected in overlapping pieces:
+    /// an attack after the first 64 KiB of a ticket reply, a subject or a form field is found, one
+    /// straddling two pieces too, and a long benign HTML e-mail still passes.
+    @Test func everyByteOfALongValueIsInspected() throws {
+        let waf = try WafCorpus.shippedWAF(paranoia: 1)
+        let limit = 64 * 1024
+        func json(_ path: String, _ field: String, _ value: String) throws -> InspectedRequest {
+            InspectedRequest(method: "POST", rawPath: path, headers: WafCorpus.defaultHeaders + [("Content-Type", "application/json")],
+                             body: Array(try JSONSerialization.data(withJSONObject: [field: value]))[...], tenant: "acme")
+        }
+        let padding = String(repeating: "A", count: limit + 4)
+        #expect(waf.inspect(try json("/api/v1/tickets/9/messages", "body", "<p>" + padding + "<img src=x onerror=alert(1)></p>")).blocked)
+        #expect(waf.inspect(try json("/api/v1/tickets", "subject", padding + "' or 1=1-- ")).blocked)
+        // Across the boundary between the first and the second piece.
+        let straddling = String(repeating: "A", count: limit - 10) + "<script>alert(1)</script>" + padding
+        #expect(waf.inspect(try json("/api/v1/tickets", "subject", straddling)).blocked)
+        let form = InspectedRequest(
+            method: "POST", rawPath: "/api/v1/tickets", headers: WafCorpus.defaultHeaders + [("Content-Type", "application/x-www-form-urlencoded")],
+            body: Array("subject=\(padding)%3Cscript%3Ealert(1)%3C%2Fscript%3E".utf8)[...], tenant: "acme")
+        #expect(waf.inspect(form).blocked)
+        let paragraph = "<p style=\"color:#333\">Hello, see the <a href=\"https://acme.example/help?id=42&amp;x=1\">article</a>; SELECT options below. Danke!</p>\n"
+        let email = String(repeating: paragraph, count: 3 * limit / paragraph.utf8.count)
+        #expect(!waf.inspect(try json("/api/v1/tickets/9/messages", "body", email)).blocked)
+    }
+
     @Test func attacksAreAttributedToTheirCategory() throws {
         let waf = try WafCorpus.shippedWAF(paranoia: 1)
         var wrong: [String] = []

@@ -61,8 +61,24 @@ struct WafLoggingTests {
         #expect(!logged.contains(secret))
     }
 
+    /// A sign-in body that cannot be taken apart is inspected whole: a password in it that a rule
+    /// matches is not written into the log or the audit record.
+    @Test func aMalformedBodyIsInspectedWholeAndItsFragmentWithheld() throws {
+        let password = "<script>alert(1)</script>-violet-7f3a"
+        let verdict = try WafCorpus.shippedWAF().inspect(InspectedRequest(
+            method: "POST", rawPath: "/auth/password", headers: [("Content-Type", "application/json")],
+            body: Array(#"{"email":"ada@acme.test","password":"\#(password)""#.utf8)[...]
+        ))
+        #expect(verdict.blocked)
+        let whole = verdict.matches.filter { $0.target == "json:(body)" }
+        #expect(!whole.isEmpty)
+        #expect(whole.allSatisfy { $0.fragment == WAFMatch.withheld })
+        #expect(!verdict.matches.contains { $0.fragment.contains("violet") || $0.fragment.contains("script") })
+    }
+
     @Test func credentialTargetsAreRecognised() {
-        for target in ["header:authorization", "header:cookie", "header:x-api-key", "cookie:sid", "json:auth.refresh_token", "form:client_secret", "query:password"] {
+        for target in ["header:authorization", "header:cookie", "header:x-api-key", "cookie:sid", "json:auth.refresh_token", "form:client_secret", "query:password",
+                       "json:(body)"] {
             #expect(WAFMatch.holdsCredential(target), "\(target)")
         }
         for target in ["path", "query:q", "json:message.body", "header:user-agent", "header-name", "method"] {

@@ -39,13 +39,15 @@ enum HTMLEntityDecoding {
             let hex = index < value.count && value[index] | 0x20 == 0x78
             if hex { index += 1 }
             let digitsStart = index
+            // Browsers read every digit, leading zeros included (`&#0000000106;` is `j`); a number
+            // past Unicode's range is U+FFFD.
             var scalar: UInt32 = 0
-            while index < value.count, index - digitsStart < 8 {
+            while index < value.count {
                 let byte = value[index]
                 if hex, let digit = ASCII.hexValue(byte) {
-                    scalar = scalar &* 16 &+ UInt32(digit)
+                    scalar = scalar > 0x10FFFF ? scalar : scalar &* 16 &+ UInt32(digit)
                 } else if !hex, ASCII.isDigit(byte) {
-                    scalar = scalar &* 10 &+ UInt32(byte - 0x30)
+                    scalar = scalar > 0x10FFFF ? scalar : scalar &* 10 &+ UInt32(byte - 0x30)
                 } else {
                     break
                 }

@@ -51,13 +51,13 @@ struct RequestFields {
             let valid = JSONFieldScanner.scan(body) { path, value, isName in
                 let rich = !isName && !richFields.isEmpty && richFields.contains(RequestField.leaf(of: path, kind: .jsonValue))
                 let kind: WAFTargetKind = isName ? .jsonName : (rich ? .richText : .jsonValue)
-                collected.append(RequestField(kind: kind, name: path, value: value.count <= limit ? value : Array(value.prefix(limit))))
+                Self.append(kind, name: path, value: value[...], limit: limit, to: &collected)
             }
             fields += collected
             if !valid, !request.bodyIsTruncated, declaredJSON || collected.isEmpty {
                 bodyMalformed = true
                 // What an upstream parser makes of it is unknown: inspect it whole.
-                fields.append(RequestField(kind: .jsonValue, name: "(body)", value: Array(body.prefix(limit))))
+                Self.append(.jsonValue, name: "(body)", value: body, limit: limit, to: &fields)
             }
         } else if mediaType == "application/x-www-form-urlencoded" {
             appendPairs(body, separator: 0x26, decode: true, name: .formName, value: .formValue, rich: richFields, limit: limit, part: "form")
@@ -74,8 +74,8 @@ struct RequestFields {
                 if let filename = part.filename {
                     fields.append(RequestField(kind: .multipartFilename, name: part.name, value: Array(filename.utf8)))
                 } else {
-                    let value = body.dropFirst(part.content.lowerBound).prefix(min(part.content.count, limit))
-                    fields.append(RequestField(kind: richFields.contains(part.name) ? .richText : .formValue, name: part.name, value: Array(value)))
+                    let value = body.dropFirst(part.content.lowerBound).prefix(part.content.count)
+                    Self.append(richFields.contains(part.name) ? .richText : .formValue, name: part.name, value: value, limit: limit, to: &fields)
                 }
             }
         }
@@ -100,7 +100,29 @@ struct RequestFields {
             let nameText = String(decoding: name, as: UTF8.self)
             if !name.isEmpty { fields.append(RequestField(kind: nameKind, name: nameText, value: Array(name.prefix(limit)))) }
             let kind: WAFTargetKind = !rich.isEmpty && rich.contains(nameText) ? .richText : valueKind
-            fields.append(RequestField(kind: kind, name: nameText, value: value.count <= limit ? value : Array(value.prefix(limit))))
+            Self.append(kind, name: nameText, value: value[...], limit: limit, to: &fields)
+        }
+    }
+
+    /// How much consecutive pieces of a long value overlap: more than any attack the rules look
+    /// for needs, so none falls between two pieces unseen.
+    static func overlap(limit: Int) -> Int { min(4096, limit / 4) }
+
+    /// Appends `value` as one field, or, when it is longer than `limit`, as overlapping pieces of
+    /// `limit` bytes that cover all of it: every byte of a value is inspected, and no operator
+    /// runs over more than `limit` bytes at once.
+    static func append(_ kind: WAFTargetKind, name: String, value: ArraySlice<UInt8>, limit: Int, to fields: inout [RequestField]) {
+        guard value.count > limit else {
+            fields.append(RequestField(kind: kind, name: name, value: Array(value)))
+            return
+        }
+        let step = limit - overlap(limit: limit)
+        var start = value.startIndex
+        while true {
+            let end = min(start + limit, value.endIndex)
+            fields.append(RequestField(kind: kind, name: name, value: Array(value[start..<end])))
+            if end == value.endIndex { break }
+            start += step
         }
     }
 }

@@ -6,12 +6,21 @@ enum RichTextInspector {
     /// Tags that run script or plugins wherever they appear.
     static let executableTags: Set<[UInt8]> = Set(["script", "object", "embed", "applet", "portal"].map { Array($0.utf8) })
 
-    private static let styleEnd = Array("</style".utf8)
-    private static let commentClose = Array("-->".utf8)
+    /// Elements whose content HTML reads as text up to their end tag (raw text and RCDATA).
+    static let rawTextTags: Set<[UInt8]> = Set(["style", "title", "textarea", "noscript", "xmp", "iframe", "noembed", "noframes"].map { Array($0.utf8) })
 
-    /// Where the first executable construct starts, or nil.
+    /// Where the first executable construct starts, or nil. The value is read twice, as a browser
+    /// might read it: once with raw-text elements (`<title>`, `<textarea>`, `<noscript>`,
+    /// `<style>`, …) ending at their end tag, as in HTML, where `<p title="</noscript><img …>">`
+    /// hides a tag in what looks like an attribute; and once with their content read as markup,
+    /// as inside SVG and MathML, where `<svg><style><img …>` is a tag.
     static func detect(_ value: [UInt8]) -> Int? {
-        var lowered: [UInt8]?
+        guard value.contains(0x3C) else { return nil }
+        let lowered = value.map(ASCII.lower)
+        return scan(value, lowered, rawText: true) ?? scan(value, lowered, rawText: false)
+    }
+
+    private static func scan(_ value: [UInt8], _ lowered: [UInt8], rawText: Bool) -> Int? {
         var index = 0
         while index < value.count {
             guard let open = value[index...].firstIndex(of: 0x3C) else { return nil }
@@ -24,10 +33,11 @@ enum RichTextInspector {
                 continue
             }
             if executableTags.contains(tag.name) || XSSDetector.isExecutable(tag) { return open }
-            if tag.name == HTMLTag.style {
-                if lowered == nil { lowered = value.map(ASCII.lower) }
-                let end = ASCII.firstIndex(of: Self.styleEnd, in: lowered ?? value, from: tag.range.upperBound) ?? value.count
-                if HTMLTag.isScriptStyle(value[tag.range.upperBound..<end]) { return open }
+            // Read as raw text, the content runs to the end tag and the scan goes on after it (so
+            // the searches for end tags never overlap); read as markup, the scan goes on inside.
+            if rawText, rawTextTags.contains(tag.name) {
+                let end = ASCII.firstIndex(of: [0x3C, 0x2F] + tag.name, in: lowered, from: tag.range.upperBound) ?? value.count
+                if tag.name == HTMLTag.style, HTMLTag.isScriptStyle(value[tag.range.upperBound..<end]) { return open }
                 index = end
                 continue
             }
@@ -36,10 +46,19 @@ enum RichTextInspector {
         return nil
     }
 
-    /// The end of the HTML comment opening at `start` (`<!-->` and `<!--->` end at once, as in HTML5).
+    /// The end of the HTML comment opening at `start`: `-->`, or `--!>` as HTML5 also ends one
+    /// (`<!-->` and `<!--->` end at once).
     private static func commentEnd(_ value: [UInt8], _ start: Int) -> Int {
         if ASCII.hasPrefix(value, at: start, "<!-->") { return start + 5 }
         if ASCII.hasPrefix(value, at: start, "<!--->") { return start + 6 }
-        return ASCII.firstIndex(of: commentClose, in: value, from: start + 4).map { $0 + 3 } ?? value.count
+        var index = start + 4
+        while let dash = value[min(index, value.count)...].firstIndex(of: 0x2D) {
+            if dash + 2 < value.count, value[dash + 1] == 0x2D {
+                if value[dash + 2] == 0x3E { return dash + 3 }
+                if value[dash + 2] == 0x21, dash + 3 < value.count, value[dash + 3] == 0x3E { return dash + 4 }
+            }
+            index = dash + 1
+        }
+        return value.count
     }
 }

@@ -56,12 +56,18 @@ enum SQLInjectionDetector {
         }
     }
 
-    /// Block comments in the middle are whitespace to a database; unary signs before numbers change nothing.
+    /// Block comments in the middle are whitespace to a database; unary signs before numbers change
+    /// nothing; `not` in `is not`, `not like`, `not in` leaves an operator an operator.
     static func fold(_ tokens: [SQLToken]) -> [SQLToken] {
         var folded: [SQLToken] = []
         folded.reserveCapacity(tokens.count)
         for (index, token) in tokens.enumerated() {
             if token.kind == .comment, index < tokens.count - 1 { continue }
+            if token.kind == .operator, token.word == "not",
+               folded.last.map({ $0.kind == .operator && $0.word == "is" }) == true
+                || (index + 1 < tokens.count && tokens[index + 1].kind == .operator && !tokens[index + 1].word.isEmpty) {
+                continue
+            }
             if token.kind == .operator, token.range.count == 1, index + 1 < tokens.count, tokens[index + 1].kind == .number,
                folded.last.map({ [.operator, .logic, .leftParen, .comma].contains($0.kind) }) ?? true {
                 continue
@@ -89,7 +95,7 @@ enum SQLInjectionDetector {
             let next = index + 1 < tokens.count ? tokens[index + 1] : nil
             switch token.kind {
             case .union:
-                if let next, next.kind == .leftParen || ["select", "all", "distinct"].contains(next.word) { return index }
+                if let next, next.kind == .leftParen || ["select", "all", "distinct", "distinctrow"].contains(next.word) { return index }
             case .function:
                 if dangerousFunctions.contains(token.word) { return index }
             case .keyword:
@@ -111,9 +117,11 @@ enum SQLInjectionDetector {
     private static func stacked(_ tokens: [SQLToken], after index: Int) -> Bool {
         guard index + 1 < tokens.count else { return false }
         let start = tokens[index + 1]
-        guard start.kind == .keyword || start.kind == .function, statementStarts.contains(start.word) else { return false }
         let second = index + 2 < tokens.count ? tokens[index + 2] : nil
         let third = index + 3 < tokens.count ? tokens[index + 3] : nil
+        // `; copy users to program 'id'`, `; copy users from '/etc/passwd'`
+        if start.word == "copy", second?.kind == .bareword, ["to", "from"].contains(third?.word ?? "") { return true }
+        guard start.kind == .keyword || start.kind == .function, statementStarts.contains(start.word) else { return false }
         switch start.word {
         case "drop": return ["table", "database"].contains(second?.word ?? "")
         case "delete": return second?.word == "from" && third?.kind == .bareword
@@ -126,6 +134,8 @@ enum SQLInjectionDetector {
             return word.hasPrefix("xp_") || word.hasPrefix("sp_") || word.hasPrefix("master") || word.hasPrefix("(")
         case "declare": return second?.kind == .variable
         case "waitfor": return second?.word == "delay"
+        case "truncate":
+            return second?.word == "table" || (second?.kind == .bareword && (third == nil || third?.kind == .comment || third?.kind == .semicolon))
         default: return second?.kind == .keyword
         }
     }
@@ -169,15 +179,28 @@ enum SQLInjectionDetector {
             }
         case .operator:
             guard let second, isValue(second.kind) || second.kind == .leftParen else { return false }
+            // A bare value goes on as SQL with a comparison; arithmetic and `:` are prose as well
+            // ("20% off; code …", "555-1234 -- call back", "ID: 4471; …").
+            if bare, first.word.isEmpty, !isComparison(input[first.range]) { return false }
             if second.kind == .leftParen { return !bare || third?.word == "select" }
             guard let third else { return !bare && second.kind == .string && !second.closed }
             switch third.kind {
-            case .comment, .semicolon, .union: return true
+            case .comment, .union: return true
+            // `x=y;` stacks nothing by itself (a statement after it is found on its own).
+            case .semicolon: return !bare
             case .logic: return afterValue(tokens, from: next + 1, input: input, bare: bare, value: second)
             default: return false
             }
         case .semicolon:
-            return !bare && second?.kind == .comment
+            // `'; --`, and `'; select password from users`, `'; truncate users`: the quote broke
+            // out and a statement follows it.
+            guard !bare, let second else { return false }
+            if second.kind == .comment || stacked(tokens, after: index) { return true }
+            return third != nil && breakoutStatements.contains(second.word)
+        case .union:
+            // `' union distinctrow select`, `' union table users`, `' union values (…)`
+            guard !bare, let second else { return false }
+            return second.kind == .leftParen || ["select", "all", "distinct", "distinctrow", "table", "values"].contains(second.word)
         case .comment:
             if closedParens > 0 { return true }
             guard !bare, value.kind == .string, !input[value.range].contains(where: ASCII.isSpace), value.range.count <= 40 else { return false }
@@ -192,6 +215,18 @@ enum SQLInjectionDetector {
         default:
             return false
         }
+    }
+
+    /// Statements that, after a quote broken out of and a `;`, start a stacked query whatever
+    /// follows them (words prose rarely puts there; `update`, `insert` and the like need their
+    /// statement's shape, ``stacked(_:after:)``).
+    static let breakoutStatements: Set<String> = [
+        "select", "truncate", "alter", "copy", "revoke", "shutdown", "exec", "execute", "declare", "drop",
+    ]
+
+    /// Whether an operator's bytes compare (`=`, `<`, `>`, `!=`, `<>`, `<=`, `>=`, `<=>`).
+    @inline(__always) private static func isComparison(_ bytes: ArraySlice<UInt8>) -> Bool {
+        bytes.allSatisfy { $0 == 0x3D || $0 == 0x3C || $0 == 0x3E || $0 == 0x21 } && bytes != [0x21]
     }
 
     @inline(__always) private static func isValue(_ kind: SQLToken.Kind) -> Bool {
@@ -211,5 +246,5 @@ enum SQLInjectionDetector {
 
 extension PhraseMatcher {
     /// `union` and `select` next to each other, for values with no SQL punctuation.
-    static let unionSelect = PhraseMatcher(["union select", "union all select", "union distinct select"])
+    static let unionSelect = PhraseMatcher(["union select", "union all select", "union distinct select", "union distinctrow select"])
 }

@@ -27,16 +27,19 @@ struct SQLTokenizer {
         return kinds
     }()
 
-    /// The tokens of `input` read in `context`; at most `limit` tokens.
+    /// The tokens of `input` read in `context`; at most `limit` tokens besides comments. Comments
+    /// do not count (a run of them is kept as its last), so padding a value with comments does
+    /// not push what follows out of sight.
     static func tokenize(_ input: [UInt8], context: Context, limit: Int = 32) -> [SQLToken] {
         var tokens: [SQLToken] = []
+        var comments = 0
         var index = 0
         if context != .bare {
             let (end, closed) = stringEnd(input, from: 0, quote: context == .singleQuoted ? 0x27 : 0x22)
             tokens.append(SQLToken(kind: .string, range: 0..<min(end, input.count), closed: closed))
             index = closed ? end + 1 : input.count
         }
-        while index < input.count, tokens.count < limit {
+        while index < input.count, tokens.count - comments < limit {
             let byte = input[index]
             let next: UInt8 = index + 1 < input.count ? input[index + 1] : 0
             switch byte {
@@ -51,7 +54,7 @@ struct SQLTokenizer {
                 tokens.append(SQLToken(kind: .bareword, range: index..<end))
                 index = min(end + 1, input.count)
             case 0x2D where next == 0x2D && isCommentStart(input, index + 2), 0x23:
-                tokens.append(SQLToken(kind: .comment, range: index..<input.count))
+                appendComment(SQLToken(kind: .comment, range: index..<input.count), to: &tokens, counted: &comments)
                 index = input[index...].firstIndex(of: 0x0A) ?? input.count
             case 0x2F where next == 0x2A:
                 let end = ASCII.firstIndex(of: [0x2A, 0x2F], in: input, from: index + 2)
@@ -61,7 +64,7 @@ struct SQLTokenizer {
                     while inner < input.count, ASCII.isDigit(input[inner]) { inner += 1 }
                     index = inner
                 } else {
-                    tokens.append(SQLToken(kind: .comment, range: index..<(end.map { $0 + 2 } ?? input.count)))
+                    appendComment(SQLToken(kind: .comment, range: index..<(end.map { $0 + 2 } ?? input.count)), to: &tokens, counted: &comments)
                     index = end.map { $0 + 2 } ?? input.count
                 }
             case 0x2A where next == 0x2F:
@@ -110,6 +113,16 @@ struct SQLTokenizer {
         }
         markFunctions(&tokens)
         return tokens
+    }
+
+    /// Appends a comment, or replaces the one it directly follows: a run of comments is one.
+    private static func appendComment(_ comment: SQLToken, to tokens: inout [SQLToken], counted: inout Int) {
+        if tokens.last?.kind == .comment {
+            tokens[tokens.count - 1] = comment
+        } else {
+            tokens.append(comment)
+            counted += 1
+        }
     }
 
     /// Where the string opened before `start` ends: the index of its closing quote, and whether one

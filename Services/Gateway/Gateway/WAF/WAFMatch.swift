@@ -36,12 +36,14 @@ public struct WAFMatch: Sendable, Equatable {
     static let secretNameWords = ["password", "passwd", "secret", "token", "api_key", "apikey", "credential", "session", "csrf"]
 
     /// Whether a match in `target` (`header:authorization`, `cookie:sid`, `json:auth.password`)
-    /// may have matched a credential: credential headers, every cookie value, and any field named
-    /// like a secret.
+    /// may have matched a credential: credential headers, every cookie value, any field named
+    /// like a secret, and a body inspected whole (`json:(body)`, one that could not be taken
+    /// apart: a sign-in's password may be anywhere in it).
     static func holdsCredential(_ target: String) -> Bool {
         guard let colon = target.firstIndex(of: ":") else { return false }
         let kind = target[..<colon]
         let name = target[target.index(after: colon)...].lowercased()
+        if name == "(body)" { return true }
         switch kind {
         case "header": return credentialHeaders.contains(name) || secretNameWords.contains { name.contains($0) }
         case "cookie": return true

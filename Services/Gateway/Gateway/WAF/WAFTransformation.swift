@@ -24,6 +24,11 @@ public enum WAFTransformation: String, Sendable, Codable, CaseIterable {
     /// Shell evasion undone: `\`, `"`, `'` and `^` removed, `,` and `;` become spaces, whitespace
     /// compressed, lowercased (like ModSecurity's `cmdLine`).
     case commandLine = "cmd_line"
+    /// Shell quoting undone inside words, separators kept: `\`, `"`, `'` and `^` removed, and the
+    /// expansions that are empty in a command name (`$@`, `$*`, empty backquotes) dropped:
+    /// `i\d`, `"i"d`, `who$@ami` become `id`, `whoami`.
+    case shellUnquote = "shell_unquote"
+
 
     /// The transformed value, or nil when unchanged.
     func apply(_ value: [UInt8]) -> [UInt8]? {
@@ -38,6 +43,7 @@ public enum WAFTransformation: String, Sendable, Codable, CaseIterable {
         case .removeNulls: value.contains(0) ? value.filter { $0 != 0 } : nil
         case .removeComments: Self.removeComments(value)
         case .commandLine: Self.commandLine(value)
+        case .shellUnquote: Self.shellUnquote(value)
         }
     }
 
@@ -102,5 +108,25 @@ public enum WAFTransformation: String, Sendable, Codable, CaseIterable {
             }
         }
         return output == value ? nil : output
+    }
+
+    static func shellUnquote(_ value: [UInt8]) -> [UInt8]? {
+        guard value.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x27 || $0 == 0x5E || $0 == 0x24 || $0 == 0x60 }) else { return nil }
+        var output: [UInt8] = []
+        output.reserveCapacity(value.count)
+        var index = 0
+        while index < value.count {
+            let byte = value[index]
+            let next: UInt8 = index + 1 < value.count ? value[index + 1] : 0
+            switch byte {
+            case 0x5C, 0x22, 0x27, 0x5E: index += 1
+            case 0x24 where next == 0x40 || next == 0x2A: index += 2
+            case 0x60 where next == 0x60: index += 2
+            default:
+                output.append(byte)
+                index += 1
+            }
+        }
+        return output.count == value.count ? nil : output
     }
 }

@@ -48,9 +48,40 @@ enum XSSDetector {
         }
         guard let match = PhraseMatcher.scriptSchemes.firstMatch(in: compact) else { return nil }
         // Only when code follows (a call, a template call or an assignment): "JavaScript: how to embed
-        // the widget" is a question, "javascript:alert(1)" is not.
+        // the widget" is a question, "javascript:alert(1)" is not, and neither is "JavaScript:
+        // Uncaught TypeError (undefined …)": two words side by side before the call are prose.
         let after = compact[match.range.upperBound...].prefix(48)
-        return after.contains(where: { $0 == 0x28 || $0 == 0x60 || $0 == 0x3D }) ? positions[match.range.lowerBound] : nil
+        guard after.contains(where: { $0 == 0x28 || $0 == 0x60 || $0 == 0x3D }) else { return nil }
+        return readsAsCode(value, from: positions[match.range.upperBound - 1] + 1) ? positions[match.range.lowerBound] : nil
+    }
+
+    /// Words JavaScript allows before an expression, separated from it by a space (`new Function(…)`).
+    static let expressionPrefixes: Set<String> = ["new", "void", "typeof", "throw", "delete", "await", "return", "yield", "let", "var", "const", "in", "instanceof", "do", "else"]
+
+    /// Whether what follows a script scheme at `start` reaches a call, template or assignment
+    /// without two words side by side (other than a keyword and its expression).
+    private static func readsAsCode(_ value: [UInt8], from start: Int) -> Bool {
+        var index = start
+        var word: [UInt8] = []
+        var previousWord: [UInt8]?
+        while index < value.count, index - start < 256 {
+            let byte = value[index]
+            if byte == 0x28 || byte == 0x60 || byte == 0x3D { return true }
+            if ASCII.isAlphanumeric(byte) || byte == 0x5F || byte == 0x24 || byte >= 0x80 {
+                if word.isEmpty, let previousWord, !expressionPrefixes.contains(String(decoding: previousWord.map(ASCII.lower), as: UTF8.self)) {
+                    return false
+                }
+                word.append(byte)
+            } else if ASCII.isSpace(byte) {
+                if !word.isEmpty { previousWord = word; word = [] }
+            } else {
+                // Punctuation joins what is on either side (`a.b`, `x[0]`, `/**/`).
+                word = []
+                previousWord = nil
+            }
+            index += 1
+        }
+        return false
     }
 
     /// A quote followed by an event handler: `" onmouseover="alert(1)` (breaking out of an attribute).
