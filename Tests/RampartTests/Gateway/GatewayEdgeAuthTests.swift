@@ -424,6 +424,34 @@ struct GatewayEdgeAuthTests {
         #expect(try await get(["Authorization: Bearer \(edge.acmeKey)"]).status == 200, "another principal of the tenant")
     }
 
+    /// A service that takes a connection and then nothing (not even the TLS handshake) while an
+    /// upload streams to it: the response timeout (1 s here) runs from the request's first piece,
+    /// so the client gets a problem document instead of the exchange hanging until the client's
+    /// own body timeout cuts it off unanswered.
+    @Test func aServiceThatStopsTakingAStreamedUploadFailsItInTime() async throws {
+        let edge = try await fixture()
+        let hole = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.autoRead, value: false)
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { hole.close(promise: nil) }
+        let holePort = try #require(hole.localAddress?.port)
+        let endpoints: [String: Any] = ["regions": ["eu": ["identity": edge.identityEU, "tickets": "https://127.0.0.1:\(holePort)"], "us": ["identity": edge.identityUS]]]
+        let (port, _) = try await EdgeFixture.startGateway(
+            pki: edge.pki, signingKey: .generate(), endpoints: endpoints,
+            policy: try EdgeFixture.policy(bodyTimeoutMilliseconds: 10000, responseTimeoutMilliseconds: 1000), accessLog: AccessLog(sink: .init { _ in })
+        )
+        let start = ContinuousClock.now
+        // A 60 KiB file in the upload class: streamed after the form's head (the test policy reads 16 KiB first).
+        let form = WafCorpus.multipart([["name": "file", "filename": "log.txt", "value": String(repeating: "a", count: 60 * 1024)]])
+        let reply = try await EdgeClient.request(
+            "https://acme.eu.localhost:\(port)/api/v1/attachments", method: "POST", ca: edge.pki.caPath,
+            headers: ["Authorization: Bearer \(edge.acmeKey)", "Content-Type: multipart/form-data; boundary=\(WafCorpus.boundary)"], body: Data(form)
+        )
+        #expect([502, 504].contains(reply.status), "\(reply.status) \(reply.text.prefix(200))")
+        #expect(reply.headers["content-type"] == "application/problem+json")
+        #expect(start.duration(to: .now) < .seconds(8), "\(start.duration(to: .now))")
+    }
+
     @Test func everyRequestIsOneAccessLogLine() async throws {
         let edge = try await fixture()
         let id = "access-log-\(UUID().uuidString.prefix(8))"

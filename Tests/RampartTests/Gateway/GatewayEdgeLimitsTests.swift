@@ -107,11 +107,52 @@ struct GatewayEdgeLimitsTests {
         // Ten pieces 1.5 s apart would take 15 s; cut off after the first 1 s pause (plus TLS set-up
         // on a loaded machine, which the full suite makes slow).
         #expect(elapsed < .milliseconds(6000), "the slow body was not cut off (\(elapsed))")
-        // The limit is on pauses, not on the body's total time: steady pieces keep it going.
+        // Steady pieces at more than the minimum rate (500 bytes a second) keep it going.
         let steady = try await dribble(port: edge.httpsPort, pieces: [
+            "POST /api/v1/me/password HTTP/1.1\r\nHost: acme.eu.localhost\r\nContent-Type: application/json\r\nContent-Length: 1601\r\n\r\n{",
+        ] + Array(repeating: String(repeating: "x", count: 200), count: 8), every: .milliseconds(300))
+        #expect(steady >= .milliseconds(2600), "a steady body was cut off (\(steady))")
+    }
+
+    /// A body that never pauses long but arrives a byte at a time falls below the minimum rate
+    /// and is cut off once the first body-read timeout (1 s here) has passed.
+    @Test func aClientSendingItsBodyAByteAtATimeIsCutOff() async throws {
+        let edge = try await Self.shared.value
+        let elapsed = try await dribble(port: edge.httpsPort, pieces: [
             "POST /api/v1/me/password HTTP/1.1\r\nHost: acme.eu.localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
-        ] + Array(repeating: "x", count: 5), every: .milliseconds(300))
-        #expect(steady >= .milliseconds(1700), "a steady body was cut off (\(steady))")
+        ] + Array(repeating: "x", count: 40), every: .milliseconds(250))
+        // Forty pieces 250 ms apart would take 10 s; no pause reaches 1 s.
+        #expect(elapsed < .milliseconds(6000), "the byte-a-time body was not cut off (\(elapsed))")
+    }
+
+    /// The edge answers a request before its body has arrived (an unknown route is 404 at once);
+    /// once the rest of the body came, the kept-alive connection meets the idle timeout like any.
+    @Test func aConnectionAnsweredBeforeItsBodyEndedStillMeetsTheIdleTimeout() async throws {
+        let edge = try await Self.shared.value
+        let client = try await TLSReader.connect(port: edge.httpsPort, serverName: "acme.eu.localhost", ca: edge.pki.caPath)
+        try await client.send("POST /no-such-route HTTP/1.1\r\nHost: acme.eu.localhost\r\nContent-Length: 2\r\n\r\n")
+        for _ in 0..<100 where !String(decoding: client.bytes, as: UTF8.self).contains("\r\n\r\n") { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(String(decoding: client.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 404"))
+        try await client.send("ab")
+        let sent = ContinuousClock.now
+        #expect(await client.waitUntilClosed(within: .seconds(8)), "the connection was held open after its exchange")
+        #expect(sent.duration(to: .now) >= .milliseconds(1300), "closed before the idle timeout")
+    }
+
+    /// The same over HTTP/2: a stream the edge answered while the client keeps it open (no
+    /// END_STREAM, no body) is reset after the body-read timeout instead of living on.
+    @Test func anHTTP2StreamLeftOpenAfterItsAnswerIsReset() async throws {
+        let edge = try await Self.shared.value
+        let client = try await TLSReader.connect(port: edge.httpsPort, serverName: "acme.eu.localhost", ca: edge.pki.caPath, alpn: "h2")
+        try await client.send(RawHTTP2.preface + RawHTTP2.post("/no-such-route", authority: "acme.eu.localhost", stream: 1))
+        var frames: [RawHTTP2.Frame] = []
+        for _ in 0..<200 where !frames.contains(where: { $0.type == RawHTTP2.resetStream && $0.stream == 1 }) {
+            frames = RawHTTP2.frames(in: client.bytes)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(frames.contains { $0.type == RawHTTP2.headers && $0.stream == 1 }, "answered")
+        #expect(frames.contains { $0.type == RawHTTP2.resetStream && $0.stream == 1 }, "the open stream was never ended")
+        try? await client.channel.close()
     }
 
     /// Sends `pieces` over TLS one every `every`, until the server closes; returns how long that took.
@@ -131,20 +172,20 @@ struct GatewayEdgeLimitsTests {
 
     /// A gateway allowing 4 connections per address and 10 s to read a head, so idle test
     /// connections stay open however slow the machine is.
-    static let fourConnections = Task<(port: Int, pki: TestPKI), any Error> {
+    static let fourConnections = Task<(port: Int, pki: TestPKI, plainPort: Int), any Error> {
         let endpoints: [String: Any] = ["regions": ["eu": [String: String](), "us": [String: String]()]]
         let pki = try TestPKI()
-        let (port, _) = try await EdgeFixture.startGateway(
+        let (port, plainPort) = try await EdgeFixture.startGateway(
             pki: pki, signingKey: .generate(), endpoints: endpoints,
             policy: try EdgeFixture.policy(connectionsPerIP: 4), accessLog: AccessLog(sink: .init { _ in })
         )
-        return (port, pki)
+        return (port, pki, plainPort)
     }
 
     /// Connections their clients ended (curl closes its side after its answer) free their places:
     /// eight one-request clients in turn, under a limit of four, are all answered.
     @Test func connectionsTheirClientsEndedFreeTheirPlaces() async throws {
-        let (port, pki) = try await Self.fourConnections.value
+        let (port, pki, _) = try await Self.fourConnections.value
         for http2 in [false, true] {
             for _ in 0..<8 {
                 let reply = try await EdgeClient.request("https://status.localhost:\(port)/.well-known/security.txt", ca: pki.caPath, http2: http2)
@@ -170,6 +211,25 @@ struct GatewayEdgeLimitsTests {
         try await Task.sleep(for: .milliseconds(200))
         // Closed connections free their places.
         let again = try await connect(port)
+        #expect(await !closes(again, within: .milliseconds(500)))
+        try? await again.close()
+    }
+
+    /// The plain-HTTP listener (which only redirects) counts against the same budget per
+    /// address: with four connections open to it, a fifth to either listener is closed at once.
+    @Test func thePlainHTTPListenerSharesTheLimitPerAddress() async throws {
+        let (port, _, plainPort) = try await Self.fourConnections.value
+        var plain: [any Channel] = []
+        for _ in 0..<4 { plain.append(try await connect(plainPort)) }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(plain.allSatisfy { $0.isActive })
+        let fifthPlain = try await connect(plainPort)
+        #expect(await closes(fifthPlain, within: .seconds(3)))
+        let fifthPublic = try await connect(port)
+        #expect(await closes(fifthPublic, within: .seconds(3)))
+        for channel in plain { try? await channel.close() }
+        try await Task.sleep(for: .milliseconds(200))
+        let again = try await connect(plainPort)
         #expect(await !closes(again, within: .milliseconds(500)))
         try? await again.close()
     }

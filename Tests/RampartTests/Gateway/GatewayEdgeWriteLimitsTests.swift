@@ -181,6 +181,13 @@ enum RawHTTP2 {
         return frame(headers, flags: 0x5, stream: stream, payload: block)
     }
 
+    /// `POST path` on `stream`, leaving the stream open (its body would follow).
+    static func post(_ path: String, authority: String, stream: UInt32) -> [UInt8] {
+        // :method POST, :scheme https (static table 3 and 7).
+        let block: [UInt8] = [0x83, 0x87, 0x04, UInt8(path.utf8.count)] + Array(path.utf8) + [0x01, UInt8(authority.utf8.count)] + Array(authority.utf8)
+        return frame(headers, flags: 0x4, stream: stream, payload: block)
+    }
+
     static func frame(_ type: UInt8, flags: UInt8, stream: UInt32, payload: [UInt8]) -> [UInt8] {
         let length = payload.count
         return [UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF), type, flags,

@@ -77,6 +77,12 @@ public struct EdgePolicy: Sendable, Equatable {
         /// Bodies of size classes up to this many bytes are read whole (inspected) before
         /// forwarding; larger classes stream and inspection sees the head only.
         public var inspectBodyBytes: Int
+        /// Bytes a second a request body must average once its first body-read timeout has
+        /// passed (500 when not set): a client sending a byte a second is cut off.
+        public var minimumBodyRate: Int?
+
+        /// The minimum body rate in force.
+        public var effectiveMinimumBodyRate: Int { minimumBodyRate ?? 500 }
 
         enum CodingKeys: String, CodingKey {
             case maxHeaderBytes = "max_header_bytes"
@@ -88,6 +94,7 @@ public struct EdgePolicy: Sendable, Equatable {
             case writeTimeoutMilliseconds = "write_timeout_ms"
             case maxConcurrentStreams = "max_concurrent_streams"
             case inspectBodyBytes = "inspect_body_bytes"
+            case minimumBodyRate = "min_body_rate_bytes_per_s"
         }
     }
 
@@ -239,7 +246,7 @@ public struct EdgePolicy: Sendable, Equatable {
               [limits.headerReadTimeoutMilliseconds, limits.bodyReadTimeoutMilliseconds, limits.idleTimeoutMilliseconds, limits.writeTimeoutMilliseconds]
                 .allSatisfy({ (100...600_000).contains($0) }),
               (1...100_000).contains(limits.maxConnectionsPerIP), (1...1000).contains(limits.maxConcurrentStreams),
-              (0...(16 << 20)).contains(limits.inspectBodyBytes)
+              (0...(16 << 20)).contains(limits.inspectBodyBytes), (1...(100 << 20)).contains(limits.effectiveMinimumBodyRate)
         else { throw EdgePolicyError("limits are out of range (see docs/gateway.md)") }
         guard (100...60000).contains(upstream.connectTimeoutMilliseconds), (100...600_000).contains(upstream.responseTimeoutMilliseconds) else {
             throw EdgePolicyError("upstream timeouts are out of range")

@@ -52,6 +52,7 @@ public enum EdgeServer {
             bodyRead: .milliseconds(Int64(limits.bodyReadTimeoutMilliseconds)),
             idle: .milliseconds(Int64(limits.idleTimeoutMilliseconds)),
             write: .milliseconds(Int64(limits.writeTimeoutMilliseconds)),
+            minimumBodyRate: limits.effectiveMinimumBodyRate,
             maxConcurrentStreams: limits.maxConcurrentStreams,
             maxHeaderCount: limits.maxHeaderCount, maxHeaderBytes: limits.maxHeaderBytes
         )
@@ -69,6 +70,7 @@ public enum EdgeServer {
             idleTimeout: .milliseconds(limits.idleTimeoutMilliseconds), gracefulCloseTimeout: .seconds(5), streamConfiguration: http1
         )
         let publicTLS = try NIOSSLContext(configuration: tls.serverConfiguration())
+        // One budget per address over both listeners.
         let connections = ConnectionLimiter(maximumPerAddress: limits.maxConnectionsPerIP)
         let https = Application(
             responder: responder,
@@ -84,9 +86,18 @@ public enum EdgeServer {
         )
         var services: [any Service] = [https]
         if let redirectPort = settings.redirectPort {
+            // The plain-HTTP listener holds connections like the public one: the same per-address
+            // limit (the connection guard goes first, so the read guard finds it) and timeouts.
+            let plain = HTTP1Channel.Configuration(
+                additionalChannelHandlers: [
+                    ConnectionGuard(limiter: connections, firstRequestTimeout: readLimits.headerRead, logger: edgeLogger),
+                    RequestReadGuard(limits: readLimits, logger: edgeLogger),
+                ],
+                httpDecoderConfiguration: http1.httpDecoder
+            )
             let redirect = Application(
                 responder: HTTPSRedirect(baseDomain: config.baseDomain, regions: settings.regions, httpsPort: settings.httpsPort, accessLog: accessLog),
-                server: .http1(configuration: http1),
+                server: .http1(configuration: plain),
                 configuration: .init(address: .hostname(settings.host, port: redirectPort), serverName: "rampart"),
                 logger: logger
             )

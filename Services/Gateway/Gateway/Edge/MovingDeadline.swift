@@ -18,7 +18,11 @@ final class MovingDeadline {
 
     /// Expires `timeout` from now, unless moved or cleared before.
     func move(by timeout: TimeAmount) {
-        let next = NIODeadline.now() + timeout
+        move(to: NIODeadline.now() + timeout)
+    }
+
+    /// Expires at `next` (at once when that has passed), unless moved or cleared before.
+    func move(to next: NIODeadline) {
         at = next
         if check == nil || next < checkAt { schedule(next) }
     }

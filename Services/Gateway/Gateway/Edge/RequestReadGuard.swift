@@ -10,8 +10,11 @@ import NIOHTTPTypesHTTP2
 /// unparseable requests.
 ///
 /// - from connection start (TLS handshake included) to a complete request head: `headerRead`;
-/// - between two pieces of a request body: `bodyRead`;
-/// - a kept-alive connection waiting for its next request (and that request's head): `idle`;
+/// - between two pieces of a request body: `bodyRead`; and the body as a whole at no less than
+///   `minimumBodyRate` bytes a second after a first `bodyRead` of grace — a body still arriving
+///   after the edge has answered (an early 404, say) included;
+/// - a kept-alive connection waiting for its next request (and that request's head): `idle`,
+///   from when both the response and the request have ended;
 /// - a response the client takes nothing more of (the channel stays unwritable): `write`;
 /// - HTTP/2 streams open at once on one connection: `maxConcurrentStreams` (a stream beyond it
 ///   is reset before it is read).
@@ -30,6 +33,8 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
         var bodyRead: TimeAmount
         var idle: TimeAmount
         var write: TimeAmount
+        /// Bytes a second a request body must average, after the first `bodyRead`.
+        var minimumBodyRate: Int
         var maxConcurrentStreams: Int
         /// Enforced here for HTTP/2 streams; HTTP/1.1's decoder enforces them before a head exists.
         var maxHeaderCount: Int
@@ -44,6 +49,13 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// Runs while the channel is unwritable: the client has stopped taking the response.
     private var writeTimer: Scheduled<Void>?
     private var answeredError = false
+    /// The current request's head has arrived and its end has not.
+    private var requestOpen = false
+    /// The current request's response has been written to its end.
+    private var responseEnded = false
+    /// When the current request's body began, and how many bytes of it have arrived.
+    private var bodyStarted = NIODeadline.now()
+    private var bodyBytes = 0
     /// The connection's guard; `isStream` when this handler serves an HTTP/2 stream of it.
     private var connection: ConnectionGuard?
     private var isStream = false
@@ -112,6 +124,8 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             connection?.requestStarted()
+            requestOpen = true
+            responseEnded = false
             let bytes = head.headerFields.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count + 4 }
             if head.headerFields.count > limits.maxHeaderCount || bytes > limits.maxHeaderBytes {
                 answer(context, .headersTooLarge, reason: "headers_too_large")
@@ -121,14 +135,19 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
             // timeout (HTTP/2 bodies need no length). An HTTP/1.1 request without a length or
             // chunking has no body: its end follows at once.
             if isStream || head.headerFields[.contentLength] != nil || head.headerFields[.transferEncoding] != nil {
-                arm(limits.bodyRead, reason: "body_read")
+                bodyStarted = .now()
+                bodyBytes = 0
+                armBodyRead()
             } else {
                 disarm()
             }
-        case .body:
-            arm(limits.bodyRead, reason: "body_read")
+        case .body(let piece):
+            bodyBytes += piece.readableBytes
+            armBodyRead()
         case .end:
-            disarm()
+            requestOpen = false
+            // Answered already (before the body ended): the exchange is over now.
+            if responseEnded { exchangeEnded() } else { disarm() }
         }
         context.fireChannelRead(data)
     }
@@ -136,17 +155,29 @@ final class RequestReadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         // (A response that ends its connection, such as the edge's 413, is closed after by
         // `EdgeHTTP1Handler`, which also stops processing what the client sent after it.)
-        let part = unwrapOutboundIn(data)
-        if case .end = part, isStream {
-            // An HTTP/2 stream ends with its response; the connection's idle timeout takes over.
-            disarm()
-        } else if case .end = part {
-            // The response is complete (its body was written before its end, the rest of it is
-            // below the channel's high-water mark, and a client that stops taking it meets the
-            // write timeout): the connection now waits for its next request.
-            arm(limits.idle, reason: "idle")
+        if case .end = unwrapOutboundIn(data) {
+            responseEnded = true
+            // A request body still arriving keeps its own deadlines; it has to end, too.
+            if !requestOpen { exchangeEnded() }
         }
         context.write(data, promise: promise)
+    }
+
+    /// The response and the request have both ended. An HTTP/2 stream is done (the connection's
+    /// idle timeout takes over); an HTTP/1.1 connection waits for its next request. (The response
+    /// is complete: its body was written before its end, the rest of it is below the channel's
+    /// high-water mark, and a client that stops taking it meets the write timeout.)
+    private func exchangeEnded() {
+        if isStream { disarm() } else { arm(limits.idle, reason: "idle") }
+    }
+
+    /// The body's next piece is due within `bodyRead`, and the body as a whole may not fall below
+    /// the minimum rate once its first `bodyRead` has passed.
+    private func armBodyRead() {
+        let pause = NIODeadline.now() + limits.bodyRead
+        let rate = bodyStarted + limits.bodyRead + .milliseconds(Int64(bodyBytes) * 1000 / Int64(max(1, limits.minimumBodyRate)))
+        waitingFor = rate < pause ? "body_rate" : "body_read"
+        deadline?.move(to: min(pause, rate))
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

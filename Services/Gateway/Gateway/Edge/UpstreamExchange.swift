@@ -107,6 +107,13 @@ final class UpstreamExchange: @unchecked Sendable {
         handler?.responseDeadline?.move(by: timeout)
     }
 
+    /// Part of a streamed request went out (its head, a piece of its body): until the response
+    /// head arrives, the service has the response timeout to take each piece, so a service that
+    /// stops reading a streamed upload fails the exchange (504) instead of holding it forever.
+    func requestProgressed() {
+        if head == nil { handler?.responseDeadline?.move(by: timeout) }
+    }
+
     /// Whether the connection may read more now.
     var wantsMoreData: Bool { body.wantsMoreData }
 
@@ -204,6 +211,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
             sendEnd()
         } else {
             context.flush()
+            exchange.requestProgressed()
         }
     }
 
@@ -212,6 +220,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
             promise.fail(UpstreamError.closed)
             return
         }
+        exchange?.requestProgressed()
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: promise)
     }
 
