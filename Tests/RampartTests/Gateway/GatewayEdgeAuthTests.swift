@@ -14,6 +14,16 @@ struct GatewayEdgeAuthTests {
 
     func url(_ edge: EdgeFixture, _ host: String, _ path: String) -> String { "https://\(host):\(edge.httpsPort)\(path)" }
 
+    /// A gateway of the test's own (its counters and timeouts are the test's), in front of the
+    /// shared fixture's identity and `tickets` (the fixture's own unless named); its HTTPS port.
+    func gatewayOfItsOwn(_ edge: EdgeFixture, tickets: String? = nil, policy: String? = nil, rateLimits: String? = nil) async throws -> Int {
+        let endpoints: [String: Any] = ["regions": ["eu": ["identity": edge.identityEU, "tickets": tickets ?? edge.ticketsEU], "us": ["identity": edge.identityUS]]]
+        return try await EdgeFixture.startGateway(
+            pki: edge.pki, signingKey: .generate(), endpoints: endpoints, policy: try policy ?? EdgeFixture.policy(), accessLog: AccessLog(sink: .init { _ in }),
+            rateLimits: rateLimits
+        ).0
+    }
+
     @Test func protectedRoutesWithoutAValidCredentialAre401WithWWWAuthenticate() async throws {
         let edge = try await fixture()
         let echo = url(edge, "acme.eu.localhost", "/api/v1/tickets/echo")
@@ -359,16 +369,12 @@ struct GatewayEdgeAuthTests {
     /// whoever asked never spend it; the tenant's own other requests do.
     @Test func onlyTheTenantsOwnRequestsSpendItsLimits() async throws {
         let edge = try await fixture()
-        let endpoints: [String: Any] = ["regions": ["eu": ["identity": edge.identityEU, "tickets": edge.ticketsEU], "us": ["identity": edge.identityUS]]]
-        let (port, _) = try await EdgeFixture.startGateway(
-            pki: edge.pki, signingKey: .generate(), endpoints: endpoints, policy: try EdgeFixture.policy(), accessLog: AccessLog(sink: .init { _ in }),
-            rateLimits: """
-                version: 1
-                limits:
-                  - {name: ip, key: [client_ip], requests: 6000, period: 1m, burst: 1000}
-                  - {name: tenant, key: [tenant], requests: 2, period: 1h, burst: 2}
-                """
-        )
+        let port = try await gatewayOfItsOwn(edge, rateLimits: """
+            version: 1
+            limits:
+              - {name: ip, key: [client_ip], requests: 6000, period: 1m, burst: 1000}
+              - {name: tenant, key: [tenant], requests: 2, period: 1h, burst: 2}
+            """)
         func status(_ path: String, _ headers: [String] = []) async throws -> Int {
             try await EdgeClient.request("https://acme.eu.localhost:\(port)\(path)", ca: edge.pki.caPath, headers: headers).status
         }
@@ -390,16 +396,12 @@ struct GatewayEdgeAuthTests {
     /// another principal of the same tenant (an API key) and anonymous requests do not spend it.
     @Test func aPersonsLimitHoldsAcrossTheirSessions() async throws {
         let edge = try await fixture()
-        let endpoints: [String: Any] = ["regions": ["eu": ["identity": edge.identityEU, "tickets": edge.ticketsEU], "us": ["identity": edge.identityUS]]]
-        let (port, _) = try await EdgeFixture.startGateway(
-            pki: edge.pki, signingKey: .generate(), endpoints: endpoints, policy: try EdgeFixture.policy(), accessLog: AccessLog(sink: .init { _ in }),
-            rateLimits: """
-                version: 1
-                limits:
-                  - {name: ip, key: [client_ip], requests: 6000, period: 1m, burst: 1000}
-                  - {name: principal, key: [principal], requests: 2, period: 1h, burst: 2}
-                """
-        )
+        let port = try await gatewayOfItsOwn(edge, rateLimits: """
+            version: 1
+            limits:
+              - {name: ip, key: [client_ip], requests: 6000, period: 1m, burst: 1000}
+              - {name: principal, key: [principal], requests: 2, period: 1h, burst: 2}
+            """)
         func get(_ headers: [String]) async throws -> EdgeClient.Reply {
             try await EdgeClient.request("https://acme.eu.localhost:\(port)/api/v1/tickets/echo", ca: edge.pki.caPath, headers: headers)
         }
@@ -435,10 +437,8 @@ struct GatewayEdgeAuthTests {
             .bind(host: "127.0.0.1", port: 0).get()
         defer { hole.close(promise: nil) }
         let holePort = try #require(hole.localAddress?.port)
-        let endpoints: [String: Any] = ["regions": ["eu": ["identity": edge.identityEU, "tickets": "https://127.0.0.1:\(holePort)"], "us": ["identity": edge.identityUS]]]
-        let (port, _) = try await EdgeFixture.startGateway(
-            pki: edge.pki, signingKey: .generate(), endpoints: endpoints,
-            policy: try EdgeFixture.policy(bodyTimeoutMilliseconds: 10000, responseTimeoutMilliseconds: 1000), accessLog: AccessLog(sink: .init { _ in })
+        let port = try await gatewayOfItsOwn(
+            edge, tickets: "https://127.0.0.1:\(holePort)", policy: try EdgeFixture.policy(bodyTimeoutMilliseconds: 10000, responseTimeoutMilliseconds: 1000)
         )
         let start = ContinuousClock.now
         // A 60 KiB file in the upload class: streamed after the form's head (the test policy reads 16 KiB first).
