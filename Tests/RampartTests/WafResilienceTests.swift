@@ -4,7 +4,7 @@ import Testing
 
 @Suite("WAF on hostile input: bounded time and clean verdicts")
 struct WafResilienceTests {
-    /// 16 KB values built to make naive scanners or regular expressions quadratic.
+    /// 16–64 KB values built to make naive scanners or regular expressions quadratic.
     static let pathological: [String] = [
         String(repeating: "<style>", count: 2_250),
         "\"" + String(repeating: "on", count: 8_000),
@@ -29,6 +29,10 @@ struct WafResilienceTests {
         String(repeating: "__", count: 8_000),
         String(repeating: "<?", count: 8_000),
         String(repeating: "o:1:\"", count: 3_000),
+        String(repeating: "/*!", count: 21_800),
+        String(repeating: "<!-- a ", count: 2_300),
+        String(repeating: "<title>", count: 2_300),
+        String(repeating: "javascript:a ", count: 1_250),
     ]
 
     @Test(arguments: 0..<pathological.count)

@@ -103,8 +103,9 @@ public struct EdgeProxy: Sendable {
                     if let start { try await connection.sendBodyPart(start).get() }
                     for try await part in BoundedBody(base: stream, limit: limit - (start?.readableBytes ?? 0)) { try await connection.sendBodyPart(part).get() }
                 } catch {
+                    let failure = await exchange.failure()
                     exchange.abandon()
-                    throw error
+                    throw failure ?? error
                 }
                 connection.sendEnd()
             }

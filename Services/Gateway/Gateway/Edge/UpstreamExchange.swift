@@ -79,6 +79,12 @@ final class UpstreamExchange: @unchecked Sendable {
         return whole
     }
 
+    /// Why the exchange failed, if it has (a service that stopped taking a streamed upload timed
+    /// it out: the write that failed with it is only the consequence).
+    func failure() async -> (any Error)? {
+        try? await onLoop { exchange in exchange.eventLoop.makeSucceededFuture(exchange.body.failure) }
+    }
+
     /// The rest of the response is not wanted: a connection still in the middle of it is closed.
     func abandon() {
         if eventLoop.inEventLoop {

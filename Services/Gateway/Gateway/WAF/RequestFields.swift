@@ -110,9 +110,10 @@ struct RequestFields {
 
     /// Appends `value` as one field, or, when it is longer than `limit`, as overlapping pieces of
     /// `limit` bytes that cover all of it: every byte of a value is inspected, and no operator
-    /// runs over more than `limit` bytes at once.
+    /// runs over more than `limit` bytes at once. Rich text stays whole (its one check is a
+    /// linear HTML scan, and a tag padded past the overlap would otherwise fall in two pieces).
     static func append(_ kind: WAFTargetKind, name: String, value: ArraySlice<UInt8>, limit: Int, to fields: inout [RequestField]) {
-        guard value.count > limit else {
+        guard value.count > limit, kind != .richText else {
             fields.append(RequestField(kind: kind, name: name, value: Array(value)))
             return
         }

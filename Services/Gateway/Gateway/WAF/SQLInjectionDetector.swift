@@ -119,8 +119,11 @@ enum SQLInjectionDetector {
         let start = tokens[index + 1]
         let second = index + 2 < tokens.count ? tokens[index + 2] : nil
         let third = index + 3 < tokens.count ? tokens[index + 3] : nil
-        // `; copy users to program 'id'`, `; copy users from '/etc/passwd'`
-        if start.word == "copy", second?.kind == .bareword, ["to", "from"].contains(third?.word ?? "") { return true }
+        // `; copy users to program 'id'`, `; copy users from '/etc/passwd'` (not "; copy it to my colleague")
+        if start.word == "copy", second?.kind == .bareword, ["to", "from"].contains(third?.word ?? ""), index + 4 < tokens.count {
+            let fourth = tokens[index + 4]
+            return fourth.kind == .string || ["program", "stdout", "stdin"].contains(fourth.word)
+        }
         guard start.kind == .keyword || start.kind == .function, statementStarts.contains(start.word) else { return false }
         switch start.word {
         case "drop": return ["table", "database"].contains(second?.word ?? "")
@@ -135,7 +138,8 @@ enum SQLInjectionDetector {
         case "declare": return second?.kind == .variable
         case "waitfor": return second?.word == "delay"
         case "truncate":
-            return second?.word == "table" || (second?.kind == .bareword && (third == nil || third?.kind == .comment || third?.kind == .semicolon))
+            // `; truncate table x`, `; truncate users--` (not "; truncate it")
+            return second?.word == "table" || (second?.kind == .bareword && (third?.kind == .comment || third?.kind == .semicolon))
         default: return second?.kind == .keyword
         }
     }
@@ -179,10 +183,11 @@ enum SQLInjectionDetector {
             }
         case .operator:
             guard let second, isValue(second.kind) || second.kind == .leftParen else { return false }
-            // A bare value goes on as SQL with a comparison; arithmetic and `:` are prose as well
-            // ("20% off; code …", "555-1234 -- call back", "ID: 4471; …").
-            if bare, first.word.isEmpty, !isComparison(input[first.range]) { return false }
+            // `1-(select …)`: a subquery after any operator.
             if second.kind == .leftParen { return !bare || third?.word == "select" }
+            // Otherwise a bare value goes on as SQL with a comparison; arithmetic and `:` are prose
+            // as well ("20% off; code …", "555-1234 -- call back", "ID: 4471; …").
+            if bare, first.word.isEmpty, !isComparison(input[first.range]) { return false }
             guard let third else { return !bare && second.kind == .string && !second.closed }
             switch third.kind {
             case .comment, .union: return true
@@ -195,8 +200,7 @@ enum SQLInjectionDetector {
             // `'; --`, and `'; select password from users`, `'; truncate users`: the quote broke
             // out and a statement follows it.
             guard !bare, let second else { return false }
-            if second.kind == .comment || stacked(tokens, after: index) { return true }
-            return third != nil && breakoutStatements.contains(second.word)
+            return second.kind == .comment || stacked(tokens, after: index) || breakoutStatement(tokens, after: index)
         case .union:
             // `' union distinctrow select`, `' union table users`, `' union values (…)`
             guard !bare, let second else { return false }
@@ -217,12 +221,20 @@ enum SQLInjectionDetector {
         }
     }
 
-    /// Statements that, after a quote broken out of and a `;`, start a stacked query whatever
-    /// follows them (words prose rarely puts there; `update`, `insert` and the like need their
-    /// statement's shape, ``stacked(_:after:)``).
-    static let breakoutStatements: Set<String> = [
-        "select", "truncate", "alter", "copy", "revoke", "shutdown", "exec", "execute", "declare", "drop",
-    ]
+    /// Statements after a quote broken out of and a `;` (`'; select password from users--`) in
+    /// shapes looser than ``stacked(_:after:)`` asks of a `;` anywhere, still not prose's
+    /// ("5'; select size 11 please", "27\"; select a smaller one").
+    private static func breakoutStatement(_ tokens: [SQLToken], after index: Int) -> Bool {
+        guard index + 2 < tokens.count else { return false }
+        let (start, second) = (tokens[index + 1], tokens[index + 2])
+        let third = index + 3 < tokens.count ? tokens[index + 3] : nil
+        switch start.word {
+        case "select": return [.bareword, .function, .variable].contains(second.kind) && (third?.word == "from" || third?.kind == .comment)
+        case "alter": return ["table", "user", "database", "role", "system", "schema", "login"].contains(second.word)
+        case "truncate": return second.kind == .bareword && (third == nil || third?.kind == .comment)
+        default: return false
+        }
+    }
 
     /// Whether an operator's bytes compare (`=`, `<`, `>`, `!=`, `<>`, `<=`, `>=`, `<=>`).
     @inline(__always) private static func isComparison(_ bytes: ArraySlice<UInt8>) -> Bool {

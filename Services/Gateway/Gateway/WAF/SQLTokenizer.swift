@@ -57,13 +57,14 @@ struct SQLTokenizer {
                 appendComment(SQLToken(kind: .comment, range: index..<input.count), to: &tokens, counted: &comments)
                 index = input[index...].firstIndex(of: 0x0A) ?? input.count
             case 0x2F where next == 0x2A:
-                let end = ASCII.firstIndex(of: [0x2A, 0x2F], in: input, from: index + 2)
                 if index + 2 < input.count, input[index + 2] == 0x21 {
                     // MySQL executes `/*! … */`: read its contents as code.
                     var inner = index + 3
                     while inner < input.count, ASCII.isDigit(input[inner]) { inner += 1 }
                     index = inner
                 } else {
+                    // (Searched only here: `/*!/*!…` must not search to the end at every `/*!`.)
+                    let end = ASCII.firstIndex(of: [0x2A, 0x2F], in: input, from: index + 2)
                     appendComment(SQLToken(kind: .comment, range: index..<(end.map { $0 + 2 } ?? input.count)), to: &tokens, counted: &comments)
                     index = end.map { $0 + 2 } ?? input.count
                 }

@@ -24,9 +24,9 @@ public enum WAFTransformation: String, Sendable, Codable, CaseIterable {
     /// Shell evasion undone: `\`, `"`, `'` and `^` removed, `,` and `;` become spaces, whitespace
     /// compressed, lowercased (like ModSecurity's `cmdLine`).
     case commandLine = "cmd_line"
-    /// Shell quoting undone inside words, separators kept: `\`, `"`, `'` and `^` removed, and the
-    /// expansions that are empty in a command name (`$@`, `$*`, empty backquotes) dropped:
-    /// `i\d`, `"i"d`, `who$@ami` become `id`, `whoami`.
+    /// Shell quoting undone inside words, separators kept: `\`, `^`, paired `"` and `'`, and the
+    /// expansions that are empty in a command name (`$@`, `$*`) dropped from a word they split:
+    /// `i\d`, `"i"d`, `who$@ami` become `id`, `whoami`; `I'd` and `"Timeout"` stay as they are.
     case shellUnquote = "shell_unquote"
 
 
@@ -111,22 +111,67 @@ public enum WAFTransformation: String, Sendable, Codable, CaseIterable {
     }
 
     static func shellUnquote(_ value: [UInt8]) -> [UInt8]? {
-        guard value.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x27 || $0 == 0x5E || $0 == 0x24 || $0 == 0x60 }) else { return nil }
+        guard value.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x27 || $0 == 0x5E || $0 == 0x24 }) else { return nil }
         var output: [UInt8] = []
         output.reserveCapacity(value.count)
-        var index = 0
-        while index < value.count {
-            let byte = value[index]
-            let next: UInt8 = index + 1 < value.count ? value[index + 1] : 0
-            switch byte {
-            case 0x5C, 0x22, 0x27, 0x5E: index += 1
-            case 0x24 where next == 0x40 || next == 0x2A: index += 2
-            case 0x60 where next == 0x60: index += 2
-            default:
+        var start = 0
+        while start < value.count {
+            guard !isShellBreak(value[start]) else {
+                output.append(value[start])
+                start += 1
+                continue
+            }
+            var end = start
+            while end < value.count, !isShellBreak(value[end]) { end += 1 }
+            // Right after `;`, `|`, a backquote or `(`: quotes around the whole word are a shell's too.
+            let attached = start > 0 && [0x3B, 0x7C, 0x60, 0x28].contains(value[start - 1])
+            appendUnquoted(value[start..<end], attached: attached, to: &output)
+            start = end
+        }
+        return output == value ? nil : output
+    }
+
+    /// Bytes that end a shell word: white space and the shell's own separators.
+    private static func isShellBreak(_ byte: UInt8) -> Bool {
+        ASCII.isSpace(byte) || byte == 0x3B || byte == 0x7C || byte == 0x26 || byte == 0x60 || byte == 0x28 || byte == 0x29 || byte == 0x3C || byte == 0x3E
+    }
+
+    /// Appends `word` without the quoting a shell removes — backslashes, carets, `$@`, `$*`, and
+    /// quotes that pair up (a shell rejects an unpaired one, so the apostrophe of "I'd" is text)
+    /// — when some of it sits inside the word (`i\d`, `"i"d`, `who$@ami`), or the word is
+    /// `attached` to a separator; else as it is: quotes around a whole word in prose
+    /// (`"Timeout" - …`) stay.
+    private static func appendUnquoted(_ word: ArraySlice<UInt8>, attached: Bool, to output: inout [UInt8]) {
+        guard word.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x27 || $0 == 0x5E || $0 == 0x24 }) else {
+            output += word
+            return
+        }
+        let pairedSingle = word.count(where: { $0 == 0x27 }) % 2 == 0
+        let pairedDouble = word.count(where: { $0 == 0x22 }) % 2 == 0
+        let mark = output.count
+        var removedInside = false
+        var index = word.startIndex
+        while index < word.endIndex {
+            let byte = word[index]
+            let next: UInt8 = index + 1 < word.endIndex ? word[index + 1] : 0
+            let width = switch byte {
+            case 0x5C, 0x5E: 1
+            case 0x27 where pairedSingle: 1
+            case 0x22 where pairedDouble: 1
+            case 0x24 where next == 0x40 || next == 0x2A: 2
+            default: 0
+            }
+            if width == 0 {
                 output.append(byte)
                 index += 1
+            } else {
+                if output.count > mark, index + width < word.endIndex { removedInside = true }
+                index += width
             }
         }
-        return output.count == value.count ? nil : output
+        if !removedInside && !attached {
+            output.removeSubrange(mark...)
+            output += word
+        }
     }
 }

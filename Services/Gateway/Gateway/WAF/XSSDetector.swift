@@ -56,29 +56,35 @@ enum XSSDetector {
     }
 
     /// Words JavaScript allows before an expression, separated from it by a space (`new Function(…)`).
-    static let expressionPrefixes: Set<String> = ["new", "void", "typeof", "throw", "delete", "await", "return", "yield", "let", "var", "const", "in", "instanceof", "do", "else"]
+    static let expressionPrefixes: Set<String> = ["new", "void", "typeof", "throw", "delete", "await", "return", "yield", "let", "var", "const", "do", "else"]
+    /// Words JavaScript allows between two expressions (`0 in alert(1)` calls `alert`).
+    static let infixWords: Set<String> = ["in", "instanceof"]
 
     /// Whether what follows a script scheme at `start` reaches a call, template or assignment
-    /// without two words side by side (other than a keyword and its expression).
+    /// without two words side by side (other than a keyword and its expression, or an infix
+    /// word between two); a line break ends a statement (`0` then `alert(1)` on the next line).
     private static func readsAsCode(_ value: [UInt8], from start: Int) -> Bool {
         var index = start
         var word: [UInt8] = []
-        var previousWord: [UInt8]?
+        var previousWord: String?
         while index < value.count, index - start < 256 {
             let byte = value[index]
-            if byte == 0x28 || byte == 0x60 || byte == 0x3D { return true }
             if ASCII.isAlphanumeric(byte) || byte == 0x5F || byte == 0x24 || byte >= 0x80 {
-                if word.isEmpty, let previousWord, !expressionPrefixes.contains(String(decoding: previousWord.map(ASCII.lower), as: UTF8.self)) {
+                word.append(ASCII.lower(byte))
+                index += 1
+                continue
+            }
+            if !word.isEmpty {
+                let current = String(decoding: word, as: UTF8.self)
+                if let previousWord, !expressionPrefixes.contains(previousWord), !infixWords.contains(previousWord), !infixWords.contains(current) {
                     return false
                 }
-                word.append(byte)
-            } else if ASCII.isSpace(byte) {
-                if !word.isEmpty { previousWord = word; word = [] }
-            } else {
-                // Punctuation joins what is on either side (`a.b`, `x[0]`, `/**/`).
                 word = []
-                previousWord = nil
+                previousWord = current
             }
+            if byte == 0x28 || byte == 0x60 || byte == 0x3D { return true }
+            // Punctuation joins what is on either side (`a.b`, `x[0]`, `/**/`); a line break ends the statement.
+            if !(byte == 0x20 || byte == 0x09) { previousWord = nil }
             index += 1
         }
         return false
