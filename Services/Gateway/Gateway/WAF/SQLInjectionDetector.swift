@@ -57,15 +57,15 @@ enum SQLInjectionDetector {
     }
 
     /// Block comments in the middle are whitespace to a database; unary signs before numbers change
-    /// nothing; `not` in `is not`, `not like`, `not in` leaves an operator an operator.
+    /// nothing; `is not null` compares as `is null` does.
     static func fold(_ tokens: [SQLToken]) -> [SQLToken] {
         var folded: [SQLToken] = []
         folded.reserveCapacity(tokens.count)
         for (index, token) in tokens.enumerated() {
             if token.kind == .comment, index < tokens.count - 1 { continue }
-            if token.kind == .operator, token.word == "not",
-               folded.last.map({ $0.kind == .operator && $0.word == "is" }) == true
-                || (index + 1 < tokens.count && tokens[index + 1].kind == .operator && !tokens[index + 1].word.isEmpty) {
+            // (Only before a literal: "login is not working" stays prose.)
+            if token.kind == .operator, token.word == "not", folded.last.map({ $0.kind == .operator && $0.word == "is" }) == true,
+               index + 1 < tokens.count, ["null", "true", "false"].contains(tokens[index + 1].word) {
                 continue
             }
             if token.kind == .operator, token.range.count == 1, index + 1 < tokens.count, tokens[index + 1].kind == .number,
@@ -186,8 +186,11 @@ enum SQLInjectionDetector {
             // `1-(select …)`: a subquery after any operator.
             if second.kind == .leftParen { return !bare || third?.word == "select" }
             // Otherwise a bare value goes on as SQL with a comparison; arithmetic and `:` are prose
-            // as well ("20% off; code …", "555-1234 -- call back", "ID: 4471; …").
-            if bare, first.word.isEmpty, !isComparison(input[first.range]) { return false }
+            // as well ("20% off; code …", "555-1234 -- call back", "ID: 4471; …") unless what
+            // follows the arithmetic goes on as SQL (`1-0 or 1=1`).
+            if bare, first.word.isEmpty, !isComparison(input[first.range]) {
+                return afterValue(tokens, from: next + 1, input: input, bare: bare, value: second)
+            }
             guard let third else { return !bare && second.kind == .string && !second.closed }
             switch third.kind {
             case .comment, .union: return true
@@ -204,7 +207,13 @@ enum SQLInjectionDetector {
         case .union:
             // `' union distinctrow select`, `' union table users`, `' union values (…)`
             guard !bare, let second else { return false }
-            return second.kind == .leftParen || ["select", "all", "distinct", "distinctrow", "table", "values"].contains(second.word)
+            if second.word == "table" {
+                // `' union table users--` (not "Workers' union table is wrong")
+                guard third?.kind == .bareword else { return false }
+                let after = next + 2 < tokens.count ? tokens[next + 2] : nil
+                return after == nil || [.comment, .semicolon, .rightParen].contains(after!.kind)
+            }
+            return second.kind == .leftParen || ["select", "all", "distinct", "distinctrow", "values"].contains(second.word)
         case .comment:
             if closedParens > 0 { return true }
             guard !bare, value.kind == .string, !input[value.range].contains(where: ASCII.isSpace), value.range.count <= 40 else { return false }

@@ -123,9 +123,7 @@ public enum WAFTransformation: String, Sendable, Codable, CaseIterable {
             }
             var end = start
             while end < value.count, !isShellBreak(value[end]) { end += 1 }
-            // Right after `;`, `|`, a backquote or `(`: quotes around the whole word are a shell's too.
-            let attached = start > 0 && [0x3B, 0x7C, 0x60, 0x28].contains(value[start - 1])
-            appendUnquoted(value[start..<end], attached: attached, to: &output)
+            appendUnquoted(value[start..<end], to: &output)
             start = end
         }
         return output == value ? nil : output
@@ -138,10 +136,10 @@ public enum WAFTransformation: String, Sendable, Codable, CaseIterable {
 
     /// Appends `word` without the quoting a shell removes — backslashes, carets, `$@`, `$*`, and
     /// quotes that pair up (a shell rejects an unpaired one, so the apostrophe of "I'd" is text)
-    /// — when some of it sits inside the word (`i\d`, `"i"d`, `who$@ami`), or the word is
-    /// `attached` to a separator; else as it is: quotes around a whole word in prose
-    /// (`"Timeout" - …`) stay.
-    private static func appendUnquoted(_ word: ArraySlice<UInt8>, attached: Bool, to output: inout [UInt8]) {
+    /// — when some of it sits inside the word (`i\d`, `"i"d`, `who$@ami`); else as it is:
+    /// quotes around a whole word stay (`"Timeout" - …`, and CSV headers such as
+    /// `"Name";"ID"`, which read like `;"id"`).
+    private static func appendUnquoted(_ word: ArraySlice<UInt8>, to output: inout [UInt8]) {
         guard word.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x27 || $0 == 0x5E || $0 == 0x24 }) else {
             output += word
             return
@@ -169,7 +167,7 @@ public enum WAFTransformation: String, Sendable, Codable, CaseIterable {
                 index += width
             }
         }
-        if !removedInside && !attached {
+        if !removedInside {
             output.removeSubrange(mark...)
             output += word
         }

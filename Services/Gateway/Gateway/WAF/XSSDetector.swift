@@ -69,6 +69,14 @@ enum XSSDetector {
         var previousWord: String?
         while index < value.count, index - start < 256 {
             let byte = value[index]
+            // Comments are nothing to the parser: `/*a b*/alert(1)` is a call; a line comment ends
+            // at its line break, which the next pass reads.
+            if byte == 0x2F, index + 1 < value.count, value[index + 1] == 0x2A || value[index + 1] == 0x2F {
+                if !word.isEmpty { previousWord = String(decoding: word, as: UTF8.self); word = [] }
+                let close: [UInt8] = value[index + 1] == 0x2A ? [0x2A, 0x2F] : [0x0A]
+                index = (ASCII.firstIndex(of: close, in: value, from: index + 2) ?? value.count) + (close.count == 2 ? 2 : 0)
+                continue
+            }
             if ASCII.isAlphanumeric(byte) || byte == 0x5F || byte == 0x24 || byte >= 0x80 {
                 word.append(ASCII.lower(byte))
                 index += 1
