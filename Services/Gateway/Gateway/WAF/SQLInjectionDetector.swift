@@ -79,7 +79,7 @@ enum SQLInjectionDetector {
 
     /// The index of the token where an injection shape starts, or nil.
     static func injection(_ tokens: [SQLToken], _ input: [UInt8], bare: Bool) -> Int? {
-        if let index = anywhere(tokens) { return index }
+        if let index = anywhere(tokens, input) { return index }
         guard let first = tokens.first else { return nil }
         if bare {
             guard [.number, .bareword, .variable, .string].contains(first.kind) else { return nil }
@@ -90,19 +90,23 @@ enum SQLInjectionDetector {
     }
 
     /// Shapes that are injections wherever they appear.
-    private static func anywhere(_ tokens: [SQLToken]) -> Int? {
+    private static func anywhere(_ tokens: [SQLToken], _ input: [UInt8]) -> Int? {
         for (index, token) in tokens.enumerated() {
             let next = index + 1 < tokens.count ? tokens[index + 1] : nil
             switch token.kind {
             case .union:
-                if let next, next.kind == .leftParen || ["select", "all", "distinct", "distinctrow"].contains(next.word) { return index }
+                // (`union (select …`; not "European Union (EU)")
+                if let next, ["select", "all", "distinct", "distinctrow"].contains(next.word)
+                    || (next.kind == .leftParen && index + 2 < tokens.count && (tokens[index + 2].word == "select" || tokens[index + 2].kind == .leftParen)) {
+                    return index
+                }
             case .function:
-                if dangerousFunctions.contains(token.word) { return index }
+                if dangerousFunctions.contains(token.word), isCall(tokens, at: index) { return index }
             case .keyword:
                 if token.word == "waitfor", next?.word == "delay" { return index }
                 if token.word == "into", let next, ["outfile", "dumpfile"].contains(next.word) { return index }
                 if token.word == "having", index + 3 < tokens.count, isValue(tokens[index + 1].kind),
-                   tokens[index + 2].kind == .operator, isValue(tokens[index + 3].kind) { return index }
+                   tokens[index + 2].kind == .operator, compares(tokens[index + 2], input), isValue(tokens[index + 3].kind) { return index }
                 if token.word == "from", next?.word.hasPrefix("information_schema") == true { return index }
             case .semicolon:
                 if stacked(tokens, after: index) { return index }
@@ -127,10 +131,20 @@ enum SQLInjectionDetector {
         guard start.kind == .keyword || start.kind == .function, statementStarts.contains(start.word) else { return false }
         switch start.word {
         case "drop": return ["table", "database"].contains(second?.word ?? "")
-        case "delete": return second?.word == "from" && third?.kind == .bareword
+        case "delete":
+            // `; delete from users--` (not "; delete from mailing list please")
+            guard second?.word == "from", third?.kind == .bareword else { return false }
+            let after = index + 4 < tokens.count ? tokens[index + 4] : nil
+            return after == nil || after?.kind == .comment || after?.kind == .semicolon || after?.word == "where"
         case "insert": return second?.word == "into"
         case "update": return second?.kind == .bareword && third?.word == "set"
-        case "select": return second.map { [.function, .number, .variable, .string, .operator].contains($0.kind) } ?? false
+        case "select":
+            guard let second else { return false }
+            // `; select 1--`, `; select 1,2` (not "; select 5 seats")
+            if second.kind == .number {
+                return third == nil || [.comment, .semicolon, .comma].contains(third!.kind) || ["from", "union"].contains(third!.word)
+            }
+            return [.function, .variable, .string, .operator].contains(second.kind)
         case "shutdown": return second == nil || second?.kind == .comment || second?.kind == .semicolon
         case "exec", "execute":
             guard let word = second?.word else { return false }
@@ -140,6 +154,11 @@ enum SQLInjectionDetector {
         case "truncate":
             // `; truncate table x`, `; truncate users--` (not "; truncate it")
             return second?.word == "table" || (second?.kind == .bareword && (third?.kind == .comment || third?.kind == .semicolon))
+        case "create": return ["table", "database", "user", "function", "procedure", "trigger", "view", "role", "index", "schema"].contains(second?.word ?? "")
+        case "alter": return ["table", "user", "database", "role", "system", "schema", "login"].contains(second?.word ?? "")
+        case "grant":
+            // `; grant all on *.* to …` (not "; grant all permissions to Sarah")
+            return tokens[(index + 2)...].prefix(6).contains { $0.word == "on" }
         default: return second?.kind == .keyword
         }
     }
@@ -169,12 +188,16 @@ enum SQLInjectionDetector {
             // `1 or true`: a number, then a boolean literal.
             if bare, value.kind == .number, ASCII.isDigit(input[value.range.lowerBound]), ["true", "false"].contains(second.word) { return true }
             switch second.kind {
-            case .function: return true
+            case .function: return isCall(tokens, at: next)
             case .leftParen: return third.map { isValue($0.kind) || $0.word == "select" } ?? false
             case .number, .string, .variable, .bareword:
                 guard let third else { return !bare && second.kind == .string && !second.closed }
                 switch third.kind {
-                case .operator: return fourth.map { isValue($0.kind) || $0.kind == .leftParen } ?? false
+                case .operator:
+                    guard let fourth else { return false }
+                    // A bare "email or password is wrong - …", "Mac or Windows - which …" is prose.
+                    if bare, !compares(third, input) || (!third.word.isEmpty && fourth.kind == .bareword) { return false }
+                    return isValue(fourth.kind) || fourth.kind == .leftParen
                 case .comment, .semicolon: return second.kind != .bareword || !bare
                 case .logic: return !bare && second.kind != .bareword
                 default: return false
@@ -191,6 +214,8 @@ enum SQLInjectionDetector {
             if bare, first.word.isEmpty, !isComparison(input[first.range]) {
                 return afterValue(tokens, from: next + 1, input: input, bare: bare, value: second)
             }
+            // "Checkout in Safari -- blank page", "Status is pending -- …": a word operator between words.
+            if bare, !first.word.isEmpty, second.kind == .bareword { return false }
             guard let third else { return !bare && second.kind == .string && !second.closed }
             switch third.kind {
             case .comment, .union: return true
@@ -243,6 +268,22 @@ enum SQLInjectionDetector {
         case "truncate": return second.kind == .bareword && (third == nil || third?.kind == .comment)
         default: return false
         }
+    }
+
+    /// Whether the function at `index` reads as a call: its `(` right after its name, or an
+    /// argument only SQL would give it (`sleep (5)`, `ascii (substring(…))`), not a word
+    /// ("Sleep (mode) not working", "Login and checkout (mobile) broken").
+    private static func isCall(_ tokens: [SQLToken], at index: Int) -> Bool {
+        guard index + 1 < tokens.count else { return false }
+        if tokens[index].range.upperBound == tokens[index + 1].range.lowerBound { return true }
+        guard index + 2 < tokens.count else { return false }
+        let argument = tokens[index + 2]
+        return [.number, .string, .variable, .leftParen, .function, .rightParen].contains(argument.kind) || argument.word == "select"
+    }
+
+    /// Whether an operator token compares (`=`, `<`, `like`, `in`, `is`, …), as opposed to arithmetic or `:`.
+    private static func compares(_ token: SQLToken, _ input: [UInt8]) -> Bool {
+        !token.word.isEmpty || isComparison(input[token.range])
     }
 
     /// Whether an operator's bytes compare (`=`, `<`, `>`, `!=`, `<>`, `<=`, `>=`, `<=>`).
