@@ -20,8 +20,9 @@ struct ShieldInspectionTests {
             burst: 2
         """
 
-    func shield() throws -> ShieldInspection {
-        ShieldInspection(waf: try WafCorpus.shippedWAF(), limiter: RateLimiter(configuration: try RateLimitConfiguration(yaml: Self.limits)),
+    /// The shipped WAF with the rate limits of `limits` (a rate-limits document).
+    func shield(limits: String = Self.limits) throws -> ShieldInspection {
+        ShieldInspection(waf: try WafCorpus.shippedWAF(), limiter: RateLimiter(configuration: try RateLimitConfiguration(yaml: limits)),
                          logger: Logger(label: "test"))
     }
 
@@ -58,8 +59,7 @@ struct ShieldInspectionTests {
             limits:
               - {name: credential, key: [credential], requests: 2, period: 1m, burst: 2}
             """
-        let shield = ShieldInspection(waf: try WafCorpus.shippedWAF(), limiter: RateLimiter(configuration: try RateLimitConfiguration(yaml: limits)),
-                                      logger: Logger(label: "test"))
+        let shield = try shield(limits: limits)
         func call(_ secret: String) async -> String {
             await shield.inspect(request("/api/v1/tickets", authorization: "Bearer rk_0123456789abcdef_\(secret)")).rateLimit ?? "none"
         }
@@ -79,8 +79,7 @@ struct ShieldInspectionTests {
             limits:
               - {name: export, key: [tenant, route_class], route_classes: [export], requests: 10, period: 1h, burst: 2}
             """
-        let shield = ShieldInspection(waf: try WafCorpus.shippedWAF(), limiter: RateLimiter(configuration: try RateLimitConfiguration(yaml: limits)),
-                                      logger: Logger(label: "test"))
+        let shield = try shield(limits: limits)
         let export = request("/api/v1/exports", rateClass: "export")
         for _ in 0..<5 {
             let arrived = await shield.inspect(export)
@@ -105,8 +104,7 @@ struct ShieldInspectionTests {
             limits:
               - {name: principal, key: [principal], requests: 2, period: 1h, burst: 2}
             """
-        let shield = ShieldInspection(waf: try WafCorpus.shippedWAF(), limiter: RateLimiter(configuration: try RateLimitConfiguration(yaml: limits)),
-                                      logger: Logger(label: "test"))
+        let shield = try shield(limits: limits)
         let tickets = request("/api/v1/tickets")
         // On arrival nothing is known of whom the request is from: not counted.
         for _ in 0..<3 { #expect(await shield.inspect(tickets).rateLimit == "unlimited") }
