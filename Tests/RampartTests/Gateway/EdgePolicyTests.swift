@@ -155,20 +155,20 @@ struct EdgePolicyTests {
         let key = PrincipalCache.Key(kind: "bearer", credential: "k", host: "acme.eu")
         let start = ContinuousClock.now
         cache.store(.init(token: "token"), lifetime: .seconds(110), for: key, audience: "tickets", askedAt: start, now: start)
-        #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(29)) == "token")
-        #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(31)) == nil)
+        #expect(cache.answer(for: key, audience: "tickets", now: start + .seconds(29))?.token == "token")
+        #expect(cache.answer(for: key, audience: "tickets", now: start + .seconds(31))?.token == nil)
         // Another tenant's host or another service is another answer.
         cache.store(.init(token: "token"), lifetime: .seconds(110), for: key, audience: "tickets", askedAt: start, now: start)
-        #expect(cache.token(for: PrincipalCache.Key(kind: "bearer", credential: "k", host: "beta.eu"), audience: "tickets", now: start) == nil)
-        #expect(cache.token(for: key, audience: "audit", now: start) == nil)
+        #expect(cache.answer(for: PrincipalCache.Key(kind: "bearer", credential: "k", host: "beta.eu"), audience: "tickets", now: start) == nil)
+        #expect(cache.answer(for: key, audience: "audit", now: start) == nil)
         // A token that expires sooner than the cache's lifetime is kept only that long.
         cache.store(.init(token: "short"), lifetime: .seconds(5), for: key, audience: "tickets", askedAt: start, now: start)
-        #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(6)) == nil)
+        #expect(cache.answer(for: key, audience: "tickets", now: start + .seconds(6))?.token == nil)
         // Forgetting a credential forgets it for every service.
         cache.store(.init(token: "a"), lifetime: .seconds(60), for: key, audience: "tickets", askedAt: start, now: start)
         cache.store(.init(token: "b"), lifetime: .seconds(60), for: key, audience: "identity", askedAt: start, now: start)
         cache.forget(key, now: start)
-        #expect(cache.token(for: key, audience: "tickets", now: start) == nil && cache.token(for: key, audience: "identity", now: start) == nil)
+        #expect(cache.answer(for: key, audience: "tickets", now: start) == nil && cache.answer(for: key, audience: "identity", now: start) == nil)
         for index in 0..<1000 {
             cache.store(.init(token: "t"), lifetime: .seconds(60), for: .init(kind: "bearer", credential: "\(index)", host: "h"), audience: "a", askedAt: start, now: start)
         }
@@ -184,19 +184,19 @@ struct EdgePolicyTests {
         let start = ContinuousClock.now
         cache.forget(key, now: start + .seconds(1))
         cache.store(.init(token: "stale"), lifetime: .seconds(60), for: key, audience: "tickets", askedAt: start, now: start + .seconds(2))
-        #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(2)) == nil)
+        #expect(cache.answer(for: key, audience: "tickets", now: start + .seconds(2))?.token == nil)
         cache.store(.init(token: "fresh"), lifetime: .seconds(60), for: key, audience: "tickets", askedAt: start + .seconds(3), now: start + .seconds(4))
-        #expect(cache.token(for: key, audience: "tickets", now: start + .seconds(4)) == "fresh", "a question asked after the sign-out is answered as usual")
+        #expect(cache.answer(for: key, audience: "tickets", now: start + .seconds(4))?.token == "fresh", "a question asked after the sign-out is answered as usual")
         // What it remembers of forgotten credentials is bounded, and what goes first is the oldest:
         // a sign-out of a moment ago still keeps an older answer out.
         let recent = PrincipalCache.Key(kind: "session", credential: "recent", host: "h")
         cache.forget(recent, now: start + .seconds(10))
         for index in 0..<1000 { cache.forget(.init(kind: "session", credential: "\(index)", host: "h"), now: start + .milliseconds(index)) }
         cache.store(.init(token: "stale"), lifetime: .seconds(60), for: recent, audience: "a", askedAt: start + .seconds(5), now: start + .seconds(11))
-        #expect(cache.token(for: recent, audience: "a", now: start + .seconds(11)) == nil)
+        #expect(cache.answer(for: recent, audience: "a", now: start + .seconds(11))?.token == nil)
         let old = PrincipalCache.Key(kind: "session", credential: "0", host: "h")
         cache.store(.init(token: "again"), lifetime: .seconds(60), for: old, audience: "a", askedAt: start - .seconds(1), now: start + .seconds(11))
-        #expect(cache.token(for: old, audience: "a", now: start + .seconds(11)) == "again", "the oldest forgotten credentials made room")
+        #expect(cache.answer(for: old, audience: "a", now: start + .seconds(11))?.token == "again", "the oldest forgotten credentials made room")
     }
 
     @Test func anEdgeWithoutItsCertificateDoesNotStart() throws {

@@ -70,11 +70,6 @@ public final class PrincipalCache: Sendable {
         }
     }
 
-    /// The cached principal token for `key` addressed to `audience`, if still fresh.
-    public func token(for key: Key, audience: String, now: ContinuousClock.Instant = .now) -> String? {
-        answer(for: key, audience: audience, now: now)?.token
-    }
-
     /// Keeps `answer` for the cache's lifetime, or less when its token expires sooner (`lifetime`)
     /// — unless `key` was forgotten since identity was asked (`askedAt`): that answer may
     /// describe a session that has ended since.

@@ -32,17 +32,14 @@ public struct RateLimiter: Sendable {
     /// it back, so one principal over their own limit does not go on spending their tenant's.
     public func check(_ subject: RateLimitSubject, stage: Stage, now: ContinuousClock.Instant) -> RateLimitDecision? {
         var tightest: RateLimitDecision?
-        var counted: [(key: RateLimitKey, limit: RateLimit)] = []
-        for rule in configuration.rules where rule.stage == stage {
+        for (position, rule) in configuration.rules.enumerated() where rule.stage == stage {
             if let classes = rule.routeClasses, !classes.contains(subject.routeClass) { continue }
             guard let value = Self.keyValue(rule.dimensions, subject) else { continue }
-            let key = RateLimitKey(limit: rule.name, value: value), limit = rule.limit(for: subject.tenant)
-            let decision = table.check(key: key, limit: limit, now: now)
+            let decision = table.check(key: RateLimitKey(limit: rule.name, value: value), limit: rule.limit(for: subject.tenant), now: now)
             guard decision.allowed else {
-                for (key, limit) in counted { table.refund(key: key, limit: limit, now: now) }
+                give(subject, stage: stage, now: now, rules: configuration.rules[..<position])
                 return decision
             }
-            counted.append((key, limit))
             if tightest.map({ decision.remaining < $0.remaining }) ?? true { tightest = decision }
         }
         return tightest
@@ -51,7 +48,12 @@ public struct RateLimiter: Sendable {
     /// Gives back a request ``check(_:stage:now:)`` allowed at `stage` (every limit of the stage
     /// that applies to it counted it).
     public func refund(_ subject: RateLimitSubject, stage: Stage, now: ContinuousClock.Instant) {
-        for rule in configuration.rules where rule.stage == stage {
+        give(subject, stage: stage, now: now, rules: configuration.rules[...])
+    }
+
+    /// Gives back what `rules` of `stage` that apply to `subject` counted of it.
+    private func give(_ subject: RateLimitSubject, stage: Stage, now: ContinuousClock.Instant, rules: ArraySlice<RateLimitConfiguration.Rule>) {
+        for rule in rules where rule.stage == stage {
             if let classes = rule.routeClasses, !classes.contains(subject.routeClass) { continue }
             guard let value = Self.keyValue(rule.dimensions, subject) else { continue }
             table.refund(key: RateLimitKey(limit: rule.name, value: value), limit: rule.limit(for: subject.tenant), now: now)

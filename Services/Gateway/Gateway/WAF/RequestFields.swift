@@ -51,7 +51,7 @@ struct RequestFields {
             let valid = JSONFieldScanner.scan(body) { path, value, isName in
                 let rich = !isName && !richFields.isEmpty && richFields.contains(RequestField.leaf(of: path, kind: .jsonValue))
                 let kind: WAFTargetKind = isName ? .jsonName : (rich ? .richText : .jsonValue)
-                Self.append(kind, name: path, value: value[...], limit: limit, to: &collected)
+                Self.append(kind, name: path, value: value, limit: limit, to: &collected)
             }
             fields += collected
             if !valid, !request.bodyIsTruncated, declaredJSON || collected.isEmpty {
@@ -100,7 +100,7 @@ struct RequestFields {
             let nameText = String(decoding: name, as: UTF8.self)
             if !name.isEmpty { fields.append(RequestField(kind: nameKind, name: nameText, value: Array(name.prefix(limit)))) }
             let kind: WAFTargetKind = !rich.isEmpty && rich.contains(nameText) ? .richText : valueKind
-            Self.append(kind, name: nameText, value: value[...], limit: limit, to: &fields)
+            Self.append(kind, name: nameText, value: value, limit: limit, to: &fields)
         }
     }
 
@@ -112,6 +112,16 @@ struct RequestFields {
     /// `limit` bytes that cover all of it: every byte of a value is inspected, and no operator
     /// runs over more than `limit` bytes at once. Rich text stays whole (its one check is a
     /// linear HTML scan, and a tag padded past the overlap would otherwise fall in two pieces).
+    static func append(_ kind: WAFTargetKind, name: String, value: [UInt8], limit: Int, to fields: inout [RequestField]) {
+        // A value within the limit is the field as it is (no copy).
+        guard value.count > limit, kind != .richText else {
+            fields.append(RequestField(kind: kind, name: name, value: value))
+            return
+        }
+        append(kind, name: name, value: value[...], limit: limit, to: &fields)
+    }
+
+    /// ``append(_:name:value:limit:to:)`` for a part of a larger buffer (a body, a multipart part).
     static func append(_ kind: WAFTargetKind, name: String, value: ArraySlice<UInt8>, limit: Int, to fields: inout [RequestField]) {
         guard value.count > limit, kind != .richText else {
             fields.append(RequestField(kind: kind, name: name, value: Array(value)))

@@ -16,11 +16,12 @@ enum RichTextInspector {
     /// as inside SVG and MathML, where `<svg><style><img …>` is a tag.
     static func detect(_ value: [UInt8]) -> Int? {
         guard value.contains(0x3C) else { return nil }
-        let lowered = value.map(ASCII.lower)
-        return scan(value, lowered, rawText: true) ?? scan(value, lowered, rawText: false)
+        return scan(value, rawText: true) ?? scan(value, rawText: false)
     }
 
-    private static func scan(_ value: [UInt8], _ lowered: [UInt8], rawText: Bool) -> Int? {
+    private static func scan(_ value: [UInt8], rawText: Bool) -> Int? {
+        // Lowercased only once an end tag is searched for (most bodies have no raw-text element).
+        var lowered: [UInt8]?
         var index = 0
         while index < value.count {
             guard let open = value[index...].firstIndex(of: 0x3C) else { return nil }
@@ -36,7 +37,8 @@ enum RichTextInspector {
             // Read as raw text, the content runs to the end tag and the scan goes on after it (so
             // the searches for end tags never overlap); read as markup, the scan goes on inside.
             if rawText, rawTextTags.contains(tag.name) {
-                let end = ASCII.firstIndex(of: [0x3C, 0x2F] + tag.name, in: lowered, from: tag.range.upperBound) ?? value.count
+                if lowered == nil { lowered = value.map(ASCII.lower) }
+                let end = ASCII.firstIndex(of: [0x3C, 0x2F] + tag.name, in: lowered ?? value, from: tag.range.upperBound) ?? value.count
                 if tag.name == HTMLTag.style, HTMLTag.isScriptStyle(value[tag.range.upperBound..<end]) { return open }
                 index = end
                 continue
